@@ -1,0 +1,244 @@
+/**
+ * Reads a YAML config file, validates it (schema, then whole-document and file-system rules) and
+ * resolves it into a {@link FaultlineConfig}. Every problem is collected with its field path, so a
+ * user sees all of them at once: `clusters[1].kubeconfig: required`.
+ */
+import { accessSync, constants, readFileSync, statSync } from "node:fs";
+import { homedir } from "node:os";
+import { delimiter, dirname, isAbsolute, resolve } from "node:path";
+import * as v from "valibot";
+import { parseDocument } from "yaml";
+import { errorMessage } from "../log.ts";
+import { type ConfigFile, ConfigFileSchema } from "./schema.ts";
+import type { ClusterConfig, FaultlineConfig, ListenAddress } from "./types.ts";
+
+/** One problem in a config file: where (`clusters[1].kubeconfig`, or empty for the file) and what. */
+export interface ConfigIssue {
+  path: string;
+  message: string;
+}
+
+/** Thrown when a config file is unusable; carries every problem found. */
+export class ConfigError extends Error {
+  readonly issues: ConfigIssue[];
+  constructor(
+    readonly file: string,
+    issues: ConfigIssue[],
+  ) {
+    super(`invalid config ${file}:\n${issues.map(formatIssue).join("\n")}`);
+    this.name = "ConfigError";
+    this.issues = issues;
+  }
+}
+
+/** `path: message`, or just the message for file-level problems. */
+export function formatIssue(issue: ConfigIssue): string {
+  return issue.path ? `${issue.path}: ${issue.message}` : issue.message;
+}
+
+/** Name of the cluster in single-cluster mode. */
+export const SINGLE_CLUSTER_NAME = "default";
+
+/** Environment that config resolution reads: KUBECONFIG, HOME, PATH (injectable for tests). */
+export type LoadEnvironment = Record<string, string | undefined>;
+
+/** Reads, validates and resolves the config file at `file`. Throws {@link ConfigError}. */
+export function loadConfig(file: string, env: LoadEnvironment = process.env): FaultlineConfig {
+  const source = resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(source, "utf8");
+  } catch (error) {
+    throw new ConfigError(source, [{ path: "", message: `cannot read config file: ${errorMessage(error)}` }]);
+  }
+  return parseConfig(text, source, env);
+}
+
+/** Validates and resolves config `text` as if read from `source` (relative paths resolve against its folder). */
+export function parseConfig(text: string, source: string, env: LoadEnvironment = process.env): FaultlineConfig {
+  const raw = parseYaml(text, source);
+  const result = v.safeParse(ConfigFileSchema, raw);
+  const issues: ConfigIssue[] = result.success ? [] : result.issues.map(toConfigIssue);
+  issues.push(...documentIssues(raw));
+  if (!result.success || issues.length > 0) throw new ConfigError(source, issues);
+  const config = resolveConfig(result.output, source, env, issues);
+  if (issues.length > 0) throw new ConfigError(source, issues);
+  return config;
+}
+
+function parseYaml(text: string, source: string): unknown {
+  if (text.trim() === "") throw new ConfigError(source, [{ path: "", message: "config file is empty" }]);
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      source,
+      doc.errors.map((e) => ({ path: "", message: `invalid YAML: ${e.message.split("\n")[0]}` })),
+    );
+  }
+  const value: unknown = doc.toJS();
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new ConfigError(source, [{ path: "", message: "config must be a YAML mapping of keys to values" }]);
+  }
+  return value;
+}
+
+/** Turns a valibot issue into `clusters[1].kubeconfig: required` form. */
+function toConfigIssue(issue: v.BaseIssue<unknown>): ConfigIssue {
+  let path = "";
+  for (const item of issue.path ?? []) {
+    const key = (item as { key: unknown }).key;
+    path += typeof key === "number" ? `[${key}]` : path ? `.${String(key)}` : String(key);
+  }
+  let message = issue.message;
+  if (issue.kind === "schema" && issue.type.endsWith("object") && message.startsWith("Invalid key")) {
+    message = issue.received === "undefined" ? "required" : "unknown key";
+  }
+  return { path, message };
+}
+
+/** Rules over the whole document: mutual exclusivity, duplicate names, backoff bounds. */
+function documentIssues(raw: unknown): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const doc = raw as Record<string, unknown>;
+  const hasClusters = doc.clusters !== undefined;
+  const hasEndpoint = doc.mcp_endpoint !== undefined;
+  if (hasClusters && hasEndpoint) {
+    issues.push({
+      path: "",
+      message: "mcp_endpoint and clusters cannot both be set: use clusters for many clusters, mcp_endpoint for one",
+    });
+  } else if (!hasClusters && !hasEndpoint) {
+    issues.push({ path: "", message: "no clusters configured: set clusters (a list) or mcp_endpoint (one server)" });
+  }
+  if (Array.isArray(doc.clusters)) {
+    if (doc.clusters.length === 0) issues.push({ path: "clusters", message: "must list at least one cluster" });
+    const firstIndex = new Map<string, number>();
+    doc.clusters.forEach((entry: unknown, index) => {
+      const name = (entry as { name?: unknown } | null)?.name;
+      if (typeof name !== "string") return;
+      const first = firstIndex.get(name);
+      if (first === undefined) firstIndex.set(name, index);
+      else {
+        issues.push({
+          path: `clusters[${index}].name`,
+          message: `duplicate cluster name "${name}" (also clusters[${first}].name)`,
+        });
+      }
+    });
+  }
+  const reconnect = doc.reconnect as { initial_seconds?: unknown; max_seconds?: unknown } | undefined;
+  const initial = reconnect?.initial_seconds ?? 1;
+  const max = reconnect?.max_seconds ?? 60;
+  if (typeof initial === "number" && typeof max === "number" && initial > max) {
+    issues.push({ path: "reconnect.max_seconds", message: `must be at least initial_seconds (${initial})` });
+  }
+  return issues;
+}
+
+/** Resolves paths and overrides; file-system problems are appended to `issues`. */
+function resolveConfig(
+  file: ConfigFile,
+  source: string,
+  env: LoadEnvironment,
+  issues: ConfigIssue[],
+): FaultlineConfig {
+  const base = dirname(source);
+  const clusters: ClusterConfig[] = [];
+  if (file.clusters) {
+    file.clusters.forEach((c, index) => {
+      const kubeconfig = resolve(base, c.kubeconfig);
+      checkReadableFile(kubeconfig, `clusters[${index}].kubeconfig`, issues);
+      clusters.push({
+        name: c.name,
+        mcp_endpoint: c.mcp_endpoint,
+        kubeconfig,
+        enabled: c.enabled,
+        labels: c.labels,
+        severity_threshold: c.severity_threshold ?? file.severity_threshold,
+        triage: c.triage,
+      });
+    });
+  } else if (file.mcp_endpoint) {
+    const kubeconfig = defaultKubeconfigPath(env);
+    checkReadableFile(kubeconfig, "kubeconfig (default: $KUBECONFIG, else ~/.kube/config)", issues);
+    clusters.push({
+      name: SINGLE_CLUSTER_NAME,
+      mcp_endpoint: file.mcp_endpoint,
+      kubeconfig,
+      enabled: true,
+      labels: {},
+      severity_threshold: file.severity_threshold,
+      triage: true,
+    });
+  }
+  let agent: FaultlineConfig["agent"] = null;
+  if (file.agent) {
+    const [program = "", ...args] = file.agent.command;
+    const resolved = resolveProgram(program, base, env.PATH);
+    if (!resolved) {
+      issues.push({ path: "agent.command[0]", message: `program "${program}" not found or not executable` });
+    }
+    agent = { ...file.agent, command: [resolved ?? program, ...args] };
+  }
+  let listen: ListenAddress = { hostname: "127.0.0.1", port: 8080 };
+  const parsedListen = parseListen(file.health.listen);
+  if (typeof parsedListen === "string") issues.push({ path: "health.listen", message: parsedListen });
+  else listen = parsedListen;
+  return {
+    source,
+    mode: file.clusters ? "multi" : "single",
+    clusters,
+    subscribe: file.subscribe,
+    severity_threshold: file.severity_threshold,
+    agent,
+    reconnect: file.reconnect,
+    ping: file.ping,
+    health: { enabled: file.health.enabled, listen },
+    workers: file.workers,
+    state_dir: resolve(base, file.state_dir),
+    log_level: file.log_level,
+  };
+}
+
+/** `$KUBECONFIG` (its first entry when it is a list), else `~/.kube/config`. */
+export function defaultKubeconfigPath(env: LoadEnvironment): string {
+  const first = env.KUBECONFIG?.split(delimiter).find((p) => p !== "");
+  if (first) return resolve(first);
+  return resolve(env.HOME || homedir(), ".kube", "config");
+}
+
+function checkReadableFile(path: string, field: string, issues: ConfigIssue[]): void {
+  try {
+    if (!statSync(path).isFile()) {
+      issues.push({ path: field, message: `"${path}" is not a file` });
+      return;
+    }
+    accessSync(path, constants.R_OK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : errorMessage(error);
+    issues.push({ path: field, message: `cannot read "${path}": ${why}` });
+  }
+}
+
+/** A program given with a slash resolves against the config's folder; a bare name is looked up on PATH. */
+function resolveProgram(program: string, base: string, path: string | undefined): string | null {
+  if (program.includes("/")) {
+    const full = isAbsolute(program) ? program : resolve(base, program);
+    try {
+      accessSync(full, constants.X_OK);
+      return statSync(full).isFile() ? full : null;
+    } catch {
+      return null;
+    }
+  }
+  return Bun.which(program, path === undefined ? {} : { PATH: path });
+}
+
+/** Parses `host:port` (IPv6 as `[::1]:8080`); returns an error message when malformed. */
+export function parseListen(listen: string): ListenAddress | string {
+  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(listen);
+  const port = Number(match?.[3]);
+  if (!match || port > 65535) return `must be host:port with a port from 0 to 65535, got "${listen}"`;
+  return { hostname: match[1] ?? (match[2] || "0.0.0.0"), port };
+}

@@ -1,0 +1,100 @@
+/**
+ * The config file's shape, as valibot schemas. Structural rules live here; rules that need the
+ * whole document or the file system (duplicate names, mutual exclusivity, readable files) live in
+ * `load.ts`.
+ */
+import * as v from "valibot";
+import { SEVERITIES } from "../events/fault.ts";
+import { LOG_LEVELS } from "../log.ts";
+
+/** Cluster names: 1-63 characters of [A-Za-z0-9_-] (safe in paths, labels and metric values). */
+export const CLUSTER_NAME_PATTERN = /^[A-Za-z0-9_-]{1,63}$/;
+
+const ClusterName = v.pipe(
+  v.string("must be a string"),
+  v.regex(CLUSTER_NAME_PATTERN, "must be 1-63 characters of A-Z, a-z, 0-9, '_' or '-'"),
+);
+
+const HttpUrl = v.pipe(
+  v.string("must be a string"),
+  v.url("must be a URL"),
+  v.check((s) => /^https?:\/\//i.test(s), "must be an http:// or https:// URL"),
+);
+
+const NonEmptyString = v.pipe(v.string("must be a string"), v.minLength(1, "must not be empty"));
+const Severity = v.picklist(SEVERITIES, `must be one of ${SEVERITIES.join(", ")}`);
+const PositiveSeconds = v.pipe(v.number("must be a number"), v.gtValue(0, "must be greater than 0"));
+const PositiveInt = v.pipe(
+  v.number("must be a number"),
+  v.integer("must be an integer"),
+  v.minValue(1, "must be at least 1"),
+);
+
+/** One entry of `clusters`. */
+export const ClusterSchema = v.strictObject({
+  name: ClusterName,
+  mcp_endpoint: HttpUrl,
+  kubeconfig: NonEmptyString,
+  enabled: v.optional(v.boolean("must be true or false"), true),
+  labels: v.optional(v.record(v.string(), v.string("label values must be strings")), {}),
+  severity_threshold: v.optional(Severity),
+  triage: v.optional(v.boolean("must be true or false"), true),
+});
+
+/** `subscribe`: what to ask each server for. */
+export const SubscribeSchema = v.strictObject({
+  mode: v.optional(v.picklist(["faults", "events"], "must be one of faults, events"), "faults"),
+  namespaces: v.optional(v.array(NonEmptyString, "must be a list of strings")),
+  label_selector: v.optional(NonEmptyString),
+});
+
+/** `agent`: the triage command and its limits. */
+export const AgentSchema = v.strictObject({
+  command: v.pipe(
+    v.array(NonEmptyString, "must be a list of strings (an argv array, never a shell string)"),
+    v.minLength(1, "must name a program"),
+  ),
+  max_concurrent: v.optional(PositiveInt, 4),
+  timeout_seconds: v.optional(PositiveSeconds, 600),
+});
+
+/** `reconnect`: exponential backoff bounds. */
+export const ReconnectSchema = v.strictObject({
+  initial_seconds: v.optional(PositiveSeconds, 1),
+  max_seconds: v.optional(PositiveSeconds, 60),
+});
+
+/** `ping`: liveness probing of each session (a dead TCP connection only shows on a request). */
+export const PingSchema = v.strictObject({
+  interval_seconds: v.optional(PositiveSeconds, 15),
+  timeout_seconds: v.optional(PositiveSeconds, 5),
+});
+
+/** `health`: the HTTP health server. */
+export const HealthSchema = v.strictObject({
+  enabled: v.optional(v.boolean("must be true or false"), true),
+  listen: v.optional(NonEmptyString, "127.0.0.1:8080"),
+});
+
+/** `workers`: the worker-thread pool. */
+export const WorkersSchema = v.strictObject({
+  max: v.optional(v.pipe(PositiveInt, v.maxValue(1024, "must be at most 1024")), 16),
+});
+
+/** The whole config file. */
+export const ConfigFileSchema = v.strictObject({
+  clusters: v.optional(v.array(ClusterSchema, "must be a list of clusters")),
+  mcp_endpoint: v.optional(HttpUrl),
+  subscribe: v.optional(SubscribeSchema, {}),
+  severity_threshold: v.optional(Severity, "info"),
+  agent: v.optional(AgentSchema),
+  reconnect: v.optional(ReconnectSchema, {}),
+  ping: v.optional(PingSchema, {}),
+  health: v.optional(HealthSchema, {}),
+  workers: v.optional(WorkersSchema, {}),
+  state_dir: v.optional(NonEmptyString, "./faultline-data"),
+  log_level: v.optional(v.picklist(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(", ")}`), "info"),
+});
+
+/** The config file after schema validation (defaults applied, paths not yet resolved). */
+export type ConfigFile = v.InferOutput<typeof ConfigFileSchema>;

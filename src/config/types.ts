@@ -1,0 +1,66 @@
+/**
+ * The validated, resolved configuration the rest of faultline trusts: every path absolute, every
+ * default applied, per-cluster overrides folded in.
+ */
+import type { Severity } from "../events/fault.ts";
+import type { LogLevel } from "../log.ts";
+
+/** One cluster to watch. */
+export interface ClusterConfig {
+  name: string;
+  mcp_endpoint: string;
+  /** Absolute path of this cluster's kubeconfig. */
+  kubeconfig: string;
+  enabled: boolean;
+  labels: Record<string, string>;
+  /** Effective threshold: the cluster's override, else the global one. */
+  severity_threshold: Severity;
+  triage: boolean;
+}
+
+/** Subscription mode: `faults` (normalised faults) or `events` (raw Kubernetes events). */
+export type SubscribeMode = "faults" | "events";
+
+/** What each connection subscribes to. */
+export interface SubscribeConfig {
+  mode: SubscribeMode;
+  namespaces?: string[];
+  label_selector?: string;
+}
+
+/** The triage agent. `command[0]` is absolute when it was given as a relative path. */
+export interface AgentConfig {
+  command: string[];
+  max_concurrent: number;
+  timeout_seconds: number;
+}
+
+/** Where the health server listens. */
+export interface ListenAddress {
+  hostname: string;
+  port: number;
+}
+
+/** Connection timing shared by every cluster connection. */
+export interface ConnectionTiming {
+  reconnect: { initial_seconds: number; max_seconds: number };
+  ping: { interval_seconds: number; timeout_seconds: number };
+}
+
+/** The whole resolved configuration. */
+export interface FaultlineConfig extends ConnectionTiming {
+  /** Absolute path of the file this came from. */
+  source: string;
+  /** `multi` (a `clusters` list) or `single` (top-level `mcp_endpoint`, cluster named `default`). */
+  mode: "multi" | "single";
+  clusters: ClusterConfig[];
+  subscribe: SubscribeConfig;
+  severity_threshold: Severity;
+  /** Absent: faults are received, logged and recorded, but no agent runs. */
+  agent: AgentConfig | null;
+  health: { enabled: boolean; listen: ListenAddress };
+  workers: { max: number };
+  /** Absolute path. */
+  state_dir: string;
+  log_level: LogLevel;
+}

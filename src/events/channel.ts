@@ -1,0 +1,63 @@
+/**
+ * A bounded single-consumer channel: the fan-in point where every worker's events meet. Producers
+ * `push` (never blocks; a full channel refuses and the caller counts the drop), the consumer
+ * iterates with `for await`.
+ */
+
+/** Bounded FIFO with async iteration. */
+export class Channel<T> implements AsyncIterable<T> {
+  #items: T[] = [];
+  #head = 0;
+  #closed = false;
+  #wake: (() => void) | null = null;
+
+  constructor(readonly capacity: number) {
+    if (!(capacity >= 1)) throw new RangeError(`channel capacity must be at least 1, got ${capacity}`);
+  }
+
+  /** Items waiting. */
+  get size(): number {
+    return this.#items.length - this.#head;
+  }
+
+  /** Adds an item; false when the channel is full or closed (nothing is queued then). */
+  push(item: T): boolean {
+    if (this.#closed || this.size >= this.capacity) return false;
+    this.#items.push(item);
+    this.#wake?.();
+    return true;
+  }
+
+  /** No more pushes; the consumer drains what is queued, then its loop ends. */
+  close(): void {
+    this.#closed = true;
+    this.#wake?.();
+  }
+
+  /** Takes up to `max` queued items at once (for batched consumers); waits while empty. Empty = closed. */
+  async take(max: number): Promise<T[]> {
+    while (this.size === 0) {
+      if (this.#closed) return [];
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+      });
+      this.#wake = null;
+    }
+    const end = Math.min(this.#items.length, this.#head + max);
+    const batch = this.#items.slice(this.#head, end);
+    this.#head = end;
+    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+    return batch;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<T> {
+    while (true) {
+      const batch = await this.take(256);
+      if (batch.length === 0) return;
+      yield* batch;
+    }
+  }
+}

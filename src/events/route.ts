@@ -1,0 +1,21 @@
+/**
+ * The filter stage: decides whether a fault gets a triage agent, and if not, why.
+ */
+import type { ClusterConfig } from "../config/types.ts";
+import { type FaultEvent, meetsThreshold } from "./fault.ts";
+
+/** Why a fault was recorded but not triaged. */
+export type SkipReason = "below_threshold" | "triage_disabled" | "no_agent";
+
+/** The filter stage's verdict for one fault. */
+export type RouteDecision = { action: "triage" } | { action: "skip"; reason: SkipReason };
+
+/** Triage when the cluster allows it, an agent is configured and the severity meets the cluster's threshold. */
+export function route(event: FaultEvent, cluster: ClusterConfig, agentConfigured: boolean): RouteDecision {
+  if (!cluster.triage) return { action: "skip", reason: "triage_disabled" };
+  if (!meetsThreshold(event.severity, cluster.severity_threshold)) {
+    return { action: "skip", reason: "below_threshold" };
+  }
+  if (!agentConfigured) return { action: "skip", reason: "no_agent" };
+  return { action: "triage" };
+}

@@ -1,0 +1,60 @@
+/**
+ * The operator-facing HTTP API (hono): `/health` and `/health/clusters`. Reads the registry only;
+ * no kubeconfig path, contents or other secret ever appears in a response.
+ */
+import { Hono } from "hono";
+import type { ClusterState, Registry, RegistrySummary } from "../cluster/registry.ts";
+import { VERSION } from "../version.ts";
+
+/** `ok`: every enabled cluster active; `down`: none active; `degraded`: in between. */
+export type OverallStatus = "ok" | "degraded" | "down";
+
+/** Body of `GET /health`. */
+export interface HealthBody {
+  status: OverallStatus;
+  version: string;
+  uptime_seconds: number;
+  summary: RegistrySummary;
+}
+
+/** Body of `GET /health/clusters`. */
+export interface ClustersBody {
+  clusters: ClusterState[];
+  summary: RegistrySummary;
+}
+
+/** What the HTTP API reads. */
+export interface HealthDeps {
+  registry: Registry;
+  startedAt: Date;
+}
+
+/** Overall status from the per-cluster statuses (disabled clusters do not count). */
+export function overallStatus(clusters: readonly ClusterState[]): OverallStatus {
+  const enabled = clusters.filter((c) => c.status !== "disabled");
+  const active = enabled.filter((c) => c.status === "active").length;
+  if (active === enabled.length) return "ok";
+  return active === 0 ? "down" : "degraded";
+}
+
+/** Builds the health routes. Mount further routes on the returned app. */
+export function createHealthApp(deps: HealthDeps): Hono {
+  const app = new Hono();
+  app.get("/health", (c) => {
+    const clusters = deps.registry.list();
+    const body: HealthBody = {
+      status: overallStatus(clusters),
+      version: VERSION,
+      uptime_seconds: Math.round((Date.now() - deps.startedAt.getTime()) / 1000),
+      summary: deps.registry.summary(),
+    };
+    return c.json(body);
+  });
+  app.get("/health/clusters", (c) => {
+    const body: ClustersBody = { clusters: deps.registry.list(), summary: deps.registry.summary() };
+    return c.json(body);
+  });
+  app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404));
+  app.onError((error, c) => c.json({ error: error.message }, 500));
+  return app;
+}

@@ -1,0 +1,115 @@
+#!/usr/bin/env bun
+/**
+ * The faultline command line: `run`, `check`, `version`.
+ */
+import { parseArgs } from "node:util";
+import { ConfigError, formatIssue, loadConfig } from "./config/load.ts";
+import { errorMessage } from "./log.ts";
+import { VERSION } from "./version.ts";
+
+const HELP = `faultline ${VERSION}: watch fault events from many Kubernetes clusters (kubernetes-mcp-server)
+and run a triage agent for each fault with that cluster's kubeconfig.
+
+Usage:
+  faultline run --config FILE     connect to every enabled cluster and triage faults until SIGINT/SIGTERM
+  faultline check --config FILE   validate FILE; exit 0 when valid, 2 with every problem on stderr
+  faultline version               print the version
+  faultline --help                this text
+
+Options:
+  -c, --config FILE   the YAML config (see examples/faultline.yaml)
+  -h, --help          show this help
+
+Exit codes: 0 ok, 1 runtime error, 2 invalid config or usage.`;
+
+/** Exit codes. */
+const EXIT = { ok: 0, error: 1, usage: 2 } as const;
+
+/** Runs the CLI with `argv` (without the program name); resolves to the exit code. */
+export async function cli(argv: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parseCli>;
+  try {
+    parsed = parseCli(argv);
+  } catch (error) {
+    process.stderr.write(`faultline: ${errorMessage(error)}\n\n${HELP}\n`);
+    return EXIT.usage;
+  }
+  const { values, positionals } = parsed;
+  const command = positionals[0];
+  if (values.help || command === "help") {
+    process.stdout.write(`${HELP}\n`);
+    return EXIT.ok;
+  }
+  switch (command) {
+    case "version":
+      process.stdout.write(`faultline ${VERSION}\n`);
+      return EXIT.ok;
+    case "check":
+    case "run": {
+      if (!values.config) {
+        process.stderr.write(`faultline ${command}: --config FILE is required\n`);
+        return EXIT.usage;
+      }
+      return command === "check" ? check(values.config) : run(values.config);
+    }
+    case undefined:
+      process.stderr.write(`faultline: a command is required\n\n${HELP}\n`);
+      return EXIT.usage;
+    default:
+      process.stderr.write(`faultline: unknown command "${command}"\n\n${HELP}\n`);
+      return EXIT.usage;
+  }
+}
+
+function parseCli(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      config: { type: "string", short: "c" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+}
+
+function reportConfigError(error: unknown): number {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`${error.file}: invalid configuration (${error.issues.length} problem(s)):\n`);
+    for (const issue of error.issues) process.stderr.write(`  ${formatIssue(issue)}\n`);
+    return EXIT.usage;
+  }
+  throw error;
+}
+
+function check(file: string): number {
+  try {
+    const config = loadConfig(file);
+    const enabled = config.clusters.filter((c) => c.enabled).length;
+    process.stdout.write(`${config.source}: valid (${config.clusters.length} cluster(s), ${enabled} enabled)\n`);
+    return EXIT.ok;
+  } catch (error) {
+    return reportConfigError(error);
+  }
+}
+
+async function run(file: string): Promise<number> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig(file);
+  } catch (error) {
+    return reportConfigError(error);
+  }
+  const { runUntilSignalled } = await import("./app.ts");
+  return runUntilSignalled(config);
+}
+
+if (import.meta.main) {
+  cli(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(`faultline: ${errorMessage(error)}\n`);
+      process.exit(EXIT.error);
+    },
+  );
+}

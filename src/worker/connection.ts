@@ -1,0 +1,329 @@
+/**
+ * One cluster's MCP connection and its whole lifecycle: initialize → logging/setLevel →
+ * events_subscribe → active, then watch for loss (event stream ended or broke, ping failed,
+ * session unknown) and start over after an exponential backoff. Knows nothing of other clusters:
+ * a failure here never touches another connection.
+ */
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import {
+  StreamableHTTPClientTransport,
+  StreamableHTTPError,
+} from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
+import { ErrorCode, LoggingMessageNotificationSchema, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { Backoff } from "../cluster/backoff.ts";
+import { classifyNotification } from "../events/normalise.ts";
+import { errorMessage, type Logger, logger } from "../log.ts";
+import { VERSION } from "../version.ts";
+import type { ClusterSpec, ConnectionSettings, ConnectionStatus, WorkerToMain } from "./messages.ts";
+
+/** The `last_error` shown when a server lacks the events extension. */
+export const MISSING_EVENTS_SUBSCRIBE =
+  "server has no events_subscribe tool (a kubernetes-mcp-server without the events extension); " +
+  "it cannot push faults";
+
+/** Supervises one cluster's MCP session, reporting through `emit`. */
+export class ClusterConnection {
+  readonly #spec: ClusterSpec;
+  readonly #settings: ConnectionSettings;
+  readonly #emit: (message: WorkerToMain) => void;
+  readonly #backoff: Backoff;
+  readonly #log: Logger;
+  readonly #timeoutMs: number;
+  #stopped = false;
+  #loop: Promise<void> | null = null;
+  #wake: AbortController | null = null;
+  #client: Client | null = null;
+  #transport: StreamableHTTPClientTransport | null = null;
+  #subscriptionId: string | null = null;
+  #status: ConnectionStatus = "disconnected";
+
+  constructor(spec: ClusterSpec, settings: ConnectionSettings, emit: (message: WorkerToMain) => void) {
+    this.#spec = spec;
+    this.#settings = settings;
+    this.#emit = emit;
+    this.#backoff = new Backoff(settings.reconnect.initial_seconds * 1000, settings.reconnect.max_seconds * 1000);
+    this.#log = logger({ cluster: spec.name });
+    this.#timeoutMs = settings.ping.timeout_seconds * 1000;
+  }
+
+  /** The current status. */
+  get status(): ConnectionStatus {
+    return this.#status;
+  }
+
+  /** Starts connecting; retries on its own until {@link stop}. */
+  start(): void {
+    this.#loop ??= this.#run();
+  }
+
+  /** Unsubscribes, closes the session (HTTP DELETE) and stops retrying. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return this.#loop ?? undefined;
+    this.#stopped = true;
+    this.#wake?.abort();
+    const client = this.#client;
+    const subscriptionId = this.#subscriptionId;
+    if (client && subscriptionId) {
+      await client
+        .callTool({ name: "events_unsubscribe", arguments: { subscriptionId } }, undefined, { timeout: 2000 })
+        .catch((error: unknown) => this.#log.debug("unsubscribe failed", { error: errorMessage(error) }));
+    }
+    await this.#closeSession(true);
+    await this.#loop;
+    this.#setStatus("disconnected", null, null);
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#stopped) {
+      let reason: string;
+      try {
+        reason = await this.#session();
+      } catch (error) {
+        reason = this.#describe(error);
+      }
+      await this.#closeSession(false);
+      if (this.#stopped) return;
+      const delay = this.#backoff.next();
+      this.#setStatus("failed", reason, delay);
+      await this.#sleep(delay);
+    }
+  }
+
+  /** One session from connect to loss; resolves with why it was lost. */
+  async #session(): Promise<string> {
+    this.#setStatus("connecting", null, null);
+    const lost = Promise.withResolvers<string>();
+    const streamOpen = Promise.withResolvers<void>();
+    const transport = new StreamableHTTPClientTransport(new URL(this.#spec.mcp_endpoint), {
+      fetch: watchEventStream(streamOpen.resolve, lost.resolve),
+      // The connection, not the transport, decides when and how to reconnect.
+      reconnectionOptions: {
+        maxRetries: 0,
+        initialReconnectionDelay: 1000,
+        maxReconnectionDelay: 1000,
+        reconnectionDelayGrowFactor: 1,
+      },
+    });
+    const client = new Client({ name: "faultline", version: VERSION }, { capabilities: {} });
+    client.onclose = () => lost.resolve("connection closed");
+    client.onerror = (error) => this.#log.debug("transport error", { error: errorMessage(error) });
+    client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
+      this.#onNotification(notification.params);
+    });
+    this.#client = client;
+    this.#transport = transport;
+    const step = <T>(work: Promise<T>): Promise<T> =>
+      Promise.race([
+        work,
+        lost.promise.then((reason) => {
+          throw new Error(reason);
+        }),
+      ]);
+
+    await step(client.connect(transport, { timeout: this.#timeoutMs }));
+    this.#setStatus("connected", null, null);
+    // Events travel on the standalone stream: it must be open before anything is subscribed.
+    await step(withTimeout(streamOpen.promise, this.#timeoutMs, "the server opened no event stream"));
+    await step(client.setLoggingLevel("info", { timeout: this.#timeoutMs }));
+    this.#setStatus("subscribing", null, null);
+    this.#subscriptionId = await step(this.#subscribe(client));
+    this.#backoff.reset();
+    this.#setStatus("active", null, null);
+
+    const ping = setInterval(() => {
+      client.ping({ timeout: this.#timeoutMs }).catch((error: unknown) => {
+        lost.resolve(`ping failed: ${this.#describe(error)}`);
+      });
+    }, this.#settings.ping.interval_seconds * 1000);
+    try {
+      return await lost.promise;
+    } finally {
+      clearInterval(ping);
+      this.#subscriptionId = null;
+    }
+  }
+
+  async #subscribe(client: Client): Promise<string> {
+    const { mode, namespaces, label_selector } = this.#settings.subscribe;
+    const args: Record<string, unknown> = { mode };
+    if (namespaces) args.namespaces = namespaces;
+    if (label_selector) args.labelSelector = label_selector;
+    let result: Awaited<ReturnType<Client["callTool"]>>;
+    try {
+      result = await client.callTool({ name: "events_subscribe", arguments: args }, undefined, {
+        timeout: this.#timeoutMs,
+      });
+    } catch (error) {
+      if (mentionsMissingTool(errorMessage(error))) throw new Error(MISSING_EVENTS_SUBSCRIBE);
+      throw error;
+    }
+    const text = textContent(result.content);
+    if (result.isError) {
+      if (mentionsMissingTool(text)) throw new Error(MISSING_EVENTS_SUBSCRIBE);
+      throw new Error(`events_subscribe refused: ${text.trim() || "(no reason given)"}`);
+    }
+    const subscriptionId = findSubscriptionId(text);
+    if (!subscriptionId) {
+      throw new Error(`events_subscribe answered without a subscriptionId: ${text.slice(0, 200)}`);
+    }
+    this.#log.debug("subscribed", { subscription_id: subscriptionId, mode });
+    return subscriptionId;
+  }
+
+  #onNotification(params: unknown): void {
+    const outcome = classifyNotification(params, this.#spec);
+    switch (outcome.kind) {
+      case "fault":
+        this.#emit({ type: "event", event: outcome.event });
+        return;
+      case "subscription_error":
+        this.#emit({ type: "degraded", cluster: this.#spec.name, error: outcome.error, at: now() });
+        return;
+      case "malformed":
+        this.#emit({ type: "dropped", cluster: this.#spec.name, reason: "malformed", detail: outcome.detail });
+        return;
+      case "ignored":
+        return;
+    }
+  }
+
+  async #closeSession(terminate: boolean): Promise<void> {
+    const client = this.#client;
+    const transport = this.#transport;
+    this.#client = null;
+    this.#transport = null;
+    if (!client || !transport) return;
+    if (terminate) {
+      await withTimeout(transport.terminateSession(), 2000, "session close timed out").catch(() => {});
+    }
+    await client.close().catch(() => {});
+  }
+
+  #setStatus(status: ConnectionStatus, error: string | null, retryInMs: number | null): void {
+    if (status === this.#status && status !== "failed") return;
+    this.#status = status;
+    this.#emit({ type: "status", cluster: this.#spec.name, status, error, retry_in_ms: retryInMs, at: now() });
+  }
+
+  /** Sleeps `ms`, or less when {@link stop} is called. */
+  async #sleep(ms: number): Promise<void> {
+    const wake = new AbortController();
+    this.#wake = wake;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      wake.signal.addEventListener("abort", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    this.#wake = null;
+  }
+
+  /** A readable reason for a failure, for `last_error`. */
+  #describe(error: unknown): string {
+    if (error instanceof StreamableHTTPError) {
+      if (error.code === 404) return "session unknown to the server (HTTP 404): starting over";
+      return `HTTP ${error.code} from ${this.#spec.mcp_endpoint}: ${error.message}`;
+    }
+    if (error instanceof McpError && error.code === ErrorCode.RequestTimeout) {
+      return `no answer within ${this.#timeoutMs / 1000}s from ${this.#spec.mcp_endpoint}`;
+    }
+    const code = (error as { code?: unknown } | null)?.code;
+    if (code === "ConnectionRefused" || code === "ECONNREFUSED") {
+      return `connection refused by ${this.#spec.mcp_endpoint}`;
+    }
+    return errorMessage(error);
+  }
+}
+
+/**
+ * A fetch for the MCP transport that watches the standalone event stream (the only GET the
+ * transport makes): reports when it opens and when it ends, breaks or is refused.
+ */
+function watchEventStream(onOpen: () => void, onLost: (reason: string) => void): FetchLike {
+  return async (url, init) => {
+    const response = await fetch(url, init);
+    if ((init?.method ?? "GET") !== "GET") return response;
+    if (!response.ok) {
+      const why =
+        response.status === 404
+          ? " (session unknown to the server)"
+          : response.status === 405
+            ? " (the server offers no event stream)"
+            : "";
+      onLost(`event stream refused: HTTP ${response.status}${why}`);
+      return response;
+    }
+    if (!response.body) return response;
+    onOpen();
+    return new Response(watchBody(response.body, onLost), {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    });
+  };
+}
+
+/** Passes a body through, calling `onEnd` when it ends or breaks. */
+function watchBody(body: ReadableStream<Uint8Array>, onEnd: (reason: string) => void): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) {
+          onEnd("event stream ended by the server");
+          controller.close();
+        } else controller.enqueue(value);
+      } catch (error) {
+        onEnd(`event stream broke: ${errorMessage(error)}`);
+        controller.error(error);
+      }
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
+}
+
+function mentionsMissingTool(text: string): boolean {
+  return text.includes("events_subscribe") && /unknown tool|not found|no such tool/i.test(text);
+}
+
+function textContent(content: unknown): string {
+  if (!Array.isArray(content)) return "";
+  return content
+    .map((item: unknown) => {
+      const part = item as { type?: unknown; text?: unknown };
+      return part.type === "text" && typeof part.text === "string" ? part.text : "";
+    })
+    .join("\n");
+}
+
+/** Finds the JSON object embedded in the subscribe answer and reads its `subscriptionId`. */
+export function findSubscriptionId(text: string): string | null {
+  const start = text.indexOf("{");
+  const end = text.lastIndexOf("}");
+  if (start >= 0 && end > start) {
+    try {
+      const parsed = JSON.parse(text.slice(start, end + 1)) as { subscriptionId?: unknown };
+      if (typeof parsed.subscriptionId === "string" && parsed.subscriptionId) return parsed.subscriptionId;
+    } catch {
+      // fall through to the pattern below
+    }
+  }
+  return /"subscriptionId"\s*:\s*"([^"]+)"/.exec(text)?.[1] ?? null;
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+function now(): string {
+  return new Date().toISOString();
+}

@@ -1,0 +1,91 @@
+/**
+ * Every message that crosses the worker ↔ main-thread boundary, in one place.
+ * Workers own connections; the main thread owns the registry, the channel and everything after it.
+ */
+import type { ConnectionTiming, SubscribeConfig } from "../config/types.ts";
+import type { FaultEvent } from "../events/fault.ts";
+import type { LogLevel } from "../log.ts";
+
+/** Lifecycle of one cluster connection. */
+export const CONNECTION_STATUSES = [
+  "disconnected",
+  "connecting",
+  "connected",
+  "subscribing",
+  "active",
+  "failed",
+  "disabled",
+] as const;
+/** One of {@link CONNECTION_STATUSES}. */
+export type ConnectionStatus = (typeof CONNECTION_STATUSES)[number];
+
+/** What a worker needs to know about a cluster (never its kubeconfig: workers do not need it). */
+export interface ClusterSpec {
+  name: string;
+  mcp_endpoint: string;
+  labels: Record<string, string>;
+}
+
+/** Settings shared by every connection. */
+export interface ConnectionSettings extends ConnectionTiming {
+  subscribe: SubscribeConfig;
+  log_level: LogLevel;
+}
+
+/** main → worker: start these clusters' connections. */
+export interface StartMessage {
+  type: "start";
+  clusters: ClusterSpec[];
+  settings: ConnectionSettings;
+}
+
+/** main → worker: unsubscribe, close sessions, then answer {@link StoppedMessage}. */
+export interface StopMessage {
+  type: "stop";
+}
+
+/** Messages the main thread sends to a worker. */
+export type MainToWorker = StartMessage | StopMessage;
+
+/** A connection changed status. */
+export interface StatusMessage {
+  type: "status";
+  cluster: string;
+  status: ConnectionStatus;
+  /** Why it failed (set with `failed`, else null). */
+  error: string | null;
+  /** Delay before the next attempt (set with `failed`, else null). */
+  retry_in_ms: number | null;
+  /** RFC 3339 time of the change. */
+  at: string;
+}
+
+/** A fault, already validated and normalised in the worker. */
+export interface EventMessage {
+  type: "event";
+  event: FaultEvent;
+}
+
+/** The server reported its own watch failing (`kubernetes/subscription_error`); the connection stays. */
+export interface DegradedMessage {
+  type: "degraded";
+  cluster: string;
+  error: string;
+  at: string;
+}
+
+/** A notification that could not be used (malformed), with why. */
+export interface DroppedMessage {
+  type: "dropped";
+  cluster: string;
+  reason: "malformed";
+  detail: string;
+}
+
+/** The worker finished a {@link StopMessage}. */
+export interface StoppedMessage {
+  type: "stopped";
+}
+
+/** Messages a worker sends to the main thread. */
+export type WorkerToMain = StatusMessage | EventMessage | DegradedMessage | DroppedMessage | StoppedMessage;
