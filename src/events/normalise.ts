@@ -1,0 +1,323 @@
+/**
+ * Turns the params of an MCP `notifications/message` from a kubernetes-mcp-server into a
+ * {@link FaultEvent}, a subscription error, "ignored" (ordinary server logging) or "malformed".
+ * Runs in the worker threads for every notification: schemas and lookup tables are built once here.
+ *
+ * Accepted payloads (see PROTOCOL.md):
+ * - `kubernetes/faults`, flat shape (has `faultId`) or nested shape (has `event`; `faultId` wins if both);
+ * - `kubernetes/events`, a raw Kubernetes event (mode `events`);
+ * - `kubernetes/subscription_error`, the server's own watch failing.
+ *
+ * Tolerance: unknown keys are ignored; `apiVersion`, `namespace`, `uid`, `context`, `message` and
+ * `lastTimestamp` may be missing, null or empty. Strictness: ids, kinds, names, reasons, fault types and
+ * timestamps must be non-empty strings, and a flat `severity` must be one of {@link SEVERITIES}.
+ *
+ * Nested and raw events are mapped as follows:
+ * - `fault_type`: `BackOff`/`CrashLoopBackOff` on any kind → `CrashLoop`; otherwise a per-kind table
+ *   ({@link KIND_FAULTS}) → `PodCrash`, `NodeUnhealthy`, `JobFailure` or `DeploymentFailure`; otherwise the
+ *   event reason itself.
+ * - `severity`: `NodeUnhealthy` → `critical` (Kubernetes reports `NodeNotReady` as a Normal event, yet a
+ *   lost node is the most severe fault); else event type `Normal` → `info`; any other type → `warning`.
+ * - `context`: the event message, then each log excerpt (nested faults only) as
+ *   `--- <container> ---\n<content>` or `--- <container> (previous) ---\n<content>`, joined with `\n`.
+ * - `resource.namespace`: `involvedObject.namespace`, else the event's namespace (except for cluster-scoped
+ *   kinds such as Node, whose events live in `default`), else null.
+ */
+import * as v from "valibot";
+import { type FaultEvent, type FaultResource, SEVERITIES, type Severity } from "./fault.ts";
+
+/** What a `notifications/message` params object turned into. */
+export type NotificationOutcome =
+  | { kind: "fault"; event: FaultEvent }
+  | { kind: "subscription_error"; error: string; subscriptionId: string | null }
+  /** Another logger: ordinary server logging. */
+  | { kind: "ignored" }
+  /** The right logger with unusable data (or unusable params); `detail` is `path: problem`. */
+  | { kind: "malformed"; detail: string };
+
+const FAULTS_LOGGER = "kubernetes/faults";
+const EVENTS_LOGGER = "kubernetes/events";
+const SUBSCRIPTION_ERROR_LOGGER = "kubernetes/subscription_error";
+
+// ---------------------------------------------------------------------------------------------------------
+// Schemas (compiled once). `object` ignores and strips unknown keys without copying them.
+
+const Str = v.string("must be a string");
+const NonEmptyStr = v.pipe(v.string("must be a string"), v.nonEmpty("must not be empty"));
+/** Missing or null → "". */
+const OptionalStr = v.nullish(Str, "");
+
+const ResourceSchema = v.object(
+  { apiVersion: OptionalStr, kind: NonEmptyStr, name: NonEmptyStr, namespace: OptionalStr, uid: OptionalStr },
+  "must be an object",
+);
+
+const ParamsSchema = v.object({ logger: Str, data: v.optional(v.unknown()) }, "must be an object");
+
+const FlatFaultSchema = v.object({
+  faultId: NonEmptyStr,
+  faultType: NonEmptyStr,
+  severity: v.picklist(SEVERITIES, `must be one of ${SEVERITIES.join(", ")}`),
+  resource: ResourceSchema,
+  context: OptionalStr,
+  timestamp: NonEmptyStr,
+});
+
+const EventSchema = v.object(
+  {
+    namespace: OptionalStr,
+    timestamp: NonEmptyStr,
+    lastTimestamp: OptionalStr,
+    type: Str,
+    reason: NonEmptyStr,
+    message: OptionalStr,
+    involvedObject: ResourceSchema,
+  },
+  "must be an object",
+);
+
+const LogSchema = v.object(
+  { container: Str, previous: v.nullish(v.boolean("must be true or false"), false), content: Str },
+  "must be an object",
+);
+
+const NestedFaultSchema = v.object({
+  event: EventSchema,
+  logs: v.nullish(v.array(LogSchema, "must be a list")),
+});
+
+const RawEventSchema = v.object({ event: EventSchema }, "must be an object");
+
+const SubscriptionErrorSchema = v.object({ error: Str, subscriptionId: v.nullish(Str) }, "must be an object");
+
+type FlatFault = v.InferOutput<typeof FlatFaultSchema>;
+type K8sEvent = v.InferOutput<typeof EventSchema>;
+type LogExcerpt = v.InferOutput<typeof LogSchema>;
+type ClusterInfo = { name: string; labels: Record<string, string> };
+
+// ---------------------------------------------------------------------------------------------------------
+// Reason → fault type tables.
+
+const CRASH_LOOP_REASONS: ReadonlySet<string> = new Set(["BackOff", "CrashLoopBackOff"]);
+const DEPLOYMENT_REASONS: ReadonlySet<string> = new Set([
+  "ProgressDeadlineExceeded",
+  "FailedCreate",
+  "ReplicaSetCreateError",
+]);
+
+/** Per involved kind: the fault type, and the event reasons that mean that fault. */
+const KIND_FAULTS: ReadonlyMap<string, { faultType: string; reasons: ReadonlySet<string> }> = new Map([
+  [
+    "Pod",
+    {
+      faultType: "PodCrash",
+      reasons: new Set(["Failed", "Error", "OOMKilled", "OOMKilling", "ContainerCannotRun", "StartError"]),
+    },
+  ],
+  [
+    "Node",
+    {
+      faultType: "NodeUnhealthy",
+      reasons: new Set([
+        "NodeNotReady",
+        "NodeUnhealthy",
+        "NodeUnreachable",
+        "NodeHasDiskPressure",
+        "NodeHasMemoryPressure",
+        "NodeHasPIDPressure",
+        "NodeNetworkUnavailable",
+      ]),
+    },
+  ],
+  [
+    "Job",
+    {
+      faultType: "JobFailure",
+      reasons: new Set([
+        "BackoffLimitExceeded",
+        "DeadlineExceeded",
+        "Failed",
+        "PodFailurePolicy",
+        "MaxFailedIndexesExceeded",
+      ]),
+    },
+  ],
+  ["Deployment", { faultType: "DeploymentFailure", reasons: DEPLOYMENT_REASONS }],
+  ["ReplicaSet", { faultType: "DeploymentFailure", reasons: DEPLOYMENT_REASONS }],
+]);
+
+/** Kinds whose events carry a namespace (`default`) the object itself does not have. */
+const CLUSTER_SCOPED_KINDS: ReadonlySet<string> = new Set(["Node", "Namespace", "PersistentVolume"]);
+
+// ---------------------------------------------------------------------------------------------------------
+// Public API.
+
+/**
+ * Classifies the params of one `notifications/message` and, for faults and raw events, normalises them.
+ * `cluster` is faultline's configured cluster: its name and labels are attached to every event (the
+ * payload's own `cluster` is ignored); the labels object is shared, not copied. `receivedAt` defaults to now.
+ * Never throws.
+ */
+export function classifyNotification(
+  params: unknown,
+  cluster: ClusterInfo,
+  receivedAt: Date = new Date(),
+): NotificationOutcome {
+  const envelope = v.safeParse(ParamsSchema, params);
+  if (!envelope.success) return malformed(envelope.issues, "");
+  const { logger, data } = envelope.output;
+  switch (logger) {
+    case FAULTS_LOGGER:
+      return classifyFault(data, cluster, receivedAt);
+    case EVENTS_LOGGER:
+      return classifyRawEvent(data, cluster, receivedAt);
+    case SUBSCRIPTION_ERROR_LOGGER:
+      return classifySubscriptionError(data);
+    default:
+      return IGNORED;
+  }
+}
+
+/**
+ * Stable id of a fault condition derived from what identifies it: the first 16 hex characters of the
+ * SHA-256 of `namespace/kind/name/reason` (Bun.SHA256, measured faster than node:crypto's createHash).
+ */
+export function deriveFaultId(namespace: string, kind: string, name: string, reason: string): string {
+  return Bun.SHA256.hash(`${namespace}/${kind}/${name}/${reason}`, "hex").slice(0, 16);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Per-logger classification.
+
+const IGNORED: NotificationOutcome = Object.freeze({ kind: "ignored" });
+
+function classifyFault(data: unknown, cluster: ClusterInfo, receivedAt: Date): NotificationOutcome {
+  if (!isRecord(data))
+    return { kind: "malformed", detail: `data: ${data === undefined ? "required" : "must be an object"}` };
+  if ("faultId" in data) {
+    const flat = v.safeParse(FlatFaultSchema, data);
+    if (!flat.success) return malformed(flat.issues, "data");
+    return { kind: "fault", event: fromFlat(flat.output, data, cluster, receivedAt) };
+  }
+  if ("event" in data) {
+    const nested = v.safeParse(NestedFaultSchema, data);
+    if (!nested.success) return malformed(nested.issues, "data");
+    const { event, logs } = nested.output;
+    return { kind: "fault", event: fromEvent(event, logs, data, cluster, receivedAt) };
+  }
+  return { kind: "malformed", detail: "data: must have faultId (flat shape) or event (nested shape)" };
+}
+
+function classifyRawEvent(data: unknown, cluster: ClusterInfo, receivedAt: Date): NotificationOutcome {
+  const raw = v.safeParse(RawEventSchema, data);
+  if (!raw.success) return malformed(raw.issues, "data");
+  return { kind: "fault", event: fromEvent(raw.output.event, null, data, cluster, receivedAt) };
+}
+
+function classifySubscriptionError(data: unknown): NotificationOutcome {
+  const parsed = v.safeParse(SubscriptionErrorSchema, data);
+  if (!parsed.success) return malformed(parsed.issues, "data");
+  const { error, subscriptionId } = parsed.output;
+  return { kind: "subscription_error", error, subscriptionId: subscriptionId || null };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Normalisation.
+
+function fromFlat(flat: FlatFault, raw: unknown, cluster: ClusterInfo, receivedAt: Date): FaultEvent {
+  const { resource } = flat;
+  return {
+    cluster: cluster.name,
+    labels: cluster.labels,
+    fault_id: flat.faultId,
+    fault_type: flat.faultType,
+    severity: flat.severity,
+    resource: {
+      apiVersion: resource.apiVersion,
+      kind: resource.kind,
+      name: resource.name,
+      namespace: resource.namespace || null,
+      uid: resource.uid || null,
+    },
+    context: flat.context,
+    timestamp: flat.timestamp,
+    received_at: receivedAt.toISOString(),
+    raw,
+  };
+}
+
+function fromEvent(
+  event: K8sEvent,
+  logs: readonly LogExcerpt[] | null | undefined,
+  raw: unknown,
+  cluster: ClusterInfo,
+  receivedAt: Date,
+): FaultEvent {
+  const object = event.involvedObject;
+  const faultType = faultTypeFor(object.kind, event.reason);
+  return {
+    cluster: cluster.name,
+    labels: cluster.labels,
+    fault_id: deriveFaultId(event.namespace || object.namespace, object.kind, object.name, event.reason),
+    fault_type: faultType,
+    severity: severityFor(faultType, event.type),
+    resource: eventResource(event),
+    context: logs ? withLogs(event.message, logs) : event.message,
+    timestamp: event.lastTimestamp || event.timestamp,
+    received_at: receivedAt.toISOString(),
+    raw,
+  };
+}
+
+function eventResource(event: K8sEvent): FaultResource {
+  const { apiVersion, kind, name, namespace, uid } = event.involvedObject;
+  const fallback = CLUSTER_SCOPED_KINDS.has(kind) ? "" : event.namespace;
+  return { apiVersion, kind, name, namespace: namespace || fallback || null, uid: uid || null };
+}
+
+function faultTypeFor(kind: string, reason: string): string {
+  if (CRASH_LOOP_REASONS.has(reason)) return "CrashLoop";
+  const entry = KIND_FAULTS.get(kind);
+  return entry?.reasons.has(reason) ? entry.faultType : reason;
+}
+
+function severityFor(faultType: string, eventType: string): Severity {
+  if (faultType === "NodeUnhealthy") return "critical";
+  return eventType === "Normal" ? "info" : "warning";
+}
+
+function withLogs(message: string, logs: readonly LogExcerpt[]): string {
+  let context = message;
+  for (const log of logs) {
+    const section = `--- ${log.container}${log.previous ? " (previous)" : ""} ---\n${log.content}`;
+    context = context ? `${context}\n${section}` : section;
+  }
+  return context;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Helpers.
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** `data.resource.name: required; data.severity: must be one of …` (paths relative to params). */
+function malformed(issues: readonly v.BaseIssue<unknown>[], root: string): NotificationOutcome {
+  let detail = "";
+  for (const issue of issues) {
+    const message = issue.received === "undefined" ? "required" : issue.message;
+    detail += `${detail ? "; " : ""}${issuePath(issue, root)}: ${message}`;
+  }
+  return { kind: "malformed", detail };
+}
+
+/** `data.logs[0].content` form; the params object itself is `params`. */
+function issuePath(issue: v.BaseIssue<unknown>, root: string): string {
+  let path = root;
+  for (const item of issue.path ?? []) {
+    const key = item.key;
+    path += typeof key === "number" ? `[${key}]` : path ? `.${String(key)}` : String(key);
+  }
+  return path || "params";
+}
