@@ -1,0 +1,428 @@
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  type AgentJob,
+  type AgentOutcome,
+  AgentQueue,
+  type AgentResult,
+  RESULT_FILE,
+  runAgent,
+} from "../../src/agent/runner.ts";
+import { createWorkspace, newIncidentId } from "../../src/agent/workspace.ts";
+import type { AgentConfig } from "../../src/config/types.ts";
+import type { FaultEvent } from "../../src/events/fault.ts";
+import { setLogSink } from "../../src/log.ts";
+
+let dir: string;
+let stateDir: string;
+let logLines: Record<string, unknown>[];
+let restoreSink: (line: string) => void;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(realpathSync(tmpdir()), "faultline-runner-"));
+  stateDir = join(dir, "state");
+  logLines = [];
+  restoreSink = setLogSink((line) => logLines.push(JSON.parse(line)));
+});
+
+afterEach(() => {
+  setLogSink(restoreSink);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function faultEvent(cluster = "prod-eu"): FaultEvent {
+  return {
+    cluster,
+    labels: { env: "prod" },
+    fault_id: "fault-123",
+    fault_type: "CrashLoop",
+    severity: "critical",
+    resource: { apiVersion: "v1", kind: "Pod", name: "api-7f9c", namespace: "shop", uid: "u-1" },
+    context: "back-off restarting failed container",
+    timestamp: "2026-11-25T03:05:10Z",
+    received_at: "2026-11-25T03:05:12Z",
+    raw: { anything: ["as", "sent"] },
+  };
+}
+
+function job(id: string, cluster = "prod-eu"): AgentJob {
+  return {
+    incident_id: id,
+    cluster: { name: cluster, kubeconfig: join(dir, `${cluster}.kubeconfig`) },
+    event: faultEvent(cluster),
+  };
+}
+
+/** Writes an executable `#!/bin/sh` script into the temp dir and returns its path. */
+function script(name: string, body: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+  return path;
+}
+
+function agentConfig(command: string[], overrides: Partial<AgentConfig> = {}): AgentConfig {
+  return { command, max_concurrent: 1, timeout_seconds: 30, ...overrides };
+}
+
+function readResult(outcome: AgentOutcome): AgentResult {
+  return JSON.parse(readFileSync(join(outcome.workspace, RESULT_FILE), "utf8"));
+}
+
+function agentLog(outcome: AgentOutcome): string {
+  return readFileSync(join(outcome.workspace, "agent.log"), "utf8");
+}
+
+/** Alive and not a zombie (an orphan's reaper may be slow, or absent in a container). */
+function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    return state !== "Z" && state !== "X";
+  } catch {
+    // No /proc (not Linux) or the process is gone: ask the kernel.
+  }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitUntilGone(pid: number, ms = 2000): Promise<boolean> {
+  const deadline = performance.now() + ms;
+  while (performance.now() < deadline) {
+    if (!isRunning(pid)) return true;
+    await Bun.sleep(20);
+  }
+  return !isRunning(pid);
+}
+
+function pidFrom(path: string): number {
+  return Number(readFileSync(path, "utf8").trim());
+}
+
+function logged(msg: string): Record<string, unknown>[] {
+  return logLines.filter((line) => line.msg === msg);
+}
+
+describe("workspace", () => {
+  test("incident ids sort by time, name the cluster, are path-safe and unique", () => {
+    const now = new Date("2026-11-25T03:05:12.345Z");
+    const id = newIncidentId(faultEvent("prod-eu"), now);
+    expect(id).toMatch(/^20261125T030512Z-prod-eu-[0-9a-f]{8}$/);
+    expect(newIncidentId(faultEvent("prod-eu"), now)).not.toBe(id);
+    expect(newIncidentId(faultEvent("../we ird"), now)).toMatch(/^20261125T030512Z-___we_ird-[0-9a-f]{8}$/);
+    expect(newIncidentId(faultEvent("a"), new Date("2026-11-25T03:05:13Z")) > id).toBe(true);
+  });
+
+  test("createWorkspace makes the directory and writes event.json", async () => {
+    const event = faultEvent();
+    const workspace = await createWorkspace(join(dir, "nested", "state"), "inc-1", event);
+    expect(workspace).toBe(join(dir, "nested", "state", "incidents", "inc-1"));
+    expect(JSON.parse(readFileSync(join(workspace, "event.json"), "utf8"))).toEqual(event);
+    await createWorkspace(join(dir, "nested", "state"), "inc-1", event); // repeatable
+  });
+
+  test("createWorkspace refuses ids that are not one path segment", async () => {
+    for (const bad of ["..", ".", "a/b", "", "../x"]) {
+      await expect(createWorkspace(stateDir, bad, faultEvent())).rejects.toThrow("unsafe incident id");
+    }
+  });
+});
+
+describe("runAgent", () => {
+  test("runs in the workspace with the cluster's env, the event on stdin, output in agent.log", async () => {
+    process.env.FAULTLINE_TEST_INHERITED = "inherited";
+    const agent = script(
+      "agent.sh",
+      [
+        'printf "%s\\n" "$KUBECONFIG" "$FAULTLINE_CLUSTER" "$FAULTLINE_INCIDENT_ID" "$FAULTLINE_WORKSPACE" \\',
+        '  "$(pwd -P)" "$FAULTLINE_TEST_INHERITED" "$1" > seen.txt',
+        "cat > stdin.json",
+        "echo to-stdout",
+        "echo to-stderr >&2",
+      ].join("\n"),
+    );
+    const outcome = await runAgent(job("inc-env"), {
+      agent: agentConfig([agent, "arg with spaces"]),
+      stateDir,
+    });
+    delete process.env.FAULTLINE_TEST_INHERITED;
+
+    const workspace = join(stateDir, "incidents", "inc-env");
+    expect(outcome).toMatchObject({ incident_id: "inc-env", cluster: "prod-eu", workspace, exit_code: 0 });
+    expect(outcome.error).toBeNull();
+    const seen = readFileSync(join(workspace, "seen.txt"), "utf8").split("\n");
+    expect(seen.slice(0, 7)).toEqual([
+      join(dir, "prod-eu.kubeconfig"),
+      "prod-eu",
+      "inc-env",
+      workspace,
+      workspace,
+      "inherited",
+      "arg with spaces",
+    ]);
+    expect(readFileSync(join(workspace, "stdin.json"), "utf8")).toBe(
+      readFileSync(join(workspace, "event.json"), "utf8"),
+    );
+    expect(agentLog(outcome)).toBe("to-stdout\nto-stderr\n");
+  });
+
+  test("result.json records the exit code, timing and a log line with the cluster", async () => {
+    const agent = script("fail.sh", "echo failing; exit 3");
+    const outcome = await runAgent(job("inc-fail", "staging"), { agent: agentConfig([agent]), stateDir });
+
+    expect(outcome).toMatchObject({
+      exit_code: 3,
+      signal: null,
+      timed_out: false,
+      interrupted: false,
+      error: null,
+    });
+    const { workspace, ...result } = outcome;
+    expect(readResult(outcome)).toEqual(result);
+    expect(workspace).toBe(join(stateDir, "incidents", "inc-fail"));
+    expect(Date.parse(result.finished_at) >= Date.parse(result.started_at)).toBe(true);
+    expect(result.duration_ms).toBeGreaterThanOrEqual(0);
+
+    const [started] = logged("agent started");
+    expect(started).toMatchObject({ level: "info", cluster: "staging", incident_id: "inc-fail", workspace });
+    expect(started?.pid).toBeNumber();
+    const [finished] = logged("agent finished");
+    expect(finished).toMatchObject({
+      level: "warn",
+      cluster: "staging",
+      incident_id: "inc-fail",
+      exit_code: 3,
+      signal: null,
+      timed_out: false,
+      duration_ms: result.duration_ms,
+    });
+  });
+
+  test("a successful run logs at info", async () => {
+    const outcome = await runAgent(job("inc-ok"), {
+      agent: agentConfig([script("ok.sh", "exit 0")]),
+      stateDir,
+    });
+    expect(outcome.exit_code).toBe(0);
+    expect(logged("agent finished")[0]).toMatchObject({ level: "info", cluster: "prod-eu", exit_code: 0 });
+  });
+
+  test("a timeout kills the agent's whole process group", async () => {
+    const agent = script("stuck.sh", "sleep 30 &\necho $! > child.pid\nwait");
+    const outcome = await runAgent(job("inc-stuck"), {
+      agent: agentConfig([agent], { timeout_seconds: 0.3 }),
+      stateDir,
+      killGraceMs: 200,
+    });
+
+    expect(outcome).toMatchObject({
+      timed_out: true,
+      interrupted: false,
+      exit_code: null,
+      signal: "SIGTERM",
+    });
+    expect(outcome.duration_ms).toBeGreaterThanOrEqual(280);
+    expect(outcome.duration_ms).toBeLessThan(3000);
+    expect(readResult(outcome)).toMatchObject({ timed_out: true, signal: "SIGTERM", exit_code: null });
+    expect(await waitUntilGone(pidFrom(join(outcome.workspace, "child.pid")))).toBe(true);
+    expect(logged("agent timed out, terminating")[0]).toMatchObject({ level: "warn", cluster: "prod-eu" });
+  });
+
+  test("an agent that ignores SIGTERM is SIGKILLed after the grace", async () => {
+    const agent = script(
+      "stubborn.sh",
+      "trap 'echo got TERM' TERM\necho $$ > agent.pid\nwhile :; do sleep 0.05; done",
+    );
+    const outcome = await runAgent(job("inc-stubborn"), {
+      agent: agentConfig([agent], { timeout_seconds: 0.3 }),
+      stateDir,
+      killGraceMs: 300,
+    });
+
+    expect(outcome).toMatchObject({ timed_out: true, exit_code: null, signal: "SIGKILL" });
+    expect(outcome.duration_ms).toBeGreaterThanOrEqual(580);
+    expect(outcome.duration_ms).toBeLessThan(3000);
+    expect(agentLog(outcome)).toContain("got TERM");
+    expect(await waitUntilGone(pidFrom(join(outcome.workspace, "agent.pid")))).toBe(true);
+    expect(logged("agent still running after SIGTERM, killing")).toHaveLength(1);
+  });
+
+  test("processes an agent leaves behind when it exits are killed", async () => {
+    const agent = script("leaky.sh", "sleep 30 &\necho $! > child.pid\nexit 0");
+    const outcome = await runAgent(job("inc-leaky"), { agent: agentConfig([agent]), stateDir });
+
+    expect(outcome.exit_code).toBe(0);
+    expect(await waitUntilGone(pidFrom(join(outcome.workspace, "child.pid")))).toBe(true);
+    expect(logged("agent left processes behind, killed them")).toHaveLength(1);
+  });
+
+  test("a missing program is an outcome with an error, not a rejection", async () => {
+    const outcome = await runAgent(job("inc-missing"), {
+      agent: agentConfig([join(dir, "no-such-agent")]),
+      stateDir,
+    });
+
+    expect(outcome).toMatchObject({ exit_code: null, signal: null, timed_out: false });
+    expect(outcome.error).toContain("cannot start agent");
+    expect(outcome.error).toContain("ENOENT");
+    expect(readResult(outcome).error).toBe(outcome.error);
+    expect(agentLog(outcome)).toContain("cannot start agent");
+    expect(logged("agent failed to start")[0]).toMatchObject({ level: "error", cluster: "prod-eu" });
+    expect(logged("agent started")).toHaveLength(0);
+  });
+
+  test("an unusable incident id is an outcome with an error", async () => {
+    const outcome = await runAgent(job("../escape"), { agent: agentConfig(["/bin/true"]), stateDir });
+    expect(outcome.error).toContain("unsafe incident id");
+    expect(outcome.workspace).toBe("");
+    expect(existsSync(join(dir, "escape"))).toBe(false);
+  });
+
+  test("aborting ends the agent and marks it interrupted", async () => {
+    const agent = script("long.sh", "exec sleep 30");
+    const abort = new AbortController();
+    const running = runAgent(job("inc-abort"), {
+      agent: agentConfig([agent]),
+      stateDir,
+      signal: abort.signal,
+    });
+    await Bun.sleep(100);
+    abort.abort();
+    const outcome = await running;
+    expect(outcome).toMatchObject({ interrupted: true, timed_out: false, signal: "SIGTERM" });
+    expect(outcome.duration_ms).toBeLessThan(3000);
+  });
+
+  test("an already-aborted run never starts the agent", async () => {
+    const agent = script("marker.sh", "touch ran");
+    const outcome = await runAgent(job("inc-pre-abort"), {
+      agent: agentConfig([agent]),
+      stateDir,
+      signal: AbortSignal.abort(),
+    });
+    expect(outcome).toMatchObject({ interrupted: true, exit_code: null, error: null });
+    expect(existsSync(join(outcome.workspace, "ran"))).toBe(false);
+    expect(readResult(outcome).interrupted).toBe(true);
+  });
+});
+
+describe("AgentQueue", () => {
+  /** An agent that appends `start <id>` / `end <id>` lines to a shared file around a short sleep. */
+  function recordingAgent(sleepSeconds: number): { command: string[]; events: string } {
+    const events = join(dir, "events.txt");
+    const agent = script(
+      "recording.sh",
+      `echo "start $FAULTLINE_INCIDENT_ID" >> "$1"\nsleep ${sleepSeconds}\necho "end $FAULTLINE_INCIDENT_ID" >> "$1"`,
+    );
+    return { command: [agent, events], events };
+  }
+
+  function recordedLines(events: string): string[] {
+    return readFileSync(events, "utf8").trim().split("\n");
+  }
+
+  test("never runs more than max_concurrent agents at once", async () => {
+    const { command, events } = recordingAgent(0.2);
+    const outcomes: AgentOutcome[] = [];
+    const queue = new AgentQueue({
+      agent: agentConfig(command, { max_concurrent: 2 }),
+      stateDir,
+      onOutcome: (outcome) => outcomes.push(outcome),
+    });
+    for (let i = 0; i < 5; i++) expect(queue.submit(job(`inc-${i}`))).toBe(true);
+    expect(queue.running).toBe(2);
+    expect(queue.waiting).toBe(3);
+    await queue.idle();
+
+    expect(queue.running).toBe(0);
+    expect(queue.waiting).toBe(0);
+    expect(outcomes.map((o) => o.exit_code)).toEqual([0, 0, 0, 0, 0]);
+    let overlap = 0;
+    let maxOverlap = 0;
+    for (const line of recordedLines(events)) {
+      overlap += line.startsWith("start ") ? 1 : -1;
+      maxOverlap = Math.max(maxOverlap, overlap);
+    }
+    expect(maxOverlap).toBe(2);
+  });
+
+  test("waiting jobs start in the order they were submitted", async () => {
+    const { command, events } = recordingAgent(0.02);
+    const queue = new AgentQueue({ agent: agentConfig(command, { max_concurrent: 1 }), stateDir });
+    const ids = ["inc-c", "inc-a", "inc-d", "inc-b"];
+    for (const id of ids) queue.submit(job(id));
+    await queue.idle();
+    expect(recordedLines(events)).toEqual(ids.flatMap((id) => [`start ${id}`, `end ${id}`]));
+  });
+
+  test("idle() resolves at once when nothing was submitted", async () => {
+    const queue = new AgentQueue({ agent: agentConfig(["/bin/true"]), stateDir });
+    await queue.idle();
+    expect(queue.running).toBe(0);
+  });
+
+  test("a throwing outcome handler is logged and the queue carries on", async () => {
+    const queue = new AgentQueue({
+      agent: agentConfig([script("ok.sh", "exit 0")]),
+      stateDir,
+      onOutcome: () => {
+        throw new Error("handler broke");
+      },
+    });
+    queue.submit(job("inc-1"));
+    queue.submit(job("inc-2"));
+    await queue.idle();
+    expect(logged("agent outcome handler failed")).toHaveLength(2);
+    expect(logged("agent finished")).toHaveLength(2);
+  });
+
+  test("stop() drops waiting jobs and kills running agents after the grace", async () => {
+    const agent = script("stuck.sh", "sleep 30 &\necho $! > child.pid\nwait");
+    const outcomes: AgentOutcome[] = [];
+    const queue = new AgentQueue({
+      agent: agentConfig([agent], { max_concurrent: 2 }),
+      stateDir,
+      killGraceMs: 200,
+      onOutcome: (outcome) => outcomes.push(outcome),
+    });
+    for (let i = 0; i < 4; i++) queue.submit(job(`inc-${i}`));
+    await Bun.sleep(100);
+
+    const startedAt = performance.now();
+    const dropped = await queue.stop(150);
+    const stoppedInMs = performance.now() - startedAt;
+
+    expect(dropped.map((j) => j.incident_id)).toEqual(["inc-2", "inc-3"]);
+    expect(stoppedInMs).toBeGreaterThanOrEqual(140);
+    expect(stoppedInMs).toBeLessThan(3000);
+    expect(outcomes.map((o) => o.incident_id).sort()).toEqual(["inc-0", "inc-1"]);
+    for (const outcome of outcomes) {
+      expect(outcome).toMatchObject({ interrupted: true, timed_out: false, signal: "SIGTERM" });
+      expect(await waitUntilGone(pidFrom(join(outcome.workspace, "child.pid")))).toBe(true);
+    }
+    expect(queue.running).toBe(0);
+    expect(queue.waiting).toBe(0);
+    expect(queue.submit(job("inc-late"))).toBe(false);
+    expect(await queue.stop(0)).toBe(dropped);
+  });
+
+  test("stop() lets agents that finish within the grace finish normally", async () => {
+    const outcomes: AgentOutcome[] = [];
+    const queue = new AgentQueue({
+      agent: agentConfig([script("quick.sh", "sleep 0.1")]),
+      stateDir,
+      onOutcome: (outcome) => outcomes.push(outcome),
+    });
+    queue.submit(job("inc-quick"));
+    const startedAt = performance.now();
+    expect(await queue.stop(5000)).toEqual([]);
+    expect(performance.now() - startedAt).toBeLessThan(2000);
+    expect(outcomes).toHaveLength(1);
+    expect(outcomes[0]).toMatchObject({ exit_code: 0, interrupted: false });
+  });
+});
