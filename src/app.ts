@@ -78,7 +78,10 @@ export async function startFaultline(config: FaultlineConfig): Promise<Faultline
         return;
       case "degraded":
         registry.recordSubscriptionError(message.cluster, message.error);
-        log.warn("server reports its event watch failing", { cluster: message.cluster, error: message.error });
+        log.warn("server reports its event watch failing", {
+          cluster: message.cluster,
+          error: message.error,
+        });
         return;
       case "dropped":
         dropped.malformed++;
@@ -112,7 +115,11 @@ export async function startFaultline(config: FaultlineConfig): Promise<Faultline
   }
   supervisor.start();
   const consumer = consume(channel, clusters, agents);
-  log.info("faultline started", { version: VERSION, clusters: config.clusters.length, enabled: enabled.length });
+  log.info("faultline started", {
+    version: VERSION,
+    clusters: config.clusters.length,
+    enabled: enabled.length,
+  });
 
   let stopping: Promise<void> | null = null;
   const stop = (graceMs = 30_000): Promise<void> => {
@@ -122,7 +129,8 @@ export async function startFaultline(config: FaultlineConfig): Promise<Faultline
       channel.close();
       await consumer;
       const dropped = (await agents?.stop(graceMs)) ?? [];
-      if (dropped.length > 0) log.warn("queued agent runs not started before shutdown", { count: dropped.length });
+      if (dropped.length > 0)
+        log.warn("queued agent runs not started before shutdown", { count: dropped.length });
       await http?.stop();
       log.info("stopped");
     })();

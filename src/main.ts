@@ -86,7 +86,9 @@ function check(file: string): number {
   try {
     const config = loadConfig(file);
     const enabled = config.clusters.filter((c) => c.enabled).length;
-    process.stdout.write(`${config.source}: valid (${config.clusters.length} cluster(s), ${enabled} enabled)\n`);
+    process.stdout.write(
+      `${config.source}: valid (${config.clusters.length} cluster(s), ${enabled} enabled)\n`,
+    );
     return EXIT.ok;
   } catch (error) {
     return reportConfigError(error);

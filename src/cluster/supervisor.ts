@@ -11,8 +11,14 @@ import { Backoff } from "./backoff.ts";
 
 const log = logger({ component: "supervisor" });
 
-/** The worker entry (listed as an extra entry point in the compiled binary). */
-const WORKER_URL = new URL("../worker/entry.ts", import.meta.url);
+/**
+ * The worker entry. From source it sits beside this folder; inside the compiled binary (an extra
+ * entry point, see scripts/build.ts) it is embedded at `/$bunfs/root/worker/entry.js`, which the
+ * relative specifier `./worker/entry.ts` resolves to.
+ */
+const WORKER_ENTRY: string = import.meta.url.includes("/$bunfs/")
+  ? "./worker/entry.ts"
+  : new URL("../worker/entry.ts", import.meta.url).href;
 
 /** Splits clusters over at most `max` groups, round-robin, so group sizes differ by at most one. */
 export function partition<T>(items: readonly T[], max: number): T[][] {
@@ -115,7 +121,7 @@ export class Supervisor {
   }
 
   #spawn(slot: Slot): void {
-    const worker = new Worker(WORKER_URL);
+    const worker = new Worker(WORKER_ENTRY);
     slot.worker = worker;
     worker.addEventListener("message", (event: MessageEvent<WorkerToMain>) => {
       if (event.data.type === "stopped") {

@@ -55,7 +55,11 @@ export function loadConfig(file: string, env: LoadEnvironment = process.env): Fa
 }
 
 /** Validates and resolves config `text` as if read from `source` (relative paths resolve against its folder). */
-export function parseConfig(text: string, source: string, env: LoadEnvironment = process.env): FaultlineConfig {
+export function parseConfig(
+  text: string,
+  source: string,
+  env: LoadEnvironment = process.env,
+): FaultlineConfig {
   const raw = parseYaml(text, source);
   const result = v.safeParse(ConfigFileSchema, raw);
   const issues: ConfigIssue[] = result.success ? [] : result.issues.map(toConfigIssue);
@@ -105,13 +109,18 @@ function documentIssues(raw: unknown): ConfigIssue[] {
   if (hasClusters && hasEndpoint) {
     issues.push({
       path: "",
-      message: "mcp_endpoint and clusters cannot both be set: use clusters for many clusters, mcp_endpoint for one",
+      message:
+        "mcp_endpoint and clusters cannot both be set: use clusters for many clusters, mcp_endpoint for one",
     });
   } else if (!hasClusters && !hasEndpoint) {
-    issues.push({ path: "", message: "no clusters configured: set clusters (a list) or mcp_endpoint (one server)" });
+    issues.push({
+      path: "",
+      message: "no clusters configured: set clusters (a list) or mcp_endpoint (one server)",
+    });
   }
   if (Array.isArray(doc.clusters)) {
-    if (doc.clusters.length === 0) issues.push({ path: "clusters", message: "must list at least one cluster" });
+    if (doc.clusters.length === 0)
+      issues.push({ path: "clusters", message: "must list at least one cluster" });
     const firstIndex = new Map<string, number>();
     doc.clusters.forEach((entry: unknown, index) => {
       const name = (entry as { name?: unknown } | null)?.name;
@@ -216,7 +225,8 @@ function checkReadableFile(path: string, field: string, issues: ConfigIssue[]): 
     accessSync(path, constants.R_OK);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const why = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : errorMessage(error);
+    const why =
+      code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : errorMessage(error);
     issues.push({ path: field, message: `cannot read "${path}": ${why}` });
   }
 }

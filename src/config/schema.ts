@@ -67,7 +67,7 @@ export const ReconnectSchema = v.strictObject({
 /** `ping`: liveness probing of each session (a dead TCP connection only shows on a request). */
 export const PingSchema = v.strictObject({
   interval_seconds: v.optional(PositiveSeconds, 15),
-  timeout_seconds: v.optional(PositiveSeconds, 5),
+  timeout_seconds: v.optional(PositiveSeconds, 10),
 });
 
 /** `health`: the HTTP health server. */

@@ -22,6 +22,9 @@ export const MISSING_EVENTS_SUBSCRIBE =
   "server has no events_subscribe tool (a kubernetes-mcp-server without the events extension); " +
   "it cannot push faults";
 
+/** How long to wait for the event stream's headers before subscribing anyway. */
+const STREAM_OPEN_WAIT_MS = 2000;
+
 /** Supervises one cluster's MCP session, reporting through `emit`. */
 export class ClusterConnection {
   readonly #spec: ClusterSpec;
@@ -42,7 +45,10 @@ export class ClusterConnection {
     this.#spec = spec;
     this.#settings = settings;
     this.#emit = emit;
-    this.#backoff = new Backoff(settings.reconnect.initial_seconds * 1000, settings.reconnect.max_seconds * 1000);
+    this.#backoff = new Backoff(
+      settings.reconnect.initial_seconds * 1000,
+      settings.reconnect.max_seconds * 1000,
+    );
     this.#log = logger({ cluster: spec.name });
     this.#timeoutMs = settings.ping.timeout_seconds * 1000;
   }
@@ -123,8 +129,19 @@ export class ClusterConnection {
 
     await step(client.connect(transport, { timeout: this.#timeoutMs }));
     this.#setStatus("connected", null, null);
-    // Events travel on the standalone stream: it must be open before anything is subscribed.
-    await step(withTimeout(streamOpen.promise, this.#timeoutMs, "the server opened no event stream"));
+    // Events travel on the standalone stream: see it open before subscribing, so none is missed.
+    // A server may hold the stream's headers until its first event; then go on without proof.
+    const opened = await step(
+      withTimeout(
+        streamOpen.promise.then(() => true),
+        STREAM_OPEN_WAIT_MS,
+        "",
+      ).catch(() => false),
+    );
+    if (!opened)
+      this.#log.warn("event stream not confirmed open; subscribing anyway", {
+        waited_ms: STREAM_OPEN_WAIT_MS,
+      });
     await step(client.setLoggingLevel("info", { timeout: this.#timeoutMs }));
     this.#setStatus("subscribing", null, null);
     this.#subscriptionId = await step(this.#subscribe(client));
@@ -181,7 +198,12 @@ export class ClusterConnection {
         this.#emit({ type: "degraded", cluster: this.#spec.name, error: outcome.error, at: now() });
         return;
       case "malformed":
-        this.#emit({ type: "dropped", cluster: this.#spec.name, reason: "malformed", detail: outcome.detail });
+        this.#emit({
+          type: "dropped",
+          cluster: this.#spec.name,
+          reason: "malformed",
+          detail: outcome.detail,
+        });
         return;
       case "ignored":
         return;
@@ -203,7 +225,14 @@ export class ClusterConnection {
   #setStatus(status: ConnectionStatus, error: string | null, retryInMs: number | null): void {
     if (status === this.#status && status !== "failed") return;
     this.#status = status;
-    this.#emit({ type: "status", cluster: this.#spec.name, status, error, retry_in_ms: retryInMs, at: now() });
+    this.#emit({
+      type: "status",
+      cluster: this.#spec.name,
+      status,
+      error,
+      retry_in_ms: retryInMs,
+      at: now(),
+    });
   }
 
   /** Sleeps `ms`, or less when {@link stop} is called. */
@@ -266,7 +295,10 @@ function watchEventStream(onOpen: () => void, onLost: (reason: string) => void):
 }
 
 /** Passes a body through, calling `onEnd` when it ends or breaks. */
-function watchBody(body: ReadableStream<Uint8Array>, onEnd: (reason: string) => void): ReadableStream<Uint8Array> {
+function watchBody(
+  body: ReadableStream<Uint8Array>,
+  onEnd: (reason: string) => void,
+): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   return new ReadableStream<Uint8Array>({
     async pull(controller) {

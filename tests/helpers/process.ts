@@ -1,0 +1,62 @@
+/** Runs faultline as a real child process and reads its JSON log lines. */
+import type { Subprocess } from "bun";
+import { waitFor } from "./wait.ts";
+
+/** A running faultline process. */
+export interface FaultlineProcess {
+  proc: Subprocess<"ignore", "pipe", "pipe">;
+  /** Parsed JSON log lines so far (stdout). */
+  logs: Array<Record<string, unknown>>;
+  /** Everything written to stderr so far. */
+  stderr(): string;
+  /** Waits for a log line matching `match`, returns it. */
+  waitForLog(
+    what: string,
+    match: (line: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
+  /** Sends `signal` and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number>;
+}
+
+/** Starts `argv` (e.g. `[bun, "src/main.ts", "run", ...]`), collecting its output. */
+export function startProcess(argv: string[], env: Record<string, string | undefined> = {}): FaultlineProcess {
+  const proc = Bun.spawn(argv, {
+    env: { ...process.env, ...env },
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const logs: Array<Record<string, unknown>> = [];
+  let stderrText = "";
+  void (async () => {
+    let buffer = "";
+    for await (const chunk of proc.stdout.pipeThrough(new TextDecoderStream())) {
+      buffer += chunk;
+      let newline = buffer.indexOf("\n");
+      while (newline >= 0) {
+        const line = buffer.slice(0, newline);
+        buffer = buffer.slice(newline + 1);
+        try {
+          logs.push(JSON.parse(line));
+        } catch {
+          logs.push({ text: line });
+        }
+        newline = buffer.indexOf("\n");
+      }
+    }
+  })();
+  void (async () => {
+    for await (const chunk of proc.stderr.pipeThrough(new TextDecoderStream())) stderrText += chunk;
+  })();
+  return {
+    proc,
+    logs,
+    stderr: () => stderrText,
+    waitForLog: (what, match, timeoutMs = 15_000) => waitFor(what, () => logs.find(match), timeoutMs),
+    stop: async (signal = "SIGTERM") => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      return proc.exited;
+    },
+  };
+}
