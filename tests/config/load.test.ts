@@ -43,7 +43,12 @@ describe("multi-cluster configuration", () => {
     expect(config.clusters.map((c) => c.name)).toEqual(["prod-east", "prod-west"]);
     const [east, west] = config.clusters;
     expect(east?.kubeconfig).toBe(kubeA);
-    expect(east).toMatchObject({ enabled: true, triage: true, severity_threshold: "info", labels: { region: "us-east" } });
+    expect(east).toMatchObject({
+      enabled: true,
+      triage: true,
+      severity_threshold: "info",
+      labels: { region: "us-east" },
+    });
     expect(west).toMatchObject({ enabled: false, triage: false, severity_threshold: "critical" });
     expect(config.agent).toEqual({ command: [agent, "--fast"], max_concurrent: 4, timeout_seconds: 600 });
     expect(config.reconnect).toEqual({ initial_seconds: 1, max_seconds: 60 });
@@ -55,15 +60,24 @@ describe("multi-cluster configuration", () => {
 
   test("duplicate cluster names are rejected, naming the duplicate", () => {
     const text = `${two}\n  - name: prod-east\n    mcp_endpoint: http://x:1/mcp\n    kubeconfig: ./a.yaml\n`;
-    expect(problems(text)).toEqual([`clusters[2].name: duplicate cluster name "prod-east" (also clusters[0].name)`]);
+    expect(problems(text)).toEqual([
+      `clusters[2].name: duplicate cluster name "prod-east" (also clusters[0].name)`,
+    ]);
   });
 
-  test.each(["name", "mcp_endpoint", "kubeconfig"])("a cluster missing %s is rejected with its field path", (field) => {
-    const entry: Record<string, string> = { name: "b", mcp_endpoint: "http://127.0.0.1:1/mcp", kubeconfig: "./b.yaml" };
-    delete entry[field];
-    const text = `clusters:\n  - { name: a, mcp_endpoint: "http://127.0.0.1:1/mcp", kubeconfig: ./a.yaml }\n  - ${JSON.stringify(entry)}\n`;
-    expect(problems(text)).toEqual([`clusters[1].${field}: required`]);
-  });
+  test.each(["name", "mcp_endpoint", "kubeconfig"])(
+    "a cluster missing %s is rejected with its field path",
+    (field) => {
+      const entry: Record<string, string> = {
+        name: "b",
+        mcp_endpoint: "http://127.0.0.1:1/mcp",
+        kubeconfig: "./b.yaml",
+      };
+      delete entry[field];
+      const text = `clusters:\n  - { name: a, mcp_endpoint: "http://127.0.0.1:1/mcp", kubeconfig: ./a.yaml }\n  - ${JSON.stringify(entry)}\n`;
+      expect(problems(text)).toEqual([`clusters[1].${field}: required`]);
+    },
+  );
 
   test("unknown keys, wrong types and bad URLs are each reported with their path", () => {
     const text = `
@@ -105,7 +119,9 @@ clusters:
   - { name: c, mcp_endpoint: "http://127.0.0.1:1/mcp", kubeconfig: ./locked.yaml }
 `;
     const found = problems(text);
-    expect(found[0]).toBe(`clusters[0].kubeconfig: cannot read "${join(dir.path, "missing.yaml")}": no such file`);
+    expect(found[0]).toBe(
+      `clusters[0].kubeconfig: cannot read "${join(dir.path, "missing.yaml")}": no such file`,
+    );
     expect(found[1]).toBe(`clusters[1].kubeconfig: "${join(dir.path, "a-dir")}" is not a file`);
     // root reads any file regardless of mode bits; everyone else must be told.
     if (process.getuid?.() !== 0) expect(found[2]).toContain("clusters[2].kubeconfig: cannot read");
@@ -148,9 +164,9 @@ describe("single-cluster mode", () => {
   });
 
   test("a missing default kubeconfig is reported", () => {
-    expect(problems("mcp_endpoint: http://127.0.0.1:9/mcp\n", { HOME: join(dir.path, "nohome") })[0]).toStartWith(
-      "kubeconfig (default: $KUBECONFIG, else ~/.kube/config): cannot read",
-    );
+    expect(
+      problems("mcp_endpoint: http://127.0.0.1:9/mcp\n", { HOME: join(dir.path, "nohome") })[0],
+    ).toStartWith("kubeconfig (default: $KUBECONFIG, else ~/.kube/config): cannot read");
   });
 
   test("mcp_endpoint and clusters together are rejected: both cannot be set", () => {
