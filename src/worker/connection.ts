@@ -25,6 +25,9 @@ export const MISSING_EVENTS_SUBSCRIBE =
 /** How long to wait for the event stream's headers before subscribing anyway. */
 const STREAM_OPEN_WAIT_MS = 2000;
 
+/** Lost sessions remembered for ending later (older ones are left to the server's own expiry). */
+const MAX_LOST_SESSIONS = 16;
+
 /** Supervises one cluster's MCP session, reporting through `emit`. */
 export class ClusterConnection {
   readonly #spec: ClusterSpec;
@@ -39,6 +42,8 @@ export class ClusterConnection {
   #client: Client | null = null;
   #transport: StreamableHTTPClientTransport | null = null;
   #subscriptionId: string | null = null;
+  /** Sessions lost without being ended on the server (see #endLostSessions). */
+  readonly #lostSessions: string[] = [];
   #status: ConnectionStatus = "disconnected";
 
   constructor(spec: ClusterSpec, settings: ConnectionSettings, emit: (message: WorkerToMain) => void) {
@@ -147,6 +152,7 @@ export class ClusterConnection {
     this.#subscriptionId = await step(this.#subscribe(client));
     this.#backoff.reset();
     this.#setStatus("active", null, null);
+    this.#endLostSessions();
 
     const ping = setInterval(() => {
       client.ping({ timeout: this.#timeoutMs }).catch((error: unknown) => {
@@ -188,6 +194,23 @@ export class ClusterConnection {
     return subscriptionId;
   }
 
+  /**
+   * A lost session may still live on the server with its subscription (servers cap them, and a
+   * silently dead peer never heard of the loss). Once the server answers again, end them; best effort.
+   */
+  #endLostSessions(): void {
+    for (const sessionId of this.#lostSessions.splice(0)) {
+      fetch(this.#spec.mcp_endpoint, {
+        method: "DELETE",
+        headers: { "mcp-session-id": sessionId },
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      }).then(
+        (response) => response.body?.cancel(),
+        () => {},
+      );
+    }
+  }
+
   #onNotification(params: unknown): void {
     const outcome = classifyNotification(params, this.#spec);
     switch (outcome.kind) {
@@ -218,6 +241,9 @@ export class ClusterConnection {
     if (!client || !transport) return;
     if (terminate) {
       await withTimeout(transport.terminateSession(), 2000, "session close timed out").catch(() => {});
+    } else if (transport.sessionId) {
+      this.#lostSessions.push(transport.sessionId);
+      if (this.#lostSessions.length > MAX_LOST_SESSIONS) this.#lostSessions.shift();
     }
     await client.close().catch(() => {});
   }

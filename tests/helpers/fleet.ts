@@ -48,6 +48,8 @@ export interface FleetOptions {
   clusterExtra?: Record<string, string>;
   eventsSubscribe?: Record<string, boolean>;
   workersMax?: number;
+  /** Rewrites a cluster's endpoint (e.g. to put a proxy in front of the simulator). */
+  endpointFor?: (name: string, simEndpoint: string) => string;
   /** faultline's log level (default warn, to keep test output readable). */
   logLevel?: "debug" | "info" | "warn" | "error";
 }
@@ -65,7 +67,8 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
   const entries = options.clusters.map((name) => {
     kubeconfigs[name] = writeKubeconfig(tmp.path, `${name}.kubeconfig`);
     const extra = options.clusterExtra?.[name] ?? "";
-    return `  - name: ${name}\n    mcp_endpoint: ${sim.endpoint(name)}\n    kubeconfig: ./${name}.kubeconfig\n    labels: { team: t-${name} }\n${extra}`;
+    const endpoint = options.endpointFor?.(name, sim.endpoint(name)) ?? sim.endpoint(name);
+    return `  - name: ${name}\n    mcp_endpoint: ${endpoint}\n    kubeconfig: ./${name}.kubeconfig\n    labels: { team: t-${name} }\n${extra}`;
   });
   writeFile(tmp.path, "agent.sh", RECORDING_AGENT, 0o755);
   const text = `clusters:\n${entries.join("\n")}

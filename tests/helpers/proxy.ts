@@ -1,0 +1,51 @@
+/**
+ * An HTTP proxy on loopback that can go silent: in blackhole mode new requests are never answered
+ * and open streams stop carrying data, while every TCP connection stays open. This is how a dead
+ * peer behind a NAT or a hung server looks to a client.
+ */
+
+/** A running proxy. */
+export interface BlackholeProxy {
+  /** `http://127.0.0.1:PORT` + the target's path. */
+  url: string;
+  blackhole(on: boolean): void;
+  stop(): Promise<void>;
+}
+
+/** Proxies every request to `target` (an absolute URL); paths are kept. */
+export function startBlackholeProxy(target: string): BlackholeProxy {
+  const upstream = new URL(target);
+  let silent = false;
+  const server = Bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    idleTimeout: 0,
+    async fetch(request) {
+      if (silent) return new Promise<Response>(() => {});
+      const url = new URL(request.url);
+      const response = await fetch(new URL(url.pathname + url.search, upstream), {
+        method: request.method,
+        headers: request.headers,
+        body: request.method === "GET" || request.method === "HEAD" ? undefined : await request.arrayBuffer(),
+      });
+      if (!response.body) return response;
+      const reader = response.body.getReader();
+      const gated = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          const { done, value } = await reader.read();
+          if (done) controller.close();
+          else if (!silent) controller.enqueue(value);
+        },
+        cancel: (reason) => reader.cancel(reason),
+      });
+      return new Response(gated, { status: response.status, headers: response.headers });
+    },
+  });
+  return {
+    url: `http://127.0.0.1:${server.port}${upstream.pathname}`,
+    blackhole: (on) => {
+      silent = on;
+    },
+    stop: () => server.stop(true),
+  };
+}
