@@ -154,7 +154,7 @@ async function consume(
       fault_id: event.fault_id,
       fault_type: event.fault_type,
       severity: event.severity,
-      resource: `${event.resource.kind}/${event.resource.namespace ?? ""}/${event.resource.name}`,
+      resource: describeResource(event),
     };
     if (decision.action === "skip") {
       log.info("fault received, not triaged", { ...fields, reason: decision.reason });
@@ -164,6 +164,12 @@ async function consume(
     log.info("fault received, triage queued", { ...fields, incident_id });
     agents?.submit({ incident_id, cluster: { name: cluster.name, kubeconfig: cluster.kubeconfig }, event });
   }
+}
+
+/** `Kind/namespace/name`, or `Kind/name` for cluster-scoped objects. */
+function describeResource({ resource }: FaultEvent): string {
+  const { kind, namespace, name } = resource;
+  return namespace ? `${kind}/${namespace}/${name}` : `${kind}/${name}`;
 }
 
 /** Runs until SIGINT or SIGTERM, then stops gracefully; resolves to the exit code. */

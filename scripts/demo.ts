@@ -1,0 +1,200 @@
+/**
+ * `bun run demo`: faultline's whole flow on one machine, no cluster needed.
+ *
+ * Starts three simulated kubernetes-mcp-servers, writes a config for them, runs `faultline run` as a
+ * real process (worker threads, health server, the sample agent in examples/agents/triage.sh),
+ * injects a few faults and shows what happened: which agent ran for which cluster with which
+ * kubeconfig, and the health view. Then it keeps running for you to explore until Ctrl-C
+ * (`--once` stops after the summary).
+ */
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { type SimFault, startSimulator } from "./sim.ts";
+
+const ROOT = resolve(import.meta.dir, "..");
+const { values } = parseArgs({
+  options: {
+    once: { type: "boolean", default: false },
+    port: { type: "string", default: "8080" },
+    dir: { type: "string", default: join(ROOT, ".demo") },
+  },
+});
+
+const CLUSTERS = ["prod-east", "prod-west", "staging"] as const;
+const say = (text: string) => process.stdout.write(`\x1b[1m▶ ${text}\x1b[0m\n`);
+
+const dir = resolve(values.dir);
+rmSync(dir, { recursive: true, force: true });
+mkdirSync(join(dir, "kubeconfigs"), { recursive: true });
+
+say(`starting ${CLUSTERS.length} simulated kubernetes-mcp-servers`);
+const sim = await startSimulator({ clusters: [...CLUSTERS], controlPort: 0 });
+for (const name of CLUSTERS) {
+  cpSync(join(ROOT, "examples", "kubeconfigs", `${name}.yaml`), join(dir, "kubeconfigs", `${name}.yaml`));
+}
+const configFile = join(dir, "faultline.yaml");
+writeFileSync(
+  configFile,
+  `# Written by scripts/demo.ts
+clusters:
+  - { name: prod-east, mcp_endpoint: "${sim.endpoint("prod-east")}", kubeconfig: ./kubeconfigs/prod-east.yaml, labels: { region: us-east } }
+  - { name: prod-west, mcp_endpoint: "${sim.endpoint("prod-west")}", kubeconfig: ./kubeconfigs/prod-west.yaml, labels: { region: us-west }, severity_threshold: warning }
+  - { name: staging, mcp_endpoint: "${sim.endpoint("staging")}", kubeconfig: ./kubeconfigs/staging.yaml, triage: false }
+agent: { command: ["${join(ROOT, "examples", "agents", "triage.sh")}"], max_concurrent: 2, timeout_seconds: 60 }
+reconnect: { initial_seconds: 1, max_seconds: 10 }
+health: { listen: "127.0.0.1:${values.port}" }
+state_dir: ./data
+`,
+);
+
+say(`starting faultline: faultline run --config ${configFile}`);
+const faultline = Bun.spawn([process.execPath, join(ROOT, "src", "main.ts"), "run", "--config", configFile], {
+  stdout: "pipe",
+  stderr: "inherit",
+  stdin: "ignore",
+});
+const healthUrl = Promise.withResolvers<string>();
+void (async () => {
+  let buffer = "";
+  for await (const chunk of faultline.stdout.pipeThrough(new TextDecoderStream())) {
+    buffer += chunk;
+    for (let at = buffer.indexOf("\n"); at >= 0; at = buffer.indexOf("\n")) {
+      const line = buffer.slice(0, at);
+      buffer = buffer.slice(at + 1);
+      process.stdout.write(`\x1b[2mfaultline │\x1b[0m ${line}\n`);
+      if (line.includes('"health server listening"')) healthUrl.resolve(JSON.parse(line).url);
+    }
+  }
+})();
+void faultline.exited.then((code) => healthUrl.reject(new Error(`faultline exited early (code ${code})`)));
+
+let exitCode = 0;
+try {
+  const url = await withDeadline(healthUrl.promise, 15_000, "faultline's health server");
+  await until(async () => {
+    const body = (await (await fetch(`${url}/health/clusters`)).json()) as { summary: { active: number } };
+    return body.summary.active === CLUSTERS.length;
+  }, "all clusters active");
+
+  const faults: Array<[string, SimFault, string]> = [
+    [
+      "prod-east",
+      { faultType: "CrashLoop", severity: "critical", namespace: "shop", name: "checkout-7d9f" },
+      "triaged",
+    ],
+    [
+      "prod-west",
+      { shape: "nested", namespace: "api", name: "gateway-5c2", reason: "BackOff" },
+      "triaged (older nested payload shape)",
+    ],
+    [
+      "prod-west",
+      { faultType: "PodCrash", severity: "info", name: "batch-1" },
+      "below prod-west's threshold: logged only",
+    ],
+    [
+      "staging",
+      { faultType: "JobFailure", severity: "critical", name: "nightly" },
+      "staging has triage: false: logged only",
+    ],
+    ["prod-east", { faultType: "NodeUnhealthy", severity: "critical", name: "node-3" }, "triaged"],
+  ];
+  say("injecting faults");
+  for (const [cluster, fault, what] of faults) {
+    sim.inject(cluster, fault);
+    process.stdout.write(
+      `   ${cluster.padEnd(10)} ${(fault.faultType ?? fault.reason ?? "").padEnd(14)} ${what}\n`,
+    );
+  }
+  const expected = faults.filter(([, , what]) => what.startsWith("triaged")).length;
+  await until(() => results(dir).length >= expected, `${expected} agent runs`);
+
+  say("agent runs (each with its own cluster's kubeconfig)");
+  for (const run of results(dir)) {
+    process.stdout.write(
+      `   ${run.cluster.padEnd(10)} exit ${run.exit_code}  KUBECONFIG=${run.kubeconfig}\n`,
+    );
+    process.stdout.write(`   ${"".padEnd(10)} workspace ${run.workspace}\n`);
+  }
+  say("GET /health/clusters");
+  const health = (await (await fetch(`${url}/health/clusters`)).json()) as {
+    clusters: Array<{ name: string; status: string; event_count: number }>;
+    summary: unknown;
+  };
+  for (const c of health.clusters)
+    process.stdout.write(`   ${c.name.padEnd(10)} ${c.status.padEnd(8)} events ${c.event_count}\n`);
+  process.stdout.write(`   summary ${JSON.stringify(health.summary)}\n`);
+
+  if (!values.once) {
+    say("faultline keeps running. Try:");
+    process.stdout.write(`   curl ${url}/health/clusters\n`);
+    process.stdout.write(
+      `   curl -X POST -H 'content-type: application/json' -d '{"severity":"critical"}' ${sim.controlUrl}/clusters/prod-east/faults\n`,
+    );
+    process.stdout.write(`   curl -X POST ${sim.controlUrl}/clusters/prod-west/down   # then /up\n`);
+    process.stdout.write("   Ctrl-C to stop.\n");
+    await new Promise<void>((done) => {
+      process.once("SIGINT", done);
+      process.once("SIGTERM", done);
+    });
+  }
+} catch (error) {
+  process.stderr.write(`demo failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  exitCode = 1;
+} finally {
+  say("stopping faultline (SIGTERM) and the simulators");
+  faultline.kill("SIGTERM");
+  const code = await faultline.exited;
+  if (code !== 0) exitCode = 1;
+  await sim.stop();
+}
+process.exit(exitCode);
+
+/** Finished agent runs found in the demo's state dir. */
+function results(
+  base: string,
+): Array<{ cluster: string; exit_code: number | null; kubeconfig: string; workspace: string }> {
+  const incidents = join(base, "data", "incidents");
+  if (!existsSync(incidents)) return [];
+  return readdirSync(incidents)
+    .map((id) => join(incidents, id))
+    .filter((workspace) => existsSync(join(workspace, "result.json")))
+    .map((workspace) => {
+      const result = JSON.parse(readFileSync(join(workspace, "result.json"), "utf8"));
+      const log = readFileSync(join(workspace, "agent.log"), "utf8");
+      return {
+        cluster: result.cluster,
+        exit_code: result.exit_code,
+        kubeconfig: /kubeconfig: (.*)/.exec(log)?.[1] ?? "?",
+        workspace,
+      };
+    });
+}
+
+async function until(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (
+      await Promise.resolve()
+        .then(check)
+        .catch(() => false)
+    )
+      return;
+    await Bun.sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  return Promise.race([
+    work,
+    Bun.sleep(ms).then(() => {
+      throw new Error(`timed out waiting for ${what}`);
+    }),
+  ]);
+}
