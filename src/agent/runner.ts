@@ -65,6 +65,8 @@ export interface RunAgentOptions {
   killGraceMs?: number;
   /** Aborting ends the agent now (SIGTERM, then SIGKILL after the grace) and marks it interrupted. */
   signal?: AbortSignal;
+  /** Called once the agent process exists, with its pid (= its process-group id), e.g. to record it. */
+  onSpawn?: (pid: number) => void;
 }
 
 /** Why faultline ended an agent early. */
@@ -113,6 +115,7 @@ export async function runAgent(job: AgentJob, opts: RunAgentOptions): Promise<Ag
     return failedToStart(job, workspace, clock, `cannot start agent: ${errorMessage(error)}`, log);
   }
   log.info("agent started", { incident_id: job.incident_id, pid: child.pid, workspace });
+  opts.onSpawn?.(child.pid);
   const end = await supervise(child, job, opts, log);
   return report(finish(job, workspace, clock, end, null), log);
 }
