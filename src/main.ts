@@ -4,7 +4,8 @@
  */
 import { parseArgs } from "node:util";
 import { ConfigError, formatIssue, loadConfig } from "./config/load.ts";
-import { errorMessage } from "./log.ts";
+import { errorMessage, logger, setLogLevel } from "./log.ts";
+import { HTTP_LIMIT_VARIABLE, planHttpLimit, reexecWithLimit } from "./runtime/http-capacity.ts";
 import { VERSION } from "./version.ts";
 
 const HELP = `faultline ${VERSION}: watch fault events from many Kubernetes clusters (kubernetes-mcp-server)
@@ -102,8 +103,32 @@ async function run(file: string): Promise<number> {
   } catch (error) {
     return reportConfigError(error);
   }
+  setLogLevel(config.log_level);
+  ensureHttpCapacity(config.clusters.filter((c) => c.enabled).length);
   const { runUntilSignalled } = await import("./app.ts");
   return runUntilSignalled(config);
+}
+
+/** Makes sure Bun's in-flight request cap fits the fleet, re-executing this process if it does not. */
+function ensureHttpCapacity(clusters: number): void {
+  const log = logger();
+  const plan = planHttpLimit(clusters, process.env);
+  if (plan.action === "reexec") {
+    log.info("raising Bun's in-flight HTTP request limit: re-executing faultline (same pid)", {
+      variable: HTTP_LIMIT_VARIABLE,
+      from: plan.current,
+      to: plan.limit,
+      clusters,
+    });
+    reexecWithLimit(plan.limit);
+    log.error("could not re-execute; connections past the limit will queue", {
+      variable: HTTP_LIMIT_VARIABLE,
+    });
+    return;
+  }
+  const fields = { variable: HTTP_LIMIT_VARIABLE, limit: plan.limit, required: plan.required, clusters };
+  if (plan.action === "short") log.warn("in-flight HTTP request limit below what the fleet needs", fields);
+  else log.info("in-flight HTTP request limit", fields);
 }
 
 if (import.meta.main) {

@@ -64,6 +64,45 @@ describe.each([
     expect(result.stderr).toContain("clusters[1].kubeconfig: required");
   });
 
+  test("300 clusters: re-executes itself (same pid) with Bun's in-flight request cap raised, and all reach active", async () => {
+    const names = Array.from({ length: 300 }, (_, i) => `big-${i}`);
+    const big = await startSimulator({ clusters: names });
+    const kube = writeKubeconfig(dir.path, "big.kubeconfig");
+    const entries = names.map(
+      (n) => `  - { name: ${n}, mcp_endpoint: "${big.endpoint(n)}", kubeconfig: ${kube} }`,
+    );
+    const config = writeFile(
+      dir.path,
+      `big-${_label.replace(" ", "-")}.yaml`,
+      `clusters:\n${entries.join("\n")}\nhealth: { listen: "127.0.0.1:0" }\n`,
+    );
+    const run = startProcess([...cli(), "run", "--config", config], {
+      BUN_CONFIG_MAX_HTTP_REQUESTS: undefined,
+    });
+    try {
+      const reexec = await run.waitForLog("re-exec", (l) =>
+        String(l.msg).startsWith("raising Bun's in-flight"),
+      );
+      expect(reexec).toMatchObject({ from: 256, to: 664, clusters: 300 });
+      const applied = await run.waitForLog("limit applied", (l) => l.msg === "in-flight HTTP request limit");
+      expect(applied).toMatchObject({ limit: 664, required: 664 });
+      const url = await healthUrl(run);
+      await waitFor(
+        "300 active",
+        async () => {
+          const body = (await (await fetch(`${url}/health`)).json()) as { summary: { active: number } };
+          return body.summary.active === 300;
+        },
+        20_000,
+      );
+      // execve kept the process: the pid we started is the one serving.
+      expect(run.proc.exitCode).toBeNull();
+    } finally {
+      expect(await run.stop("SIGTERM")).toBe(0);
+      await big.stop();
+    }
+  }, 60_000);
+
   test("usage errors exit 2", () => {
     expect(runToEnd([...cli(), "run"]).code).toBe(2);
     expect(runToEnd([...cli(), "frobnicate"]).code).toBe(2);

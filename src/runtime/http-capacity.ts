@@ -1,0 +1,64 @@
+/**
+ * Sizes Bun's process-wide cap on in-flight `fetch` requests for the configured fleet.
+ *
+ * Bun allows 256 in-flight fetches per process (all worker threads share them) unless
+ * `BUN_CONFIG_MAX_HTTP_REQUESTS` is set before start-up; setting it at run time is too late. Every
+ * cluster holds one standing event-stream request, so at 256+ clusters every further request would
+ * queue silently forever. faultline therefore re-executes itself (`execve`: same pid, no extra
+ * process) with the variable raised when the fleet needs it, and logs what it did.
+ */
+
+/** Bun's default cap. */
+export const BUN_DEFAULT_MAX_HTTP_REQUESTS = 256;
+/** Bun's maximum for the variable. */
+export const BUN_MAX_HTTP_REQUESTS = 65_535;
+/** The environment variable Bun reads at start-up. */
+export const HTTP_LIMIT_VARIABLE = "BUN_CONFIG_MAX_HTTP_REQUESTS";
+/** Set on the re-executed process so it never loops. */
+export const REEXEC_MARKER = "FAULTLINE_HTTP_LIMIT_APPLIED";
+
+/**
+ * In-flight requests `clusters` connections may need at once: each one's standing event stream, plus
+ * one request each in flight (ping, subscribe, initialize), plus headroom for everything else.
+ */
+export function requiredHttpRequests(clusters: number): number {
+  return Math.min(BUN_MAX_HTTP_REQUESTS, clusters * 2 + 64);
+}
+
+/** The cap in force for this process, from its environment at start-up. */
+export function currentHttpLimit(env: Record<string, string | undefined>): number {
+  const value = Number(env[HTTP_LIMIT_VARIABLE]);
+  return Number.isInteger(value) && value > 0 ? value : BUN_DEFAULT_MAX_HTTP_REQUESTS;
+}
+
+/** What to do about the cap: nothing, or re-execute with `limit`. */
+export type HttpLimitPlan =
+  | { action: "keep"; limit: number; required: number }
+  | { action: "reexec"; limit: number; required: number; current: number }
+  /** Already re-executed once and still short: the user set a lower value explicitly, or Bun ignored it. */
+  | { action: "short"; limit: number; required: number };
+
+/** Decides whether the process must re-execute to serve `clusters` connections. */
+export function planHttpLimit(clusters: number, env: Record<string, string | undefined>): HttpLimitPlan {
+  const required = requiredHttpRequests(clusters);
+  const current = currentHttpLimit(env);
+  if (current >= required) return { action: "keep", limit: current, required };
+  if (env[REEXEC_MARKER]) return { action: "short", limit: current, required };
+  return { action: "reexec", limit: required, required, current };
+}
+
+/**
+ * The argv that starts this same program again: from source `bun <script> …args`, from a compiled
+ * binary `<binary> …args` (whose `process.argv[1]` is the embedded `/$bunfs/…` entry, not an argument).
+ */
+export function selfArgv(argv: readonly string[], execPath: string): string[] {
+  const compiled = argv[1]?.startsWith("/$bunfs/") ?? false;
+  return compiled ? [execPath, ...argv.slice(2)] : [execPath, ...argv.slice(1)];
+}
+
+/** Replaces this process (same pid) with itself, the cap raised to `limit`. Returns only on failure. */
+export function reexecWithLimit(limit: number): void {
+  const env = { ...process.env, [HTTP_LIMIT_VARIABLE]: String(limit), [REEXEC_MARKER]: "1" };
+  const argv = selfArgv(process.argv, process.execPath);
+  process.execve?.(process.execPath, argv, env);
+}

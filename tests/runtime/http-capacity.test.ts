@@ -1,0 +1,54 @@
+import { expect, test } from "bun:test";
+import {
+  BUN_DEFAULT_MAX_HTTP_REQUESTS,
+  planHttpLimit,
+  REEXEC_MARKER,
+  requiredHttpRequests,
+  selfArgv,
+} from "../../src/runtime/http-capacity.ts";
+
+test("small fleets keep Bun's default cap", () => {
+  expect(planHttpLimit(10, {})).toEqual({
+    action: "keep",
+    limit: BUN_DEFAULT_MAX_HTTP_REQUESTS,
+    required: 84,
+  });
+});
+
+test("large fleets re-execute with a cap sized for them", () => {
+  expect(planHttpLimit(1000, {})).toEqual({ action: "reexec", limit: 2064, required: 2064, current: 256 });
+  expect(planHttpLimit(1000, { BUN_CONFIG_MAX_HTTP_REQUESTS: "100" })).toMatchObject({
+    action: "reexec",
+    current: 100,
+  });
+});
+
+test("a cap already large enough is kept; a re-executed process never loops", () => {
+  expect(planHttpLimit(1000, { BUN_CONFIG_MAX_HTTP_REQUESTS: "5000" })).toMatchObject({
+    action: "keep",
+    limit: 5000,
+  });
+  expect(planHttpLimit(1000, { BUN_CONFIG_MAX_HTTP_REQUESTS: "300", [REEXEC_MARKER]: "1" })).toEqual({
+    action: "short",
+    limit: 300,
+    required: 2064,
+  });
+});
+
+test("the requirement never exceeds Bun's maximum", () => {
+  expect(requiredHttpRequests(100_000)).toBe(65_535);
+});
+
+test("self argv: source keeps the script, a compiled binary drops its embedded entry", () => {
+  expect(selfArgv(["/usr/bin/bun", "/app/src/main.ts", "run", "-c", "x"], "/usr/bin/bun")).toEqual([
+    "/usr/bin/bun",
+    "/app/src/main.ts",
+    "run",
+    "-c",
+    "x",
+  ]);
+  expect(selfArgv(["bun", "/$bunfs/root/faultline", "run"], "/opt/faultline")).toEqual([
+    "/opt/faultline",
+    "run",
+  ]);
+});
