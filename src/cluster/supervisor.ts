@@ -34,11 +34,15 @@ export function partition<T>(items: readonly T[], max: number): T[][] {
 export interface SupervisorOptions {
   /** Enabled clusters only. */
   clusters: readonly ClusterConfig[];
-  settings: ConnectionSettings;
+  /** Everything but `connect_concurrency`, which the supervisor derives from {@link CONNECT_CONCURRENCY}. */
+  settings: Omit<ConnectionSettings, "connect_concurrency">;
   workersMax: number;
   /** Every message from every worker, plus `failed` statuses the supervisor itself reports for crashed workers. */
   onMessage: (message: WorkerToMain) => void;
 }
+
+/** Connection attempts in flight at once across all workers (each worker gets an even share). */
+export const CONNECT_CONCURRENCY = 64;
 
 interface Slot {
   index: number;
@@ -53,6 +57,7 @@ interface Slot {
 export class Supervisor {
   readonly #options: SupervisorOptions;
   readonly #slots: Slot[];
+  readonly #settings: ConnectionSettings;
   #stopping = false;
 
   constructor(options: SupervisorOptions) {
@@ -61,7 +66,12 @@ export class Supervisor {
       (c): ClusterSpec => ({ name: c.name, mcp_endpoint: c.mcp_endpoint, labels: c.labels }),
     );
     const { initial_seconds, max_seconds } = options.settings.reconnect;
-    this.#slots = partition(specs, options.workersMax).map((group, index) => ({
+    const groups = partition(specs, options.workersMax);
+    this.#settings = {
+      ...options.settings,
+      connect_concurrency: Math.max(1, Math.ceil(CONNECT_CONCURRENCY / Math.max(1, groups.length))),
+    };
+    this.#slots = groups.map((group, index) => ({
       index,
       specs: group,
       worker: null,
@@ -135,7 +145,7 @@ export class Supervisor {
       log.error("worker error", { worker: slot.index, error: event.message });
     });
     worker.addEventListener("close", () => this.#onClose(slot, worker));
-    worker.postMessage({ type: "start", clusters: slot.specs, settings: this.#options.settings });
+    worker.postMessage({ type: "start", clusters: slot.specs, settings: this.#settings });
   }
 
   #onClose(slot: Slot, worker: Worker): void {

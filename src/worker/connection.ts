@@ -15,6 +15,7 @@ import { Backoff } from "../cluster/backoff.ts";
 import { classifyNotification } from "../events/normalise.ts";
 import { errorMessage, type Logger, logger } from "../log.ts";
 import { VERSION } from "../version.ts";
+import { Gate } from "./gate.ts";
 import type { ClusterSpec, ConnectionSettings, ConnectionStatus, WorkerToMain } from "./messages.ts";
 
 /** The `last_error` shown when a server lacks the events extension. */
@@ -25,6 +26,9 @@ export const MISSING_EVENTS_SUBSCRIBE =
 /** How long to wait for the event stream's headers before subscribing anyway. */
 const STREAM_OPEN_WAIT_MS = 2000;
 
+/** How long one connection attempt may hold its start-up gate slot. */
+export const GATE_SLOT_MAX_MS = 1000;
+
 /** Lost sessions remembered for ending later (older ones are left to the server's own expiry). */
 const MAX_LOST_SESSIONS = 16;
 
@@ -34,6 +38,8 @@ export class ClusterConnection {
   readonly #settings: ConnectionSettings;
   readonly #emit: (message: WorkerToMain) => void;
   readonly #backoff: Backoff;
+  /** Shared by the worker's connections: bounds concurrent connection attempts. */
+  readonly #gate: Gate;
   readonly #log: Logger;
   readonly #timeoutMs: number;
   #stopped = false;
@@ -46,7 +52,13 @@ export class ClusterConnection {
   readonly #lostSessions: string[] = [];
   #status: ConnectionStatus = "disconnected";
 
-  constructor(spec: ClusterSpec, settings: ConnectionSettings, emit: (message: WorkerToMain) => void) {
+  constructor(
+    spec: ClusterSpec,
+    settings: ConnectionSettings,
+    emit: (message: WorkerToMain) => void,
+    gate: Gate = new Gate(settings.connect_concurrency),
+  ) {
+    this.#gate = gate;
     this.#spec = spec;
     this.#settings = settings;
     this.#emit = emit;
@@ -88,10 +100,16 @@ export class ClusterConnection {
   async #run(): Promise<void> {
     while (!this.#stopped) {
       let reason: string;
+      const release = await this.#gate.acquire();
+      // A slow server keeps its slot for a moment at most: the gate spreads start-up, it never queues behind one.
+      const slotTimer = setTimeout(release, GATE_SLOT_MAX_MS);
       try {
-        reason = await this.#session();
+        reason = await this.#session(release);
       } catch (error) {
         reason = this.#describe(error);
+      } finally {
+        clearTimeout(slotTimer);
+        release();
       }
       await this.#closeSession(false);
       if (this.#stopped) return;
@@ -101,8 +119,8 @@ export class ClusterConnection {
     }
   }
 
-  /** One session from connect to loss; resolves with why it was lost. */
-  async #session(): Promise<string> {
+  /** One session from connect to loss; resolves with why it was lost. `attempted` frees the gate slot once active. */
+  async #session(attempted: () => void): Promise<string> {
     this.#setStatus("connecting", null, null);
     const lost = Promise.withResolvers<string>();
     const streamOpen = Promise.withResolvers<void>();
@@ -152,6 +170,7 @@ export class ClusterConnection {
     this.#subscriptionId = await step(this.#subscribe(client));
     this.#backoff.reset();
     this.#setStatus("active", null, null);
+    attempted();
     this.#endLostSessions();
 
     const ping = setInterval(() => {

@@ -4,6 +4,7 @@
  */
 import { setLogLevel } from "../log.ts";
 import { ClusterConnection } from "./connection.ts";
+import { Gate } from "./gate.ts";
 import type { MainToWorker, WorkerToMain } from "./messages.ts";
 
 declare const self: Worker;
@@ -15,8 +16,9 @@ self.onmessage = async (event: MessageEvent<MainToWorker>) => {
   const message = event.data;
   if (message.type === "start") {
     setLogLevel(message.settings.log_level);
+    const gate = new Gate(message.settings.connect_concurrency);
     for (const spec of message.clusters) {
-      const connection = new ClusterConnection(spec, message.settings, post);
+      const connection = new ClusterConnection(spec, message.settings, post, gate);
       connections.push(connection);
       connection.start();
     }

@@ -30,6 +30,8 @@ export interface ClusterSpec {
 export interface ConnectionSettings extends ConnectionTiming {
   subscribe: SubscribeConfig;
   log_level: LogLevel;
+  /** Connection attempts (connecting → active or failed) one worker runs at once. */
+  connect_concurrency: number;
 }
 
 /** main → worker: start these clusters' connections. */
