@@ -271,19 +271,44 @@ function fromEvent(
 
 function eventResource(event: K8sEvent): FaultResource {
   const { apiVersion, kind, name, namespace, uid } = event.involvedObject;
-  const fallback = CLUSTER_SCOPED_KINDS.has(kind) ? "" : event.namespace;
-  return { apiVersion, kind, name, namespace: namespace || fallback || null, uid: uid || null };
+  return {
+    apiVersion,
+    kind,
+    name,
+    namespace: resourceNamespace(kind, namespace, event.namespace),
+    uid: uid || null,
+  };
 }
 
-function faultTypeFor(kind: string, reason: string): string {
+// ---------------------------------------------------------------------------------------------------------
+// Mapping rules shared with other event sources (e.g. `events_list` polling, see events-list.ts).
+
+/**
+ * The fault type of an event about a `kind` object with `reason`: `BackOff`/`CrashLoopBackOff` on any kind →
+ * `CrashLoop`; otherwise the per-kind table ({@link KIND_FAULTS}); otherwise the reason itself.
+ */
+export function faultTypeFor(kind: string, reason: string): string {
   if (CRASH_LOOP_REASONS.has(reason)) return "CrashLoop";
   const entry = KIND_FAULTS.get(kind);
   return entry?.reasons.has(reason) ? entry.faultType : reason;
 }
 
-function severityFor(faultType: string, eventType: string): Severity {
+/** Severity of a fault: `NodeUnhealthy` → critical; else event type `Normal` → info; any other → warning. */
+export function severityFor(faultType: string, eventType: string): Severity {
   if (faultType === "NodeUnhealthy") return "critical";
   return eventType === "Normal" ? "info" : "warning";
+}
+
+/**
+ * The namespace of the object an event is about: the involved object's own namespace, else the event's
+ * namespace unless `kind` is cluster-scoped (Node events live in `default`, Nodes in no namespace), else null.
+ */
+export function resourceNamespace(
+  kind: string,
+  objectNamespace: string,
+  eventNamespace: string,
+): string | null {
+  return objectNamespace || (CLUSTER_SCOPED_KINDS.has(kind) ? "" : eventNamespace) || null;
 }
 
 function withLogs(message: string, logs: readonly LogExcerpt[]): string {

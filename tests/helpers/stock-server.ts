@@ -1,0 +1,198 @@
+/**
+ * Runs the REAL stock kubernetes-mcp-server binary (npm `kubernetes-mcp-server`, platform package
+ * `kubernetes-mcp-server-<os>-<arch>`) as a child process serving MCP Streamable HTTP on
+ * `http://127.0.0.1:<port>/mcp`. The platform binary is executed directly (not through the package's node
+ * wrapper), so the PID is the server's own. It needs a kubeconfig with a current context but no reachable
+ * cluster (see fake-kube.ts for one it can talk to).
+ */
+/** A running stock server. */
+export interface StockServer {
+  /** `http://127.0.0.1:<port>/mcp`. */
+  endpoint: string;
+  pid: number;
+  /** SIGTERM by PID, then SIGKILL after 5 s; resolves when the process has exited. Idempotent. */
+  stop(): Promise<void>;
+  /** Everything the process wrote so far (stdout then stderr; klog lines go to stdout in HTTP mode). */
+  logs(): string;
+}
+
+/** Options for {@link startStockServer}. */
+export interface StockServerOptions {
+  /** Extra environment (e.g. `TZ`: the server formats event timestamps in its local time zone). */
+  env?: Record<string, string>;
+  /** Extra command-line flags. */
+  args?: string[];
+  /** How long to wait for the MCP endpoint to answer `initialize` (default 15 s). */
+  timeoutMs?: number;
+}
+
+const PLATFORMS: Readonly<Record<string, string>> = {
+  "linux-x64": "linux-amd64",
+  "linux-arm64": "linux-arm64",
+  "darwin-x64": "darwin-amd64",
+  "darwin-arm64": "darwin-arm64",
+  "win32-x64": "windows-amd64",
+  "win32-arm64": "windows-arm64",
+};
+
+/** Absolute path of the platform binary installed by the `kubernetes-mcp-server` npm package. */
+export function stockServerBinary(): string {
+  const platform = PLATFORMS[`${process.platform}-${process.arch}`];
+  if (!platform)
+    throw new Error(`kubernetes-mcp-server has no binary for ${process.platform}/${process.arch}`);
+  const name = `kubernetes-mcp-server-${platform}`;
+  const file = `${name}/bin/${name}${process.platform === "win32" ? ".exe" : ""}`;
+  try {
+    return Bun.resolveSync(file, import.meta.dir);
+  } catch {
+    throw new Error(
+      `cannot find ${file}: is the kubernetes-mcp-server dev dependency installed (npm install)?`,
+    );
+  }
+}
+
+/** A port that was free a moment ago (bound on 127.0.0.1 port 0, read, released). */
+export async function freePort(): Promise<number> {
+  const probe = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
+  const port = probe.port;
+  await probe.stop(true);
+  if (port === undefined) throw new Error("could not get a free port");
+  return port;
+}
+
+/**
+ * Starts the binary with `--port <free port> --bind-address 127.0.0.1 --cluster-provider kubeconfig
+ * --kubeconfig <kubeconfig>` and waits until `/mcp` answers an MCP `initialize` (that probe session is
+ * deleted again). If the process exits before that (e.g. the port was taken meanwhile), retries twice on
+ * another port; otherwise throws with its output.
+ */
+export async function startStockServer(
+  kubeconfig: string,
+  options: StockServerOptions = {},
+): Promise<StockServer> {
+  const binary = stockServerBinary();
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      return await startOnce(binary, kubeconfig, await freePort(), options);
+    } catch (error) {
+      lastError = error;
+      if (!(error instanceof EarlyExit)) throw error;
+    }
+  }
+  throw lastError;
+}
+
+/** The process exited before it answered. */
+class EarlyExit extends Error {}
+
+async function startOnce(
+  binary: string,
+  kubeconfig: string,
+  port: number,
+  options: StockServerOptions,
+): Promise<StockServer> {
+  const argv = [
+    binary,
+    "--port",
+    String(port),
+    "--bind-address",
+    "127.0.0.1",
+    "--cluster-provider",
+    "kubeconfig",
+    "--kubeconfig",
+    kubeconfig,
+    ...(options.args ?? []),
+  ];
+  const proc = Bun.spawn(argv, {
+    env: { ...process.env, ...options.env },
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const pid = proc.pid;
+  let stdout = "";
+  let stderr = "";
+  const drained = Promise.all([
+    (async () => {
+      for await (const chunk of proc.stdout.pipeThrough(new TextDecoderStream())) stdout += chunk;
+    })(),
+    (async () => {
+      for await (const chunk of proc.stderr.pipeThrough(new TextDecoderStream())) stderr += chunk;
+    })(),
+  ]);
+  const logs = () => (stderr ? `${stdout}${stdout.endsWith("\n") || !stdout ? "" : "\n"}${stderr}` : stdout);
+  const exited = () => proc.exitCode !== null || proc.signalCode !== null;
+  const stop = async () => {
+    if (!exited()) {
+      try {
+        process.kill(pid, "SIGTERM");
+      } catch {
+        // already gone
+      }
+      const timer = setTimeout(() => {
+        try {
+          if (!exited()) process.kill(pid, "SIGKILL");
+        } catch {
+          // exited meanwhile
+        }
+      }, 5_000);
+      await proc.exited;
+      clearTimeout(timer);
+    }
+    await drained;
+  };
+  const endpoint = `http://127.0.0.1:${port}/mcp`;
+  const timeoutMs = options.timeoutMs ?? 15_000;
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    if (exited()) {
+      await stop();
+      throw new EarlyExit(
+        `kubernetes-mcp-server (pid ${pid}) exited with ${proc.exitCode ?? proc.signalCode} before it answered; output:\n${logs()}`,
+      );
+    }
+    try {
+      if (await initializeProbe(endpoint)) break;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(
+        `kubernetes-mcp-server (pid ${pid}) did not answer initialize at ${endpoint} within ${timeoutMs} ms${lastError ? ` (last error: ${String(lastError)})` : ""}; output:\n${logs()}`,
+      );
+    }
+    await Bun.sleep(25);
+  }
+  return { endpoint, pid, stop, logs };
+}
+
+/** POSTs an MCP initialize; true when answered with a result (then deletes the probe session). */
+async function initializeProbe(endpoint: string): Promise<boolean> {
+  const response = await fetch(endpoint, {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+    body: JSON.stringify({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: {
+        protocolVersion: "2025-06-18",
+        capabilities: {},
+        clientInfo: { name: "probe", version: "0" },
+      },
+    }),
+    signal: AbortSignal.timeout(2_000),
+  });
+  const body = await response.text();
+  if (!response.ok || !body.includes('"result"')) return false;
+  const session = response.headers.get("mcp-session-id");
+  if (session) {
+    await fetch(endpoint, { method: "DELETE", headers: { "mcp-session-id": session } }).catch(
+      () => undefined,
+    );
+  }
+  return true;
+}
