@@ -1,0 +1,150 @@
+/**
+ * The incident store's SQLite schema and its forward migrations. The schema version lives in
+ * `PRAGMA user_version`; {@link migrate} brings a database up to {@link SCHEMA_VERSION} in one
+ * transaction, so a crash mid-migration leaves the previous version intact.
+ *
+ * Times are stored as integer milliseconds since the epoch (`*_ms`) and turned into RFC 3339 strings
+ * at the store's boundary. Internally events and runs point at `incidents.seq` (a small integer),
+ * not at the longer public incident id.
+ */
+import type { Database } from "bun:sqlite";
+
+/** Schema version 1: events, incidents, agent runs, per-cluster counts and queue turns. */
+const V1 = `
+CREATE TABLE incidents (
+  seq           INTEGER PRIMARY KEY,
+  id            TEXT    NOT NULL UNIQUE,
+  cluster       TEXT    NOT NULL,
+  fault_id      TEXT    NOT NULL,
+  fault_type    TEXT    NOT NULL,
+  severity      TEXT    NOT NULL CHECK (severity IN ('info', 'warning', 'critical')),
+  resource      TEXT    NOT NULL,
+  status        TEXT    NOT NULL
+    CHECK (status IN ('queued', 'running', 'succeeded', 'failed', 'timed_out', 'skipped', 'interrupted')),
+  skip_reason   TEXT
+    CHECK (skip_reason IN ('below_threshold', 'triage_disabled', 'no_agent', 'queue_full')),
+  count         INTEGER NOT NULL CHECK (count >= 1),
+  first_seen_ms INTEGER NOT NULL,
+  last_seen_ms  INTEGER NOT NULL,
+  attempts      INTEGER NOT NULL DEFAULT 0,
+  workspace     TEXT,
+  created_ms    INTEGER NOT NULL,
+  updated_ms    INTEGER NOT NULL,
+  CHECK ((status = 'skipped') = (skip_reason IS NOT NULL))
+);
+-- Dedup: the latest incident of one fault.
+CREATE INDEX incidents_by_fault ON incidents (cluster, fault_id, last_seen_ms);
+-- Queue scans (status = 'queued', oldest first) and status-filtered listings.
+CREATE INDEX incidents_by_status ON incidents (status, seq);
+-- Cluster-filtered listings, newest first.
+CREATE INDEX incidents_by_cluster ON incidents (cluster, seq);
+
+CREATE TABLE events (
+  id           INTEGER PRIMARY KEY,
+  incident_seq INTEGER NOT NULL REFERENCES incidents (seq),
+  received_ms  INTEGER NOT NULL,
+  event        TEXT    NOT NULL
+);
+CREATE INDEX events_by_incident ON events (incident_seq, id);
+
+CREATE TABLE runs (
+  id           INTEGER PRIMARY KEY,
+  incident_seq INTEGER NOT NULL REFERENCES incidents (seq),
+  attempt      INTEGER NOT NULL,
+  status       TEXT    NOT NULL
+    CHECK (status IN ('running', 'succeeded', 'failed', 'timed_out', 'interrupted')),
+  exit_code    INTEGER,
+  signal       TEXT,
+  started_ms   INTEGER NOT NULL,
+  finished_ms  INTEGER,
+  duration_ms  INTEGER,
+  workspace    TEXT    NOT NULL,
+  error        TEXT
+);
+CREATE INDEX runs_by_incident ON runs (incident_seq, id);
+CREATE INDEX runs_open ON runs (incident_seq) WHERE finished_ms IS NULL;
+
+-- Fair queue: when each cluster was last given an agent slot (the id of that run; 0 = never).
+CREATE TABLE cluster_turns (
+  cluster     TEXT    PRIMARY KEY,
+  last_served INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- Incidents per cluster, status and skip reason ('' unless skipped), kept by the triggers below so
+-- health checks and the queue bound never scan the incidents table.
+CREATE TABLE incident_counts (
+  cluster     TEXT    NOT NULL,
+  status      TEXT    NOT NULL,
+  skip_reason TEXT    NOT NULL,
+  n           INTEGER NOT NULL,
+  PRIMARY KEY (cluster, status, skip_reason)
+) WITHOUT ROWID;
+
+CREATE TRIGGER incidents_count_insert AFTER INSERT ON incidents BEGIN
+  INSERT INTO incident_counts (cluster, status, skip_reason, n)
+    VALUES (NEW.cluster, NEW.status, COALESCE(NEW.skip_reason, ''), 1)
+    ON CONFLICT DO UPDATE SET n = n + 1;
+END;
+
+CREATE TRIGGER incidents_count_update AFTER UPDATE OF status, skip_reason ON incidents
+WHEN OLD.status IS NOT NEW.status OR OLD.skip_reason IS NOT NEW.skip_reason BEGIN
+  UPDATE incident_counts SET n = n - 1
+    WHERE cluster = OLD.cluster AND status = OLD.status AND skip_reason = COALESCE(OLD.skip_reason, '');
+  INSERT INTO incident_counts (cluster, status, skip_reason, n)
+    VALUES (NEW.cluster, NEW.status, COALESCE(NEW.skip_reason, ''), 1)
+    ON CONFLICT DO UPDATE SET n = n + 1;
+END;
+
+CREATE TRIGGER incidents_count_delete AFTER DELETE ON incidents BEGIN
+  UPDATE incident_counts SET n = n - 1
+    WHERE cluster = OLD.cluster AND status = OLD.status AND skip_reason = COALESCE(OLD.skip_reason, '');
+END;
+
+-- Small facts about the store itself (e.g. when it was last opened: the start-up write probe).
+CREATE TABLE store_meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+`;
+
+/**
+ * Forward migrations, oldest first: entry `n` takes a database from version `n` to `n + 1`.
+ * Released entries are never edited; a schema change appends a new one.
+ */
+export const MIGRATIONS: readonly string[] = [V1];
+
+/** The schema version this build reads and writes. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** A database whose schema is newer than this build knows: it was written by a later faultline. */
+export class NewerSchemaError extends Error {
+  constructor(readonly found: number) {
+    super(
+      `database schema version ${found} is newer than this faultline supports (${SCHEMA_VERSION}); ` +
+        "run a newer faultline or move the database aside",
+    );
+    this.name = "NewerSchemaError";
+  }
+}
+
+/** The schema version recorded in the database (0 for a new, empty one). */
+export function schemaVersion(db: Database): number {
+  const row = db.query<{ user_version: number }, []>("PRAGMA user_version").get();
+  return row?.user_version ?? 0;
+}
+
+/**
+ * Applies every migration the database lacks, in one IMMEDIATE transaction (so two processes
+ * opening the same new file do not both migrate it). Returns the versions before and after.
+ * Throws {@link NewerSchemaError} for a database from a newer faultline, leaving it untouched.
+ */
+export function migrate(db: Database): { from: number; to: number } {
+  const run = db.transaction((): { from: number; to: number } => {
+    const from = schemaVersion(db);
+    if (from > SCHEMA_VERSION) throw new NewerSchemaError(from);
+    for (const migration of MIGRATIONS.slice(from)) db.run(migration);
+    if (from < SCHEMA_VERSION) db.run(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+    return { from, to: SCHEMA_VERSION };
+  });
+  return run.immediate();
+}
