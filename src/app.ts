@@ -59,7 +59,7 @@ export async function startFaultline(config: FaultlineConfig): Promise<Faultline
       case "status": {
         const previous = registry.applyStatus(message);
         if (previous === undefined) return;
-        const fields = { cluster: message.cluster, status: message.status, previous };
+        const fields = { cluster: message.cluster, status: message.status, previous, mode: message.mode };
         if (message.status === "failed") {
           log.warn("cluster status", { ...fields, error: message.error, retry_in_ms: message.retry_in_ms });
         } else log.info("cluster status", fields);
@@ -82,6 +82,11 @@ export async function startFaultline(config: FaultlineConfig): Promise<Faultline
           cluster: message.cluster,
           error: message.error,
         });
+        return;
+      case "polled":
+        if (message.error)
+          log.warn("server cannot list events", { cluster: message.cluster, error: message.error });
+        registry.recordPoll(message.cluster, message.at, message.error);
         return;
       case "dropped":
         dropped.malformed++;

@@ -3,7 +3,7 @@
  * server and metrics read it; nothing here holds a kubeconfig or any secret.
  */
 import type { ClusterConfig } from "../config/types.ts";
-import type { ConnectionStatus, StatusMessage } from "../worker/messages.ts";
+import type { ConnectionStatus, FeedMode, StatusMessage } from "../worker/messages.ts";
 
 /** What faultline knows about one cluster right now. */
 export interface ClusterState {
@@ -19,10 +19,14 @@ export interface ClusterState {
   since: string;
   /** Milliseconds until the next connection attempt while `failed`, else null. */
   retry_in_ms: number | null;
-  /** The server's own watch is failing (subscription_error), or null. */
+  /** The server reports its own watch (push) or its event listing (poll) failing, or null. */
   subscription_error: string | null;
   /** Times this cluster went from active to not active. */
   reconnects: number;
+  /** How faults arrive: `push` (events_subscribe) or `poll` (events_list); null until first active. */
+  mode: FeedMode | null;
+  /** RFC 3339 time of the last finished poll (poll mode), or null. */
+  last_poll_at: string | null;
 }
 
 /** Counts over all clusters. `unhealthy` = failed or disconnected (disabled ones are neither). */
@@ -49,6 +53,8 @@ export class Registry {
         retry_in_ms: null,
         subscription_error: null,
         reconnects: 0,
+        mode: null,
+        last_poll_at: null,
       });
     }
   }
@@ -64,6 +70,7 @@ export class Registry {
     state.retry_in_ms = message.retry_in_ms;
     if (message.status === "failed") state.last_error = message.error;
     if (message.status === "active") {
+      state.mode = message.mode ?? state.mode;
       state.last_error = null;
       // A fresh subscription replaces whatever the old one reported.
       state.subscription_error = null;
@@ -79,10 +86,18 @@ export class Registry {
     state.last_event_at = at;
   }
 
-  /** Records the server's report that its watch is failing. */
-  recordSubscriptionError(cluster: string, error: string): void {
+  /** Records the server's report that its watch (push) or listing (poll) is failing; null = working again. */
+  recordSubscriptionError(cluster: string, error: string | null): void {
     const state = this.#clusters.get(cluster);
     if (state) state.subscription_error = error;
+  }
+
+  /** Records a finished poll; `error` when the server could not list events. */
+  recordPoll(cluster: string, at: string, error: string | null): void {
+    const state = this.#clusters.get(cluster);
+    if (!state) return;
+    state.last_poll_at = at;
+    state.subscription_error = error;
   }
 
   /** One cluster's state, or undefined. */

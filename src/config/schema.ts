@@ -43,7 +43,11 @@ export const ClusterSchema = v.strictObject({
 
 /** `subscribe`: what to ask each server for. */
 export const SubscribeSchema = v.strictObject({
-  mode: v.optional(v.picklist(["faults", "events"], "must be one of faults, events"), "faults"),
+  mode: v.optional(
+    v.picklist(["auto", "faults", "events", "poll"], "must be one of auto, faults, events, poll"),
+    "auto",
+  ),
+  poll_interval_seconds: v.optional(PositiveSeconds, 15),
   namespaces: v.optional(v.array(NonEmptyString, "must be a list of strings")),
   label_selector: v.optional(NonEmptyString),
 });

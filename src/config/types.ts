@@ -18,12 +18,17 @@ export interface ClusterConfig {
   triage: boolean;
 }
 
-/** Subscription mode: `faults` (normalised faults) or `events` (raw Kubernetes events). */
-export type SubscribeMode = "faults" | "events";
+/**
+ * How faults are fetched: `auto` (push where the server has events_subscribe, else poll),
+ * `faults` / `events` (push only: normalised faults / raw Kubernetes events), `poll` (events_list only).
+ */
+export type SubscribeMode = "auto" | "faults" | "events" | "poll";
 
 /** What each connection subscribes to. */
 export interface SubscribeConfig {
   mode: SubscribeMode;
+  /** Seconds between events_list calls in poll mode. */
+  poll_interval_seconds: number;
   namespaces?: string[];
   label_selector?: string;
 }

@@ -16,12 +16,20 @@ import { classifyNotification } from "../events/normalise.ts";
 import { errorMessage, type Logger, logger } from "../log.ts";
 import { VERSION } from "../version.ts";
 import { Gate } from "./gate.ts";
-import type { ClusterSpec, ConnectionSettings, ConnectionStatus, WorkerToMain } from "./messages.ts";
+import type {
+  ClusterSpec,
+  ConnectionSettings,
+  ConnectionStatus,
+  FeedMode,
+  StatusMessage,
+  WorkerToMain,
+} from "./messages.ts";
+import { backfill, EventsPoller, type ListEvents } from "./poller.ts";
 
 /** The `last_error` shown when a server lacks the events extension. */
 export const MISSING_EVENTS_SUBSCRIBE =
-  "server has no events_subscribe tool (a kubernetes-mcp-server without the events extension); " +
-  "it cannot push faults";
+  "server has no events_subscribe tool (a kubernetes-mcp-server without the events extension), so it " +
+  "cannot push faults; set subscribe.mode to auto or poll to poll its events_list instead";
 
 /** How long to wait for the event stream's headers before subscribing anyway. */
 const STREAM_OPEN_WAIT_MS = 2000;
@@ -48,6 +56,13 @@ export class ClusterConnection {
   #client: Client | null = null;
   #transport: StreamableHTTPClientTransport | null = null;
   #subscriptionId: string | null = null;
+  /** Turns event lists into new faults; kept across sessions so a reconnect fires what it missed. */
+  readonly #poller: EventsPoller;
+  #polling = false;
+  /** When the connection last proved alive (active, ping, poll, event). */
+  #lastAliveMs = 0;
+  /** Set when a push feed was lost: since when to backfill once it is back. */
+  #lostAtMs: number | null = null;
   /** Sessions lost without being ended on the server (see #endLostSessions). */
   readonly #lostSessions: string[] = [];
   #status: ConnectionStatus = "disconnected";
@@ -68,6 +83,7 @@ export class ClusterConnection {
     );
     this.#log = logger({ cluster: spec.name });
     this.#timeoutMs = settings.ping.timeout_seconds * 1000;
+    this.#poller = new EventsPoller(spec, settings.subscribe.namespaces);
   }
 
   /** The current status. */
@@ -167,27 +183,122 @@ export class ClusterConnection {
       });
     await step(client.setLoggingLevel("info", { timeout: this.#timeoutMs }));
     this.#setStatus("subscribing", null, null);
-    this.#subscriptionId = await step(this.#subscribe(client));
+    const feed = await step(this.#startFeed(client));
     this.#backoff.reset();
-    this.#setStatus("active", null, null);
+    this.#lastAliveMs = Date.now();
+    this.#setStatus("active", null, null, feed);
     attempted();
     this.#endLostSessions();
+    if (feed === "push") void this.#backfillAfterOutage(client);
 
     const ping = setInterval(() => {
-      client.ping({ timeout: this.#timeoutMs }).catch((error: unknown) => {
-        lost.resolve(`ping failed: ${this.#describe(error)}`);
-      });
+      client.ping({ timeout: this.#timeoutMs }).then(
+        () => {
+          this.#lastAliveMs = Date.now();
+        },
+        (error: unknown) => lost.resolve(`ping failed: ${this.#describe(error)}`),
+      );
     }, this.#settings.ping.interval_seconds * 1000);
+    const poll =
+      feed === "poll"
+        ? setInterval(
+            () => void this.#pollOnce(client, lost.resolve),
+            this.#settings.subscribe.poll_interval_seconds * 1000,
+          )
+        : undefined;
     try {
       return await lost.promise;
     } finally {
       clearInterval(ping);
+      clearInterval(poll);
       this.#subscriptionId = null;
+      // A push feed misses what happens while it is down: remember since when, for the backfill.
+      if (feed === "push") this.#lostAtMs ??= this.#lastAliveMs;
     }
   }
 
-  async #subscribe(client: Client): Promise<string> {
-    const { mode, namespaces, label_selector } = this.#settings.subscribe;
+  /** Subscribes (push) or, where the mode allows and the server lacks events_subscribe, starts polling. */
+  async #startFeed(client: Client): Promise<FeedMode> {
+    const { mode, poll_interval_seconds } = this.#settings.subscribe;
+    if (mode === "poll") {
+      await this.#pollBaseline(client);
+      return "poll";
+    }
+    try {
+      this.#subscriptionId = await this.#subscribe(client, mode === "auto" ? "faults" : mode);
+      return "push";
+    } catch (error) {
+      if (!(error instanceof MissingEventsSubscribe) || mode !== "auto") throw error;
+      this.#log.info("server has no events_subscribe: polling events_list", {
+        interval_seconds: poll_interval_seconds,
+      });
+      await this.#pollBaseline(client);
+      return "poll";
+    }
+  }
+
+  /** The first list of a poll feed: sets the baseline, or (after a reconnect) fires what is new since. */
+  async #pollBaseline(client: Client): Promise<void> {
+    const faults = await this.#poller.poll(this.#lister(client));
+    for (const event of faults) this.#emit({ type: "event", event });
+    this.#emit({ type: "polled", cluster: this.#spec.name, at: now(), error: null });
+  }
+
+  /** One periodic poll. A server answering with an error degrades the feed; no answer loses the session. */
+  async #pollOnce(client: Client, onLost: (reason: string) => void): Promise<void> {
+    if (this.#polling) return;
+    this.#polling = true;
+    try {
+      const faults = await this.#poller.poll(this.#lister(client));
+      this.#lastAliveMs = Date.now();
+      for (const event of faults) this.#emit({ type: "event", event });
+      this.#emit({ type: "polled", cluster: this.#spec.name, at: now(), error: null });
+    } catch (error) {
+      if (error instanceof ListAnswerError) {
+        this.#emit({ type: "polled", cluster: this.#spec.name, at: now(), error: error.message });
+      } else onLost(`events_list failed: ${this.#describe(error)}`);
+    } finally {
+      this.#polling = false;
+    }
+  }
+
+  /** After a push-mode outage: list once and feed the Warning events since the connection was last alive. */
+  async #backfillAfterOutage(client: Client): Promise<void> {
+    const since = this.#lostAtMs;
+    if (since === null) return;
+    this.#lostAtMs = null;
+    try {
+      const { namespaces } = this.#settings.subscribe;
+      const faults = await backfill(this.#lister(client), this.#spec, namespaces, new Date(since));
+      for (const event of faults) this.#emit({ type: "event", event });
+      this.#log.info("backfilled events from the outage", {
+        since: new Date(since).toISOString(),
+        events: faults.length,
+      });
+    } catch (error) {
+      const why = errorMessage(error);
+      if (mentionsMissingTool(why, "events_list")) this.#log.debug("no events_list: outage not backfilled");
+      else this.#log.warn("backfill after outage failed", { error: why });
+    }
+  }
+
+  /** `events_list` through this session's client. */
+  #lister(client: Client): ListEvents {
+    return async (namespace) => {
+      const result = await client.callTool(
+        { name: "events_list", arguments: namespace ? { namespace } : {} },
+        undefined,
+        { timeout: this.#timeoutMs },
+      );
+      const text = textContent(result.content);
+      if (result.isError)
+        throw new ListAnswerError(`events_list failed: ${text.trim() || "(no reason given)"}`);
+      return text;
+    };
+  }
+
+  async #subscribe(client: Client, mode: "faults" | "events"): Promise<string> {
+    const { namespaces, label_selector } = this.#settings.subscribe;
     const args: Record<string, unknown> = { mode };
     if (namespaces) args.namespaces = namespaces;
     if (label_selector) args.labelSelector = label_selector;
@@ -197,12 +308,12 @@ export class ClusterConnection {
         timeout: this.#timeoutMs,
       });
     } catch (error) {
-      if (mentionsMissingTool(errorMessage(error))) throw new Error(MISSING_EVENTS_SUBSCRIBE);
+      if (mentionsMissingTool(errorMessage(error))) throw new MissingEventsSubscribe();
       throw error;
     }
     const text = textContent(result.content);
     if (result.isError) {
-      if (mentionsMissingTool(text)) throw new Error(MISSING_EVENTS_SUBSCRIBE);
+      if (mentionsMissingTool(text)) throw new MissingEventsSubscribe();
       throw new Error(`events_subscribe refused: ${text.trim() || "(no reason given)"}`);
     }
     const subscriptionId = findSubscriptionId(text);
@@ -234,6 +345,7 @@ export class ClusterConnection {
     const outcome = classifyNotification(params, this.#spec);
     switch (outcome.kind) {
       case "fault":
+        this.#lastAliveMs = Date.now();
         this.#emit({ type: "event", event: outcome.event });
         return;
       case "subscription_error":
@@ -267,17 +379,24 @@ export class ClusterConnection {
     await client.close().catch(() => {});
   }
 
-  #setStatus(status: ConnectionStatus, error: string | null, retryInMs: number | null): void {
+  #setStatus(
+    status: ConnectionStatus,
+    error: string | null,
+    retryInMs: number | null,
+    mode?: FeedMode,
+  ): void {
     if (status === this.#status && status !== "failed") return;
     this.#status = status;
-    this.#emit({
+    const message: StatusMessage = {
       type: "status",
       cluster: this.#spec.name,
       status,
       error,
       retry_in_ms: retryInMs,
       at: now(),
-    });
+    };
+    if (mode) message.mode = mode;
+    this.#emit(message);
   }
 
   /** Sleeps `ms`, or less when {@link stop} is called. */
@@ -364,9 +483,19 @@ function watchBody(
   });
 }
 
-function mentionsMissingTool(text: string): boolean {
-  return text.includes("events_subscribe") && /unknown tool|not found|no such tool/i.test(text);
+function mentionsMissingTool(text: string, tool = "events_subscribe"): boolean {
+  return text.includes(tool) && /unknown tool|not found|no such tool/i.test(text);
 }
+
+/** The server has no events_subscribe tool. */
+class MissingEventsSubscribe extends Error {
+  constructor() {
+    super(MISSING_EVENTS_SUBSCRIBE);
+  }
+}
+
+/** `events_list` answered, with an error (the server cannot list events): the feed is degraded, not lost. */
+class ListAnswerError extends Error {}
 
 function textContent(content: unknown): string {
   if (!Array.isArray(content)) return "";

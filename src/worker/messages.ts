@@ -19,6 +19,9 @@ export const CONNECTION_STATUSES = [
 /** One of {@link CONNECTION_STATUSES}. */
 export type ConnectionStatus = (typeof CONNECTION_STATUSES)[number];
 
+/** How a connection receives faults: pushed (`events_subscribe`) or polled (`events_list`). */
+export type FeedMode = "push" | "poll";
+
 /** What a worker needs to know about a cluster (never its kubeconfig: workers do not need it). */
 export interface ClusterSpec {
   name: string;
@@ -60,6 +63,16 @@ export interface StatusMessage {
   retry_in_ms: number | null;
   /** RFC 3339 time of the change. */
   at: string;
+  /** With `active`: how faults arrive on this session. */
+  mode?: FeedMode;
+}
+
+/** A poll-mode list finished: `error` set when the server could not list events (the feed is degraded). */
+export interface PolledMessage {
+  type: "polled";
+  cluster: string;
+  at: string;
+  error: string | null;
 }
 
 /** A fault, already validated and normalised in the worker. */
@@ -90,4 +103,10 @@ export interface StoppedMessage {
 }
 
 /** Messages a worker sends to the main thread. */
-export type WorkerToMain = StatusMessage | EventMessage | DegradedMessage | DroppedMessage | StoppedMessage;
+export type WorkerToMain =
+  | StatusMessage
+  | EventMessage
+  | DegradedMessage
+  | PolledMessage
+  | DroppedMessage
+  | StoppedMessage;

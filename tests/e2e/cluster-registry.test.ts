@@ -185,14 +185,18 @@ describe("routing", () => {
   });
 });
 
-describe("servers without the events extension", () => {
+describe("servers without the events extension, in push-only mode (subscribe.mode: faults)", () => {
   let fleet: Fleet;
   beforeAll(async () => {
-    fleet = await startFleet({ clusters: ["stock", "ok"], eventsSubscribe: { stock: false } });
+    fleet = await startFleet({
+      clusters: ["stock", "ok"],
+      eventsSubscribe: { stock: false },
+      extra: "subscribe: { mode: faults }\n",
+    });
   });
   afterAll(() => fleet?.stop());
 
-  test("say so plainly in last_error; the other cluster is unaffected", async () => {
+  test("say so plainly in last_error, suggesting auto or poll; the other cluster is unaffected", async () => {
     await fleet.waitActive(["ok"]);
     const stock = await waitFor("stock failed", () => {
       const state = fleet.app.registry.get("stock");

@@ -50,6 +50,8 @@ export interface FleetOptions {
   workersMax?: number;
   /** Rewrites a cluster's endpoint (e.g. to put a proxy in front of the simulator). */
   endpointFor?: (name: string, simEndpoint: string) => string;
+  /** Runs against the simulator before faultline starts (e.g. to create events that exist already). */
+  beforeStart?: (sim: Simulator) => void;
   /** faultline's log level (default warn, to keep test output readable). */
   logLevel?: "debug" | "info" | "warn" | "error";
 }
@@ -81,6 +83,7 @@ state_dir: ./state
 log_level: ${options.logLevel ?? "warn"}
 ${options.extra ?? ""}`;
   const source = writeFile(tmp.path, "faultline.yaml", text);
+  options.beforeStart?.(sim);
   const app = await startFaultline(parseConfig(text, source, {}));
   const fleet: Fleet = {
     sim,

@@ -8,7 +8,7 @@ import { type BlackholeProxy, startBlackholeProxy } from "../helpers/proxy.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 const settings: ConnectionSettings = {
-  subscribe: { mode: "faults" },
+  subscribe: { mode: "faults", poll_interval_seconds: 15 },
   reconnect: { initial_seconds: 0.05, max_seconds: 0.2 },
   ping: { interval_seconds: 5, timeout_seconds: 10 },
   log_level: "error",

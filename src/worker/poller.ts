@@ -1,0 +1,83 @@
+/**
+ * Poll mode for servers without `events_subscribe`: list events with `events_list`, and turn the
+ * Warning events that are new since the previous list into faults. The first list is a baseline: what
+ * existed before faultline connected never fires (the same semantics as push: only new faults). A
+ * recurring event shows a newer timestamp, so each new occurrence fires (dedup groups them).
+ *
+ * The same listing serves backfill after a push-mode outage: Warning events since a moment.
+ */
+import { type ListedEvent, listedEventToFault, parseEventsList } from "../events/events-list.ts";
+import type { FaultEvent } from "../events/fault.ts";
+
+/** Lists events: calls `events_list` (one namespace, or all when undefined) and returns its text. */
+export type ListEvents = (namespace: string | undefined) => Promise<string>;
+
+/** The cluster the faults are tagged with. */
+export interface PollCluster {
+  name: string;
+  labels: Record<string, string>;
+}
+
+/** Lists every configured namespace (or all namespaces) and parses the answers. */
+export async function listAll(
+  list: ListEvents,
+  namespaces: readonly string[] | undefined,
+): Promise<ListedEvent[]> {
+  if (!namespaces || namespaces.length === 0) return parseEventsList(await list(undefined));
+  const answers = await Promise.all(namespaces.map((namespace) => list(namespace)));
+  return answers.flatMap((text) => parseEventsList(text));
+}
+
+/** Turns successive event lists into new faults. Keeps one list's worth of keys, no more. */
+export class EventsPoller {
+  /** Keys of the Warning events in the previous list; null until the baseline. */
+  #seen: Set<string> | null = null;
+
+  constructor(
+    readonly cluster: PollCluster,
+    readonly namespaces?: readonly string[],
+  ) {}
+
+  /** True once a baseline list has been taken. */
+  get hasBaseline(): boolean {
+    return this.#seen !== null;
+  }
+
+  /** Lists events; returns the Warning events not seen in the previous list (none on the first call). */
+  async poll(list: ListEvents, receivedAt: () => Date = () => new Date()): Promise<FaultEvent[]> {
+    const events = (await listAll(list, this.namespaces)).filter(isWarning);
+    const now = receivedAt();
+    const previous = this.#seen;
+    const seen = new Set<string>();
+    const fresh: FaultEvent[] = [];
+    for (const event of events) {
+      const fault = listedEventToFault(event, this.cluster, now);
+      const key = `${fault.fault_id}@${event.timestamp}`;
+      seen.add(key);
+      if (previous && !previous.has(key)) fresh.push(fault);
+    }
+    this.#seen = seen;
+    return fresh;
+  }
+}
+
+/**
+ * Warning events at or after `since` (compared to the second: the stock server prints whole seconds),
+ * as faults: what a push-mode connection missed while it was down.
+ */
+export async function backfill(
+  list: ListEvents,
+  cluster: PollCluster,
+  namespaces: readonly string[] | undefined,
+  since: Date,
+  receivedAt: Date = new Date(),
+): Promise<FaultEvent[]> {
+  const from = Math.floor(since.getTime() / 1000) * 1000;
+  return (await listAll(list, namespaces))
+    .filter((event) => isWarning(event) && Date.parse(event.timestamp) >= from)
+    .map((event) => listedEventToFault(event, cluster, receivedAt));
+}
+
+function isWarning(event: ListedEvent): boolean {
+  return event.type === "Warning";
+}
