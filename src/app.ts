@@ -1,11 +1,13 @@
 /**
  * `faultline run`: wires the pipeline together.
  *
- *   Supervisor (workers) ─► Registry (status) ─► /health
- *                       └─► Channel (fan-in) ─► route ─► AgentQueue
+ *   Supervisor (workers) ─► Registry (status) ─────────────────────────────► HTTP: /health, /metrics
+ *                       └─► Channel (fan-in) ─► route ─► IncidentStore (dedup, queue) ─► Dispatcher ─► agents
+ *
+ * Every event is written to the store before anything is dispatched for it, in one transaction per
+ * batch taken off the channel.
  */
-import { AgentQueue } from "./agent/runner.ts";
-import { newIncidentId } from "./agent/workspace.ts";
+import { endOrphanedAgent } from "./agent/orphans.ts";
 import { Registry } from "./cluster/registry.ts";
 import { Supervisor } from "./cluster/supervisor.ts";
 import type { ClusterConfig, FaultlineConfig } from "./config/types.ts";
@@ -13,20 +15,27 @@ import { Channel } from "./events/channel.ts";
 import type { FaultEvent } from "./events/fault.ts";
 import { route } from "./events/route.ts";
 import { createHealthApp } from "./health/app.ts";
+import { FaultlineMetrics } from "./health/metrics.ts";
 import { type RunningServer, serve } from "./health/serve.ts";
+import { Dispatcher } from "./incidents/dispatcher.ts";
+import { StateDirLock } from "./incidents/lock.ts";
+import { IncidentStore, type IngestResult } from "./incidents/store.ts";
 import { errorMessage, logger, setLogLevel } from "./log.ts";
 import { VERSION } from "./version.ts";
 import type { WorkerToMain } from "./worker/messages.ts";
 
 const log = logger();
 
-/** Events waiting between fan-in and routing before new ones are refused (and counted). */
+/** Events waiting between fan-in and the store before new ones are refused (and counted). */
 export const CHANNEL_CAPACITY = 10_000;
+/** Events written to the store in one transaction, at most. */
+export const STORE_BATCH = 512;
 
-/** Counters of what did not make it through the pipeline, by reason. */
+/** Counters of what did not make it into the store, by reason. */
 export interface DropCounts {
   malformed: number;
   channel_full: number;
+  store_error: number;
 }
 
 /** A running faultline. */
@@ -34,25 +43,57 @@ export interface Faultline {
   config: FaultlineConfig;
   registry: Registry;
   supervisor: Supervisor;
+  store: IncidentStore;
   /** Null when no agent is configured. */
-  agents: AgentQueue | null;
+  dispatcher: Dispatcher | null;
   /** Null when the health server is disabled. */
   http: RunningServer | null;
   dropped: DropCounts;
-  /** Graceful stop: unsubscribe and close every session, let agents finish (up to `graceMs`), stop serving. */
+  /**
+   * Graceful stop: take no new events, unsubscribe and close every session, store what is in flight,
+   * let running agents finish for up to `graceMs` (default `shutdown_timeout_seconds`), then end them.
+   */
   stop(graceMs?: number): Promise<void>;
 }
 
-/** Starts everything `config` asks for. */
+/** Opens the store and starts everything `config` asks for. Throws when the store cannot be used. */
 export async function startFaultline(config: FaultlineConfig): Promise<Faultline> {
   setLogLevel(config.log_level);
   const startedAt = new Date();
+  const store = IncidentStore.open(config.state_dir, {
+    dedupWindowSeconds: config.dedup_window_seconds,
+    maxQueue: config.agent?.max_queue,
+  });
+  let lock: StateDirLock;
+  try {
+    lock = StateDirLock.acquire(config.state_dir);
+  } catch (error) {
+    store.close();
+    throw error;
+  }
+  await recover(store, config);
+
   const registry = new Registry(config.clusters, startedAt);
   const clusters = new Map(config.clusters.map((c) => [c.name, c]));
   const channel = new Channel<FaultEvent>(CHANNEL_CAPACITY);
-  const dropped: DropCounts = { malformed: 0, channel_full: 0 };
-  const agents = config.agent ? new AgentQueue({ agent: config.agent, stateDir: config.state_dir }) : null;
-  if (!agents) log.warn("no agent.command configured: faults are received and logged, no agent runs");
+  const dropped: DropCounts = { malformed: 0, channel_full: 0, store_error: 0 };
+  let metrics: FaultlineMetrics | null = null;
+  const dispatcher = config.agent
+    ? new Dispatcher({
+        store,
+        agent: config.agent,
+        stateDir: config.state_dir,
+        clusters,
+        onOutcome: (outcome, incident) => metrics?.observeAgentRun(outcome.duration_ms, incident.status),
+      })
+    : null;
+  if (!dispatcher) log.warn("no agent.command configured: faults are recorded as incidents, no agent runs");
+  metrics = new FaultlineMetrics({
+    registry,
+    dropped: () => ({ ...dropped }),
+    incidents: () => totalsByStatus(store),
+    agents: () => ({ running: dispatcher?.running ?? 0, queued: store.queueDepth() }),
+  });
 
   const onMessage = (message: WorkerToMain): void => {
     switch (message.type) {
@@ -115,11 +156,18 @@ export async function startFaultline(config: FaultlineConfig): Promise<Faultline
 
   let http: RunningServer | null = null;
   if (config.health.enabled) {
-    http = serve(createHealthApp({ registry, startedAt }), config.health.listen);
+    try {
+      http = serve(createHealthApp({ registry, startedAt, metrics, store }), config.health.listen);
+    } catch (error) {
+      store.close();
+      lock.release();
+      throw error;
+    }
     log.info("health server listening", { url: http.url });
   }
   supervisor.start();
-  const consumer = consume(channel, clusters, agents);
+  dispatcher?.kick();
+  const consumer = consume(channel, clusters, store, dispatcher, dropped);
   log.info("faultline started", {
     version: VERSION,
     clusters: config.clusters.length,
@@ -127,54 +175,99 @@ export async function startFaultline(config: FaultlineConfig): Promise<Faultline
   });
 
   let stopping: Promise<void> | null = null;
-  const stop = (graceMs = 30_000): Promise<void> => {
+  const stop = (graceMs = config.shutdown_timeout_seconds * 1000): Promise<void> => {
     stopping ??= (async () => {
       log.info("stopping");
       await supervisor.stop();
       channel.close();
       await consumer;
-      const dropped = (await agents?.stop(graceMs)) ?? [];
-      if (dropped.length > 0)
-        log.warn("queued agent runs not started before shutdown", { count: dropped.length });
+      await dispatcher?.stop(graceMs);
       await http?.stop();
+      store.close();
+      lock.release();
       log.info("stopped");
     })();
     return stopping;
   };
-  return { config, registry, supervisor, agents, http, dropped, stop };
+  return { config, registry, supervisor, store, dispatcher, http, dropped, stop };
 }
 
-/** The main loop: takes each fault off the channel, logs it, routes it. */
+/** Start-up recovery: end agents a crashed faultline left running, then queue interrupted incidents again. */
+async function recover(store: IncidentStore, config: FaultlineConfig): Promise<void> {
+  for (const run of store.openRuns()) {
+    if (run.pid === null) continue;
+    const ended = await endOrphanedAgent(run.pid, run.incident_id);
+    if (ended > 0)
+      log.warn("ended an agent left running by a previous faultline", {
+        incident_id: run.incident_id,
+        pid: run.pid,
+      });
+  }
+  store.recoverInterrupted({
+    retry: config.agent?.retry_interrupted ?? false,
+    maxAttempts: config.agent?.max_attempts ?? 1,
+  });
+}
+
+/** The main loop: stores each batch taken off the channel (one transaction), logs it, wakes the dispatcher. */
 async function consume(
   channel: Channel<FaultEvent>,
   clusters: Map<string, ClusterConfig>,
-  agents: AgentQueue | null,
+  store: IncidentStore,
+  dispatcher: Dispatcher | null,
+  dropped: DropCounts,
 ): Promise<void> {
-  for await (const event of channel) {
-    const cluster = clusters.get(event.cluster);
-    if (!cluster) continue;
-    const decision = route(event, cluster, agents !== null);
-    const fields = {
-      cluster: event.cluster,
-      fault_id: event.fault_id,
-      fault_type: event.fault_type,
-      severity: event.severity,
-      resource: describeResource(event),
-    };
-    if (decision.action === "skip") {
-      log.info("fault received, not triaged", { ...fields, reason: decision.reason });
+  for (
+    let batch = await channel.take(STORE_BATCH);
+    batch.length > 0;
+    batch = await channel.take(STORE_BATCH)
+  ) {
+    const items = [];
+    for (const event of batch) {
+      const cluster = clusters.get(event.cluster);
+      if (cluster) items.push({ event, decision: route(event, cluster, dispatcher !== null) });
+    }
+    let results: IngestResult[];
+    try {
+      results = store.ingest(items);
+    } catch (error) {
+      dropped.store_error += items.length;
+      log.error("events not stored", { events: items.length, error: errorMessage(error) });
       continue;
     }
-    const incident_id = newIncidentId(event);
-    log.info("fault received, triage queued", { ...fields, incident_id });
-    agents?.submit({ incident_id, cluster: { name: cluster.name, kubeconfig: cluster.kubeconfig }, event });
+    for (const result of results) logIngested(result);
+    dispatcher?.kick();
   }
 }
 
+function logIngested({ incident, created, queued }: IngestResult): void {
+  const fields = {
+    cluster: incident.cluster,
+    incident_id: incident.id,
+    fault_id: incident.fault_id,
+    fault_type: incident.fault_type,
+    severity: incident.severity,
+    resource: describeResource(incident.resource),
+  };
+  if (created && incident.status === "skipped") {
+    log.info("incident recorded, not triaged", { ...fields, reason: incident.skip_reason });
+  } else if (created || queued) log.info("incident queued for triage", fields);
+  else log.debug("repeat joined incident", { ...fields, count: incident.count, status: incident.status });
+}
+
 /** `Kind/namespace/name`, or `Kind/name` for cluster-scoped objects. */
-function describeResource({ resource }: FaultEvent): string {
+function describeResource(resource: { kind: string; namespace: string | null; name: string }): string {
   const { kind, namespace, name } = resource;
   return namespace ? `${kind}/${namespace}/${name}` : `${kind}/${name}`;
+}
+
+/** Incidents by status over all clusters. */
+function totalsByStatus(store: IncidentStore): Record<string, number> {
+  const totals: Record<string, number> = {};
+  for (const counts of store.countsByCluster().values()) {
+    for (const [status, n] of Object.entries(counts)) totals[status] = (totals[status] ?? 0) + (n ?? 0);
+  }
+  return totals;
 }
 
 /** Runs until SIGINT or SIGTERM, then stops gracefully; resolves to the exit code. */
@@ -184,13 +277,14 @@ export async function runUntilSignalled(config: FaultlineConfig): Promise<number
     app = await startFaultline(config);
   } catch (error) {
     log.error("cannot start", { error: errorMessage(error) });
+    process.stderr.write(`faultline: cannot start: ${errorMessage(error)}\n`);
     return 1;
   }
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once("SIGINT", () => resolve("SIGINT"));
     process.once("SIGTERM", () => resolve("SIGTERM"));
   });
-  log.info("signal received", { signal });
+  log.info("signal received", { signal, shutdown_timeout_seconds: config.shutdown_timeout_seconds });
   await app.stop();
   return 0;
 }

@@ -189,6 +189,8 @@ function resolveConfig(
     }
     agent = { ...file.agent, command: [resolved ?? program, ...args] };
   }
+  const stateDir = resolve(base, file.state_dir);
+  checkStateDir(stateDir, issues);
   let listen: ListenAddress = { hostname: "127.0.0.1", port: 8080 };
   const parsedListen = parseListen(file.health.listen);
   if (typeof parsedListen === "string") issues.push({ path: "health.listen", message: parsedListen });
@@ -204,7 +206,9 @@ function resolveConfig(
     ping: file.ping,
     health: { enabled: file.health.enabled, listen },
     workers: file.workers,
-    state_dir: resolve(base, file.state_dir),
+    state_dir: stateDir,
+    dedup_window_seconds: file.dedup_window_seconds,
+    shutdown_timeout_seconds: file.shutdown_timeout_seconds,
     log_level: file.log_level,
   };
 }
@@ -228,6 +232,16 @@ function checkReadableFile(path: string, field: string, issues: ConfigIssue[]): 
     const why =
       code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : errorMessage(error);
     issues.push({ path: field, message: `cannot read "${path}": ${why}` });
+  }
+}
+
+/** `state_dir` may not exist yet (it is created), but if it does it must be a directory. */
+function checkStateDir(path: string, issues: ConfigIssue[]): void {
+  try {
+    if (!statSync(path).isDirectory())
+      issues.push({ path: "state_dir", message: `"${path}" is not a directory` });
+  } catch {
+    // created at start-up; the store reports anything that stops it
   }
 }
 

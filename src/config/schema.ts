@@ -60,6 +60,9 @@ export const AgentSchema = v.strictObject({
   ),
   max_concurrent: v.optional(PositiveInt, 4),
   timeout_seconds: v.optional(PositiveSeconds, 600),
+  max_queue: v.optional(PositiveInt, 1000),
+  retry_interrupted: v.optional(v.boolean("must be true or false"), true),
+  max_attempts: v.optional(PositiveInt, 3),
 });
 
 /** `reconnect`: exponential backoff bounds. */
@@ -97,6 +100,11 @@ export const ConfigFileSchema = v.strictObject({
   health: v.optional(HealthSchema, {}),
   workers: v.optional(WorkersSchema, {}),
   state_dir: v.optional(NonEmptyString, "./faultline-data"),
+  dedup_window_seconds: v.optional(PositiveSeconds, 300),
+  shutdown_timeout_seconds: v.optional(
+    v.pipe(v.number("must be a number"), v.minValue(0, "must be at least 0")),
+    30,
+  ),
   log_level: v.optional(v.picklist(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(", ")}`), "info"),
 });
 

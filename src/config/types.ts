@@ -38,6 +38,12 @@ export interface AgentConfig {
   command: string[];
   max_concurrent: number;
   timeout_seconds: number;
+  /** Incidents waiting for a slot before new ones are skipped (queue_full). */
+  max_queue: number;
+  /** Run incidents interrupted by a crash or shutdown again on the next start. */
+  retry_interrupted: boolean;
+  /** Agent runs an incident gets at most (interrupted ones are retried below this). */
+  max_attempts: number;
 }
 
 /** Where the health server listens. */
@@ -67,5 +73,9 @@ export interface FaultlineConfig extends ConnectionTiming {
   workers: { max: number };
   /** Absolute path. */
   state_dir: string;
+  /** A repeat of a fault within this many seconds of its incident's last event joins that incident. */
+  dedup_window_seconds: number;
+  /** On SIGTERM/SIGINT, how long running agents may finish before they are ended. */
+  shutdown_timeout_seconds: number;
   log_level: LogLevel;
 }

@@ -4,7 +4,9 @@
  */
 import { Hono } from "hono";
 import type { ClusterState, Registry, RegistrySummary } from "../cluster/registry.ts";
+import type { IncidentStatus, IncidentStore } from "../incidents/store.ts";
 import { VERSION } from "../version.ts";
+import type { FaultlineMetrics } from "./metrics.ts";
 
 /** `ok`: every enabled cluster active; `down`: none active; `degraded`: in between. */
 export type OverallStatus = "ok" | "degraded" | "down";
@@ -19,7 +21,7 @@ export interface HealthBody {
 
 /** Body of `GET /health/clusters`. */
 export interface ClustersBody {
-  clusters: ClusterState[];
+  clusters: ClusterHealth[];
   summary: RegistrySummary;
 }
 
@@ -27,6 +29,15 @@ export interface ClustersBody {
 export interface HealthDeps {
   registry: Registry;
   startedAt: Date;
+  /** Serves `GET /metrics` when given. */
+  metrics?: FaultlineMetrics;
+  /** Adds per-cluster incident counts to `/health/clusters` when given. */
+  store?: IncidentStore;
+}
+
+/** A cluster in `/health/clusters`: its live state plus its incidents by status. */
+export interface ClusterHealth extends ClusterState {
+  incidents: Partial<Record<IncidentStatus, number>>;
 }
 
 /** Overall status from the per-cluster statuses (disabled clusters do not count). */
@@ -51,9 +62,17 @@ export function createHealthApp(deps: HealthDeps): Hono {
     return c.json(body);
   });
   app.get("/health/clusters", (c) => {
-    const body: ClustersBody = { clusters: deps.registry.list(), summary: deps.registry.summary() };
+    const counts = deps.store?.countsByCluster();
+    const clusters = deps.registry.list().map((c) => ({ ...c, incidents: counts?.get(c.name) ?? {} }));
+    const body: ClustersBody = { clusters, summary: deps.registry.summary() };
     return c.json(body);
   });
+  const metrics = deps.metrics;
+  if (metrics) {
+    app.get("/metrics", async (c) =>
+      c.body(await metrics.text(), 200, { "content-type": metrics.contentType }),
+    );
+  }
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404));
   app.onError((error, c) => c.json({ error: error.message }, 500));
   return app;

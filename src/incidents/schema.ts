@@ -108,10 +108,18 @@ CREATE TABLE store_meta (
 `;
 
 /**
+ * Schema version 2: the agent's pid (= its process-group id) on each run, so that a faultline
+ * restarted after a crash can end agents the dead process left running before it runs them again.
+ */
+const V2 = `
+ALTER TABLE runs ADD COLUMN pid INTEGER;
+`;
+
+/**
  * Forward migrations, oldest first: entry `n` takes a database from version `n` to `n + 1`.
  * Released entries are never edited; a schema change appends a new one.
  */
-export const MIGRATIONS: readonly string[] = [V1];
+export const MIGRATIONS: readonly string[] = [V1, V2];
 
 /** The schema version this build reads and writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;

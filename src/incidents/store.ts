@@ -177,6 +177,14 @@ export interface IncidentStoreOptions {
   now?: () => Date;
 }
 
+/** A run with no recorded end: its agent may still be alive (see {@link IncidentStore.openRuns}). */
+export interface OpenRun {
+  run_id: number;
+  incident_id: string;
+  /** The agent's pid and process-group id, when it started. */
+  pid: number | null;
+}
+
 /** Options for {@link IncidentStore.recoverInterrupted}. */
 export interface RecoverOptions {
   /** `agent.retry_interrupted`: queue interrupted incidents again. */
@@ -389,6 +397,11 @@ function prepareStatements(db: Database) {
     requeueInterrupted: db.prepare<never, { max_attempts: number; now: number }>(
       `UPDATE incidents SET status = 'queued', updated_ms = $now
        WHERE status = 'interrupted' AND attempts < $max_attempts`,
+    ),
+    recordPid: db.prepare<never, { id: number; pid: number }>("UPDATE runs SET pid = $pid WHERE id = $id"),
+    openRuns: db.prepare<OpenRun, []>(
+      `SELECT r.id AS run_id, i.id AS incident_id, r.pid FROM runs r JOIN incidents i ON i.seq = r.incident_seq
+       WHERE r.finished_ms IS NULL ORDER BY r.id`,
     ),
     requeueOne: db.prepare<never, { id: string; now: number }>(
       "UPDATE incidents SET status = 'queued', updated_ms = $now WHERE id = $id AND status = 'interrupted'",
@@ -685,6 +698,21 @@ export class IncidentStore {
     });
     if (result.interrupted > 0 || result.requeued > 0) log.warn("recovered interrupted incidents", result);
     return result;
+  }
+
+  /** Records the agent process of a run (its pid is its process-group id). */
+  recordPid(runId: number, pid: number): void {
+    this.#write("record an agent pid", () => {
+      this.#statements.recordPid.run({ id: runId, pid });
+    });
+  }
+
+  /**
+   * Runs with no recorded end. At start-up, before {@link recoverInterrupted}, these are the agents a
+   * crashed faultline may have left running.
+   */
+  openRuns(): OpenRun[] {
+    return this.#statements.openRuns.all();
   }
 
   /** Queues an interrupted incident again. Throws {@link IncidentStateError} if it is unknown or not interrupted. */

@@ -12,6 +12,7 @@ import {
 import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { ErrorCode, LoggingMessageNotificationSchema, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { Backoff } from "../cluster/backoff.ts";
+import type { FaultEvent } from "../events/fault.ts";
 import { classifyNotification } from "../events/normalise.ts";
 import { errorMessage, type Logger, logger } from "../log.ts";
 import { VERSION } from "../version.ts";
@@ -37,6 +38,9 @@ const STREAM_OPEN_WAIT_MS = 2000;
 /** How long one connection attempt may hold its start-up gate slot. */
 export const GATE_SLOT_MAX_MS = 1000;
 
+/** Objects whose last pushed fault time is remembered for backfill (see #rememberPushed). */
+const MAX_PUSHED_REMEMBERED = 4096;
+
 /** Lost sessions remembered for ending later (older ones are left to the server's own expiry). */
 const MAX_LOST_SESSIONS = 16;
 
@@ -61,6 +65,8 @@ export class ClusterConnection {
   #polling = false;
   /** When the connection last proved alive (active, ping, poll, event). */
   #lastAliveMs = 0;
+  /** Per object (`kind/namespace/name`), the time of its last pushed fault: backfill skips those. */
+  readonly #pushedAt = new Map<string, number>();
   /** Set when a push feed was lost: since when to backfill once it is back. */
   #lostAtMs: number | null = null;
   /** Sessions lost without being ended on the server (see #endLostSessions). */
@@ -269,7 +275,11 @@ export class ClusterConnection {
     this.#lostAtMs = null;
     try {
       const { namespaces } = this.#settings.subscribe;
-      const faults = await backfill(this.#lister(client), this.#spec, namespaces, new Date(since));
+      const listed = await backfill(this.#lister(client), this.#spec, namespaces, new Date(since));
+      // A pushed fault carries the server's own id, a listed one a derived id: skip what was pushed already.
+      const faults = listed.filter(
+        (e) => (this.#pushedAt.get(resourceKey(e)) ?? -1) < Date.parse(e.timestamp),
+      );
       for (const event of faults) this.#emit({ type: "event", event });
       this.#log.info("backfilled events from the outage", {
         since: new Date(since).toISOString(),
@@ -279,6 +289,19 @@ export class ClusterConnection {
       const why = errorMessage(error);
       if (mentionsMissingTool(why, "events_list")) this.#log.debug("no events_list: outage not backfilled");
       else this.#log.warn("backfill after outage failed", { error: why });
+    }
+  }
+
+  /** Remembers when `event`'s object last had a pushed fault (bounded: the oldest entries go first). */
+  #rememberPushed(event: FaultEvent): void {
+    const key = resourceKey(event);
+    const at = Date.parse(event.timestamp);
+    if (!Number.isFinite(at)) return;
+    this.#pushedAt.delete(key);
+    this.#pushedAt.set(key, Math.max(at, this.#pushedAt.get(key) ?? 0));
+    if (this.#pushedAt.size > MAX_PUSHED_REMEMBERED) {
+      const oldest = this.#pushedAt.keys().next().value;
+      if (oldest !== undefined) this.#pushedAt.delete(oldest);
     }
   }
 
@@ -346,6 +369,7 @@ export class ClusterConnection {
     switch (outcome.kind) {
       case "fault":
         this.#lastAliveMs = Date.now();
+        this.#rememberPushed(outcome.event);
         this.#emit({ type: "event", event: outcome.event });
         return;
       case "subscription_error":
@@ -481,6 +505,11 @@ function watchBody(
       return reader.cancel(reason);
     },
   });
+}
+
+/** `Kind/namespace/name` of the object a fault is about. */
+function resourceKey({ resource }: FaultEvent): string {
+  return `${resource.kind}/${resource.namespace ?? ""}/${resource.name}`;
 }
 
 function mentionsMissingTool(text: string, tool = "events_subscribe"): boolean {

@@ -63,7 +63,15 @@ function script(name: string, body: string): string {
 }
 
 function agentConfig(command: string[], overrides: Partial<AgentConfig> = {}): AgentConfig {
-  return { command, max_concurrent: 1, timeout_seconds: 30, ...overrides };
+  return {
+    command,
+    max_concurrent: 1,
+    timeout_seconds: 30,
+    max_queue: 100,
+    retry_interrupted: true,
+    max_attempts: 3,
+    ...overrides,
+  };
 }
 
 function readResult(outcome: AgentOutcome): AgentResult {

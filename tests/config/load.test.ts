@@ -50,9 +50,18 @@ describe("multi-cluster configuration", () => {
       labels: { region: "us-east" },
     });
     expect(west).toMatchObject({ enabled: false, triage: false, severity_threshold: "critical" });
-    expect(config.agent).toEqual({ command: [agent, "--fast"], max_concurrent: 4, timeout_seconds: 600 });
+    expect(config.agent).toEqual({
+      command: [agent, "--fast"],
+      max_concurrent: 4,
+      timeout_seconds: 600,
+      max_queue: 1000,
+      retry_interrupted: true,
+      max_attempts: 3,
+    });
+    expect(config.dedup_window_seconds).toBe(300);
+    expect(config.shutdown_timeout_seconds).toBe(30);
     expect(config.reconnect).toEqual({ initial_seconds: 1, max_seconds: 60 });
-    expect(config.subscribe.mode).toBe("faults");
+    expect(config.subscribe).toEqual({ mode: "auto", poll_interval_seconds: 15 });
     expect(config.health).toEqual({ enabled: true, listen: { hostname: "127.0.0.1", port: 8080 } });
     expect(config.workers.max).toBe(16);
     expect(config.state_dir).toBe(join(dir.path, "faultline-data"));
@@ -199,6 +208,10 @@ describe("unusable files", () => {
 
   test("a file that does not exist", () => {
     expect(() => loadConfig(join(dir.path, "none.yaml"))).toThrow(/cannot read config file/);
+  });
+
+  test("a state_dir that is a file", () => {
+    expect(problems(`${two}\nstate_dir: ./agent.sh\n`)).toEqual([`state_dir: "${agent}" is not a directory`]);
   });
 
   test("a bad health.listen", () => {

@@ -1,0 +1,149 @@
+/**
+ * Prometheus metrics (prom-client, text format) for `GET /metrics`. Values are read from live state
+ * when scraped (the registry, the store, the dispatcher), so the event path pays nothing for them;
+ * only agent run durations are observed as they happen.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry as PromRegistry } from "prom-client";
+import type { Registry } from "../cluster/registry.ts";
+import { CONNECTION_STATUSES } from "../worker/messages.ts";
+
+/** Where scrape-time values come from. */
+export interface MetricsSources {
+  registry: Registry;
+  /** Events that did not make it into the pipeline, by reason (e.g. malformed, channel_full). */
+  dropped: () => Record<string, number>;
+  /** Incidents by status, over all clusters. */
+  incidents?: () => Record<string, number>;
+  /** Agents running now and incidents waiting for a slot. */
+  agents?: () => { running: number; queued: number };
+}
+
+/** faultline's metrics registry. */
+export class FaultlineMetrics {
+  readonly #prom = new PromRegistry();
+  readonly #runDuration: Histogram<"status">;
+
+  constructor(sources: MetricsSources) {
+    const registers = [this.#prom];
+    const { registry } = sources;
+    collectDefaultMetrics({ register: this.#prom });
+
+    new Gauge({
+      name: "faultline_cluster_up",
+      help: "1 when the cluster's connection is active (subscribed), else 0.",
+      labelNames: ["cluster"],
+      registers,
+      collect() {
+        for (const c of registry.list()) this.set({ cluster: c.name }, c.status === "active" ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: "faultline_cluster_status",
+      help: "The cluster's connection status: 1 for the current one, 0 for the others.",
+      labelNames: ["cluster", "status"],
+      registers,
+      collect() {
+        for (const c of registry.list()) {
+          for (const status of CONNECTION_STATUSES)
+            this.set({ cluster: c.name, status }, c.status === status ? 1 : 0);
+        }
+      },
+    });
+    new Counter({
+      name: "faultline_cluster_events_received_total",
+      help: "Fault events received from the cluster.",
+      labelNames: ["cluster"],
+      registers,
+      collect() {
+        this.reset();
+        for (const c of registry.list()) this.inc({ cluster: c.name }, c.event_count);
+      },
+    });
+    new Counter({
+      name: "faultline_cluster_reconnects_total",
+      help: "Times the cluster's connection was lost after being active.",
+      labelNames: ["cluster"],
+      registers,
+      collect() {
+        this.reset();
+        for (const c of registry.list()) this.inc({ cluster: c.name }, c.reconnects);
+      },
+    });
+    new Gauge({
+      name: "faultline_cluster_last_event_timestamp_seconds",
+      help: "Unix time of the last fault event received from the cluster (absent until one arrives).",
+      labelNames: ["cluster"],
+      registers,
+      collect() {
+        this.reset();
+        for (const c of registry.list()) {
+          if (c.last_event_at) this.set({ cluster: c.name }, Date.parse(c.last_event_at) / 1000);
+        }
+      },
+    });
+    new Counter({
+      name: "faultline_events_dropped_total",
+      help: "Notifications or events not taken into the pipeline, by reason.",
+      labelNames: ["reason"],
+      registers,
+      collect() {
+        this.reset();
+        for (const [reason, count] of Object.entries(sources.dropped())) this.inc({ reason }, count);
+      },
+    });
+    if (sources.incidents) {
+      const incidents = sources.incidents;
+      new Gauge({
+        name: "faultline_incidents",
+        help: "Incidents in the store, by status.",
+        labelNames: ["status"],
+        registers,
+        collect() {
+          this.reset();
+          for (const [status, count] of Object.entries(incidents())) this.set({ status }, count);
+        },
+      });
+    }
+    if (sources.agents) {
+      const agents = sources.agents;
+      new Gauge({
+        name: "faultline_agents_running",
+        help: "Triage agents running now.",
+        registers,
+        collect() {
+          this.set(agents().running);
+        },
+      });
+      new Gauge({
+        name: "faultline_agent_queue_depth",
+        help: "Incidents waiting for an agent slot.",
+        registers,
+        collect() {
+          this.set(agents().queued);
+        },
+      });
+    }
+    this.#runDuration = new Histogram({
+      name: "faultline_agent_run_duration_seconds",
+      help: "How long triage agent runs took, by outcome status.",
+      labelNames: ["status"],
+      buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1200, 3600],
+      registers,
+    });
+  }
+
+  /** Records one finished agent run. */
+  observeAgentRun(durationMs: number, status: string): void {
+    this.#runDuration.observe({ status }, durationMs / 1000);
+  }
+
+  /** The exposition text. */
+  text(): Promise<string> {
+    return this.#prom.metrics();
+  }
+
+  /** The exposition format's content type. */
+  get contentType(): string {
+    return this.#prom.contentType;
+  }
+}

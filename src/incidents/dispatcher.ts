@@ -1,0 +1,150 @@
+/**
+ * Serves the durable queue: takes queued incidents from the store (fairly across clusters, oldest
+ * first), runs at most `agent.max_concurrent` agents, and records each run's outcome. The queue lives
+ * in the database, so nothing waiting is lost when faultline stops or crashes.
+ */
+import { type AgentOutcome, runAgent } from "../agent/runner.ts";
+import { workspacePath } from "../agent/workspace.ts";
+import type { AgentConfig, ClusterConfig } from "../config/types.ts";
+import { errorMessage, logger } from "../log.ts";
+import type { Incident, IncidentStore } from "./store.ts";
+
+const log = logger({ component: "dispatcher" });
+
+/** Options for {@link Dispatcher}. */
+export interface DispatcherOptions {
+  store: IncidentStore;
+  agent: AgentConfig;
+  stateDir: string;
+  clusters: ReadonlyMap<string, ClusterConfig>;
+  /** Between SIGTERM and SIGKILL when an agent is ended early (timeout, shutdown). */
+  killGraceMs?: number;
+  /** Called after each run's outcome is recorded. */
+  onOutcome?: (outcome: AgentOutcome, incident: Incident) => void;
+}
+
+interface RunningAgent {
+  abort: AbortController;
+  done: Promise<void>;
+}
+
+/** Runs agents for queued incidents. */
+export class Dispatcher {
+  readonly #options: DispatcherOptions;
+  readonly #running = new Map<string, RunningAgent>();
+  #stopping = false;
+
+  constructor(options: DispatcherOptions) {
+    this.#options = options;
+  }
+
+  /** Agents running now. */
+  get running(): number {
+    return this.#running.size;
+  }
+
+  /** Starts agents for queued incidents while slots are free. Call after anything may have been queued. */
+  kick(): void {
+    const { store, agent } = this.#options;
+    while (!this.#stopping && this.#running.size < agent.max_concurrent) {
+      let incident: Incident | null;
+      try {
+        incident = store.nextQueued();
+      } catch (error) {
+        log.error("cannot read the queue", { error: errorMessage(error) });
+        return;
+      }
+      if (!incident || this.#running.has(incident.id)) return;
+      if (!this.#start(incident)) return;
+    }
+  }
+
+  /**
+   * Starts no more agents; lets running ones finish for up to `graceMs`, then ends them (recorded as
+   * interrupted, queued again on the next start). Resolves once every agent has exited.
+   */
+  async stop(graceMs: number): Promise<void> {
+    this.#stopping = true;
+    const all = Promise.all([...this.#running.values()].map((r) => r.done));
+    if (this.#running.size > 0)
+      log.info("waiting for running agents", { agents: this.#running.size, grace_ms: graceMs });
+    let timer: Timer | undefined;
+    await Promise.race([all, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    clearTimeout(timer);
+    if (this.#running.size > 0)
+      log.warn("ending agents still running at shutdown", { agents: this.#running.size });
+    for (const running of this.#running.values()) running.abort.abort();
+    await all;
+  }
+
+  /** Starts one incident's agent; false when the store could not record it. */
+  #start(incident: Incident): boolean {
+    const { store, agent, stateDir, clusters, killGraceMs } = this.#options;
+    const cluster = clusters.get(incident.cluster);
+    const event = store.get(incident.id, { eventLimit: 1 })?.events.at(-1)?.event;
+    let run: ReturnType<IncidentStore["markRunning"]>;
+    try {
+      run = store.markRunning(incident.id, workspacePath(stateDir, incident.id));
+    } catch (error) {
+      log.error("cannot start an incident", {
+        cluster: incident.cluster,
+        incident_id: incident.id,
+        error: errorMessage(error),
+      });
+      return false;
+    }
+    const abort = new AbortController();
+    const job = cluster && event ? { incident_id: incident.id, cluster, event } : null;
+    const outcome: Promise<AgentOutcome> = job
+      ? runAgent(job, {
+          agent,
+          stateDir,
+          killGraceMs,
+          signal: abort.signal,
+          onSpawn: (pid) => store.recordPid(run.id, pid),
+        })
+      : Promise.resolve(
+          unrunnable(
+            incident,
+            run.workspace,
+            cluster ? "its events are missing" : "its cluster is no longer configured",
+          ),
+        );
+    const done = outcome.then((result) => this.#finish(incident, run.id, result));
+    this.#running.set(incident.id, { abort, done });
+    return true;
+  }
+
+  #finish(incident: Incident, runId: number, outcome: AgentOutcome): void {
+    this.#running.delete(incident.id);
+    try {
+      const finished = this.#options.store.finishRun(runId, outcome);
+      this.#options.onOutcome?.(outcome, finished);
+    } catch (error) {
+      log.error("cannot record an agent run", {
+        cluster: incident.cluster,
+        incident_id: incident.id,
+        error: errorMessage(error),
+      });
+    }
+    this.kick();
+  }
+}
+
+/** The outcome of an incident that cannot run at all (recorded as failed, with why). */
+function unrunnable(incident: Incident, workspace: string, why: string): AgentOutcome {
+  const now = new Date().toISOString();
+  return {
+    incident_id: incident.id,
+    cluster: incident.cluster,
+    workspace,
+    exit_code: null,
+    signal: null,
+    timed_out: false,
+    interrupted: false,
+    duration_ms: 0,
+    started_at: now,
+    finished_at: now,
+    error: `cannot run an agent for this incident: ${why}`,
+  };
+}
