@@ -5,7 +5,6 @@ import { join } from "node:path";
 import {
   type AgentJob,
   type AgentOutcome,
-  AgentQueue,
   type AgentResult,
   RESULT_FILE,
   runAgent,
@@ -316,121 +315,5 @@ describe("runAgent", () => {
     expect(outcome).toMatchObject({ interrupted: true, exit_code: null, error: null });
     expect(existsSync(join(outcome.workspace, "ran"))).toBe(false);
     expect(readResult(outcome).interrupted).toBe(true);
-  });
-});
-
-describe("AgentQueue", () => {
-  /** An agent that appends `start <id>` / `end <id>` lines to a shared file around a short sleep. */
-  function recordingAgent(sleepSeconds: number): { command: string[]; events: string } {
-    const events = join(dir, "events.txt");
-    const agent = script(
-      "recording.sh",
-      `echo "start $FAULTLINE_INCIDENT_ID" >> "$1"\nsleep ${sleepSeconds}\necho "end $FAULTLINE_INCIDENT_ID" >> "$1"`,
-    );
-    return { command: [agent, events], events };
-  }
-
-  function recordedLines(events: string): string[] {
-    return readFileSync(events, "utf8").trim().split("\n");
-  }
-
-  test("never runs more than max_concurrent agents at once", async () => {
-    const { command, events } = recordingAgent(0.2);
-    const outcomes: AgentOutcome[] = [];
-    const queue = new AgentQueue({
-      agent: agentConfig(command, { max_concurrent: 2 }),
-      stateDir,
-      onOutcome: (outcome) => outcomes.push(outcome),
-    });
-    for (let i = 0; i < 5; i++) expect(queue.submit(job(`inc-${i}`))).toBe(true);
-    expect(queue.running).toBe(2);
-    expect(queue.waiting).toBe(3);
-    await queue.idle();
-
-    expect(queue.running).toBe(0);
-    expect(queue.waiting).toBe(0);
-    expect(outcomes.map((o) => o.exit_code)).toEqual([0, 0, 0, 0, 0]);
-    let overlap = 0;
-    let maxOverlap = 0;
-    for (const line of recordedLines(events)) {
-      overlap += line.startsWith("start ") ? 1 : -1;
-      maxOverlap = Math.max(maxOverlap, overlap);
-    }
-    expect(maxOverlap).toBe(2);
-  });
-
-  test("waiting jobs start in the order they were submitted", async () => {
-    const { command, events } = recordingAgent(0.02);
-    const queue = new AgentQueue({ agent: agentConfig(command, { max_concurrent: 1 }), stateDir });
-    const ids = ["inc-c", "inc-a", "inc-d", "inc-b"];
-    for (const id of ids) queue.submit(job(id));
-    await queue.idle();
-    expect(recordedLines(events)).toEqual(ids.flatMap((id) => [`start ${id}`, `end ${id}`]));
-  });
-
-  test("idle() resolves at once when nothing was submitted", async () => {
-    const queue = new AgentQueue({ agent: agentConfig(["/bin/true"]), stateDir });
-    await queue.idle();
-    expect(queue.running).toBe(0);
-  });
-
-  test("a throwing outcome handler is logged and the queue carries on", async () => {
-    const queue = new AgentQueue({
-      agent: agentConfig([script("ok.sh", "exit 0")]),
-      stateDir,
-      onOutcome: () => {
-        throw new Error("handler broke");
-      },
-    });
-    queue.submit(job("inc-1"));
-    queue.submit(job("inc-2"));
-    await queue.idle();
-    expect(logged("agent outcome handler failed")).toHaveLength(2);
-    expect(logged("agent finished")).toHaveLength(2);
-  });
-
-  test("stop() drops waiting jobs and kills running agents after the grace", async () => {
-    const agent = script("stuck.sh", "sleep 30 &\necho $! > child.pid\nwait");
-    const outcomes: AgentOutcome[] = [];
-    const queue = new AgentQueue({
-      agent: agentConfig([agent], { max_concurrent: 2 }),
-      stateDir,
-      killGraceMs: 200,
-      onOutcome: (outcome) => outcomes.push(outcome),
-    });
-    for (let i = 0; i < 4; i++) queue.submit(job(`inc-${i}`));
-    await Bun.sleep(100);
-
-    const startedAt = performance.now();
-    const dropped = await queue.stop(150);
-    const stoppedInMs = performance.now() - startedAt;
-
-    expect(dropped.map((j) => j.incident_id)).toEqual(["inc-2", "inc-3"]);
-    expect(stoppedInMs).toBeGreaterThanOrEqual(140);
-    expect(stoppedInMs).toBeLessThan(3000);
-    expect(outcomes.map((o) => o.incident_id).sort()).toEqual(["inc-0", "inc-1"]);
-    for (const outcome of outcomes) {
-      expect(outcome).toMatchObject({ interrupted: true, timed_out: false, signal: "SIGTERM" });
-      expect(await waitUntilGone(pidFrom(join(outcome.workspace, "child.pid")))).toBe(true);
-    }
-    expect(queue.running).toBe(0);
-    expect(queue.waiting).toBe(0);
-    expect(queue.submit(job("inc-late"))).toBe(false);
-    expect(await queue.stop(0)).toBe(dropped);
-  });
-
-  test("stop() lets agents that finish within the grace finish normally", async () => {
-    const outcomes: AgentOutcome[] = [];
-    const queue = new AgentQueue({
-      agent: agentConfig([script("quick.sh", "sleep 0.1")]),
-      stateDir,
-      onOutcome: (outcome) => outcomes.push(outcome),
-    });
-    queue.submit(job("inc-quick"));
-    const startedAt = performance.now();
-    expect(await queue.stop(5000)).toEqual([]);
-    expect(performance.now() - startedAt).toBeLessThan(2000);
-    expect(outcomes).toHaveLength(1);
-    expect(outcomes[0]).toMatchObject({ exit_code: 0, interrupted: false });
   });
 });

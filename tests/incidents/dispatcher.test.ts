@@ -1,0 +1,184 @@
+/** The dispatcher on a real SQLite store with real agent processes. */
+import { afterEach, beforeEach, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { AgentConfig, ClusterConfig } from "../../src/config/types.ts";
+import type { FaultEvent, Severity } from "../../src/events/fault.ts";
+import { Dispatcher } from "../../src/incidents/dispatcher.ts";
+import { IncidentStore } from "../../src/incidents/store.ts";
+import { setLogSink } from "../../src/log.ts";
+import { tempDir, writeFile } from "../helpers/tmp.ts";
+import { waitFor } from "../helpers/wait.ts";
+
+let dir: ReturnType<typeof tempDir>;
+let store: IncidentStore;
+let restoreSink: (line: string) => void;
+let stateDir: string;
+
+beforeEach(() => {
+  dir = tempDir();
+  stateDir = join(dir.path, "state");
+  store = IncidentStore.open(stateDir);
+  restoreSink = setLogSink(() => {});
+});
+afterEach(() => {
+  store.close();
+  setLogSink(restoreSink);
+  dir.cleanup();
+});
+
+function cluster(name: string): ClusterConfig {
+  return {
+    name,
+    mcp_endpoint: "http://127.0.0.1:1/mcp",
+    kubeconfig: join(dir.path, `${name}.kubeconfig`),
+    enabled: true,
+    labels: {},
+    severity_threshold: "info",
+    triage: true,
+  };
+}
+
+function fault(clusterName: string, name: string, severity: Severity = "critical"): FaultEvent {
+  const now = new Date().toISOString();
+  return {
+    cluster: clusterName,
+    labels: {},
+    fault_id: `${clusterName}-${name}`,
+    fault_type: "CrashLoop",
+    severity,
+    resource: { apiVersion: "v1", kind: "Pod", name, namespace: "default", uid: null },
+    context: "",
+    timestamp: now,
+    received_at: now,
+    raw: {},
+  };
+}
+
+/** An agent that appends `start|end <cluster> <incident>` lines to a shared file around a sleep. */
+function recordingAgent(sleepSeconds: number): { command: string[]; lines: () => string[] } {
+  const file = join(dir.path, "timeline.txt");
+  const script = writeFile(
+    dir.path,
+    "agent.sh",
+    `#!/bin/sh\necho "start $FAULTLINE_CLUSTER $FAULTLINE_INCIDENT_ID" >> "${file}"\nsleep ${sleepSeconds}\necho "end $FAULTLINE_CLUSTER $FAULTLINE_INCIDENT_ID" >> "${file}"\n`,
+    0o755,
+  );
+  return { command: [script], lines: () => readFileSync(file, "utf8").trim().split("\n") };
+}
+
+function agentConfig(command: string[], overrides: Partial<AgentConfig> = {}): AgentConfig {
+  return {
+    command,
+    max_concurrent: 2,
+    timeout_seconds: 30,
+    max_queue: 100,
+    retry_interrupted: true,
+    max_attempts: 3,
+    ...overrides,
+  };
+}
+
+function dispatcherFor(agent: AgentConfig, names: string[]): Dispatcher {
+  return new Dispatcher({
+    store,
+    agent,
+    stateDir,
+    clusters: new Map(names.map((n) => [n, cluster(n)])),
+    killGraceMs: 200,
+  });
+}
+
+const ingest = (events: FaultEvent[]) =>
+  store.ingest(events.map((event) => ({ event, decision: { action: "triage" as const } })));
+const statuses = () => store.list({ limit: 1000 }).map((i) => i.status);
+
+test("never runs more than max_concurrent agents; every queued incident runs once and succeeds", async () => {
+  const agent = recordingAgent(0.15);
+  const dispatcher = dispatcherFor(agentConfig(agent.command, { max_concurrent: 2 }), ["a"]);
+  ingest(["p1", "p2", "p3", "p4", "p5"].map((n) => fault("a", n)));
+  dispatcher.kick();
+  expect(dispatcher.running).toBe(2);
+  expect(store.queueDepth()).toBe(3);
+  await waitFor("all succeeded", () => statuses().every((s) => s === "succeeded"));
+  let overlap = 0;
+  let most = 0;
+  for (const line of agent.lines()) {
+    overlap += line.startsWith("start") ? 1 : -1;
+    most = Math.max(most, overlap);
+  }
+  expect(most).toBe(2);
+  expect(agent.lines().filter((l) => l.startsWith("start"))).toHaveLength(5);
+  for (const incident of store.list()) {
+    const runs = store.get(incident.id)?.runs ?? [];
+    expect(runs.map((r) => [r.attempt, r.status, r.exit_code])).toEqual([[1, "succeeded", 0]]);
+  }
+});
+
+test("a noisy cluster does not starve a quiet one: the quiet cluster's incident runs second", async () => {
+  const agent = recordingAgent(0.02);
+  const dispatcher = dispatcherFor(agentConfig(agent.command, { max_concurrent: 1 }), ["noisy", "quiet"]);
+  ingest(Array.from({ length: 8 }, (_, i) => fault("noisy", `n${i}`)));
+  ingest([fault("quiet", "q0")]);
+  dispatcher.kick();
+  await waitFor("all done", () => statuses().every((s) => s === "succeeded"));
+  const order = agent
+    .lines()
+    .filter((l) => l.startsWith("start"))
+    .map((l) => l.split(" ")[1]);
+  expect(order.indexOf("quiet")).toBe(1);
+});
+
+test("an agent past timeout_seconds is ended and the incident is timed_out", async () => {
+  const script = writeFile(dir.path, "stuck.sh", "#!/bin/sh\nsleep 30\n", 0o755);
+  const dispatcher = dispatcherFor(agentConfig([script], { timeout_seconds: 0.3 }), ["a"]);
+  const [result] = ingest([fault("a", "stuck")]);
+  dispatcher.kick();
+  await waitFor(
+    "timed out",
+    () => store.get(result?.incident.id ?? "")?.incident.status === "timed_out",
+    5000,
+  );
+  const run = store.get(result?.incident.id ?? "")?.runs[0];
+  expect(run).toMatchObject({ status: "timed_out", exit_code: null, signal: "SIGTERM" });
+});
+
+test("stop lets running agents finish within the grace, and interrupts those that do not", async () => {
+  const quick = recordingAgent(0.1);
+  const dispatcher = dispatcherFor(agentConfig(quick.command, { max_concurrent: 2 }), ["a"]);
+  ingest([fault("a", "x"), fault("a", "y"), fault("a", "z")]);
+  dispatcher.kick();
+  await dispatcher.stop(5000);
+  expect(statuses().sort()).toEqual(["queued", "succeeded", "succeeded"]);
+
+  const slow = writeFile(dir.path, "slow.sh", "#!/bin/sh\nsleep 30\n", 0o755);
+  const second = dispatcherFor(agentConfig([slow]), ["a"]);
+  second.kick();
+  await waitFor("slow running", () => second.running === 1);
+  await second.stop(100);
+  expect(statuses().sort()).toEqual(["interrupted", "succeeded", "succeeded"]);
+});
+
+test("records each agent's pid on its run, for recovery after a crash", async () => {
+  const agent = recordingAgent(0.3);
+  const dispatcher = dispatcherFor(agentConfig(agent.command), ["a"]);
+  const [result] = ingest([fault("a", "p")]);
+  dispatcher.kick();
+  await waitFor("pid recorded", () => store.openRuns()[0]?.pid);
+  expect(store.openRuns()).toEqual([
+    { run_id: expect.any(Number), incident_id: result?.incident.id ?? "", pid: expect.any(Number) },
+  ]);
+  await dispatcher.stop(5000);
+  expect(store.openRuns()).toEqual([]);
+});
+
+test("an incident whose cluster is no longer configured fails with a clear error instead of running", async () => {
+  const agent = recordingAgent(0);
+  ingest([fault("gone", "p")]);
+  const dispatcher = dispatcherFor(agentConfig(agent.command), ["a"]);
+  dispatcher.kick();
+  await waitFor("failed", () => statuses()[0] === "failed");
+  expect(store.list()[0] && store.get(store.list()[0]?.id ?? "")?.runs[0]?.error).toContain(
+    "its cluster is no longer configured",
+  );
+});
