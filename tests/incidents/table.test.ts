@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { AgentOutcome } from "../../src/agent/runner.ts";
 import type { FaultEvent, Severity } from "../../src/events/fault.ts";
@@ -143,7 +143,12 @@ describe("formatIncidentTable", () => {
     expect(colored).toContain(`${ESC}[31mfailed`);
     expect(colored).toContain(`${ESC}[32msucceeded`);
     expect(colored).toContain(`${ESC}[1mID`);
-    expect(colored.replace(ANSI_PATTERN, "").split("\n").map((l) => l.trimEnd())).toEqual(plain.split("\n"));
+    expect(
+      colored
+        .replace(ANSI_PATTERN, "")
+        .split("\n")
+        .map((l) => l.trimEnd()),
+    ).toEqual(plain.split("\n"));
   });
 
   test("LAST SEEN is relative to now", () => {
@@ -165,11 +170,23 @@ describe("incidentsCommand", () => {
   let ids: { crash: string; oom: string; node: string };
   let out: string;
   let err: string;
-  const io = { stdout: (s: string) => void (out += s), stderr: (s: string) => void (err += s) };
+  const io = {
+    stdout: (s: string): void => {
+      out += s;
+    },
+    stderr: (s: string): void => {
+      err += s;
+    },
+  };
   let restoreSink: (line: string) => void;
   let logLines: string[];
 
-  function faultEvent(cluster: string, faultId: string, offsetSeconds: number, severity: Severity): FaultEvent {
+  function faultEvent(
+    cluster: string,
+    faultId: string,
+    offsetSeconds: number,
+    severity: Severity,
+  ): FaultEvent {
     const receivedAt = new Date(T0 + offsetSeconds * 1000).toISOString();
     return {
       cluster,
@@ -262,10 +279,25 @@ clusters:
     expect(await run("--config", configFile)).toBe(0);
     expect(err).toBe("");
     const rows = cells(out.trimEnd());
-    expect(rows[0]).toEqual(["ID", "CLUSTER", "STATUS", "TYPE", "SEVERITY", "RESOURCE", "COUNT", "LAST SEEN"]);
+    expect(rows[0]).toEqual([
+      "ID",
+      "CLUSTER",
+      "STATUS",
+      "TYPE",
+      "SEVERITY",
+      "RESOURCE",
+      "COUNT",
+      "LAST SEEN",
+    ]);
     expect(rows.slice(1).map((row) => row[0])).toEqual([ids.node, ids.oom, ids.crash]);
     expect(rows[1]?.[2]).toBe("skipped (below_threshold)");
-    expect(rows[3]?.slice(1, 6)).toEqual(["prod-eu", "failed", "CrashLoop", "critical", "Deployment/shop/crash"]);
+    expect(rows[3]?.slice(1, 6)).toEqual([
+      "prod-eu",
+      "failed",
+      "CrashLoop",
+      "critical",
+      "Deployment/shop/crash",
+    ]);
     expect(out).not.toContain(ESC);
   });
 
@@ -273,7 +305,11 @@ clusters:
     const running = IncidentStore.open(join(dir.path, "state"));
     try {
       expect(await run("-c", configFile, "--status", "queued")).toBe(0);
-      expect(cells(out.trimEnd()).slice(1).map((row) => row[0])).toEqual([ids.oom]);
+      expect(
+        cells(out.trimEnd())
+          .slice(1)
+          .map((row) => row[0]),
+      ).toEqual([ids.oom]);
     } finally {
       running.close();
     }
@@ -355,12 +391,7 @@ clusters:
 
   test("a store that cannot be read → exit 1 with the store's message", async () => {
     const config = writeConfig("broken.yaml", "./broken-state");
-    writeFile(dir.path, "broken-state", "");
-    writeFile(join(dir.path), join("broken-state-db"), "");
     const brokenDir = join(dir.path, "broken-state");
-    // state_dir holds a file that is not a database.
-    const { rmSync, mkdirSync } = await import("node:fs");
-    rmSync(brokenDir);
     mkdirSync(brokenDir);
     writeFile(brokenDir, DB_FILE, "this is not a SQLite database, just text ".repeat(200));
     expect(await run("--config", config)).toBe(1);
@@ -369,10 +400,17 @@ clusters:
     expect(out).toBe("");
   });
 
-  test("log lines never reach stdout", async () => {
+  test("log lines (a schema migration) go to stderr, so --json output stays parseable", async () => {
+    const config = writeConfig("empty.yaml", "./empty-state");
+    const emptyDir = join(dir.path, "empty-state");
+    mkdirSync(emptyDir);
+    writeFile(emptyDir, DB_FILE, "");
     logLines.length = 0;
-    expect(await run("--config", configFile, "--json")).toBe(0);
-    expect(() => JSON.parse(out)).not.toThrow();
+    expect(await run("--config", config, "--json")).toBe(0);
+    expect(JSON.parse(out)).toEqual({ incidents: [] });
+    expect(err).toContain('"msg":"incident store schema migrated"');
     expect(logLines).toEqual([]);
+    logLines.push("after");
+    expect(logLines).toEqual(["after"]);
   });
 });

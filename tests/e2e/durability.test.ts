@@ -1,0 +1,227 @@
+/**
+ * Incidents are never lost: faultline as a real process, killed with SIGKILL while faults stream in
+ * and agents run, restarted on the same state; graceful shutdown with running agents; start-up
+ * errors for unusable state.
+ */
+import { Database } from "bun:sqlite";
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { type Simulator, startSimulator } from "../../scripts/sim.ts";
+import { type FaultlineProcess, startProcess } from "../helpers/process.ts";
+import { tempDir, writeFile, writeKubeconfig } from "../helpers/tmp.ts";
+import { waitFor } from "../helpers/wait.ts";
+
+const ROOT = join(import.meta.dir, "..", "..");
+const CLI = [process.execPath, join(ROOT, "src", "main.ts")];
+const dir = tempDir();
+let sim: Simulator;
+
+beforeAll(async () => {
+  sim = await startSimulator({ clusters: ["c1", "c2", "g1"] });
+});
+afterAll(async () => {
+  await sim?.stop();
+  dir.cleanup();
+});
+
+/** An agent logging `start|end|term <incident> <ms>` to `timeline`; it sleeps `seconds` (interruptibly). */
+function timelineAgent(name: string, timeline: string, seconds: number): string {
+  return writeFile(
+    dir.path,
+    name,
+    `#!/bin/sh
+stamp() { echo "$1 $FAULTLINE_INCIDENT_ID $(date +%s%3N)" >> "${timeline}"; }
+trap 'stamp term; exit 143' TERM
+stamp start
+sleep ${seconds} &
+wait $!
+stamp end
+`,
+    0o755,
+  );
+}
+
+function writeConfig(
+  name: string,
+  clusters: string[],
+  agent: string,
+  extra = "",
+): { config: string; state: string } {
+  const state = join(dir.path, `${name}-state`);
+  const entries = clusters.map((c) => {
+    writeKubeconfig(dir.path, `${c}.kubeconfig`);
+    return `  - { name: ${c}, mcp_endpoint: "${sim.endpoint(c)}", kubeconfig: ./${c}.kubeconfig }`;
+  });
+  const config = writeFile(
+    dir.path,
+    `${name}.yaml`,
+    `clusters:\n${entries.join("\n")}
+agent: { command: ["${agent}"], max_concurrent: 2, timeout_seconds: 60 }
+reconnect: { initial_seconds: 0.05, max_seconds: 0.5 }
+health: { listen: "127.0.0.1:0" }
+state_dir: ${state}
+${extra}`,
+  );
+  return { config, state };
+}
+
+async function started(run: FaultlineProcess, clusters: string[]): Promise<string> {
+  const url = String((await run.waitForLog("health", (l) => l.msg === "health server listening")).url);
+  await waitFor("clusters active", async () => {
+    const body = (await (await fetch(`${url}/health`)).json()) as { summary: { active: number } };
+    return body.summary.active === clusters.length;
+  });
+  return url;
+}
+
+function query<T>(state: string, sql: string): T[] {
+  const db = new Database(join(state, "faultline.db"), { readonly: true });
+  try {
+    return db.query<T, []>(sql).all();
+  } finally {
+    db.close();
+  }
+}
+
+/** Per incident, its timeline entries in order; asserts no incident ever had two agents at once. */
+function assertNoOverlap(timeline: string): Map<string, string[]> {
+  const byIncident = new Map<string, string[]>();
+  const lines = readFileSync(timeline, "utf8").trim().split("\n");
+  const entries = lines.map((l) => l.split(" ")).sort((a, b) => Number(a[2]) - Number(b[2]));
+  for (const [kind = "", id = ""] of entries) {
+    const seq = byIncident.get(id) ?? [];
+    if (kind === "start") expect(seq.at(-1) ?? "end").not.toBe("start");
+    seq.push(kind);
+    byIncident.set(id, seq);
+  }
+  return byIncident;
+}
+
+test("SIGKILL while faults stream in and agents run: on restart nothing stored is lost, interrupted incidents run again, never twice at once", async () => {
+  const timeline = join(dir.path, "kill-timeline.txt");
+  writeFileSync(timeline, "");
+  const agent = timelineAgent("kill-agent.sh", timeline, 1.5);
+  const clusters = ["c1", "c2"];
+  const { config, state } = writeConfig("kill", clusters, agent);
+
+  const first = startProcess([...CLI, "run", "--config", config]);
+  let beforeKill: { events: number[]; incidents: string[] };
+  try {
+    await started(first, clusters);
+    for (let i = 0; i < 4; i++) {
+      sim.inject("c1", { name: `pod-a${i}` });
+      sim.inject("c2", { name: `pod-b${i}` });
+    }
+    await waitFor("two agents running", () => readFileSync(timeline, "utf8").trim().split("\n").length >= 2);
+    // Faults keep streaming while we look.
+    sim.inject("c1", { name: "pod-late" });
+    await waitFor(
+      "late fault stored",
+      () => query<{ n: number }>(state, "SELECT count(*) n FROM events")[0]?.n === 9,
+    );
+    beforeKill = {
+      events: query<{ id: number }>(state, "SELECT id FROM events ORDER BY id").map((r) => r.id),
+      incidents: query<{ id: string }>(state, "SELECT id FROM incidents ORDER BY id").map((r) => r.id),
+    };
+  } finally {
+    first.proc.kill("SIGKILL");
+    await first.proc.exited;
+  }
+  expect(beforeKill.events).toHaveLength(9);
+  const orphaned = query<{ id: string }>(state, "SELECT i.id FROM incidents i WHERE status = 'running'").map(
+    (r) => r.id,
+  );
+  expect(orphaned).toHaveLength(2);
+
+  const second = startProcess([...CLI, "run", "--config", config]);
+  try {
+    await started(second, clusters);
+    await waitFor(
+      "every incident triaged",
+      () =>
+        query<{ n: number }>(state, "SELECT count(*) n FROM incidents WHERE status <> 'succeeded'")[0]?.n ===
+        0,
+      30_000,
+    );
+  } finally {
+    expect(await second.stop("SIGTERM")).toBe(0);
+  }
+  // Nothing stored before the kill was lost.
+  const eventsAfter = query<{ id: number }>(state, "SELECT id FROM events ORDER BY id").map((r) => r.id);
+  expect(eventsAfter.slice(0, beforeKill.events.length)).toEqual(beforeKill.events);
+  expect(query<{ id: string }>(state, "SELECT id FROM incidents ORDER BY id").map((r) => r.id)).toEqual(
+    beforeKill.incidents,
+  );
+  // The incidents running at the kill were interrupted, then ran again to success.
+  for (const id of orphaned) {
+    const runs = query<{ status: string }>(
+      state,
+      `SELECT r.status FROM runs r JOIN incidents i ON i.seq = r.incident_seq WHERE i.id = '${id}' ORDER BY r.id`,
+    );
+    expect(runs.map((r) => r.status)).toEqual(["interrupted", "succeeded"]);
+  }
+  // The orphaned agents were ended before their incidents ran again: never two at once.
+  const timelineByIncident = assertNoOverlap(timeline);
+  for (const id of orphaned) expect(timelineByIncident.get(id)).toEqual(["start", "term", "start", "end"]);
+  expect(timelineByIncident.size).toBe(9);
+}, 60_000);
+
+test("SIGTERM with an agent running: it may finish within shutdown_timeout_seconds; past it, it is interrupted and runs again on the next start", async () => {
+  const timeline = join(dir.path, "graceful-timeline.txt");
+  writeFileSync(timeline, "");
+  const agent = timelineAgent("graceful-agent.sh", timeline, 0.5);
+  const { config, state } = writeConfig("graceful", ["g1"], agent, "shutdown_timeout_seconds: 5\n");
+  const run = startProcess([...CLI, "run", "--config", config]);
+  await started(run, ["g1"]);
+  sim.inject("g1", { name: "finishes" });
+  await waitFor("agent started", () => readFileSync(timeline, "utf8").includes("start"));
+  expect(await run.stop("SIGTERM")).toBe(0);
+  expect(query<{ status: string }>(state, "SELECT status FROM incidents").map((r) => r.status)).toEqual([
+    "succeeded",
+  ]);
+
+  const slowAgent = timelineAgent("graceful-slow.sh", timeline, 30);
+  const slow = writeConfig("graceful-slow", ["g1"], slowAgent, "shutdown_timeout_seconds: 0.2\n");
+  const again = startProcess([...CLI, "run", "--config", slow.config]);
+  await started(again, ["g1"]);
+  sim.inject("g1", { name: "cut-short" });
+  await waitFor(
+    "slow agent started",
+    () => query<{ n: number }>(slow.state, "SELECT count(*) n FROM runs")[0]?.n === 1,
+  );
+  expect(await again.stop("SIGTERM")).toBe(0);
+  expect(query<{ status: string }>(slow.state, "SELECT status FROM incidents").map((r) => r.status)).toEqual([
+    "interrupted",
+  ]);
+  expect(assertNoOverlap(timeline).size).toBe(2);
+}, 30_000);
+
+test("unusable state at start-up is a clear error, not a crash later", async () => {
+  const { config, state } = writeConfig("corrupt", ["g1"], "/bin/true");
+  const first = startProcess([...CLI, "run", "--config", config]);
+  await started(first, ["g1"]);
+  expect(await first.stop("SIGTERM")).toBe(0);
+  writeFileSync(
+    join(state, "faultline.db"),
+    "this is not a database, just some text that is long enough".repeat(100),
+  );
+  const broken = startProcess([...CLI, "run", "--config", config]);
+  expect(await broken.proc.exited).toBe(1);
+  expect(broken.stderr()).toContain(`faultline: cannot start: incident store ${join(state, "faultline.db")}`);
+  expect(broken.stderr()).toContain("not a database");
+});
+
+test("a second faultline on the same state_dir refuses to start", async () => {
+  const { config, state } = writeConfig("locked", ["g1"], "/bin/true");
+  const first = startProcess([...CLI, "run", "--config", config]);
+  try {
+    await started(first, ["g1"]);
+    const second = startProcess([...CLI, "run", "--config", config]);
+    expect(await second.proc.exited).toBe(1);
+    expect(second.stderr()).toContain(`state_dir is in use by another faultline (pid ${first.proc.pid}`);
+    expect(second.stderr()).toContain(join(state, "faultline.pid"));
+  } finally {
+    expect(await first.stop("SIGTERM")).toBe(0);
+  }
+});
