@@ -3,7 +3,8 @@
  * The faultline command line: `run`, `check`, `version`.
  */
 import { parseArgs } from "node:util";
-import { ConfigError, formatIssue, loadConfig } from "./config/load.ts";
+import { ConfigError, describeConfigError, loadConfig } from "./config/load.ts";
+import { incidentsCommand } from "./incidents/table.ts";
 import { errorMessage, logger, setLogLevel } from "./log.ts";
 import { HTTP_LIMIT_VARIABLE, planHttpLimit, reexecWithLimit } from "./runtime/http-capacity.ts";
 import { VERSION } from "./version.ts";
@@ -14,6 +15,8 @@ and run a triage agent for each fault with that cluster's kubeconfig.
 Usage:
   faultline run --config FILE     connect to every enabled cluster and triage faults until SIGINT/SIGTERM
   faultline check --config FILE   validate FILE; exit 0 when valid, 2 with every problem on stderr
+  faultline incidents --config FILE [--cluster C] [--status S] [--limit N] [--json]
+                                  list incidents from the store (works while faultline runs)
   faultline version               print the version
   faultline --help                this text
 
@@ -28,6 +31,8 @@ const EXIT = { ok: 0, error: 1, usage: 2 } as const;
 
 /** Runs the CLI with `argv` (without the program name); resolves to the exit code. */
 export async function cli(argv: string[]): Promise<number> {
+  // `incidents` has flags of its own; it parses its arguments itself.
+  if (argv[0] === "incidents") return incidentsCommand(argv.slice(1));
   let parsed: ReturnType<typeof parseCli>;
   try {
     parsed = parseCli(argv);
@@ -76,8 +81,7 @@ function parseCli(argv: string[]) {
 
 function reportConfigError(error: unknown): number {
   if (error instanceof ConfigError) {
-    process.stderr.write(`${error.file}: invalid configuration (${error.issues.length} problem(s)):\n`);
-    for (const issue of error.issues) process.stderr.write(`  ${formatIssue(issue)}\n`);
+    process.stderr.write(describeConfigError(error));
     return EXIT.usage;
   }
   throw error;

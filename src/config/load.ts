@@ -31,6 +31,12 @@ export class ConfigError extends Error {
   }
 }
 
+/** The report `faultline check` prints: a heading naming the file, then each problem on its own line. */
+export function describeConfigError(error: ConfigError): string {
+  const lines = error.issues.map((issue) => `  ${formatIssue(issue)}\n`);
+  return `${error.file}: invalid configuration (${error.issues.length} problem(s)):\n${lines.join("")}`;
+}
+
 /** `path: message`, or just the message for file-level problems. */
 export function formatIssue(issue: ConfigIssue): string {
   return issue.path ? `${issue.path}: ${issue.message}` : issue.message;

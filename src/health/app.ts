@@ -6,6 +6,7 @@ import { Hono } from "hono";
 import type { ClusterState, Registry, RegistrySummary } from "../cluster/registry.ts";
 import type { IncidentStatus, IncidentStore } from "../incidents/store.ts";
 import { VERSION } from "../version.ts";
+import { incidentRoutes } from "./incidents.ts";
 import type { FaultlineMetrics } from "./metrics.ts";
 
 /** `ok`: every enabled cluster active; `down`: none active; `degraded`: in between. */
@@ -31,7 +32,7 @@ export interface HealthDeps {
   startedAt: Date;
   /** Serves `GET /metrics` when given. */
   metrics?: FaultlineMetrics;
-  /** Adds per-cluster incident counts to `/health/clusters` when given. */
+  /** Serves `/incidents` and adds per-cluster incident counts to `/health/clusters` when given. */
   store?: IncidentStore;
 }
 
@@ -67,6 +68,7 @@ export function createHealthApp(deps: HealthDeps): Hono {
     const body: ClustersBody = { clusters, summary: deps.registry.summary() };
     return c.json(body);
   });
+  if (deps.store) app.route("/", incidentRoutes(deps.store));
   const metrics = deps.metrics;
   if (metrics) {
     app.get("/metrics", async (c) =>

@@ -6,7 +6,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { ConfigError, formatIssue, loadConfig } from "../config/load.ts";
+import { ConfigError, describeConfigError, loadConfig } from "../config/load.ts";
 import type { FaultlineConfig } from "../config/types.ts";
 import { errorMessage, setLogSink } from "../log.ts";
 import {
@@ -314,7 +314,6 @@ function parseLimit(value: string): number | null {
 /** Prints every config problem like `faultline check` does; exit 2. Anything else is rethrown. */
 function reportConfigError(error: unknown, io: CommandIO): number {
   if (!(error instanceof ConfigError)) throw error;
-  io.stderr(`${error.file}: invalid configuration (${error.issues.length} problem(s)):\n`);
-  for (const issue of error.issues) io.stderr(`  ${formatIssue(issue)}\n`);
+  io.stderr(describeConfigError(error));
   return EXIT.usage;
 }
