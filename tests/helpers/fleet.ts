@@ -50,6 +50,10 @@ export interface FleetOptions {
   workersMax?: number;
   /** Rewrites a cluster's endpoint (e.g. to put a proxy in front of the simulator). */
   endpointFor?: (name: string, simEndpoint: string) => string;
+  /** Extra `agent` keys, e.g. `max_concurrent: 1, max_queue: 2`. */
+  agentExtra?: string;
+  /** The agent script (default {@link RECORDING_AGENT}). */
+  agentScript?: string;
   /** Runs against the simulator before faultline starts (e.g. to create events that exist already). */
   beforeStart?: (sim: Simulator) => void;
   /** faultline's log level (default warn, to keep test output readable). */
@@ -72,9 +76,9 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     const endpoint = options.endpointFor?.(name, sim.endpoint(name)) ?? sim.endpoint(name);
     return `  - name: ${name}\n    mcp_endpoint: ${endpoint}\n    kubeconfig: ./${name}.kubeconfig\n    labels: { team: t-${name} }\n${extra}`;
   });
-  writeFile(tmp.path, "agent.sh", RECORDING_AGENT, 0o755);
+  writeFile(tmp.path, "agent.sh", options.agentScript ?? RECORDING_AGENT, 0o755);
   const text = `clusters:\n${entries.join("\n")}
-agent: { command: ["./agent.sh"], max_concurrent: 4, timeout_seconds: 20 }
+agent: { command: ["./agent.sh"], timeout_seconds: 20, ${options.agentExtra ?? "max_concurrent: 4"} }
 reconnect: { initial_seconds: 0.05, max_seconds: 0.4 }
 ping: { interval_seconds: 0.5, timeout_seconds: 2 }
 health: { listen: "127.0.0.1:0" }
