@@ -1,0 +1,90 @@
+/**
+ * Fleet scale: 1000 simulated clusters in one faultline process (sized in-flight request cap,
+ * bounded start-up, 16 workers), every cluster delivering, with the full pipeline on.
+ */
+import { Database } from "bun:sqlite";
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { join } from "node:path";
+import { type Simulator, startSimulator } from "../../scripts/sim.ts";
+import { RECORDING_AGENT } from "../helpers/fleet.ts";
+import { type FaultlineProcess, startProcess } from "../helpers/process.ts";
+import { tempDir, writeFile, writeKubeconfig } from "../helpers/tmp.ts";
+import { waitFor } from "../helpers/wait.ts";
+
+const N = 1000;
+const TRIAGED = 20;
+const dir = tempDir();
+const names = Array.from({ length: N }, (_, i) => `c${String(i).padStart(4, "0")}`);
+let sim: Simulator;
+let run: FaultlineProcess | undefined;
+
+beforeAll(async () => {
+  sim = await startSimulator({ clusters: names });
+});
+afterAll(async () => {
+  await run?.stop("SIGTERM");
+  await sim?.stop();
+  dir.cleanup();
+});
+
+test(`${N} clusters reach active and each delivers a fault into the store; critical ones reach agents`, async () => {
+  writeKubeconfig(dir.path, "k.yaml");
+  writeFile(dir.path, "agent.sh", RECORDING_AGENT, 0o755);
+  const entries = names.map(
+    (n) => `  - { name: ${n}, mcp_endpoint: "${sim.endpoint(n)}", kubeconfig: ./k.yaml }`,
+  );
+  const config = writeFile(
+    dir.path,
+    "scale.yaml",
+    `clusters:\n${entries.join("\n")}
+severity_threshold: critical
+agent: { command: ["./agent.sh"], max_concurrent: 8 }
+health: { listen: "127.0.0.1:0" }
+state_dir: ./state
+log_level: info
+`,
+  );
+  run = startProcess([
+    process.execPath,
+    join(import.meta.dir, "..", "..", "src", "main.ts"),
+    "run",
+    "--config",
+    config,
+  ]);
+  const listening = await run.waitForLog("health", (l) => l.msg === "health server listening").catch(() => null);
+  if (!listening) throw new Error(`faultline did not start: ${JSON.stringify(run.logs.slice(0, 5))} ${run.stderr()}`);
+  const url = String(listening.url);
+  await waitFor(
+    "all active",
+    async () => {
+      const body = (await (await fetch(`${url}/health`)).json()) as { summary: { active: number } };
+      return body.summary.active === N;
+    },
+    60_000,
+    200,
+  );
+  let delivered = 0;
+  names.forEach((name, i) => {
+    delivered += sim.inject(name, { name: `pod-${i}`, severity: i < TRIAGED ? "critical" : "warning" });
+  });
+  expect(delivered).toBe(N);
+  const db = join(dir.path, "state", "faultline.db");
+  const count = (sql: string): number => {
+    const handle = new Database(db, { readonly: true });
+    try {
+      return handle.query<{ n: number }, []>(sql).get()?.n ?? -1;
+    } finally {
+      handle.close();
+    }
+  };
+  await waitFor("every event stored", () => count("SELECT count(*) n FROM events") === N, 30_000, 100);
+  expect(count("SELECT count(DISTINCT json_extract(event, '$.cluster')) n FROM events")).toBe(N);
+  expect(count("SELECT count(*) n FROM incidents WHERE status = 'skipped'")).toBe(N - TRIAGED);
+  await waitFor(
+    "critical ones triaged",
+    () => count("SELECT count(*) n FROM incidents WHERE status = 'succeeded'") === TRIAGED,
+    30_000,
+    100,
+  );
+  expect(run.logs.filter((l) => l.level === "error")).toEqual([]);
+}, 120_000);
