@@ -13,6 +13,7 @@ import { createWorkspace, newIncidentId } from "../../src/agent/workspace.ts";
 import type { AgentConfig } from "../../src/config/types.ts";
 import type { FaultEvent } from "../../src/events/fault.ts";
 import { setLogSink } from "../../src/log.ts";
+import { makeFault } from "../helpers/fault.ts";
 
 let dir: string;
 let stateDir: string;
@@ -32,18 +33,12 @@ afterEach(() => {
 });
 
 function faultEvent(cluster = "prod-eu"): FaultEvent {
-  return {
+  return makeFault({
     cluster,
     labels: { env: "prod" },
     fault_id: "fault-123",
-    fault_type: "CrashLoop",
-    severity: "critical",
-    resource: { apiVersion: "v1", kind: "Pod", name: "api-7f9c", namespace: "shop", uid: "u-1" },
-    context: "back-off restarting failed container",
-    timestamp: "2026-11-25T03:05:10Z",
-    received_at: "2026-11-25T03:05:12Z",
     raw: { anything: ["as", "sent"] },
-  };
+  });
 }
 
 function job(id: string, cluster = "prod-eu"): AgentJob {

@@ -51,8 +51,11 @@ log_level: info
     "--config",
     config,
   ]);
-  const listening = await run.waitForLog("health", (l) => l.msg === "health server listening").catch(() => null);
-  if (!listening) throw new Error(`faultline did not start: ${JSON.stringify(run.logs.slice(0, 5))} ${run.stderr()}`);
+  const listening = await run
+    .waitForLog("health", (l) => l.msg === "health server listening")
+    .catch(() => null);
+  if (!listening)
+    throw new Error(`faultline did not start: ${JSON.stringify(run.logs.slice(0, 5))} ${run.stderr()}`);
   const url = String(listening.url);
   await waitFor(
     "all active",

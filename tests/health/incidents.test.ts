@@ -13,6 +13,7 @@ import {
   type StoredEvent,
 } from "../../src/incidents/store.ts";
 import { setLogSink } from "../../src/log.ts";
+import { makeFault } from "../helpers/fault.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 const T0 = Date.parse("2026-11-25T03:00:00.000Z");
@@ -29,19 +30,13 @@ let runId: number;
 
 /** An event of `cluster`'s fault `faultId`, received `offsetSeconds` after T0. */
 function faultEvent(cluster: string, faultId: string, offsetSeconds: number, severity: Severity): FaultEvent {
-  const receivedAt = new Date(T0 + offsetSeconds * 1000).toISOString();
-  return {
+  return makeFault({
     cluster,
-    labels: {},
     fault_id: faultId,
-    fault_type: "CrashLoop",
     severity,
-    resource: { apiVersion: "v1", kind: "Pod", name: `${faultId}-pod`, namespace: "shop", uid: null },
-    context: "back-off restarting failed container",
-    timestamp: receivedAt,
-    received_at: receivedAt,
-    raw: {},
-  };
+    resource: { name: `${faultId}-pod` },
+    at: new Date(T0 + offsetSeconds * 1000),
+  });
 }
 
 function ingest(event: FaultEvent, decision: RouteDecision = TRIAGE): Incident {

@@ -7,6 +7,7 @@ import type { FaultEvent, Severity } from "../../src/events/fault.ts";
 import { Dispatcher } from "../../src/incidents/dispatcher.ts";
 import { IncidentStore } from "../../src/incidents/store.ts";
 import { setLogSink } from "../../src/log.ts";
+import { makeFault } from "../helpers/fault.ts";
 import { tempDir, writeFile } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
 
@@ -40,19 +41,13 @@ function cluster(name: string): ClusterConfig {
 }
 
 function fault(clusterName: string, name: string, severity: Severity = "critical"): FaultEvent {
-  const now = new Date().toISOString();
-  return {
+  return makeFault({
     cluster: clusterName,
-    labels: {},
     fault_id: `${clusterName}-${name}`,
-    fault_type: "CrashLoop",
     severity,
-    resource: { apiVersion: "v1", kind: "Pod", name, namespace: "default", uid: null },
-    context: "",
-    timestamp: now,
-    received_at: now,
-    raw: {},
-  };
+    resource: { name },
+    at: new Date(),
+  });
 }
 
 /** An agent that appends `start|end <cluster> <incident>` lines to a shared file around a sleep. */

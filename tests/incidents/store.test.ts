@@ -27,6 +27,7 @@ import {
   StoreError,
 } from "../../src/incidents/store.ts";
 import { setLogSink } from "../../src/log.ts";
+import { makeFault } from "../helpers/fault.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 const STORE_MODULE = join(import.meta.dir, "../../src/incidents/store.ts");
@@ -68,20 +69,15 @@ function faultEvent(
   offsetSeconds: number,
   overrides: { cluster?: string; fault_id?: string; severity?: Severity } = {},
 ): FaultEvent {
-  const cluster = overrides.cluster ?? "prod-eu";
-  const receivedAt = new Date(T0 + offsetSeconds * 1000).toISOString();
-  return {
-    cluster,
+  return makeFault({
+    cluster: overrides.cluster ?? "prod-eu",
     labels: { env: "prod" },
     fault_id: overrides.fault_id ?? "fault-1",
-    fault_type: "CrashLoop",
     severity: overrides.severity ?? "critical",
-    resource: { apiVersion: "v1", kind: "Pod", name: "api-7f9c", namespace: "shop", uid: "u-1" },
-    context: "back-off restarting failed container",
-    timestamp: receivedAt,
-    received_at: receivedAt,
+    resource: { uid: "u-1" },
     raw: { sent: ["as", "is"] },
-  };
+    at: new Date(T0 + offsetSeconds * 1000),
+  });
 }
 
 function item(event: FaultEvent, decision: RouteDecision = TRIAGE): IngestItem {

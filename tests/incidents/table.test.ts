@@ -7,6 +7,7 @@ import type { RouteDecision } from "../../src/events/route.ts";
 import { DB_FILE, type Incident, IncidentStore, MAX_LIST_LIMIT } from "../../src/incidents/store.ts";
 import { formatIncidentTable, incidentsCommand, relativeTime } from "../../src/incidents/table.ts";
 import { setLogSink } from "../../src/log.ts";
+import { makeFault } from "../helpers/fault.ts";
 import { tempDir, writeFile, writeKubeconfig } from "../helpers/tmp.ts";
 
 const NOW = new Date("2026-11-25T12:00:00.000Z");
@@ -187,19 +188,14 @@ describe("incidentsCommand", () => {
     offsetSeconds: number,
     severity: Severity,
   ): FaultEvent {
-    const receivedAt = new Date(T0 + offsetSeconds * 1000).toISOString();
-    return {
+    return makeFault({
       cluster,
-      labels: {},
       fault_id: faultId,
-      fault_type: "CrashLoop",
       severity,
-      resource: { apiVersion: "apps/v1", kind: "Deployment", name: faultId, namespace: "shop", uid: null },
       context: "",
-      timestamp: receivedAt,
-      received_at: receivedAt,
-      raw: {},
-    };
+      resource: { apiVersion: "apps/v1", kind: "Deployment", name: faultId },
+      at: new Date(T0 + offsetSeconds * 1000),
+    });
   }
 
   function ingest(store: IncidentStore, event: FaultEvent, decision: RouteDecision): string {
