@@ -79,3 +79,22 @@ describe("push feed back from an outage", () => {
     expect(runNames(fleet, "flaky")).toEqual(["before-outage", "during-outage"]);
   });
 });
+
+describe("subscribe.mode poll", () => {
+  let fleet: Fleet;
+  beforeAll(async () => {
+    fleet = await startFleet({
+      clusters: ["forced"],
+      extra: "subscribe: { mode: poll, poll_interval_seconds: 0.2 }\n",
+    });
+    await fleet.waitActive();
+  });
+  afterAll(() => fleet?.stop());
+
+  test("polls even a server that could push, and subscribes to nothing", async () => {
+    expect(fleet.app.registry.get("forced")?.mode).toBe("poll");
+    expect(fleet.sim.stats("forced").subscribeCalls).toBe(0);
+    fleet.sim.inject("forced", { name: "polled-anyway", reason: "BackOff" });
+    await waitFor("polled fault triaged", () => runNames(fleet, "forced").includes("polled-anyway"));
+  });
+});

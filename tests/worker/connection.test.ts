@@ -1,9 +1,16 @@
 /** ClusterConnection on its own (no worker thread), against real simulator servers. */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { type Simulator, startSimulator } from "../../scripts/sim.ts";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import {
+  type Simulator,
+  SUBSCRIPTIONS_PER_SERVER,
+  SUBSCRIPTIONS_PER_SESSION,
+  startSimulator,
+} from "../../scripts/sim.ts";
 import { ClusterConnection, GATE_SLOT_MAX_MS } from "../../src/worker/connection.ts";
 import { Gate } from "../../src/worker/gate.ts";
-import type { ConnectionSettings, WorkerToMain } from "../../src/worker/messages.ts";
+import type { ConnectionSettings, StatusMessage, WorkerToMain } from "../../src/worker/messages.ts";
 import { type BlackholeProxy, startBlackholeProxy } from "../helpers/proxy.ts";
 import { waitFor } from "../helpers/wait.ts";
 
@@ -18,7 +25,7 @@ const settings: ConnectionSettings = {
 let sim: Simulator;
 let proxy: BlackholeProxy;
 beforeAll(async () => {
-  sim = await startSimulator({ clusters: ["slow", "fast"] });
+  sim = await startSimulator({ clusters: ["slow", "fast", "full"] });
   proxy = startBlackholeProxy(sim.endpoint("slow"));
   proxy.blackhole(true);
 });
@@ -62,4 +69,35 @@ test("a hanging server does not hold the start-up gate: the next cluster connect
       .filter((m) => m.type === "status" && m.cluster === "fast")
       .map((m) => m.type === "status" && m.status),
   ).toEqual(["connecting", "connected", "subscribing", "active", "disconnected"]);
+});
+
+test("events_subscribe answering isError fails the attempt with the server's reason, and it keeps retrying", async () => {
+  // Fill the server's subscription limit (10 sessions × 10 subscriptions = 100 per server).
+  const fillers: Client[] = [];
+  for (let i = 0; i < SUBSCRIPTIONS_PER_SERVER / SUBSCRIPTIONS_PER_SESSION; i++) {
+    const client = new Client({ name: "filler", version: "1" });
+    await client.connect(new StreamableHTTPClientTransport(new URL(sim.endpoint("full"))));
+    for (let j = 0; j < SUBSCRIPTIONS_PER_SESSION; j++) {
+      await client.callTool({ name: "events_subscribe", arguments: { mode: "faults" } });
+    }
+    fillers.push(client);
+  }
+  const messages: WorkerToMain[] = [];
+  const connection = new ClusterConnection(
+    { name: "full", mcp_endpoint: sim.endpoint("full"), labels: {} },
+    settings,
+    (m) => messages.push(m),
+  );
+  connection.start();
+  try {
+    const failures = () =>
+      messages.filter((m): m is StatusMessage => m.type === "status" && m.status === "failed");
+    await waitFor("two failed attempts", () => failures().length >= 2);
+    expect(failures()[0]?.error).toStartWith("events_subscribe refused: ");
+    expect(failures()[0]?.error).toContain("100");
+    expect(sim.stats("full").subscriptions).toBe(SUBSCRIPTIONS_PER_SERVER);
+  } finally {
+    await connection.stop();
+    await Promise.all(fillers.map((c) => c.close()));
+  }
 });

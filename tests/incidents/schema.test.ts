@@ -1,0 +1,49 @@
+import { Database } from "bun:sqlite";
+import { afterAll, expect, test } from "bun:test";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { MIGRATIONS, SCHEMA_VERSION, schemaVersion } from "../../src/incidents/schema.ts";
+import { DB_FILE, IncidentStore } from "../../src/incidents/store.ts";
+import { makeFault } from "../helpers/fault.ts";
+import { tempDir } from "../helpers/tmp.ts";
+
+const dir = tempDir();
+afterAll(dir.cleanup);
+
+test("a version-1 database is migrated forward on open, keeping its data", () => {
+  const stateDir = join(dir.path, "v1");
+  mkdirSync(stateDir);
+  const old = new Database(join(stateDir, DB_FILE));
+  old.exec(MIGRATIONS[0] ?? "");
+  old.exec("PRAGMA user_version = 1");
+  old.exec(
+    `INSERT INTO incidents (id, cluster, fault_id, fault_type, severity, resource, status, count,
+       first_seen_ms, last_seen_ms, created_ms, updated_ms)
+     VALUES ('inc-1', 'a', 'f', 'CrashLoop', 'critical', '{}', 'queued', 1, 1, 1, 1, 1)`,
+  );
+  old.close();
+
+  const store = IncidentStore.open(stateDir);
+  try {
+    expect(store.list().map((i) => i.id)).toEqual(["inc-1"]);
+    const run = store.markRunning("inc-1", join(stateDir, "incidents", "inc-1"));
+    store.recordPid(run.id, 4242);
+    expect(store.openRuns()).toEqual([{ run_id: run.id, incident_id: "inc-1", pid: 4242 }]);
+  } finally {
+    store.close();
+  }
+  const reopened = new Database(join(stateDir, DB_FILE), { readonly: true });
+  expect(schemaVersion(reopened)).toBe(SCHEMA_VERSION);
+  expect(SCHEMA_VERSION).toBe(2);
+  reopened.close();
+});
+
+test("a new store ingests with the current schema", () => {
+  const store = IncidentStore.open(join(dir.path, "fresh"));
+  try {
+    const [result] = store.ingest([{ event: makeFault(), decision: { action: "triage" } }]);
+    expect(result?.incident.status).toBe("queued");
+  } finally {
+    store.close();
+  }
+});
