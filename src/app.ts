@@ -106,13 +106,14 @@ export async function startFaultline(config: FaultlineConfig): Promise<Faultline
         } else log.info("cluster status", fields);
         return;
       }
-      case "event":
-        registry.recordEvent(message.event.cluster, message.event.received_at);
-        if (!channel.push(message.event)) {
+      case "events":
+        for (const event of message.events) {
+          registry.recordEvent(event.cluster, event.received_at);
+          if (channel.push(event)) continue;
           dropped.channel_full++;
           log.error("event dropped: fan-in channel full", {
-            cluster: message.event.cluster,
-            fault_id: message.event.fault_id,
+            cluster: event.cluster,
+            fault_id: event.fault_id,
             capacity: CHANNEL_CAPACITY,
           });
         }
@@ -217,11 +218,8 @@ async function consume(
   dispatcher: Dispatcher | null,
   dropped: DropCounts,
 ): Promise<void> {
-  for (
-    let batch = await channel.take(STORE_BATCH);
-    batch.length > 0;
-    batch = await channel.take(STORE_BATCH)
-  ) {
+  const next = () => channel.take(STORE_BATCH, { gather: true });
+  for (let batch = await next(); batch.length > 0; batch = await next()) {
     const items = [];
     for (const event of batch) {
       const cluster = clusters.get(event.cluster);

@@ -34,15 +34,22 @@ export class Channel<T> implements AsyncIterable<T> {
     this.#wake?.();
   }
 
-  /** Takes up to `max` queued items at once (for batched consumers); waits while empty. Empty = closed. */
-  async take(max: number): Promise<T[]> {
+  /**
+   * Takes up to `max` queued items at once (for batched consumers); waits while empty. Empty = closed.
+   * With `gather`, once something arrives it waits one more event-loop turn, so that everything
+   * arriving in the same turn (e.g. a burst of messages from several workers) is taken together.
+   */
+  async take(max: number, options: { gather?: boolean } = {}): Promise<T[]> {
+    let waited = false;
     while (this.size === 0) {
       if (this.#closed) return [];
+      waited = true;
       await new Promise<void>((resolve) => {
         this.#wake = resolve;
       });
       this.#wake = null;
     }
+    if (options.gather && waited) await new Promise<void>((resolve) => setImmediate(resolve));
     const end = Math.min(this.#items.length, this.#head + max);
     const batch = this.#items.slice(this.#head, end);
     this.#head = end;

@@ -115,11 +115,16 @@ const V2 = `
 ALTER TABLE runs ADD COLUMN pid INTEGER;
 `;
 
+/** Schema version 3: queue depth (queued incidents over all clusters) without scanning every cluster's counts. */
+const V3 = `
+CREATE INDEX incident_counts_by_status ON incident_counts (status, n);
+`;
+
 /**
  * Forward migrations, oldest first: entry `n` takes a database from version `n` to `n + 1`.
  * Released entries are never edited; a schema change appends a new one.
  */
-export const MIGRATIONS: readonly string[] = [V1, V2];
+export const MIGRATIONS: readonly string[] = [V1, V2, V3];
 
 /** The schema version this build reads and writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;

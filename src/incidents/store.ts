@@ -496,7 +496,10 @@ export class IncidentStore {
     if (batch.length === 0) return [];
     return this.#write("record events", () => {
       const now = this.#settings.now().getTime();
-      const room = { queued: this.#queueDepth() };
+      // Only triage needs the queue bound; skip the count when nothing in the batch asks for it.
+      const room = {
+        queued: batch.some((item) => item.decision.action === "triage") ? this.#queueDepth() : 0,
+      };
       return batch.map((item) => this.#ingestOne(item, now, room));
     });
   }

@@ -25,11 +25,11 @@ import {
 } from "./mcp.ts";
 import type {
   ClusterSpec,
+  ConnectionMessage,
   ConnectionSettings,
   ConnectionStatus,
   FeedMode,
   StatusMessage,
-  WorkerToMain,
 } from "./messages.ts";
 import { backfill, EventsPoller, type ListEvents } from "./poller.ts";
 
@@ -54,7 +54,7 @@ const MAX_LOST_SESSIONS = 16;
 export class ClusterConnection {
   readonly #spec: ClusterSpec;
   readonly #settings: ConnectionSettings;
-  readonly #emit: (message: WorkerToMain) => void;
+  readonly #emit: (message: ConnectionMessage) => void;
   readonly #backoff: Backoff;
   /** Shared by the worker's connections: bounds concurrent connection attempts. */
   readonly #gate: Gate;
@@ -82,7 +82,7 @@ export class ClusterConnection {
   constructor(
     spec: ClusterSpec,
     settings: ConnectionSettings,
-    emit: (message: WorkerToMain) => void,
+    emit: (message: ConnectionMessage) => void,
     gate: Gate = new Gate(settings.connect_concurrency),
   ) {
     this.#gate = gate;

@@ -75,10 +75,16 @@ export interface PolledMessage {
   error: string | null;
 }
 
-/** A fault, already validated and normalised in the worker. */
+/** A fault, already validated and normalised, as a connection reports it. */
 export interface EventMessage {
   type: "event";
   event: FaultEvent;
+}
+
+/** The faults a worker's connections reported in one turn of its event loop (one message, not one each). */
+export interface EventBatchMessage {
+  type: "events";
+  events: FaultEvent[];
 }
 
 /** The server reported its own watch failing (`kubernetes/subscription_error`); the connection stays. */
@@ -102,11 +108,13 @@ export interface StoppedMessage {
   type: "stopped";
 }
 
-/** Messages a worker sends to the main thread. */
-export type WorkerToMain =
+/** What a connection reports; the worker batches the events before they cross to the main thread. */
+export type ConnectionMessage =
   | StatusMessage
   | EventMessage
   | DegradedMessage
   | PolledMessage
-  | DroppedMessage
-  | StoppedMessage;
+  | DroppedMessage;
+
+/** Messages a worker sends to the main thread. */
+export type WorkerToMain = Exclude<ConnectionMessage, EventMessage> | EventBatchMessage | StoppedMessage;

@@ -1,7 +1,9 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, mkdirSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { ConfigError, formatIssue, loadConfig, parseConfig } from "../../src/config/load.ts";
+import { DEFAULT_WORKERS_MAX } from "../../src/config/schema.ts";
 import { tempDir, writeFile, writeKubeconfig } from "../helpers/tmp.ts";
 
 const dir = tempDir();
@@ -63,7 +65,8 @@ describe("multi-cluster configuration", () => {
     expect(config.reconnect).toEqual({ initial_seconds: 1, max_seconds: 60 });
     expect(config.subscribe).toEqual({ mode: "auto", poll_interval_seconds: 15 });
     expect(config.health).toEqual({ enabled: true, listen: { hostname: "127.0.0.1", port: 8080 } });
-    expect(config.workers.max).toBe(16);
+    expect(config.workers.max).toBe(DEFAULT_WORKERS_MAX);
+    expect(DEFAULT_WORKERS_MAX).toBe(Math.max(2, Math.min(16, availableParallelism())));
     expect(config.state_dir).toBe(join(dir.path, "faultline-data"));
   });
 

@@ -10,7 +10,7 @@ import { tempDir } from "../helpers/tmp.ts";
 const dir = tempDir();
 afterAll(dir.cleanup);
 
-test("a version-1 database is migrated forward on open, keeping its data", () => {
+test("a version-1 database is migrated forward to the current version on open, keeping its data", () => {
   const stateDir = join(dir.path, "v1");
   mkdirSync(stateDir);
   const old = new Database(join(stateDir, DB_FILE));
@@ -34,7 +34,7 @@ test("a version-1 database is migrated forward on open, keeping its data", () =>
   }
   const reopened = new Database(join(stateDir, DB_FILE), { readonly: true });
   expect(schemaVersion(reopened)).toBe(SCHEMA_VERSION);
-  expect(SCHEMA_VERSION).toBe(2);
+  expect(SCHEMA_VERSION).toBe(3);
   reopened.close();
 });
 

@@ -10,7 +10,7 @@ import {
 } from "../../scripts/sim.ts";
 import { ClusterConnection, GATE_SLOT_MAX_MS } from "../../src/worker/connection.ts";
 import { Gate } from "../../src/worker/gate.ts";
-import type { ConnectionSettings, StatusMessage, WorkerToMain } from "../../src/worker/messages.ts";
+import type { ConnectionMessage, ConnectionSettings, StatusMessage } from "../../src/worker/messages.ts";
 import { type BlackholeProxy, startBlackholeProxy } from "../helpers/proxy.ts";
 import { waitFor } from "../helpers/wait.ts";
 
@@ -36,8 +36,8 @@ afterAll(async () => {
 
 test("a hanging server does not hold the start-up gate: the next cluster connects within the slot limit", async () => {
   const gate = new Gate(1);
-  const messages: WorkerToMain[] = [];
-  const emit = (m: WorkerToMain) => messages.push(m);
+  const messages: ConnectionMessage[] = [];
+  const emit = (m: ConnectionMessage) => messages.push(m);
   const slow = new ClusterConnection(
     { name: "slow", mcp_endpoint: proxy.url, labels: {} },
     settings,
@@ -82,7 +82,7 @@ test("events_subscribe answering isError fails the attempt with the server's rea
     }
     fillers.push(client);
   }
-  const messages: WorkerToMain[] = [];
+  const messages: ConnectionMessage[] = [];
   const connection = new ClusterConnection(
     { name: "full", mcp_endpoint: sim.endpoint("full"), labels: {} },
     settings,

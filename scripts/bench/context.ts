@@ -1,0 +1,36 @@
+/**
+ * The shared wall clock and the `context` format of benchmark faults, used by the simulator process, the
+ * baseline and the benchmark. Dependency-free, so that importing it costs the baseline nothing measurable.
+ */
+
+/**
+ * Wall-clock milliseconds with sub-millisecond precision, comparable across processes on this machine
+ * (`performance.timeOrigin + performance.now()`; within ~1 ms of `Date.now()`).
+ */
+export function wallMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/** Prefix of every benchmark fault's `context`. */
+export const CONTEXT_PREFIX = "bench|";
+
+/** The `context` of a benchmark fault: `bench|<tag>|<seq>|<send ms>`. */
+export function benchContext(tag: string, seq: number, sendMs: number): string {
+  return `${CONTEXT_PREFIX}${tag}|${seq}|${sendMs.toFixed(3)}`;
+}
+
+/** A parsed benchmark `context`. */
+export interface BenchContext {
+  tag: string;
+  seq: number;
+  /** When the simulator wrote the fault to the subscriber's stream (wall-clock ms). */
+  sendMs: number;
+}
+
+/** Parses a benchmark fault's `context`; null for anything else. */
+export function parseBenchContext(context: unknown): BenchContext | null {
+  if (typeof context !== "string" || !context.startsWith(CONTEXT_PREFIX)) return null;
+  const [, tag, seq, sendMs] = context.split("|");
+  if (tag === undefined || seq === undefined || sendMs === undefined) return null;
+  return { tag, seq: Number(seq), sendMs: Number(sendMs) };
+}

@@ -1,0 +1,256 @@
+/**
+ * Small process helpers for the benchmark: `/proc` readings (RSS, CPU time), a JSON-lines reader for a
+ * child's stdout, a shared wall clock, and a registry of every child started so they can all be ended.
+ */
+
+import { readdirSync, readFileSync } from "node:fs";
+import type { Subprocess } from "bun";
+
+/** Clock ticks per second of `/proc/<pid>/stat` (`getconf CLK_TCK`; 100 on Linux). */
+export const CLOCK_TICKS = 100;
+
+/** Memory of a process from `/proc/<pid>/status`, in bytes. */
+export interface MemoryReading {
+  /** Resident set size now. */
+  rss: number;
+  /** Peak resident set size so far. */
+  hwm: number;
+}
+
+/** Reads VmRSS and VmHWM of `pid`; null when the process is gone. */
+export function readMemory(pid: number): MemoryReading | null {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/status`, "utf8");
+  } catch {
+    return null;
+  }
+  const field = (name: string): number => {
+    const match = new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(text);
+    return match?.[1] ? Number(match[1]) * 1024 : 0;
+  };
+  return { rss: field("VmRSS"), hwm: field("VmHWM") };
+}
+
+/** User + system CPU seconds `pid` has used (all its threads), or null when it is gone. */
+export function readCpuSeconds(pid: number): number | null {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return null;
+  }
+  // Fields after the command name (which may contain spaces) start after the last ')'.
+  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  // utime and stime are fields 14 and 15 of the whole line, i.e. 11 and 12 after the command name.
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  if (!Number.isFinite(utime) || !Number.isFinite(stime)) return null;
+  return (utime + stime) / CLOCK_TICKS;
+}
+
+/**
+ * CPU seconds per thread group of `pid`, from `/proc/<pid>/task/<tid>/{comm,stat}`: threads are grouped by
+ * name (`main` for the thread whose id is the pid; Bun names its Web Workers `Worker`, the JIT compiler
+ * threads `JITWorker`, the HTTP client thread `HTTP Client`, GC helpers `Heap Helper`/`…Collector`).
+ */
+export function readThreadCpu(pid: number): Record<string, number> {
+  const groups: Record<string, number> = {};
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return groups;
+  }
+  for (const tid of tids) {
+    try {
+      const name =
+        tid === String(pid) ? "main" : readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim();
+      const text = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+      const seconds = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+      if (Number.isFinite(seconds)) groups[name] = (groups[name] ?? 0) + seconds;
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return groups;
+}
+
+/** `after - before` per thread group, rounded to 10 ms, largest first, zero groups left out. */
+export function threadCpuDelta(
+  before: Record<string, number>,
+  after: Record<string, number>,
+): Record<string, number> {
+  const entries = Object.entries(after)
+    .map(([name, seconds]): [string, number] => [
+      name,
+      Math.round((seconds - (before[name] ?? 0)) * 100) / 100,
+    ])
+    .filter(([, seconds]) => seconds > 0)
+    .sort((a, b) => b[1] - a[1]);
+  return Object.fromEntries(entries);
+}
+
+/** Resolves after `ms`. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A child process whose stdout is JSON lines; keeps the last lines of stdout and stderr for diagnostics. */
+export class JsonLineChild {
+  readonly proc: Subprocess<"pipe" | "ignore", "pipe", "pipe">;
+  readonly name: string;
+  readonly #waiters = new Set<{
+    match: (line: Record<string, unknown>) => boolean;
+    resolve: (line: Record<string, unknown>) => void;
+  }>();
+  readonly #tail: string[] = [];
+  readonly #listeners = new Set<(line: Record<string, unknown>) => void>();
+
+  constructor(name: string, proc: Subprocess<"pipe" | "ignore", "pipe", "pipe">) {
+    this.name = name;
+    this.proc = proc;
+    void this.#read(proc.stdout, true);
+    void this.#read(proc.stderr, false);
+  }
+
+  /** The child's pid. */
+  get pid(): number {
+    return this.proc.pid;
+  }
+
+  /** Whether the child has exited. */
+  get exited(): boolean {
+    return this.proc.exitCode !== null || this.proc.signalCode !== null;
+  }
+
+  /** Calls `listener` with every JSON line from now on; returns an unsubscribe function. */
+  onLine(listener: (line: Record<string, unknown>) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Waits for a JSON stdout line matching `match` (from now on). Rejects on timeout or exit. */
+  waitForLine(
+    what: string,
+    match: (line: Record<string, unknown>) => boolean,
+    timeoutMs: number,
+  ): Promise<Record<string, unknown>> {
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        match,
+        resolve: (line: Record<string, unknown>) => {
+          clearTimeout(timer);
+          this.#waiters.delete(waiter);
+          resolve(line);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.#waiters.delete(waiter);
+        reject(
+          new Error(`${this.name}: timed out after ${timeoutMs} ms waiting for ${what}\n${this.tail()}`),
+        );
+      }, timeoutMs);
+      this.#waiters.add(waiter);
+      void this.proc.exited.then((code) => {
+        if (!this.#waiters.has(waiter)) return;
+        clearTimeout(timer);
+        this.#waiters.delete(waiter);
+        reject(new Error(`${this.name}: exited (${code}) while waiting for ${what}\n${this.tail()}`));
+      });
+    });
+  }
+
+  /** Writes one JSON command line to the child's stdin. */
+  send(command: Record<string, unknown>): void {
+    const stdin = this.proc.stdin;
+    if (!stdin || typeof stdin === "number") throw new Error(`${this.name}: no stdin pipe`);
+    stdin.write(`${JSON.stringify(command)}\n`);
+    stdin.flush();
+  }
+
+  /** Sends a command and waits for the reply line carrying the same `id`. */
+  async request(command: Record<string, unknown>, timeoutMs: number): Promise<Record<string, unknown>> {
+    const id = `${Date.now()}-${Math.random().toString(36).slice(2)}`;
+    const reply = this.waitForLine(`reply to ${String(command.cmd)}`, (line) => line.id === id, timeoutMs);
+    this.send({ ...command, id });
+    return reply;
+  }
+
+  /** The last lines the child wrote, for error messages. */
+  tail(): string {
+    return this.#tail.map((line) => `  | ${line}`).join("\n");
+  }
+
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves when the child is gone. */
+  async stop(graceMs: number): Promise<void> {
+    if (this.exited) return;
+    this.proc.kill("SIGTERM");
+    const timer = setTimeout(() => {
+      if (!this.exited) this.proc.kill("SIGKILL");
+    }, graceMs);
+    await this.proc.exited;
+    clearTimeout(timer);
+  }
+
+  async #read(stream: ReadableStream<Uint8Array>, json: boolean): Promise<void> {
+    let buffer = "";
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) {
+      buffer += decoder.decode(chunk, { stream: true });
+      let newline = buffer.indexOf("\n");
+      while (newline >= 0) {
+        const line = buffer.slice(0, newline);
+        buffer = buffer.slice(newline + 1);
+        newline = buffer.indexOf("\n");
+        this.#remember(json ? line : `stderr: ${line}`);
+        if (!json) continue;
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(line);
+        } catch {
+          continue;
+        }
+        if (typeof parsed !== "object" || parsed === null) continue;
+        const record = parsed as Record<string, unknown>;
+        for (const listener of this.#listeners) listener(record);
+        for (const waiter of [...this.#waiters]) if (waiter.match(record)) waiter.resolve(record);
+      }
+    }
+  }
+
+  #remember(line: string): void {
+    this.#tail.push(line.length > 400 ? `${line.slice(0, 400)}…` : line);
+    if (this.#tail.length > 20) this.#tail.shift();
+  }
+}
+
+/** Every child the benchmark started, so that an interrupt can end them all (each by its pid). */
+export const children = new Set<JsonLineChild>();
+
+/** Starts `argv` with stdout/stderr piped (and stdin piped when `stdin` is true) and registers it. */
+export function spawnChild(
+  name: string,
+  argv: string[],
+  options: { env?: Record<string, string | undefined>; stdin?: boolean; cwd?: string } = {},
+): JsonLineChild {
+  const proc = Bun.spawn(argv, {
+    cwd: options.cwd,
+    env: { ...process.env, ...options.env },
+    stdin: options.stdin ? "pipe" : "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const child = new JsonLineChild(name, proc);
+  children.add(child);
+  void proc.exited.then(() => children.delete(child));
+  return child;
+}
+
+/** Kills every registered child by its pid (SIGKILL); for interrupts. */
+export function killAllChildren(): void {
+  for (const child of children) {
+    if (!child.exited) child.proc.kill("SIGKILL");
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * The benchmark's simulator process: `startSimulator` from scripts/sim.ts in a process of its own (so its
+ * CPU and memory are not counted against what is measured), driven by JSON command lines on stdin.
+ *
+ *   bun scripts/bench/sim-process.ts --clusters 1000
+ *
+ * Prints `{ "type": "ready", "clusters": [{ name, endpoint }] }`, then answers each command line with one
+ * JSON line carrying the command's `id`:
+ *
+ * - `{ cmd: "burst", clusters: N, total: K, tag }`: injects K distinct faults round-robin over the first N
+ *   clusters as fast as it can (in chunks, yielding between them so sockets drain while it injects).
+ * - `{ cmd: "steady", clusters: N, rate: R, seconds: S, tag }`: injects R faults per second for S seconds,
+ *   round-robin over the first N clusters, paced against the wall clock (about 1 ms granularity).
+ * - `{ cmd: "stats", clusters: N }`: sessions, open event streams and subscriptions over the first N clusters.
+ *
+ * Every injected fault's `context` is `bench|<tag>|<seq>|<send ms>`: the wall-clock time (sub-millisecond,
+ * `performance.timeOrigin + performance.now()`) just before the simulator wrote it to the subscriber's stream.
+ */
+import { parseArgs } from "node:util";
+import { type Simulator, startSimulator } from "../sim.ts";
+import { benchContext, wallMs } from "./context.ts";
+
+/** Faults injected per chunk of a burst before yielding to the event loop. */
+const BURST_CHUNK = 200;
+
+interface InjectOutcome {
+  sent: number;
+  delivered: number;
+  first_send_ms: number;
+  last_send_ms: number;
+}
+
+function injectOne(sim: Simulator, names: readonly string[], tag: string, seq: number): number {
+  const cluster = names[seq % names.length] as string;
+  const sendMs = wallMs();
+  return sim.inject(cluster, { name: `bench-${tag}-${seq}`, context: benchContext(tag, seq, sendMs) });
+}
+
+async function burst(sim: Simulator, names: readonly string[], total: number, tag: string) {
+  const outcome: InjectOutcome = { sent: 0, delivered: 0, first_send_ms: wallMs(), last_send_ms: 0 };
+  while (outcome.sent < total) {
+    const end = Math.min(total, outcome.sent + BURST_CHUNK);
+    for (; outcome.sent < end; outcome.sent++) outcome.delivered += injectOne(sim, names, tag, outcome.sent);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  outcome.last_send_ms = wallMs();
+  return outcome;
+}
+
+async function steady(sim: Simulator, names: readonly string[], rate: number, seconds: number, tag: string) {
+  const total = Math.round(rate * seconds);
+  const start = wallMs();
+  const outcome: InjectOutcome = { sent: 0, delivered: 0, first_send_ms: start, last_send_ms: 0 };
+  let maxBatch = 0;
+  while (outcome.sent < total) {
+    const due = Math.min(total, Math.floor(((wallMs() - start) / 1000) * rate) + 1);
+    maxBatch = Math.max(maxBatch, due - outcome.sent);
+    for (; outcome.sent < due; outcome.sent++) outcome.delivered += injectOne(sim, names, tag, outcome.sent);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  outcome.last_send_ms = wallMs();
+  return { ...outcome, achieved_rate: total / ((outcome.last_send_ms - start) / 1000), max_batch: maxBatch };
+}
+
+function stats(sim: Simulator, names: readonly string[]) {
+  let sessions = 0;
+  let streams = 0;
+  let subscriptions = 0;
+  for (const name of names) {
+    const s = sim.stats(name);
+    sessions += s.sessions;
+    streams += s.streams;
+    subscriptions += s.subscriptions;
+  }
+  return { sessions, streams, subscriptions };
+}
+
+function reply(line: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify(line)}\n`);
+}
+
+async function handle(sim: Simulator, command: Record<string, unknown>): Promise<void> {
+  const id = command.id;
+  const count = Math.min(Number(command.clusters ?? sim.clusters.length), sim.clusters.length);
+  const names = sim.clusters.slice(0, count);
+  const tag = String(command.tag ?? "x");
+  try {
+    switch (command.cmd) {
+      case "burst":
+        reply({ id, ...(await burst(sim, names, Number(command.total), tag)) });
+        return;
+      case "steady":
+        reply({ id, ...(await steady(sim, names, Number(command.rate), Number(command.seconds), tag)) });
+        return;
+      case "stats":
+        reply({ id, ...stats(sim, names) });
+        return;
+      default:
+        reply({ id, error: `unknown command ${String(command.cmd)}` });
+    }
+  } catch (error) {
+    reply({ id, error: error instanceof Error ? error.message : String(error) });
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { clusters: { type: "string" } }, strict: true });
+  const count = Number(values.clusters ?? "10");
+  if (!Number.isInteger(count) || count < 1) throw new Error("--clusters must be a positive integer");
+  const sim = await startSimulator({ clusters: count });
+  const clusters = sim.clusters.map((name) => ({ name, endpoint: sim.endpoint(name) }));
+  reply({ type: "ready", clusters });
+  const shutdown = (): void => {
+    sim.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once("SIGINT", shutdown);
+  process.once("SIGTERM", shutdown);
+  for await (const line of console) {
+    if (line.trim() === "") continue;
+    let command: unknown;
+    try {
+      command = JSON.parse(line);
+    } catch {
+      reply({ error: "invalid JSON command" });
+      continue;
+    }
+    if (typeof command === "object" && command !== null) void handle(sim, command as Record<string, unknown>);
+  }
+  shutdown();
+}
+
+if (import.meta.main) {
+  main().catch((error: unknown) => {
+    console.error(`sim-process: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(2);
+  });
+}
