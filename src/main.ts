@@ -6,7 +6,12 @@ import { parseArgs } from "node:util";
 import { ConfigError, describeConfigError, loadConfig } from "./config/load.ts";
 import { incidentsCommand } from "./incidents/table.ts";
 import { errorMessage, logger, setLogLevel } from "./log.ts";
-import { HTTP_LIMIT_VARIABLE, planHttpLimit, reexecWithLimit } from "./runtime/http-capacity.ts";
+import {
+  estimateClusters,
+  HTTP_LIMIT_VARIABLE,
+  planHttpLimit,
+  reexecWithLimit,
+} from "./runtime/http-capacity.ts";
 import { VERSION } from "./version.ts";
 
 const HELP = `faultline ${VERSION}: watch fault events from many Kubernetes clusters (kubernetes-mcp-server)
@@ -101,6 +106,12 @@ function check(file: string): number {
 }
 
 async function run(file: string): Promise<number> {
+  // Size Bun's request cap from a cheap look at the file first, so a large fleet's config is parsed once.
+  const text = await Bun.file(file)
+    .text()
+    .catch(() => "");
+  const estimate = estimateClusters(text);
+  if (planHttpLimit(estimate, process.env).action === "reexec") ensureHttpCapacity(estimate, true);
   let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig(file);
@@ -113,8 +124,11 @@ async function run(file: string): Promise<number> {
   return runUntilSignalled(config);
 }
 
-/** Makes sure Bun's in-flight request cap fits the fleet, re-executing this process if it does not. */
-function ensureHttpCapacity(clusters: number): void {
+/**
+ * Makes sure Bun's in-flight request cap fits `clusters` connections, re-executing this process if it
+ * does not (`estimated`: the count comes from a scan of the config text, before parsing).
+ */
+function ensureHttpCapacity(clusters: number, estimated = false): void {
   const log = logger();
   const plan = planHttpLimit(clusters, process.env);
   if (plan.action === "reexec") {
@@ -123,6 +137,7 @@ function ensureHttpCapacity(clusters: number): void {
       from: plan.current,
       to: plan.limit,
       clusters,
+      ...(estimated ? { clusters_counted_from: "mcp_endpoint keys in the config file" } : {}),
     });
     reexecWithLimit(plan.limit);
     log.error("could not re-execute; connections past the limit will queue", {

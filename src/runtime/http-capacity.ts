@@ -56,6 +56,16 @@ export function selfArgv(argv: readonly string[], execPath: string): string[] {
   return compiled ? [execPath, ...argv.slice(2)] : [execPath, ...argv.slice(1)];
 }
 
+/**
+ * An upper bound of the clusters a config file's text defines, without parsing it: every
+ * `mcp_endpoint:` key (commented-out and disabled ones too). Lets the re-exec happen before the
+ * config is parsed, so a large fleet's file is parsed once, not twice. YAML anchors can hide keys
+ * from this count; the exact check after parsing still catches that.
+ */
+export function estimateClusters(configText: string): number {
+  return configText.match(/mcp_endpoint\s*:/g)?.length ?? 0;
+}
+
 /** Replaces this process (same pid) with itself, the cap raised to `limit`. Returns only on failure. */
 export function reexecWithLimit(limit: number): void {
   const env = { ...process.env, [HTTP_LIMIT_VARIABLE]: String(limit), [REEXEC_MARKER]: "1" };

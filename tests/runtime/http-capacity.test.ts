@@ -1,6 +1,7 @@
 import { expect, test } from "bun:test";
 import {
   BUN_DEFAULT_MAX_HTTP_REQUESTS,
+  estimateClusters,
   planHttpLimit,
   REEXEC_MARKER,
   requiredHttpRequests,
@@ -51,4 +52,17 @@ test("self argv: source keeps the script, a compiled binary drops its embedded e
     "/opt/faultline",
     "run",
   ]);
+});
+
+test("the cluster estimate counts every mcp_endpoint key, never fewer than the clusters", () => {
+  const text = `clusters:
+  - { name: a, mcp_endpoint: "http://a/mcp", kubeconfig: k }
+  - name: b
+    mcp_endpoint:   http://b/mcp
+    kubeconfig: k
+  # - { name: c, mcp_endpoint: "http://c/mcp", kubeconfig: k }
+`;
+  expect(estimateClusters(text)).toBe(3);
+  expect(estimateClusters("mcp_endpoint: http://x/mcp\n")).toBe(1);
+  expect(estimateClusters("")).toBe(0);
 });
