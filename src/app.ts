@@ -107,7 +107,7 @@ export async function startFaultline(config: FaultlineConfig): Promise<Faultline
         return;
       }
       case "events":
-        for (const event of message.events) {
+        for (const event of JSON.parse(message.json) as FaultEvent[]) {
           registry.recordEvent(event.cluster, event.received_at);
           if (channel.push(event)) continue;
           dropped.channel_full++;

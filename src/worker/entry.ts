@@ -23,7 +23,7 @@ let flushing = false;
 function flush(): void {
   flushing = false;
   if (pending.length === 0) return;
-  post({ type: "events", events: pending });
+  post({ type: "events", json: JSON.stringify(pending) });
   pending = [];
 }
 

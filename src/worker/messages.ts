@@ -81,10 +81,14 @@ export interface EventMessage {
   event: FaultEvent;
 }
 
-/** The faults a worker's connections reported in one turn of its event loop (one message, not one each). */
+/**
+ * The faults a worker's connections reported in one turn of its event loop (one message, not one each),
+ * as a JSON array of {@link FaultEvent}: measured 3.5× cheaper than structured-cloning the objects
+ * (0.84 vs 2.98 µs per event). Validated in the worker; the main thread trusts its own worker's JSON.
+ */
 export interface EventBatchMessage {
   type: "events";
-  events: FaultEvent[];
+  json: string;
 }
 
 /** The server reported its own watch failing (`kubernetes/subscription_error`); the connection stays. */
