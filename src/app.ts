@@ -26,8 +26,17 @@ import type { WorkerToMain } from "./worker/messages.ts";
 
 const log = logger();
 
-/** Events waiting between fan-in and the store before new ones are refused (and counted). */
-export const CHANNEL_CAPACITY = 10_000;
+/**
+ * Events waiting between fan-in and the store. Past {@link HOLD_AT} the workers are told to stop
+ * reading their event streams (backpressure to the servers) until the store has drained the channel
+ * below {@link RELEASE_AT}; the hard capacity only catches what was already in flight, and anything
+ * past it is refused and counted (`channel_full`), never silently lost.
+ */
+export const CHANNEL_CAPACITY = 100_000;
+/** Queued events at which the workers are asked to hold their event streams. */
+export const HOLD_AT = 5_000;
+/** Queued events at which they may read again. */
+export const RELEASE_AT = 1_000;
 /** Events written to the store in one transaction, at most. */
 export const STORE_BATCH = 512;
 
@@ -117,6 +126,7 @@ export async function startFaultline(config: FaultlineConfig): Promise<Faultline
             capacity: CHANNEL_CAPACITY,
           });
         }
+        backpressure.check();
         return;
       case "degraded":
         registry.recordSubscriptionError(message.cluster, message.error);
@@ -143,6 +153,7 @@ export async function startFaultline(config: FaultlineConfig): Promise<Faultline
   for (const c of config.clusters) {
     if (!c.enabled) log.info("cluster status", { cluster: c.name, status: "disabled" });
   }
+  const backpressure = holdWhenBehind(channel, (message) => supervisor.broadcast(message));
   const supervisor = new Supervisor({
     clusters: enabled,
     workersMax: config.workers.max,
@@ -168,7 +179,7 @@ export async function startFaultline(config: FaultlineConfig): Promise<Faultline
   }
   supervisor.start();
   dispatcher?.kick();
-  const consumer = consume(channel, clusters, store, dispatcher, dropped);
+  const consumer = consume(channel, clusters, store, dispatcher, dropped, () => backpressure.check());
   log.info("faultline started", {
     version: VERSION,
     clusters: config.clusters.length,
@@ -217,6 +228,7 @@ async function consume(
   store: IncidentStore,
   dispatcher: Dispatcher | null,
   dropped: DropCounts,
+  afterBatch: () => void,
 ): Promise<void> {
   const next = () => channel.take(STORE_BATCH, { gather: true });
   for (let batch = await next(); batch.length > 0; batch = await next()) {
@@ -235,7 +247,32 @@ async function consume(
     }
     for (const result of results) logIngested(result);
     dispatcher?.kick();
+    afterBatch();
   }
+}
+
+/**
+ * Backpressure: asks the workers to hold their event streams once the channel reaches {@link HOLD_AT}
+ * and to release them once it is back under {@link RELEASE_AT}. `check` after every change of size.
+ */
+function holdWhenBehind(
+  channel: Channel<FaultEvent>,
+  broadcast: (message: { type: "hold" | "release" }) => void,
+): { check(): void } {
+  let holding = false;
+  return {
+    check() {
+      if (!holding && channel.size >= HOLD_AT) {
+        holding = true;
+        broadcast({ type: "hold" });
+        log.warn("store behind: holding event streams", { queued: channel.size });
+      } else if (holding && channel.size <= RELEASE_AT) {
+        holding = false;
+        broadcast({ type: "release" });
+        log.info("store caught up: event streams released", { queued: channel.size });
+      }
+    },
+  };
 }
 
 function logIngested({ incident, created, queued }: IngestResult): void {

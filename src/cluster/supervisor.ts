@@ -6,7 +6,7 @@
  */
 import type { ClusterConfig } from "../config/types.ts";
 import { errorMessage, logger } from "../log.ts";
-import type { ClusterSpec, ConnectionSettings, WorkerToMain } from "../worker/messages.ts";
+import type { ClusterSpec, ConnectionSettings, MainToWorker, WorkerToMain } from "../worker/messages.ts";
 import { Backoff } from "./backoff.ts";
 
 const log = logger({ component: "supervisor" });
@@ -106,6 +106,11 @@ export class Supervisor {
    */
   killWorker(index: number): void {
     this.#slots[index]?.worker?.terminate();
+  }
+
+  /** Sends `message` to every running worker (e.g. hold or release event streams). */
+  broadcast(message: MainToWorker): void {
+    for (const slot of this.#slots) slot.worker?.postMessage(message);
   }
 
   /** The worker index that holds `cluster`, or -1. */

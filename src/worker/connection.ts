@@ -15,6 +15,7 @@ import type { FaultEvent } from "../events/fault.ts";
 import { classifyNotification } from "../events/normalise.ts";
 import { errorMessage, type Logger, logger } from "../log.ts";
 import { VERSION } from "../version.ts";
+import { Flow } from "./flow.ts";
 import { Gate } from "./gate.ts";
 import {
   findSubscriptionId,
@@ -59,6 +60,8 @@ export class ClusterConnection {
   readonly #backoff: Backoff;
   /** Shared by the worker's connections: bounds concurrent connection attempts. */
   readonly #gate: Gate;
+  /** Shared by the worker's connections: holds event streams while the main thread catches up. */
+  readonly #flow: Flow;
   readonly #log: Logger;
   readonly #timeoutMs: number;
   #stopped = false;
@@ -85,8 +88,10 @@ export class ClusterConnection {
     settings: ConnectionSettings,
     emit: (message: ConnectionMessage) => void,
     gate: Gate = new Gate(settings.connect_concurrency),
+    flow: Flow = new Flow(),
   ) {
     this.#gate = gate;
+    this.#flow = flow;
     this.#spec = spec;
     this.#settings = settings;
     this.#emit = emit;
@@ -154,7 +159,7 @@ export class ClusterConnection {
     const lost = Promise.withResolvers<string>();
     const streamOpen = Promise.withResolvers<void>();
     const transport = new StreamableHTTPClientTransport(new URL(this.#spec.mcp_endpoint), {
-      fetch: watchEventStream(streamOpen.resolve, lost.resolve),
+      fetch: watchEventStream(streamOpen.resolve, lost.resolve, this.#flow),
       // The connection, not the transport, decides when and how to reconnect.
       reconnectionOptions: {
         maxRetries: 0,

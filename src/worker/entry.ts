@@ -6,12 +6,14 @@
 import type { FaultEvent } from "../events/fault.ts";
 import { setLogLevel } from "../log.ts";
 import { ClusterConnection } from "./connection.ts";
+import { Flow } from "./flow.ts";
 import { Gate } from "./gate.ts";
 import type { ConnectionMessage, MainToWorker, WorkerToMain } from "./messages.ts";
 
 declare const self: Worker;
 
 const connections: ClusterConnection[] = [];
+const flow = new Flow();
 const post = (message: WorkerToMain): void => self.postMessage(message);
 
 /** Most events sent in one message. */
@@ -48,11 +50,16 @@ self.onmessage = async (event: MessageEvent<MainToWorker>) => {
     setLogLevel(message.settings.log_level);
     const gate = new Gate(message.settings.connect_concurrency);
     for (const spec of message.clusters) {
-      const connection = new ClusterConnection(spec, message.settings, report, gate);
+      const connection = new ClusterConnection(spec, message.settings, report, gate, flow);
       connections.push(connection);
       connection.start();
     }
+  } else if (message.type === "hold") {
+    flow.hold();
+  } else if (message.type === "release") {
+    flow.release();
   } else if (message.type === "stop") {
+    flow.release();
     await Promise.allSettled(connections.map((c) => c.stop()));
     flush();
     post({ type: "stopped" });

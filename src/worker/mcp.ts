@@ -6,6 +6,7 @@ import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation";
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
 import { errorMessage } from "../log.ts";
+import type { Flow } from "./flow.ts";
 
 let ajv: AjvJsonSchemaValidator | null = null;
 
@@ -26,7 +27,11 @@ export const sharedSchemaValidator: jsonSchemaValidator = {
  * A fetch for the MCP transport that watches the standalone event stream (the only GET the
  * transport makes): reports when it opens and when it ends, breaks or is refused.
  */
-export function watchEventStream(onOpen: () => void, onLost: (reason: string) => void): FetchLike {
+export function watchEventStream(
+  onOpen: () => void,
+  onLost: (reason: string) => void,
+  flow?: Flow,
+): FetchLike {
   return async (url, init) => {
     const response = await fetch(url, init);
     if ((init?.method ?? "GET") !== "GET") return response;
@@ -42,7 +47,7 @@ export function watchEventStream(onOpen: () => void, onLost: (reason: string) =>
     }
     if (!response.body) return response;
     onOpen();
-    return new Response(watchBody(response.body, onLost), {
+    return new Response(watchBody(response.body, onLost, flow), {
       status: response.status,
       statusText: response.statusText,
       headers: response.headers,
@@ -50,14 +55,18 @@ export function watchEventStream(onOpen: () => void, onLost: (reason: string) =>
   };
 }
 
-/** Passes a body through, calling `onEnd` when it ends or breaks. */
+/** Passes a body through, calling `onEnd` when it ends or breaks, and reading only while `flow` allows. */
 function watchBody(
   body: ReadableStream<Uint8Array>,
   onEnd: (reason: string) => void,
+  flow?: Flow,
 ): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
+      // Held: read nothing more until released (the socket fills, the server waits).
+      const held = flow?.ready();
+      if (held) await held;
       try {
         const { done, value } = await reader.read();
         if (done) {

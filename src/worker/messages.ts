@@ -49,8 +49,13 @@ export interface StopMessage {
   type: "stop";
 }
 
+/** main → worker: stop reading event streams (the main thread is behind) / read them again. */
+export interface FlowMessage {
+  type: "hold" | "release";
+}
+
 /** Messages the main thread sends to a worker. */
-export type MainToWorker = StartMessage | StopMessage;
+export type MainToWorker = StartMessage | StopMessage | FlowMessage;
 
 /** A connection changed status. */
 export interface StatusMessage {
