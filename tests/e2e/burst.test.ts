@@ -2,12 +2,12 @@
  * A fault storm bigger than the fan-in channel's hold mark: every event the servers send is stored,
  * none is dropped (the workers hold their event streams while the store catches up).
  */
-import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { type Simulator, startSimulator } from "../../scripts/sim.ts";
 import { HOLD_AT } from "../../src/app.ts";
 import { type FaultlineProcess, startProcess } from "../helpers/process.ts";
+import { clustersYaml, countState } from "../helpers/state.ts";
 import { tempDir, writeFile, writeKubeconfig } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
 
@@ -29,13 +29,10 @@ afterAll(async () => {
 
 test(`a storm of ${CLUSTERS * PER_CLUSTER} events (over ${HOLD_AT} queued at once) is stored whole`, async () => {
   writeKubeconfig(dir.path, "k.yaml");
-  const entries = names.map(
-    (n) => `  - { name: ${n}, mcp_endpoint: "${sim.endpoint(n)}", kubeconfig: ./k.yaml }`,
-  );
   const config = writeFile(
     dir.path,
     "storm.yaml",
-    `clusters:\n${entries.join("\n")}\nhealth: { listen: "127.0.0.1:0" }\nstate_dir: ./state\n`,
+    `${clustersYaml(sim, names, "./k.yaml")}health: { listen: "127.0.0.1:0" }\nstate_dir: ./state\n`,
   );
   run = startProcess([
     process.execPath,
@@ -55,14 +52,7 @@ test(`a storm of ${CLUSTERS * PER_CLUSTER} events (over ${HOLD_AT} queued at onc
     if (i % 100 === 99) await Bun.sleep(0); // let the simulator's streams flush
   }
   expect(sent).toBe(CLUSTERS * PER_CLUSTER);
-  const stored = () => {
-    const db = new Database(join(dir.path, "state", "faultline.db"), { readonly: true });
-    try {
-      return db.query<{ n: number }, []>("SELECT count(*) n FROM events").get()?.n ?? 0;
-    } finally {
-      db.close();
-    }
-  };
+  const stored = () => countState(join(dir.path, "state"), "SELECT count(*) n FROM events");
   await waitFor("every event stored", () => stored() === sent, 60_000, 100);
   expect(run.logs.filter((l) => l.msg === "event dropped: fan-in channel full")).toEqual([]);
 }, 90_000);

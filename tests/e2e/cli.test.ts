@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { type Simulator, startSimulator } from "../../scripts/sim.ts";
 import { finishedRuns, RECORDING_AGENT } from "../helpers/fleet.ts";
 import { type FaultlineProcess, startProcess } from "../helpers/process.ts";
+import { clustersYaml } from "../helpers/state.ts";
 import { tempDir, writeFile, writeKubeconfig } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
 
@@ -68,13 +69,11 @@ describe.each([
     const names = Array.from({ length: 300 }, (_, i) => `big-${i}`);
     const big = await startSimulator({ clusters: names });
     const kube = writeKubeconfig(dir.path, "big.kubeconfig");
-    const entries = names.map(
-      (n) => `  - { name: ${n}, mcp_endpoint: "${big.endpoint(n)}", kubeconfig: ${kube} }`,
-    );
+
     const config = writeFile(
       dir.path,
       `big-${_label.replace(" ", "-")}.yaml`,
-      `clusters:\n${entries.join("\n")}\nhealth: { listen: "127.0.0.1:0" }\n`,
+      `${clustersYaml(big, names, kube)}health: { listen: "127.0.0.1:0" }\n`,
     );
     const run = startProcess([...cli(), "run", "--config", config], {
       BUN_CONFIG_MAX_HTTP_REQUESTS: undefined,

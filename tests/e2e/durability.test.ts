@@ -3,12 +3,12 @@
  * and agents run, restarted on the same state; graceful shutdown with running agents; start-up
  * errors for unusable state.
  */
-import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Simulator, startSimulator } from "../../scripts/sim.ts";
 import { type FaultlineProcess, startProcess } from "../helpers/process.ts";
+import { queryState } from "../helpers/state.ts";
 import { tempDir, writeFile, writeKubeconfig } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
 
@@ -75,14 +75,7 @@ async function started(run: FaultlineProcess, clusters: string[]): Promise<strin
   return url;
 }
 
-function query<T>(state: string, sql: string): T[] {
-  const db = new Database(join(state, "faultline.db"), { readonly: true });
-  try {
-    return db.query<T, []>(sql).all();
-  } finally {
-    db.close();
-  }
-}
+const query = queryState;
 
 /** Per incident, its timeline entries in order; asserts no incident ever had two agents at once. */
 function assertNoOverlap(timeline: string): Map<string, string[]> {

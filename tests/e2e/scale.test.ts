@@ -2,12 +2,12 @@
  * Fleet scale: 1000 simulated clusters in one faultline process (sized in-flight request cap,
  * bounded start-up, 16 workers), every cluster delivering, with the full pipeline on.
  */
-import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { type Simulator, startSimulator } from "../../scripts/sim.ts";
 import { RECORDING_AGENT } from "../helpers/fleet.ts";
 import { type FaultlineProcess, startProcess } from "../helpers/process.ts";
+import { clustersYaml, countState } from "../helpers/state.ts";
 import { tempDir, writeFile, writeKubeconfig } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
 
@@ -30,14 +30,10 @@ afterAll(async () => {
 test(`${N} clusters reach active and each delivers a fault into the store; critical ones reach agents`, async () => {
   writeKubeconfig(dir.path, "k.yaml");
   writeFile(dir.path, "agent.sh", RECORDING_AGENT, 0o755);
-  const entries = names.map(
-    (n) => `  - { name: ${n}, mcp_endpoint: "${sim.endpoint(n)}", kubeconfig: ./k.yaml }`,
-  );
   const config = writeFile(
     dir.path,
     "scale.yaml",
-    `clusters:\n${entries.join("\n")}
-severity_threshold: critical
+    `${clustersYaml(sim, names, "./k.yaml")}severity_threshold: critical
 agent: { command: ["./agent.sh"], max_concurrent: 8 }
 health: { listen: "127.0.0.1:0" }
 state_dir: ./state
@@ -71,15 +67,7 @@ log_level: info
     delivered += sim.inject(name, { name: `pod-${i}`, severity: i < TRIAGED ? "critical" : "warning" });
   });
   expect(delivered).toBe(N);
-  const db = join(dir.path, "state", "faultline.db");
-  const count = (sql: string): number => {
-    const handle = new Database(db, { readonly: true });
-    try {
-      return handle.query<{ n: number }, []>(sql).get()?.n ?? -1;
-    } finally {
-      handle.close();
-    }
-  };
+  const count = (sql: string): number => countState(join(dir.path, "state"), sql);
   await waitFor("every event stored", () => count("SELECT count(*) n FROM events") === N, 30_000, 100);
   expect(count("SELECT count(DISTINCT json_extract(event, '$.cluster')) n FROM events")).toBe(N);
   expect(count("SELECT count(*) n FROM incidents WHERE status = 'skipped'")).toBe(N - TRIAGED);

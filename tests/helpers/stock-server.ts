@@ -35,7 +35,21 @@ const PLATFORMS: Readonly<Record<string, string>> = {
   "win32-arm64": "windows-arm64",
 };
 
-/** Absolute path of the platform binary installed by the `kubernetes-mcp-server` npm package. */
+/**
+ * True when this platform's kubernetes-mcp-server binary is installed. It comes from the optional
+ * dependency `kubernetes-mcp-server-linux-amd64` (the registry here carries 0.0.67 for linux/x64 only);
+ * elsewhere the interop tests are skipped.
+ */
+export function stockServerAvailable(): boolean {
+  try {
+    stockServerBinary();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Absolute path of the platform binary (the npm package `kubernetes-mcp-server-<platform>`). */
 export function stockServerBinary(): string {
   const platform = PLATFORMS[`${process.platform}-${process.arch}`];
   if (!platform)
@@ -45,9 +59,7 @@ export function stockServerBinary(): string {
   try {
     return Bun.resolveSync(file, import.meta.dir);
   } catch {
-    throw new Error(
-      `cannot find ${file}: is the kubernetes-mcp-server dev dependency installed (npm install)?`,
-    );
+    throw new Error(`cannot find ${file}: is the optional dependency ${name} installed (npm ci)?`);
   }
 }
 
