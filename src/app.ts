@@ -8,6 +8,7 @@
  * batch taken off the channel.
  */
 import { endOrphanedAgent } from "./agent/orphans.ts";
+import { Backoff } from "./cluster/backoff.ts";
 import { Registry } from "./cluster/registry.ts";
 import { Supervisor } from "./cluster/supervisor.ts";
 import type { ClusterConfig, FaultlineConfig } from "./config/types.ts";
@@ -19,7 +20,7 @@ import { FaultlineMetrics } from "./health/metrics.ts";
 import { type RunningServer, serve } from "./health/serve.ts";
 import { Dispatcher } from "./incidents/dispatcher.ts";
 import { StateDirLock } from "./incidents/lock.ts";
-import { IncidentStore, type IngestResult } from "./incidents/store.ts";
+import { IncidentStore, type IngestItem, type IngestResult } from "./incidents/store.ts";
 import { errorMessage, logger, setLogLevel } from "./log.ts";
 import { VERSION } from "./version.ts";
 import type { WorkerToMain } from "./worker/messages.ts";
@@ -37,6 +38,10 @@ export const CHANNEL_CAPACITY = 100_000;
 export const HOLD_AT = 5_000;
 /** Queued events at which they may read again. */
 export const RELEASE_AT = 1_000;
+/** First wait before retrying a failed store write; it doubles up to {@link STORE_RETRY_MAX_MS}. */
+export const STORE_RETRY_INITIAL_MS = 500;
+/** Longest wait between store write retries. */
+export const STORE_RETRY_MAX_MS = 30_000;
 /** Events written to the store in one transaction, at most. */
 export const STORE_BATCH = 512;
 
@@ -179,19 +184,25 @@ export async function startFaultline(config: FaultlineConfig): Promise<Faultline
   }
   supervisor.start();
   dispatcher?.kick();
-  const consumer = consume(channel, clusters, store, dispatcher, dropped, () => backpressure.check());
+  const stopping = new AbortController();
+  const consumer = consume(channel, clusters, store, dispatcher, dropped, {
+    afterBatch: () => backpressure.check(),
+    hold: () => backpressure.hold(),
+    stopping: stopping.signal,
+  });
   log.info("faultline started", {
     version: VERSION,
     clusters: config.clusters.length,
     enabled: enabled.length,
   });
 
-  let stopping: Promise<void> | null = null;
+  let stopped: Promise<void> | null = null;
   const stop = (graceMs = config.shutdown_timeout_seconds * 1000): Promise<void> => {
-    stopping ??= (async () => {
+    stopped ??= (async () => {
       log.info("stopping");
       await supervisor.stop();
       channel.close();
+      stopping.abort();
       await consumer;
       await dispatcher?.stop(graceMs);
       await http?.stop();
@@ -199,7 +210,7 @@ export async function startFaultline(config: FaultlineConfig): Promise<Faultline
       lock.release();
       log.info("stopped");
     })();
-    return stopping;
+    return stopped;
   };
   return { config, registry, supervisor, store, dispatcher, http, dropped, stop };
 }
@@ -221,6 +232,16 @@ async function recover(store: IncidentStore, config: FaultlineConfig): Promise<v
   });
 }
 
+/** What the main loop needs besides the channel and the store. */
+interface ConsumerHooks {
+  /** After each stored batch (backpressure re-checks the channel). */
+  afterBatch(): void;
+  /** Hold the workers' event streams (the store is failing). */
+  hold(): void;
+  /** Aborted when faultline stops: store retries give up. */
+  stopping: AbortSignal;
+}
+
 /** The main loop: stores each batch taken off the channel (one transaction), logs it, wakes the dispatcher. */
 async function consume(
   channel: Channel<FaultEvent>,
@@ -228,7 +249,7 @@ async function consume(
   store: IncidentStore,
   dispatcher: Dispatcher | null,
   dropped: DropCounts,
-  afterBatch: () => void,
+  hooks: ConsumerHooks,
 ): Promise<void> {
   const next = () => channel.take(STORE_BATCH, { gather: true });
   for (let batch = await next(); batch.length > 0; batch = await next()) {
@@ -237,18 +258,67 @@ async function consume(
       const cluster = clusters.get(event.cluster);
       if (cluster) items.push({ event, decision: route(event, cluster, dispatcher !== null) });
     }
-    let results: IngestResult[];
-    try {
-      results = store.ingest(items);
-    } catch (error) {
+    const results = await storeBatch(store, items, hooks);
+    if (!results) {
       dropped.store_error += items.length;
-      log.error("events not stored", { events: items.length, error: errorMessage(error) });
       continue;
     }
     for (const result of results) logIngested(result);
     dispatcher?.kick();
-    afterBatch();
+    hooks.afterBatch();
   }
+}
+
+/**
+ * Stores one batch. While the store fails (disk full, database locked…) the batch is kept, the event
+ * streams are held and the write is retried with backoff: nothing accepted is dropped. Only when
+ * faultline is stopping does it give up (null; counted and logged as `store_error`).
+ */
+async function storeBatch(
+  store: IncidentStore,
+  items: IngestItem[],
+  hooks: ConsumerHooks,
+): Promise<IngestResult[] | null> {
+  const backoff = new Backoff(STORE_RETRY_INITIAL_MS, STORE_RETRY_MAX_MS);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const results = store.ingest(items);
+      if (attempt > 1) log.info("events stored after retrying", { events: items.length, attempts: attempt });
+      return results;
+    } catch (error) {
+      if (hooks.stopping.aborted) {
+        log.error("events not stored: faultline is stopping", {
+          events: items.length,
+          error: errorMessage(error),
+        });
+        return null;
+      }
+      const delay = backoff.next();
+      hooks.hold();
+      log.error("events not stored yet: holding event streams, retrying", {
+        events: items.length,
+        attempt,
+        retry_in_ms: delay,
+        error: errorMessage(error),
+      });
+      await sleep(delay, hooks.stopping);
+    }
+  }
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
+  });
 }
 
 /**
@@ -258,15 +328,19 @@ async function consume(
 function holdWhenBehind(
   channel: Channel<FaultEvent>,
   broadcast: (message: { type: "hold" | "release" }) => void,
-): { check(): void } {
+): { check(): void; hold(): void } {
   let holding = false;
+  const hold = () => {
+    if (holding) return;
+    holding = true;
+    broadcast({ type: "hold" });
+    log.warn("store behind: holding event streams", { queued: channel.size });
+  };
   return {
+    hold,
     check() {
-      if (!holding && channel.size >= HOLD_AT) {
-        holding = true;
-        broadcast({ type: "hold" });
-        log.warn("store behind: holding event streams", { queued: channel.size });
-      } else if (holding && channel.size <= RELEASE_AT) {
+      if (!holding && channel.size >= HOLD_AT) hold();
+      else if (holding && channel.size <= RELEASE_AT) {
         holding = false;
         broadcast({ type: "release" });
         log.info("store caught up: event streams released", { queued: channel.size });

@@ -47,7 +47,7 @@ const STREAM_OPEN_WAIT_MS = 2000;
 export const GATE_SLOT_MAX_MS = 1000;
 
 /** Objects whose last pushed fault time is remembered for backfill (see #rememberPushed). */
-const MAX_PUSHED_REMEMBERED = 4096;
+const MAX_PUSHED_REMEMBERED = 256;
 
 /** Lost sessions remembered for ending later (older ones are left to the server's own expiry). */
 const MAX_LOST_SESSIONS = 16;
