@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { type Simulator, startSimulator } from "../../scripts/sim.ts";
 import { HOLD_AT } from "../../src/app.ts";
-import { type FaultlineProcess, startProcess } from "../helpers/process.ts";
+import { type FaultlineProcess, runFaultline } from "../helpers/process.ts";
 import { clustersYaml, countState } from "../helpers/state.ts";
 import { tempDir, writeFile, writeKubeconfig } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
@@ -34,13 +34,7 @@ test(`a storm of ${CLUSTERS * PER_CLUSTER} events (over ${HOLD_AT} queued at onc
     "storm.yaml",
     `${clustersYaml(sim, names, "./k.yaml")}health: { listen: "127.0.0.1:0" }\nstate_dir: ./state\n`,
   );
-  run = startProcess([
-    process.execPath,
-    join(import.meta.dir, "..", "..", "src", "main.ts"),
-    "run",
-    "--config",
-    config,
-  ]);
+  run = runFaultline(config);
   await waitFor(
     "all active",
     () => run?.logs.filter((l) => l.status === "active").length === CLUSTERS,

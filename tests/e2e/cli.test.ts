@@ -5,13 +5,12 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { type Simulator, startSimulator } from "../../scripts/sim.ts";
 import { finishedRuns, RECORDING_AGENT } from "../helpers/fleet.ts";
-import { type FaultlineProcess, startProcess } from "../helpers/process.ts";
+import { type FaultlineProcess, SOURCE_CLI, startProcess } from "../helpers/process.ts";
 import { clustersYaml } from "../helpers/state.ts";
 import { tempDir, writeFile, writeKubeconfig } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
-const SOURCE_CLI = [process.execPath, join(ROOT, "src", "main.ts")];
 
 const dir = tempDir();
 let sim: Simulator;

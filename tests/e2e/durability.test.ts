@@ -7,13 +7,11 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Simulator, startSimulator } from "../../scripts/sim.ts";
-import { type FaultlineProcess, startProcess } from "../helpers/process.ts";
+import { type FaultlineProcess, runFaultline } from "../helpers/process.ts";
 import { queryState } from "../helpers/state.ts";
 import { tempDir, writeFile, writeKubeconfig } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
 
-const ROOT = join(import.meta.dir, "..", "..");
-const CLI = [process.execPath, join(ROOT, "src", "main.ts")];
 const dir = tempDir();
 let sim: Simulator;
 
@@ -98,7 +96,7 @@ test("SIGKILL while faults stream in and agents run: on restart nothing stored i
   const clusters = ["c1", "c2"];
   const { config, state } = writeConfig("kill", clusters, agent);
 
-  const first = startProcess([...CLI, "run", "--config", config]);
+  const first = runFaultline(config);
   let beforeKill: { events: number[]; incidents: string[] };
   try {
     await started(first, clusters);
@@ -127,7 +125,7 @@ test("SIGKILL while faults stream in and agents run: on restart nothing stored i
   );
   expect(orphaned).toHaveLength(2);
 
-  const second = startProcess([...CLI, "run", "--config", config]);
+  const second = runFaultline(config);
   try {
     await started(second, clusters);
     await waitFor(
@@ -165,7 +163,7 @@ test("SIGTERM with an agent running: it may finish within shutdown_timeout_secon
   writeFileSync(timeline, "");
   const agent = timelineAgent("graceful-agent.sh", timeline, 0.5);
   const { config, state } = writeConfig("graceful", ["g1"], agent, "shutdown_timeout_seconds: 5\n");
-  const run = startProcess([...CLI, "run", "--config", config]);
+  const run = runFaultline(config);
   await started(run, ["g1"]);
   sim.inject("g1", { name: "finishes" });
   await waitFor("agent started", () => readFileSync(timeline, "utf8").includes("start"));
@@ -176,7 +174,7 @@ test("SIGTERM with an agent running: it may finish within shutdown_timeout_secon
 
   const slowAgent = timelineAgent("graceful-slow.sh", timeline, 30);
   const slow = writeConfig("graceful-slow", ["g1"], slowAgent, "shutdown_timeout_seconds: 0.2\n");
-  const again = startProcess([...CLI, "run", "--config", slow.config]);
+  const again = runFaultline(slow.config);
   await started(again, ["g1"]);
   sim.inject("g1", { name: "cut-short" });
   await waitFor(
@@ -192,14 +190,14 @@ test("SIGTERM with an agent running: it may finish within shutdown_timeout_secon
 
 test("unusable state at start-up is a clear error, not a crash later", async () => {
   const { config, state } = writeConfig("corrupt", ["g1"], "/bin/true");
-  const first = startProcess([...CLI, "run", "--config", config]);
+  const first = runFaultline(config);
   await started(first, ["g1"]);
   expect(await first.stop("SIGTERM")).toBe(0);
   writeFileSync(
     join(state, "faultline.db"),
     "this is not a database, just some text that is long enough".repeat(100),
   );
-  const broken = startProcess([...CLI, "run", "--config", config]);
+  const broken = runFaultline(config);
   expect(await broken.proc.exited).toBe(1);
   expect(broken.stderr()).toContain(`faultline: cannot start: incident store ${join(state, "faultline.db")}`);
   expect(broken.stderr()).toContain("not a database");
@@ -207,10 +205,10 @@ test("unusable state at start-up is a clear error, not a crash later", async () 
 
 test("a second faultline on the same state_dir refuses to start", async () => {
   const { config, state } = writeConfig("locked", ["g1"], "/bin/true");
-  const first = startProcess([...CLI, "run", "--config", config]);
+  const first = runFaultline(config);
   try {
     await started(first, ["g1"]);
-    const second = startProcess([...CLI, "run", "--config", config]);
+    const second = runFaultline(config);
     expect(await second.proc.exited).toBe(1);
     expect(second.stderr()).toContain(`state_dir is in use by another faultline (pid ${first.proc.pid}`);
     expect(second.stderr()).toContain(join(state, "faultline.pid"));

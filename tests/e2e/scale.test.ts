@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { type Simulator, startSimulator } from "../../scripts/sim.ts";
 import { RECORDING_AGENT } from "../helpers/fleet.ts";
-import { type FaultlineProcess, startProcess } from "../helpers/process.ts";
+import { type FaultlineProcess, runFaultline } from "../helpers/process.ts";
 import { clustersYaml, countState } from "../helpers/state.ts";
 import { tempDir, writeFile, writeKubeconfig } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
@@ -40,13 +40,7 @@ state_dir: ./state
 log_level: info
 `,
   );
-  run = startProcess([
-    process.execPath,
-    join(import.meta.dir, "..", "..", "src", "main.ts"),
-    "run",
-    "--config",
-    config,
-  ]);
+  run = runFaultline(config);
   const listening = await run
     .waitForLog("health", (l) => l.msg === "health server listening")
     .catch(() => null);

@@ -6,7 +6,7 @@ import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { type Simulator, startSimulator } from "../../scripts/sim.ts";
-import { type FaultlineProcess, startProcess } from "../helpers/process.ts";
+import { type FaultlineProcess, runFaultline } from "../helpers/process.ts";
 import { clustersYaml, countState } from "../helpers/state.ts";
 import { tempDir, writeFile, writeKubeconfig } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
@@ -32,13 +32,7 @@ test("events that cannot be written yet are kept and stored once the store works
     "retry.yaml",
     `${clustersYaml(sim, ["locked"], "./k.yaml")}health: { listen: "127.0.0.1:0" }\nstate_dir: ${state}\n`,
   );
-  run = startProcess([
-    process.execPath,
-    join(import.meta.dir, "..", "..", "src", "main.ts"),
-    "run",
-    "--config",
-    config,
-  ]);
+  run = runFaultline(config);
   await run.waitForLog("active", (l) => l.cluster === "locked" && l.status === "active");
 
   // Another process takes the write lock and keeps it past faultline's 5 s busy timeout.

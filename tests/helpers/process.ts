@@ -1,4 +1,6 @@
 /** Runs faultline as a real child process and reads its JSON log lines. */
+
+import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { waitFor } from "./wait.ts";
 
@@ -59,4 +61,15 @@ export function startProcess(argv: string[], env: Record<string, string | undefi
       return proc.exited;
     },
   };
+}
+
+/** `bun src/main.ts`: the faultline CLI from the source tree. */
+export const SOURCE_CLI: readonly string[] = [
+  process.execPath,
+  join(import.meta.dir, "..", "..", "src", "main.ts"),
+];
+
+/** `faultline run --config <config>` from the source tree, as a real process. */
+export function runFaultline(config: string, env: Record<string, string | undefined> = {}): FaultlineProcess {
+  return startProcess([...SOURCE_CLI, "run", "--config", config], env);
 }
