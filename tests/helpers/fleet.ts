@@ -50,6 +50,8 @@ export interface FleetOptions {
   workersMax?: number;
   /** Rewrites a cluster's endpoint (e.g. to put a proxy in front of the simulator). */
   endpointFor?: (name: string, simEndpoint: string) => string;
+  /** The `ping` value (default `{ interval_seconds: 0.5, timeout_seconds: 2 }`). */
+  ping?: string;
   /** Extra `agent` keys, e.g. `max_concurrent: 1, max_queue: 2`. */
   agentExtra?: string;
   /** The agent script (default {@link RECORDING_AGENT}). */
@@ -80,7 +82,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
   const text = `clusters:\n${entries.join("\n")}
 agent: { command: ["./agent.sh"], timeout_seconds: 20, ${options.agentExtra ?? "max_concurrent: 4"} }
 reconnect: { initial_seconds: 0.05, max_seconds: 0.4 }
-ping: { interval_seconds: 0.5, timeout_seconds: 2 }
+ping: ${options.ping ?? "{ interval_seconds: 0.5, timeout_seconds: 2 }"}
 health: { listen: "127.0.0.1:0" }
 workers: { max: ${options.workersMax ?? 16} }
 state_dir: ./state

@@ -9,6 +9,10 @@ export interface BlackholeProxy {
   /** `http://127.0.0.1:PORT` + the target's path. */
   url: string;
   blackhole(on: boolean): void;
+  /** Requests proxied so far. */
+  readonly requests: number;
+  /** Distinct client TCP connections (source ports) seen so far. */
+  readonly connections: number;
   stop(): Promise<void>;
 }
 
@@ -16,11 +20,16 @@ export interface BlackholeProxy {
 export function startBlackholeProxy(target: string): BlackholeProxy {
   const upstream = new URL(target);
   let silent = false;
+  let requests = 0;
+  const clientPorts = new Set<number>();
   const server = Bun.serve({
     port: 0,
     hostname: "127.0.0.1",
     idleTimeout: 0,
-    async fetch(request) {
+    async fetch(request, self) {
+      requests++;
+      const port = self.requestIP(request)?.port;
+      if (port !== undefined) clientPorts.add(port);
       if (silent) return new Promise<Response>(() => {});
       const url = new URL(request.url);
       const response = await fetch(new URL(url.pathname + url.search, upstream), {
@@ -45,6 +54,12 @@ export function startBlackholeProxy(target: string): BlackholeProxy {
     url: `http://127.0.0.1:${server.port}${upstream.pathname}`,
     blackhole: (on) => {
       silent = on;
+    },
+    get requests() {
+      return requests;
+    },
+    get connections() {
+      return clientPorts.size;
     },
     stop: () => server.stop(true),
   };
