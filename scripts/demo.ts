@@ -43,7 +43,7 @@ clusters:
   - { name: staging, mcp_endpoint: "${sim.endpoint("staging")}", kubeconfig: ./kubeconfigs/staging.yaml, triage: false }
 agent: { command: ["${join(ROOT, "examples", "agents", "triage.sh")}"], max_concurrent: 2, timeout_seconds: 60 }
 reconnect: { initial_seconds: 1, max_seconds: 10 }
-health: { listen: "127.0.0.1:${values.port}" }
+health: { listen: "127.0.0.1:${healthPort(Number(values.port))}" }
 state_dir: ./data
 `,
 );
@@ -91,12 +91,12 @@ try {
     [
       "prod-west",
       { faultType: "PodCrash", severity: "info", name: "batch-1" },
-      "below prod-west's threshold: logged only",
+      "below prod-west's threshold: recorded, not triaged",
     ],
     [
       "staging",
       { faultType: "JobFailure", severity: "critical", name: "nightly" },
-      "staging has triage: false: logged only",
+      "staging has triage: false: recorded, not triaged",
     ],
     ["prod-east", { faultType: "NodeUnhealthy", severity: "critical", name: "node-3" }, "triaged"],
   ];
@@ -117,6 +117,15 @@ try {
     );
     process.stdout.write(`   ${"".padEnd(10)} workspace ${run.workspace}\n`);
   }
+  say(`faultline incidents --config ${configFile}`);
+  const table = Bun.spawnSync([
+    process.execPath,
+    join(ROOT, "src", "main.ts"),
+    "incidents",
+    "--config",
+    configFile,
+  ]);
+  process.stdout.write(`${table.stdout.toString().replace(/^/gm, "   ")}\n`);
   say("GET /health/clusters");
   const health = (await (await fetch(`${url}/health/clusters`)).json()) as {
     clusters: Array<{ name: string; status: string; event_count: number }>;
@@ -150,6 +159,18 @@ try {
   await sim.stop();
 }
 process.exit(exitCode);
+
+/** `wanted` when it is free (or 0), else 0: any free port, so a busy 8080 never stops the demo. */
+function healthPort(wanted: number): number {
+  if (wanted === 0) return 0;
+  try {
+    Bun.serve({ hostname: "127.0.0.1", port: wanted, fetch: () => new Response() }).stop(true);
+    return wanted;
+  } catch {
+    say(`port ${wanted} is busy: the health server takes any free port`);
+    return 0;
+  }
+}
 
 /** Finished agent runs found in the demo's state dir. */
 function results(

@@ -27,4 +27,8 @@ test("bun run demo --once shows agents running with each cluster's kubeconfig an
   }
   expect(stdout).not.toContain(`staging    exit`);
   expect(stdout).toContain('summary {"total":3,"active":3,"unhealthy":0}');
+  // The incidents table: triaged ones succeeded, the others recorded with why they were skipped.
+  expect(stdout).toMatch(/staging\s+skipped \(triage_disabled\)/);
+  expect(stdout).toMatch(/prod-west\s+skipped \(below_threshold\)/);
+  expect(stdout.match(/\bsucceeded\b/g)).toHaveLength(3);
 });
