@@ -13,7 +13,7 @@ import { Registry } from "./cluster/registry.ts";
 import { Supervisor } from "./cluster/supervisor.ts";
 import type { ClusterConfig, FaultlineConfig } from "./config/types.ts";
 import { Channel } from "./events/channel.ts";
-import type { FaultEvent } from "./events/fault.ts";
+import { describeResource, type FaultEvent } from "./events/fault.ts";
 import { route } from "./events/route.ts";
 import { createHealthApp } from "./health/app.ts";
 import { FaultlineMetrics } from "./health/metrics.ts";
@@ -362,12 +362,6 @@ function logIngested({ incident, created, queued }: IngestResult): void {
     log.info("incident recorded, not triaged", { ...fields, reason: incident.skip_reason });
   } else if (created || queued) log.info("incident queued for triage", fields);
   else log.debug("repeat joined incident", { ...fields, count: incident.count, status: incident.status });
-}
-
-/** `Kind/namespace/name`, or `Kind/name` for cluster-scoped objects. */
-function describeResource(resource: { kind: string; namespace: string | null; name: string }): string {
-  const { kind, namespace, name } = resource;
-  return namespace ? `${kind}/${namespace}/${name}` : `${kind}/${name}`;
 }
 
 /** Incidents by status over all clusters. */

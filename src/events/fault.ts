@@ -21,6 +21,11 @@ export interface FaultResource {
   uid: string | null;
 }
 
+/** `Kind/namespace/name`, or `Kind/name` for cluster-scoped objects. */
+export function describeResource({ kind, namespace, name }: FaultResource): string {
+  return namespace ? `${kind}/${namespace}/${name}` : `${kind}/${name}`;
+}
+
 /** A normalised fault event, tagged with the configured cluster it came from. */
 export interface FaultEvent {
   /** faultline's configured cluster name (the authority for routing), not the server's own name. */

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigError, describeConfigError, loadConfig } from "../config/load.ts";
 import type { FaultlineConfig } from "../config/types.ts";
+import { describeResource } from "../events/fault.ts";
 import { errorMessage, setLogSink } from "../log.ts";
 import {
   DB_FILE,
@@ -52,7 +53,7 @@ const COLUMNS: readonly Column[] = [
   { header: "STATUS", maxWidth: 28, align: "left", cell: statusText },
   { header: "TYPE", maxWidth: 24, align: "left", cell: (i) => i.fault_type },
   { header: "SEVERITY", maxWidth: 8, align: "left", cell: (i) => i.severity },
-  { header: "RESOURCE", maxWidth: 48, align: "left", cell: resourceText },
+  { header: "RESOURCE", maxWidth: 48, align: "left", cell: (i) => describeResource(i.resource) },
   { header: "COUNT", maxWidth: 8, align: "right", cell: (i) => String(i.count) },
   { header: "LAST SEEN", maxWidth: 16, align: "left", cell: (i, now) => relativeTime(i.last_seen, now) },
 ];
@@ -137,12 +138,6 @@ function paint(text: string, code: string, enabled: boolean): string {
 /** `skipped (queue_full)`, else the bare status. */
 function statusText(incident: Incident): string {
   return incident.skip_reason === null ? incident.status : `${incident.status} (${incident.skip_reason})`;
-}
-
-/** `Kind/namespace/name`, or `Kind/name` for cluster-scoped objects. */
-function resourceText(incident: Incident): string {
-  const { kind, namespace, name } = incident.resource;
-  return namespace ? `${kind}/${namespace}/${name}` : `${kind}/${name}`;
 }
 
 /** `45s ago`, `3m ago`, `2h ago`, `5d ago`; `just now` under a second (or in the future). */

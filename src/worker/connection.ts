@@ -11,7 +11,7 @@ import {
 } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ErrorCode, LoggingMessageNotificationSchema, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { Backoff } from "../cluster/backoff.ts";
-import type { FaultEvent } from "../events/fault.ts";
+import { describeResource, type FaultEvent } from "../events/fault.ts";
 import { classifyNotification } from "../events/normalise.ts";
 import { errorMessage, type Logger, logger } from "../log.ts";
 import { VERSION } from "../version.ts";
@@ -297,7 +297,7 @@ export class ClusterConnection {
       const listed = await backfill(this.#lister(client), this.#spec, namespaces, new Date(since));
       // A pushed fault carries the server's own id, a listed one a derived id: skip what was pushed already.
       const faults = listed.filter(
-        (e) => (this.#pushedAt.get(resourceKey(e)) ?? -1) < Date.parse(e.timestamp),
+        (e) => (this.#pushedAt.get(describeResource(e.resource)) ?? -1) < Date.parse(e.timestamp),
       );
       for (const event of faults) this.#emit({ type: "event", event });
       this.#log.info("backfilled events from the outage", {
@@ -313,7 +313,7 @@ export class ClusterConnection {
 
   /** Remembers when `event`'s object last had a pushed fault (bounded: the oldest entries go first). */
   #rememberPushed(event: FaultEvent): void {
-    const key = resourceKey(event);
+    const key = describeResource(event.resource);
     const at = Date.parse(event.timestamp);
     if (!Number.isFinite(at)) return;
     this.#pushedAt.delete(key);
@@ -471,11 +471,6 @@ export class ClusterConnection {
     }
     return errorMessage(error);
   }
-}
-
-/** `Kind/namespace/name` of the object a fault is about. */
-function resourceKey({ resource }: FaultEvent): string {
-  return `${resource.kind}/${resource.namespace ?? ""}/${resource.name}`;
 }
 
 /** The server has no events_subscribe tool. */
