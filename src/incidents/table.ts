@@ -10,6 +10,7 @@ import { ConfigError, describeConfigError, loadConfig } from "../config/load.ts"
 import type { FaultlineConfig } from "../config/types.ts";
 import { describeResource } from "../events/fault.ts";
 import { errorMessage, setLogSink } from "../log.ts";
+import { parseIncidentFilter } from "./filter.ts";
 import {
   DB_FILE,
   DEFAULT_LIST_LIMIT,
@@ -252,7 +253,10 @@ function parseIncidentsArgs(argv: string[], io: CommandIO): IncidentsArgs | numb
     io.stderr("faultline incidents: --config FILE is required\n");
     return EXIT.usage;
   }
-  const filter = toFilter(values);
+  const filter = parseIncidentFilter(
+    { cluster: values.cluster, status: values.status, limit: values.limit },
+    (key) => `--${key}`,
+  );
   if (typeof filter === "string") {
     io.stderr(`faultline incidents: ${filter}\n`);
     return EXIT.usage;
@@ -274,36 +278,6 @@ function parseFlags(argv: string[]) {
       help: { type: "boolean", short: "h" },
     },
   });
-}
-
-/** The store filter the flags ask for, or the first problem with them (`--status: must be one of …`). */
-function toFilter(values: ReturnType<typeof parseFlags>["values"]): IncidentFilter | string {
-  const filter: IncidentFilter = {};
-  if (values.cluster !== undefined) {
-    if (values.cluster === "") return "--cluster: must not be empty";
-    filter.cluster = values.cluster;
-  }
-  if (values.status !== undefined) {
-    if (!isIncidentStatus(values.status)) return `--status: must be one of ${INCIDENT_STATUSES.join(", ")}`;
-    filter.status = values.status;
-  }
-  if (values.limit !== undefined) {
-    const limit = parseLimit(values.limit);
-    if (limit === null) return `--limit: must be an integer from 1 to ${MAX_LIST_LIMIT}`;
-    filter.limit = limit;
-  }
-  return filter;
-}
-
-function isIncidentStatus(value: string): value is IncidentStatus {
-  return (INCIDENT_STATUSES as readonly string[]).includes(value);
-}
-
-/** A whole number from 1 to {@link MAX_LIST_LIMIT}, else null. */
-function parseLimit(value: string): number | null {
-  if (!/^[0-9]{1,7}$/.test(value)) return null;
-  const limit = Number(value);
-  return limit >= 1 && limit <= MAX_LIST_LIMIT ? limit : null;
 }
 
 /** Prints every config problem like `faultline check` does; exit 2. Anything else is rethrown. */

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { AgentOutcome } from "../../src/agent/runner.ts";
 import type { FaultEvent, Severity } from "../../src/events/fault.ts";
 import type { RouteDecision } from "../../src/events/route.ts";
-import { incidentCountsByCluster, incidentRoutes } from "../../src/health/incidents.ts";
+import { incidentRoutes } from "../../src/health/incidents.ts";
 import {
   type AgentRun,
   type Incident,
@@ -215,15 +215,6 @@ describe("over real HTTP", () => {
     } finally {
       await server.stop(true);
     }
-  });
-});
-
-describe("incidentCountsByCluster", () => {
-  test("is a plain object of per-cluster status counts", () => {
-    const counts = incidentCountsByCluster(store);
-    expect(Object.getPrototypeOf(counts)).toBe(Object.prototype);
-    expect(counts).toEqual({ "prod-eu": { succeeded: 1, queued: 1 }, "prod-us": { skipped: 1 } });
-    expect(JSON.parse(JSON.stringify(counts))).toEqual(counts);
   });
 });
 
