@@ -22,6 +22,7 @@ import { Dispatcher } from "./incidents/dispatcher.ts";
 import { StateDirLock } from "./incidents/lock.ts";
 import { IncidentStore, type IngestItem, type IngestResult } from "./incidents/store.ts";
 import { errorMessage, logger, setLogLevel } from "./log.ts";
+import { sleep } from "./runtime/sleep.ts";
 import { VERSION } from "./version.ts";
 import type { WorkerToMain } from "./worker/messages.ts";
 
@@ -304,21 +305,6 @@ async function storeBatch(
       await sleep(delay, hooks.stopping);
     }
   }
-}
-
-/** Resolves after `ms`, or at once when `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
-  });
 }
 
 /**

@@ -14,6 +14,7 @@ import { Backoff } from "../cluster/backoff.ts";
 import { describeResource, type FaultEvent } from "../events/fault.ts";
 import { classifyNotification } from "../events/normalise.ts";
 import { errorMessage, type Logger, logger } from "../log.ts";
+import { sleep } from "../runtime/sleep.ts";
 import { VERSION } from "../version.ts";
 import { Flow } from "./flow.ts";
 import { Gate } from "./gate.ts";
@@ -64,9 +65,9 @@ export class ClusterConnection {
   readonly #flow: Flow;
   readonly #log: Logger;
   readonly #timeoutMs: number;
-  #stopped = false;
+  /** Aborted by {@link stop}: ends the retry loop and any wait in it. */
+  readonly #stopping = new AbortController();
   #loop: Promise<void> | null = null;
-  #wake: AbortController | null = null;
   #client: Client | null = null;
   #transport: StreamableHTTPClientTransport | null = null;
   #subscriptionId: string | null = null;
@@ -116,9 +117,8 @@ export class ClusterConnection {
 
   /** Unsubscribes, closes the session (HTTP DELETE) and stops retrying. */
   async stop(): Promise<void> {
-    if (this.#stopped) return this.#loop ?? undefined;
-    this.#stopped = true;
-    this.#wake?.abort();
+    if (this.#stopping.signal.aborted) return this.#loop ?? undefined;
+    this.#stopping.abort();
     const client = this.#client;
     const subscriptionId = this.#subscriptionId;
     if (client && subscriptionId) {
@@ -132,7 +132,7 @@ export class ClusterConnection {
   }
 
   async #run(): Promise<void> {
-    while (!this.#stopped) {
+    while (!this.#stopping.signal.aborted) {
       let reason: string;
       const release = await this.#gate.acquire();
       // A slow server keeps its slot for a moment at most: the gate spreads start-up, it never queues behind one.
@@ -146,10 +146,10 @@ export class ClusterConnection {
         release();
       }
       await this.#closeSession(false);
-      if (this.#stopped) return;
+      if (this.#stopping.signal.aborted) return;
       const delay = this.#backoff.next();
       this.#setStatus("failed", reason, delay);
-      await this.#sleep(delay);
+      await sleep(delay, this.#stopping.signal);
     }
   }
 
@@ -246,7 +246,7 @@ export class ClusterConnection {
   async #startFeed(client: Client): Promise<FeedMode> {
     const { mode, poll_interval_seconds } = this.#settings.subscribe;
     if (mode === "poll") {
-      await this.#pollBaseline(client);
+      await this.#poll(client);
       return "poll";
     }
     try {
@@ -257,14 +257,18 @@ export class ClusterConnection {
       this.#log.info("server has no events_subscribe: polling events_list", {
         interval_seconds: poll_interval_seconds,
       });
-      await this.#pollBaseline(client);
+      await this.#poll(client);
       return "poll";
     }
   }
 
-  /** The first list of a poll feed: sets the baseline, or (after a reconnect) fires what is new since. */
-  async #pollBaseline(client: Client): Promise<void> {
+  /**
+   * Lists events and reports the new faults and the poll. The first list sets the baseline; after a
+   * reconnect it fires what is new since the last list.
+   */
+  async #poll(client: Client): Promise<void> {
     const faults = await this.#poller.poll(this.#lister(client));
+    this.#lastAliveMs = Date.now();
     for (const event of faults) this.#emit({ type: "event", event });
     this.#emit({ type: "polled", cluster: this.#spec.name, at: now(), error: null });
   }
@@ -274,10 +278,7 @@ export class ClusterConnection {
     if (this.#polling) return;
     this.#polling = true;
     try {
-      const faults = await this.#poller.poll(this.#lister(client));
-      this.#lastAliveMs = Date.now();
-      for (const event of faults) this.#emit({ type: "event", event });
-      this.#emit({ type: "polled", cluster: this.#spec.name, at: now(), error: null });
+      await this.#poll(client);
     } catch (error) {
       if (error instanceof ListAnswerError) {
         this.#emit({ type: "polled", cluster: this.#spec.name, at: now(), error: error.message });
@@ -440,20 +441,6 @@ export class ClusterConnection {
     };
     if (mode) message.mode = mode;
     this.#emit(message);
-  }
-
-  /** Sleeps `ms`, or less when {@link stop} is called. */
-  async #sleep(ms: number): Promise<void> {
-    const wake = new AbortController();
-    this.#wake = wake;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      wake.signal.addEventListener("abort", () => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
-    this.#wake = null;
   }
 
   /** A readable reason for a failure, for `last_error`. */

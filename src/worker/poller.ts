@@ -19,10 +19,7 @@ export interface PollCluster {
 }
 
 /** Lists every configured namespace (or all namespaces) and parses the answers. */
-export async function listAll(
-  list: ListEvents,
-  namespaces: readonly string[] | undefined,
-): Promise<ListedEvent[]> {
+async function listAll(list: ListEvents, namespaces: readonly string[] | undefined): Promise<ListedEvent[]> {
   if (!namespaces || namespaces.length === 0) return parseEventsList(await list(undefined));
   const answers = await Promise.all(namespaces.map((namespace) => list(namespace)));
   return answers.flatMap((text) => parseEventsList(text));
@@ -37,11 +34,6 @@ export class EventsPoller {
     readonly cluster: PollCluster,
     readonly namespaces?: readonly string[],
   ) {}
-
-  /** True once a baseline list has been taken. */
-  get hasBaseline(): boolean {
-    return this.#seen !== null;
-  }
 
   /** Lists events; returns the Warning events not seen in the previous list (none on the first call). */
   async poll(list: ListEvents, receivedAt: () => Date = () => new Date()): Promise<FaultEvent[]> {
