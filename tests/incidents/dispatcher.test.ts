@@ -173,7 +173,6 @@ test("an incident whose cluster is no longer configured fails with a clear error
   const dispatcher = dispatcherFor(agentConfig(agent.command), ["a"]);
   dispatcher.kick();
   await waitFor("failed", () => statuses()[0] === "failed");
-  expect(store.list()[0] && store.get(store.list()[0]?.id ?? "")?.runs[0]?.error).toContain(
-    "its cluster is no longer configured",
-  );
+  const [incident] = store.list();
+  expect(store.get(incident?.id ?? "")?.runs[0]?.error).toContain("its cluster is no longer configured");
 });

@@ -711,7 +711,7 @@ store.close();
       parent.ingest(
         Array.from({ length: 50 }, (_, k) => {
           const n = b * 50 + k;
-          return item({ ...faultEvent(n / 1000, { cluster: "shared", fault_id: `f${n % 100}` }) });
+          return item(faultEvent(n / 1000, { cluster: "shared", fault_id: `f${n % 100}` }));
         }),
       );
       await Bun.sleep(1);
@@ -786,14 +786,17 @@ function fillDisk(mount: string, leaveBytes = 0): string {
   return filler;
 }
 
-/** Opens the store as user `nobody` in a child process; the error it threw, or null if we cannot switch user. */
-function openAsNobody(where: string): { name: string; message: string } | null {
+/**
+ * Opens the store as user `nobody` in a child process: the error it threw, `{ opened: true }` if it
+ * opened (the bug the caller looks for), or null if we cannot switch user.
+ */
+function openAsNobody(where: string): { name: string; message: string } | { opened: true } | null {
   chmodSync(dir.path, 0o755);
   const script = join(dir.path, "open-as-nobody.ts");
   writeFileSync(
     script,
     `import { IncidentStore } from ${JSON.stringify(STORE_MODULE)};
-try { IncidentStore.open(process.argv[2]).close(); console.log(JSON.stringify(null)); }
+try { IncidentStore.open(process.argv[2]).close(); console.log(JSON.stringify({ opened: true })); }
 catch (error) { console.log(JSON.stringify({ name: error.name, message: error.message })); }
 `,
   );
