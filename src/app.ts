@@ -92,23 +92,24 @@ export async function startFaultline(config: FaultlineConfig): Promise<Faultline
   const clusters = new Map(config.clusters.map((c) => [c.name, c]));
   const channel = new Channel<FaultEvent>(CHANNEL_CAPACITY);
   const dropped: DropCounts = { malformed: 0, channel_full: 0, store_error: 0 };
-  let metrics: FaultlineMetrics | null = null;
+  // Read at scrape time only: the dispatcher below exists by then.
+  const metrics = new FaultlineMetrics({
+    registry,
+    dropped: () => ({ ...dropped }),
+    incidents: () => totals(store.countsByCluster()),
+    skips: () => totals(store.skipsByCluster()),
+    agents: () => ({ running: dispatcher?.running ?? 0, queued: store.queueDepth() }),
+  });
   const dispatcher = config.agent
     ? new Dispatcher({
         store,
         agent: config.agent,
         stateDir: config.state_dir,
         clusters,
-        onOutcome: (outcome, incident) => metrics?.observeAgentRun(outcome.duration_ms, incident.status),
+        onOutcome: (outcome, incident) => metrics.observeAgentRun(outcome.duration_ms, incident.status),
       })
     : null;
   if (!dispatcher) log.warn("no agent.command configured: faults are recorded as incidents, no agent runs");
-  metrics = new FaultlineMetrics({
-    registry,
-    dropped: () => ({ ...dropped }),
-    incidents: () => totalsByStatus(store),
-    agents: () => ({ running: dispatcher?.running ?? 0, queued: store.queueDepth() }),
-  });
 
   const onMessage = (message: WorkerToMain): void => {
     switch (message.type) {
@@ -350,13 +351,13 @@ function logIngested({ incident, created, queued }: IngestResult): void {
   else log.debug("repeat joined incident", { ...fields, count: incident.count, status: incident.status });
 }
 
-/** Incidents by status over all clusters. */
-function totalsByStatus(store: IncidentStore): Record<string, number> {
-  const totals: Record<string, number> = {};
-  for (const counts of store.countsByCluster().values()) {
-    for (const [status, n] of Object.entries(counts)) totals[status] = (totals[status] ?? 0) + (n ?? 0);
+/** Per-cluster counts summed over all clusters (incidents by status, skips by reason). */
+function totals(byCluster: Map<string, Partial<Record<string, number>>>): Record<string, number> {
+  const sums: Record<string, number> = {};
+  for (const counts of byCluster.values()) {
+    for (const [key, n] of Object.entries(counts)) sums[key] = (sums[key] ?? 0) + (n ?? 0);
   }
-  return totals;
+  return sums;
 }
 
 /** Runs until SIGINT or SIGTERM, then stops gracefully; resolves to the exit code. */

@@ -3,7 +3,7 @@
  * The faultline command line: `run`, `check`, `version`.
  */
 import { parseArgs } from "node:util";
-import { ConfigError, describeConfigError, loadConfig } from "./config/load.ts";
+import { ConfigError, describeConfigError, loadConfig, parseConfig, readConfigFile } from "./config/load.ts";
 import { incidentsCommand } from "./incidents/table.ts";
 import { errorMessage, logger, setLogLevel } from "./log.ts";
 import {
@@ -106,15 +106,13 @@ function check(file: string): number {
 }
 
 async function run(file: string): Promise<number> {
-  // Size Bun's request cap from a cheap look at the file first, so a large fleet's config is parsed once.
-  const text = await Bun.file(file)
-    .text()
-    .catch(() => "");
-  const estimate = estimateClusters(text);
-  if (planHttpLimit(estimate, process.env).action === "reexec") ensureHttpCapacity(estimate, true);
   let config: ReturnType<typeof loadConfig>;
   try {
-    config = loadConfig(file);
+    const { text, source } = readConfigFile(file);
+    // Size Bun's request cap from a cheap look at the text first, so a large fleet's config is parsed once.
+    const estimate = estimateClusters(text);
+    if (planHttpLimit(estimate, process.env).action === "reexec") ensureHttpCapacity(estimate, true);
+    config = parseConfig(text, source);
   } catch (error) {
     return reportConfigError(error);
   }

@@ -8,6 +8,7 @@
  * group is signalled as it is.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { isRunning, readProcStat } from "../runtime/process.ts";
 
 /** Ends the agent processes of group `pgid` that run `incidentId`: SIGTERM, SIGKILL after `graceMs`. Returns how many there were. */
 export async function endOrphanedAgent(pgid: number, incidentId: string, graceMs = 5000): Promise<number> {
@@ -16,8 +17,8 @@ export async function endOrphanedAgent(pgid: number, incidentId: string, graceMs
   if (pids.length === 0) return 0;
   signalAll(pids, "SIGTERM");
   const deadline = Date.now() + graceMs;
-  while (Date.now() < deadline && pids.some(isAlive)) await Bun.sleep(50);
-  signalAll(pids.filter(isAlive), "SIGKILL");
+  while (Date.now() < deadline && pids.some(isRunning)) await Bun.sleep(50);
+  signalAll(pids.filter(isRunning), "SIGKILL");
   return pids.length;
 }
 
@@ -26,21 +27,10 @@ function groupMembers(pgid: number): number[] {
   const members: number[] = [];
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
-    const stat = readStat(Number(entry));
+    const stat = readProcStat(Number(entry));
     if (stat && stat.pgrp === pgid && stat.state !== "Z") members.push(Number(entry));
   }
   return members;
-}
-
-/** Fields of `/proc/<pid>/stat` after the command name (which may contain spaces and parentheses). */
-function readStat(pid: number): { state: string; pgrp: number } | null {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-    return { state: fields[0] ?? "", pgrp: Number(fields[2]) };
-  } catch {
-    return null;
-  }
 }
 
 function runsIncident(pid: number, incidentId: string): boolean {
@@ -51,11 +41,6 @@ function runsIncident(pid: number, incidentId: string): boolean {
   } catch {
     return false;
   }
-}
-
-function isAlive(pid: number): boolean {
-  const stat = readStat(pid);
-  return stat !== null && stat.state !== "Z";
 }
 
 function signalAll(pids: number[], signal: NodeJS.Signals): void {

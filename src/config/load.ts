@@ -50,14 +50,18 @@ export type LoadEnvironment = Record<string, string | undefined>;
 
 /** Reads, validates and resolves the config file at `file`. Throws {@link ConfigError}. */
 export function loadConfig(file: string, env: LoadEnvironment = process.env): FaultlineConfig {
+  const { text, source } = readConfigFile(file);
+  return parseConfig(text, source, env);
+}
+
+/** The config file's text and absolute path. Throws {@link ConfigError} when it cannot be read. */
+export function readConfigFile(file: string): { text: string; source: string } {
   const source = resolve(file);
-  let text: string;
   try {
-    text = readFileSync(source, "utf8");
+    return { text: readFileSync(source, "utf8"), source };
   } catch (error) {
     throw new ConfigError(source, [{ path: "", message: `cannot read config file: ${errorMessage(error)}` }]);
   }
-  return parseConfig(text, source, env);
 }
 
 /** Validates and resolves config `text` as if read from `source` (relative paths resolve against its folder). */

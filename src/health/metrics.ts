@@ -14,6 +14,8 @@ export interface MetricsSources {
   dropped: () => Record<string, number>;
   /** Incidents by status, over all clusters. */
   incidents?: () => Record<string, number>;
+  /** Skipped incidents by reason (below_threshold, triage_disabled, no_agent, queue_full), over all clusters. */
+  skips?: () => Record<string, number>;
   /** Agents running now and incidents waiting for a slot. */
   agents?: () => { running: number; queued: number };
 }
@@ -101,6 +103,19 @@ export class FaultlineMetrics {
         collect() {
           this.reset();
           for (const [status, count] of Object.entries(incidents())) this.set({ status }, count);
+        },
+      });
+    }
+    if (sources.skips) {
+      const skips = sources.skips;
+      new Gauge({
+        name: "faultline_incidents_skipped",
+        help: "Incidents recorded without an agent, by reason (queue_full: agent.max_queue was full).",
+        labelNames: ["reason"],
+        registers,
+        collect() {
+          this.reset();
+          for (const [reason, count] of Object.entries(skips())) this.set({ reason }, count);
         },
       });
     }

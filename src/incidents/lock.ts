@@ -5,6 +5,7 @@
  */
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { isRunning } from "../runtime/process.ts";
 
 /** The lock file's name inside `state_dir`. */
 export const LOCK_FILE = "faultline.pid";
@@ -56,20 +57,5 @@ export class StateDirLock {
     } catch {
       // already gone
     }
-  }
-}
-
-/** True when `pid` is a live process (a zombie has already exited). */
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    return true;
   }
 }

@@ -403,9 +403,6 @@ function prepareStatements(db: Database) {
       `SELECT r.id AS run_id, i.id AS incident_id, r.pid FROM runs r JOIN incidents i ON i.seq = r.incident_seq
        WHERE r.finished_ms IS NULL ORDER BY r.id`,
     ),
-    requeueOne: db.prepare<never, { id: string; now: number }>(
-      "UPDATE incidents SET status = 'queued', updated_ms = $now WHERE id = $id AND status = 'interrupted'",
-    ),
     listAll: db.prepare<IncidentRow, { limit: number }>(
       `SELECT ${INCIDENT_COLUMNS} FROM incidents ORDER BY seq DESC LIMIT $limit`,
     ),
@@ -716,17 +713,6 @@ export class IncidentStore {
    */
   openRuns(): OpenRun[] {
     return this.#statements.openRuns.all();
-  }
-
-  /** Queues an interrupted incident again. Throws {@link IncidentStateError} if it is unknown or not interrupted. */
-  requeue(id: string): void {
-    this.#write("requeue an incident", () => {
-      const incident = this.#incidentRow(id);
-      const now = this.#settings.now().getTime();
-      if (this.#statements.requeueOne.run({ id, now }).changes === 0) {
-        throw new IncidentStateError(`incident ${id} is ${incident.status}, not interrupted`);
-      }
-    });
   }
 
   /** Incidents, newest first, optionally of one cluster and/or status. */

@@ -78,6 +78,9 @@ test("GET /metrics is Prometheus text with per-cluster and global series", async
   );
   expect(samples.get('faultline_events_dropped_total{reason="malformed"}')).toBe(0);
   expect(samples.get('faultline_incidents{status="skipped"}')).toBeGreaterThanOrEqual(3);
+  expect(samples.get('faultline_incidents_skipped{reason="queue_full"}')).toBe(
+    samples.get('faultline_incidents{status="skipped"}'),
+  );
   expect(samples.has("faultline_agents_running")).toBe(true);
   expect(samples.has("faultline_agent_queue_depth")).toBe(true);
   expect(

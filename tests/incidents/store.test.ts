@@ -495,17 +495,6 @@ describe("recoverInterrupted", () => {
     });
     expect(store.nextQueued()?.id).toBe(incident.id);
   });
-
-  test("requeue puts one interrupted incident back in the queue", () => {
-    const store = openStore();
-    ingestOne(store, faultEvent(0));
-    const { incident, runId } = dispatchNext(store);
-    expect(() => store.requeue(incident.id)).toThrow(IncidentStateError);
-    store.finishRun(runId, outcome({ interrupted: true, exit_code: null }));
-    store.requeue(incident.id);
-    expect(store.nextQueued()?.id).toBe(incident.id);
-    expect(() => store.requeue("no-such-incident")).toThrow(IncidentStateError);
-  });
 });
 
 describe("queries", () => {
