@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { type Simulator, startSimulator } from "../../scripts/sim.ts";
 import { finishedRuns, RECORDING_AGENT } from "../helpers/fleet.ts";
-import { type FaultlineProcess, SOURCE_CLI, startProcess } from "../helpers/process.ts";
+import { SOURCE_CLI, startProcess } from "../helpers/process.ts";
 import { clustersYaml } from "../helpers/state.ts";
 import { tempDir, writeFile, writeKubeconfig } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
@@ -34,9 +34,6 @@ function runToEnd(argv: string[]): { code: number; stdout: string; stderr: strin
   const result = Bun.spawnSync(argv, { cwd: ROOT });
   return { code: result.exitCode ?? -1, stdout: result.stdout.toString(), stderr: result.stderr.toString() };
 }
-
-const healthUrl = async (run: FaultlineProcess): Promise<string> =>
-  String((await run.waitForLog("health server", (l) => l.msg === "health server listening")).url);
 
 describe.each([
   ["source", () => SOURCE_CLI],
@@ -84,15 +81,7 @@ describe.each([
       expect(reexec).toMatchObject({ from: 256, to: 664, clusters: 300 });
       const applied = await run.waitForLog("limit applied", (l) => l.msg === "in-flight HTTP request limit");
       expect(applied).toMatchObject({ limit: 664, required: 664 });
-      const url = await healthUrl(run);
-      await waitFor(
-        "300 active",
-        async () => {
-          const body = (await (await fetch(`${url}/health`)).json()) as { summary: { active: number } };
-          return body.summary.active === 300;
-        },
-        20_000,
-      );
+      await run.waitActive(300, 20_000);
       // execve kept the process: the pid we started is the one serving.
       expect(run.proc.exitCode).toBeNull();
     } finally {
@@ -111,19 +100,18 @@ describe.each([
 test("single-cluster mode end to end: default cluster, $KUBECONFIG reaches the agent, SIGTERM unsubscribes and exits 0", async () => {
   const work = join(dir.path, "single");
   const kubeconfig = writeKubeconfig(dir.path, "single-kubeconfig.yaml");
-  writeFile(dir.path, "agent-single.sh", RECORDING_AGENT, 0o755);
   const config = writeFile(
     dir.path,
     "single.yaml",
     `mcp_endpoint: ${sim.endpoint("solo")}
-agent: { command: ["./agent-single.sh"] }
+agent: { command: ["./agent.sh"] }
 health: { listen: "127.0.0.1:0" }
 state_dir: ${work}
 `,
   );
   const run = startProcess([...SOURCE_CLI, "run", "--config", config], { KUBECONFIG: kubeconfig });
   try {
-    const url = await healthUrl(run);
+    const url = await run.healthUrl();
     await run.waitForLog("default active", (l) => l.cluster === "default" && l.status === "active");
     expect(sim.inject("solo", { name: "solo-pod", severity: "warning" })).toBe(1);
     const [done] = await waitFor("agent run", () => {
@@ -161,11 +149,7 @@ state_dir: ${work}
   );
   const run = startProcess([binary, "run", "--config", config]);
   try {
-    const url = await healthUrl(run);
-    await waitFor("both active", async () => {
-      const body = (await (await fetch(`${url}/health/clusters`)).json()) as { summary: { active: number } };
-      return body.summary.active === 2;
-    });
+    await run.waitActive(2);
     sim.inject("bin-a", { name: "a-pod" });
     sim.inject("bin-b", { name: "b-pod", shape: "nested" });
     const runs = await waitFor("two agent runs", () => {

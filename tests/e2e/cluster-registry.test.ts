@@ -102,9 +102,7 @@ describe("three clusters", () => {
     expect(fleet.app.registry.get("west")?.last_error).toBeNull();
     expect(fleet.sim.inject("west", { name: "after-outage-west" })).toBe(1);
     await waitFor("west delivers again", () =>
-      runsFor("west").some(
-        (r) => (r.stdin as { resource: { name: string } }).resource.name === "after-outage-west",
-      ),
+      runsFor("west").some((r) => r.stdin?.resource.name === "after-outage-west"),
     );
   });
 
@@ -118,7 +116,7 @@ describe("three clusters", () => {
     expect(after.subscriptions).toBe(1);
     expect(fleet.sim.inject("east", { name: "after-drop" })).toBe(1);
     await waitFor("east delivers after re-subscribe", () =>
-      runsFor("east").some((r) => (r.stdin as { resource: { name: string } }).resource.name === "after-drop"),
+      runsFor("east").some((r) => r.stdin?.resource.name === "after-drop"),
     );
   });
 
@@ -132,9 +130,7 @@ describe("three clusters", () => {
     for (const other of others) expect(fleet.app.registry.get(other.name)?.since).toBe(other.since);
     expect(fleet.sim.inject("north", { name: "after-crash" })).toBe(1);
     await waitFor("north delivers after restart", () =>
-      runsFor("north").some(
-        (r) => (r.stdin as { resource: { name: string } }).resource.name === "after-crash",
-      ),
+      runsFor("north").some((r) => r.stdin?.resource.name === "after-crash"),
     );
   });
 
@@ -177,7 +173,7 @@ describe("routing", () => {
     await Bun.sleep(300);
     const names = fleet
       .finishedRuns()
-      .map((r) => (r.stdin as { resource: { name: string } }).resource.name)
+      .map((r) => r.stdin?.resource.name)
       .sort();
     expect(names).toEqual(["l-info", "s-critical"]);
     expect(fleet.app.registry.get("quiet")?.event_count).toBe(1);

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Simulator, startSimulator } from "../../scripts/sim.ts";
-import { type FaultlineProcess, runFaultline } from "../helpers/process.ts";
+import { runFaultline } from "../helpers/process.ts";
 import { queryState } from "../helpers/state.ts";
 import { tempDir, writeFile, writeKubeconfig } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
@@ -64,17 +64,6 @@ ${extra}`,
   return { config, state };
 }
 
-async function started(run: FaultlineProcess, clusters: string[]): Promise<string> {
-  const url = String((await run.waitForLog("health", (l) => l.msg === "health server listening")).url);
-  await waitFor("clusters active", async () => {
-    const body = (await (await fetch(`${url}/health`)).json()) as { summary: { active: number } };
-    return body.summary.active === clusters.length;
-  });
-  return url;
-}
-
-const query = queryState;
-
 /** Per incident, its timeline entries in order; asserts no incident ever had two agents at once. */
 function assertNoOverlap(timeline: string): Map<string, string[]> {
   const byIncident = new Map<string, string[]>();
@@ -99,7 +88,7 @@ test("SIGKILL while faults stream in and agents run: on restart nothing stored i
   const first = runFaultline(config);
   let beforeKill: { events: number[]; incidents: string[] };
   try {
-    await started(first, clusters);
+    await first.waitActive(clusters.length);
     for (let i = 0; i < 4; i++) {
       sim.inject("c1", { name: `pod-a${i}` });
       sim.inject("c2", { name: `pod-b${i}` });
@@ -109,44 +98,45 @@ test("SIGKILL while faults stream in and agents run: on restart nothing stored i
     sim.inject("c1", { name: "pod-late" });
     await waitFor(
       "late fault stored",
-      () => query<{ n: number }>(state, "SELECT count(*) n FROM events")[0]?.n === 9,
+      () => queryState<{ n: number }>(state, "SELECT count(*) n FROM events")[0]?.n === 9,
     );
     beforeKill = {
-      events: query<{ id: number }>(state, "SELECT id FROM events ORDER BY id").map((r) => r.id),
-      incidents: query<{ id: string }>(state, "SELECT id FROM incidents ORDER BY id").map((r) => r.id),
+      events: queryState<{ id: number }>(state, "SELECT id FROM events ORDER BY id").map((r) => r.id),
+      incidents: queryState<{ id: string }>(state, "SELECT id FROM incidents ORDER BY id").map((r) => r.id),
     };
   } finally {
     first.proc.kill("SIGKILL");
     await first.proc.exited;
   }
   expect(beforeKill.events).toHaveLength(9);
-  const orphaned = query<{ id: string }>(state, "SELECT i.id FROM incidents i WHERE status = 'running'").map(
-    (r) => r.id,
-  );
+  const orphaned = queryState<{ id: string }>(
+    state,
+    "SELECT i.id FROM incidents i WHERE status = 'running'",
+  ).map((r) => r.id);
   expect(orphaned).toHaveLength(2);
 
   const second = runFaultline(config);
   try {
-    await started(second, clusters);
+    await second.waitActive(clusters.length);
     await waitFor(
       "every incident triaged",
       () =>
-        query<{ n: number }>(state, "SELECT count(*) n FROM incidents WHERE status <> 'succeeded'")[0]?.n ===
-        0,
+        queryState<{ n: number }>(state, "SELECT count(*) n FROM incidents WHERE status <> 'succeeded'")[0]
+          ?.n === 0,
       30_000,
     );
   } finally {
     expect(await second.stop("SIGTERM")).toBe(0);
   }
   // Nothing stored before the kill was lost.
-  const eventsAfter = query<{ id: number }>(state, "SELECT id FROM events ORDER BY id").map((r) => r.id);
+  const eventsAfter = queryState<{ id: number }>(state, "SELECT id FROM events ORDER BY id").map((r) => r.id);
   expect(eventsAfter.slice(0, beforeKill.events.length)).toEqual(beforeKill.events);
-  expect(query<{ id: string }>(state, "SELECT id FROM incidents ORDER BY id").map((r) => r.id)).toEqual(
+  expect(queryState<{ id: string }>(state, "SELECT id FROM incidents ORDER BY id").map((r) => r.id)).toEqual(
     beforeKill.incidents,
   );
   // The incidents running at the kill were interrupted, then ran again to success.
   for (const id of orphaned) {
-    const runs = query<{ status: string }>(
+    const runs = queryState<{ status: string }>(
       state,
       `SELECT r.status FROM runs r JOIN incidents i ON i.seq = r.incident_seq WHERE i.id = '${id}' ORDER BY r.id`,
     );
@@ -164,34 +154,34 @@ test("SIGTERM with an agent running: it may finish within shutdown_timeout_secon
   const agent = timelineAgent("graceful-agent.sh", timeline, 0.5);
   const { config, state } = writeConfig("graceful", ["g1"], agent, "shutdown_timeout_seconds: 5\n");
   const run = runFaultline(config);
-  await started(run, ["g1"]);
+  await run.waitActive(1);
   sim.inject("g1", { name: "finishes" });
   await waitFor("agent started", () => readFileSync(timeline, "utf8").includes("start"));
   expect(await run.stop("SIGTERM")).toBe(0);
-  expect(query<{ status: string }>(state, "SELECT status FROM incidents").map((r) => r.status)).toEqual([
+  expect(queryState<{ status: string }>(state, "SELECT status FROM incidents").map((r) => r.status)).toEqual([
     "succeeded",
   ]);
 
   const slowAgent = timelineAgent("graceful-slow.sh", timeline, 30);
   const slow = writeConfig("graceful-slow", ["g1"], slowAgent, "shutdown_timeout_seconds: 0.2\n");
   const again = runFaultline(slow.config);
-  await started(again, ["g1"]);
+  await again.waitActive(1);
   sim.inject("g1", { name: "cut-short" });
   await waitFor(
     "slow agent started",
-    () => query<{ n: number }>(slow.state, "SELECT count(*) n FROM runs")[0]?.n === 1,
+    () => queryState<{ n: number }>(slow.state, "SELECT count(*) n FROM runs")[0]?.n === 1,
   );
   expect(await again.stop("SIGTERM")).toBe(0);
-  expect(query<{ status: string }>(slow.state, "SELECT status FROM incidents").map((r) => r.status)).toEqual([
-    "interrupted",
-  ]);
+  expect(
+    queryState<{ status: string }>(slow.state, "SELECT status FROM incidents").map((r) => r.status),
+  ).toEqual(["interrupted"]);
   expect(assertNoOverlap(timeline).size).toBe(2);
 }, 30_000);
 
 test("unusable state at start-up is a clear error, not a crash later", async () => {
   const { config, state } = writeConfig("corrupt", ["g1"], "/bin/true");
   const first = runFaultline(config);
-  await started(first, ["g1"]);
+  await first.waitActive(1);
   expect(await first.stop("SIGTERM")).toBe(0);
   writeFileSync(
     join(state, "faultline.db"),
@@ -207,7 +197,7 @@ test("a second faultline on the same state_dir refuses to start", async () => {
   const { config, state } = writeConfig("locked", ["g1"], "/bin/true");
   const first = runFaultline(config);
   try {
-    await started(first, ["g1"]);
+    await first.waitActive(1);
     const second = runFaultline(config);
     expect(await second.proc.exited).toBe(1);
     expect(second.stderr()).toContain(`state_dir is in use by another faultline (pid ${first.proc.pid}`);

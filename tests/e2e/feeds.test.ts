@@ -8,7 +8,7 @@ import type { ClustersBody } from "../../src/health/app.ts";
 import { type FinishedRun, type Fleet, startFleet } from "../helpers/fleet.ts";
 import { waitFor } from "../helpers/wait.ts";
 
-const resourceName = (run: FinishedRun) => (run.stdin as { resource: { name: string } }).resource.name;
+const resourceName = (run: FinishedRun) => run.stdin?.resource.name ?? "";
 const runNames = (fleet: Fleet, cluster: string) =>
   fleet
     .finishedRuns()

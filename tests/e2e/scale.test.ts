@@ -41,21 +41,7 @@ log_level: info
 `,
   );
   run = runFaultline(config);
-  const listening = await run
-    .waitForLog("health", (l) => l.msg === "health server listening")
-    .catch(() => null);
-  if (!listening)
-    throw new Error(`faultline did not start: ${JSON.stringify(run.logs.slice(0, 5))} ${run.stderr()}`);
-  const url = String(listening.url);
-  await waitFor(
-    "all active",
-    async () => {
-      const body = (await (await fetch(`${url}/health`)).json()) as { summary: { active: number } };
-      return body.summary.active === N;
-    },
-    60_000,
-    200,
-  );
+  await run.waitActive(N, 60_000);
   let delivered = 0;
   names.forEach((name, i) => {
     delivered += sim.inject(name, { name: `pod-${i}`, severity: i < TRIAGED ? "critical" : "warning" });

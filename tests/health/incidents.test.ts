@@ -13,7 +13,7 @@ import {
   type StoredEvent,
 } from "../../src/incidents/store.ts";
 import { setLogSink } from "../../src/log.ts";
-import { makeFault } from "../helpers/fault.ts";
+import { ingestOne, makeFault, makeOutcome } from "../helpers/fault.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 const T0 = Date.parse("2026-11-25T03:00:00.000Z");
@@ -39,26 +39,16 @@ function faultEvent(cluster: string, faultId: string, offsetSeconds: number, sev
   });
 }
 
-function ingest(event: FaultEvent, decision: RouteDecision = TRIAGE): Incident {
-  const [result] = store.ingest([{ event, decision }]);
-  if (!result) throw new Error("ingest returned nothing");
-  return result.incident;
-}
+const ingest = (event: FaultEvent, decision: RouteDecision = TRIAGE): Incident =>
+  ingestOne(store, event, decision);
 
 function succeeded(workspace: string): AgentOutcome {
-  return {
-    incident_id: "ignored",
-    cluster: "prod-eu",
+  return makeOutcome({
     workspace,
-    exit_code: 0,
-    signal: null,
-    timed_out: false,
-    interrupted: false,
     duration_ms: 1500,
     started_at: new Date(T0 + 2000).toISOString(),
     finished_at: new Date(T0 + 3500).toISOString(),
-    error: null,
-  };
+  });
 }
 
 beforeAll(() => {

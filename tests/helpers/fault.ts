@@ -1,5 +1,8 @@
 /** A FaultEvent fixture for tests: sensible defaults, any field overridable. */
+import type { AgentOutcome } from "../../src/agent/runner.ts";
 import type { FaultEvent, FaultResource } from "../../src/events/fault.ts";
+import type { RouteDecision } from "../../src/events/route.ts";
+import type { Incident, IncidentStore } from "../../src/incidents/store.ts";
 
 /** Overrides for {@link makeFault}; `resource` is merged field by field, `at` sets both times. */
 export type FaultOverrides = Partial<Omit<FaultEvent, "resource">> & {
@@ -25,4 +28,33 @@ export function makeFault(overrides: FaultOverrides = {}): FaultEvent {
     ...rest,
     resource: { apiVersion: "v1", kind: "Pod", name: "api-7f9c", namespace: "shop", uid: null, ...resource },
   };
+}
+
+/** An agent run's outcome fixture: exited 0 after one second, with `overrides` applied. */
+export function makeOutcome(overrides: Partial<AgentOutcome> = {}): AgentOutcome {
+  return {
+    incident_id: "ignored",
+    cluster: "prod-eu",
+    workspace: "/state/incidents/x",
+    exit_code: 0,
+    signal: null,
+    timed_out: false,
+    interrupted: false,
+    duration_ms: 1000,
+    started_at: "2026-11-25T03:05:13.000Z",
+    finished_at: "2026-11-25T03:05:14.000Z",
+    error: null,
+    ...overrides,
+  };
+}
+
+/** Ingests one event (routed to triage unless told otherwise) and returns its incident. */
+export function ingestOne(
+  store: IncidentStore,
+  event: FaultEvent,
+  decision: RouteDecision = { action: "triage" },
+): Incident {
+  const [result] = store.ingest([{ event, decision }]);
+  if (!result) throw new Error("ingest returned nothing");
+  return result.incident;
 }

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { type Simulator, startSimulator } from "../../scripts/sim.ts";
 import { type Faultline, startFaultline } from "../../src/app.ts";
 import { parseConfig } from "../../src/config/load.ts";
+import type { FaultEvent } from "../../src/events/fault.ts";
 import { tempDir, writeFile, writeKubeconfig } from "./tmp.ts";
 import { waitFor } from "./wait.ts";
 
@@ -23,7 +24,8 @@ export interface FinishedRun {
   id: string;
   workspace: string;
   env: Record<string, string>;
-  stdin: unknown;
+  /** The event the agent read on stdin (null if it wrote none). */
+  stdin: FaultEvent | null;
   result: { exit_code: number | null; cluster: string };
 }
 
@@ -31,7 +33,6 @@ export interface FinishedRun {
 export interface Fleet {
   sim: Simulator;
   app: Faultline;
-  dir: string;
   kubeconfigs: Record<string, string>;
   /** Agent runs that have finished (result.json written), any order. */
   finishedRuns(): FinishedRun[];
@@ -94,7 +95,6 @@ ${options.extra ?? ""}`;
   const fleet: Fleet = {
     sim,
     app,
-    dir: tmp.path,
     kubeconfigs,
     finishedRuns: () => finishedRuns(join(tmp.path, "state")),
     waitActive: async (names = options.clusters, timeoutMs = 10_000) => {

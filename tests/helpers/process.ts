@@ -17,6 +17,10 @@ export interface FaultlineProcess {
     match: (line: Record<string, unknown>) => boolean,
     timeoutMs?: number,
   ): Promise<Record<string, unknown>>;
+  /** The health server's base URL, once faultline logs it (needs log_level info or lower). */
+  healthUrl(): Promise<string>;
+  /** Waits until `GET /health` counts `clusters` active clusters; resolves with the health URL. */
+  waitActive(clusters: number, timeoutMs?: number): Promise<string>;
   /** Sends `signal` and resolves with the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number>;
 }
@@ -51,11 +55,29 @@ export function startProcess(argv: string[], env: Record<string, string | undefi
   void (async () => {
     for await (const chunk of proc.stderr.pipeThrough(new TextDecoderStream())) stderrText += chunk;
   })();
+  const waitForLog = (what: string, match: (line: Record<string, unknown>) => boolean, timeoutMs = 15_000) =>
+    waitFor(what, () => logs.find(match), timeoutMs);
+  const healthUrl = async () =>
+    String((await waitForLog("health server listening", (l) => l.msg === "health server listening")).url);
   return {
     proc,
     logs,
     stderr: () => stderrText,
-    waitForLog: (what, match, timeoutMs = 15_000) => waitFor(what, () => logs.find(match), timeoutMs),
+    waitForLog,
+    healthUrl,
+    waitActive: async (clusters, timeoutMs = 15_000) => {
+      const url = await healthUrl();
+      await waitFor(
+        `${clusters} clusters active`,
+        async () => {
+          const body = (await (await fetch(`${url}/health`)).json()) as { summary: { active: number } };
+          return body.summary.active === clusters;
+        },
+        timeoutMs,
+        50,
+      );
+      return url;
+    },
     stop: async (signal = "SIGTERM") => {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
       return proc.exited;

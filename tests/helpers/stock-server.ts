@@ -9,21 +9,14 @@
 export interface StockServer {
   /** `http://127.0.0.1:<port>/mcp`. */
   endpoint: string;
-  pid: number;
   /** SIGTERM by PID, then SIGKILL after 5 s; resolves when the process has exited. Idempotent. */
   stop(): Promise<void>;
-  /** Everything the process wrote so far (stdout then stderr; klog lines go to stdout in HTTP mode). */
-  logs(): string;
 }
 
 /** Options for {@link startStockServer}. */
 export interface StockServerOptions {
   /** Extra environment (e.g. `TZ`: the server formats event timestamps in its local time zone). */
   env?: Record<string, string>;
-  /** Extra command-line flags. */
-  args?: string[];
-  /** How long to wait for the MCP endpoint to answer `initialize` (default 15 s). */
-  timeoutMs?: number;
 }
 
 const PLATFORMS: Readonly<Record<string, string>> = {
@@ -50,7 +43,7 @@ export function stockServerAvailable(): boolean {
 }
 
 /** Absolute path of the platform binary (the npm package `kubernetes-mcp-server-<platform>`). */
-export function stockServerBinary(): string {
+function stockServerBinary(): string {
   const platform = PLATFORMS[`${process.platform}-${process.arch}`];
   if (!platform)
     throw new Error(`kubernetes-mcp-server has no binary for ${process.platform}/${process.arch}`);
@@ -64,7 +57,7 @@ export function stockServerBinary(): string {
 }
 
 /** A port that was free a moment ago (bound on 127.0.0.1 port 0, read, released). */
-export async function freePort(): Promise<number> {
+async function freePort(): Promise<number> {
   const probe = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
   const port = probe.port;
   await probe.stop(true);
@@ -114,7 +107,6 @@ async function startOnce(
     "kubeconfig",
     "--kubeconfig",
     kubeconfig,
-    ...(options.args ?? []),
   ];
   const proc = Bun.spawn(argv, {
     env: { ...process.env, ...options.env },
@@ -155,7 +147,7 @@ async function startOnce(
     await drained;
   };
   const endpoint = `http://127.0.0.1:${port}/mcp`;
-  const timeoutMs = options.timeoutMs ?? 15_000;
+  const timeoutMs = 15_000;
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
@@ -178,7 +170,7 @@ async function startOnce(
     }
     await Bun.sleep(25);
   }
-  return { endpoint, pid, stop, logs };
+  return { endpoint, stop };
 }
 
 /** POSTs an MCP initialize; true when answered with a result (then deletes the probe session). */

@@ -27,7 +27,7 @@ import {
   StoreError,
 } from "../../src/incidents/store.ts";
 import { setLogSink } from "../../src/log.ts";
-import { makeFault } from "../helpers/fault.ts";
+import { ingestOne, makeFault, makeOutcome } from "../helpers/fault.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 const STORE_MODULE = join(import.meta.dir, "../../src/incidents/store.ts");
@@ -84,28 +84,13 @@ function item(event: FaultEvent, decision: RouteDecision = TRIAGE): IngestItem {
   return { event, decision };
 }
 
-/** Ingests one event and returns its incident. */
-function ingestOne(store: IncidentStore, event: FaultEvent, decision: RouteDecision = TRIAGE): Incident {
-  const [result] = store.ingest([item(event, decision)]);
-  if (!result) throw new Error("ingest returned nothing");
-  return result.incident;
-}
-
 function outcome(overrides: Partial<AgentOutcome> = {}): AgentOutcome {
-  return {
-    incident_id: "ignored",
-    cluster: "prod-eu",
-    workspace: "/state/incidents/x",
-    exit_code: 0,
-    signal: null,
-    timed_out: false,
-    interrupted: false,
+  return makeOutcome({
     duration_ms: 1234,
     started_at: new Date(T0 + 1000).toISOString(),
     finished_at: new Date(T0 + 2234).toISOString(),
-    error: null,
     ...overrides,
-  };
+  });
 }
 
 /** Takes the next queued incident, as the dispatcher would. */

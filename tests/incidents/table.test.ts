@@ -7,7 +7,7 @@ import type { RouteDecision } from "../../src/events/route.ts";
 import { DB_FILE, type Incident, IncidentStore, MAX_LIST_LIMIT } from "../../src/incidents/store.ts";
 import { formatIncidentTable, incidentsCommand, relativeTime } from "../../src/incidents/table.ts";
 import { logger, setLogSink } from "../../src/log.ts";
-import { makeFault } from "../helpers/fault.ts";
+import { ingestOne, makeFault, makeOutcome } from "../helpers/fault.ts";
 import { tempDir, writeFile, writeKubeconfig } from "../helpers/tmp.ts";
 
 const NOW = new Date("2026-11-25T12:00:00.000Z");
@@ -198,26 +198,17 @@ describe("incidentsCommand", () => {
     });
   }
 
-  function ingest(store: IncidentStore, event: FaultEvent, decision: RouteDecision): string {
-    const [result] = store.ingest([{ event, decision }]);
-    if (!result) throw new Error("ingest returned nothing");
-    return result.incident.id;
-  }
+  const ingest = (store: IncidentStore, event: FaultEvent, decision: RouteDecision): string =>
+    ingestOne(store, event, decision).id;
 
   function failed(workspace: string): AgentOutcome {
-    return {
-      incident_id: "ignored",
-      cluster: "prod-eu",
+    return makeOutcome({
       workspace,
       exit_code: 3,
-      signal: null,
-      timed_out: false,
-      interrupted: false,
       duration_ms: 10,
       started_at: new Date(T0).toISOString(),
       finished_at: new Date(T0 + 10).toISOString(),
-      error: null,
-    };
+    });
   }
 
   /** A config for two clusters with its state in `stateDir` (relative to the config's folder). */

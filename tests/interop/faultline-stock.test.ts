@@ -74,7 +74,7 @@ log_level: error
 const runNames = (state: string) =>
   finishedRuns(`${dir.path}/${state}`).map((r) => ({
     cluster: r.result.cluster,
-    name: (r.stdin as { resource: { name: string } }).resource.name,
+    name: r.stdin?.resource.name ?? "",
     kubeconfig: r.env.KUBECONFIG,
   }));
 
