@@ -10,10 +10,9 @@ import {
   runAgent,
 } from "../../src/agent/runner.ts";
 import { createWorkspace, newIncidentId } from "../../src/agent/workspace.ts";
-import type { AgentConfig } from "../../src/config/types.ts";
 import type { FaultEvent } from "../../src/events/fault.ts";
 import { setLogSink } from "../../src/log.ts";
-import { makeFault } from "../helpers/fault.ts";
+import { makeAgentConfig, makeFault } from "../helpers/fault.ts";
 
 let dir: string;
 let stateDir: string;
@@ -56,17 +55,7 @@ function script(name: string, body: string): string {
   return path;
 }
 
-function agentConfig(command: string[], overrides: Partial<AgentConfig> = {}): AgentConfig {
-  return {
-    command,
-    max_concurrent: 1,
-    timeout_seconds: 30,
-    max_queue: 100,
-    retry_interrupted: true,
-    max_attempts: 3,
-    ...overrides,
-  };
-}
+const agentConfig = makeAgentConfig;
 
 function readResult(outcome: AgentOutcome): AgentResult {
   return JSON.parse(readFileSync(join(outcome.workspace, RESULT_FILE), "utf8"));

@@ -65,6 +65,19 @@ function item(overrides: Record<string, string | null> = {}): string {
     .join("")}`;
 }
 
+/** The first item of TWO_EVENTS, parsed; `overrides` applied. */
+const listed = (overrides: Partial<ListedEvent> = {}): ListedEvent => ({
+  namespace: "default",
+  kind: "Pod",
+  name: "web-1",
+  apiVersion: "v1",
+  reason: "BackOff",
+  message: "Back-off restarting failed container web in pod web-1",
+  type: "Warning",
+  timestamp: "2026-11-25T02:54:13.000Z",
+  ...overrides,
+});
+
 describe("parseEventsList", () => {
   test("no events", () => {
     expect(parseEventsList("# No events found")).toEqual([]);
@@ -73,26 +86,15 @@ describe("parseEventsList", () => {
 
   test("several items, in order, Go timestamps as RFC 3339", () => {
     expect(parseEventsList(TWO_EVENTS)).toEqual([
-      {
-        namespace: "default",
-        kind: "Pod",
-        name: "web-1",
-        apiVersion: "v1",
-        reason: "BackOff",
-        message: "Back-off restarting failed container web in pod web-1",
-        type: "Warning",
-        timestamp: "2026-11-25T02:54:13.000Z",
-      },
-      {
-        namespace: "default",
+      listed(),
+      listed({
         kind: "Node",
         name: "node-1",
-        apiVersion: "v1",
         reason: "NodeNotReady",
         message: "Node node-1 status is now: NodeNotReady",
         type: "Normal",
         timestamp: "2026-11-25T02:55:00.000Z",
-      },
+      }),
     ]);
   });
 
@@ -164,18 +166,6 @@ describe("parseEventsList", () => {
 });
 
 describe("listedEventToFault", () => {
-  const listed = (overrides: Partial<ListedEvent> = {}): ListedEvent => ({
-    namespace: "default",
-    kind: "Pod",
-    name: "web-1",
-    apiVersion: "v1",
-    reason: "BackOff",
-    message: "Back-off restarting failed container web in pod web-1",
-    type: "Warning",
-    timestamp: "2026-11-25T02:54:13.000Z",
-    ...overrides,
-  });
-
   /** What the push path makes of a nested fault about the same event. */
   function pushedNested(e: ListedEvent) {
     const outcome = classifyNotification(

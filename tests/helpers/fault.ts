@@ -1,5 +1,6 @@
 /** A FaultEvent fixture for tests: sensible defaults, any field overridable. */
 import type { AgentOutcome } from "../../src/agent/runner.ts";
+import type { AgentConfig } from "../../src/config/types.ts";
 import type { FaultEvent, FaultResource } from "../../src/events/fault.ts";
 import type { RouteDecision } from "../../src/events/route.ts";
 import type { Incident, IncidentStore } from "../../src/incidents/store.ts";
@@ -57,4 +58,17 @@ export function ingestOne(
   const [result] = store.ingest([{ event, decision }]);
   if (!result) throw new Error("ingest returned nothing");
   return result.incident;
+}
+
+/** An agent config fixture: `command`, one at a time, 30 s timeout, with `overrides` applied. */
+export function makeAgentConfig(command: string[], overrides: Partial<AgentConfig> = {}): AgentConfig {
+  return {
+    command,
+    max_concurrent: 1,
+    timeout_seconds: 30,
+    max_queue: 100,
+    retry_interrupted: true,
+    max_attempts: 3,
+    ...overrides,
+  };
 }

@@ -1,10 +1,12 @@
 /**
- * Runs the REAL stock kubernetes-mcp-server binary (npm `kubernetes-mcp-server`, platform package
- * `kubernetes-mcp-server-<os>-<arch>`) as a child process serving MCP Streamable HTTP on
+ * Runs the REAL stock kubernetes-mcp-server binary (its npm platform package
+ * `kubernetes-mcp-server-<os>-<arch>`, an optional dependency) as a child process serving MCP Streamable HTTP on
  * `http://127.0.0.1:<port>/mcp`. The platform binary is executed directly (not through the package's node
  * wrapper), so the PID is the server's own. It needs a kubeconfig with a current context but no reachable
  * cluster (see fake-kube.ts for one it can talk to).
  */
+import { initializeRequest, mcpPost } from "./mcp.ts";
+
 /** A running stock server. */
 export interface StockServer {
   /** `http://127.0.0.1:<port>/mcp`. */
@@ -175,19 +177,7 @@ async function startOnce(
 
 /** POSTs an MCP initialize; true when answered with a result (then deletes the probe session). */
 async function initializeProbe(endpoint: string): Promise<boolean> {
-  const response = await fetch(endpoint, {
-    method: "POST",
-    headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
-    body: JSON.stringify({
-      jsonrpc: "2.0",
-      id: 1,
-      method: "initialize",
-      params: {
-        protocolVersion: "2025-06-18",
-        capabilities: {},
-        clientInfo: { name: "probe", version: "0" },
-      },
-    }),
+  const response = await mcpPost(endpoint, initializeRequest("probe"), {
     signal: AbortSignal.timeout(2_000),
   });
   const body = await response.text();

@@ -7,7 +7,7 @@ import type { FaultEvent, Severity } from "../../src/events/fault.ts";
 import { Dispatcher } from "../../src/incidents/dispatcher.ts";
 import { IncidentStore } from "../../src/incidents/store.ts";
 import { setLogSink } from "../../src/log.ts";
-import { makeFault } from "../helpers/fault.ts";
+import { makeAgentConfig, makeFault } from "../helpers/fault.ts";
 import { tempDir, writeFile } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
 
@@ -62,17 +62,9 @@ function recordingAgent(sleepSeconds: number): { command: string[]; lines: () =>
   return { command: [script], lines: () => readFileSync(file, "utf8").trim().split("\n") };
 }
 
-function agentConfig(command: string[], overrides: Partial<AgentConfig> = {}): AgentConfig {
-  return {
-    command,
-    max_concurrent: 2,
-    timeout_seconds: 30,
-    max_queue: 100,
-    retry_interrupted: true,
-    max_attempts: 3,
-    ...overrides,
-  };
-}
+/** Two agents at a time unless told otherwise. */
+const agentConfig = (command: string[], overrides: Partial<AgentConfig> = {}): AgentConfig =>
+  makeAgentConfig(command, { max_concurrent: 2, ...overrides });
 
 function dispatcherFor(agent: AgentConfig, names: string[]): Dispatcher {
   return new Dispatcher({

@@ -27,6 +27,7 @@ import {
   SUBSCRIPTION_ERROR_LOGGER,
   startSimulator,
 } from "../../scripts/sim.ts";
+import { initializeRequest, mcpPost } from "../helpers/mcp.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 type LogMessage = LoggingMessageNotification["params"];
@@ -290,20 +291,7 @@ describe("events extension server", () => {
     const east = await connect(sim, "east");
     await east.transport.terminateSession();
     const endpoint = sim.endpoint("east");
-    const initialize = await fetch(endpoint, {
-      method: "POST",
-      headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
-      body: JSON.stringify({
-        jsonrpc: "2.0",
-        id: 1,
-        method: "initialize",
-        params: {
-          protocolVersion: "2025-06-18",
-          capabilities: {},
-          clientInfo: { name: "raw", version: "1" },
-        },
-      }),
-    });
+    const initialize = await mcpPost(endpoint, initializeRequest("raw"));
     const sessionId = initialize.headers.get("mcp-session-id") ?? "";
     await initialize.text();
     const abort = new AbortController();
@@ -329,15 +317,11 @@ describe("events extension server", () => {
     const sessionId = east.transport.sessionId;
     await east.transport.terminateSession();
     expect(sim.stats("east")).toMatchObject({ sessions: 0, subscriptions: 0, deletes: 1 });
-    const response = await fetch(sim.endpoint("east"), {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        accept: "application/json, text/event-stream",
-        "mcp-session-id": sessionId ?? "",
-      },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" }),
-    });
+    const response = await mcpPost(
+      sim.endpoint("east"),
+      { jsonrpc: "2.0", id: 1, method: "ping" },
+      { sessionId: sessionId ?? "" },
+    );
     expect(response.status).toBe(404);
   });
 });
