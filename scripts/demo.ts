@@ -10,6 +10,10 @@
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { AGENT_LOG_FILE, type AgentResult, RESULT_FILE } from "../src/agent/runner.ts";
+import { workspacePath } from "../src/agent/workspace.ts";
+import type { ClustersBody, HealthBody } from "../src/health/app.ts";
+import { lines } from "./lines.ts";
 import { type SimFault, startSimulator } from "./sim.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
@@ -48,23 +52,20 @@ state_dir: ./data
 `,
 );
 
+/** `faultline` from the source tree. */
+const FAULTLINE = [process.execPath, join(ROOT, "src", "main.ts")];
+
 say(`starting faultline: faultline run --config ${configFile}`);
-const faultline = Bun.spawn([process.execPath, join(ROOT, "src", "main.ts"), "run", "--config", configFile], {
+const faultline = Bun.spawn([...FAULTLINE, "run", "--config", configFile], {
   stdout: "pipe",
   stderr: "inherit",
   stdin: "ignore",
 });
 const healthUrl = Promise.withResolvers<string>();
 void (async () => {
-  let buffer = "";
-  for await (const chunk of faultline.stdout.pipeThrough(new TextDecoderStream())) {
-    buffer += chunk;
-    for (let at = buffer.indexOf("\n"); at >= 0; at = buffer.indexOf("\n")) {
-      const line = buffer.slice(0, at);
-      buffer = buffer.slice(at + 1);
-      process.stdout.write(`\x1b[2mfaultline │\x1b[0m ${line}\n`);
-      if (line.includes('"health server listening"')) healthUrl.resolve(JSON.parse(line).url);
-    }
+  for await (const line of lines(faultline.stdout)) {
+    process.stdout.write(`\x1b[2mfaultline │\x1b[0m ${line}\n`);
+    if (line.includes('"health server listening"')) healthUrl.resolve(JSON.parse(line).url);
   }
 })();
 void faultline.exited.then((code) => healthUrl.reject(new Error(`faultline exited early (code ${code})`)));
@@ -73,41 +74,50 @@ let exitCode = 0;
 try {
   const url = await withDeadline(healthUrl.promise, 15_000, "faultline's health server");
   await until(async () => {
-    const body = (await (await fetch(`${url}/health/clusters`)).json()) as { summary: { active: number } };
+    const body = (await (await fetch(`${url}/health`)).json()) as HealthBody;
     return body.summary.active === CLUSTERS.length;
   }, "all clusters active");
 
-  const faults: Array<[string, SimFault, string]> = [
-    [
-      "prod-east",
-      { faultType: "CrashLoop", severity: "critical", namespace: "shop", name: "checkout-7d9f" },
-      "triaged",
-    ],
-    [
-      "prod-west",
-      { shape: "nested", namespace: "api", name: "gateway-5c2", reason: "BackOff" },
-      "triaged (older nested payload shape)",
-    ],
-    [
-      "prod-west",
-      { faultType: "PodCrash", severity: "info", name: "batch-1" },
-      "below prod-west's threshold: recorded, not triaged",
-    ],
-    [
-      "staging",
-      { faultType: "JobFailure", severity: "critical", name: "nightly" },
-      "staging has triage: false: recorded, not triaged",
-    ],
-    ["prod-east", { faultType: "NodeUnhealthy", severity: "critical", name: "node-3" }, "triaged"],
+  const faults: Array<{ cluster: string; fault: SimFault; triaged: boolean; what: string }> = [
+    {
+      cluster: "prod-east",
+      fault: { faultType: "CrashLoop", severity: "critical", namespace: "shop", name: "checkout-7d9f" },
+      triaged: true,
+      what: "triaged",
+    },
+    {
+      cluster: "prod-west",
+      fault: { shape: "nested", namespace: "api", name: "gateway-5c2", reason: "BackOff" },
+      triaged: true,
+      what: "triaged (older nested payload shape)",
+    },
+    {
+      cluster: "prod-west",
+      fault: { faultType: "PodCrash", severity: "info", name: "batch-1" },
+      triaged: false,
+      what: "below prod-west's threshold: recorded, not triaged",
+    },
+    {
+      cluster: "staging",
+      fault: { faultType: "JobFailure", severity: "critical", name: "nightly" },
+      triaged: false,
+      what: "staging has triage: false: recorded, not triaged",
+    },
+    {
+      cluster: "prod-east",
+      fault: { faultType: "NodeUnhealthy", severity: "critical", name: "node-3" },
+      triaged: true,
+      what: "triaged",
+    },
   ];
   say("injecting faults");
-  for (const [cluster, fault, what] of faults) {
+  for (const { cluster, fault, what } of faults) {
     sim.inject(cluster, fault);
     process.stdout.write(
       `   ${cluster.padEnd(10)} ${(fault.faultType ?? fault.reason ?? "").padEnd(14)} ${what}\n`,
     );
   }
-  const expected = faults.filter(([, , what]) => what.startsWith("triaged")).length;
+  const expected = faults.filter((f) => f.triaged).length;
   await until(() => results(dir).length >= expected, `${expected} agent runs`);
 
   say("agent runs (each with its own cluster's kubeconfig)");
@@ -118,19 +128,10 @@ try {
     process.stdout.write(`   ${"".padEnd(10)} workspace ${run.workspace}\n`);
   }
   say(`faultline incidents --config ${configFile}`);
-  const table = Bun.spawnSync([
-    process.execPath,
-    join(ROOT, "src", "main.ts"),
-    "incidents",
-    "--config",
-    configFile,
-  ]);
+  const table = Bun.spawnSync([...FAULTLINE, "incidents", "--config", configFile]);
   process.stdout.write(`${table.stdout.toString().replace(/^/gm, "   ")}\n`);
   say("GET /health/clusters");
-  const health = (await (await fetch(`${url}/health/clusters`)).json()) as {
-    clusters: Array<{ name: string; status: string; event_count: number }>;
-    summary: unknown;
-  };
+  const health = (await (await fetch(`${url}/health/clusters`)).json()) as ClustersBody;
   for (const c of health.clusters)
     process.stdout.write(`   ${c.name.padEnd(10)} ${c.status.padEnd(8)} events ${c.event_count}\n`);
   process.stdout.write(`   summary ${JSON.stringify(health.summary)}\n`);
@@ -176,14 +177,15 @@ function healthPort(wanted: number): number {
 function results(
   base: string,
 ): Array<{ cluster: string; exit_code: number | null; kubeconfig: string; workspace: string }> {
-  const incidents = join(base, "data", "incidents");
+  const stateDir = join(base, "data");
+  const incidents = join(stateDir, "incidents");
   if (!existsSync(incidents)) return [];
   return readdirSync(incidents)
-    .map((id) => join(incidents, id))
-    .filter((workspace) => existsSync(join(workspace, "result.json")))
+    .map((id) => workspacePath(stateDir, id))
+    .filter((workspace) => existsSync(join(workspace, RESULT_FILE)))
     .map((workspace) => {
-      const result = JSON.parse(readFileSync(join(workspace, "result.json"), "utf8"));
-      const log = readFileSync(join(workspace, "agent.log"), "utf8");
+      const result = JSON.parse(readFileSync(join(workspace, RESULT_FILE), "utf8")) as AgentResult;
+      const log = readFileSync(join(workspace, AGENT_LOG_FILE), "utf8");
       return {
         cluster: result.cluster,
         exit_code: result.exit_code,

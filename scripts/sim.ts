@@ -250,7 +250,7 @@ const FAULT_PROFILES: Record<string, FaultProfile> = {
   },
 };
 
-const API_VERSIONS: Record<string, string> = {
+const API_VERSIONS: Readonly<Record<string, string>> = {
   Deployment: "apps/v1",
   ReplicaSet: "apps/v1",
   StatefulSet: "apps/v1",
@@ -258,6 +258,14 @@ const API_VERSIONS: Record<string, string> = {
   Job: "batch/v1",
   CronJob: "batch/v1",
 };
+
+/** The apiVersion Kubernetes gives objects of `kind` (the kinds faults are about). */
+export function apiVersionOf(kind: string): string {
+  return API_VERSIONS[kind] ?? "v1";
+}
+
+/** Kinds whose objects have no namespace. */
+export const CLUSTER_SCOPED_KINDS: ReadonlySet<string> = new Set(["Node", "Namespace", "PersistentVolume"]);
 
 const DEFAULT_CONTEXT =
   "Error: connect ECONNREFUSED 10.96.0.12:5432\n    at TCPConnectWrap.afterConnect [as oncomplete] (node:net:1595:16)";
@@ -299,10 +307,10 @@ function resolveFault(cluster: string, fault: SimFault, sequence: number): Resol
   const container = fault.container ?? "app";
   const timestamp = fault.timestamp ?? rfc3339Now();
   const involvedObject: InvolvedObject = {
-    apiVersion: API_VERSIONS[kind] ?? "v1",
+    apiVersion: apiVersionOf(kind),
     kind,
     name,
-    ...(kind === "Node" ? {} : { namespace }),
+    ...(CLUSTER_SCOPED_KINDS.has(kind) ? {} : { namespace }),
     uid: uidOf(cluster, namespace, kind, name),
   };
   const event: KubeEvent = {

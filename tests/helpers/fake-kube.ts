@@ -10,6 +10,8 @@
  *   `GET /api/v1/namespaces/<ns>/events`; the tool's `fieldSelector` argument is passed on as `?fieldSelector=`.
  * It never uses `events.k8s.io`. Over plain HTTP it does not send the kubeconfig's token (it does over TLS).
  */
+
+import { apiVersionOf, CLUSTER_SCOPED_KINDS } from "../../scripts/sim.ts";
 import { writeKubeconfig as writeKubeconfigFile } from "./tmp.ts";
 
 /** An event to serve, in the terms of `events_list`. */
@@ -77,15 +79,6 @@ interface KubeEvent {
   reportingInstance: string;
 }
 
-const CLUSTER_SCOPED_KINDS: ReadonlySet<string> = new Set(["Node", "Namespace", "PersistentVolume"]);
-const API_VERSIONS: Readonly<Record<string, string>> = {
-  Deployment: "apps/v1",
-  ReplicaSet: "apps/v1",
-  StatefulSet: "apps/v1",
-  DaemonSet: "apps/v1",
-  Job: "batch/v1",
-  CronJob: "batch/v1",
-};
 const EVENTS_PATH = /^\/api\/v1\/(?:namespaces\/([^/]+)\/)?events$/;
 const AUTHORIZATION_GV = "authorization.k8s.io/v1";
 
@@ -182,7 +175,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
           ...(clusterScoped ? {} : { namespace: e.namespace }),
           name: e.name,
           uid: clusterScoped ? e.name : crypto.randomUUID(),
-          apiVersion: API_VERSIONS[e.kind] ?? "v1",
+          apiVersion: apiVersionOf(e.kind),
         },
         reason: e.reason,
         message: e.message,

@@ -2,6 +2,7 @@
 
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { lines } from "../../scripts/lines.ts";
 import { waitFor } from "./wait.ts";
 
 /** A running faultline process. */
@@ -36,19 +37,11 @@ export function startProcess(argv: string[], env: Record<string, string | undefi
   const logs: Array<Record<string, unknown>> = [];
   let stderrText = "";
   void (async () => {
-    let buffer = "";
-    for await (const chunk of proc.stdout.pipeThrough(new TextDecoderStream())) {
-      buffer += chunk;
-      let newline = buffer.indexOf("\n");
-      while (newline >= 0) {
-        const line = buffer.slice(0, newline);
-        buffer = buffer.slice(newline + 1);
-        try {
-          logs.push(JSON.parse(line));
-        } catch {
-          logs.push({ text: line });
-        }
-        newline = buffer.indexOf("\n");
+    for await (const line of lines(proc.stdout)) {
+      try {
+        logs.push(JSON.parse(line));
+      } catch {
+        logs.push({ text: line });
       }
     }
   })();
