@@ -264,8 +264,27 @@ function appendToAgentLog(workspace: string, text: string): void {
   }
 }
 
+/**
+ * The outcome of a run that never started, with why in `error`: for callers that cannot even build a
+ * job (e.g. the incident's cluster is no longer configured).
+ */
+export function notStarted(
+  incident: { incident_id: string; cluster: string },
+  workspace: string,
+  error: string,
+): AgentOutcome {
+  const clock: RunClock = { startedAt: new Date(), startedMs: performance.now() };
+  return finish(
+    { incident_id: incident.incident_id, cluster: { name: incident.cluster } },
+    workspace,
+    clock,
+    NEVER_STARTED,
+    error,
+  );
+}
+
 function finish(
-  job: AgentJob,
+  job: { incident_id: string; cluster: { name: string } },
   workspace: string,
   clock: RunClock,
   end: ProcessEnd,

@@ -3,7 +3,7 @@
  * first), runs at most `agent.max_concurrent` agents, and records each run's outcome. The queue lives
  * in the database, so nothing waiting is lost when faultline stops or crashes.
  */
-import { type AgentOutcome, runAgent } from "../agent/runner.ts";
+import { type AgentOutcome, notStarted, runAgent } from "../agent/runner.ts";
 import { workspacePath } from "../agent/workspace.ts";
 import type { AgentConfig, ClusterConfig } from "../config/types.ts";
 import { errorMessage, logger } from "../log.ts";
@@ -104,10 +104,10 @@ export class Dispatcher {
           onSpawn: (pid) => store.recordPid(run.id, pid),
         })
       : Promise.resolve(
-          unrunnable(
-            incident,
+          notStarted(
+            { incident_id: incident.id, cluster: incident.cluster },
             run.workspace,
-            cluster ? "its events are missing" : "its cluster is no longer configured",
+            `cannot run an agent for this incident: ${cluster ? "its events are missing" : "its cluster is no longer configured"}`,
           ),
         );
     const done = outcome.then((result) => this.#finish(incident, run.id, result));
@@ -129,22 +129,4 @@ export class Dispatcher {
     }
     this.kick();
   }
-}
-
-/** The outcome of an incident that cannot run at all (recorded as failed, with why). */
-function unrunnable(incident: Incident, workspace: string, why: string): AgentOutcome {
-  const now = new Date().toISOString();
-  return {
-    incident_id: incident.id,
-    cluster: incident.cluster,
-    workspace,
-    exit_code: null,
-    signal: null,
-    timed_out: false,
-    interrupted: false,
-    duration_ms: 0,
-    started_at: now,
-    finished_at: now,
-    error: `cannot run an agent for this incident: ${why}`,
-  };
 }
