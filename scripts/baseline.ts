@@ -7,8 +7,8 @@
  *   BUN_CONFIG_MAX_HTTP_REQUESTS=2064 bun scripts/baseline.ts --endpoints-file endpoints.json [--count N]
  *
  * `endpoints.json` is `{ "clusters": [{ "name", "endpoint" }] }` (what scripts/bench/sim-process.ts and
- * scripts/sim.ts print) or a plain array of endpoint URLs. With 256 clusters or more, Bun's in-flight
- * request cap must be raised at launch (see src/runtime/http-capacity.ts), or connections past it hang.
+ * scripts/sim.ts print). With 256 clusters or more, Bun's in-flight request cap must be raised at launch
+ * (see src/runtime/http-capacity.ts), or connections past it hang.
  *
  * Output, JSON lines on stdout:
  * - `{ type: "active", at, started_at, clusters, attempts }` once every cluster is subscribed (`at` and
@@ -26,7 +26,7 @@ import { parseArgs } from "node:util";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
-import { parseBenchContext, wallMs } from "./bench/context.ts";
+import { parseBenchContext, printJson, wallMs } from "./bench/context.ts";
 
 const RETRY_DELAY_MS = 1000;
 const MAX_ATTEMPTS = 10;
@@ -43,10 +43,6 @@ interface TagCounter {
 const tags = new Map<string, TagCounter>();
 const connections: Array<{ client: Client; transport: StreamableHTTPClientTransport }> = [];
 
-function print(line: Record<string, unknown>): void {
-  process.stdout.write(`${JSON.stringify(line)}\n`);
-}
-
 function counter(tag: string): TagCounter {
   let entry = tags.get(tag);
   if (!entry) {
@@ -60,7 +56,7 @@ function settleExpectations(tag: string, entry: TagCounter): void {
   if (entry.expect.length === 0) return;
   entry.expect = entry.expect.filter((wait) => {
     if (entry.count < wait.count) return true;
-    print({ id: wait.id, tag, count: entry.count, at: entry.lastMs });
+    printJson({ id: wait.id, tag, count: entry.count, at: entry.lastMs });
     return false;
   });
 }
@@ -93,7 +89,7 @@ async function connect(name: string, endpoint: string): Promise<number> {
       connections.push({ client, transport });
       return attempt;
     } catch (error) {
-      print({
+      printJson({
         type: "failed",
         cluster: name,
         attempt,
@@ -101,17 +97,16 @@ async function connect(name: string, endpoint: string): Promise<number> {
       });
       await client.close().catch(() => {});
       if (attempt >= MAX_ATTEMPTS) throw error;
-      await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS));
+      await Bun.sleep(RETRY_DELAY_MS);
     }
   }
 }
 
 function readEndpoints(file: string): Array<{ name: string; endpoint: string }> {
   const parsed: unknown = JSON.parse(readFileSync(file, "utf8"));
-  const list = Array.isArray(parsed) ? parsed : (parsed as { clusters?: unknown }).clusters;
-  if (!Array.isArray(list)) throw new Error(`${file}: expected { clusters: [...] } or an array`);
+  const list = (parsed as { clusters?: unknown } | null)?.clusters;
+  if (!Array.isArray(list)) throw new Error(`${file}: expected { clusters: [...] }`);
   return list.map((item: unknown, index) => {
-    if (typeof item === "string") return { name: `cluster-${index + 1}`, endpoint: item };
     const entry = item as { name?: unknown; endpoint?: unknown };
     if (typeof entry.endpoint !== "string") throw new Error(`${file}: entry ${index} has no endpoint`);
     return {
@@ -130,7 +125,7 @@ function handleCommand(command: Record<string, unknown>): void {
       settleExpectations(tag, entry);
       return;
     case "report":
-      print({
+      printJson({
         id: command.id,
         tag,
         count: entry.count,
@@ -140,7 +135,7 @@ function handleCommand(command: Record<string, unknown>): void {
       });
       return;
     default:
-      print({ id: command.id, error: `unknown command ${String(command.cmd)}` });
+      printJson({ id: command.id, error: `unknown command ${String(command.cmd)}` });
   }
 }
 
@@ -151,7 +146,7 @@ async function shutdown(): Promise<never> {
       await client.close().catch(() => {});
     }),
   );
-  await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 3000))]);
+  await Promise.race([closing, Bun.sleep(3000)]);
   process.exit(0);
 }
 
@@ -173,12 +168,12 @@ async function main(): Promise<void> {
       try {
         handleCommand(JSON.parse(line) as Record<string, unknown>);
       } catch (error) {
-        print({ error: error instanceof Error ? error.message : String(error) });
+        printJson({ error: error instanceof Error ? error.message : String(error) });
       }
     }
   })();
   const attempts = await Promise.all(endpoints.map(({ name, endpoint }) => connect(name, endpoint)));
-  print({
+  printJson({
     type: "active",
     at: wallMs(),
     started_at: startedAt,

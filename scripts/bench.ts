@@ -21,6 +21,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { DB_FILE } from "../src/incidents/store.ts";
+import {
+  BUN_DEFAULT_MAX_HTTP_REQUESTS,
+  HTTP_LIMIT_VARIABLE,
+  requiredHttpRequests,
+} from "../src/runtime/http-capacity.ts";
 import { wallMs } from "./bench/context.ts";
 import { healthSummary, type ObservedEvent, openStoredEvents, waitForCount } from "./bench/measure.ts";
 import {
@@ -29,7 +35,6 @@ import {
   readCpuSeconds,
   readMemory,
   readThreadCpu,
-  sleep,
   spawnChild,
   threadCpuDelta,
 } from "./bench/proc.ts";
@@ -289,7 +294,7 @@ async function waitForStreams(sim: SimHandle, n: number, notes: string[]): Promi
       notes.push(`only ${streams}/${n} event streams open when the load started`);
       return;
     }
-    await sleep(100);
+    await Bun.sleep(100);
   }
 }
 
@@ -305,7 +310,7 @@ async function freePort(): Promise<number> {
 }
 
 function httpLimitFor(clusters: number): number {
-  return Math.max(256, clusters * 2 + 64);
+  return Math.max(BUN_DEFAULT_MAX_HTTP_REQUESTS, requiredHttpRequests(clusters));
 }
 
 async function runFaultline(
@@ -335,7 +340,7 @@ async function runFaultline(
   writeFileSync(configFile, JSON.stringify(config, null, 2)); // JSON is YAML
   const base = `http://127.0.0.1:${port}`;
   const env: Record<string, string> = {};
-  if (options.noReexec) env.BUN_CONFIG_MAX_HTTP_REQUESTS = String(httpLimitFor(n));
+  if (options.noReexec) env[HTTP_LIMIT_VARIABLE] = String(httpLimitFor(n));
   const bunArgs: string[] = [];
   if (options.cpuProf) {
     mkdirSync(options.cpuProf, { recursive: true });
@@ -376,19 +381,17 @@ async function runFaultline(
       }
       if (probe > deadline)
         throw new Error(`not all active after 120 s (${summary?.active ?? "?"}/${n})\n${child.tail()}`);
-      await sleep(25);
+      await Bun.sleep(25);
     }
     result.cpu_startup_s = readCpuSeconds(child.pid);
     result.threads.startup = threadCpuDelta({}, readThreadCpu(child.pid));
-    await sleep(options.settleMs);
+    await Bun.sleep(options.settleMs);
     result.rss_active_mb = memoryMb(child.pid)?.rss ?? null;
     await waitForStreams(sim, n, result.notes);
 
-    const stored = openStoredEvents(join(stateDir, "faultline.db"), base);
+    const stored = openStoredEvents(join(stateDir, DB_FILE));
     result.latency_source =
-      stored.source === "db"
-        ? "send → row committed in faultline.db (first 1 ms poll that sees it; upper bound)"
-        : "n/a: no faultline.db (store not integrated); nothing per event to measure";
+      "send → row committed in faultline.db (first 1 ms poll that sees it; upper bound)";
     try {
       // Burst.
       const tag = `f${n}burst`;
@@ -396,13 +399,7 @@ async function runFaultline(
       const threads0 = readThreadCpu(child.pid);
       const baseCount = await stored.count();
       const sent = sim.child.request({ cmd: "burst", clusters: n, total: options.burst, tag }, 120_000);
-      const wait = await waitForCount(
-        stored.count,
-        baseCount,
-        options.burst,
-        stored.source === "db" ? 5 : 100,
-        10_000,
-      );
+      const wait = await waitForCount(stored.count, baseCount, options.burst, 5, 10_000);
       const reply = await sent;
       result.cpu_burst_s = (readCpuSeconds(child.pid) ?? 0) - cpu0;
       result.threads.burst = threadCpuDelta(threads0, readThreadCpu(child.pid));
@@ -415,14 +412,11 @@ async function runFaultline(
         seconds,
         events_per_s: wait.count / seconds,
         send_s: (Number(reply.last_send_ms) - firstSend) / 1000,
-        source:
-          stored.source === "db"
-            ? "rows in faultline.db events (5 ms polls)"
-            : "sum of event_count over /health/clusters (100 ms polls; received, not stored)",
+        source: "rows in faultline.db events (5 ms polls)",
       };
       if (Number(reply.delivered) !== options.burst)
         result.notes.push(`burst: simulator delivered ${String(reply.delivered)} of ${options.burst}`);
-      await sleep(1000);
+      await Bun.sleep(1000);
 
       // Steady rate: latency.
       const steadyTag = `f${n}steady`;
@@ -441,27 +435,25 @@ async function runFaultline(
           replied = line;
         });
       let repliedAt = 0;
-      while (stored.source === "db") {
+      for (;;) {
         for (const event of stored.readNew(wallMs())) if (event.tag === steadyTag) observed.push(event);
         if (replied && repliedAt === 0) repliedAt = wallMs();
         if (observed.length >= expected || (repliedAt > 0 && wallMs() - repliedAt > 5000)) break;
-        await sleep(1);
+        await Bun.sleep(1);
       }
       await steady;
       const steadyReply = replied as Record<string, unknown> | null;
       result.cpu_steady_s = (readCpuSeconds(child.pid) ?? 0) - cpu1;
       result.threads.steady = threadCpuDelta(threads1, readThreadCpu(child.pid));
       result.steady_rate = steadyReply ? Number(steadyReply.achieved_rate) : null;
-      if (stored.source === "db") {
-        result.latency = latencyOf(
-          observed.map((e) => e.seenMs - e.sendMs),
-          expected,
-        );
-        result.received_latency = latencyOf(
-          observed.map((e) => e.receivedMs - e.sendMs),
-          expected,
-        );
-      }
+      result.latency = latencyOf(
+        observed.map((e) => e.seenMs - e.sendMs),
+        expected,
+      );
+      result.received_latency = latencyOf(
+        observed.map((e) => e.receivedMs - e.sendMs),
+        expected,
+      );
     } finally {
       stored.close();
     }
@@ -492,7 +484,7 @@ async function runBaseline(
       1,
       options,
     ),
-    { cwd: ROOT, env: { BUN_CONFIG_MAX_HTTP_REQUESTS: String(httpLimitFor(n)) }, stdin: true },
+    { cwd: ROOT, env: { [HTTP_LIMIT_VARIABLE]: String(httpLimitFor(n)) }, stdin: true },
   );
   let failures = 0;
   const unlisten = child.onLine((line) => {
@@ -504,7 +496,7 @@ async function runBaseline(
     result.cpu_startup_s = readCpuSeconds(child.pid);
     result.threads.startup = threadCpuDelta({}, readThreadCpu(child.pid));
     if (failures > 0) result.notes.push(`${failures} failed connection attempt(s) retried during start-up`);
-    await sleep(options.settleMs);
+    await Bun.sleep(options.settleMs);
     result.rss_active_mb = memoryMb(child.pid)?.rss ?? null;
     await waitForStreams(sim, n, result.notes);
 
@@ -533,7 +525,7 @@ async function runBaseline(
     };
     if (Number(reply.delivered) !== options.burst)
       result.notes.push(`burst: simulator delivered ${String(reply.delivered)} of ${options.burst}`);
-    await sleep(1000);
+    await Bun.sleep(1000);
 
     // Steady rate: latency.
     const steadyTag = `b${n}steady`;
@@ -547,7 +539,7 @@ async function runBaseline(
       { cmd: "steady", clusters: n, rate: options.rate, seconds: options.seconds, tag: steadyTag },
       120_000,
     );
-    await Promise.race([waitAll, sleep(5000)]);
+    await Promise.race([waitAll, Bun.sleep(5000)]);
     result.cpu_steady_s = (readCpuSeconds(child.pid) ?? 0) - cpu1;
     result.threads.steady = threadCpuDelta(threads1, readThreadCpu(child.pid));
     result.steady_rate = Number(steadyReply.achieved_rate);
@@ -601,7 +593,7 @@ const ROWS: Row[] = [
   { label: "peak RSS, VmHWM (MB)", pick: (r) => r.rss_peak_mb, digits: 1 },
 ];
 
-function table(n: number, results: RunResult[], options: BenchOptions): string {
+function table(n: number, results: RunResult[]): string {
   const f = results.find((r) => r.system === "faultline");
   const b = results.find((r) => r.system === "baseline");
   const lines = [
@@ -638,7 +630,6 @@ function table(n: number, results: RunResult[], options: BenchOptions): string {
     if (r.error) lines.push(`${r.system}: ERROR ${r.error.split("\n")[0]}`);
     for (const note of r.notes) lines.push(`${r.system}: note: ${note}`);
   }
-  void options;
   return lines.join("\n");
 }
 
@@ -779,9 +770,9 @@ async function main(argv: string[]): Promise<number> {
         }
         perN.push(result);
         results.push(result);
-        await sleep(500);
+        await Bun.sleep(500);
       }
-      console.log(table(n, perN, options));
+      console.log(table(n, perN));
       console.log("");
     }
   } catch (error) {

@@ -1,6 +1,7 @@
 /**
- * The shared wall clock and the `context` format of benchmark faults, used by the simulator process, the
- * baseline and the benchmark. Dependency-free, so that importing it costs the baseline nothing measurable.
+ * The shared wall clock, the `context` format of benchmark faults and JSON-line output, used by the
+ * simulator process, the baseline and the benchmark. Dependency-free, so that importing it costs the
+ * baseline nothing measurable.
  */
 
 /**
@@ -11,8 +12,13 @@ export function wallMs(): number {
   return performance.timeOrigin + performance.now();
 }
 
+/** Writes `value` to stdout as one JSON line. */
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value)}\n`);
+}
+
 /** Prefix of every benchmark fault's `context`. */
-export const CONTEXT_PREFIX = "bench|";
+const CONTEXT_PREFIX = "bench|";
 
 /** The `context` of a benchmark fault: `bench|<tag>|<seq>|<send ms>`. */
 export function benchContext(tag: string, seq: number, sendMs: number): string {

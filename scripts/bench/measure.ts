@@ -1,37 +1,21 @@
 /**
  * What the benchmark measures of a running faultline from outside: readiness over the health API, and
- * stored events read straight from its SQLite database (read-only), or, while there is no database, from
- * the health API's per-cluster `event_count`.
+ * stored events read straight from its SQLite database (read-only).
  */
 import { Database } from "bun:sqlite";
-import { existsSync } from "node:fs";
+import type { RegistrySummary } from "../../src/cluster/registry.ts";
 import { parseBenchContext, wallMs } from "./context.ts";
-import { sleep } from "./proc.ts";
-
-/** `GET /health` summary. */
-export interface HealthSummary {
-  total: number;
-  active: number;
-  unhealthy: number;
-}
 
 /** Reads `GET <base>/health`'s summary; null when the server does not answer (yet). */
-export async function healthSummary(base: string): Promise<HealthSummary | null> {
+export async function healthSummary(base: string): Promise<RegistrySummary | null> {
   try {
     const response = await fetch(`${base}/health`, { signal: AbortSignal.timeout(2000) });
     if (!response.ok) return null;
-    const body = (await response.json()) as { summary?: HealthSummary };
+    const body = (await response.json()) as { summary?: RegistrySummary };
     return body.summary ?? null;
   } catch {
     return null;
   }
-}
-
-/** Sum of `event_count` over `GET <base>/health/clusters`. */
-export async function healthEventCount(base: string): Promise<number> {
-  const response = await fetch(`${base}/health/clusters`, { signal: AbortSignal.timeout(5000) });
-  const body = (await response.json()) as { clusters?: Array<{ event_count?: number }> };
-  return (body.clusters ?? []).reduce((sum, c) => sum + (c.event_count ?? 0), 0);
 }
 
 /** One stored benchmark event as seen by a poll of the database. */
@@ -46,15 +30,11 @@ export interface ObservedEvent {
   seenMs: number;
 }
 
-/** Where faultline's stored events are counted from. */
-export type StoredSource = "db" | "health";
-
 /** Counts and reads faultline's stored events. */
 export interface StoredEvents {
-  readonly source: StoredSource;
-  /** Events stored so far (db: highest `events.id`, ids being sequential; health: sum of `event_count`). */
+  /** Events stored so far (the highest `events.id`, ids being sequential). */
   count(): Promise<number>;
-  /** Benchmark events stored since the last call (db only), stamped with `seenMs`. */
+  /** Benchmark events stored since the last call, stamped with `seenMs`. */
   readNew(seenMs: number): ObservedEvent[];
   /** Makes {@link readNew} start after everything stored so far. */
   skipToEnd(): void;
@@ -68,50 +48,32 @@ interface EventRow {
 }
 
 /**
- * Opens `<stateDir>/faultline.db` read-only when it exists and has an `events` table; otherwise counts
- * over the health API (and cannot see individual events).
+ * Opens faultline's database `dbFile` read-only (faultline creates it, with its `events` table, before its
+ * health server answers).
  */
-export function openStoredEvents(dbFile: string, healthBase: string): StoredEvents {
-  if (existsSync(dbFile)) {
-    const db = new Database(dbFile, { readonly: true });
-    const table = db
-      .query<{ n: number }, []>(
-        "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'events'",
-      )
-      .get();
-    if ((table?.n ?? 0) > 0) {
-      const maxId = db.query<{ id: number | null }, []>("SELECT max(id) AS id FROM events");
-      const newer = db.query<EventRow, { after: number }>(
-        "SELECT id, received_ms, json_extract(event, '$.context') AS context FROM events WHERE id > $after ORDER BY id",
-      );
-      let lastId = maxId.get()?.id ?? 0;
-      return {
-        source: "db",
-        count: async () => maxId.get()?.id ?? 0,
-        readNew: (seenMs) => {
-          const rows = newer.all({ after: lastId });
-          const out: ObservedEvent[] = [];
-          for (const row of rows) {
-            lastId = row.id;
-            const parsed = parseBenchContext(row.context);
-            if (parsed) out.push({ ...parsed, receivedMs: row.received_ms, seenMs });
-          }
-          return out;
-        },
-        skipToEnd: () => {
-          lastId = maxId.get()?.id ?? 0;
-        },
-        close: () => db.close(),
-      };
-    }
-    db.close();
-  }
+export function openStoredEvents(dbFile: string): StoredEvents {
+  const db = new Database(dbFile, { readonly: true });
+  const maxId = db.query<{ id: number | null }, []>("SELECT max(id) AS id FROM events");
+  const newer = db.query<EventRow, { after: number }>(
+    "SELECT id, received_ms, json_extract(event, '$.context') AS context FROM events WHERE id > $after ORDER BY id",
+  );
+  let lastId = maxId.get()?.id ?? 0;
   return {
-    source: "health",
-    count: () => healthEventCount(healthBase),
-    readNew: () => [],
-    skipToEnd: () => {},
-    close: () => {},
+    count: async () => maxId.get()?.id ?? 0,
+    readNew: (seenMs) => {
+      const rows = newer.all({ after: lastId });
+      const out: ObservedEvent[] = [];
+      for (const row of rows) {
+        lastId = row.id;
+        const parsed = parseBenchContext(row.context);
+        if (parsed) out.push({ ...parsed, receivedMs: row.received_ms, seenMs });
+      }
+      return out;
+    },
+    skipToEnd: () => {
+      lastId = maxId.get()?.id ?? 0;
+    },
+    close: () => db.close(),
   };
 }
 
@@ -147,6 +109,6 @@ export async function waitForCount(
     } else if (probeMs - lastGrowthMs > stallMs) {
       return { count: last, atMs: lastGrowthMs, complete: false };
     }
-    await sleep(intervalMs);
+    await Bun.sleep(intervalMs);
   }
 }

@@ -1,16 +1,17 @@
 /**
  * Small process helpers for the benchmark: `/proc` readings (RSS, CPU time), a JSON-lines reader for a
- * child's stdout, a shared wall clock, and a registry of every child started so they can all be ended.
+ * child's stdout, and a registry of every child started so they can all be ended.
  */
 
 import { readdirSync, readFileSync } from "node:fs";
 import type { Subprocess } from "bun";
+import { lines } from "../lines.ts";
 
 /** Clock ticks per second of `/proc/<pid>/stat` (`getconf CLK_TCK`; 100 on Linux). */
-export const CLOCK_TICKS = 100;
+const CLOCK_TICKS = 100;
 
 /** Memory of a process from `/proc/<pid>/status`, in bytes. */
-export interface MemoryReading {
+interface MemoryReading {
   /** Resident set size now. */
   rss: number;
   /** Peak resident set size so far. */
@@ -92,11 +93,6 @@ export function threadCpuDelta(
   return Object.fromEntries(entries);
 }
 
-/** Resolves after `ms`. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 /** A child process whose stdout is JSON lines; keeps the last lines of stdout and stderr for diagnostics. */
 export class JsonLineChild {
   readonly proc: Subprocess<"pipe" | "ignore", "pipe", "pipe">;
@@ -163,7 +159,7 @@ export class JsonLineChild {
   }
 
   /** Writes one JSON command line to the child's stdin. */
-  send(command: Record<string, unknown>): void {
+  #send(command: Record<string, unknown>): void {
     const stdin = this.proc.stdin;
     if (!stdin || typeof stdin === "number") throw new Error(`${this.name}: no stdin pipe`);
     stdin.write(`${JSON.stringify(command)}\n`);
@@ -174,7 +170,7 @@ export class JsonLineChild {
   async request(command: Record<string, unknown>, timeoutMs: number): Promise<Record<string, unknown>> {
     const id = `${Date.now()}-${Math.random().toString(36).slice(2)}`;
     const reply = this.waitForLine(`reply to ${String(command.cmd)}`, (line) => line.id === id, timeoutMs);
-    this.send({ ...command, id });
+    this.#send({ ...command, id });
     return reply;
   }
 
@@ -195,28 +191,19 @@ export class JsonLineChild {
   }
 
   async #read(stream: ReadableStream<Uint8Array>, json: boolean): Promise<void> {
-    let buffer = "";
-    const decoder = new TextDecoder();
-    for await (const chunk of stream) {
-      buffer += decoder.decode(chunk, { stream: true });
-      let newline = buffer.indexOf("\n");
-      while (newline >= 0) {
-        const line = buffer.slice(0, newline);
-        buffer = buffer.slice(newline + 1);
-        newline = buffer.indexOf("\n");
-        this.#remember(json ? line : `stderr: ${line}`);
-        if (!json) continue;
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(line);
-        } catch {
-          continue;
-        }
-        if (typeof parsed !== "object" || parsed === null) continue;
-        const record = parsed as Record<string, unknown>;
-        for (const listener of this.#listeners) listener(record);
-        for (const waiter of [...this.#waiters]) if (waiter.match(record)) waiter.resolve(record);
+    for await (const line of lines(stream)) {
+      this.#remember(json ? line : `stderr: ${line}`);
+      if (!json) continue;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(line);
+      } catch {
+        continue;
       }
+      if (typeof parsed !== "object" || parsed === null) continue;
+      const record = parsed as Record<string, unknown>;
+      for (const listener of this.#listeners) listener(record);
+      for (const waiter of [...this.#waiters]) if (waiter.match(record)) waiter.resolve(record);
     }
   }
 
@@ -227,7 +214,7 @@ export class JsonLineChild {
 }
 
 /** Every child the benchmark started, so that an interrupt can end them all (each by its pid). */
-export const children = new Set<JsonLineChild>();
+const children = new Set<JsonLineChild>();
 
 /** Starts `argv` with stdout/stderr piped (and stdin piped when `stdin` is true) and registers it. */
 export function spawnChild(

@@ -18,7 +18,7 @@
  */
 import { parseArgs } from "node:util";
 import { type Simulator, startSimulator } from "../sim.ts";
-import { benchContext, wallMs } from "./context.ts";
+import { benchContext, printJson, wallMs } from "./context.ts";
 
 /** Faults injected per chunk of a burst before yielding to the event loop. */
 const BURST_CHUNK = 200;
@@ -56,7 +56,7 @@ async function steady(sim: Simulator, names: readonly string[], rate: number, se
     const due = Math.min(total, Math.floor(((wallMs() - start) / 1000) * rate) + 1);
     maxBatch = Math.max(maxBatch, due - outcome.sent);
     for (; outcome.sent < due; outcome.sent++) outcome.delivered += injectOne(sim, names, tag, outcome.sent);
-    await new Promise((resolve) => setTimeout(resolve, 1));
+    await Bun.sleep(1);
   }
   outcome.last_send_ms = wallMs();
   return { ...outcome, achieved_rate: total / ((outcome.last_send_ms - start) / 1000), max_batch: maxBatch };
@@ -75,10 +75,6 @@ function stats(sim: Simulator, names: readonly string[]) {
   return { sessions, streams, subscriptions };
 }
 
-function reply(line: Record<string, unknown>): void {
-  process.stdout.write(`${JSON.stringify(line)}\n`);
-}
-
 async function handle(sim: Simulator, command: Record<string, unknown>): Promise<void> {
   const id = command.id;
   const count = Math.min(Number(command.clusters ?? sim.clusters.length), sim.clusters.length);
@@ -87,19 +83,19 @@ async function handle(sim: Simulator, command: Record<string, unknown>): Promise
   try {
     switch (command.cmd) {
       case "burst":
-        reply({ id, ...(await burst(sim, names, Number(command.total), tag)) });
+        printJson({ id, ...(await burst(sim, names, Number(command.total), tag)) });
         return;
       case "steady":
-        reply({ id, ...(await steady(sim, names, Number(command.rate), Number(command.seconds), tag)) });
+        printJson({ id, ...(await steady(sim, names, Number(command.rate), Number(command.seconds), tag)) });
         return;
       case "stats":
-        reply({ id, ...stats(sim, names) });
+        printJson({ id, ...stats(sim, names) });
         return;
       default:
-        reply({ id, error: `unknown command ${String(command.cmd)}` });
+        printJson({ id, error: `unknown command ${String(command.cmd)}` });
     }
   } catch (error) {
-    reply({ id, error: error instanceof Error ? error.message : String(error) });
+    printJson({ id, error: error instanceof Error ? error.message : String(error) });
   }
 }
 
@@ -109,7 +105,7 @@ async function main(): Promise<void> {
   if (!Number.isInteger(count) || count < 1) throw new Error("--clusters must be a positive integer");
   const sim = await startSimulator({ clusters: count });
   const clusters = sim.clusters.map((name) => ({ name, endpoint: sim.endpoint(name) }));
-  reply({ type: "ready", clusters });
+  printJson({ type: "ready", clusters });
   const shutdown = (): void => {
     sim.stop().then(
       () => process.exit(0),
@@ -124,7 +120,7 @@ async function main(): Promise<void> {
     try {
       command = JSON.parse(line);
     } catch {
-      reply({ error: "invalid JSON command" });
+      printJson({ error: "invalid JSON command" });
       continue;
     }
     if (typeof command === "object" && command !== null) void handle(sim, command as Record<string, unknown>);
