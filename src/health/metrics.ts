@@ -27,6 +27,18 @@ export class FaultlineMetrics {
 
   constructor(sources: MetricsSources) {
     const registers = [this.#prom];
+    /** A gauge with one series per key of the record `read` returns when scraped. */
+    const countsGauge = (name: string, help: string, label: string, read: () => Record<string, number>) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: [label],
+        registers,
+        collect() {
+          this.reset();
+          for (const [key, count] of Object.entries(read())) this.set({ [label]: key }, count);
+        },
+      });
     const { registry } = sources;
     collectDefaultMetrics({ register: this.#prom });
 
@@ -93,31 +105,16 @@ export class FaultlineMetrics {
         for (const [reason, count] of Object.entries(sources.dropped())) this.inc({ reason }, count);
       },
     });
-    if (sources.incidents) {
-      const incidents = sources.incidents;
-      new Gauge({
-        name: "faultline_incidents",
-        help: "Incidents in the store, by status.",
-        labelNames: ["status"],
-        registers,
-        collect() {
-          this.reset();
-          for (const [status, count] of Object.entries(incidents())) this.set({ status }, count);
-        },
-      });
-    }
-    if (sources.skips) {
-      const skips = sources.skips;
-      new Gauge({
-        name: "faultline_incidents_skipped",
-        help: "Incidents recorded without an agent, by reason (queue_full: agent.max_queue was full).",
-        labelNames: ["reason"],
-        registers,
-        collect() {
-          this.reset();
-          for (const [reason, count] of Object.entries(skips())) this.set({ reason }, count);
-        },
-      });
+    const { incidents, skips } = sources;
+    if (incidents)
+      countsGauge("faultline_incidents", "Incidents in the store, by status.", "status", incidents);
+    if (skips) {
+      countsGauge(
+        "faultline_incidents_skipped",
+        "Incidents recorded without an agent, by reason (queue_full: agent.max_queue was full).",
+        "reason",
+        skips,
+      );
     }
     if (sources.agents) {
       const agents = sources.agents;
