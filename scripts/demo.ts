@@ -12,7 +12,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { AGENT_LOG_FILE, type AgentResult, RESULT_FILE } from "../src/agent/runner.ts";
 import { workspacePath } from "../src/agent/workspace.ts";
-import type { ClustersBody, HealthBody } from "../src/health/app.ts";
+import type { ClustersBody, HealthBody } from "../src/http/app.ts";
 import { lines } from "./lines.ts";
 import { type SimFault, startSimulator } from "./sim.ts";
 

@@ -8,20 +8,20 @@
  * batch taken off the channel.
  */
 import { endOrphanedAgent } from "./agent/orphans.ts";
-import { Backoff } from "./cluster/backoff.ts";
 import { Registry } from "./cluster/registry.ts";
 import { Supervisor } from "./cluster/supervisor.ts";
 import type { ClusterConfig, FaultlineConfig } from "./config/types.ts";
 import { Channel } from "./events/channel.ts";
 import { describeResource, type FaultEvent } from "./events/fault.ts";
 import { route } from "./events/route.ts";
-import { createHealthApp } from "./health/app.ts";
-import { FaultlineMetrics } from "./health/metrics.ts";
-import { type RunningServer, serve } from "./health/serve.ts";
+import { createHealthApp } from "./http/app.ts";
+import { FaultlineMetrics } from "./http/metrics.ts";
+import { type RunningServer, serve } from "./http/serve.ts";
 import { Dispatcher } from "./incidents/dispatcher.ts";
 import { StateDirLock } from "./incidents/lock.ts";
 import { IncidentStore, type IngestItem, type IngestResult } from "./incidents/store.ts";
 import { errorMessage, logger, setLogLevel } from "./log.ts";
+import { Backoff } from "./runtime/backoff.ts";
 import { sleep } from "./runtime/sleep.ts";
 import { VERSION } from "./version.ts";
 import type { WorkerToMain } from "./worker/messages.ts";

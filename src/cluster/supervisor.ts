@@ -6,8 +6,8 @@
  */
 import type { ClusterConfig } from "../config/types.ts";
 import { errorMessage, logger } from "../log.ts";
+import { Backoff } from "../runtime/backoff.ts";
 import type { ClusterSpec, ConnectionSettings, MainToWorker, WorkerToMain } from "../worker/messages.ts";
-import { Backoff } from "./backoff.ts";
 
 const log = logger({ component: "supervisor" });
 

@@ -10,14 +10,14 @@ import {
   StreamableHTTPError,
 } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ErrorCode, LoggingMessageNotificationSchema, McpError } from "@modelcontextprotocol/sdk/types.js";
-import { Backoff } from "../cluster/backoff.ts";
 import { describeResource, type FaultEvent } from "../events/fault.ts";
 import { classifyNotification } from "../events/normalise.ts";
 import { errorMessage, type Logger, logger } from "../log.ts";
+import { Backoff } from "../runtime/backoff.ts";
+import { Gate } from "../runtime/gate.ts";
 import { sleep } from "../runtime/sleep.ts";
 import { VERSION } from "../version.ts";
 import { Flow } from "./flow.ts";
-import { Gate } from "./gate.ts";
 import {
   findSubscriptionId,
   mentionsMissingTool,

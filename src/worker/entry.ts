@@ -5,9 +5,9 @@
 
 import type { FaultEvent } from "../events/fault.ts";
 import { setLogLevel } from "../log.ts";
+import { Gate } from "../runtime/gate.ts";
 import { ClusterConnection } from "./connection.ts";
 import { Flow } from "./flow.ts";
-import { Gate } from "./gate.ts";
 import type { ConnectionMessage, MainToWorker, WorkerToMain } from "./messages.ts";
 
 declare const self: Worker;

@@ -3,7 +3,7 @@
  * agent processes, real health server.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { ClustersBody, HealthBody } from "../../src/health/app.ts";
+import type { ClustersBody, HealthBody } from "../../src/http/app.ts";
 import { setLogSink } from "../../src/log.ts";
 import { MISSING_EVENTS_SUBSCRIBE } from "../../src/worker/connection.ts";
 import { type Fleet, startFleet } from "../helpers/fleet.ts";

@@ -4,7 +4,7 @@
  * what happened while it was down.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { ClustersBody } from "../../src/health/app.ts";
+import type { ClustersBody } from "../../src/http/app.ts";
 import { type FinishedRun, type Fleet, startFleet } from "../helpers/fleet.ts";
 import { waitFor } from "../helpers/wait.ts";
 

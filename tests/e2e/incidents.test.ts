@@ -3,7 +3,7 @@
  * counts in health, and Prometheus metrics.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import type { ClustersBody } from "../../src/health/app.ts";
+import type { ClustersBody } from "../../src/http/app.ts";
 import type { Incident, IncidentDetail } from "../../src/incidents/store.ts";
 import { type Fleet, startFleet } from "../helpers/fleet.ts";
 import { waitFor } from "../helpers/wait.ts";

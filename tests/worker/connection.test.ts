@@ -8,8 +8,8 @@ import {
   SUBSCRIPTIONS_PER_SESSION,
   startSimulator,
 } from "../../scripts/sim.ts";
+import { Gate } from "../../src/runtime/gate.ts";
 import { ClusterConnection, GATE_SLOT_MAX_MS } from "../../src/worker/connection.ts";
-import { Gate } from "../../src/worker/gate.ts";
 import type { ConnectionMessage, ConnectionSettings, StatusMessage } from "../../src/worker/messages.ts";
 import { type BlackholeProxy, startBlackholeProxy } from "../helpers/proxy.ts";
 import { waitFor } from "../helpers/wait.ts";

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { AgentOutcome } from "../../src/agent/runner.ts";
 import type { FaultEvent, Severity } from "../../src/events/fault.ts";
 import type { RouteDecision } from "../../src/events/route.ts";
-import { incidentRoutes } from "../../src/health/incidents.ts";
+import { incidentRoutes } from "../../src/http/incidents.ts";
 import {
   type AgentRun,
   type Incident,

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { Gate } from "../../src/worker/gate.ts";
+import { Gate } from "../../src/runtime/gate.ts";
 
 test("at most `limit` holders at once, waiters served in arrival order", async () => {
   const gate = new Gate(2);

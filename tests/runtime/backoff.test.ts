@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { Backoff } from "../../src/cluster/backoff.ts";
+import { Backoff } from "../../src/runtime/backoff.ts";
 
 test("starts at initial, doubles, never exceeds max; reset starts over", () => {
   const noJitter = new Backoff(1000, 60_000, () => 0);
