@@ -24,7 +24,7 @@ import { errorMessage, logger, setLogLevel } from "./log.ts";
 import { Backoff } from "./runtime/backoff.ts";
 import { sleep } from "./runtime/sleep.ts";
 import { VERSION } from "./version.ts";
-import type { WorkerToMain } from "./worker/messages.ts";
+import { decodeEventBatch, type WorkerToMain } from "./worker/protocol.ts";
 
 const log = logger();
 
@@ -123,7 +123,7 @@ export async function startFaultline(config: FaultlineConfig): Promise<Faultline
         return;
       }
       case "events":
-        for (const event of JSON.parse(message.json) as FaultEvent[]) {
+        for (const event of decodeEventBatch(message)) {
           registry.recordEvent(event.cluster, event.received_at);
           if (channel.push(event)) continue;
           dropped.channel_full++;

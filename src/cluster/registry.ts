@@ -3,7 +3,7 @@
  * server and metrics read it; nothing here holds a kubeconfig or any secret.
  */
 import type { ClusterConfig } from "../config/types.ts";
-import type { ConnectionStatus, FeedMode, StatusMessage } from "../worker/messages.ts";
+import type { ConnectionStatus, FeedMode, StatusMessage } from "../worker/protocol.ts";
 
 /** What faultline knows about one cluster right now. */
 export interface ClusterState {

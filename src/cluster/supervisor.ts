@@ -7,7 +7,7 @@
 import type { ClusterConfig } from "../config/types.ts";
 import { errorMessage, logger } from "../log.ts";
 import { Backoff } from "../runtime/backoff.ts";
-import type { ClusterSpec, ConnectionSettings, MainToWorker, WorkerToMain } from "../worker/messages.ts";
+import type { ClusterSpec, ConnectionSettings, MainToWorker, WorkerToMain } from "../worker/protocol.ts";
 
 const log = logger({ component: "supervisor" });
 

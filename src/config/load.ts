@@ -3,12 +3,14 @@
  * resolves it into a {@link FaultlineConfig}. Every problem is collected with its field path, so a
  * user sees all of them at once: `clusters[1].kubeconfig: required`.
  */
+
 import { accessSync, constants, readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { delimiter, dirname, isAbsolute, resolve } from "node:path";
 import * as v from "valibot";
 import { parseDocument } from "yaml";
 import { errorMessage } from "../log.ts";
+import { errnoCode } from "../runtime/errno.ts";
 import { type ConfigFile, ConfigFileSchema } from "./schema.ts";
 import type { ClusterConfig, FaultlineConfig, ListenAddress } from "./types.ts";
 
@@ -238,7 +240,7 @@ function checkReadableFile(path: string, field: string, issues: ConfigIssue[]): 
     }
     accessSync(path, constants.R_OK);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
+    const code = errnoCode(error);
     const why =
       code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : errorMessage(error);
     issues.push({ path: field, message: `cannot read "${path}": ${why}` });

@@ -5,7 +5,7 @@
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry as PromRegistry } from "prom-client";
 import type { Registry } from "../cluster/registry.ts";
-import { CONNECTION_STATUSES } from "../worker/messages.ts";
+import { CONNECTION_STATUSES } from "../worker/protocol.ts";
 
 /** Where scrape-time values come from. */
 export interface MetricsSources {

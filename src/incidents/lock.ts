@@ -3,8 +3,10 @@
  * A second faultline on the same state would dispatch the same queued incidents twice. A pid file
  * whose process is gone (a crash, SIGKILL) is stale and taken over.
  */
+
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { errnoCode } from "../runtime/errno.ts";
 import { isRunning } from "../runtime/process.ts";
 
 /** The lock file's name inside `state_dir`. */
@@ -38,7 +40,7 @@ export class StateDirLock {
         closeSync(fd);
         return new StateDirLock(path);
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+        if (errnoCode(error) !== "EEXIST") throw error;
       }
       const holder = Number.parseInt(readFileSync(path, "utf8"), 10);
       if (Number.isInteger(holder) && holder !== process.pid && isRunning(holder)) {

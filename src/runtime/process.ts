@@ -1,5 +1,7 @@
 /** What the operating system says about a process, by pid (Linux `/proc` where it exists). */
+
 import { readFileSync } from "node:fs";
+import { errnoCode } from "./errno.ts";
 
 /** The state letter and process group of `pid` from `/proc/<pid>/stat`, or null (gone, or no /proc). */
 export function readProcStat(pid: number): { state: string; pgrp: number } | null {
@@ -18,7 +20,7 @@ export function isRunning(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EPERM") return false;
+    if (errnoCode(error) !== "EPERM") return false;
   }
   return readProcStat(pid)?.state !== "Z";
 }

@@ -26,6 +26,7 @@ import {
   watchEventStream,
   withTimeout,
 } from "./mcp.ts";
+import { backfill, EventsPoller, type ListEvents } from "./poller.ts";
 import type {
   ClusterSpec,
   ConnectionMessage,
@@ -33,8 +34,7 @@ import type {
   ConnectionStatus,
   FeedMode,
   StatusMessage,
-} from "./messages.ts";
-import { backfill, EventsPoller, type ListEvents } from "./poller.ts";
+} from "./protocol.ts";
 
 /** The `last_error` shown when a server lacks the events extension. */
 export const MISSING_EVENTS_SUBSCRIBE =

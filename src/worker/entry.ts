@@ -8,7 +8,12 @@ import { setLogLevel } from "../log.ts";
 import { Gate } from "../runtime/gate.ts";
 import { ClusterConnection } from "./connection.ts";
 import { Flow } from "./flow.ts";
-import type { ConnectionMessage, MainToWorker, WorkerToMain } from "./messages.ts";
+import {
+  type ConnectionMessage,
+  encodeEventBatch,
+  type MainToWorker,
+  type WorkerToMain,
+} from "./protocol.ts";
 
 declare const self: Worker;
 
@@ -25,7 +30,7 @@ let flushing = false;
 function flush(): void {
   flushing = false;
   if (pending.length === 0) return;
-  post({ type: "events", json: JSON.stringify(pending) });
+  post(encodeEventBatch(pending));
   pending = [];
 }
 

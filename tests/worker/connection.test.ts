@@ -10,7 +10,7 @@ import {
 } from "../../scripts/sim.ts";
 import { Gate } from "../../src/runtime/gate.ts";
 import { ClusterConnection, GATE_SLOT_MAX_MS } from "../../src/worker/connection.ts";
-import type { ConnectionMessage, ConnectionSettings, StatusMessage } from "../../src/worker/messages.ts";
+import type { ConnectionMessage, ConnectionSettings, StatusMessage } from "../../src/worker/protocol.ts";
 import { type BlackholeProxy, startBlackholeProxy } from "../helpers/proxy.ts";
 import { waitFor } from "../helpers/wait.ts";
 

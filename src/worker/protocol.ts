@@ -1,5 +1,6 @@
 /**
- * Every message that crosses the worker ↔ main-thread boundary, in one place.
+ * The worker ↔ main-thread protocol, in one place: every message that crosses the boundary, the
+ * connection statuses, and the encoding of event batches.
  * Workers own connections; the main thread owns the registry, the channel and everything after it.
  */
 import type { ConnectionTiming, SubscribeConfig } from "../config/types.ts";
@@ -127,3 +128,17 @@ export type ConnectionMessage =
 
 /** Messages a worker sends to the main thread. */
 export type WorkerToMain = Exclude<ConnectionMessage, EventMessage> | EventBatchMessage | StoppedMessage;
+
+/** Encodes a worker turn's events for an {@link EventBatchMessage}. */
+export function encodeEventBatch(events: readonly FaultEvent[]): EventBatchMessage {
+  return { type: "events", json: JSON.stringify(events) };
+}
+
+/**
+ * Decodes an {@link EventBatchMessage}. The JSON was written by {@link encodeEventBatch} in one of our
+ * own workers from events it had already validated, so the cast is sound: this is the only place the
+ * main thread trusts a JSON cast.
+ */
+export function decodeEventBatch(message: EventBatchMessage): FaultEvent[] {
+  return JSON.parse(message.json) as FaultEvent[];
+}
