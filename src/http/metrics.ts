@@ -7,15 +7,18 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry as PromRegis
 import type { Registry } from "../cluster/registry.ts";
 import { CONNECTION_STATUSES } from "../worker/protocol.ts";
 
+/** Counts by key (a status, a reason) for each cluster. */
+export type PerCluster = ReadonlyMap<string, Partial<Record<string, number>>>;
+
 /** Where scrape-time values come from. */
 export interface MetricsSources {
   registry: Registry;
   /** Events that did not make it into the pipeline, by reason (e.g. malformed, channel_full). */
   dropped: () => Record<string, number>;
-  /** Incidents by status, over all clusters. */
-  incidents?: () => Record<string, number>;
-  /** Skipped incidents by reason (below_threshold, triage_disabled, no_agent, queue_full), over all clusters. */
-  skips?: () => Record<string, number>;
+  /** Incidents by status, per cluster (exported summed over all clusters). */
+  incidents?: () => PerCluster;
+  /** Skipped incidents by reason (below_threshold, triage_disabled, no_agent, queue_full), per cluster. */
+  skips?: () => PerCluster;
   /** Agents running now and incidents waiting for a slot. */
   agents?: () => { running: number; queued: number };
 }
@@ -27,8 +30,8 @@ export class FaultlineMetrics {
 
   constructor(sources: MetricsSources) {
     const registers = [this.#prom];
-    /** A gauge with one series per key of the record `read` returns when scraped. */
-    const countsGauge = (name: string, help: string, label: string, read: () => Record<string, number>) =>
+    /** A gauge with one series per key of the per-cluster counts `read` returns, summed over clusters. */
+    const countsGauge = (name: string, help: string, label: string, read: () => PerCluster) =>
       new Gauge({
         name,
         help,
@@ -36,7 +39,8 @@ export class FaultlineMetrics {
         registers,
         collect() {
           this.reset();
-          for (const [key, count] of Object.entries(read())) this.set({ [label]: key }, count);
+          for (const [key, count] of Object.entries(sumOverClusters(read())))
+            this.set({ [label]: key }, count);
         },
       });
     const { registry } = sources;
@@ -158,4 +162,13 @@ export class FaultlineMetrics {
   get contentType(): string {
     return this.#prom.contentType;
   }
+}
+
+/** Per-cluster counts summed over all clusters. */
+function sumOverClusters(byCluster: PerCluster): Record<string, number> {
+  const sums: Record<string, number> = {};
+  for (const counts of byCluster.values()) {
+    for (const [key, n] of Object.entries(counts)) sums[key] = (sums[key] ?? 0) + (n ?? 0);
+  }
+  return sums;
 }

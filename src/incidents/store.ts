@@ -25,8 +25,8 @@ import { join, resolve } from "node:path";
 import type { AgentOutcome } from "../agent/runner.ts";
 import { newIncidentId } from "../agent/workspace.ts";
 import { type FaultEvent, type FaultResource, SEVERITIES, type Severity } from "../events/fault.ts";
-import type { RouteDecision, SkipReason } from "../events/route.ts";
 import { errorMessage, logger } from "../log.ts";
+import type { RouteDecision, SkipReason } from "../pipeline/route.ts";
 import { migrate, NewerSchemaError } from "./schema.ts";
 
 /** The database's file name inside `state_dir`. */
@@ -841,7 +841,7 @@ function resolveSettings(options: IncidentStoreOptions): Settings {
 }
 
 /** Creates `state_dir` if missing; it must be a writable directory. */
-function prepareStateDir(dir: string): void {
+export function prepareStateDir(dir: string): void {
   try {
     mkdirSync(dir, { recursive: true });
   } catch (error) {

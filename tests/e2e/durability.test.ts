@@ -4,7 +4,7 @@
  * errors for unusable state.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Simulator, startSimulator } from "../../scripts/sim.ts";
 import { runFaultline } from "../helpers/process.ts";
@@ -202,6 +202,27 @@ test("a second faultline on the same state_dir refuses to start", async () => {
     expect(await second.proc.exited).toBe(1);
     expect(second.stderr()).toContain(`state_dir is in use by another faultline (pid ${first.proc.pid}`);
     expect(second.stderr()).toContain(join(state, "faultline.pid"));
+  } finally {
+    expect(await first.stop("SIGTERM")).toBe(0);
+  }
+});
+
+test("a second faultline never touches the database of a running one: the lock is taken before the store opens", async () => {
+  const { config, state } = writeConfig("lock-first", ["g1"], "/bin/true");
+  const first = runFaultline(config);
+  try {
+    await first.waitActive(1);
+    const opened = () =>
+      queryState<{ value: string }>(state, "SELECT value FROM store_meta WHERE key = 'last_opened_at'")[0]
+        ?.value;
+    const before = opened();
+    expect(before).toBeString();
+    const walBefore = statSync(join(state, "faultline.db-wal"), { throwIfNoEntry: false })?.mtimeMs;
+    const second = runFaultline(config);
+    expect(await second.proc.exited).toBe(1);
+    // Opening the store records the start-up; a second process that opened it before the lock would have.
+    expect(opened()).toBe(before);
+    expect(statSync(join(state, "faultline.db-wal"), { throwIfNoEntry: false })?.mtimeMs).toBe(walBefore);
   } finally {
     expect(await first.stop("SIGTERM")).toBe(0);
   }

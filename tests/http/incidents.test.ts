@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import type { AgentOutcome } from "../../src/agent/runner.ts";
 import type { FaultEvent, Severity } from "../../src/events/fault.ts";
-import type { RouteDecision } from "../../src/events/route.ts";
 import { incidentRoutes } from "../../src/http/incidents.ts";
 import {
   type AgentRun,
@@ -13,6 +12,7 @@ import {
   type StoredEvent,
 } from "../../src/incidents/store.ts";
 import { setLogSink } from "../../src/log.ts";
+import type { RouteDecision } from "../../src/pipeline/route.ts";
 import { ingestOne, makeFault, makeOutcome } from "../helpers/fault.ts";
 import { tempDir } from "../helpers/tmp.ts";
 

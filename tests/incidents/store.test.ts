@@ -15,7 +15,6 @@ import {
 import { join } from "node:path";
 import type { AgentOutcome } from "../../src/agent/runner.ts";
 import type { FaultEvent, Severity } from "../../src/events/fault.ts";
-import type { RouteDecision } from "../../src/events/route.ts";
 import { SCHEMA_VERSION } from "../../src/incidents/schema.ts";
 import {
   DB_FILE,
@@ -27,6 +26,7 @@ import {
   StoreError,
 } from "../../src/incidents/store.ts";
 import { setLogSink } from "../../src/log.ts";
+import type { RouteDecision } from "../../src/pipeline/route.ts";
 import { ingestOne, makeFault, makeOutcome } from "../helpers/fault.ts";
 import { tempDir } from "../helpers/tmp.ts";
 

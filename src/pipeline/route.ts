@@ -1,13 +1,14 @@
 /**
- * The filter stage: decides whether a fault gets a triage agent, and if not, why.
+ * The route stage: decides whether a fault gets a triage agent, and if not, why.
  */
 import type { ClusterConfig } from "../config/types.ts";
-import { type FaultEvent, meetsThreshold } from "./fault.ts";
+import { type FaultEvent, meetsThreshold } from "../events/fault.ts";
+import type { IngestItem } from "../incidents/store.ts";
 
 /** Why a fault was recorded but not triaged. */
 export type SkipReason = "below_threshold" | "triage_disabled" | "no_agent";
 
-/** The filter stage's verdict for one fault. */
+/** The route stage's verdict for one fault. */
 export type RouteDecision = { action: "triage" } | { action: "skip"; reason: SkipReason };
 
 /** Triage when the cluster allows it, an agent is configured and the severity meets the cluster's threshold. */
@@ -18,4 +19,21 @@ export function route(event: FaultEvent, cluster: ClusterConfig, agentConfigured
   }
   if (!agentConfigured) return { action: "skip", reason: "no_agent" };
   return { action: "triage" };
+}
+
+/**
+ * Routes a batch taken off the channel. An event of a cluster not in `clusters` cannot occur (workers
+ * only run configured clusters) and is left out.
+ */
+export function routeBatch(
+  batch: readonly FaultEvent[],
+  clusters: ReadonlyMap<string, ClusterConfig>,
+  agentConfigured: boolean,
+): IngestItem[] {
+  const routed: IngestItem[] = [];
+  for (const event of batch) {
+    const cluster = clusters.get(event.cluster);
+    if (cluster) routed.push({ event, decision: route(event, cluster, agentConfigured) });
+  }
+  return routed;
 }

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { Channel } from "../../src/events/channel.ts";
+import { Channel } from "../../src/pipeline/channel.ts";
 
 test("FIFO; a full channel refuses and queues nothing; the consumer drains after close", async () => {
   const channel = new Channel<number>(3);

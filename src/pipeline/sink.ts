@@ -1,0 +1,110 @@
+/**
+ * The sink stage: takes batches off the fan-in channel, routes them, and stores each batch in one
+ * transaction **before** anything is dispatched for it; then wakes the dispatcher. While the store fails
+ * (disk full, database locked…) the batch is kept, the event streams are held and the write is retried
+ * with backoff: nothing accepted is dropped. Only when faultline stops does it give up on a batch
+ * (counted and logged as `store_error`).
+ */
+import type { ClusterConfig } from "../config/types.ts";
+import { describeResource, type FaultEvent } from "../events/fault.ts";
+import type { IncidentStore, IngestItem, IngestResult } from "../incidents/store.ts";
+import { errorMessage, logger } from "../log.ts";
+import { Backoff } from "../runtime/backoff.ts";
+import { sleep } from "../runtime/sleep.ts";
+import type { Backpressure } from "./backpressure.ts";
+import type { Channel } from "./channel.ts";
+import { routeBatch } from "./route.ts";
+import type { Drops } from "./stages.ts";
+
+/** Events written to the store in one transaction, at most. */
+export const STORE_BATCH = 512;
+/** First wait before retrying a failed store write; it doubles up to {@link STORE_RETRY_MAX_MS}. */
+export const STORE_RETRY_INITIAL_MS = 500;
+/** Longest wait between store write retries. */
+export const STORE_RETRY_MAX_MS = 30_000;
+
+/** What the sink reads from and writes to. */
+export interface SinkContext {
+  channel: Channel<FaultEvent>;
+  clusters: ReadonlyMap<string, ClusterConfig>;
+  store: IncidentStore;
+  backpressure: Backpressure;
+  drops: Drops;
+  /** Whether an agent is configured (route: `no_agent` otherwise). */
+  agentConfigured: boolean;
+  /** Called after each stored batch: the dispatcher has work. */
+  stored(): void;
+  /** Aborted when faultline stops: store retries give up. */
+  stopping: AbortSignal;
+}
+
+const log = logger({ stage: "sink" });
+
+/**
+ * The main loop: runs until the channel is closed and drained.
+ *
+ * @example
+ * ```ts
+ * const done = runSink({ channel, clusters, store, backpressure, drops, agentConfigured, stored, stopping });
+ * channel.close(); await done;
+ * ```
+ */
+export async function runSink(context: SinkContext): Promise<void> {
+  const { channel, clusters, drops, agentConfigured } = context;
+  const next = () => channel.take(STORE_BATCH, { gather: true });
+  for (let batch = await next(); batch.length > 0; batch = await next()) {
+    const items = routeBatch(batch, clusters, agentConfigured);
+    const stored = await storeBatch(items, context);
+    if (!stored.ok) {
+      drops.record("store_error", items.length, "events not stored: faultline is stopping", {
+        events: items.length,
+        error: stored.error,
+      });
+      continue;
+    }
+    for (const result of stored.results) logIngested(result);
+    context.stored();
+    context.backpressure.check();
+  }
+}
+
+/** A batch written, or given up on because faultline stopped while the store failed. */
+type StoreAttempt = { ok: true; results: IngestResult[] } | { ok: false; error: string };
+
+/** Stores one batch, retrying with backoff while the store fails, until faultline stops. */
+async function storeBatch(items: IngestItem[], context: SinkContext): Promise<StoreAttempt> {
+  const backoff = new Backoff(STORE_RETRY_INITIAL_MS, STORE_RETRY_MAX_MS);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const results = context.store.ingest(items);
+      if (attempt > 1) log.info("events stored after retrying", { events: items.length, attempts: attempt });
+      return { ok: true, results };
+    } catch (error) {
+      if (context.stopping.aborted) return { ok: false, error: errorMessage(error) };
+      const delay = backoff.next();
+      context.backpressure.hold();
+      log.error("events not stored yet: holding event streams, retrying", {
+        events: items.length,
+        attempt,
+        retry_in_ms: delay,
+        error: errorMessage(error),
+      });
+      await sleep(delay, context.stopping);
+    }
+  }
+}
+
+function logIngested({ incident, created, queued }: IngestResult): void {
+  const fields = {
+    cluster: incident.cluster,
+    incident_id: incident.id,
+    fault_id: incident.fault_id,
+    fault_type: incident.fault_type,
+    severity: incident.severity,
+    resource: describeResource(incident.resource),
+  };
+  if (created && incident.status === "skipped") {
+    log.info("incident recorded, not triaged", { ...fields, reason: incident.skip_reason });
+  } else if (created || queued) log.info("incident queued for triage", fields);
+  else log.debug("repeat joined incident", { ...fields, count: incident.count, status: incident.status });
+}

@@ -1,0 +1,61 @@
+/**
+ * The pipeline's vocabulary: its stages, in the order a fault passes through them, and every reason an
+ * event can be dropped, each owned by exactly one stage. Metrics (`faultline_events_dropped_total{reason}`)
+ * and logs (`stage` and `reason` fields) use these names and no others. The contract is written down in
+ * `docs/pipeline.md`.
+ */
+import { logger } from "../log.ts";
+
+/**
+ * The stages, source to dispatcher:
+ * - `source`: a worker's cluster connection (push or poll feed) validates and normalises notifications;
+ * - `fan-in`: worker messages → registry (status) and the bounded channel;
+ * - `backpressure`: holds the workers' event streams while the channel or the store is behind;
+ * - `route`: decides triage or skip for each event;
+ * - `sink`: stores each batch in one transaction, with retry, before anything is dispatched for it;
+ * - `dispatch`: runs the agents for queued incidents.
+ */
+export const STAGES = ["source", "fan-in", "backpressure", "route", "sink", "dispatch"] as const;
+/** One of {@link STAGES}. */
+export type Stage = (typeof STAGES)[number];
+
+/** Why an event did not reach the store, and the stage that drops it for that reason. */
+export const DROP_REASONS = {
+  /** The notification could not be validated or normalised. */
+  malformed: "source",
+  /** The fan-in channel was at its hard capacity (backpressure should have held the streams first). */
+  channel_full: "fan-in",
+  /** faultline stopped while the store was failing; the batch could not be written. */
+  store_error: "sink",
+} as const satisfies Record<string, Stage>;
+/** One of the keys of {@link DROP_REASONS}. */
+export type DropReason = keyof typeof DROP_REASONS;
+
+/** Events dropped so far, by reason (read by metrics at scrape time). */
+export type DropCounts = Record<DropReason, number>;
+
+/** Counts dropped events by reason and logs each drop with its stage and reason. */
+export class Drops {
+  /** The live counts; read at scrape time. */
+  readonly counts: DropCounts = { malformed: 0, channel_full: 0, store_error: 0 };
+  readonly #log = logger();
+
+  /**
+   * Counts `events` dropped for `reason` and logs `msg` at `level` with the stage, the reason and `fields`.
+   *
+   * @example
+   * ```ts
+   * drops.record("channel_full", 1, "event dropped: fan-in channel full", { cluster: "prod-east" });
+   * ```
+   */
+  record(
+    reason: DropReason,
+    events: number,
+    msg: string,
+    fields: Record<string, unknown> = {},
+    level: "warn" | "error" = "error",
+  ): void {
+    this.counts[reason] += events;
+    this.#log[level](msg, { stage: DROP_REASONS[reason], reason, ...fields });
+  }
+}
