@@ -12,8 +12,8 @@ import { parseDocument } from "yaml";
 import { errorMessage } from "../log.ts";
 import { errnoCode } from "../runtime/errno.ts";
 import { type FieldIssue, formatFieldIssue, toFieldIssue } from "../validation/issues.ts";
-import { type ConfigFile, ConfigFileSchema } from "./schema.ts";
-import type { ClusterConfig, FaultlineConfig, ListenAddress } from "./types.ts";
+import { ConfigFileSchema } from "./schema.ts";
+import type { ClusterConfig, ConfigFile, FaultlineConfig, ListenAddress } from "./types.ts";
 
 /** One problem in a config file: where (`clusters[1].kubeconfig`, or empty for the file) and what. */
 export type ConfigIssue = FieldIssue;
