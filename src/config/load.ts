@@ -11,14 +11,12 @@ import * as v from "valibot";
 import { parseDocument } from "yaml";
 import { errorMessage } from "../log.ts";
 import { errnoCode } from "../runtime/errno.ts";
-import { type ConfigFile, ConfigFileSchema } from "./schema.ts";
-import type { ClusterConfig, FaultlineConfig, ListenAddress } from "./types.ts";
+import { type FieldIssue, formatFieldIssue, toFieldIssue } from "../validation/issues.ts";
+import { ConfigFileSchema } from "./schema.ts";
+import type { ClusterConfig, ConfigFile, FaultlineConfig, ListenAddress } from "./types.ts";
 
 /** One problem in a config file: where (`clusters[1].kubeconfig`, or empty for the file) and what. */
-export interface ConfigIssue {
-  path: string;
-  message: string;
-}
+export type ConfigIssue = FieldIssue;
 
 /** Thrown when a config file is unusable; carries every problem found. */
 export class ConfigError extends Error {
@@ -27,7 +25,7 @@ export class ConfigError extends Error {
     readonly file: string,
     issues: ConfigIssue[],
   ) {
-    super(`invalid config ${file}:\n${issues.map(formatIssue).join("\n")}`);
+    super(`invalid config ${file}:\n${issues.map(formatFieldIssue).join("\n")}`);
     this.name = "ConfigError";
     this.issues = issues;
   }
@@ -35,13 +33,8 @@ export class ConfigError extends Error {
 
 /** The report `faultline check` prints: a heading naming the file, then each problem on its own line. */
 export function describeConfigError(error: ConfigError): string {
-  const lines = error.issues.map((issue) => `  ${formatIssue(issue)}\n`);
+  const lines = error.issues.map((issue) => `  ${formatFieldIssue(issue)}\n`);
   return `${error.file}: invalid configuration (${error.issues.length} problem(s)):\n${lines.join("")}`;
-}
-
-/** `path: message`, or just the message for file-level problems. */
-export function formatIssue(issue: ConfigIssue): string {
-  return issue.path ? `${issue.path}: ${issue.message}` : issue.message;
 }
 
 /** Name of the cluster in single-cluster mode. */
@@ -74,7 +67,7 @@ export function parseConfig(
 ): FaultlineConfig {
   const raw = parseYaml(text, source);
   const result = v.safeParse(ConfigFileSchema, raw);
-  const issues: ConfigIssue[] = result.success ? [] : result.issues.map(toConfigIssue);
+  const issues: ConfigIssue[] = result.success ? [] : result.issues.map((issue) => toFieldIssue(issue));
   issues.push(...documentIssues(raw));
   if (!result.success || issues.length > 0) throw new ConfigError(source, issues);
   const config = resolveConfig(result.output, source, env, issues);
@@ -96,20 +89,6 @@ function parseYaml(text: string, source: string): unknown {
     throw new ConfigError(source, [{ path: "", message: "config must be a YAML mapping of keys to values" }]);
   }
   return value;
-}
-
-/** Turns a valibot issue into `clusters[1].kubeconfig: required` form. */
-function toConfigIssue(issue: v.BaseIssue<unknown>): ConfigIssue {
-  let path = "";
-  for (const item of issue.path ?? []) {
-    const key = (item as { key: unknown }).key;
-    path += typeof key === "number" ? `[${key}]` : path ? `.${String(key)}` : String(key);
-  }
-  let message = issue.message;
-  if (issue.kind === "schema" && issue.type.endsWith("object") && message.startsWith("Invalid key")) {
-    message = issue.received === "undefined" ? "required" : "unknown key";
-  }
-  return { path, message };
 }
 
 /** Rules over the whole document: mutual exclusivity, duplicate names, backoff bounds. */

@@ -38,6 +38,7 @@ export const ClusterSchema = v.strictObject({
   kubeconfig: NonEmptyString,
   enabled: v.optional(v.boolean("must be true or false"), true),
   labels: v.optional(v.record(v.string(), v.string("label values must be strings")), {}),
+  /** Overrides the global threshold for this cluster. */
   severity_threshold: v.optional(Severity),
   triage: v.optional(v.boolean("must be true or false"), true),
 });
@@ -48,6 +49,7 @@ export const SubscribeSchema = v.strictObject({
     v.picklist(["auto", "faults", "events", "poll"], "must be one of auto, faults, events, poll"),
     "auto",
   ),
+  /** Seconds between events_list calls in poll mode. */
   poll_interval_seconds: v.optional(PositiveSeconds, 15),
   namespaces: v.optional(v.array(NonEmptyString, "must be a list of strings")),
   label_selector: v.optional(NonEmptyString),
@@ -61,8 +63,11 @@ export const AgentSchema = v.strictObject({
   ),
   max_concurrent: v.optional(PositiveInt, 4),
   timeout_seconds: v.optional(PositiveSeconds, 600),
+  /** Incidents waiting for a slot before new ones are skipped (queue_full). */
   max_queue: v.optional(PositiveInt, 1000),
+  /** Run incidents interrupted by a crash or shutdown again on the next start. */
   retry_interrupted: v.optional(v.boolean("must be true or false"), true),
+  /** Agent runs an incident gets at most (interrupted ones are retried below this). */
   max_attempts: v.optional(PositiveInt, 3),
 });
 
@@ -108,13 +113,12 @@ export const ConfigFileSchema = v.strictObject({
   health: v.optional(HealthSchema, {}),
   workers: v.optional(WorkersSchema, {}),
   state_dir: v.optional(NonEmptyString, "./faultline-data"),
+  /** A repeat of a fault within this many seconds of its incident's last event joins that incident. */
   dedup_window_seconds: v.optional(PositiveSeconds, 300),
+  /** On SIGTERM/SIGINT, how long running agents may finish before they are ended. */
   shutdown_timeout_seconds: v.optional(
     v.pipe(v.number("must be a number"), v.minValue(0, "must be at least 0")),
     30,
   ),
   log_level: v.optional(v.picklist(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(", ")}`), "info"),
 });
-
-/** The config file after schema validation (defaults applied, paths not yet resolved). */
-export type ConfigFile = v.InferOutput<typeof ConfigFileSchema>;

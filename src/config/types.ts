@@ -1,81 +1,73 @@
 /**
- * The validated, resolved configuration the rest of faultline trusts: every path absolute, every
- * default applied, per-cluster overrides folded in.
+ * The configuration's types, derived from the valibot schemas in `schema.ts` (`v.InferOutput`), so a
+ * field is declared once. {@link ConfigFile} is the file after validation (defaults applied);
+ * {@link FaultlineConfig} is what the rest of faultline trusts after `load.ts` resolved it: every
+ * path absolute, per-cluster overrides folded in, `health.listen` parsed.
  */
+import type * as v from "valibot";
 import type { Severity } from "../events/fault.ts";
-import type { LogLevel } from "../log.ts";
+import type {
+  AgentSchema,
+  ClusterSchema,
+  ConfigFileSchema,
+  HealthSchema,
+  SubscribeSchema,
+} from "./schema.ts";
+
+/** The config file after schema validation (defaults applied, paths not yet resolved). */
+export type ConfigFile = v.InferOutput<typeof ConfigFileSchema>;
+
+/** One entry of the file's `clusters` as validated: `kubeconfig` as written, threshold optional. */
+type ClusterEntry = v.InferOutput<typeof ClusterSchema>;
 
 /** One cluster to watch. */
-export interface ClusterConfig {
-  name: string;
-  mcp_endpoint: string;
+export type ClusterConfig = Omit<ClusterEntry, "kubeconfig" | "severity_threshold"> & {
   /** Absolute path of this cluster's kubeconfig. */
   kubeconfig: string;
-  enabled: boolean;
-  labels: Record<string, string>;
   /** Effective threshold: the cluster's override, else the global one. */
   severity_threshold: Severity;
-  triage: boolean;
-}
+};
+
+/** What each connection subscribes to. */
+export type SubscribeConfig = v.InferOutput<typeof SubscribeSchema>;
 
 /**
  * How faults are fetched: `auto` (push where the server has events_subscribe, else poll),
  * `faults` / `events` (push only: normalised faults / raw Kubernetes events), `poll` (events_list only).
  */
-export type SubscribeMode = "auto" | "faults" | "events" | "poll";
+export type SubscribeMode = SubscribeConfig["mode"];
 
-/** What each connection subscribes to. */
-export interface SubscribeConfig {
-  mode: SubscribeMode;
-  /** Seconds between events_list calls in poll mode. */
-  poll_interval_seconds: number;
-  namespaces?: string[];
-  label_selector?: string;
-}
+/** The triage agent. After resolution `command[0]` is absolute when it was given as a relative path. */
+export type AgentConfig = v.InferOutput<typeof AgentSchema>;
 
-/** The triage agent. `command[0]` is absolute when it was given as a relative path. */
-export interface AgentConfig {
-  command: string[];
-  max_concurrent: number;
-  timeout_seconds: number;
-  /** Incidents waiting for a slot before new ones are skipped (queue_full). */
-  max_queue: number;
-  /** Run incidents interrupted by a crash or shutdown again on the next start. */
-  retry_interrupted: boolean;
-  /** Agent runs an incident gets at most (interrupted ones are retried below this). */
-  max_attempts: number;
-}
-
-/** Where the health server listens. */
+/** Where the health server listens (parsed from `health.listen`, `host:port`). */
 export interface ListenAddress {
   hostname: string;
   port: number;
 }
 
-/** Connection timing shared by every cluster connection. */
-export interface ConnectionTiming {
-  reconnect: { initial_seconds: number; max_seconds: number };
-  ping: { interval_seconds: number; timeout_seconds: number };
-}
+/** Connection timing shared by every cluster connection: reconnect backoff bounds and ping liveness. */
+export type ConnectionTiming = Pick<ConfigFile, "reconnect" | "ping">;
 
-/** The whole resolved configuration. */
-export interface FaultlineConfig extends ConnectionTiming {
+/** The health server: on or off, and its parsed address. */
+export type HealthConfig = Omit<v.InferOutput<typeof HealthSchema>, "listen"> & { listen: ListenAddress };
+
+/**
+ * The whole resolved configuration: the file's settings (`dedup_window_seconds`,
+ * `shutdown_timeout_seconds`, `log_level`, … as validated) with the resolved parts below.
+ */
+export type FaultlineConfig = Omit<
+  ConfigFile,
+  "clusters" | "mcp_endpoint" | "agent" | "health" | "state_dir"
+> & {
   /** Absolute path of the file this came from. */
   source: string;
   /** `multi` (a `clusters` list) or `single` (top-level `mcp_endpoint`, cluster named `default`). */
   mode: "multi" | "single";
   clusters: ClusterConfig[];
-  subscribe: SubscribeConfig;
-  severity_threshold: Severity;
   /** Absent: faults are received, logged and recorded, but no agent runs. */
   agent: AgentConfig | null;
-  health: { enabled: boolean; listen: ListenAddress };
-  workers: { max: number };
+  health: HealthConfig;
   /** Absolute path. */
   state_dir: string;
-  /** A repeat of a fault within this many seconds of its incident's last event joins that incident. */
-  dedup_window_seconds: number;
-  /** On SIGTERM/SIGINT, how long running agents may finish before they are ended. */
-  shutdown_timeout_seconds: number;
-  log_level: LogLevel;
-}
+};

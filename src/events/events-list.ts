@@ -21,6 +21,13 @@
  */
 import * as v from "valibot";
 import { parse as parseYaml } from "yaml";
+import {
+  formatFieldIssue,
+  isMissing,
+  issuePath,
+  toFieldIssue,
+  type ValibotIssue,
+} from "../validation/issues.ts";
 import type { FaultEvent } from "./fault.ts";
 import { deriveFaultId, faultTypeFor, resourceNamespace, severityFor } from "./normalise.ts";
 
@@ -190,11 +197,8 @@ function goTimeToRfc3339(text: string): string | null {
 }
 
 /** `missing InvolvedObject.Name`, `Reason: must not be empty`, `must be a mapping` (the item itself). */
-function describeIssue(issue: v.BaseIssue<unknown>): string {
-  let path = "";
-  for (const item of issue.path ?? []) path += `${path ? "." : ""}${String(item.key)}`;
-  if (issue.received === "undefined") return `missing ${path}`;
-  return path ? `${path}: ${issue.message}` : issue.message;
+function describeIssue(issue: ValibotIssue): string {
+  return isMissing(issue) ? `missing ${issuePath(issue)}` : formatFieldIssue(toFieldIssue(issue));
 }
 
 function describe(value: unknown): string {

@@ -24,6 +24,7 @@
  *   kinds such as Node, whose events live in `default`), else null.
  */
 import * as v from "valibot";
+import { toFieldIssue, type ValibotIssue } from "../validation/issues.ts";
 import { type FaultEvent, type FaultResource, SEVERITIES, type Severity } from "./fault.ts";
 
 /** What a `notifications/message` params object turned into. */
@@ -327,22 +328,13 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** `data.resource.name: required; data.severity: must be one of …` (paths relative to params). */
-function malformed(issues: readonly v.BaseIssue<unknown>[], root: string): NotificationOutcome {
-  let detail = "";
-  for (const issue of issues) {
-    const message = issue.received === "undefined" ? "required" : issue.message;
-    detail += `${detail ? "; " : ""}${issuePath(issue, root)}: ${message}`;
-  }
+/** `data.resource.name: required; data.severity: must be one of …` (paths relative to params; `params` itself). */
+function malformed(issues: readonly ValibotIssue[], root: string): NotificationOutcome {
+  const detail = issues
+    .map((issue) => {
+      const { path, message } = toFieldIssue(issue, root);
+      return `${path || "params"}: ${message}`;
+    })
+    .join("; ");
   return { kind: "malformed", detail };
-}
-
-/** `data.logs[0].content` form; the params object itself is `params`. */
-function issuePath(issue: v.BaseIssue<unknown>, root: string): string {
-  let path = root;
-  for (const item of issue.path ?? []) {
-    const key = item.key;
-    path += typeof key === "number" ? `[${key}]` : path ? `.${String(key)}` : String(key);
-  }
-  return path || "params";
 }

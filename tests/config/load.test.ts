@@ -2,8 +2,9 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, mkdirSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { ConfigError, formatIssue, loadConfig, parseConfig } from "../../src/config/load.ts";
+import { ConfigError, loadConfig, parseConfig } from "../../src/config/load.ts";
 import { DEFAULT_WORKERS_MAX } from "../../src/config/schema.ts";
+import { formatFieldIssue } from "../../src/validation/issues.ts";
 import { tempDir, writeFile, writeKubeconfig } from "../helpers/tmp.ts";
 
 const dir = tempDir();
@@ -18,7 +19,7 @@ function problems(text: string, env: Record<string, string | undefined> = {}): s
   try {
     parseConfig(text, source, env);
   } catch (error) {
-    if (error instanceof ConfigError) return error.issues.map(formatIssue);
+    if (error instanceof ConfigError) return error.issues.map(formatFieldIssue);
     throw error;
   }
   return [];

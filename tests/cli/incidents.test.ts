@@ -2,9 +2,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:tes
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { AgentOutcome } from "../../src/agent/runner.ts";
+import { formatIncidentTable, relativeTime } from "../../src/cli/incident-table.ts";
+import { incidentsCommand } from "../../src/cli/incidents.ts";
 import type { FaultEvent, Severity } from "../../src/events/fault.ts";
 import { DB_FILE, type Incident, IncidentStore, MAX_LIST_LIMIT } from "../../src/incidents/store.ts";
-import { formatIncidentTable, incidentsCommand, relativeTime } from "../../src/incidents/table.ts";
 import { logger, setLogSink } from "../../src/log.ts";
 import type { RouteDecision } from "../../src/pipeline/route.ts";
 import { ingestOne, makeFault, makeOutcome } from "../helpers/fault.ts";
