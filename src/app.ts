@@ -121,8 +121,10 @@ function startStages(
     onMessage: fanIn({ registry, channel, backpressure, drops }),
   });
 
+  const lifecycle = { stopping: false, storeOpen: true };
+  const probes = { stopping: () => lifecycle.stopping, storeOpen: () => lifecycle.storeOpen };
   const http = config.health.enabled
-    ? serve(createHealthApp({ registry, startedAt, metrics, store }), config.health.listen)
+    ? serve(createHealthApp({ registry, startedAt, metrics, store, probes }), config.health.listen)
     : null;
   if (http) log.info("health server listening", { url: http.url });
   supervisor.start();
@@ -148,12 +150,14 @@ function startStages(
   const stop = (graceMs = config.shutdown_timeout_seconds * 1000): Promise<void> => {
     stopped ??= (async () => {
       log.info("stopping");
+      lifecycle.stopping = true;
       await supervisor.stop();
       channel.close();
       stopping.abort();
       await sink;
       await dispatcher?.stop(graceMs);
       await http?.stop();
+      lifecycle.storeOpen = false;
       store.close();
       lock.release();
       log.info("stopped");

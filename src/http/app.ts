@@ -1,5 +1,5 @@
 /**
- * The operator-facing HTTP API (hono): `/health` and `/health/clusters`. Reads the registry only;
+ * The operator-facing HTTP API (hono): `/health`, `/health/clusters`, the probes, incidents and metrics;
  * no kubeconfig path, contents or other secret ever appears in a response.
  */
 import { Hono } from "hono";
@@ -8,8 +8,12 @@ import type { IncidentStatus, IncidentStore } from "../incidents/store.ts";
 import { VERSION } from "../version.ts";
 import { incidentRoutes } from "./incidents.ts";
 import type { FaultlineMetrics } from "./metrics.ts";
+import { type ProbeState, probeRoutes } from "./probes.ts";
 
-/** `ok`: every enabled cluster active; `down`: none active; `degraded`: in between. */
+/**
+ * `ok`: every enabled cluster active and receiving; `down`: none active; `degraded`: in between, or an
+ * active cluster's server reports its watch (or listing) failing, so it receives nothing.
+ */
 export type OverallStatus = "ok" | "degraded" | "down";
 
 /** Body of `GET /health`. */
@@ -34,6 +38,8 @@ export interface HealthDeps {
   metrics?: FaultlineMetrics;
   /** Serves `/incidents` and adds per-cluster incident counts to `/health/clusters` when given. */
   store?: IncidentStore;
+  /** Serves `/livez` and `/readyz` when given. */
+  probes?: ProbeState;
 }
 
 /** A cluster in `/health/clusters`: its live state plus its incidents by status. */
@@ -41,12 +47,13 @@ export interface ClusterHealth extends ClusterState {
   incidents: Partial<Record<IncidentStatus, number>>;
 }
 
-/** Overall status from the per-cluster statuses (disabled clusters do not count). */
+/** Overall status from the per-cluster states (disabled clusters do not count). */
 export function overallStatus(clusters: readonly ClusterState[]): OverallStatus {
   const enabled = clusters.filter((c) => c.status !== "disabled");
   const active = enabled.filter((c) => c.status === "active").length;
-  if (active === enabled.length) return "ok";
-  return active === 0 ? "down" : "degraded";
+  if (enabled.length > 0 && active === 0) return "down";
+  if (active === enabled.length && !enabled.some((c) => c.subscription_error !== null)) return "ok";
+  return "degraded";
 }
 
 /** Builds the health routes. Mount further routes on the returned app. */
@@ -68,6 +75,7 @@ export function createHealthApp(deps: HealthDeps): Hono {
     const body: ClustersBody = { clusters, summary: deps.registry.summary() };
     return c.json(body);
   });
+  if (deps.probes) app.route("/", probeRoutes(deps.registry, deps.probes));
   if (deps.store) app.route("/", incidentRoutes(deps.store));
   const metrics = deps.metrics;
   if (metrics) {

@@ -1,0 +1,51 @@
+/**
+ * Kubernetes-style probes: `/livez` (the process serves) and `/readyz` (ready to do its job: the store
+ * is open and at least one enabled cluster is active, or none is enabled; never while shutting down).
+ * Both answer without authentication and reveal nothing but the reason.
+ */
+import { Hono } from "hono";
+import type { Registry } from "../cluster/registry.ts";
+
+/** What readiness depends on besides the registry. */
+export interface ProbeState {
+  /** True once a graceful stop began. */
+  stopping(): boolean;
+  /** True while the store is open. */
+  storeOpen(): boolean;
+}
+
+/** Body of `/readyz`. */
+export interface ReadyBody {
+  ready: boolean;
+  /** Why not ready; absent when ready. */
+  reason?: string;
+}
+
+/** Why faultline is not ready, or null when it is. */
+export function notReadyReason(registry: Registry, state: ProbeState): string | null {
+  if (state.stopping()) return "shutting down";
+  if (!state.storeOpen()) return "the store is not open";
+  const enabled = registry.list().filter((c) => c.status !== "disabled");
+  if (enabled.length === 0 || enabled.some((c) => c.status === "active")) return null;
+  return `no enabled cluster is active yet (0 of ${enabled.length})`;
+}
+
+/**
+ * The probe routes.
+ *
+ * @example
+ * ```ts
+ * app.route("/", probeRoutes(registry, { stopping: () => false, storeOpen: () => true }));
+ * // GET /readyz → 200 { ready: true } or 503 { ready: false, reason: "shutting down" }
+ * ```
+ */
+export function probeRoutes(registry: Registry, state: ProbeState): Hono {
+  const app = new Hono();
+  app.get("/livez", (c) => c.json({ alive: true }));
+  app.get("/readyz", (c) => {
+    const reason = notReadyReason(registry, state);
+    const body: ReadyBody = reason === null ? { ready: true } : { ready: false, reason };
+    return c.json(body, reason === null ? 200 : 503);
+  });
+  return app;
+}
