@@ -7,7 +7,8 @@ import { type AgentOutcome, notStarted, runAgent } from "../agent/runner.ts";
 import { workspacePath } from "../agent/workspace.ts";
 import type { AgentConfig, ClusterConfig } from "../config/types.ts";
 import { errorMessage, logger } from "../log.ts";
-import type { Incident, IncidentStore } from "./store.ts";
+import type { Incident } from "./model.ts";
+import type { IncidentStore } from "./store.ts";
 
 const log = logger({ component: "dispatcher" });
 

@@ -12,16 +12,16 @@ import { describeResource } from "../events/fault.ts";
 import { errorMessage, setLogSink } from "../log.ts";
 import { parseIncidentFilter } from "./filter.ts";
 import {
-  DB_FILE,
   DEFAULT_LIST_LIMIT,
   INCIDENT_STATUSES,
   type Incident,
   type IncidentFilter,
   type IncidentStatus,
-  IncidentStore,
   MAX_LIST_LIMIT,
   StoreError,
-} from "./store.ts";
+} from "./model.ts";
+import { DB_FILE } from "./open.ts";
+import { IncidentStore } from "./store.ts";
 
 /** Options for {@link formatIncidentTable}. */
 export interface TableOptions {

@@ -2,8 +2,9 @@ import { Database } from "bun:sqlite";
 import { afterAll, expect, test } from "bun:test";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { DB_FILE } from "../../src/incidents/open.ts";
 import { MIGRATIONS, SCHEMA_VERSION, schemaVersion } from "../../src/incidents/schema.ts";
-import { DB_FILE, IncidentStore } from "../../src/incidents/store.ts";
+import { IncidentStore } from "../../src/incidents/store.ts";
 import { makeFault } from "../helpers/fault.ts";
 import { tempDir } from "../helpers/tmp.ts";
 

@@ -16,16 +16,10 @@ import { join } from "node:path";
 import type { AgentOutcome } from "../../src/agent/runner.ts";
 import type { FaultEvent, Severity } from "../../src/events/fault.ts";
 import type { RouteDecision } from "../../src/events/route.ts";
+import { type Incident, IncidentStateError, type IngestItem, StoreError } from "../../src/incidents/model.ts";
+import { DB_FILE } from "../../src/incidents/open.ts";
 import { SCHEMA_VERSION } from "../../src/incidents/schema.ts";
-import {
-  DB_FILE,
-  type Incident,
-  IncidentStateError,
-  IncidentStore,
-  type IncidentStoreOptions,
-  type IngestItem,
-  StoreError,
-} from "../../src/incidents/store.ts";
+import { IncidentStore, type IncidentStoreOptions } from "../../src/incidents/store.ts";
 import { setLogSink } from "../../src/log.ts";
 import { ingestOne, makeFault, makeOutcome } from "../helpers/fault.ts";
 import { tempDir } from "../helpers/tmp.ts";
