@@ -21,6 +21,7 @@ import { DB_FILE } from "../../src/incidents/open.ts";
 import { SCHEMA_VERSION } from "../../src/incidents/schema.ts";
 import { IncidentStore, type IncidentStoreOptions } from "../../src/incidents/store.ts";
 import { setLogSink } from "../../src/log.ts";
+import { errnoCode } from "../../src/runtime/errno.ts";
 import { ingestOne, makeFault, makeOutcome } from "../helpers/fault.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
@@ -747,7 +748,7 @@ function fillDisk(mount: string, leaveBytes = 0): string {
   try {
     for (;;) size += writeSync(fd, chunk);
   } catch (error) {
-    expect((error as NodeJS.ErrnoException).code).toBe("ENOSPC");
+    expect(errnoCode(error)).toBe("ENOSPC");
   }
   ftruncateSync(fd, Math.max(0, size - leaveBytes));
   closeSync(fd);
