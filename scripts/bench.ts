@@ -21,7 +21,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { DB_FILE } from "../src/incidents/store.ts";
+import { DB_FILE } from "../src/incidents/open.ts";
 import {
   BUN_DEFAULT_MAX_HTTP_REQUESTS,
   HTTP_LIMIT_VARIABLE,

@@ -1,7 +1,7 @@
 /**
  * Runs the triage agent: {@link runAgent} runs one job in its incident workspace and reports how it
- * ended (it never rejects); {@link AgentQueue} feeds jobs to it in FIFO order, at most
- * `max_concurrent` at a time. A durable queue can drive {@link runAgent} directly.
+ * ended (it never rejects). The incident dispatcher (`incidents/dispatcher.ts`) serves the durable
+ * queue and calls it for each incident, at most `agent.max_concurrent` at a time.
  *
  * Each agent runs in its own process group (session), so a timeout or stop reaches everything it
  * started, and anything it leaves behind when it exits is killed.

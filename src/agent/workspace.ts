@@ -2,7 +2,6 @@
  * Incident workspaces: one directory per incident under `<state_dir>/incidents/`, holding the event
  * that caused it (`event.json`) and, once an agent has run there, `agent.log` and `result.json`.
  */
-import { randomBytes } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { FaultEvent } from "../events/fault.ts";
@@ -11,24 +10,6 @@ import type { FaultEvent } from "../events/fault.ts";
 export const EVENT_FILE = "event.json";
 
 const SAFE_ID = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
-
-/** `2026-11-25T03:05:12.345Z` → `20261125T030512Z`: sortable and free of `:` and `.`. */
-function compactUtcTimestamp(now: Date): string {
-  return `${now.toISOString().slice(0, 19).replace(/[-:]/g, "")}Z`;
-}
-
-/** Anything outside `[A-Za-z0-9_-]` becomes `_`, so the id stays one path segment. */
-function pathSafe(text: string): string {
-  return text.replace(/[^A-Za-z0-9_-]/g, "_") || "_";
-}
-
-/**
- * A new incident id, e.g. `20261125T030512Z-prod-eu-1f2e3d4c`: sorts by time, names the cluster,
- * and ends in 8 random hex digits so two incidents in the same second never collide.
- */
-export function newIncidentId(event: FaultEvent, now: Date = new Date()): string {
-  return `${compactUtcTimestamp(now)}-${pathSafe(event.cluster)}-${randomBytes(4).toString("hex")}`;
-}
 
 /** True when `id` is a single, harmless path segment (no `/`, not `.` or `..`). */
 export function isSafeIncidentId(id: string): boolean {

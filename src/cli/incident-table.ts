@@ -3,7 +3,7 @@
  * prints them.
  */
 import { describeResource } from "../events/fault.ts";
-import type { Incident, IncidentStatus } from "../incidents/store.ts";
+import type { Incident, IncidentStatus } from "../incidents/model.ts";
 
 /** Options for {@link formatIncidentTable}. */
 export interface TableOptions {

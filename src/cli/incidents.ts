@@ -10,15 +10,15 @@ import { loadConfig } from "../config/load.ts";
 import type { FaultlineConfig } from "../config/types.ts";
 import { parseIncidentFilter } from "../incidents/filter.ts";
 import {
-  DB_FILE,
   DEFAULT_LIST_LIMIT,
   INCIDENT_STATUSES,
   type Incident,
   type IncidentFilter,
-  IncidentStore,
   MAX_LIST_LIMIT,
   StoreError,
-} from "../incidents/store.ts";
+} from "../incidents/model.ts";
+import { DB_FILE } from "../incidents/open.ts";
+import { IncidentStore } from "../incidents/store.ts";
 import { errorMessage, setLogSink } from "../log.ts";
 import { EXIT } from "./exit-codes.ts";
 import { formatIncidentTable } from "./incident-table.ts";

@@ -4,7 +4,8 @@
  */
 import { Hono } from "hono";
 import type { ClusterState, Registry, RegistrySummary } from "../cluster/registry.ts";
-import type { IncidentStatus, IncidentStore } from "../incidents/store.ts";
+import type { IncidentStatus } from "../incidents/model.ts";
+import type { IncidentStore } from "../incidents/store.ts";
 import { VERSION } from "../version.ts";
 import { incidentRoutes } from "./incidents.ts";
 import type { FaultlineMetrics } from "./metrics.ts";

@@ -5,7 +5,8 @@
  */
 import { Hono } from "hono";
 import { parseIncidentFilter } from "../incidents/filter.ts";
-import { type Incident, type IncidentFilter, type IncidentStore, StoreError } from "../incidents/store.ts";
+import { type Incident, type IncidentFilter, StoreError } from "../incidents/model.ts";
+import type { IncidentStore } from "../incidents/store.ts";
 
 /** Body of `GET /incidents`. */
 export interface IncidentListBody {

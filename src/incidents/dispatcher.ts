@@ -6,8 +6,10 @@
 import { type AgentOutcome, notStarted, runAgent } from "../agent/runner.ts";
 import { workspacePath } from "../agent/workspace.ts";
 import type { AgentConfig, ClusterConfig } from "../config/types.ts";
+import type { FaultEvent } from "../events/fault.ts";
 import { errorMessage, logger } from "../log.ts";
-import type { Incident, IncidentStore } from "./store.ts";
+import type { AgentRun, Incident } from "./model.ts";
+import type { IncidentStore } from "./store.ts";
 
 const log = logger({ component: "dispatcher" });
 
@@ -77,13 +79,14 @@ export class Dispatcher {
     await all;
   }
 
-  /** Starts one incident's agent; false when the store could not record it. */
+  /** Starts one incident's agent; false (logged) when the store could not read or record it. */
   #start(incident: Incident): boolean {
     const { store, agent, stateDir, clusters, killGraceMs } = this.#options;
     const cluster = clusters.get(incident.cluster);
-    const event = store.get(incident.id, { eventLimit: 1 })?.events.at(-1)?.event;
-    let run: ReturnType<IncidentStore["markRunning"]>;
+    let event: FaultEvent | undefined;
+    let run: AgentRun;
     try {
+      event = store.get(incident.id, { eventLimit: 1 })?.events.at(-1)?.event;
       run = store.markRunning(incident.id, workspacePath(stateDir, incident.id));
     } catch (error) {
       log.error("cannot start an incident", {

@@ -3,7 +3,7 @@
  * `faultline incidents` — checked by one set of rules with one set of messages.
  */
 import * as v from "valibot";
-import { INCIDENT_STATUSES, type IncidentFilter, MAX_LIST_LIMIT } from "./store.ts";
+import { INCIDENT_STATUSES, type IncidentFilter, MAX_LIST_LIMIT } from "./model.ts";
 
 const LIMIT_MESSAGE = `must be an integer from 1 to ${MAX_LIST_LIMIT}`;
 

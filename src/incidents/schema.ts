@@ -47,6 +47,7 @@ CREATE TABLE events (
 );
 CREATE INDEX events_by_incident ON events (incident_seq, id);
 
+-- Agent runs: one per attempt at an incident, open (finished_ms NULL) while the agent runs.
 CREATE TABLE runs (
   id           INTEGER PRIMARY KEY,
   incident_seq INTEGER NOT NULL REFERENCES incidents (seq),
@@ -122,7 +123,9 @@ CREATE INDEX incident_counts_by_status ON incident_counts (status, n);
 
 /**
  * Forward migrations, oldest first: entry `n` takes a database from version `n` to `n + 1`.
- * Released entries are never edited; a schema change appends a new one.
+ * Released entries never change what they create (a comment may be added); a schema change
+ * appends a new one. The status and reason lists in the CHECK constraints are those of
+ * `model.ts`; a test holds the two equal.
  */
 export const MIGRATIONS: readonly string[] = [V1, V2, V3];
 

@@ -3,13 +3,7 @@
  */
 import type { ClusterConfig } from "../config/types.ts";
 import { type FaultEvent, meetsThreshold } from "../events/fault.ts";
-import type { IngestItem } from "../incidents/store.ts";
-
-/** Why a fault was recorded but not triaged. */
-export type SkipReason = "below_threshold" | "triage_disabled" | "no_agent";
-
-/** The route stage's verdict for one fault. */
-export type RouteDecision = { action: "triage" } | { action: "skip"; reason: SkipReason };
+import type { IngestItem, RouteDecision } from "../incidents/model.ts";
 
 /** Triage when the cluster allows it, an agent is configured and the severity meets the cluster's threshold. */
 export function route(event: FaultEvent, cluster: ClusterConfig, agentConfigured: boolean): RouteDecision {

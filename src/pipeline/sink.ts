@@ -7,7 +7,8 @@
  */
 import type { ClusterConfig } from "../config/types.ts";
 import { describeResource, type FaultEvent } from "../events/fault.ts";
-import type { IncidentStore, IngestItem, IngestResult } from "../incidents/store.ts";
+import type { IngestItem, IngestResult } from "../incidents/model.ts";
+import type { IncidentStore } from "../incidents/store.ts";
 import { errorMessage, logger } from "../log.ts";
 import { Backoff } from "../runtime/backoff.ts";
 import { sleep } from "../runtime/sleep.ts";

@@ -9,7 +9,7 @@ import {
   RESULT_FILE,
   runAgent,
 } from "../../src/agent/runner.ts";
-import { createWorkspace, newIncidentId } from "../../src/agent/workspace.ts";
+import { createWorkspace } from "../../src/agent/workspace.ts";
 import type { FaultEvent } from "../../src/events/fault.ts";
 import { setLogSink } from "../../src/log.ts";
 import { makeAgentConfig, makeFault } from "../helpers/fault.ts";
@@ -100,15 +100,6 @@ function logged(msg: string): Record<string, unknown>[] {
 }
 
 describe("workspace", () => {
-  test("incident ids sort by time, name the cluster, are path-safe and unique", () => {
-    const now = new Date("2026-11-25T03:05:12.345Z");
-    const id = newIncidentId(faultEvent("prod-eu"), now);
-    expect(id).toMatch(/^20261125T030512Z-prod-eu-[0-9a-f]{8}$/);
-    expect(newIncidentId(faultEvent("prod-eu"), now)).not.toBe(id);
-    expect(newIncidentId(faultEvent("../we ird"), now)).toMatch(/^20261125T030512Z-___we_ird-[0-9a-f]{8}$/);
-    expect(newIncidentId(faultEvent("a"), new Date("2026-11-25T03:05:13Z")) > id).toBe(true);
-  });
-
   test("createWorkspace makes the directory and writes event.json", async () => {
     const event = faultEvent();
     const workspace = await createWorkspace(join(dir, "nested", "state"), "inc-1", event);

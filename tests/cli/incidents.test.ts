@@ -5,9 +5,11 @@ import type { AgentOutcome } from "../../src/agent/runner.ts";
 import { formatIncidentTable, relativeTime } from "../../src/cli/incident-table.ts";
 import { incidentsCommand } from "../../src/cli/incidents.ts";
 import type { FaultEvent, Severity } from "../../src/events/fault.ts";
-import { DB_FILE, type Incident, IncidentStore, MAX_LIST_LIMIT } from "../../src/incidents/store.ts";
+import type { RouteDecision } from "../../src/incidents/model.ts";
+import { type Incident, MAX_LIST_LIMIT } from "../../src/incidents/model.ts";
+import { DB_FILE } from "../../src/incidents/open.ts";
+import { IncidentStore } from "../../src/incidents/store.ts";
 import { logger, setLogSink } from "../../src/log.ts";
-import type { RouteDecision } from "../../src/pipeline/route.ts";
 import { ingestOne, makeFault, makeOutcome } from "../helpers/fault.ts";
 import { tempDir, writeFile, writeKubeconfig } from "../helpers/tmp.ts";
 

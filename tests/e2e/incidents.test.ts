@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { ClustersBody } from "../../src/http/app.ts";
-import type { Incident, IncidentDetail } from "../../src/incidents/store.ts";
+import type { Incident, IncidentDetail } from "../../src/incidents/model.ts";
 import { type Fleet, startFleet } from "../helpers/fleet.ts";
 import { waitFor } from "../helpers/wait.ts";
 

@@ -2,8 +2,8 @@
 import type { AgentOutcome } from "../../src/agent/runner.ts";
 import type { AgentConfig } from "../../src/config/types.ts";
 import type { FaultEvent, FaultResource } from "../../src/events/fault.ts";
-import type { Incident, IncidentStore } from "../../src/incidents/store.ts";
-import type { RouteDecision } from "../../src/pipeline/route.ts";
+import type { Incident, RouteDecision } from "../../src/incidents/model.ts";
+import type { IncidentStore } from "../../src/incidents/store.ts";
 
 /** Overrides for {@link makeFault}; `resource` is merged field by field, `at` sets both times. */
 export type FaultOverrides = Partial<Omit<FaultEvent, "resource">> & {

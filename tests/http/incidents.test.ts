@@ -4,15 +4,10 @@ import { join } from "node:path";
 import type { AgentOutcome } from "../../src/agent/runner.ts";
 import type { FaultEvent, Severity } from "../../src/events/fault.ts";
 import { incidentRoutes } from "../../src/http/incidents.ts";
-import {
-  type AgentRun,
-  type Incident,
-  IncidentStore,
-  MAX_LIST_LIMIT,
-  type StoredEvent,
-} from "../../src/incidents/store.ts";
+import type { RouteDecision } from "../../src/incidents/model.ts";
+import { type AgentRun, type Incident, MAX_LIST_LIMIT, type StoredEvent } from "../../src/incidents/model.ts";
+import { IncidentStore } from "../../src/incidents/store.ts";
 import { setLogSink } from "../../src/log.ts";
-import type { RouteDecision } from "../../src/pipeline/route.ts";
 import { ingestOne, makeFault, makeOutcome } from "../helpers/fault.ts";
 import { tempDir } from "../helpers/tmp.ts";
 

@@ -1,10 +1,12 @@
 /** The dispatcher on a real SQLite store with real agent processes. */
+import { Database } from "bun:sqlite";
 import { afterEach, beforeEach, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { AgentConfig, ClusterConfig } from "../../src/config/types.ts";
 import type { FaultEvent, Severity } from "../../src/events/fault.ts";
 import { Dispatcher } from "../../src/incidents/dispatcher.ts";
+import { DB_FILE } from "../../src/incidents/open.ts";
 import { IncidentStore } from "../../src/incidents/store.ts";
 import { setLogSink } from "../../src/log.ts";
 import { makeAgentConfig, makeFault } from "../helpers/fault.ts";
@@ -167,4 +169,24 @@ test("an incident whose cluster is no longer configured fails with a clear error
   await waitFor("failed", () => statuses()[0] === "failed");
   const [incident] = store.list();
   expect(store.get(incident?.id ?? "")?.runs[0]?.error).toContain("its cluster is no longer configured");
+});
+
+test("a failing read of the next incident is logged and leaves it queued; the dispatcher still stops cleanly", async () => {
+  const lines: Record<string, unknown>[] = [];
+  setLogSink((line) => lines.push(JSON.parse(line)));
+  const agent = recordingAgent(0.3);
+  const dispatcher = dispatcherFor(agentConfig(agent.command, { max_concurrent: 1 }), ["a"]);
+  ingest([fault("a", "first"), fault("a", "second")]);
+  dispatcher.kick();
+  expect(dispatcher.running).toBe(1);
+  // Another connection drops the events table: reading the second incident's event now fails.
+  const other = new Database(join(stateDir, DB_FILE));
+  other.run("DROP TABLE events");
+  other.close();
+  await waitFor("first finished", () => statuses().includes("succeeded"));
+  await dispatcher.stop(5000);
+  expect(statuses().sort()).toEqual(["queued", "succeeded"]);
+  const failure = lines.find((line) => line.msg === "cannot start an incident");
+  expect(failure?.error).toContain("no such table: events");
+  expect(() => dispatcher.kick()).not.toThrow();
 });

@@ -2,8 +2,11 @@ import { Database } from "bun:sqlite";
 import { afterAll, expect, test } from "bun:test";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { SEVERITIES } from "../../src/events/fault.ts";
+import { INCIDENT_SKIP_REASONS, INCIDENT_STATUSES, RUN_STATUSES } from "../../src/incidents/model.ts";
+import { DB_FILE } from "../../src/incidents/open.ts";
 import { MIGRATIONS, SCHEMA_VERSION, schemaVersion } from "../../src/incidents/schema.ts";
-import { DB_FILE, IncidentStore } from "../../src/incidents/store.ts";
+import { IncidentStore } from "../../src/incidents/store.ts";
 import { makeFault } from "../helpers/fault.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
@@ -45,5 +48,32 @@ test("a new store ingests with the current schema", () => {
     expect(result?.incident.status).toBe("queued");
   } finally {
     store.close();
+  }
+});
+
+/** `column -> [values]` for every `CHECK (column IN ('a', 'b'))` in a table's CREATE statement. */
+function checkLists(db: Database, table: string): Record<string, string[]> {
+  const sql =
+    db.query<{ sql: string }, [string]>("SELECT sql FROM sqlite_master WHERE name = ?").get(table)?.sql ?? "";
+  const lists: Record<string, string[]> = {};
+  for (const match of sql.matchAll(/CHECK \((\w+) IN \(([^)]*)\)\)/g)) {
+    lists[match[1] ?? ""] = (match[2] ?? "").split(",").map((value) => value.trim().replace(/^'|'$/g, ""));
+  }
+  return lists;
+}
+
+test("the schema's CHECK lists are the model's status, reason and severity lists", () => {
+  const stateDir = join(dir.path, "checks");
+  IncidentStore.open(stateDir).close();
+  const db = new Database(join(stateDir, DB_FILE), { readonly: true });
+  try {
+    expect(checkLists(db, "incidents")).toEqual({
+      severity: [...SEVERITIES],
+      status: [...INCIDENT_STATUSES],
+      skip_reason: [...INCIDENT_SKIP_REASONS],
+    });
+    expect(checkLists(db, "runs")).toEqual({ status: [...RUN_STATUSES] });
+  } finally {
+    db.close();
   }
 });

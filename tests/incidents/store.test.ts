@@ -15,18 +15,18 @@ import {
 import { join } from "node:path";
 import type { AgentOutcome } from "../../src/agent/runner.ts";
 import type { FaultEvent, Severity } from "../../src/events/fault.ts";
-import { SCHEMA_VERSION } from "../../src/incidents/schema.ts";
 import {
-  DB_FILE,
   type Incident,
   IncidentStateError,
-  IncidentStore,
-  type IncidentStoreOptions,
   type IngestItem,
+  type RouteDecision,
   StoreError,
-} from "../../src/incidents/store.ts";
+} from "../../src/incidents/model.ts";
+import { DB_FILE } from "../../src/incidents/open.ts";
+import { SCHEMA_VERSION } from "../../src/incidents/schema.ts";
+import { IncidentStore, type IncidentStoreOptions } from "../../src/incidents/store.ts";
 import { setLogSink } from "../../src/log.ts";
-import type { RouteDecision } from "../../src/pipeline/route.ts";
+import { errnoCode } from "../../src/runtime/errno.ts";
 import { ingestOne, makeFault, makeOutcome } from "../helpers/fault.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
@@ -753,7 +753,7 @@ function fillDisk(mount: string, leaveBytes = 0): string {
   try {
     for (;;) size += writeSync(fd, chunk);
   } catch (error) {
-    expect((error as NodeJS.ErrnoException).code).toBe("ENOSPC");
+    expect(errnoCode(error)).toBe("ENOSPC");
   }
   ftruncateSync(fd, Math.max(0, size - leaveBytes));
   closeSync(fd);

@@ -1,0 +1,348 @@
+/**
+ * The incident tables as SQLite returns them, and their conversion to the store's model. Each
+ * table has ONE column list, checked against its row type at compile time; the SELECT lists, the
+ * INSERT columns and placeholders, the UPDATE assignments and their parameters all derive from it.
+ *
+ * Times are integer milliseconds (`*_ms`) in rows and RFC 3339 strings in the model; statuses,
+ * reasons and severities are checked against their lists on the way out, so a row a newer or
+ * damaged database holds never passes as a valid value.
+ */
+import type { Database } from "bun:sqlite";
+import { type FaultEvent, type FaultResource, SEVERITIES, type Severity } from "../events/fault.ts";
+import { exhaustiveList } from "./exhaustive.ts";
+import {
+  type AgentRun,
+  INCIDENT_SKIP_REASONS,
+  INCIDENT_STATUSES,
+  type Incident,
+  type IncidentSkipReason,
+  type IncidentStatus,
+  RUN_STATUSES,
+  type RunStatus,
+  type StoredEvent,
+} from "./model.ts";
+
+/** `incidents` as SQLite returns it. */
+export interface IncidentRow {
+  seq: number;
+  id: string;
+  cluster: string;
+  fault_id: string;
+  fault_type: string;
+  severity: string;
+  resource: string;
+  status: string;
+  skip_reason: string | null;
+  count: number;
+  first_seen_ms: number;
+  last_seen_ms: number;
+  attempts: number;
+  workspace: string | null;
+  created_ms: number;
+  updated_ms: number;
+}
+
+/** An `incidents` row about to be inserted (SQLite assigns `seq`). */
+export type NewIncidentRow = Omit<IncidentRow, "seq">;
+
+/** `events` as SQLite returns it (without the incident it belongs to). */
+export interface EventRow {
+  id: number;
+  received_ms: number;
+  event: string;
+}
+
+/** An `events` row about to be inserted: the event as JSON, and its incident. */
+export type NewEventRow = {
+  incident_seq: number;
+  received_ms: number;
+  event: string;
+};
+
+/** `runs` as SQLite returns it (with its incident's public id). */
+export interface RunRow {
+  id: number;
+  incident_seq: number;
+  incident_id: string;
+  attempt: number;
+  status: string;
+  exit_code: number | null;
+  signal: string | null;
+  started_ms: number;
+  finished_ms: number | null;
+  duration_ms: number | null;
+  workspace: string;
+  error: string | null;
+}
+
+/** A `runs` row about to be inserted, when its agent starts. */
+export type NewRunRow = Pick<RunRow, "incident_seq" | "attempt" | "status" | "started_ms" | "workspace">;
+
+/** `incident_counts` as SQLite returns it. */
+export interface CountRow {
+  cluster: string;
+  status: string;
+  skip_reason: string;
+  n: number;
+}
+
+/** Every `incidents` column, in table order. */
+export const INCIDENT_COLUMNS = exhaustiveList<keyof IncidentRow>()([
+  "seq",
+  "id",
+  "cluster",
+  "fault_id",
+  "fault_type",
+  "severity",
+  "resource",
+  "status",
+  "skip_reason",
+  "count",
+  "first_seen_ms",
+  "last_seen_ms",
+  "attempts",
+  "workspace",
+  "created_ms",
+  "updated_ms",
+]);
+/** The `events` columns a read returns. */
+const EVENT_COLUMNS = exhaustiveList<keyof EventRow>()(["id", "received_ms", "event"]);
+/** The `events` columns an insert sets. */
+const NEW_EVENT_COLUMNS = exhaustiveList<keyof NewEventRow>()(["incident_seq", "received_ms", "event"]);
+/** The `runs` columns a read returns (`incident_id` comes from the joined incident). */
+const RUN_COLUMNS = exhaustiveList<keyof RunRow>()([
+  "id",
+  "incident_seq",
+  "incident_id",
+  "attempt",
+  "status",
+  "exit_code",
+  "signal",
+  "started_ms",
+  "finished_ms",
+  "duration_ms",
+  "workspace",
+  "error",
+]);
+/** The `runs` columns an insert sets. */
+const NEW_RUN_COLUMNS = exhaustiveList<keyof NewRunRow>()([
+  "incident_seq",
+  "attempt",
+  "status",
+  "started_ms",
+  "workspace",
+]);
+/** The `incidents` columns a repeat of its fault changes. */
+export const ABSORB_COLUMNS = [
+  "count",
+  "last_seen_ms",
+  "severity",
+  "status",
+  "skip_reason",
+  "updated_ms",
+] as const;
+
+/** `SELECT <every incidents column> FROM incidents`, to be followed by a WHERE or ORDER BY. */
+export const SELECT_INCIDENTS = `SELECT ${INCIDENT_COLUMNS.join(", ")} FROM incidents`;
+/** `SELECT <every events column> FROM events`. */
+export const SELECT_EVENTS = `SELECT ${EVENT_COLUMNS.join(", ")} FROM events`;
+/** `SELECT <every runs column> FROM runs AS r JOIN incidents AS i`, to be followed by a WHERE. */
+export const SELECT_RUNS = `SELECT ${RUN_COLUMNS.map((c) => (c === "incident_id" ? "i.id AS incident_id" : `r.${c}`)).join(", ")}
+  FROM runs AS r JOIN incidents AS i ON i.seq = r.incident_seq`;
+
+/**
+ * `INSERT INTO table (a, b) VALUES ($a, $b)`: the columns and their named parameters.
+ *
+ * @example
+ * ```ts
+ * insertInto("events", ["incident_seq", "event"]);
+ * // "INSERT INTO events (incident_seq, event) VALUES ($incident_seq, $event)"
+ * ```
+ */
+function insertInto(table: string, columns: readonly string[]): string {
+  return `INSERT INTO ${table} (${columns.join(", ")}) VALUES (${columns.map((c) => `$${c}`).join(", ")})`;
+}
+
+/** `a = $a, b = $b`: an UPDATE's assignments of the named parameters to their columns. */
+function assignments(columns: readonly string[]): string {
+  return columns.map((c) => `${c} = $${c}`).join(", ");
+}
+
+/** The named parameters `columns` take from `row`, and only those (strict binding refuses extras). */
+export function pick<Row, const K extends keyof Row>(row: Row, columns: readonly K[]): Pick<Row, K> {
+  const picked = {} as Pick<Row, K>;
+  for (const column of columns) picked[column] = row[column];
+  return picked;
+}
+
+/** Every statement the store's writes and queue run, compiled once when it opens. */
+export function prepareStatements(db: Database) {
+  return {
+    incidentById: db.prepare<IncidentRow, { id: string }>(`${SELECT_INCIDENTS} WHERE id = $id`),
+    incidentBySeq: db.prepare<IncidentRow, { seq: number }>(`${SELECT_INCIDENTS} WHERE seq = $seq`),
+    openIncident: db.prepare<IncidentRow, { cluster: string; fault_id: string; since: number }>(
+      `${SELECT_INCIDENTS}
+       WHERE cluster = $cluster AND fault_id = $fault_id AND last_seen_ms >= $since
+       ORDER BY last_seen_ms DESC LIMIT 1`,
+    ),
+    insertIncident: db.prepare<never, NewIncidentRow>(
+      insertInto(
+        "incidents",
+        INCIDENT_COLUMNS.filter((c) => c !== "seq"),
+      ),
+    ),
+    absorbEvent: db.prepare<never, Pick<IncidentRow, "seq" | (typeof ABSORB_COLUMNS)[number]>>(
+      `UPDATE incidents SET ${assignments(ABSORB_COLUMNS)} WHERE seq = $seq`,
+    ),
+    insertEvent: db.prepare<never, NewEventRow>(insertInto("events", NEW_EVENT_COLUMNS)),
+    queueDepth: db.prepare<{ n: number }, []>(
+      "SELECT COALESCE(SUM(n), 0) AS n FROM incident_counts WHERE status = 'queued'",
+    ),
+    // The oldest queued incident of the cluster served least recently (never served first; ties go
+    // to the cluster whose head is older).
+    nextQueued: db.prepare<IncidentRow, []>(
+      `${SELECT_INCIDENTS} WHERE seq = (
+         SELECT head.seq FROM (
+           SELECT cluster, MIN(seq) AS seq FROM incidents WHERE status = 'queued' GROUP BY cluster
+         ) AS head
+         LEFT JOIN cluster_turns AS turn ON turn.cluster = head.cluster
+         ORDER BY COALESCE(turn.last_served, 0), head.seq
+         LIMIT 1)`,
+    ),
+    startIncident: db.prepare<never, { seq: number; workspace: string; now: number }>(
+      `UPDATE incidents SET status = 'running', attempts = attempts + 1, workspace = $workspace,
+         updated_ms = $now
+       WHERE seq = $seq AND status = 'queued'`,
+    ),
+    insertRun: db.prepare<never, NewRunRow>(insertInto("runs", NEW_RUN_COLUMNS)),
+    recordTurn: db.prepare<never, { cluster: string; run_id: number }>(
+      `INSERT INTO cluster_turns (cluster, last_served) VALUES ($cluster, $run_id)
+       ON CONFLICT DO UPDATE SET last_served = excluded.last_served`,
+    ),
+    runById: db.prepare<RunRow, { id: number }>(`${SELECT_RUNS} WHERE r.id = $id`),
+    finishRun: db.prepare<
+      never,
+      Pick<RunRow, "id" | "status" | "exit_code" | "signal" | "started_ms" | "workspace" | "error"> & {
+        finished_ms: number;
+        duration_ms: number;
+      }
+    >(
+      `UPDATE runs SET status = $status, exit_code = $exit_code, signal = $signal, started_ms = $started_ms,
+         finished_ms = $finished_ms, duration_ms = $duration_ms,
+         workspace = COALESCE(NULLIF($workspace, ''), workspace), error = $error
+       WHERE id = $id AND finished_ms IS NULL`,
+    ),
+    finishIncident: db.prepare<never, { seq: number; status: string; workspace: string; now: number }>(
+      `UPDATE incidents SET status = $status, workspace = COALESCE(NULLIF($workspace, ''), workspace),
+         updated_ms = $now
+       WHERE seq = $seq AND status = 'running'`,
+    ),
+    interruptOpenRuns: db.prepare<never, { now: number; error: string }>(
+      `UPDATE runs SET status = 'interrupted', finished_ms = $now,
+         duration_ms = MAX(0, $now - started_ms), error = $error
+       WHERE finished_ms IS NULL`,
+    ),
+    interruptRunning: db.prepare<never, { now: number }>(
+      "UPDATE incidents SET status = 'interrupted', updated_ms = $now WHERE status = 'running'",
+    ),
+    requeueInterrupted: db.prepare<never, { max_attempts: number; now: number }>(
+      `UPDATE incidents SET status = 'queued', updated_ms = $now
+       WHERE status = 'interrupted' AND attempts < $max_attempts`,
+    ),
+    recordPid: db.prepare<never, { id: number; pid: number }>("UPDATE runs SET pid = $pid WHERE id = $id"),
+    openRuns: db.prepare<{ run_id: number; incident_id: string; pid: number | null }, []>(
+      `SELECT r.id AS run_id, i.id AS incident_id, r.pid FROM runs r JOIN incidents i ON i.seq = r.incident_seq
+       WHERE r.finished_ms IS NULL ORDER BY r.id`,
+    ),
+    recordOpened: db.prepare<never, { now: string }>(
+      `INSERT INTO store_meta (key, value) VALUES ('last_opened_at', $now)
+       ON CONFLICT DO UPDATE SET value = excluded.value`,
+    ),
+  };
+}
+
+/** The statements {@link prepareStatements} compiles, by name. */
+export type Statements = ReturnType<typeof prepareStatements>;
+
+/** An incident row as the model's {@link Incident}. */
+export function toIncident(row: IncidentRow): Incident {
+  return {
+    id: row.id,
+    cluster: row.cluster,
+    fault_id: row.fault_id,
+    fault_type: row.fault_type,
+    severity: toSeverity(row.severity),
+    resource: parseJson<FaultResource>(row.resource),
+    status: toIncidentStatus(row.status),
+    skip_reason: row.skip_reason === null ? null : toSkipReason(row.skip_reason),
+    count: row.count,
+    first_seen: iso(row.first_seen_ms),
+    last_seen: iso(row.last_seen_ms),
+    attempts: row.attempts,
+    workspace: row.workspace,
+    created_at: iso(row.created_ms),
+    updated_at: iso(row.updated_ms),
+  };
+}
+
+/** An event row of incident `incidentId` as the model's {@link StoredEvent}. */
+export function toStoredEvent(row: EventRow, incidentId: string): StoredEvent {
+  return {
+    id: row.id,
+    incident_id: incidentId,
+    received_at: iso(row.received_ms),
+    event: parseJson<FaultEvent>(row.event),
+  };
+}
+
+/** A run row as the model's {@link AgentRun}. */
+export function toAgentRun(row: RunRow): AgentRun {
+  return {
+    id: row.id,
+    incident_id: row.incident_id,
+    attempt: row.attempt,
+    status: toRunStatus(row.status),
+    exit_code: row.exit_code,
+    signal: row.signal,
+    started_at: iso(row.started_ms),
+    finished_at: row.finished_ms === null ? null : iso(row.finished_ms),
+    duration_ms: row.duration_ms,
+    workspace: row.workspace,
+    error: row.error,
+  };
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** JSON the store wrote itself from a value of type `T`. */
+function parseJson<T>(text: string): T {
+  return JSON.parse(text) as T;
+}
+
+function oneOf<T extends string>(allowed: readonly T[], value: string, what: string): T {
+  const found = allowed.find((candidate) => candidate === value);
+  if (found === undefined)
+    throw new Error(`unexpected ${what} in the incident store: ${JSON.stringify(value)}`);
+  return found;
+}
+
+/** A stored severity, checked against {@link SEVERITIES}. */
+export function toSeverity(value: string): Severity {
+  return oneOf(SEVERITIES, value, "severity");
+}
+
+/** A stored incident status, checked against {@link INCIDENT_STATUSES}. */
+export function toIncidentStatus(value: string): IncidentStatus {
+  return oneOf(INCIDENT_STATUSES, value, "incident status");
+}
+
+function toRunStatus(value: string): RunStatus {
+  return oneOf(RUN_STATUSES, value, "run status");
+}
+
+/** A stored skip reason, checked against {@link INCIDENT_SKIP_REASONS}. */
+export function toSkipReason(value: string): IncidentSkipReason {
+  return oneOf(INCIDENT_SKIP_REASONS, value, "skip reason");
+}
