@@ -1,12 +1,17 @@
 /**
- * MCP plumbing the cluster connection needs and the SDK does not give: a fetch that watches the
- * standalone event stream, reading tool answers, and bounded waits.
+ * MCP plumbing the cluster connection and its feeds need and the SDK does not give: a fetch that
+ * watches the standalone event stream, calling `events_list`, and reading tool answers.
  */
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
+import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation";
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
 import { errorMessage } from "../log.ts";
+import { errnoCode } from "../runtime/errno.ts";
 import type { Flow } from "./flow.ts";
+import type { ListEvents } from "./poller.ts";
 
 let ajv: AjvJsonSchemaValidator | null = null;
 
@@ -89,14 +94,36 @@ export function mentionsMissingTool(text: string, tool = "events_subscribe"): bo
   return text.includes(tool) && /unknown tool|not found|no such tool/i.test(text);
 }
 
+/** `events_list` answered, with an error (the server cannot list events): a feed is degraded, not lost. */
+export class ListAnswerError extends Error {
+  constructor(reason: string) {
+    super(`events_list failed: ${reason.trim() || "(no reason given)"}`);
+    this.name = "ListAnswerError";
+  }
+}
+
+/**
+ * `events_list` through `client`: the text of its answer; an answer with `isError` rejects with
+ * {@link ListAnswerError}, no answer within `timeoutMs` with the SDK's timeout error.
+ */
+export function eventsLister(client: Client, timeoutMs: number): ListEvents {
+  return async (namespace) => {
+    const result = await client.callTool(
+      { name: "events_list", arguments: namespace ? { namespace } : {} },
+      undefined,
+      { timeout: timeoutMs },
+    );
+    const text = textContent(result.content);
+    if (result.isError) throw new ListAnswerError(text);
+    return text;
+  };
+}
+
 /** The text of a tool answer's text contents, joined by newlines. */
 export function textContent(content: unknown): string {
   if (!Array.isArray(content)) return "";
   return content
-    .map((item: unknown) => {
-      const part = item as { type?: unknown; text?: unknown };
-      return part.type === "text" && typeof part.text === "string" ? part.text : "";
-    })
+    .map((item: unknown) => (stringField(item, "type") === "text" ? (stringField(item, "text") ?? "") : ""))
     .join("\n");
 }
 
@@ -106,8 +133,8 @@ export function findSubscriptionId(text: string): string | null {
   const end = text.lastIndexOf("}");
   if (start >= 0 && end > start) {
     try {
-      const parsed = JSON.parse(text.slice(start, end + 1)) as { subscriptionId?: unknown };
-      if (typeof parsed.subscriptionId === "string" && parsed.subscriptionId) return parsed.subscriptionId;
+      const subscriptionId = stringField(JSON.parse(text.slice(start, end + 1)), "subscriptionId");
+      if (subscriptionId) return subscriptionId;
     } catch {
       // fall through to the pattern below
     }
@@ -115,11 +142,26 @@ export function findSubscriptionId(text: string): string | null {
   return /"subscriptionId"\s*:\s*"([^"]+)"/.exec(text)?.[1] ?? null;
 }
 
-/** `work`, or a rejection with `message` after `ms`. */
-export function withTimeout<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), ms);
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+/**
+ * A readable reason for a failed request to `endpoint` (for `last_error`): a lost session, an HTTP
+ * status, no answer within `timeoutMs`, a refused connection, else the error's own message.
+ */
+export function describeFailure(error: unknown, endpoint: string, timeoutMs: number): string {
+  if (error instanceof StreamableHTTPError) {
+    if (error.code === 404) return "session unknown to the server (HTTP 404): starting over";
+    return `HTTP ${error.code} from ${endpoint}: ${error.message}`;
+  }
+  if (error instanceof McpError && error.code === ErrorCode.RequestTimeout) {
+    return `no answer within ${timeoutMs / 1000}s from ${endpoint}`;
+  }
+  const code = errnoCode(error);
+  if (code === "ConnectionRefused" || code === "ECONNREFUSED") return `connection refused by ${endpoint}`;
+  return errorMessage(error);
+}
+
+/** `value[key]` when `value` is an object whose `key` holds a string, else undefined. */
+function stringField(value: unknown, key: string): string | undefined {
+  if (typeof value !== "object" || value === null || !(key in value)) return undefined;
+  const field: unknown = Reflect.get(value, key);
+  return typeof field === "string" ? field : undefined;
 }

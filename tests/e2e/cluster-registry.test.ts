@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { ClustersBody, HealthBody } from "../../src/http/app.ts";
 import { setLogSink } from "../../src/log.ts";
-import { MISSING_EVENTS_SUBSCRIBE } from "../../src/worker/connection.ts";
+import { MISSING_EVENTS_SUBSCRIBE } from "../../src/worker/push-feed.ts";
 import { type Fleet, startFleet } from "../helpers/fleet.ts";
 import { waitFor } from "../helpers/wait.ts";
 

@@ -9,7 +9,7 @@ import { type Simulator, startSimulator } from "../../scripts/sim.ts";
 import { type Faultline, startFaultline } from "../../src/app.ts";
 import { parseConfig } from "../../src/config/load.ts";
 import { setLogSink } from "../../src/log.ts";
-import { MISSING_EVENTS_SUBSCRIBE } from "../../src/worker/connection.ts";
+import { MISSING_EVENTS_SUBSCRIBE } from "../../src/worker/push-feed.ts";
 import { type FakeKube, startFakeKube } from "../helpers/fake-kube.ts";
 import { finishedRuns, RECORDING_AGENT } from "../helpers/fleet.ts";
 import { type StockServer, startStockServer, stockServerAvailable } from "../helpers/stock-server.ts";

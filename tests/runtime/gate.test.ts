@@ -22,3 +22,27 @@ test("at most `limit` holders at once, waiters served in arrival order", async (
   expect(order).toEqual([0, 1, 2, 3, 4]);
   expect(gate.waiting).toBe(0);
 });
+
+test("a limit below 1 still lets one holder through; a fractional one is rounded down", async () => {
+  const none = new Gate(0);
+  const release = await none.acquire();
+  let second = false;
+  const waiting = none.acquire().then((r) => {
+    second = true;
+    return r;
+  });
+  await Bun.sleep(5);
+  expect(second).toBe(false);
+  expect(none.waiting).toBe(1);
+  release();
+  (await waiting)();
+  expect(second).toBe(true);
+
+  const fractional = new Gate(2.9);
+  const held = [await fractional.acquire(), await fractional.acquire()];
+  const third = fractional.acquire();
+  await Bun.sleep(5);
+  expect(fractional.waiting).toBe(1);
+  for (const r of held) r();
+  (await third)();
+});

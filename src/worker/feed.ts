@@ -1,0 +1,89 @@
+/**
+ * A feed: one way of receiving a cluster's faults over an MCP session. Push (`events_subscribe`, the
+ * server sends faults as logging notifications) and poll (`events_list` on a timer) both implement
+ * {@link Feed}; the connection keeps the session, its backoff and its status, and picks the feed.
+ */
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type { SubscribeConfig } from "../config/types.ts";
+import type { FaultEvent } from "../events/fault.ts";
+import { classifyNotification } from "../events/normalise.ts";
+import type { Logger } from "../log.ts";
+import type { ClusterSpec, ConnectionMessage, FeedMode } from "./protocol.ts";
+
+/** What a feed is given once, by its connection, for all the sessions it runs on. */
+export interface FeedContext {
+  /** The cluster whose faults these are (they are tagged with its name and labels). */
+  cluster: ClusterSpec;
+  /** The `subscribe` settings (namespaces, label selector, poll interval). */
+  subscribe: SubscribeConfig;
+  /** How long one request to the server may take. */
+  timeoutMs: number;
+  /** Where events, `degraded`, `polled` and `dropped` messages go. */
+  report(message: ConnectionMessage): void;
+  /** Called when the session proved alive (a fault arrived, a list was answered). */
+  alive(): void;
+  /** The connection's logger (it names the cluster). */
+  log: Logger;
+}
+
+/** One MCP session as a feed sees it. */
+export interface FeedSession {
+  /** The initialised client of this session. */
+  client: Client;
+  /** Gives the session up (the connection starts over), with why. */
+  lose(reason: string): void;
+}
+
+/**
+ * A way of receiving faults. A feed lives as long as its connection and may run on many sessions
+ * one after the other; what it learned on one (poll baseline, push outage) carries to the next.
+ */
+export interface Feed {
+  /** How faults arrive: shown in health as the connection's mode. */
+  readonly mode: FeedMode;
+  /**
+   * Starts on a fresh session; resolves once faults flow. Rejects, with a readable reason, when this
+   * session cannot carry the feed (the connection then fails the attempt or tries another feed).
+   */
+  start(session: FeedSession): Promise<void>;
+  /** A `notifications/message` arrived on the session (its `params`). */
+  notified(params: unknown): void;
+  /** The session was lost (it is not to be used again); `lastAliveMs` is when it last proved alive. */
+  ended(lastAliveMs: number): void;
+  /** Stops for good while the session still stands: unsubscribes, releases timers. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Reports what a logging notification carries: a fault as an event (the session proved alive), a
+ * `subscription_error` as `degraded`, a malformed payload as `dropped`; anything else is ignored.
+ * Returns the fault, if it was one.
+ */
+export function reportNotification(params: unknown, context: FeedContext): FaultEvent | null {
+  const { cluster } = context;
+  const outcome = classifyNotification(params, cluster);
+  switch (outcome.kind) {
+    case "fault":
+      context.alive();
+      context.report({ type: "event", event: outcome.event });
+      return outcome.event;
+    case "subscription_error":
+      context.report({ type: "degraded", cluster: cluster.name, error: outcome.error, at: now() });
+      return null;
+    case "malformed":
+      context.report({ type: "dropped", cluster: cluster.name, reason: "malformed", detail: outcome.detail });
+      return null;
+    case "ignored":
+      return null;
+  }
+}
+
+/** Reports each of `events`. */
+export function reportEvents(events: readonly FaultEvent[], context: FeedContext): void {
+  for (const event of events) context.report({ type: "event", event });
+}
+
+/** Now, as the RFC 3339 time messages carry. */
+export function now(): string {
+  return new Date().toISOString();
+}

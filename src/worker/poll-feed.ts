@@ -1,0 +1,90 @@
+/**
+ * The poll feed, for servers without `events_subscribe`: `events_list` on each fresh session (the
+ * first list ever is the baseline; later ones, after a reconnect too, report what is new), then again
+ * every `poll_interval_seconds`. A server answering with an error degrades the feed (a `polled`
+ * message with the error); no answer at all loses the session.
+ */
+import {
+  type Feed,
+  type FeedContext,
+  type FeedSession,
+  now,
+  reportEvents,
+  reportNotification,
+} from "./feed.ts";
+import { describeFailure, eventsLister, ListAnswerError } from "./mcp.ts";
+import { EventsPoller, type ListEvents } from "./poller.ts";
+
+/** Faults found by listing events periodically. */
+export class PollFeed implements Feed {
+  /** Always `poll`. */
+  readonly mode = "poll";
+  readonly #context: FeedContext;
+  /** Turns event lists into new faults; kept across sessions so a reconnect reports what it missed. */
+  readonly #poller: EventsPoller;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  /** A list is in flight (a slow server never gets a second one from the timer). */
+  #polling = false;
+  /** Set by {@link stop}: a list still in flight then reports nothing. */
+  #stopped = false;
+
+  /** A poll feed for `context`'s cluster, listing its configured namespaces. */
+  constructor(context: FeedContext) {
+    this.#context = context;
+    this.#poller = new EventsPoller(context.cluster, context.subscribe.namespaces);
+  }
+
+  /** Lists once (rejecting if that fails: the session cannot carry the feed), then starts the timer. */
+  async start(session: FeedSession): Promise<void> {
+    const list = eventsLister(session.client, this.#context.timeoutMs);
+    await this.#poll(list);
+    clearInterval(this.#timer);
+    this.#timer = setInterval(
+      () => void this.#pollOnce(list, session),
+      this.#context.subscribe.poll_interval_seconds * 1000,
+    );
+  }
+
+  /** Reports what the notification carries (a poll-mode server normally sends none). */
+  notified(params: unknown): void {
+    reportNotification(params, this.#context);
+  }
+
+  /** Stops the timer; the next session lists from where this one left off. */
+  ended(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Stops the timer for good; a list still in flight reports nothing. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.ended();
+  }
+
+  /** Lists events and reports the new faults and the poll. */
+  async #poll(list: ListEvents): Promise<void> {
+    const faults = await this.#poller.poll(list);
+    if (this.#stopped) return;
+    this.#context.alive();
+    reportEvents(faults, this.#context);
+    this.#context.report({ type: "polled", cluster: this.#context.cluster.name, at: now(), error: null });
+  }
+
+  /** One periodic poll. A server answering with an error degrades the feed; no answer loses the session. */
+  async #pollOnce(list: ListEvents, session: FeedSession): Promise<void> {
+    if (this.#polling) return;
+    this.#polling = true;
+    const { cluster, timeoutMs } = this.#context;
+    try {
+      await this.#poll(list);
+    } catch (error) {
+      if (this.#stopped) return;
+      if (error instanceof ListAnswerError) {
+        this.#context.report({ type: "polled", cluster: cluster.name, at: now(), error: error.message });
+      } else session.lose(`events_list failed: ${describeFailure(error, cluster.mcp_endpoint, timeoutMs)}`);
+    } finally {
+      this.#polling = false;
+    }
+  }
+}

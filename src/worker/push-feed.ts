@@ -1,0 +1,162 @@
+/**
+ * The push feed: `events_subscribe` on each fresh session, faults arrive as logging notifications.
+ * Push servers replay nothing after a reconnect, so when a session comes back after an outage the
+ * feed lists events once and reports the Warning events it missed (the backfill), skipping objects
+ * whose fault was pushed already.
+ */
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { describeResource, type FaultEvent } from "../events/fault.ts";
+import { errorMessage } from "../log.ts";
+import { type Feed, type FeedContext, type FeedSession, reportEvents, reportNotification } from "./feed.ts";
+import { eventsLister, findSubscriptionId, mentionsMissingTool, textContent } from "./mcp.ts";
+import { backfill } from "./poller.ts";
+
+/** The `last_error` shown when a server lacks the events extension. */
+export const MISSING_EVENTS_SUBSCRIBE =
+  "server has no events_subscribe tool (a kubernetes-mcp-server without the events extension), so it " +
+  "cannot push faults; set subscribe.mode to auto or poll to poll its events_list instead";
+
+/** How long unsubscribing at shutdown may take. */
+const UNSUBSCRIBE_TIMEOUT_MS = 2000;
+
+/** Objects whose last pushed fault time is remembered for backfill (see {@link PushFeed}). */
+const MAX_PUSHED_REMEMBERED = 256;
+
+/** The server has no `events_subscribe` tool: this session cannot carry a push feed. */
+export class MissingEventsSubscribe extends Error {
+  constructor() {
+    super(MISSING_EVENTS_SUBSCRIBE);
+    this.name = "MissingEventsSubscribe";
+  }
+}
+
+/** Faults pushed by the server over `events_subscribe` subscriptions. */
+export class PushFeed implements Feed {
+  /** Always `push`. */
+  readonly mode = "push";
+  readonly #context: FeedContext;
+  /** What to subscribe to: normalised faults or raw Kubernetes events. */
+  readonly #subscribeMode: "faults" | "events";
+  /** The session subscribed on, while it stands. */
+  #session: FeedSession | null = null;
+  #subscriptionId: string | null = null;
+  /** Per object (`kind/namespace/name`), the time of its last pushed fault: backfill skips those. */
+  readonly #pushedAt = new Map<string, number>();
+  /** Set when a session was lost: since when to backfill once the next one is subscribed. */
+  #lostAtMs: number | null = null;
+
+  /** A push feed for `context`'s cluster, subscribing in `subscribeMode`. */
+  constructor(context: FeedContext, subscribeMode: "faults" | "events") {
+    this.#context = context;
+    this.#subscribeMode = subscribeMode;
+  }
+
+  /**
+   * Subscribes; then, after an outage, backfills in the background. Rejects with
+   * {@link MissingEventsSubscribe} when the server lacks the tool, or with the server's reason.
+   */
+  async start(session: FeedSession): Promise<void> {
+    this.#subscriptionId = await this.#subscribe(session.client);
+    this.#session = session;
+    void this.#backfillAfterOutage(session.client);
+  }
+
+  /** Reports what the notification carries and remembers pushed faults for the next backfill. */
+  notified(params: unknown): void {
+    const event = reportNotification(params, this.#context);
+    if (event) this.#rememberPushed(event);
+  }
+
+  /** Forgets the subscription and remembers since when the next session has to backfill. */
+  ended(lastAliveMs: number): void {
+    this.#session = null;
+    this.#subscriptionId = null;
+    this.#lostAtMs ??= lastAliveMs;
+  }
+
+  /** Unsubscribes (best effort, bounded) while the session still stands. */
+  async stop(): Promise<void> {
+    const session = this.#session;
+    const subscriptionId = this.#subscriptionId;
+    this.#session = null;
+    this.#subscriptionId = null;
+    if (!session || !subscriptionId) return;
+    await session.client
+      .callTool({ name: "events_unsubscribe", arguments: { subscriptionId } }, undefined, {
+        timeout: UNSUBSCRIBE_TIMEOUT_MS,
+      })
+      .catch((error: unknown) =>
+        this.#context.log.debug("unsubscribe failed", { error: errorMessage(error) }),
+      );
+  }
+
+  /** Calls `events_subscribe` with the configured filters; resolves with the subscription id. */
+  async #subscribe(client: Client): Promise<string> {
+    const { namespaces, label_selector } = this.#context.subscribe;
+    const args: Record<string, unknown> = { mode: this.#subscribeMode };
+    if (namespaces) args.namespaces = namespaces;
+    if (label_selector) args.labelSelector = label_selector;
+    let result: Awaited<ReturnType<Client["callTool"]>>;
+    try {
+      result = await client.callTool({ name: "events_subscribe", arguments: args }, undefined, {
+        timeout: this.#context.timeoutMs,
+      });
+    } catch (error) {
+      if (mentionsMissingTool(errorMessage(error))) throw new MissingEventsSubscribe();
+      throw error;
+    }
+    const text = textContent(result.content);
+    if (result.isError) {
+      if (mentionsMissingTool(text)) throw new MissingEventsSubscribe();
+      throw new Error(`events_subscribe refused: ${text.trim() || "(no reason given)"}`);
+    }
+    const subscriptionId = findSubscriptionId(text);
+    if (!subscriptionId) {
+      throw new Error(`events_subscribe answered without a subscriptionId: ${text.slice(0, 200)}`);
+    }
+    this.#context.log.debug("subscribed", { subscription_id: subscriptionId, mode: this.#subscribeMode });
+    return subscriptionId;
+  }
+
+  /** After an outage: list once and report the Warning events since the connection was last alive. */
+  async #backfillAfterOutage(client: Client): Promise<void> {
+    const since = this.#lostAtMs;
+    if (since === null) return;
+    this.#lostAtMs = null;
+    const { cluster, subscribe, timeoutMs, log } = this.#context;
+    try {
+      const listed = await backfill(
+        eventsLister(client, timeoutMs),
+        cluster,
+        subscribe.namespaces,
+        new Date(since),
+      );
+      // A pushed fault carries the server's own id, a listed one a derived id: skip what was pushed already.
+      const faults = listed.filter(
+        (e) => (this.#pushedAt.get(describeResource(e.resource)) ?? -1) < Date.parse(e.timestamp),
+      );
+      reportEvents(faults, this.#context);
+      log.info("backfilled events from the outage", {
+        since: new Date(since).toISOString(),
+        events: faults.length,
+      });
+    } catch (error) {
+      const why = errorMessage(error);
+      if (mentionsMissingTool(why, "events_list")) log.debug("no events_list: outage not backfilled");
+      else log.warn("backfill after outage failed", { error: why });
+    }
+  }
+
+  /** Remembers when `event`'s object last had a pushed fault (bounded: the oldest entries go first). */
+  #rememberPushed(event: FaultEvent): void {
+    const key = describeResource(event.resource);
+    const at = Date.parse(event.timestamp);
+    if (!Number.isFinite(at)) return;
+    this.#pushedAt.delete(key);
+    this.#pushedAt.set(key, Math.max(at, this.#pushedAt.get(key) ?? 0));
+    if (this.#pushedAt.size > MAX_PUSHED_REMEMBERED) {
+      const oldest = this.#pushedAt.keys().next().value;
+      if (oldest !== undefined) this.#pushedAt.delete(oldest);
+    }
+  }
+}
