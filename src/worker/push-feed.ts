@@ -152,8 +152,9 @@ export class PushFeed implements Feed {
     const key = describeResource(event.resource);
     const at = Date.parse(event.timestamp);
     if (!Number.isFinite(at)) return;
-    this.#pushedAt.delete(key);
-    this.#pushedAt.set(key, Math.max(at, this.#pushedAt.get(key) ?? 0));
+    const latest = Math.max(at, this.#pushedAt.get(key) ?? 0);
+    this.#pushedAt.delete(key); // re-inserted last: the map's order is least recently pushed first
+    this.#pushedAt.set(key, latest);
     if (this.#pushedAt.size > MAX_PUSHED_REMEMBERED) {
       const oldest = this.#pushedAt.keys().next().value;
       if (oldest !== undefined) this.#pushedAt.delete(oldest);
