@@ -15,6 +15,7 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { EventLog } from "./event-log.ts";
 import { faultPayload, type ResolvedFault, resolveFault } from "./faults.ts";
+import { type SimSession, trackStream } from "./session.ts";
 import { matchesFilters, type Subscription } from "./subscriptions.ts";
 import { EXTENSION_TOOLS, STOCK_TOOLS, subscribe, textResult, unsubscribe } from "./tools.ts";
 import {
@@ -33,16 +34,6 @@ import {
   schemaValidator,
   withOpeningComment,
 } from "./wire.ts";
-
-interface SimSession {
-  id: string;
-  readonly transport: WebStandardStreamableHTTPServerTransport;
-  readonly server: Server;
-  level: LoggingLevel | null;
-  readonly subscriptions: Map<string, Subscription>;
-  /** The GET request carrying the standalone SSE stream, or null when none is open. */
-  stream: Request | null;
-}
 
 interface RequestExtra {
   sessionId?: string;
@@ -197,7 +188,7 @@ export class SimCluster {
     if (!session) return jsonRpcErrorResponse(404, -32001, "Session not found");
     const response = await session.transport.handleRequest(request);
     if (request.method !== "GET" || response.status !== 200 || !response.body) return response;
-    this.trackStream(session, request);
+    trackStream(session, request);
     return new Response(withOpeningComment(response.body), {
       status: response.status,
       headers: response.headers,
@@ -213,17 +204,6 @@ export class SimCluster {
     const response = await session.transport.handleRequest(request);
     if (session.id === "") void session.server.close().catch(ignoreError);
     return response;
-  }
-
-  private trackStream(session: SimSession, request: Request): void {
-    session.stream = request;
-    request.signal.addEventListener(
-      "abort",
-      () => {
-        if (session.stream === request) session.stream = null;
-      },
-      { once: true },
-    );
   }
 
   // --- MCP -------------------------------------------------------------------------------------------------------

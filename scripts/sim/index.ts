@@ -10,8 +10,8 @@
  *
  * Modules: `types.ts` (public types, loggers, limits), `faults.ts` (fault profiles and payload shapes),
  * `event-log.ts` (`events_list`), `subscriptions.ts` (filters), `tools.ts` (MCP tools), `wire.ts` (MCP wire
- * details), `cluster.ts` (one simulated server), `control.ts` (control HTTP API), `simulator.ts`
- * (`startSimulator`), `cli.ts` (command line).
+ * details), `session.ts` (one MCP session), `cluster.ts` (one simulated server), `control.ts` (control HTTP
+ * API), `simulator.ts` (`startSimulator`), `cli.ts` (command line).
  *
  * @example
  * ```ts
