@@ -14,7 +14,7 @@ import { AGENT_LOG_FILE, type AgentResult, RESULT_FILE } from "../src/agent/runn
 import { workspacePath } from "../src/agent/workspace.ts";
 import type { ClustersBody, HealthBody } from "../src/http/app.ts";
 import { lines } from "./lines.ts";
-import { type SimFault, startSimulator } from "./sim.ts";
+import { type SimFault, startSimulator } from "./sim/index.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const { values } = parseArgs({

@@ -1,5 +1,5 @@
 /**
- * The benchmark's simulator process: `startSimulator` from scripts/sim.ts in a process of its own (so its
+ * The benchmark's simulator process: `startSimulator` from scripts/sim/ in a process of its own (so its
  * CPU and memory are not counted against what is measured), driven by JSON command lines on stdin.
  *
  *   bun scripts/bench/sim-process.ts --clusters 1000
@@ -17,7 +17,7 @@
  * `performance.timeOrigin + performance.now()`) just before the simulator wrote it to the subscriber's stream.
  */
 import { parseArgs } from "node:util";
-import { type Simulator, startSimulator } from "../sim.ts";
+import { type Simulator, startSimulator } from "../sim/index.ts";
 import { benchContext, printJson, wallMs } from "./context.ts";
 
 /** Faults injected per chunk of a burst before yielding to the event loop. */

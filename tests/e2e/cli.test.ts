@@ -3,7 +3,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { type Simulator, startSimulator } from "../../scripts/sim.ts";
+import { type Simulator, startSimulator } from "../../scripts/sim/index.ts";
 import { finishedRuns, RECORDING_AGENT } from "../helpers/fleet.ts";
 import { SOURCE_CLI, startProcess } from "../helpers/process.ts";
 import { clustersYaml } from "../helpers/state.ts";

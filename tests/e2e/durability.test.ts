@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Simulator, startSimulator } from "../../scripts/sim.ts";
+import { type Simulator, startSimulator } from "../../scripts/sim/index.ts";
 import { runFaultline } from "../helpers/process.ts";
 import { queryState } from "../helpers/state.ts";
 import { tempDir, writeFile, writeKubeconfig } from "../helpers/tmp.ts";

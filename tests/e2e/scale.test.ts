@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
-import { type Simulator, startSimulator } from "../../scripts/sim.ts";
+import { type Simulator, startSimulator } from "../../scripts/sim/index.ts";
 import { RECORDING_AGENT } from "../helpers/fleet.ts";
 import { type FaultlineProcess, runFaultline } from "../helpers/process.ts";
 import { clustersYaml, countState } from "../helpers/state.ts";

@@ -5,7 +5,7 @@
 import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
-import { type Simulator, startSimulator } from "../../scripts/sim.ts";
+import { type Simulator, startSimulator } from "../../scripts/sim/index.ts";
 import { type FaultlineProcess, runFaultline } from "../helpers/process.ts";
 import { clustersYaml, countState } from "../helpers/state.ts";
 import { tempDir, writeFile, writeKubeconfig } from "../helpers/tmp.ts";

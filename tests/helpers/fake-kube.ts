@@ -11,7 +11,7 @@
  * It never uses `events.k8s.io`. Over plain HTTP it does not send the kubeconfig's token (it does over TLS).
  */
 
-import { apiVersionOf, CLUSTER_SCOPED_KINDS } from "../../scripts/sim.ts";
+import { apiVersionOf, CLUSTER_SCOPED_KINDS } from "../../scripts/sim/index.ts";
 import { writeKubeconfig as writeKubeconfigFile } from "./tmp.ts";
 
 /** An event to serve, in the terms of `events_list`. */

@@ -4,7 +4,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Simulator, startSimulator } from "../../scripts/sim.ts";
+import { type Simulator, startSimulator } from "../../scripts/sim/index.ts";
 import { type Faultline, startFaultline } from "../../src/app.ts";
 import { parseConfig } from "../../src/config/load.ts";
 import type { FaultEvent } from "../../src/events/fault.ts";

@@ -1,7 +1,7 @@
 /** Reading a faultline state directory from outside (while faultline runs, as operators would). */
 import { Database } from "bun:sqlite";
 import { join } from "node:path";
-import type { Simulator } from "../../scripts/sim.ts";
+import type { Simulator } from "../../scripts/sim/index.ts";
 
 /** Runs `sql` on `<stateDir>/faultline.db`, read-only, and returns every row. */
 export function queryState<T>(stateDir: string, sql: string): T[] {

@@ -5,7 +5,7 @@
  * (one simulated events server, one stock server) delivers from both.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { type Simulator, startSimulator } from "../../scripts/sim.ts";
+import { type Simulator, startSimulator } from "../../scripts/sim/index.ts";
 import { type Faultline, startFaultline } from "../../src/app.ts";
 import { parseConfig } from "../../src/config/load.ts";
 import { setLogSink } from "../../src/log.ts";

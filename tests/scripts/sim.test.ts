@@ -26,7 +26,7 @@ import {
   type Simulator,
   SUBSCRIPTION_ERROR_LOGGER,
   startSimulator,
-} from "../../scripts/sim.ts";
+} from "../../scripts/sim/index.ts";
 import { initializeRequest, mcpPost } from "../helpers/mcp.ts";
 import { waitFor } from "../helpers/wait.ts";
 

@@ -7,7 +7,7 @@ import {
   SUBSCRIPTIONS_PER_SERVER,
   SUBSCRIPTIONS_PER_SESSION,
   startSimulator,
-} from "../../scripts/sim.ts";
+} from "../../scripts/sim/index.ts";
 import { Gate } from "../../src/runtime/gate.ts";
 import { ClusterConnection, GATE_SLOT_MAX_MS } from "../../src/worker/connection.ts";
 import type { ConnectionMessage, ConnectionSettings, StatusMessage } from "../../src/worker/protocol.ts";

@@ -1,7 +1,7 @@
 /** PushFeed against simulated push servers (`events_subscribe`): the feed contract. */
 
 import { expect } from "bun:test";
-import { type Simulator, startSimulator } from "../../scripts/sim.ts";
+import { type Simulator, startSimulator } from "../../scripts/sim/index.ts";
 import { PushFeed } from "../../src/worker/push-feed.ts";
 import { runFeedContract } from "./feed.contract.ts";
 

@@ -1,0 +1,70 @@
+/**
+ * The events a simulated cluster remembers for `events_list`, recorded like the API server does (a repeat of
+ * the same object and reason bumps `count`), and the stock server's YAML rendering of them.
+ */
+import { stringify as toYaml } from "yaml";
+import type { KubeEvent } from "./faults.ts";
+
+/** How many recorded events a cluster keeps for `events_list` (oldest are dropped). */
+export const MAX_RECORDED_EVENTS = 1000;
+
+/** Go's time.Time.String() of a UTC time, as the stock server prints it: `2026-11-25 02:54:13 +0000 UTC`. */
+function goTimeString(timestamp: string): string {
+  const date = new Date(timestamp);
+  if (Number.isNaN(date.getTime())) return timestamp;
+  const iso = date.toISOString();
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)} +0000 UTC`;
+}
+
+/** The item format of the stock server's `events_list` YAML (Go field names, sorted keys, no uid/count). */
+function eventListItem(event: KubeEvent): object {
+  const { involvedObject } = event;
+  return {
+    InvolvedObject: {
+      Kind: involvedObject.kind,
+      Name: involvedObject.name,
+      apiVersion: involvedObject.apiVersion,
+    },
+    Message: event.message,
+    Namespace: event.namespace,
+    Reason: event.reason,
+    Timestamp: goTimeString(event.lastTimestamp),
+    Type: event.type,
+  };
+}
+
+/** Text of an `events_list` answer. */
+function formatEventList(events: KubeEvent[]): string {
+  if (events.length === 0) return "# No events found";
+  return `# The following events (YAML format) were found:\n${toYaml(events.map(eventListItem))}`;
+}
+
+/** The recorded events of one cluster, oldest first; at most {@link MAX_RECORDED_EVENTS} are kept. */
+export class EventLog {
+  private readonly events = new Map<string, KubeEvent>();
+
+  /** Records an event like the API server does: a repeat of the same object+reason bumps `count`. */
+  record(event: KubeEvent): KubeEvent {
+    const { involvedObject } = event;
+    const key = `${event.namespace}/${involvedObject.kind}/${involvedObject.name}/${event.reason}`;
+    const previous = this.events.get(key);
+    const recorded = previous
+      ? { ...event, count: previous.count + 1, firstTimestamp: previous.firstTimestamp }
+      : event;
+    this.events.delete(key);
+    this.events.set(key, recorded);
+    if (this.events.size > MAX_RECORDED_EVENTS) {
+      const oldest = this.events.keys().next().value;
+      if (oldest !== undefined) this.events.delete(oldest);
+    }
+    return recorded;
+  }
+
+  /** Text of an `events_list` answer for one namespace, or for all when `namespace` is undefined. */
+  listText(namespace: string | undefined): string {
+    const events = [...this.events.values()].filter(
+      (event) => namespace === undefined || event.namespace === namespace,
+    );
+    return formatEventList(events);
+  }
+}

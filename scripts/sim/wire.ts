@@ -1,0 +1,58 @@
+/**
+ * MCP wire details of a simulated server: its identity, log-level filtering, the shared JSON Schema
+ * validator, verbatim JSON-RPC errors and the opening comment of the standalone SSE stream.
+ */
+import { type LoggingLevel, LoggingLevelSchema } from "@modelcontextprotocol/sdk/types.js";
+import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
+
+/** `serverInfo` the simulated server reports at initialize. */
+export const SERVER_INFO = { name: "kubernetes-mcp-server", version: "0.0.0-sim" };
+const LOG_LEVELS: readonly LoggingLevel[] = LoggingLevelSchema.options;
+
+/** Whether a session whose level is `sessionLevel` receives a message at `level` (no level set → nothing). */
+export function acceptsLevel(sessionLevel: LoggingLevel | null, level: LoggingLevel): boolean {
+  return sessionLevel !== null && LOG_LEVELS.indexOf(level) >= LOG_LEVELS.indexOf(sessionLevel);
+}
+
+let sharedSchemaValidator: AjvJsonSchemaValidator | undefined;
+
+/** One JSON Schema validator for every session's Server (the SDK would create an Ajv instance per Server). */
+export function schemaValidator(): AjvJsonSchemaValidator {
+  sharedSchemaValidator ??= new AjvJsonSchemaValidator();
+  return sharedSchemaValidator;
+}
+
+/**
+ * A JSON-RPC error whose message goes on the wire verbatim (the SDK's McpError would prefix "MCP error N: ",
+ * which the real Go server does not).
+ */
+export class JsonRpcError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const STREAM_OPEN_COMMENT = new TextEncoder().encode(": stream open\n\n");
+
+/**
+ * Prefixes the standalone SSE stream with an SSE comment. Bun.serve sends a streamed response's headers only with
+ * its first chunk, and the SDK writes nothing until the first notification or keep-alive (15 s), so without this a
+ * client would not see the GET answered. Real servers flush the headers at once; the comment makes Bun do the same.
+ */
+export function withOpeningComment(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+  return body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      start(controller) {
+        controller.enqueue(STREAM_OPEN_COMMENT);
+      },
+    }),
+  );
+}
+
+/** A JSON-RPC error response with no request id. */
+export function jsonRpcErrorResponse(status: number, code: number, message: string): Response {
+  return Response.json({ jsonrpc: "2.0", error: { code, message }, id: null }, { status });
+}
