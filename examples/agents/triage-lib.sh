@@ -1,8 +1,9 @@
 #!/bin/sh
-# Shared by claude-code.sh and codex.sh, which source it; running it on its own does nothing.
+# Sourced by claude-code.sh and codex.sh (which set triage_name and triage_dir first); not run on its own.
 #
 # Event data is never evaluated by a shell: it only flows through files and pipes (head, cat, jq,
 # awk) and every expansion is quoted. Nothing here builds a command string or calls eval.
+set -eu
 
 # The prompt template: FAULTLINE_PROMPT_FILE, else triage-prompt.md next to the wrappers.
 triage_prompt_file=${FAULTLINE_PROMPT_FILE:-"$triage_dir/triage-prompt.md"}
