@@ -4,8 +4,8 @@
 #   stdin          the normalised fault event as JSON
 #   KUBECONFIG     the kubeconfig of the cluster the fault came from
 #   FAULTLINE_CLUSTER, FAULTLINE_INCIDENT_ID, FAULTLINE_WORKSPACE
-# Replace it with Claude Code, Codex or your own script, e.g.
-#   agent: { command: ["claude", "-p", "Triage the Kubernetes fault in event.json using kubectl"] }
+# Replace it with your own script, or with the ready-made Claude Code and Codex wrappers:
+#   agent: { command: ["./agents/claude-code.sh"] }   or   ["./agents/codex.sh"]
 set -eu
 event=$(cat)
 echo "triaging incident $FAULTLINE_INCIDENT_ID on cluster $FAULTLINE_CLUSTER"
