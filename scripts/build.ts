@@ -3,7 +3,11 @@
  * bundled as an extra entry point, so worker threads start from inside the binary.
  *
  *   bun run build [--outfile dist/faultline] [--target bun-linux-x64]
+ *
+ * The source map is embedded in the executable (stack traces name src/ files and lines); the `.map`
+ * files Bun also writes beside it are deleted, so `dist/` holds the executable alone.
  */
+import { rmSync } from "node:fs";
 import { parseArgs } from "node:util";
 
 const { values } = parseArgs({
@@ -22,5 +26,8 @@ const result = await Bun.build({
 if (!result.success) {
   for (const message of result.logs) console.error(message);
   process.exit(1);
+}
+for (const output of result.outputs) {
+  if (output.path.endsWith(".map")) rmSync(output.path, { force: true });
 }
 console.log(`built ${values.outfile}`);
