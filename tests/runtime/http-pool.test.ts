@@ -218,7 +218,8 @@ describe("fetch semantics the MCP transport relies on", () => {
     });
     const pool = newPool();
     const response = await pool.fetchWith({ ca: certs.ca })(origin.url);
-    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    if (!response.body) throw new Error("no body");
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
     expect((await reader.read()).value).toBe(": ok\n\n");
     expect((await reader.read()).value).toBe("data: 1\n\n");
     expect(pool.stats().active).toBe(1);
@@ -234,7 +235,8 @@ describe("fetch semantics the MCP transport relies on", () => {
     const fetch = newPool().fetchWith({ ca: certs.ca });
     const controller = new AbortController();
     const response = await fetch(origin.url, { signal: controller.signal });
-    const reader = response.body!.getReader();
+    if (!response.body) throw new Error("no body");
+    const reader = response.body.getReader();
     await reader.read();
     controller.abort();
     await expect(reader.read()).rejects.toThrow();
