@@ -25,7 +25,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createHttpPool, type PooledFetch } from "../../src/runtime/http-pool.ts";
-import { printJson } from "./context.ts";
+import { printJson, stdinCommands } from "./context.ts";
 
 interface ClientOptions {
   client: string;
@@ -158,13 +158,7 @@ async function main(): Promise<void> {
     pingLoop(fetches[index] as ClusterFetch, url, options.intervalMs, offset);
   });
   printJson({ type: "ready" });
-  for await (const line of console) {
-    let command: { cmd?: string; id?: unknown };
-    try {
-      command = JSON.parse(line);
-    } catch {
-      continue;
-    }
+  for await (const command of stdinCommands()) {
     if (command.cmd === "reset") {
       tally.pings = tally.failed = tally.skipped = tally.streamBreaks = 0;
       tally.latencies = [];

@@ -18,7 +18,7 @@ import { readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
-import { printJson } from "./context.ts";
+import { printJson, stdinCommands } from "./context.ts";
 
 interface ServerOptions {
   groups: number;
@@ -73,13 +73,7 @@ async function main(): Promise<void> {
     }
   }
   printJson({ type: "ready", ports });
-  for await (const line of console) {
-    let command: { cmd?: string; id?: unknown };
-    try {
-      command = JSON.parse(line);
-    } catch {
-      continue;
-    }
+  for await (const command of stdinCommands()) {
     if (command.cmd === "counts") printJson({ id: command.id, groups: counts });
   }
 }
