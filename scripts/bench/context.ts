@@ -40,3 +40,23 @@ export function parseBenchContext(context: unknown): BenchContext | null {
   if (tag === undefined || seq === undefined || sendMs === undefined) return null;
   return { tag, seq: Number(seq), sendMs: Number(sendMs) };
 }
+
+/** A command line a benchmark child reads on stdin: `{ cmd, id, … }`. */
+export interface ChildCommand {
+  cmd?: string;
+  id?: unknown;
+  [field: string]: unknown;
+}
+
+/** The JSON command lines on stdin, as they arrive; lines that are not JSON objects are skipped. */
+export async function* stdinCommands(): AsyncGenerator<ChildCommand> {
+  for await (const line of console) {
+    let command: unknown;
+    try {
+      command = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    if (typeof command === "object" && command !== null) yield command as ChildCommand;
+  }
+}
