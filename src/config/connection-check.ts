@@ -45,9 +45,10 @@ function clusterIssues(cluster: ClusterConfig): ConfigIssue[] {
     const file = auth.bearer_token_file;
     readable("auth.bearer_token_file", () => readTokenFile(file));
   }
-  if (auth && Object.keys(headers ?? {}).some((name) => name.toLowerCase() === "authorization")) {
+  const authorization = Object.keys(headers ?? {}).find((name) => name.toLowerCase() === "authorization");
+  if (auth && authorization) {
     issues.push({
-      path: field("headers.Authorization"),
+      path: field(`headers.${authorization}`),
       message: "conflicts with auth: set the token in auth, or the whole header in headers",
     });
   }
