@@ -113,7 +113,7 @@ export class SimCluster {
       port: this.port,
       idleTimeout: 0,
       development: false,
-      ...(this.tls ? { tls: this.tls } : {}),
+      ...(this.tls ? { tls: serverTls(this.tls) } : {}),
       fetch: this.handleHttp,
       error: (error) => jsonRpcErrorResponse(500, ErrorCode.InternalError, error.message),
     });
@@ -345,3 +345,9 @@ export class SimCluster {
 }
 
 function ignoreError(): void {}
+
+/** Bun.serve's TLS options for `tls`: with a CA, client certificates are required and checked. */
+function serverTls(tls: NonNullable<SimClusterOptions["tls"]>): Bun.TLSOptions {
+  const { cert, key, ca } = tls;
+  return ca ? { cert, key, ca, requestCert: true, rejectUnauthorized: true } : { cert, key };
+}

@@ -55,8 +55,11 @@ export interface SimClusterOptions {
   bearerToken?: string;
   /** Headers every request must carry with these values (403 otherwise). Default none. */
   requiredHeaders?: Record<string, string>;
-  /** Serve HTTPS with this PEM certificate and key (the endpoint is then `https://`). */
-  tls?: { cert: string; key: string };
+  /**
+   * Serve HTTPS with this PEM certificate and key (the endpoint is then `https://`); with `ca`, only
+   * clients presenting a certificate that CA signed are accepted (mTLS).
+   */
+  tls?: { cert: string; key: string; ca?: string };
   /** Offer `events_list_subscriptions` (with the events extension). Default true. */
   listSubscriptions?: boolean;
 }
