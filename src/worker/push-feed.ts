@@ -11,14 +11,8 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { DEFAULT_CHECK_INTERVAL_SECONDS } from "../config/schema.ts";
 import { describeResource, type FaultEvent } from "../events/fault.ts";
 import { errorMessage } from "../log.ts";
-import {
-  type Feed,
-  type FeedContext,
-  type FeedSession,
-  now,
-  reportEvents,
-  reportNotification,
-} from "./feed.ts";
+import type { Feed, FeedContext, FeedSession } from "./feed.ts";
+import { now, reportEvents, reportNotification } from "./feed.ts";
 import { eventsLister, findSubscriptionId, mentionsMissingTool, textContent, toolArguments } from "./mcp.ts";
 import { backfill } from "./poller.ts";
 import { checkSubscription } from "./subscription-check.ts";

@@ -6,8 +6,9 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { expandEnvironment } from "../../src/config/expand.ts";
-import { ConfigError, parseConfig } from "../../src/config/load.ts";
+import { parseConfig } from "../../src/config/load.ts";
 import { formatFieldIssue } from "../../src/validation/issues.ts";
+import { configProblems } from "../helpers/config.ts";
 import { tempDir, writeKubeconfig } from "../helpers/tmp.ts";
 
 const dir = tempDir();
@@ -16,13 +17,7 @@ const kubeconfig = writeKubeconfig(dir.path, "k.yaml");
 const source = join(dir.path, "faultline.yaml");
 
 function problems(text: string, env: Record<string, string | undefined> = {}): string[] {
-  try {
-    parseConfig(text, source, env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.issues.map(formatFieldIssue);
-    throw error;
-  }
-  return [];
+  return configProblems(text, source, env);
 }
 
 describe("expandEnvironment", () => {
