@@ -34,6 +34,7 @@ export const UNIT_TEST_FILES: readonly string[] = [
   "tests/runtime/redact.test.ts",
   "tests/runtime/sleep.test.ts",
   "tests/validation/issues.test.ts",
+  "tests/worker/transport.test.ts",
 ];
 
 /** Part of the message of the error the guard throws for a refused call. */

@@ -6,6 +6,7 @@
  */
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { fieldOf } from "../config/connection-check.ts";
 import { errorMessage, type Logger, logger } from "../log.ts";
@@ -59,7 +60,7 @@ export class ClusterConnection {
   /** Where requests go, as errors name it (credentials replaced by `***`). */
   readonly #target: FailureTarget;
   /** The latest connection attempt's fetch (headers, token, TLS), for ending lost sessions. */
-  #send: typeof fetch | null = null;
+  #send: FetchLike | null = null;
   /** Aborted by {@link stop}: ends the retry loop and any wait in it. */
   readonly #stopping = new AbortController();
   #loop: Promise<void> | null = null;
@@ -161,7 +162,7 @@ export class ClusterConnection {
     const streamOpen = Promise.withResolvers<void>();
     // Read the credentials for this attempt (a rotated token file is picked up here).
     const cluster = openClusterTransport(this.#spec, this.#scrubber);
-    this.#send = cluster.fetch() as typeof fetch;
+    this.#send = cluster.fetch();
     const transport = new StreamableHTTPClientTransport(new URL(this.#spec.mcp_endpoint), {
       fetch: watchEventStream(
         streamOpen.resolve,
