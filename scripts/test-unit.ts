@@ -20,6 +20,7 @@ export const UNIT_TEST_FILES: readonly string[] = [
   "tests/cli/entry.test.ts",
   "tests/cli/incidents.test.ts",
   "tests/cluster/supervisor.test.ts",
+  "tests/config/expand.test.ts",
   "tests/config/load.test.ts",
   "tests/events/events-list.test.ts",
   "tests/events/normalise.test.ts",
@@ -30,8 +31,10 @@ export const UNIT_TEST_FILES: readonly string[] = [
   "tests/runtime/deadline.test.ts",
   "tests/runtime/gate.test.ts",
   "tests/runtime/http-capacity.test.ts",
+  "tests/runtime/redact.test.ts",
   "tests/runtime/sleep.test.ts",
   "tests/validation/issues.test.ts",
+  "tests/worker/transport.test.ts",
 ];
 
 /** Part of the message of the error the guard throws for a refused call. */

@@ -9,6 +9,7 @@
  */
 import { Registry } from "./cluster/registry.ts";
 import { Supervisor } from "./cluster/supervisor.ts";
+import { healthToken } from "./config/connection-check.ts";
 import type { FaultlineConfig } from "./config/types.ts";
 import type { FaultEvent } from "./events/fault.ts";
 import { createHealthApp } from "./http/app.ts";
@@ -124,8 +125,9 @@ function startStages(
 
   const lifecycle = { stopping: false, storeOpen: true };
   const probes = { stopping: () => lifecycle.stopping, storeOpen: () => lifecycle.storeOpen };
+  const authToken = healthToken(config.health);
   const http = config.health.enabled
-    ? serve(createHealthApp({ registry, startedAt, metrics, store, probes }), config.health.listen)
+    ? serve(createHealthApp({ registry, startedAt, metrics, store, probes, authToken }), config.health.listen)
     : null;
   if (http) log.info("health server listening", { url: http.url });
   supervisor.start();

@@ -2,18 +2,23 @@
  * The simulator's command line: parses the flags, starts the simulator with a control API, prints one JSON
  * line `{ control, clusters: [{ name, endpoint }] }` and runs until SIGINT/SIGTERM.
  */
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { startSimulator } from "./simulator.ts";
 import type { SimulatorOptions } from "./types.ts";
 
 /** The `--help` text, also printed after a command-line error. */
 export const USAGE = `Usage: bun scripts/sim.ts [--clusters N] [--names a,b,c] [--stock a,b] [--control-port PORT] [--hostname H]
+                         [--bearer-token TOKEN] [--tls-cert FILE --tls-key FILE]
 
   --clusters N         number of clusters (default 3; named cluster-1..N)
   --names a,b,c        cluster names (overrides --clusters)
   --stock a,b          clusters that behave like the stock server (no events_subscribe)
   --control-port PORT  control API port (default 0 = ephemeral)
   --hostname H         listen address (default 127.0.0.1)
+  --bearer-token T     every cluster requires Authorization: Bearer T (401 otherwise)
+  --tls-cert FILE      serve HTTPS with this PEM certificate ...
+  --tls-key FILE       ... and this PEM key
 
 Prints one JSON line { control, clusters: [{ name, endpoint }] } and runs until SIGINT/SIGTERM.`;
 
@@ -40,6 +45,9 @@ function cliSimulatorOptions(argv: string[]): SimulatorOptions | null {
       stock: { type: "string" },
       "control-port": { type: "string" },
       hostname: { type: "string" },
+      "bearer-token": { type: "string" },
+      "tls-cert": { type: "string" },
+      "tls-key": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -51,8 +59,23 @@ function cliSimulatorOptions(argv: string[]): SimulatorOptions | null {
   const stock = new Set(splitList(values.stock));
   const clusterNames =
     names.length > 0 ? names : Array.from({ length: count }, (_, index) => `cluster-${index + 1}`);
+  const certFile = values["tls-cert"];
+  const keyFile = values["tls-key"];
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new Error("--tls-cert and --tls-key go together");
+  }
+  const tls =
+    certFile && keyFile
+      ? { cert: readFileSync(certFile, "utf8"), key: readFileSync(keyFile, "utf8") }
+      : undefined;
+  const bearerToken = values["bearer-token"];
   return {
-    clusters: clusterNames.map((name) => ({ name, eventsSubscribe: !stock.has(name) })),
+    clusters: clusterNames.map((name) => ({
+      name,
+      eventsSubscribe: !stock.has(name),
+      ...(bearerToken ? { bearerToken } : {}),
+      ...(tls ? { tls } : {}),
+    })),
     controlPort: parsePort(values["control-port"], "--control-port", 0),
     hostname: values.hostname,
   };

@@ -13,11 +13,20 @@ import {
   type LoggingLevel,
   SetLevelRequestSchema,
 } from "@modelcontextprotocol/sdk/types.js";
+import { refusal, type SimAuth } from "./auth.ts";
 import { EventLog } from "./event-log.ts";
 import { faultPayload, type ResolvedFault, resolveFault } from "./faults.ts";
 import { type SimSession, trackStream } from "./session.ts";
 import { matchesFilters, type Subscription } from "./subscriptions.ts";
-import { EXTENSION_TOOLS, STOCK_TOOLS, subscribe, textResult, unsubscribe } from "./tools.ts";
+import {
+  EXTENSION_TOOLS,
+  EXTENSION_TOOLS_WITHOUT_LIST,
+  listSubscriptions,
+  STOCK_TOOLS,
+  subscribe,
+  textResult,
+  unsubscribe,
+} from "./tools.ts";
 import {
   EVENT_LOGGER,
   FAULT_LOGGER,
@@ -46,6 +55,9 @@ export class SimCluster {
   readonly name: string;
   readonly serverClusterName: string;
   readonly eventsSubscribe: boolean;
+  private readonly listSubscriptions: boolean;
+  private readonly auth: SimAuth;
+  private readonly tls: SimClusterOptions["tls"];
   private readonly hostname: string;
   private port: number;
   private listener: Bun.Server<undefined> | null = null;
@@ -58,19 +70,39 @@ export class SimCluster {
     unsubscribeCalls: 0,
     deletes: 0,
     delivered: 0,
+    refused: 0,
+    listSubscriptionsCalls: 0,
   };
 
   constructor(options: SimClusterOptions, hostname: string) {
     this.name = options.name;
     this.serverClusterName = options.serverClusterName ?? options.name;
     this.eventsSubscribe = options.eventsSubscribe ?? true;
+    this.listSubscriptions = options.listSubscriptions ?? true;
+    this.auth = { bearerToken: options.bearerToken ?? null, headers: options.requiredHeaders ?? {} };
+    this.tls = options.tls;
     this.hostname = hostname;
     this.port = options.port ?? 0;
   }
 
-  /** MCP endpoint: `http://HOST:PORT/mcp`. */
+  /** MCP endpoint: `http://HOST:PORT/mcp` (`https://` with TLS). */
   get endpoint(): string {
-    return `http://${this.hostname}:${this.port}/mcp`;
+    return `${this.tls ? "https" : "http"}://${this.hostname}:${this.port}/mcp`;
+  }
+
+  /** Requires `token` as bearer token from now on (null: none). */
+  setBearerToken(token: string | null): void {
+    this.auth.bearerToken = token;
+  }
+
+  /** Cancels every subscription silently (no notification, the sessions stay); returns how many. */
+  cancelSubscriptions(): number {
+    let cancelled = 0;
+    for (const session of this.sessions.values()) {
+      cancelled += session.subscriptions.size;
+      session.subscriptions.clear();
+    }
+    return cancelled;
   }
 
   /** Starts the listener (on the kept port after the first time); no-op when up. */
@@ -81,6 +113,7 @@ export class SimCluster {
       port: this.port,
       idleTimeout: 0,
       development: false,
+      ...(this.tls ? { tls: serverTls(this.tls) } : {}),
       fetch: this.handleHttp,
       error: (error) => jsonRpcErrorResponse(500, ErrorCode.InternalError, error.message),
     });
@@ -182,6 +215,11 @@ export class SimCluster {
 
   private readonly handleHttp = async (request: Request): Promise<Response> => {
     if (new URL(request.url).pathname !== "/mcp") return new Response("404 page not found", { status: 404 });
+    const refused = refusal(request, this.auth);
+    if (refused) {
+      this.counters.refused++;
+      return refused;
+    }
     const sessionId = request.headers.get("mcp-session-id");
     if (sessionId === null) return this.handleSessionless(request);
     const session = this.sessions.get(sessionId);
@@ -256,7 +294,13 @@ export class SimCluster {
     return {};
   };
 
-  private readonly handleListTools = () => ({ tools: this.eventsSubscribe ? EXTENSION_TOOLS : STOCK_TOOLS });
+  private readonly handleListTools = () => ({
+    tools: !this.eventsSubscribe
+      ? STOCK_TOOLS
+      : this.listSubscriptions
+        ? EXTENSION_TOOLS
+        : EXTENSION_TOOLS_WITHOUT_LIST,
+  });
 
   private readonly handleCallTool = (
     request: { params: { name: string; arguments?: Record<string, unknown> } },
@@ -268,6 +312,10 @@ export class SimCluster {
       return this.subscribe(this.sessionOf(extra), args);
     if (this.eventsSubscribe && name === "events_unsubscribe") {
       return this.unsubscribe(this.sessionOf(extra), args);
+    }
+    if (this.eventsSubscribe && this.listSubscriptions && name === "events_list_subscriptions") {
+      this.counters.listSubscriptionsCalls++;
+      return listSubscriptions(this.sessionOf(extra).subscriptions);
     }
     throw new JsonRpcError(ErrorCode.InvalidParams, `unknown tool "${name}"`);
   };
@@ -297,3 +345,9 @@ export class SimCluster {
 }
 
 function ignoreError(): void {}
+
+/** Bun.serve's TLS options for `tls`: with a CA, client certificates are required and checked. */
+function serverTls(tls: NonNullable<SimClusterOptions["tls"]>): Bun.TLSOptions {
+  const { cert, key, ca } = tls;
+  return ca ? { cert, key, ca, requestCert: true, rejectUnauthorized: true } : { cert, key };
+}

@@ -1,6 +1,6 @@
 /**
  * The simulator's control HTTP API (Hono): list clusters, inject faults, subscription errors and raw
- * notifications, drop sessions, take a cluster down and up again.
+ * notifications, drop sessions, cancel subscriptions silently, take a cluster down and up again.
  */
 import { type Context, Hono } from "hono";
 import * as v from "valibot";
@@ -129,6 +129,10 @@ export function createControlApp(simulator: ControlledSimulator): Hono {
       simulator.dropSessions(name);
       return c.json({ ok: true });
     }),
+  );
+  app.post(
+    "/clusters/:name/cancel-subscriptions",
+    forCluster((c, name) => c.json({ cancelled: simulator.cancelSubscriptions(name) })),
   );
   app.post(
     "/clusters/:name/down",

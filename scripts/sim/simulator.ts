@@ -81,6 +81,14 @@ class RunningSimulator implements ControlledSimulator {
     this.cluster(cluster).closeAllSessions();
   }
 
+  cancelSubscriptions(cluster: string): number {
+    return this.cluster(cluster).cancelSubscriptions();
+  }
+
+  setBearerToken(cluster: string, token: string | null): void {
+    this.cluster(cluster).setBearerToken(token);
+  }
+
   async down(cluster: string): Promise<void> {
     await this.cluster(cluster).down();
   }

@@ -48,8 +48,25 @@ const EVENTS_UNSUBSCRIBE_TOOL: Tool = {
   },
 };
 
+const EVENTS_LIST_SUBSCRIPTIONS_TOOL: Tool = {
+  name: "events_list_subscriptions",
+  description: "List the active subscriptions of the current session",
+  inputSchema: { type: "object", properties: {} },
+};
+
 /** Tools of a server with the events extension. */
-export const EXTENSION_TOOLS: Tool[] = [EVENTS_LIST_TOOL, EVENTS_SUBSCRIBE_TOOL, EVENTS_UNSUBSCRIBE_TOOL];
+export const EXTENSION_TOOLS: Tool[] = [
+  EVENTS_LIST_TOOL,
+  EVENTS_SUBSCRIBE_TOOL,
+  EVENTS_UNSUBSCRIBE_TOOL,
+  EVENTS_LIST_SUBSCRIPTIONS_TOOL,
+];
+/** Tools of a server with the events extension that cannot list subscriptions (an older fork). */
+export const EXTENSION_TOOLS_WITHOUT_LIST: Tool[] = [
+  EVENTS_LIST_TOOL,
+  EVENTS_SUBSCRIBE_TOOL,
+  EVENTS_UNSUBSCRIBE_TOOL,
+];
 /** Tools of the stock server. */
 export const STOCK_TOOLS: Tool[] = [EVENTS_LIST_TOOL];
 
@@ -115,4 +132,15 @@ export function unsubscribe(
       ? `Subscription ${subscriptionId} cancelled`
       : `Subscription ${subscriptionId} not found (already cancelled)`,
   );
+}
+
+/** `events_list_subscriptions`: the session's subscriptions as `{ "subscriptions": [...] }`. */
+export function listSubscriptions(subscriptions: Map<string, Subscription>): CallToolResult {
+  const list = [...subscriptions.values()].map((s) => ({
+    subscriptionId: s.id,
+    mode: s.mode,
+    filters: s.filters,
+    createdAt: s.createdAt,
+  }));
+  return textResult(JSON.stringify({ subscriptions: list }, null, 2));
 }

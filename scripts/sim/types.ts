@@ -51,6 +51,17 @@ export interface SimClusterOptions {
   serverClusterName?: string;
   /** Fixed port for the cluster's listener. Default 0 (ephemeral, kept across `down`/`up`). */
   port?: number;
+  /** Required as `Authorization: Bearer <token>` on every request (401 otherwise). Default none. */
+  bearerToken?: string;
+  /** Headers every request must carry with these values (403 otherwise). Default none. */
+  requiredHeaders?: Record<string, string>;
+  /**
+   * Serve HTTPS with this PEM certificate and key (the endpoint is then `https://`); with `ca`, only
+   * clients presenting a certificate that CA signed are accepted (mTLS).
+   */
+  tls?: { cert: string; key: string; ca?: string };
+  /** Offer `events_list_subscriptions` (with the events extension). Default true. */
+  listSubscriptions?: boolean;
 }
 
 /** Options of {@link startSimulator}. */
@@ -83,6 +94,10 @@ export interface SimClusterStats {
   deletes: number;
   /** Notifications written to an open SSE stream. */
   delivered: number;
+  /** Requests refused for missing or wrong credentials (401/403). */
+  refused: number;
+  /** `events_list_subscriptions` calls received. */
+  listSubscriptionsCalls: number;
 }
 
 /** A cluster as listed by the control API. */
@@ -99,7 +114,7 @@ export interface SimClusterInfo {
 export interface Simulator {
   /** Names of the simulated clusters, in order. */
   readonly clusters: string[];
-  /** MCP endpoint of a cluster: `http://127.0.0.1:PORT/mcp`. */
+  /** MCP endpoint of a cluster: `http://127.0.0.1:PORT/mcp` (`https://` when it serves TLS). */
   endpoint(cluster: string): string;
   /**
    * Injects a fault: records its Kubernetes event (for `events_list`) and pushes it to every matching
@@ -120,6 +135,13 @@ export interface Simulator {
   subscriptionError(cluster: string, error: string): number;
   /** Forgets all sessions (their ids get 404) and ends their SSE streams; the listener stays up. */
   dropSessions(cluster: string): void;
+  /**
+   * Cancels every subscription without a word to the client, as the events server does when one
+   * notification cannot be delivered. Returns how many.
+   */
+  cancelSubscriptions(cluster: string): number;
+  /** Requires `token` as bearer token from now on (null: none), e.g. after a rotation. */
+  setBearerToken(cluster: string, token: string | null): void;
   /** Stops the listener, abruptly closing every connection, and forgets all sessions (connection refused). */
   down(cluster: string): Promise<void>;
   /** Listens again on the same port with no sessions, like a restarted server. */

@@ -1,8 +1,9 @@
 /**
  * `faultline check --config FILE`: validates the config file (schema, whole-document and
- * file-system rules) without connecting anywhere.
+ * file-system rules, the credential and certificate files) without connecting anywhere.
  */
-import { loadConfig } from "../config/load.ts";
+import { connectionIssues } from "../config/connection-check.ts";
+import { ConfigError, loadConfig } from "../config/load.ts";
 import { EXIT, type ExitCode } from "./exit-codes.ts";
 import { type CommandIO, PROCESS_IO, reportConfigError } from "./io.ts";
 
@@ -13,6 +14,8 @@ import { type CommandIO, PROCESS_IO, reportConfigError } from "./io.ts";
 export function checkCommand(configFile: string, io: CommandIO = PROCESS_IO): ExitCode {
   try {
     const config = loadConfig(configFile);
+    const issues = connectionIssues(config);
+    if (issues.length > 0) throw new ConfigError(config.source, issues);
     const enabled = config.clusters.filter((c) => c.enabled).length;
     io.stdout(`${config.source}: valid (${config.clusters.length} cluster(s), ${enabled} enabled)\n`);
     return EXIT.ok;

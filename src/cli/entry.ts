@@ -23,17 +23,20 @@ and run a triage agent for each fault with that cluster's kubeconfig.
 
 Usage:
   faultline run --config FILE     connect to every enabled cluster and triage faults until SIGINT/SIGTERM
-  faultline check --config FILE   validate FILE; exit 0 when valid, 2 with every problem on stderr
+  faultline check --config FILE   validate FILE and the token, CA and certificate files it names;
+                                  exit 0 when valid, 2 with every problem on stderr
   faultline incidents --config FILE [--cluster C] [--status S] [--limit N] [--json]
                                   list incidents from the store (works while faultline runs)
   faultline version               print the version
   faultline --help                this text
 
 Options:
-  -c, --config FILE   the YAML config (see examples/faultline.yaml)
+  -c, --config FILE   the YAML config (see examples/faultline.yaml); \${VAR} and \${VAR:-default}
+                      in its values are taken from the environment, $$ is a literal $
   -h, --help          show this help
 
-Exit codes: ${EXIT.ok} ok, ${EXIT.error} runtime error, ${EXIT.usage} invalid config or usage.`;
+Exit codes: ${EXIT.ok} ok, ${EXIT.error} runtime error, ${EXIT.usage} invalid config or usage.
+(run exits ${EXIT.error} when a token, CA or certificate file the config names cannot be used.)`;
 
 /**
  * Runs the CLI with `argv` (without the program name), writing to `io`; resolves to the exit code.

@@ -4,7 +4,8 @@
  * SIGINT/SIGTERM.
  */
 
-import { parseConfig, readConfigFile } from "../config/load.ts";
+import { connectionIssues } from "../config/connection-check.ts";
+import { ConfigError, describeConfigError, parseConfig, readConfigFile } from "../config/load.ts";
 import type { FaultlineConfig } from "../config/types.ts";
 import { logger, setLogLevel } from "../log.ts";
 import {
@@ -13,11 +14,13 @@ import {
   planHttpLimit,
   reexecWithLimit,
 } from "../runtime/http-capacity.ts";
+import { EXIT } from "./exit-codes.ts";
 import { type CommandIO, PROCESS_IO, reportConfigError } from "./io.ts";
 
 /**
  * Runs faultline with the config at `configFile`; resolves to the exit code: `runUntilSignalled`'s
- * (0 after a graceful shutdown, 1 when the state cannot be used), or 2 for an invalid config
+ * (0 after a graceful shutdown, 1 when the state cannot be used), 1 when a credential or certificate
+ * file cannot be used, or 2 for an invalid config
  * (reported on `io`; the pipeline itself logs to the process's stderr).
  */
 export async function runCommand(configFile: string, io: CommandIO = PROCESS_IO): Promise<number> {
@@ -30,6 +33,12 @@ export async function runCommand(configFile: string, io: CommandIO = PROCESS_IO)
     config = parseConfig(text, source);
   } catch (error) {
     return reportConfigError(error, io);
+  }
+  // What the connections need (token, CA, certificate files) is a start-up error for run, as the state is.
+  const unusable = connectionIssues(config);
+  if (unusable.length > 0) {
+    io.stderr(`faultline: cannot start: ${describeConfigError(new ConfigError(config.source, unusable))}`);
+    return EXIT.error;
   }
   setLogLevel(config.log_level);
   ensureHttpCapacity(config.clusters.filter((c) => c.enabled).length);

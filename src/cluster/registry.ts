@@ -27,6 +27,13 @@ export interface ClusterState {
   mode: FeedMode | null;
   /** RFC 3339 time of the last finished poll (poll mode), or null. */
   last_poll_at: string | null;
+  /**
+   * RFC 3339 time of the last check that the push subscription still exists
+   * (`events_list_subscriptions`), or null when none was made.
+   */
+  last_subscription_check_at: string | null;
+  /** Times a check found the subscription gone, and it was subscribed again (and backfilled). */
+  resubscriptions: number;
 }
 
 /** Counts over all clusters. `unhealthy` = failed or disconnected (disabled ones are neither). */
@@ -55,6 +62,8 @@ export class Registry {
         reconnects: 0,
         mode: null,
         last_poll_at: null,
+        last_subscription_check_at: null,
+        resubscriptions: 0,
       });
     }
   }
@@ -98,6 +107,14 @@ export class Registry {
     if (!state) return;
     state.last_poll_at = at;
     state.subscription_error = error;
+  }
+
+  /** Records a check of the push subscription; `resubscribed` when it was gone and renewed. */
+  recordSubscriptionCheck(cluster: string, at: string, resubscribed: boolean): void {
+    const state = this.#clusters.get(cluster);
+    if (!state) return;
+    state.last_subscription_check_at = at;
+    if (resubscribed) state.resubscriptions++;
   }
 
   /** One cluster's state, or undefined. */

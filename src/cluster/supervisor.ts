@@ -7,7 +7,13 @@
 import type { ClusterConfig } from "../config/types.ts";
 import { errorMessage, logger } from "../log.ts";
 import { Backoff } from "../runtime/backoff.ts";
-import type { ClusterSpec, ConnectionSettings, MainToWorker, WorkerToMain } from "../worker/protocol.ts";
+import {
+  type ClusterSpec,
+  type ConnectionSettings,
+  clusterSpec,
+  type MainToWorker,
+  type WorkerToMain,
+} from "../worker/protocol.ts";
 
 const log = logger({ component: "supervisor" });
 
@@ -62,9 +68,7 @@ export class Supervisor {
 
   constructor(options: SupervisorOptions) {
     this.#options = options;
-    const specs = options.clusters.map(
-      (c): ClusterSpec => ({ name: c.name, mcp_endpoint: c.mcp_endpoint, labels: c.labels }),
-    );
+    const specs = options.clusters.map(clusterSpec);
     const { initial_seconds, max_seconds } = options.settings.reconnect;
     const groups = partition(specs, options.workersMax);
     this.#settings = {

@@ -12,8 +12,9 @@ import { parseDocument } from "yaml";
 import { errorMessage } from "../log.ts";
 import { errnoCode } from "../runtime/errno.ts";
 import { type FieldIssue, formatFieldIssue, toFieldIssue } from "../validation/issues.ts";
+import { expandEnvironment } from "./expand.ts";
 import { ConfigFileSchema } from "./schema.ts";
-import type { ClusterConfig, ConfigFile, FaultlineConfig, ListenAddress } from "./types.ts";
+import type { ClusterConfig, ConfigFile, EndpointConfig, FaultlineConfig, ListenAddress } from "./types.ts";
 
 /** One problem in a config file: where (`clusters[1].kubeconfig`, or empty for the file) and what. */
 export type ConfigIssue = FieldIssue;
@@ -40,7 +41,10 @@ export function describeConfigError(error: ConfigError): string {
 /** Name of the cluster in single-cluster mode. */
 export const SINGLE_CLUSTER_NAME = "default";
 
-/** Environment that config resolution reads: KUBECONFIG, HOME, PATH (injectable for tests). */
+/**
+ * Environment that config loading reads: `${VAR}` references in the file, KUBECONFIG, HOME, PATH
+ * (injectable for tests).
+ */
 export type LoadEnvironment = Record<string, string | undefined>;
 
 /** Reads, validates and resolves the config file at `file`. Throws {@link ConfigError}. */
@@ -65,9 +69,15 @@ export function parseConfig(
   source: string,
   env: LoadEnvironment = process.env,
 ): FaultlineConfig {
-  const raw = parseYaml(text, source);
+  const expansion = expandEnvironment(parseYaml(text, source), env);
+  const raw = expansion.value;
   const result = v.safeParse(ConfigFileSchema, raw);
-  const issues: ConfigIssue[] = result.success ? [] : result.issues.map((issue) => toFieldIssue(issue));
+  // A field whose variable could not be expanded is reported once, for that reason.
+  const unexpanded = new Set(expansion.issues.map((issue) => issue.path));
+  const issues: ConfigIssue[] = [...expansion.issues];
+  if (!result.success) {
+    issues.push(...result.issues.map((issue) => toFieldIssue(issue)).filter((i) => !unexpanded.has(i.path)));
+  }
   issues.push(...documentIssues(raw));
   if (!result.success || issues.length > 0) throw new ConfigError(source, issues);
   const config = resolveConfig(result.output, source, env, issues);
@@ -91,6 +101,9 @@ function parseYaml(text: string, source: string): unknown {
   return value;
 }
 
+/** Keys that describe how to reach the one server of single-cluster mode. */
+const TOP_LEVEL_CONNECTION_KEYS = ["context", "auth", "headers", "tls"] as const;
+
 /** Rules over the whole document: mutual exclusivity, duplicate names, backoff bounds. */
 function documentIssues(raw: unknown): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
@@ -103,7 +116,16 @@ function documentIssues(raw: unknown): ConfigIssue[] {
       message:
         "mcp_endpoint and clusters cannot both be set: use clusters for many clusters, mcp_endpoint for one",
     });
-  } else if (!hasClusters && !hasEndpoint) {
+  } else if (hasClusters) {
+    for (const key of TOP_LEVEL_CONNECTION_KEYS) {
+      if (doc[key] !== undefined) {
+        issues.push({
+          path: key,
+          message: "applies to mcp_endpoint (single-cluster mode) only: set it on each entry of clusters",
+        });
+      }
+    }
+  } else if (!hasEndpoint) {
     issues.push({
       path: "",
       message: "no clusters configured: set clusters (a list) or mcp_endpoint (one server)",
@@ -150,7 +172,8 @@ function resolveConfig(
       checkReadableFile(kubeconfig, `clusters[${index}].kubeconfig`, issues);
       clusters.push({
         name: c.name,
-        mcp_endpoint: c.mcp_endpoint,
+        config_path: `clusters[${index}]`,
+        ...resolveEndpoint(c, base),
         kubeconfig,
         enabled: c.enabled,
         labels: c.labels,
@@ -163,7 +186,7 @@ function resolveConfig(
     checkReadableFile(kubeconfig, "kubeconfig (default: $KUBECONFIG, else ~/.kube/config)", issues);
     clusters.push({
       name: SINGLE_CLUSTER_NAME,
-      mcp_endpoint: file.mcp_endpoint,
+      ...resolveEndpoint({ ...file, mcp_endpoint: file.mcp_endpoint }, base),
       kubeconfig,
       enabled: true,
       labels: {},
@@ -195,12 +218,34 @@ function resolveConfig(
     agent,
     reconnect: file.reconnect,
     ping: file.ping,
-    health: { enabled: file.health.enabled, listen },
+    health: {
+      ...file.health,
+      auth_token_file: file.health.auth_token_file && resolve(base, file.health.auth_token_file),
+      listen,
+    },
     workers: file.workers,
     state_dir: stateDir,
     dedup_window_seconds: file.dedup_window_seconds,
     shutdown_timeout_seconds: file.shutdown_timeout_seconds,
     log_level: file.log_level,
+  };
+}
+
+/** A server's connection settings with every file path resolved against `base` (the config's folder). */
+function resolveEndpoint(entry: EndpointConfig, base: string): EndpointConfig {
+  const path = (file: string | undefined) => (file === undefined ? undefined : resolve(base, file));
+  const { auth, tls } = entry;
+  return {
+    mcp_endpoint: entry.mcp_endpoint,
+    context: entry.context,
+    headers: entry.headers,
+    auth: auth && { ...auth, bearer_token_file: path(auth.bearer_token_file) },
+    tls: tls && {
+      ...tls,
+      ca_file: path(tls.ca_file),
+      cert_file: path(tls.cert_file),
+      key_file: path(tls.key_file),
+    },
   };
 }
 

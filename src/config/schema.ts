@@ -31,17 +31,79 @@ const PositiveInt = v.pipe(
   v.minValue(1, "must be at least 1"),
 );
 
+/** Header names: an HTTP token; those the MCP transport sets itself are refused. */
+const RESERVED_HEADERS = new Set([
+  "accept",
+  "connection",
+  "content-length",
+  "content-type",
+  "host",
+  "last-event-id",
+  "mcp-protocol-version",
+  "mcp-session-id",
+  "transfer-encoding",
+]);
+const HeaderName = v.pipe(
+  v.string(),
+  v.regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/, "header names are letters, digits and -"),
+  v.check((name) => !RESERVED_HEADERS.has(name.toLowerCase()), "is set by the MCP transport itself"),
+);
+const HeaderValue = v.pipe(
+  v.string("header values must be strings"),
+  v.maxLength(8192, "header values are at most 8192 characters"),
+  v.regex(/^[^\r\n\0]*$/, "header values must not contain line breaks"),
+);
+
+/** `auth`: how faultline proves itself to an MCP server (one of the two). */
+export const AuthSchema = v.strictObject({
+  /** A bearer token, usually `${SOME_ENV_VAR}`. */
+  bearer_token: v.optional(NonEmptyString),
+  /** A file holding the bearer token, read again at every (re)connect (rotation works). */
+  bearer_token_file: v.optional(NonEmptyString),
+});
+
+/** `tls`: how an https:// MCP endpoint is verified, and the client certificate for mTLS. */
+export const TlsSchema = v.strictObject({
+  /** PEM CA certificate(s) to trust for this server (instead of the system's). */
+  ca_file: v.optional(NonEmptyString),
+  /** SNI and verification name when it differs from the URL host. */
+  server_name: v.optional(NonEmptyString),
+  /** PEM client certificate (mTLS), with `key_file`. */
+  cert_file: v.optional(NonEmptyString),
+  /** PEM private key of `cert_file`. */
+  key_file: v.optional(NonEmptyString),
+  /** No verification at all (a warning at every start). */
+  insecure_skip_verify: v.optional(v.boolean("must be true or false"), false),
+});
+
+/**
+ * How to reach one MCP server beyond its URL: a kubeconfig `context` on a multi-cluster server,
+ * credentials, extra headers, TLS. Per cluster, or at top level in single-cluster mode.
+ */
+export const ConnectionEntries = {
+  /** A kubeconfig context of a multi-cluster server, passed on every tool call. */
+  context: v.optional(NonEmptyString),
+  auth: v.optional(AuthSchema),
+  /** Extra request headers. */
+  headers: v.optional(v.record(HeaderName, HeaderValue, "must be a map of header names to values")),
+  tls: v.optional(TlsSchema),
+};
+
 /** One entry of `clusters`. */
 export const ClusterSchema = v.strictObject({
   name: ClusterName,
   mcp_endpoint: HttpUrl,
   kubeconfig: NonEmptyString,
+  ...ConnectionEntries,
   enabled: v.optional(v.boolean("must be true or false"), true),
   labels: v.optional(v.record(v.string(), v.string("label values must be strings")), {}),
   /** Overrides the global threshold for this cluster. */
   severity_threshold: v.optional(Severity),
   triage: v.optional(v.boolean("must be true or false"), true),
 });
+
+/** Default `subscribe.check_interval_seconds`: "every few minutes". */
+export const DEFAULT_CHECK_INTERVAL_SECONDS = 180;
 
 /** `subscribe`: what to ask each server for. */
 export const SubscribeSchema = v.strictObject({
@@ -53,6 +115,12 @@ export const SubscribeSchema = v.strictObject({
   poll_interval_seconds: v.optional(PositiveSeconds, 15),
   namespaces: v.optional(v.array(NonEmptyString, "must be a list of strings")),
   label_selector: v.optional(NonEmptyString),
+  /**
+   * Push: seconds between checks that the subscription still exists (`events_list_subscriptions`,
+   * where the server offers it); a vanished one is subscribed again and backfilled. Default
+   * {@link DEFAULT_CHECK_INTERVAL_SECONDS}.
+   */
+  check_interval_seconds: v.optional(PositiveSeconds),
 });
 
 /** `agent`: the triage command and its limits. */
@@ -87,6 +155,10 @@ export const PingSchema = v.strictObject({
 export const HealthSchema = v.strictObject({
   enabled: v.optional(v.boolean("must be true or false"), true),
   listen: v.optional(NonEmptyString, "127.0.0.1:8080"),
+  /** Required as `Authorization: Bearer …` on every route but /livez and /readyz. */
+  auth_token: v.optional(NonEmptyString),
+  /** A file holding `auth_token` (read at start). */
+  auth_token_file: v.optional(NonEmptyString),
 });
 
 /**
@@ -105,6 +177,8 @@ export const WorkersSchema = v.strictObject({
 export const ConfigFileSchema = v.strictObject({
   clusters: v.optional(v.array(ClusterSchema, "must be a list of clusters")),
   mcp_endpoint: v.optional(HttpUrl),
+  /** Single-cluster mode only (with `mcp_endpoint`): how to reach that server. */
+  ...ConnectionEntries,
   subscribe: v.optional(SubscribeSchema, {}),
   severity_threshold: v.optional(Severity, "info"),
   agent: v.optional(AgentSchema),

@@ -8,10 +8,12 @@ import type * as v from "valibot";
 import type { Severity } from "../events/fault.ts";
 import type {
   AgentSchema,
+  AuthSchema,
   ClusterSchema,
   ConfigFileSchema,
   HealthSchema,
   SubscribeSchema,
+  TlsSchema,
 } from "./schema.ts";
 
 /** The config file after schema validation (defaults applied, paths not yet resolved). */
@@ -20,8 +22,22 @@ export type ConfigFile = v.InferOutput<typeof ConfigFileSchema>;
 /** One entry of the file's `clusters` as validated: `kubeconfig` as written, threshold optional. */
 type ClusterEntry = v.InferOutput<typeof ClusterSchema>;
 
+/** `auth` as validated; after resolution `bearer_token_file` is absolute. */
+export type AuthConfig = v.InferOutput<typeof AuthSchema>;
+
+/** `tls` as validated; after resolution its file paths are absolute. */
+export type TlsConfig = v.InferOutput<typeof TlsSchema>;
+
+/** How to reach one MCP server: its URL, a kubeconfig context, credentials, headers, TLS. */
+export type EndpointConfig = Pick<ClusterEntry, "mcp_endpoint" | "context" | "auth" | "headers" | "tls">;
+
 /** One cluster to watch. */
 export type ClusterConfig = Omit<ClusterEntry, "kubeconfig" | "severity_threshold"> & {
+  /**
+   * Where this cluster's settings are in the config file (`clusters[2]`, or "" for top level in
+   * single-cluster mode; absent counts as top level): errors name fields by it (`clusters[2].auth.bearer_token_file`).
+   */
+  config_path?: string;
   /** Absolute path of this cluster's kubeconfig. */
   kubeconfig: string;
   /** Effective threshold: the cluster's override, else the global one. */
@@ -58,7 +74,7 @@ export type HealthConfig = Omit<v.InferOutput<typeof HealthSchema>, "listen"> & 
  */
 export type FaultlineConfig = Omit<
   ConfigFile,
-  "clusters" | "mcp_endpoint" | "agent" | "health" | "state_dir"
+  "clusters" | "mcp_endpoint" | "agent" | "health" | "state_dir" | "context" | "auth" | "headers" | "tls"
 > & {
   /** Absolute path of the file this came from. */
   source: string;

@@ -1,12 +1,14 @@
 /**
  * The operator-facing HTTP API (hono): `/health`, `/health/clusters`, the probes, incidents and metrics;
- * no kubeconfig path, contents or other secret ever appears in a response.
+ * no kubeconfig path, contents or other secret ever appears in a response. With a token configured,
+ * every route but the probes requires it (auth.ts).
  */
 import { Hono } from "hono";
 import type { ClusterState, Registry, RegistrySummary } from "../cluster/registry.ts";
 import type { IncidentStatus } from "../incidents/model.ts";
 import type { IncidentStore } from "../incidents/store.ts";
 import { VERSION } from "../version.ts";
+import { requireBearerToken } from "./auth.ts";
 import { incidentRoutes } from "./incidents.ts";
 import type { FaultlineMetrics } from "./metrics.ts";
 import { type ProbeState, probeRoutes } from "./probes.ts";
@@ -41,6 +43,8 @@ export interface HealthDeps {
   store?: IncidentStore;
   /** Serves `/livez` and `/readyz` when given. */
   probes?: ProbeState;
+  /** When set, every route but `/livez` and `/readyz` requires `Authorization: Bearer <authToken>`. */
+  authToken?: string | null;
 }
 
 /** A cluster in `/health/clusters`: its live state plus its incidents by status. */
@@ -60,6 +64,7 @@ export function overallStatus(clusters: readonly ClusterState[]): OverallStatus 
 /** Builds the health routes. Mount further routes on the returned app. */
 export function createHealthApp(deps: HealthDeps): Hono {
   const app = new Hono();
+  if (deps.authToken) app.use("*", requireBearerToken(deps.authToken));
   app.get("/health", (c) => {
     const clusters = deps.registry.list();
     const body: HealthBody = {

@@ -73,6 +73,9 @@ export function fanIn({
           log.warn("server cannot list events", { cluster: message.cluster, error: message.error });
         registry.recordPoll(message.cluster, message.at, message.error);
         return;
+      case "subscription_checked":
+        registry.recordSubscriptionCheck(message.cluster, message.at, message.resubscribed);
+        return;
       case "dropped":
         drops.record(
           "malformed",

@@ -6,16 +6,19 @@
  */
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+import { fieldOf } from "../config/connection-check.ts";
 import { errorMessage, type Logger, logger } from "../log.ts";
 import { Backoff } from "../runtime/backoff.ts";
 import { deadline, fulfilsWithin } from "../runtime/deadline.ts";
 import { Gate } from "../runtime/gate.ts";
+import { redactUrl, type Scrubber, scrubbingLogger } from "../runtime/redact.ts";
 import { sleep } from "../runtime/sleep.ts";
 import { VERSION } from "../version.ts";
 import { type Feed, type FeedContext, type FeedSession, now } from "./feed.ts";
 import { Flow } from "./flow.ts";
-import { describeFailure, sharedSchemaValidator, watchEventStream } from "./mcp.ts";
+import { describeFailure, type FailureTarget, sharedSchemaValidator, watchEventStream } from "./mcp.ts";
 import { PollFeed } from "./poll-feed.ts";
 import type {
   ClusterSpec,
@@ -26,6 +29,7 @@ import type {
   StatusMessage,
 } from "./protocol.ts";
 import { MissingEventsSubscribe, PushFeed } from "./push-feed.ts";
+import { insecureWarning, openClusterTransport, specScrubber } from "./transport.ts";
 
 /** How long to wait for the event stream's headers before subscribing anyway. */
 const STREAM_OPEN_WAIT_MS = 2000;
@@ -51,6 +55,12 @@ export class ClusterConnection {
   readonly #flow: Flow;
   readonly #log: Logger;
   readonly #timeoutMs: number;
+  /** This cluster's secrets (URL credentials, token, header values), kept out of logs and errors. */
+  readonly #scrubber: Scrubber;
+  /** Where requests go, as errors name it (credentials replaced by `***`). */
+  readonly #target: FailureTarget;
+  /** The latest connection attempt's fetch (headers, token, TLS), for ending lost sessions. */
+  #send: FetchLike | null = null;
   /** Aborted by {@link stop}: ends the retry loop and any wait in it. */
   readonly #stopping = new AbortController();
   #loop: Promise<void> | null = null;
@@ -77,18 +87,23 @@ export class ClusterConnection {
     this.#flow = flow;
     this.#spec = spec;
     this.#settings = settings;
-    this.#emit = emit;
+    this.#scrubber = specScrubber(spec);
+    this.#emit = (message) => emit(scrubMessage(message, this.#scrubber));
     this.#backoff = new Backoff(
       settings.reconnect.initial_seconds * 1000,
       settings.reconnect.max_seconds * 1000,
     );
-    this.#log = logger({ cluster: spec.name });
+    this.#log = scrubbingLogger(logger({ cluster: spec.name }), this.#scrubber);
     this.#timeoutMs = settings.ping.timeout_seconds * 1000;
+    this.#target = { endpoint: redactUrl(spec.mcp_endpoint), field: (name) => fieldOf(spec, name) };
+    const insecure = insecureWarning(spec);
+    if (insecure) this.#log.warn(insecure);
     this.#feeds = chooseFeeds({
       cluster: spec,
       subscribe: settings.subscribe,
       timeoutMs: this.#timeoutMs,
-      report: emit,
+      target: this.#target,
+      report: this.#emit,
       alive: () => {
         this.#lastAliveMs = Date.now();
       },
@@ -145,8 +160,16 @@ export class ClusterConnection {
     this.#setStatus("connecting", null, null);
     const lost = Promise.withResolvers<string>();
     const streamOpen = Promise.withResolvers<void>();
+    // Read the credentials for this attempt (a rotated token file is picked up here).
+    const cluster = openClusterTransport(this.#spec, this.#scrubber);
+    this.#send = cluster.fetch();
     const transport = new StreamableHTTPClientTransport(new URL(this.#spec.mcp_endpoint), {
-      fetch: watchEventStream(streamOpen.resolve, lost.resolve, this.#flow),
+      fetch: watchEventStream(
+        streamOpen.resolve,
+        lost.resolve,
+        this.#flow,
+        cluster.fetch({ onRefused: lost.resolve }),
+      ),
       // The connection, not the transport, decides when and how to reconnect.
       reconnectionOptions: {
         maxRetries: 0,
@@ -240,8 +263,9 @@ export class ClusterConnection {
    * silently dead peer never heard of the loss). Once the server answers again, end them; best effort.
    */
   #endLostSessions(): void {
+    const send = this.#send ?? fetch;
     for (const sessionId of this.#lostSessions.splice(0)) {
-      fetch(this.#spec.mcp_endpoint, {
+      send(this.#spec.mcp_endpoint, {
         method: "DELETE",
         headers: { "mcp-session-id": sessionId },
         signal: AbortSignal.timeout(this.#timeoutMs),
@@ -289,9 +313,24 @@ export class ClusterConnection {
     this.#emit(message);
   }
 
-  /** A readable reason for a failure, for `last_error`. */
+  /** A readable reason for a failure, for `last_error` (secrets scrubbed when the message is emitted). */
   #describe(error: unknown): string {
-    return describeFailure(error, this.#spec.mcp_endpoint, this.#timeoutMs);
+    return describeFailure(error, this.#target, this.#timeoutMs);
+  }
+}
+
+/** `message` with the texts a server or an error may fill (error, detail) scrubbed of this cluster's secrets. */
+function scrubMessage(message: ConnectionMessage, scrubber: Scrubber): ConnectionMessage {
+  switch (message.type) {
+    case "status":
+    case "polled":
+      return message.error === null ? message : { ...message, error: scrubber.scrub(message.error) };
+    case "degraded":
+      return { ...message, error: scrubber.scrub(message.error) };
+    case "dropped":
+      return { ...message, detail: scrubber.scrub(message.detail) };
+    default:
+      return message;
   }
 }
 

@@ -8,6 +8,7 @@ import type { SubscribeConfig } from "../config/types.ts";
 import type { FaultEvent } from "../events/fault.ts";
 import { classifyNotification } from "../events/normalise.ts";
 import type { Logger } from "../log.ts";
+import type { FailureTarget } from "./mcp.ts";
 import type { ClusterSpec, ConnectionMessage, FeedMode } from "./protocol.ts";
 
 /** What a feed is given once, by its connection, for all the sessions it runs on. */
@@ -18,6 +19,8 @@ export interface FeedContext {
   subscribe: SubscribeConfig;
   /** How long one request to the server may take. */
   timeoutMs: number;
+  /** The server as errors name it (credentials replaced by `***`). */
+  target: FailureTarget;
   /** Where events, `degraded`, `polled` and `dropped` messages go. */
   report(message: ConnectionMessage): void;
   /** Called when the session proved alive (a fault arrived, a list was answered). */

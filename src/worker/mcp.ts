@@ -30,15 +30,17 @@ export const sharedSchemaValidator: jsonSchemaValidator = {
 
 /**
  * A fetch for the MCP transport that watches the standalone event stream (the only GET the
- * transport makes): reports when it opens and when it ends, breaks or is refused.
+ * transport makes): reports when it opens and when it ends, breaks or is refused. Requests go out
+ * through `send` (the cluster's own fetch, see transport.ts).
  */
 export function watchEventStream(
   onOpen: () => void,
   onLost: (reason: string) => void,
   flow?: Flow,
+  send: FetchLike = fetch,
 ): FetchLike {
   return async (url, init) => {
-    const response = await fetch(url, init);
+    const response = await send(url, init);
     if ((init?.method ?? "GET") !== "GET") return response;
     if (!response.ok) {
       const why =
@@ -106,10 +108,10 @@ export class ListAnswerError extends Error {
  * `events_list` through `client`: the text of its answer; an answer with `isError` rejects with
  * {@link ListAnswerError}, no answer within `timeoutMs` with the SDK's timeout error.
  */
-export function eventsLister(client: Client, timeoutMs: number): ListEvents {
+export function eventsLister(client: Client, timeoutMs: number, context?: string): ListEvents {
   return async (namespace) => {
     const result = await client.callTool(
-      { name: "events_list", arguments: namespace ? { namespace } : {} },
+      { name: "events_list", arguments: toolArguments(context, namespace ? { namespace } : {}) },
       undefined,
       { timeout: timeoutMs },
     );
@@ -117,6 +119,17 @@ export function eventsLister(client: Client, timeoutMs: number): ListEvents {
     if (result.isError) throw new ListAnswerError(text);
     return text;
   };
+}
+
+/**
+ * A tool call's arguments with the kubeconfig `context` of a multi-cluster server added (every tool
+ * call faultline makes carries it when the cluster sets one).
+ */
+export function toolArguments(
+  context: string | undefined,
+  args: Record<string, unknown>,
+): Record<string, unknown> {
+  return context === undefined ? args : { ...args, context };
 }
 
 /** The text of a tool answer's text contents, joined by newlines. */
@@ -142,11 +155,34 @@ export function findSubscriptionId(text: string): string | null {
   return /"subscriptionId"\s*:\s*"([^"]+)"/.exec(text)?.[1] ?? null;
 }
 
+/** Where a failed request went, for {@link describeFailure}. */
+export interface FailureTarget {
+  /** The endpoint as shown: credentials replaced by `***`. */
+  endpoint: string;
+  /** The config field `name` of this cluster (`clusters[2].tls.ca_file`), for hints. */
+  field(name: string): string;
+}
+
+/** Certificate verification failures (OpenSSL's codes, as Bun's fetch reports them). */
+const UNTRUSTED_CERTIFICATE = new Set([
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "CERT_UNTRUSTED",
+  "CERT_SIGNATURE_FAILURE",
+  "CERT_CHAIN_TOO_LONG",
+  "INVALID_CA",
+]);
+
 /**
- * A readable reason for a failed request to `endpoint` (for `last_error`): a lost session, an HTTP
- * status, no answer within `timeoutMs`, a refused connection, else the error's own message.
+ * A readable reason for a failed request (for `last_error`): a lost session, an HTTP status, no answer
+ * within `timeoutMs`, a refused connection, a certificate not trusted or not valid for the host (with
+ * the `tls` field to set), a failed TLS handshake, else the error's own message.
  */
-export function describeFailure(error: unknown, endpoint: string, timeoutMs: number): string {
+export function describeFailure(error: unknown, target: FailureTarget, timeoutMs: number): string {
+  const { endpoint } = target;
   if (error instanceof StreamableHTTPError) {
     if (error.code === 404) return "session unknown to the server (HTTP 404): starting over";
     return `HTTP ${error.code} from ${endpoint}: ${error.message}`;
@@ -154,8 +190,20 @@ export function describeFailure(error: unknown, endpoint: string, timeoutMs: num
   if (error instanceof McpError && error.code === ErrorCode.RequestTimeout) {
     return `no answer within ${timeoutMs / 1000}s from ${endpoint}`;
   }
-  const code = errnoCode(error);
+  const code = errnoCode(error) ?? "";
   if (code === "ConnectionRefused" || code === "ECONNREFUSED") return `connection refused by ${endpoint}`;
+  if (UNTRUSTED_CERTIFICATE.has(code)) {
+    return `TLS certificate of ${endpoint} not trusted (${code}: ${errorMessage(error)}): set ${target.field("tls.ca_file")} to the CA that issued it`;
+  }
+  if (code === "ERR_TLS_CERT_ALTNAME_INVALID") {
+    return `TLS certificate of ${endpoint} not valid for its host name (${code}): set ${target.field("tls.server_name")} to a name the certificate is issued for`;
+  }
+  if (code === "CERT_HAS_EXPIRED" || code === "CERT_NOT_YET_VALID") {
+    return `TLS certificate of ${endpoint} not valid now (${code})`;
+  }
+  if (code === "EPROTO") {
+    return `TLS handshake with ${endpoint} failed (${code}): is it an https server, and does it require a client certificate (${target.field("tls.cert_file")})?`;
+  }
   return errorMessage(error);
 }
 

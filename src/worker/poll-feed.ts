@@ -36,7 +36,7 @@ export class PollFeed implements Feed {
 
   /** Lists once (rejecting if that fails: the session cannot carry the feed), then starts the timer. */
   async start(session: FeedSession): Promise<void> {
-    const list = eventsLister(session.client, this.#context.timeoutMs);
+    const list = eventsLister(session.client, this.#context.timeoutMs, this.#context.cluster.context);
     await this.#poll(list);
     clearInterval(this.#timer);
     this.#timer = setInterval(
@@ -75,14 +75,14 @@ export class PollFeed implements Feed {
   async #pollOnce(list: ListEvents, session: FeedSession): Promise<void> {
     if (this.#polling) return;
     this.#polling = true;
-    const { cluster, timeoutMs } = this.#context;
+    const { cluster, timeoutMs, target } = this.#context;
     try {
       await this.#poll(list);
     } catch (error) {
       if (this.#stopped) return;
       if (error instanceof ListAnswerError) {
         this.#context.report({ type: "polled", cluster: cluster.name, at: now(), error: error.message });
-      } else session.lose(`events_list failed: ${describeFailure(error, cluster.mcp_endpoint, timeoutMs)}`);
+      } else session.lose(`events_list failed: ${describeFailure(error, target, timeoutMs)}`);
     } finally {
       this.#polling = false;
     }

@@ -3,7 +3,7 @@
  * connection statuses, and the encoding of event batches.
  * Workers own connections; the main thread owns the registry, the channel and everything after it.
  */
-import type { ConnectionTiming, SubscribeConfig } from "../config/types.ts";
+import type { ClusterConfig, ConnectionTiming, EndpointConfig, SubscribeConfig } from "../config/types.ts";
 import type { FaultEvent } from "../events/fault.ts";
 import type { LogLevel } from "../log.ts";
 
@@ -23,11 +23,17 @@ export type ConnectionStatus = (typeof CONNECTION_STATUSES)[number];
 /** How a connection receives faults: pushed (`events_subscribe`) or polled (`events_list`). */
 export type FeedMode = "push" | "poll";
 
-/** What a worker needs to know about a cluster (never its kubeconfig: workers do not need it). */
-export interface ClusterSpec {
-  name: string;
-  mcp_endpoint: string;
-  labels: Record<string, string>;
+/**
+ * What a worker needs to know about a cluster: how to reach its server (URL, kubeconfig context,
+ * credentials, headers, TLS; see transport.ts) and what to tag its faults with. Never its kubeconfig:
+ * workers do not need it.
+ */
+export type ClusterSpec = Pick<ClusterConfig, "name" | "labels" | "config_path"> & EndpointConfig;
+
+/** The {@link ClusterSpec} of a configured cluster. */
+export function clusterSpec(cluster: ClusterConfig): ClusterSpec {
+  const { name, labels, config_path, mcp_endpoint, context, auth, headers, tls } = cluster;
+  return { name, labels, config_path, mcp_endpoint, context, auth, headers, tls };
 }
 
 /** Settings shared by every connection. */
@@ -81,6 +87,14 @@ export interface PolledMessage {
   error: string | null;
 }
 
+/** A push feed checked that its subscription still exists; `resubscribed` when it was gone and renewed. */
+export interface SubscriptionCheckedMessage {
+  type: "subscription_checked";
+  cluster: string;
+  at: string;
+  resubscribed: boolean;
+}
+
 /** A fault, already validated and normalised, as a connection reports it. */
 export interface EventMessage {
   type: "event";
@@ -124,6 +138,7 @@ export type ConnectionMessage =
   | EventMessage
   | DegradedMessage
   | PolledMessage
+  | SubscriptionCheckedMessage
   | DroppedMessage;
 
 /** Messages a worker sends to the main thread. */

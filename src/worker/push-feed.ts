@@ -2,14 +2,20 @@
  * The push feed: `events_subscribe` on each fresh session, faults arrive as logging notifications.
  * Push servers replay nothing after a reconnect, so when a session comes back after an outage the
  * feed lists events once and reports the Warning events it missed (the backfill), skipping objects
- * whose fault was pushed already.
+ * whose fault was pushed already. A server also cancels a subscription without notice when one
+ * notification cannot be delivered: where it offers `events_list_subscriptions`, the feed checks
+ * every `subscribe.check_interval_seconds` that its subscription still exists, and subscribes again
+ * and backfills when it is gone.
  */
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { DEFAULT_CHECK_INTERVAL_SECONDS } from "../config/schema.ts";
 import { describeResource, type FaultEvent } from "../events/fault.ts";
 import { errorMessage } from "../log.ts";
-import { type Feed, type FeedContext, type FeedSession, reportEvents, reportNotification } from "./feed.ts";
-import { eventsLister, findSubscriptionId, mentionsMissingTool, textContent } from "./mcp.ts";
+import type { Feed, FeedContext, FeedSession } from "./feed.ts";
+import { now, reportEvents, reportNotification } from "./feed.ts";
+import { eventsLister, findSubscriptionId, mentionsMissingTool, textContent, toolArguments } from "./mcp.ts";
 import { backfill } from "./poller.ts";
+import { checkSubscription } from "./subscription-check.ts";
 
 /** The `last_error` shown when a server lacks the events extension. */
 export const MISSING_EVENTS_SUBSCRIBE =
@@ -44,6 +50,12 @@ export class PushFeed implements Feed {
   readonly #pushedAt = new Map<string, number>();
   /** Set when a session was lost: since when to backfill once the next one is subscribed. */
   #lostAtMs: number | null = null;
+  /** Checks that the subscription still exists, while the server offers `events_list_subscriptions`. */
+  #checkTimer: ReturnType<typeof setInterval> | undefined;
+  /** A check is in flight (a slow server never gets a second one from the timer). */
+  #checking = false;
+  /** When the subscription was last known to exist (subscribed, or found by a check). */
+  #confirmedAtMs = 0;
 
   /** A push feed for `context`'s cluster, subscribing in `subscribeMode`. */
   constructor(context: FeedContext, subscribeMode: "faults" | "events") {
@@ -57,8 +69,12 @@ export class PushFeed implements Feed {
    */
   async start(session: FeedSession): Promise<void> {
     this.#subscriptionId = await this.#subscribe(session.client);
+    this.#confirmedAtMs = Date.now();
     this.#session = session;
     void this.#backfillAfterOutage(session.client);
+    clearInterval(this.#checkTimer);
+    const seconds = this.#context.subscribe.check_interval_seconds ?? DEFAULT_CHECK_INTERVAL_SECONDS;
+    this.#checkTimer = setInterval(() => void this.#check(session), seconds * 1000);
   }
 
   /** Reports what the notification carries and remembers pushed faults for the next backfill. */
@@ -69,6 +85,7 @@ export class PushFeed implements Feed {
 
   /** Forgets the subscription and remembers since when the next session has to backfill. */
   ended(lastAliveMs: number): void {
+    clearInterval(this.#checkTimer);
     this.#session = null;
     this.#subscriptionId = null;
     this.#lostAtMs ??= lastAliveMs;
@@ -76,15 +93,21 @@ export class PushFeed implements Feed {
 
   /** Unsubscribes (best effort, bounded) while the session still stands. */
   async stop(): Promise<void> {
+    clearInterval(this.#checkTimer);
     const session = this.#session;
     const subscriptionId = this.#subscriptionId;
     this.#session = null;
     this.#subscriptionId = null;
     if (!session || !subscriptionId) return;
     await session.client
-      .callTool({ name: "events_unsubscribe", arguments: { subscriptionId } }, undefined, {
-        timeout: UNSUBSCRIBE_TIMEOUT_MS,
-      })
+      .callTool(
+        {
+          name: "events_unsubscribe",
+          arguments: toolArguments(this.#context.cluster.context, { subscriptionId }),
+        },
+        undefined,
+        { timeout: UNSUBSCRIBE_TIMEOUT_MS },
+      )
       .catch((error: unknown) =>
         this.#context.log.debug("unsubscribe failed", { error: errorMessage(error) }),
       );
@@ -98,9 +121,11 @@ export class PushFeed implements Feed {
     if (label_selector) args.labelSelector = label_selector;
     let result: Awaited<ReturnType<Client["callTool"]>>;
     try {
-      result = await client.callTool({ name: "events_subscribe", arguments: args }, undefined, {
-        timeout: this.#context.timeoutMs,
-      });
+      result = await client.callTool(
+        { name: "events_subscribe", arguments: toolArguments(this.#context.cluster.context, args) },
+        undefined,
+        { timeout: this.#context.timeoutMs },
+      );
     } catch (error) {
       if (mentionsMissingTool(errorMessage(error))) throw new MissingEventsSubscribe();
       throw error;
@@ -118,15 +143,64 @@ export class PushFeed implements Feed {
     return subscriptionId;
   }
 
+  /**
+   * One check that the subscription still exists. Gone: subscribe again on the same session and
+   * backfill since it was last known to exist. A server without `events_list_subscriptions` is not
+   * checked again on this session; a check without an answer is left to the ping to judge.
+   */
+  async #check(session: FeedSession): Promise<void> {
+    const subscriptionId = this.#subscriptionId;
+    if (this.#checking || this.#session !== session || !subscriptionId) return;
+    this.#checking = true;
+    const { cluster, timeoutMs, log, report } = this.#context;
+    try {
+      const found = await checkSubscription(session.client, subscriptionId, timeoutMs, cluster.context);
+      if (this.#session !== session) return;
+      if (found === "unsupported") {
+        clearInterval(this.#checkTimer);
+        log.debug("server has no events_list_subscriptions: subscription not checked");
+        return;
+      }
+      const checkedAtMs = Date.now();
+      if (found === "gone") {
+        log.warn("subscription vanished on the server: subscribing again", {
+          subscription_id: subscriptionId,
+        });
+        this.#subscriptionId = await this.#subscribe(session.client);
+        void this.#backfillSince(session.client, this.#confirmedAtMs, "subscription vanished");
+      }
+      this.#confirmedAtMs = checkedAtMs;
+      report({
+        type: "subscription_checked",
+        cluster: cluster.name,
+        at: now(),
+        resubscribed: found === "gone",
+      });
+    } catch (error) {
+      log.warn("subscription check failed", { error: errorMessage(error) });
+    } finally {
+      this.#checking = false;
+    }
+  }
+
   /** After an outage: list once and report the Warning events since the connection was last alive. */
   async #backfillAfterOutage(client: Client): Promise<void> {
     const since = this.#lostAtMs;
     if (since === null) return;
     this.#lostAtMs = null;
+    await this.#backfillSince(client, since, "outage");
+  }
+
+  /** Lists once and reports the Warning events since `since` that were not pushed already. */
+  async #backfillSince(
+    client: Client,
+    since: number,
+    why: "outage" | "subscription vanished",
+  ): Promise<void> {
     const { cluster, subscribe, timeoutMs, log } = this.#context;
     try {
       const listed = await backfill(
-        eventsLister(client, timeoutMs),
+        eventsLister(client, timeoutMs, cluster.context),
         cluster,
         subscribe.namespaces,
         new Date(since),
@@ -136,14 +210,17 @@ export class PushFeed implements Feed {
         (e) => (this.#pushedAt.get(describeResource(e.resource)) ?? -1) < Date.parse(e.timestamp),
       );
       reportEvents(faults, this.#context);
-      log.info("backfilled events from the outage", {
-        since: new Date(since).toISOString(),
-        events: faults.length,
-      });
+      log.info(
+        `backfilled events from the ${why === "outage" ? "outage" : "time the subscription vanished"}`,
+        {
+          since: new Date(since).toISOString(),
+          events: faults.length,
+        },
+      );
     } catch (error) {
-      const why = errorMessage(error);
-      if (mentionsMissingTool(why, "events_list")) log.debug("no events_list: outage not backfilled");
-      else log.warn("backfill after outage failed", { error: why });
+      const message = errorMessage(error);
+      if (mentionsMissingTool(message, "events_list")) log.debug(`no events_list: ${why} not backfilled`);
+      else log.warn(`backfill after ${why} failed`, { error: message });
     }
   }
 

@@ -2,9 +2,9 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, mkdirSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { ConfigError, loadConfig, parseConfig } from "../../src/config/load.ts";
+import { loadConfig, parseConfig } from "../../src/config/load.ts";
 import { DEFAULT_WORKERS_MAX } from "../../src/config/schema.ts";
-import { formatFieldIssue } from "../../src/validation/issues.ts";
+import { configProblems } from "../helpers/config.ts";
 import { tempDir, writeFile, writeKubeconfig } from "../helpers/tmp.ts";
 
 const dir = tempDir();
@@ -16,13 +16,7 @@ const source = join(dir.path, "faultline.yaml");
 
 /** Every problem a config text has, as `path: message` lines. */
 function problems(text: string, env: Record<string, string | undefined> = {}): string[] {
-  try {
-    parseConfig(text, source, env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.issues.map(formatFieldIssue);
-    throw error;
-  }
-  return [];
+  return configProblems(text, source, env);
 }
 
 const two = `

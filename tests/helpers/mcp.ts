@@ -18,12 +18,18 @@ export function initializeRequest(clientName: string): Record<string, unknown> {
 export function mcpPost(
   endpoint: string,
   message: Record<string, unknown>,
-  options: { sessionId?: string; signal?: AbortSignal } = {},
+  options: { sessionId?: string; signal?: AbortSignal; tls?: { ca: string } } = {},
 ): Promise<Response> {
   const headers: Record<string, string> = {
     "content-type": "application/json",
     accept: "application/json, text/event-stream",
   };
   if (options.sessionId !== undefined) headers["mcp-session-id"] = options.sessionId;
-  return fetch(endpoint, { method: "POST", headers, body: JSON.stringify(message), signal: options.signal });
+  return fetch(endpoint, {
+    method: "POST",
+    headers,
+    body: JSON.stringify(message),
+    signal: options.signal,
+    ...(options.tls ? { tls: options.tls } : {}),
+  });
 }

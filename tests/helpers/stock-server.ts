@@ -1,10 +1,11 @@
 /**
  * Runs the REAL stock kubernetes-mcp-server binary (its npm platform package
  * `kubernetes-mcp-server-<os>-<arch>`, an optional dependency) as a child process serving MCP Streamable HTTP on
- * `http://127.0.0.1:<port>/mcp`. The platform binary is executed directly (not through the package's node
+ * `http://127.0.0.1:<port>/mcp` (or HTTPS with `tls`). The platform binary is executed directly (not through the package's node
  * wrapper), so the PID is the server's own. It needs a kubeconfig with a current context but no reachable
  * cluster (see fake-kube.ts for one it can talk to).
  */
+import { readFileSync } from "node:fs";
 import { initializeRequest, mcpPost } from "./mcp.ts";
 
 /** A running stock server. */
@@ -19,6 +20,8 @@ export interface StockServer {
 export interface StockServerOptions {
   /** Extra environment (e.g. `TZ`: the server formats event timestamps in its local time zone). */
   env?: Record<string, string>;
+  /** Serve HTTPS (`--tls-cert/--tls-key`); `caFile` is what the start-up probe trusts. */
+  tls?: { certFile: string; keyFile: string; caFile: string };
 }
 
 const PLATFORMS: Readonly<Record<string, string>> = {
@@ -109,6 +112,7 @@ async function startOnce(
     "kubeconfig",
     "--kubeconfig",
     kubeconfig,
+    ...(options.tls ? ["--tls-cert", options.tls.certFile, "--tls-key", options.tls.keyFile] : []),
   ];
   const proc = Bun.spawn(argv, {
     env: { ...process.env, ...options.env },
@@ -148,7 +152,8 @@ async function startOnce(
     }
     await drained;
   };
-  const endpoint = `http://127.0.0.1:${port}/mcp`;
+  const endpoint = `${options.tls ? "https" : "http"}://127.0.0.1:${port}/mcp`;
+  const tls = options.tls ? { ca: readFileSync(options.tls.caFile, "utf8") } : undefined;
   const timeoutMs = 15_000;
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
@@ -160,7 +165,7 @@ async function startOnce(
       );
     }
     try {
-      if (await initializeProbe(endpoint)) break;
+      if (await initializeProbe(endpoint, tls)) break;
     } catch (error) {
       lastError = error;
     }
@@ -176,17 +181,20 @@ async function startOnce(
 }
 
 /** POSTs an MCP initialize; true when answered with a result (then deletes the probe session). */
-async function initializeProbe(endpoint: string): Promise<boolean> {
+async function initializeProbe(endpoint: string, tls?: { ca: string }): Promise<boolean> {
   const response = await mcpPost(endpoint, initializeRequest("probe"), {
     signal: AbortSignal.timeout(2_000),
+    ...(tls ? { tls } : {}),
   });
   const body = await response.text();
   if (!response.ok || !body.includes('"result"')) return false;
   const session = response.headers.get("mcp-session-id");
   if (session) {
-    await fetch(endpoint, { method: "DELETE", headers: { "mcp-session-id": session } }).catch(
-      () => undefined,
-    );
+    await fetch(endpoint, {
+      method: "DELETE",
+      headers: { "mcp-session-id": session },
+      ...(tls ? { tls } : {}),
+    }).catch(() => undefined);
   }
   return true;
 }

@@ -80,6 +80,7 @@ function openRig(server: FeedServer, makeFeed: (context: FeedContext) => Feed): 
     cluster: server.cluster,
     subscribe,
     timeoutMs: 5000,
+    target: { endpoint: server.cluster.mcp_endpoint, field: (name) => name },
     report: (message) => messages.push(message),
     alive: () => {},
     log: logger({ cluster: server.cluster.name }),
