@@ -201,7 +201,10 @@ export function describeFailure(error: unknown, target: FailureTarget, timeoutMs
   if (code === "CERT_HAS_EXPIRED" || code === "CERT_NOT_YET_VALID") {
     return `TLS certificate of ${endpoint} not valid now (${code})`;
   }
-  if (code === "EPROTO") {
+  if (code === "ERR_SSL_TLSV1_ALERT_CERTIFICATE_REQUIRED") {
+    return `TLS handshake with ${endpoint} failed (${code}): the server requires a client certificate: set ${target.field("tls.cert_file")} and ${target.field("tls.key_file")}`;
+  }
+  if (code === "EPROTO" || code.startsWith("ERR_SSL_")) {
     return `TLS handshake with ${endpoint} failed (${code}): is it an https server, and does it require a client certificate (${target.field("tls.cert_file")})?`;
   }
   return errorMessage(error);

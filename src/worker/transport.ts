@@ -2,7 +2,8 @@
  * How one cluster's requests reach its MCP server: the one place that turns a cluster's endpoint
  * settings (headers, `auth`, `tls`) into the `fetch` its MCP transport uses. Credential files are read
  * again for every connection attempt, so a rotated token (or certificate) is used from the next
- * reconnect on. Swap {@link SendRequest} to change the HTTP client or its pool: nothing else changes.
+ * reconnect on. HTTPS requests go through the shared keep-alive pool (`runtime/http-pool.ts`); swap
+ * {@link SendWith} to change the HTTP client: nothing else changes.
  *
  * @example
  * ```ts
@@ -14,14 +15,22 @@
 import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { fieldOf } from "../config/connection-check.ts";
 import { readPemFile, readTokenFile, SecretFileError } from "../config/secret-files.ts";
+import { type PooledFetch, type PoolTls, sharedHttpPool } from "../runtime/http-pool.ts";
 import { redactUrl, Scrubber, urlSecrets } from "../runtime/redact.ts";
 import type { ClusterSpec } from "./protocol.ts";
 
-/** Bun's per-request TLS options (`fetch(url, { tls })`). */
-export type RequestTls = NonNullable<BunFetchRequestInit["tls"]>;
+/** The HTTP client for an endpoint with given TLS settings. */
+export type SendWith = (tls: PoolTls, endpoint: URL) => PooledFetch;
 
-/** Sends one HTTP request: Bun's `fetch` by default; a pooled client can take its place. */
-export type SendRequest = (url: string | URL, init: BunFetchRequestInit) => Promise<Response>;
+/**
+ * HTTPS endpoints go through the thread's shared keep-alive pool ({@link sharedHttpPool}), which keeps
+ * every cluster's idle connection (Bun's `fetch` keeps 64 per process, so pings past the 64th cluster
+ * would each pay a TLS handshake). Plain HTTP keeps Bun's `fetch`: a reconnect there costs a TCP
+ * handshake only, and Bun's native client starts 1000 clusters with about half the CPU (measured with
+ * `bun run bench`; README, Performance).
+ */
+const defaultSendWith: SendWith = (tls, endpoint) =>
+  endpoint.protocol === "https:" ? sharedHttpPool().fetchWith(tls) : fetch;
 
 /** A credential file of a cluster cannot be used; the message names the config field. */
 export class CredentialFileError extends Error {
@@ -66,7 +75,7 @@ export function specScrubber(spec: ClusterSpec): Scrubber {
 export function openClusterTransport(
   spec: ClusterSpec,
   scrubber: Scrubber = specScrubber(spec),
-  send: SendRequest = fetch,
+  sendWith: SendWith = defaultSendWith,
 ): ClusterTransport {
   const read = <T>(field: string, reader: () => T): T => {
     try {
@@ -81,7 +90,7 @@ export function openClusterTransport(
     ? read("auth.bearer_token_file", () => readTokenFile(tokenFile))
     : spec.auth?.bearer_token;
   if (token) scrubber.add(token);
-  const tls = requestTls(spec, read);
+  const send = sendWith(poolTls(spec, read), new URL(spec.mcp_endpoint));
   const shownEndpoint = redactUrl(spec.mcp_endpoint);
   const refusal = (status: number) => credentialsRefused(spec, shownEndpoint, status);
   return {
@@ -92,7 +101,7 @@ export function openClusterTransport(
         const headers = new Headers(init?.headers);
         for (const [name, value] of Object.entries(spec.headers ?? {})) headers.set(name, value);
         if (token) headers.set("authorization", `Bearer ${token}`);
-        const response = await send(url, { ...init, headers, ...(tls ? { tls } : {}) });
+        const response = await send(url, { ...init, headers });
         if (response.status === 401 || response.status === 403) hooks.onRefused?.(refusal(response.status));
         return response;
       };
@@ -100,18 +109,18 @@ export function openClusterTransport(
   };
 }
 
-/** The TLS options of `spec` (null when it sets none), its PEM files read through `read`. */
-function requestTls(spec: ClusterSpec, read: <T>(field: string, reader: () => T) => T): RequestTls | null {
+/** The TLS settings of `spec` for the pool (empty when it sets none), its PEM files read through `read`. */
+function poolTls(spec: ClusterSpec, read: <T>(field: string, reader: () => T) => T): PoolTls {
   const settings = spec.tls;
-  if (!settings) return null;
-  const tls: RequestTls = {};
+  if (!settings) return {};
   const { ca_file, cert_file, key_file } = settings;
-  if (ca_file) tls.ca = read("tls.ca_file", () => readPemFile(ca_file, "certificate"));
-  if (cert_file) tls.cert = read("tls.cert_file", () => readPemFile(cert_file, "certificate"));
-  if (key_file) tls.key = read("tls.key_file", () => readPemFile(key_file, "private key"));
-  if (settings.server_name) tls.serverName = settings.server_name;
-  if (settings.insecure_skip_verify) tls.rejectUnauthorized = false;
-  return tls;
+  return {
+    ...(ca_file ? { ca: read("tls.ca_file", () => readPemFile(ca_file, "certificate")) } : {}),
+    ...(cert_file ? { cert: read("tls.cert_file", () => readPemFile(cert_file, "certificate")) } : {}),
+    ...(key_file ? { key: read("tls.key_file", () => readPemFile(key_file, "private key")) } : {}),
+    ...(settings.server_name ? { servername: settings.server_name } : {}),
+    ...(settings.insecure_skip_verify ? { rejectUnauthorized: false } : {}),
+  };
 }
 
 /** The config field holding the credentials `spec` sends, or null when it sends none. */

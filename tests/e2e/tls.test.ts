@@ -81,7 +81,7 @@ test("mTLS with a token works, a missing client certificate fails clearly, insec
     async () => (await clusters(url))["no-client-cert"]?.last_error,
   );
   expect(failed).toBe(
-    `TLS handshake with ${sim.endpoint("no-client-cert")} failed (EPROTO): is it an https server, and does it require a client certificate (clusters[1].tls.cert_file)?`,
+    `TLS handshake with ${sim.endpoint("no-client-cert")} failed (ERR_SSL_TLSV1_ALERT_CERTIFICATE_REQUIRED): the server requires a client certificate: set clusters[1].tls.cert_file and clusters[1].tls.key_file`,
   );
   const warning = await proc.waitForLog(
     "insecure warning",

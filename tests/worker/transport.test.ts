@@ -3,13 +3,14 @@
  * TLS options), the token file read again for each connection attempt, refusals named by field.
  */
 import { afterAll, describe, expect, test } from "bun:test";
+import type { PoolTls } from "../../src/runtime/http-pool.ts";
 import type { ClusterSpec } from "../../src/worker/protocol.ts";
 import {
   CredentialFileError,
   credentialsRefused,
   insecureWarning,
   openClusterTransport,
-  type SendRequest,
+  type SendWith,
 } from "../../src/worker/transport.ts";
 import { tempDir, writeFile } from "../helpers/tmp.ts";
 
@@ -40,11 +41,11 @@ function spec(extra: Partial<ClusterSpec> = {}): ClusterSpec {
   };
 }
 
-/** A SendRequest that records what it was given and answers `status`. */
+/** A SendWith that records the TLS settings and each request it was given, and answers `status`. */
 function recorder(status = 200) {
-  const sent: Array<{ url: string; headers: Headers; tls: unknown }> = [];
-  const send: SendRequest = async (url, init) => {
-    sent.push({ url: String(url), headers: new Headers(init.headers), tls: init.tls });
+  const sent: Array<{ url: string; headers: Headers; tls: PoolTls }> = [];
+  const send: SendWith = (tls) => async (url, init) => {
+    sent.push({ url: String(url), headers: new Headers(init?.headers), tls });
     return new Response("{}", { status });
   };
   return { sent, send };
@@ -65,7 +66,7 @@ describe("openClusterTransport", () => {
     expect(sent[0]?.headers.get("authorization")).toBe("Bearer tok-1");
     expect(sent[0]?.headers.get("x-tenant")).toBe("platform");
     expect(sent[0]?.headers.get("accept")).toBe("text/event-stream");
-    expect(sent[0]?.tls).toBeUndefined();
+    expect(sent[0]?.tls).toEqual({});
   });
 
   test("the token file is read for each connection attempt (rotation) and joins the scrubber", async () => {
@@ -84,7 +85,7 @@ describe("openClusterTransport", () => {
     expect(second.scrubber.scrub("got second-token")).toBe("got ***");
   });
 
-  test("TLS settings become Bun's fetch tls options", async () => {
+  test("TLS settings become the pool's TLS options", async () => {
     const ca = writeFile(dir.path, "ca.pem", PEM);
     const { sent, send } = recorder();
     const transport = openClusterTransport(
@@ -93,7 +94,7 @@ describe("openClusterTransport", () => {
       send,
     );
     await transport.fetch()("https://mcp.example/mcp", {});
-    expect(sent[0]?.tls).toEqual({ ca: PEM, serverName: "mcp.internal", rejectUnauthorized: false });
+    expect(sent[0]?.tls).toEqual({ ca: PEM, servername: "mcp.internal", rejectUnauthorized: false });
   });
 
   test("an unusable file fails the attempt naming the field", () => {
