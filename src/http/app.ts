@@ -1,5 +1,5 @@
 /**
- * The operator-facing HTTP API (hono): `/health`, `/health/clusters`, the probes, incidents and metrics;
+ * The operator-facing HTTP API (hono): `/health`, `/health/clusters`, the probes, incidents, notifications and metrics;
  * no kubeconfig path, contents or other secret ever appears in a response.
  */
 import { Hono } from "hono";
@@ -9,6 +9,7 @@ import type { IncidentStore } from "../incidents/store.ts";
 import { VERSION } from "../version.ts";
 import { incidentRoutes } from "./incidents.ts";
 import type { FaultlineMetrics } from "./metrics.ts";
+import { notificationRoutes } from "./notifications.ts";
 import { type ProbeState, probeRoutes } from "./probes.ts";
 
 /**
@@ -37,7 +38,7 @@ export interface HealthDeps {
   startedAt: Date;
   /** Serves `GET /metrics` when given. */
   metrics?: FaultlineMetrics;
-  /** Serves `/incidents` and adds per-cluster incident counts to `/health/clusters` when given. */
+  /** Serves `/incidents` and `/notifications`, and adds per-cluster incident counts to `/health/clusters`, when given. */
   store?: IncidentStore;
   /** Serves `/livez` and `/readyz` when given. */
   probes?: ProbeState;
@@ -77,7 +78,10 @@ export function createHealthApp(deps: HealthDeps): Hono {
     return c.json(body);
   });
   if (deps.probes) app.route("/", probeRoutes(deps.registry, deps.probes));
-  if (deps.store) app.route("/", incidentRoutes(deps.store));
+  if (deps.store) {
+    app.route("/", incidentRoutes(deps.store));
+    app.route("/", notificationRoutes(deps.store.outbox));
+  }
   const metrics = deps.metrics;
   if (metrics) {
     app.get("/metrics", async (c) =>
