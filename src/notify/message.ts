@@ -93,7 +93,7 @@ export function buildMessage(
       error: run.error,
     },
     summary: output?.summary ?? null,
-    summary_error: run ? (output?.summary_error ?? "no output recorded") : null,
+    summary_error: run === null ? null : output === null ? "no output recorded" : output.summary_error,
   };
 }
 
