@@ -103,7 +103,7 @@ export const NOTIFY_EVENTS = ["opened", "triaged", "failed"] as const;
 const SecretHttpUrl = v.pipe(
   v.string("must be a string"),
   v.check((s) => URL.canParse(s), "must be a URL"),
-  v.check((s) => /^https?:\/\//i.test(s), "must be an http:// or https:// URL"),
+  v.check((s) => !URL.canParse(s) || /^https?:\/\//i.test(s), "must be an http:// or https:// URL"),
 );
 
 /** `match`: which incidents a sink hears about; every part optional, all given parts must hold. */
