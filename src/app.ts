@@ -4,6 +4,7 @@
  *   Supervisor (workers: sources) ─► fan-in ─► Registry ──────────────────────────► http: /health, /metrics
  *                                        └──► Channel ─► sink (route, store) ─► Dispatcher ─► agents
  *                                  backpressure ◄─┘ (hold / release the workers' event streams)
+ *   store's notification outbox (written with each status change) ─► Notifier ─► Slack, webhooks, Alertmanager
  *
  * Each stage lives in `src/pipeline/` in a file named after it; `docs/pipeline.md` is their contract.
  */
@@ -111,7 +112,6 @@ function startStages(
       })
     : null;
   if (!dispatcher) log.warn("no agent.command configured: faults are recorded as incidents, no agent runs");
-
   const enabled = config.clusters.filter((c) => c.enabled);
   for (const c of config.clusters) {
     if (!c.enabled) log.info("cluster status", { cluster: c.name, status: "disabled" });

@@ -6,8 +6,7 @@
  */
 import type { TriageSummary } from "../agent/output.ts";
 import type { ClusterConfig, NotifySinkConfig } from "../config/types.ts";
-import type { FaultResource, Severity } from "../events/fault.ts";
-import type { IncidentStatus, RunStatus } from "../incidents/model.ts";
+import type { Incident, RunStatus } from "../incidents/model.ts";
 import type {
   NotificationPlanner,
   NotifyTrigger,
@@ -24,22 +23,24 @@ export interface NotificationMessage {
   version: typeof MESSAGE_VERSION;
   /** What happened: `opened`, `triaged` (the agent succeeded) or `failed` (failed or timed out). */
   event: NotifyTrigger;
-  incident: {
-    id: string;
+  /** The incident as it stood (`count`: events grouped into it so far), its link and its cluster's labels. */
+  incident: Pick<
+    Incident,
+    | "id"
+    | "cluster"
+    | "fault_id"
+    | "fault_type"
+    | "severity"
+    | "resource"
+    | "status"
+    | "count"
+    | "first_seen"
+    | "last_seen"
+  > & {
     /** `<health.public_url>/incidents/<id>` (its events, runs and report); null without a public_url. */
     url: string | null;
-    cluster: string;
     /** The cluster's configured labels. */
     labels: Record<string, string>;
-    fault_id: string;
-    fault_type: string;
-    severity: Severity;
-    resource: FaultResource;
-    status: IncidentStatus;
-    /** Events grouped into the incident so far. */
-    count: number;
-    first_seen: string;
-    last_seen: string;
   };
   /** The agent run that finished (`triaged`, `failed`); null for `opened`. */
   run: {
