@@ -116,19 +116,23 @@ const SELECT_NOTIFICATIONS = `SELECT n.id, n.sink, i.id AS incident_id, n.trigge
 function prepare(db: Database) {
   const newest = "ORDER BY n.id DESC LIMIT $limit";
   return {
+    insertMessage: db.prepare<never, { message: string }>(
+      "INSERT INTO notification_messages (message) VALUES ($message)",
+    ),
     insert: db.prepare<
       never,
-      { sink: string; incident_seq: number; trigger: string; key: string; message: string; now: number }
+      { sink: string; incident_seq: number; trigger: string; key: string; message_id: number; now: number }
     >(
-      `INSERT INTO notifications (sink, incident_seq, trigger, idempotency_key, message, status, attempts,
+      `INSERT INTO notifications (sink, incident_seq, trigger, idempotency_key, message_id, status, attempts,
          next_attempt_ms, created_ms, updated_ms)
-       VALUES ($sink, $incident_seq, $trigger, $key, $message, 'pending', 0, $now, $now, $now)
+       VALUES ($sink, $incident_seq, $trigger, $key, $message_id, 'pending', 0, $now, $now, $now)
        ON CONFLICT (sink, idempotency_key) DO NOTHING`,
     ),
     nextDue: db.prepare<DueNotification, { sink: string; now: number }>(
-      `SELECT id, sink, idempotency_key, message, attempts FROM notifications
-       WHERE status = 'pending' AND sink = $sink AND next_attempt_ms <= $now
-       ORDER BY next_attempt_ms, id LIMIT 1`,
+      `SELECT n.id, n.sink, n.idempotency_key, m.message, n.attempts
+       FROM notifications AS n JOIN notification_messages AS m ON m.id = n.message_id
+       WHERE n.status = 'pending' AND n.sink = $sink AND n.next_attempt_ms <= $now
+       ORDER BY n.next_attempt_ms, n.id LIMIT 1`,
     ),
     nextAttempt: db.prepare<{ at: number | null }, { sink: string }>(
       "SELECT MIN(next_attempt_ms) AS at FROM notifications WHERE status = 'pending' AND sink = $sink",
@@ -185,17 +189,24 @@ export class NotificationOutbox {
 
   /**
    * Adds the planned messages of a change to the outbox. Only for the store, INSIDE the transaction
-   * recording the change. A message whose (sink, key) is there already is not added again.
+   * recording the change. A message whose (sink, key) is there already is not added again; a
+   * message text several sinks share is stored once.
    */
   enqueue(incidentSeq: number, trigger: NotifyTrigger, planned: readonly PlannedNotification[]): void {
     const now = this.#now().getTime();
+    const messageIds = new Map<string, number>();
     for (const p of planned) {
+      let messageId = messageIds.get(p.message);
+      if (messageId === undefined) {
+        messageId = Number(this.#statements.insertMessage.run({ message: p.message }).lastInsertRowid);
+        messageIds.set(p.message, messageId);
+      }
       this.#statements.insert.run({
         sink: p.sink,
         incident_seq: incidentSeq,
         trigger,
         key: p.idempotency_key,
-        message: p.message,
+        message_id: messageId,
         now,
       });
     }

@@ -140,13 +140,19 @@ CREATE TABLE run_outputs (
   summary_error    TEXT
 );
 
+-- A change's message, once however many sinks it goes to.
+CREATE TABLE notification_messages (
+  id      INTEGER PRIMARY KEY,
+  message TEXT    NOT NULL
+);
+
 CREATE TABLE notifications (
   id              INTEGER PRIMARY KEY,
   sink            TEXT    NOT NULL,
   incident_seq    INTEGER NOT NULL REFERENCES incidents (seq),
   trigger         TEXT    NOT NULL CHECK (trigger IN ('opened', 'triaged', 'failed')),
   idempotency_key TEXT    NOT NULL,
-  message         TEXT    NOT NULL,
+  message_id      INTEGER NOT NULL REFERENCES notification_messages (id),
   status          TEXT    NOT NULL CHECK (status IN ('pending', 'sent', 'dead')),
   attempts        INTEGER NOT NULL DEFAULT 0,
   next_attempt_ms INTEGER NOT NULL,
