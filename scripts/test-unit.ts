@@ -17,7 +17,9 @@ const ROOT = join(import.meta.dir, "..");
 
 /** The unit set: test files, relative to the repository root, that start no server, process or thread. */
 export const UNIT_TEST_FILES: readonly string[] = [
+  "tests/agent/output.test.ts",
   "tests/cli/entry.test.ts",
+  "tests/cli/incident-show.test.ts",
   "tests/cli/incidents.test.ts",
   "tests/cluster/supervisor.test.ts",
   "tests/config/expand.test.ts",
@@ -25,7 +27,9 @@ export const UNIT_TEST_FILES: readonly string[] = [
   "tests/events/events-list.test.ts",
   "tests/events/normalise.test.ts",
   "tests/incidents/id.test.ts",
+  "tests/incidents/outbox.test.ts",
   "tests/incidents/schema.test.ts",
+  "tests/notify/bodies.test.ts",
   "tests/pipeline/channel.test.ts",
   "tests/runtime/backoff.test.ts",
   "tests/runtime/deadline.test.ts",

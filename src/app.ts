@@ -4,6 +4,7 @@
  *   Supervisor (workers: sources) ─► fan-in ─► Registry ──────────────────────────► http: /health, /metrics
  *                                        └──► Channel ─► sink (route, store) ─► Dispatcher ─► agents
  *                                  backpressure ◄─┘ (hold / release the workers' event streams)
+ *   store's notification outbox (written with each status change) ─► Notifier ─► Slack, webhooks, Alertmanager
  *
  * Each stage lives in `src/pipeline/` in a file named after it; `docs/pipeline.md` is their contract.
  */
@@ -21,6 +22,8 @@ import { prepareStateDir } from "./incidents/open.ts";
 import { recoverInterruptedRuns } from "./incidents/recovery.ts";
 import { IncidentStore } from "./incidents/store.ts";
 import { errorMessage, logger, setLogLevel } from "./log.ts";
+import { planNotifications } from "./notify/message.ts";
+import { Notifier } from "./notify/notifier.ts";
 import { Backpressure } from "./pipeline/backpressure.ts";
 import { Channel } from "./pipeline/channel.ts";
 import { CHANNEL_CAPACITY, fanIn } from "./pipeline/fan-in.ts";
@@ -40,6 +43,8 @@ export interface Faultline {
   dispatcher: Dispatcher | null;
   /** Null when the health server is disabled. */
   http: RunningServer | null;
+  /** Delivers the notification outbox to the `notify` sinks. */
+  notifier: Notifier;
   /** Events that did not reach the store, by reason (live). */
   dropped: DropCounts;
   /**
@@ -64,6 +69,7 @@ export async function startFaultline(config: FaultlineConfig): Promise<Faultline
     store = IncidentStore.open(config.state_dir, {
       dedupWindowSeconds: config.dedup_window_seconds,
       maxQueue: config.agent?.max_queue,
+      notify: planNotifications(config),
     });
     await recoverInterruptedRuns(store, config.agent);
     return startStages(config, store, lock, startedAt);
@@ -85,12 +91,14 @@ function startStages(
   const clusters = new Map(config.clusters.map((c) => [c.name, c]));
   const channel = new Channel<FaultEvent>(CHANNEL_CAPACITY);
   const drops = new Drops();
+  const notifier = new Notifier({ sinks: config.notify, outbox: store.outbox });
   const metrics = new FaultlineMetrics({
     registry,
     dropped: () => ({ ...drops.counts }),
     incidents: () => store.countsByCluster(),
     skips: () => store.skipsByCluster(),
     agents: () => ({ running: dispatcher?.running ?? 0, queued: store.queueDepth() }),
+    notifications: () => ({ attempts: notifier.totals(), outbox: store.outbox.counts() }),
   });
   const dispatcher = config.agent
     ? new Dispatcher({
@@ -98,11 +106,13 @@ function startStages(
         agent: config.agent,
         stateDir: config.state_dir,
         clusters,
-        onOutcome: (outcome, incident) => metrics.observeAgentRun(outcome.duration_ms, incident.status),
+        onOutcome: (outcome, incident) => {
+          metrics.observeAgentRun(outcome.duration_ms, incident.status);
+          notifier.kick();
+        },
       })
     : null;
   if (!dispatcher) log.warn("no agent.command configured: faults are recorded as incidents, no agent runs");
-
   const enabled = config.clusters.filter((c) => c.enabled);
   for (const c of config.clusters) {
     if (!c.enabled) log.info("cluster status", { cluster: c.name, status: "disabled" });
@@ -131,6 +141,7 @@ function startStages(
     : null;
   if (http) log.info("health server listening", { url: http.url });
   supervisor.start();
+  notifier.start();
   dispatcher?.kick();
   const stopping = new AbortController();
   const sink = runSink({
@@ -140,7 +151,10 @@ function startStages(
     backpressure,
     drops,
     agentConfigured: dispatcher !== null,
-    stored: () => dispatcher?.kick(),
+    stored: () => {
+      dispatcher?.kick();
+      notifier.kick();
+    },
     stopping: stopping.signal,
   });
   log.info("faultline started", {
@@ -159,6 +173,7 @@ function startStages(
       stopping.abort();
       await sink;
       await dispatcher?.stop(graceMs);
+      await notifier.stop();
       await http?.stop();
       lifecycle.storeOpen = false;
       store.close();
@@ -167,7 +182,7 @@ function startStages(
     })();
     return stopped;
   };
-  return { config, registry, supervisor, store, dispatcher, http, dropped: drops.counts, stop };
+  return { config, registry, supervisor, store, dispatcher, http, notifier, dropped: drops.counts, stop };
 }
 
 /** Runs until SIGINT or SIGTERM, then stops gracefully; resolves to the exit code. */

@@ -27,6 +27,8 @@ Usage:
                                   exit 0 when valid, 2 with every problem on stderr
   faultline incidents --config FILE [--cluster C] [--status S] [--limit N] [--json]
                                   list incidents from the store (works while faultline runs)
+  faultline incidents show ID --config FILE [--json]
+                                  one incident: its runs, the agent's summary and report, its notifications
   faultline version               print the version
   faultline --help                this text
 

@@ -21,13 +21,16 @@ import { DB_FILE } from "../incidents/open.ts";
 import { IncidentStore } from "../incidents/store.ts";
 import { errorMessage, setLogSink } from "../log.ts";
 import { EXIT } from "./exit-codes.ts";
+import { incidentShowCommand } from "./incident-show.ts";
 import { formatIncidentTable } from "./incident-table.ts";
 import { type CommandIO, PROCESS_IO, reportConfigError } from "./io.ts";
 import { COMMON_OPTIONS } from "./options.ts";
 
 const USAGE = `Usage: faultline incidents --config FILE [--cluster NAME] [--status STATUS] [--limit N] [--json]
+       faultline incidents show ID --config FILE [--json]
 
-List recorded incidents, newest first (safe while faultline runs).
+List recorded incidents, newest first (safe while faultline runs); \`show\` prints one incident with
+its runs, the agent's summary and report, and its notifications.
 
 Options:
   -c, --config FILE   the YAML config (its state_dir holds the incident store)
@@ -46,12 +49,13 @@ interface IncidentsArgs {
 
 /**
  * `faultline incidents --config FILE [--cluster C] [--status S] [--limit N] [--json]`; `argv` is
- * what follows `incidents`. Prints the table (coloured on a terminal) or `{"incidents": [...]}`
+ * what follows `incidents` (`incidents show ID …` goes to {@link incidentShowCommand}). Prints the table (coloured on a terminal) or `{"incidents": [...]}`
  * and resolves to the exit code: 0 listed, 1 the store failed, 2 bad usage or an invalid config.
  * Log lines (e.g. a schema migration) go to stderr so stdout stays parseable. With no database in
  * `state_dir` yet, says so and lists nothing, creating nothing.
  */
 export async function incidentsCommand(argv: string[], io: CommandIO = PROCESS_IO): Promise<number> {
+  if (argv[0] === "show") return incidentShowCommand(argv.slice(1), io);
   const args = parseIncidentsArgs(argv, io);
   if (typeof args === "number") return args;
   let config: FaultlineConfig;

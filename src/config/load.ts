@@ -104,7 +104,7 @@ function parseYaml(text: string, source: string): unknown {
 /** Keys that describe how to reach the one server of single-cluster mode. */
 const TOP_LEVEL_CONNECTION_KEYS = ["context", "auth", "headers", "tls"] as const;
 
-/** Rules over the whole document: mutual exclusivity, duplicate names, backoff bounds. */
+/** Rules over the whole document: mutual exclusivity, duplicate names, backoff bounds, sink rules. */
 function documentIssues(raw: unknown): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const doc = raw as Record<string, unknown>;
@@ -134,17 +134,14 @@ function documentIssues(raw: unknown): ConfigIssue[] {
   if (Array.isArray(doc.clusters)) {
     if (doc.clusters.length === 0)
       issues.push({ path: "clusters", message: "must list at least one cluster" });
-    const firstIndex = new Map<string, number>();
-    doc.clusters.forEach((entry: unknown, index) => {
-      const name = (entry as { name?: unknown } | null)?.name;
-      if (typeof name !== "string") return;
-      const first = firstIndex.get(name);
-      if (first === undefined) firstIndex.set(name, index);
-      else {
-        issues.push({
-          path: `clusters[${index}].name`,
-          message: `duplicate cluster name "${name}" (also clusters[${first}].name)`,
-        });
+    issues.push(...duplicateNames(doc.clusters, "clusters", "cluster"));
+  }
+  if (Array.isArray(doc.notify)) {
+    issues.push(...duplicateNames(doc.notify, "notify", "sink"));
+    doc.notify.forEach((entry: unknown, index) => {
+      const sink = entry as { type?: unknown; secret?: unknown } | null;
+      if (sink?.secret !== undefined && sink.type !== "webhook") {
+        issues.push({ path: `notify[${index}].secret`, message: "only a webhook sink signs its messages" });
       }
     });
   }
@@ -154,6 +151,25 @@ function documentIssues(raw: unknown): ConfigIssue[] {
   if (typeof initial === "number" && typeof max === "number" && initial > max) {
     issues.push({ path: "reconnect.max_seconds", message: `must be at least initial_seconds (${initial})` });
   }
+  return issues;
+}
+
+/** A `duplicate <what> name` issue for each entry of `list` (at `field`) whose name an earlier one has. */
+function duplicateNames(list: unknown[], field: string, what: string): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const firstIndex = new Map<string, number>();
+  list.forEach((entry: unknown, index) => {
+    const name = (entry as { name?: unknown } | null)?.name;
+    if (typeof name !== "string") return;
+    const first = firstIndex.get(name);
+    if (first === undefined) firstIndex.set(name, index);
+    else {
+      issues.push({
+        path: `${field}[${index}].name`,
+        message: `duplicate ${what} name "${name}" (also ${field}[${first}].name)`,
+      });
+    }
+  });
   return issues;
 }
 
@@ -223,6 +239,7 @@ function resolveConfig(
       auth_token_file: file.health.auth_token_file && resolve(base, file.health.auth_token_file),
       listen,
     },
+    notify: file.notify,
     workers: file.workers,
     state_dir: stateDir,
     dedup_window_seconds: file.dedup_window_seconds,

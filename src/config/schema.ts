@@ -159,6 +159,68 @@ export const HealthSchema = v.strictObject({
   auth_token: v.optional(NonEmptyString),
   /** A file holding `auth_token` (read at start). */
   auth_token_file: v.optional(NonEmptyString),
+  /** How people reach this server (e.g. behind a proxy): links in notifications start with it. */
+  public_url: v.optional(HttpUrl),
+});
+
+/** The kinds of notification sinks. */
+export const NOTIFY_TYPES = ["slack", "webhook", "alertmanager"] as const;
+/** The status changes a sink can subscribe to (`failed` includes `timed_out`). */
+export const NOTIFY_EVENTS = ["opened", "triaged", "failed"] as const;
+
+/**
+ * A sink's URL: a secret (it often carries a token), so no message ever repeats it, and it must be
+ * http(s).
+ */
+const SecretHttpUrl = v.pipe(
+  v.string("must be a string"),
+  v.check((s) => URL.canParse(s), "must be a URL"),
+  v.check((s) => !URL.canParse(s) || /^https?:\/\//i.test(s), "must be an http:// or https:// URL"),
+);
+
+/** `match`: which incidents a sink hears about; every part optional, all given parts must hold. */
+export const NotifyMatchSchema = v.strictObject({
+  /** Cluster name globs (`*`, `?`): any one may match. */
+  clusters: v.optional(v.array(NonEmptyString, "must be a list of cluster name globs")),
+  /** The least severity: `warning` = warning and critical. */
+  severity: v.optional(Severity),
+  /** Cluster labels that must all be present with these values. */
+  labels: v.optional(v.record(v.string(), v.string("label values must be strings"))),
+});
+
+/** One entry of `notify`. */
+export const NotifySinkSchema = v.strictObject({
+  /** Shown in logs, the API and metrics instead of the URL. */
+  name: ClusterName,
+  type: v.picklist(NOTIFY_TYPES, `must be one of ${NOTIFY_TYPES.join(", ")}`),
+  url: SecretHttpUrl,
+  on: v.optional(
+    v.pipe(
+      v.array(
+        v.picklist(NOTIFY_EVENTS, `must be one of ${NOTIFY_EVENTS.join(", ")}`),
+        "must be a list of events",
+      ),
+      v.minLength(1, "must name at least one event"),
+    ),
+    ["triaged", "failed"],
+  ),
+  match: v.optional(NotifyMatchSchema, {}),
+  /** webhook only: signs each body with HMAC-SHA256 (`X-Faultline-Signature: sha256=<hex>`). */
+  secret: v.optional(NonEmptyString),
+  /** Messages sent to this sink per minute at most (its own rate limit). */
+  max_per_minute: v.optional(PositiveSeconds, 60),
+  /** Delivery attempts before a message goes to dead-letter. */
+  max_attempts: v.optional(PositiveInt, 10),
+  /** Backoff between attempts: doubles from initial, never above max (a Retry-After may ask for more). */
+  retry: v.optional(
+    v.strictObject({
+      initial_seconds: v.optional(PositiveSeconds, 1),
+      max_seconds: v.optional(PositiveSeconds, 300),
+    }),
+    {},
+  ),
+  /** How long one request may take. */
+  timeout_seconds: v.optional(PositiveSeconds, 10),
 });
 
 /**
@@ -186,6 +248,8 @@ export const ConfigFileSchema = v.strictObject({
   ping: v.optional(PingSchema, {}),
   health: v.optional(HealthSchema, {}),
   workers: v.optional(WorkersSchema, {}),
+  /** Where people are told about incidents (Slack, webhooks, Alertmanager). */
+  notify: v.optional(v.array(NotifySinkSchema, "must be a list of sinks"), []),
   state_dir: v.optional(NonEmptyString, "./faultline-data"),
   /** A repeat of a fault within this many seconds of its incident's last event joins that incident. */
   dedup_window_seconds: v.optional(PositiveSeconds, 300),

@@ -12,6 +12,7 @@ import type {
   ClusterSchema,
   ConfigFileSchema,
   HealthSchema,
+  NotifySinkSchema,
   SubscribeSchema,
   TlsSchema,
 } from "./schema.ts";
@@ -55,6 +56,9 @@ export type SubscribeMode = SubscribeConfig["mode"];
 
 /** The triage agent. After resolution `command[0]` is absolute when it was given as a relative path. */
 export type AgentConfig = v.InferOutput<typeof AgentSchema>;
+
+/** One notification sink (`notify[]`), as validated: its URL is a secret. */
+export type NotifySinkConfig = v.InferOutput<typeof NotifySinkSchema>;
 
 /** Where the health server listens (parsed from `health.listen`, `host:port`). */
 export interface ListenAddress {

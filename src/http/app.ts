@@ -1,7 +1,7 @@
 /**
- * The operator-facing HTTP API (hono): `/health`, `/health/clusters`, the probes, incidents and metrics;
- * no kubeconfig path, contents or other secret ever appears in a response. With a token configured,
- * every route but the probes requires it (auth.ts).
+ * The operator-facing HTTP API (hono): `/health`, `/health/clusters`, the probes, incidents, notifications
+ * and metrics; no kubeconfig path, contents or other secret ever appears in a response. With a token
+ * configured, every route but the probes requires it (auth.ts).
  */
 import { Hono } from "hono";
 import type { ClusterState, Registry, RegistrySummary } from "../cluster/registry.ts";
@@ -11,6 +11,7 @@ import { VERSION } from "../version.ts";
 import { requireBearerToken } from "./auth.ts";
 import { incidentRoutes } from "./incidents.ts";
 import type { FaultlineMetrics } from "./metrics.ts";
+import { notificationRoutes } from "./notifications.ts";
 import { type ProbeState, probeRoutes } from "./probes.ts";
 
 /**
@@ -39,7 +40,7 @@ export interface HealthDeps {
   startedAt: Date;
   /** Serves `GET /metrics` when given. */
   metrics?: FaultlineMetrics;
-  /** Serves `/incidents` and adds per-cluster incident counts to `/health/clusters` when given. */
+  /** Serves `/incidents` and `/notifications`, and adds per-cluster incident counts to `/health/clusters`, when given. */
   store?: IncidentStore;
   /** Serves `/livez` and `/readyz` when given. */
   probes?: ProbeState;
@@ -82,7 +83,10 @@ export function createHealthApp(deps: HealthDeps): Hono {
     return c.json(body);
   });
   if (deps.probes) app.route("/", probeRoutes(deps.registry, deps.probes));
-  if (deps.store) app.route("/", incidentRoutes(deps.store));
+  if (deps.store) {
+    app.route("/", incidentRoutes(deps.store));
+    app.route("/", notificationRoutes(deps.store.outbox));
+  }
   const metrics = deps.metrics;
   if (metrics) {
     app.get("/metrics", async (c) =>

@@ -44,9 +44,20 @@ export function incidentRoutes(store: IncidentStore): Hono {
 
 /** The store filter for a `GET /incidents` query, or `param: problem` (every problem, `; `-joined). */
 function parseListQuery(query: Record<string, string[]>): IncidentFilter | string {
+  const values = singleValues(query);
+  return typeof values === "string" ? values : parseIncidentFilter(values);
+}
+
+/**
+ * Each query parameter's one value, or `param: given more than once` for every repeated one.
+ *
+ * @example
+ * ```ts
+ * singleValues(c.req.queries()); // { status: "dead" } for ?status=dead
+ * ```
+ */
+export function singleValues(query: Record<string, string[]>): Record<string, string | undefined> | string {
   const repeated = Object.keys(query).filter((key) => (query[key] ?? []).length > 1);
   if (repeated.length > 0) return repeated.map((key) => `${key}: given more than once`).join("; ");
-  return parseIncidentFilter(
-    Object.fromEntries(Object.entries(query).map(([key, values]) => [key, values[0]])),
-  );
+  return Object.fromEntries(Object.entries(query).map(([key, values]) => [key, values[0]]));
 }

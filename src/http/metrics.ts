@@ -21,6 +21,11 @@ export interface MetricsSources {
   skips?: () => PerCluster;
   /** Agents running now and incidents waiting for a slot. */
   agents?: () => { running: number; queued: number };
+  /**
+   * Notification delivery attempts per sink and outcome (`sent`, `failed` = will retry, `dead`) since
+   * start, and the outbox's messages per sink and status.
+   */
+  notifications?: () => { attempts: PerCluster; outbox: PerCluster };
 }
 
 /** faultline's metrics registry. */
@@ -139,6 +144,7 @@ export class FaultlineMetrics {
         },
       });
     }
+    if (sources.notifications) this.#notificationMetrics(sources.notifications);
     this.#runDuration = new Histogram({
       name: "faultline_agent_run_duration_seconds",
       help: "How long triage agent runs took, by outcome status.",
@@ -146,6 +152,37 @@ export class FaultlineMetrics {
       buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1200, 3600],
       registers,
     });
+  }
+
+  #notificationMetrics(read: NonNullable<MetricsSources["notifications"]>): void {
+    const registers = [this.#prom];
+    new Counter({
+      name: "faultline_notifications_total",
+      help: "Notification delivery attempts by sink and outcome: sent, failed (will be retried), dead (dead-letter).",
+      labelNames: ["sink", "status"],
+      registers,
+      collect() {
+        this.reset();
+        for (const [sink, counts] of read().attempts) {
+          for (const [status, n] of Object.entries(counts)) this.inc({ sink, status }, n ?? 0);
+        }
+      },
+    });
+    const outboxGauge = (name: string, help: string, status: string) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ["sink"],
+        registers,
+        collect() {
+          this.reset();
+          const { attempts, outbox } = read();
+          for (const sink of attempts.keys()) this.set({ sink }, 0);
+          for (const [sink, counts] of outbox) this.set({ sink }, counts[status] ?? 0);
+        },
+      });
+    outboxGauge("faultline_notifications_dead", "Notifications in dead-letter, by sink.", "dead");
+    outboxGauge("faultline_notifications_pending", "Notifications waiting for delivery, by sink.", "pending");
   }
 
   /** Records one finished agent run. */

@@ -1,8 +1,10 @@
 /**
  * Serves the durable queue: takes queued incidents from the store (fairly across clusters, oldest
- * first), runs at most `agent.max_concurrent` agents, and records each run's outcome. The queue lives
+ * first), runs at most `agent.max_concurrent` agents, and records each run's outcome with what the
+ * agent left in its workspace (`report.md`, `summary.json`: the output contract, `agent/output.ts`). The queue lives
  * in the database, so nothing waiting is lost when faultline stops or crashes.
  */
+import { noAgentOutput, readAgentOutput } from "../agent/output.ts";
 import { type AgentOutcome, notStarted, runAgent } from "../agent/runner.ts";
 import { workspacePath } from "../agent/workspace.ts";
 import type { AgentConfig, ClusterConfig } from "../config/types.ts";
@@ -118,10 +120,14 @@ export class Dispatcher {
     return true;
   }
 
-  #finish(incident: Incident, runId: number, outcome: AgentOutcome): void {
+  async #finish(incident: Incident, runId: number, outcome: AgentOutcome): Promise<void> {
+    const output =
+      outcome.workspace === ""
+        ? noAgentOutput("the agent had no workspace")
+        : await readAgentOutput(outcome.workspace);
     this.#running.delete(incident.id);
     try {
-      const finished = this.#options.store.finishRun(runId, outcome);
+      const finished = this.#options.store.finishRun(runId, { ...outcome, output });
       this.#options.onOutcome?.(outcome, finished);
     } catch (error) {
       log.error("cannot record an agent run", {

@@ -3,8 +3,10 @@
  * and skip-reason lists (defined once here; the schema's CHECK constraints are tested against them),
  * the shapes of its inputs and outputs, and its errors.
  */
+import type { RunOutput } from "../agent/output.ts";
 import type { FaultEvent, FaultResource, Severity } from "../events/fault.ts";
 import { exhaustiveList } from "./exhaustive.ts";
+import type { Notification } from "./outbox.ts";
 
 /** Why a fault was recorded but not triaged (the route stage's reasons). */
 export type SkipReason = "below_threshold" | "triage_disabled" | "no_agent";
@@ -113,6 +115,11 @@ export interface AgentRun {
   duration_ms: number | null;
   workspace: string;
   error: string | null;
+  /**
+   * What the agent left for people (`report.md`, `summary.json`, each with its status); null while it
+   * runs, and for runs that ended without an outcome being recorded (e.g. cut short by a crash).
+   */
+  output: RunOutput | null;
 }
 
 /**
@@ -137,6 +144,8 @@ export interface RunEnd {
   duration_ms: number;
   /** Where it ran; empty keeps the workspace recorded when it started. */
   workspace: string;
+  /** What the agent left in its workspace (`report.md`, `summary.json`); absent: nothing recorded. */
+  output?: RunOutput | null;
 }
 
 /**
@@ -172,8 +181,10 @@ export interface IncidentDetail {
   incident: Incident;
   /** Its most recent events, oldest first (see {@link DEFAULT_EVENT_LIMIT}); `incident.count` has the total. */
   events: StoredEvent[];
-  /** Its agent runs, oldest first. */
+  /** Its agent runs, oldest first, each with its output (report and summary). */
   runs: AgentRun[];
+  /** The notifications about it (the outbox: pending, sent, dead), oldest first. */
+  notifications: Notification[];
 }
 
 /** Filter for `IncidentStore.list`. */

@@ -1,6 +1,7 @@
 /**
  * The incident store's read side for the HTTP API and `faultline incidents`: incident listings,
- * one incident with its events and runs, and the per-cluster counts health and metrics show.
+ * one incident with its events, runs (with their outputs) and notifications, and the per-cluster
+ * counts health and metrics show.
  * Plain reads: they never change the database, and SQLite errors reach the caller as they are.
  */
 import type { Database } from "bun:sqlite";
@@ -14,6 +15,7 @@ import {
   type IncidentStatus,
   MAX_LIST_LIMIT,
 } from "./model.ts";
+import type { NotificationOutbox } from "./outbox.ts";
 import {
   type CountRow,
   type EventRow,
@@ -28,6 +30,7 @@ import {
   toSkipReason,
   toStoredEvent,
 } from "./rows.ts";
+import { prepareRunOutputStatements, runOutputsOf } from "./run-outputs.ts";
 
 /** Every statement the read queries run, compiled once when the store opens. */
 function prepareQueries(db: Database) {
@@ -59,10 +62,14 @@ function prepareQueries(db: Database) {
 /** The read queries of one open database. */
 export class IncidentQueries {
   readonly #statements: ReturnType<typeof prepareQueries>;
+  readonly #outputs: ReturnType<typeof prepareRunOutputStatements>;
+  readonly #outbox: NotificationOutbox;
 
-  /** Compiles the queries against `db` (which must have the current schema). */
-  constructor(db: Database) {
+  /** Compiles the queries against `db` (which must have the current schema); `outbox` is its outbox. */
+  constructor(db: Database, outbox: NotificationOutbox) {
     this.#statements = prepareQueries(db);
+    this.#outputs = prepareRunOutputStatements(db);
+    this.#outbox = outbox;
   }
 
   /** Incidents, newest first, optionally of one cluster and/or status; the limit is clamped. */
@@ -86,10 +93,12 @@ export class IncidentQueries {
     if (row === null) return null;
     const events = this.#statements.recentEvents.all({ seq: row.seq, limit });
     const runs = this.#statements.runsOfIncident.all({ seq: row.seq });
+    const outputs = runOutputsOf(this.#outputs, row.seq);
     return {
       incident: toIncident(row),
       events: events.map((event) => toStoredEvent(event, row.id)),
-      runs: runs.map(toAgentRun),
+      runs: runs.map((run) => ({ ...toAgentRun(run), output: outputs.get(run.id) ?? null })),
+      notifications: this.#outbox.ofIncident(row.seq),
     };
   }
 
@@ -101,6 +110,7 @@ export class IncidentQueries {
   /** Releases the compiled statements (before the database closes). */
   finalize(): void {
     for (const statement of Object.values(this.#statements)) statement.finalize();
+    for (const statement of Object.values(this.#outputs)) statement.finalize();
   }
 }
 
@@ -134,7 +144,8 @@ function tally<K extends string>(
   return counts;
 }
 
-function clampLimit(limit: number | undefined): number {
+/** A listing limit: the default when absent, else an integer from 1 to {@link MAX_LIST_LIMIT}. */
+export function clampLimit(limit: number | undefined): number {
   if (limit === undefined || !Number.isFinite(limit)) return DEFAULT_LIST_LIMIT;
   return Math.min(MAX_LIST_LIMIT, Math.max(1, Math.floor(limit)));
 }

@@ -295,7 +295,7 @@ export function toStoredEvent(row: EventRow, incidentId: string): StoredEvent {
   };
 }
 
-/** A run row as the model's {@link AgentRun}. */
+/** A run row as the model's {@link AgentRun}; its output (another table, see `run-outputs.ts`) is null here. */
 export function toAgentRun(row: RunRow): AgentRun {
   return {
     id: row.id,
@@ -309,6 +309,7 @@ export function toAgentRun(row: RunRow): AgentRun {
     duration_ms: row.duration_ms,
     workspace: row.workspace,
     error: row.error,
+    output: null,
   };
 }
 
@@ -321,7 +322,8 @@ function parseJson<T>(text: string): T {
   return JSON.parse(text) as T;
 }
 
-function oneOf<T extends string>(allowed: readonly T[], value: string, what: string): T {
+/** `value` when it is one of `allowed`; else throws naming `what` (a value a newer or damaged database holds). */
+export function oneOf<T extends string>(allowed: readonly T[], value: string, what: string): T {
   const found = allowed.find((candidate) => candidate === value);
   if (found === undefined)
     throw new Error(`unexpected ${what} in the incident store: ${JSON.stringify(value)}`);

@@ -122,12 +122,58 @@ CREATE INDEX incident_counts_by_status ON incident_counts (status, n);
 `;
 
 /**
+ * Agent output and notifications: what each finished run left for people (`report.md`, `summary.json`,
+ * each with its status and error), and the notification outbox. An outbox row is written in the same
+ * transaction as the status change that causes it and is delivered at least once (`pending` until a
+ * sink accepts it: `sent`; `dead` after its last attempt).
+ */
+const AGENT_OUTPUT_AND_OUTBOX = `
+CREATE TABLE run_outputs (
+  run_id           INTEGER PRIMARY KEY REFERENCES runs (id),
+  report           TEXT,
+  report_status    TEXT    NOT NULL CHECK (report_status IN ('ok', 'missing', 'invalid')),
+  report_bytes     INTEGER,
+  report_truncated INTEGER NOT NULL DEFAULT 0,
+  report_error     TEXT,
+  summary          TEXT,
+  summary_status   TEXT    NOT NULL CHECK (summary_status IN ('ok', 'missing', 'invalid')),
+  summary_error    TEXT
+);
+
+-- A change's message, once however many sinks it goes to.
+CREATE TABLE notification_messages (
+  id      INTEGER PRIMARY KEY,
+  message TEXT    NOT NULL
+);
+
+CREATE TABLE notifications (
+  id              INTEGER PRIMARY KEY,
+  sink            TEXT    NOT NULL,
+  incident_seq    INTEGER NOT NULL REFERENCES incidents (seq),
+  trigger         TEXT    NOT NULL CHECK (trigger IN ('opened', 'triaged', 'failed')),
+  idempotency_key TEXT    NOT NULL,
+  message_id      INTEGER NOT NULL REFERENCES notification_messages (id),
+  status          TEXT    NOT NULL CHECK (status IN ('pending', 'sent', 'dead')),
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  next_attempt_ms INTEGER NOT NULL,
+  last_error      TEXT,
+  created_ms      INTEGER NOT NULL,
+  updated_ms      INTEGER NOT NULL,
+  UNIQUE (sink, idempotency_key)
+);
+-- Each sink's worker: its next due message.
+CREATE INDEX notifications_due ON notifications (sink, next_attempt_ms, id) WHERE status = 'pending';
+CREATE INDEX notifications_by_status ON notifications (status, id);
+CREATE INDEX notifications_by_incident ON notifications (incident_seq, id);
+`;
+
+/**
  * Forward migrations, oldest first: entry `n` takes a database from version `n` to `n + 1`.
  * Released entries never change what they create (a comment may be added); a schema change
  * appends a new one. The status and reason lists in the CHECK constraints are those of
  * `model.ts`; a test holds the two equal.
  */
-export const MIGRATIONS: readonly string[] = [V1, V2, V3];
+export const MIGRATIONS: readonly string[] = [V1, V2, V3, AGENT_OUTPUT_AND_OUTBOX];
 
 /** The schema version this build reads and writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -19,8 +19,12 @@
  * Every write is one IMMEDIATE transaction, so two processes on the same file (a restarted
  * faultline while the old one is still exiting) serialise instead of corrupting anything.
  *
+ * - Status changes people may be told about (an incident opened; a run finished: triaged, failed or
+ *   timed out) put their notifications in the outbox (`outbox.ts`) in the same transaction, as the
+ *   `notify` planner decides; a finished run's output (`report.md`, `summary.json`) is stored with it.
+ *
  * The model (types, statuses, errors) is in `model.ts`, opening the file in `open.ts`, the rows
- * and statements in `rows.ts`, the read queries in `queries.ts`.
+ * and statements in `rows.ts`, the read queries in `queries.ts`, the outbox in `outbox.ts`.
  */
 import { type Database, SQLiteError } from "bun:sqlite";
 import { type FaultEvent, SEVERITIES, type Severity } from "../events/fault.ts";
@@ -42,9 +46,11 @@ import {
   type RecoverOptions,
   type RouteDecision,
   type RunEnd,
+  type RunStatus,
   runStatusOf,
 } from "./model.ts";
 import { DEFAULT_MIN_FREE_BYTES, openStoreDatabase, toStoreError } from "./open.ts";
+import { NotificationOutbox, type NotificationPlanner, type NotifyTrigger } from "./outbox.ts";
 import { countsByCluster, IncidentQueries, skipsByCluster } from "./queries.ts";
 import {
   ABSORB_COLUMNS,
@@ -59,6 +65,7 @@ import {
   toIncident,
   toSeverity,
 } from "./rows.ts";
+import { prepareRunOutputStatements, type RunOutputStatements, toRunOutputRow } from "./run-outputs.ts";
 
 /** Options for {@link IncidentStore.open}. */
 export interface IncidentStoreOptions {
@@ -70,6 +77,8 @@ export interface IncidentStoreOptions {
   minFreeBytes?: number;
   /** The store's clock (tests inject one). */
   now?: () => Date;
+  /** Which sinks get a message for each status change (none without it). */
+  notify?: NotificationPlanner;
 }
 
 /** Store settings after defaults and validation. */
@@ -77,6 +86,7 @@ interface Settings {
   dedupWindowMs: number;
   maxQueue: number;
   now: () => Date;
+  notify: NotificationPlanner | null;
 }
 
 /** Where a new or promoted incident goes: the queue, or skipped and why. */
@@ -96,16 +106,21 @@ export class IncidentStore {
   readonly #db: Database;
   readonly #statements: Statements;
   readonly #queries: IncidentQueries;
+  readonly #outputs: RunOutputStatements;
   readonly #settings: Settings;
   /** Absolute path of the database file. */
   readonly path: string;
+  /** The notification outbox (filled by this store's status changes, drained by `src/notify/`). */
+  readonly outbox: NotificationOutbox;
 
   private constructor(db: Database, path: string, settings: Settings) {
     this.#db = db;
     this.path = path;
     this.#settings = settings;
     this.#statements = prepareStatements(db);
-    this.#queries = new IncidentQueries(db);
+    this.#outputs = prepareRunOutputStatements(db);
+    this.outbox = new NotificationOutbox(db, (action, work) => this.#write(action, work), settings.now);
+    this.#queries = new IncidentQueries(db, this.outbox);
   }
 
   /**
@@ -163,7 +178,9 @@ export class IncidentStore {
       received_ms: received,
       event: JSON.stringify(item.event),
     }).lastInsertRowid;
-    return { incident: toIncident(row), event_id: Number(eventId), created, queued };
+    const incident = toIncident(row);
+    if (created) this.#notify("opened", row.seq, incident, null);
+    return { incident, event_id: Number(eventId), created, queued };
   }
 
   #createIncident(
@@ -263,7 +280,8 @@ export class IncidentStore {
   }
 
   /**
-   * Records how a run ended and sets its incident's status (see {@link runStatusOf}). A run already
+   * Records how a run ended, what its agent left (`outcome.output`), sets its incident's status (see
+   * {@link runStatusOf}) and queues the notifications that causes, in one transaction. A run already
    * closed (e.g. by another process's {@link recoverInterrupted}) is left as it is, with a warning.
    * Returns the incident as it now stands. Throws {@link IncidentStateError} for an unknown run.
    */
@@ -290,15 +308,22 @@ export class IncidentStore {
           recorded_status: run.status,
           outcome_status: status,
         });
-      } else {
-        this.#statements.finishIncident.run({
-          seq: run.incident_seq,
-          status,
-          workspace: outcome.workspace,
-          now,
-        });
+        return toIncident(this.#incidentRowBySeq(run.incident_seq));
       }
-      return toIncident(this.#incidentRowBySeq(run.incident_seq));
+      if (outcome.output) this.#outputs.insert.run(toRunOutputRow(runId, outcome.output));
+      const finished = this.#statements.finishIncident.run({
+        seq: run.incident_seq,
+        status,
+        workspace: outcome.workspace,
+        now,
+      });
+      const incident = toIncident(this.#incidentRowBySeq(run.incident_seq));
+      const trigger = TRIGGER_OF_RUN[status];
+      if (finished.changes > 0 && trigger) {
+        const closedRun = { ...toAgentRun(this.#runRow(runId)), output: outcome.output ?? null };
+        this.#notify(trigger, run.incident_seq, incident, closedRun);
+      }
+      return incident;
     });
   }
 
@@ -366,7 +391,15 @@ export class IncidentStore {
   close(): void {
     for (const statement of Object.values(this.#statements)) statement.finalize();
     this.#queries.finalize();
+    for (const statement of Object.values(this.#outputs)) statement.finalize();
+    this.outbox.finalize();
     this.#db.close();
+  }
+
+  /** Inside a write transaction: the change's notifications into the outbox, as the planner decides. */
+  #notify(trigger: NotifyTrigger, seq: number, incident: Incident, run: AgentRun | null): void {
+    const planned = this.#settings.notify?.({ trigger, incident, run }) ?? [];
+    if (planned.length > 0) this.outbox.enqueue(seq, trigger, planned);
   }
 
   #queueDepth(): number {
@@ -414,6 +447,13 @@ export class IncidentStore {
   }
 }
 
+/** The notification a run's end causes: succeeded → triaged; failed and timed out → failed. */
+const TRIGGER_OF_RUN: Partial<Record<RunStatus, NotifyTrigger>> = {
+  succeeded: "triaged",
+  failed: "failed",
+  timed_out: "failed",
+};
+
 function resolveSettings(options: IncidentStoreOptions): Settings {
   const dedupWindowSeconds = options.dedupWindowSeconds ?? DEFAULT_DEDUP_WINDOW_SECONDS;
   const maxQueue = options.maxQueue ?? DEFAULT_MAX_QUEUE;
@@ -423,7 +463,12 @@ function resolveSettings(options: IncidentStoreOptions): Settings {
   if (!Number.isInteger(maxQueue) || maxQueue < 0) {
     throw new RangeError(`maxQueue must be an integer >= 0, got ${maxQueue}`);
   }
-  return { dedupWindowMs: dedupWindowSeconds * 1000, maxQueue, now: options.now ?? (() => new Date()) };
+  return {
+    dedupWindowMs: dedupWindowSeconds * 1000,
+    maxQueue,
+    now: options.now ?? (() => new Date()),
+    notify: options.notify ?? null,
+  };
 }
 
 /** Creates `state_dir` if missing; it must be a writable directory. */

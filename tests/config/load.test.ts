@@ -218,3 +218,67 @@ describe("unusable files", () => {
     ]);
   });
 });
+
+describe("notify", () => {
+  test("sinks with their defaults; health.public_url", () => {
+    const config = parseConfig(
+      `${two}
+health: { public_url: "https://faultline.example" }
+notify:
+  - { name: ops-slack, type: slack, url: "https://hooks.slack.com/services/T/B/X", match: { clusters: ["prod-*"], severity: warning, labels: { tier: prod } } }
+  - { name: hook, type: webhook, url: "http://127.0.0.1:9/h", secret: s, on: [opened] }
+`,
+      source,
+      {},
+    );
+    expect(config.health.public_url).toBe("https://faultline.example");
+    expect(config.notify[0]).toEqual({
+      name: "ops-slack",
+      type: "slack",
+      url: "https://hooks.slack.com/services/T/B/X",
+      on: ["triaged", "failed"],
+      match: { clusters: ["prod-*"], severity: "warning", labels: { tier: "prod" } },
+      max_per_minute: 60,
+      max_attempts: 10,
+      retry: { initial_seconds: 1, max_seconds: 300 },
+      timeout_seconds: 10,
+    });
+    expect(config.notify[1]).toMatchObject({ type: "webhook", secret: "s", on: ["opened"], match: {} });
+    expect(parseConfig(two, source, {}).notify).toEqual([]);
+  });
+
+  test("a url that is not http(s) is a config error that does not repeat the url (a secret)", () => {
+    const found = problems(
+      `${two}
+notify:
+  - { name: a, type: slack, url: "ftp://user:tok3n@host/x" }
+  - { name: b, type: webhook, url: "not a url tok3n" }
+`,
+    );
+    expect(found).toEqual([
+      "notify[0].url: must be an http:// or https:// URL",
+      "notify[1].url: must be a URL",
+    ]);
+    expect(found.join("\n")).not.toContain("tok3n");
+  });
+
+  test("unknown types and events, duplicate names, a secret on a sink that cannot sign, bad match keys", () => {
+    expect(
+      problems(
+        `${two}
+notify:
+  - { name: a, type: email, url: "https://x/" }
+  - { name: a, type: slack, url: "https://x/", on: [resolved], secret: s }
+  - { name: c, type: webhook, url: "https://x/", on: [], match: { namespaces: [x] } }
+`,
+      ),
+    ).toEqual([
+      "notify[0].type: must be one of slack, webhook, alertmanager",
+      "notify[1].on[0]: must be one of opened, triaged, failed",
+      "notify[2].on: must name at least one event",
+      "notify[2].match.namespaces: unknown key",
+      'notify[1].name: duplicate sink name "a" (also notify[0].name)',
+      "notify[1].secret: only a webhook sink signs its messages",
+    ]);
+  });
+});

@@ -190,3 +190,42 @@ test("a failing read of the next incident is logged and leaves it queued; the di
   expect(failure?.error).toContain("no such table: events");
   expect(() => dispatcher.kick()).not.toThrow();
 });
+
+test("after a run, report.md and summary.json are stored with it (valid, invalid, or a FIFO that must not hang)", async () => {
+  const script = writeFile(
+    dir.path,
+    "writer.sh",
+    `#!/bin/sh
+case "$(cat)" in
+  *'"good"'*) printf '# Found it\n' > report.md; echo '{"summary":"disk full","actions":["free space"]}' > summary.json ;;
+  *'"bad"'*) echo '{"summary":42}' > summary.json; exit 3 ;;
+  *)  mkfifo report.md; mkfifo summary.json ;;
+esac
+`,
+    0o755,
+  );
+  const dispatcher = dispatcherFor(agentConfig([script], { max_concurrent: 3 }), ["a"]);
+  const results = ingest([fault("a", "good"), fault("a", "bad"), fault("a", "fifo")]);
+  dispatcher.kick();
+  await waitFor("all finished", () => statuses().every((s) => s === "succeeded" || s === "failed"), 5000);
+  const outputOf = (i: number) => store.get(results[i]?.incident.id ?? "")?.runs[0]?.output;
+  expect(outputOf(0)).toMatchObject({
+    report: "# Found it\n",
+    summary: { summary: "disk full", actions: ["free space"] },
+    summary_status: "ok",
+  });
+  // An invalid summary is recorded as such; the run's status is the agent's own (exit 3: failed).
+  expect(store.get(results[1]?.incident.id ?? "")?.incident.status).toBe("failed");
+  expect(outputOf(1)).toMatchObject({
+    summary: null,
+    summary_status: "invalid",
+    summary_error: "summary.json: summary: must be a string",
+    report_status: "missing",
+  });
+  expect(outputOf(2)).toMatchObject({
+    report_status: "invalid",
+    report_error: "report.md: is not a regular file",
+    summary_status: "invalid",
+  });
+  expect(store.get(results[2]?.incident.id ?? "")?.incident.status).toBe("succeeded");
+});

@@ -2,9 +2,11 @@ import { Database } from "bun:sqlite";
 import { afterAll, expect, test } from "bun:test";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { OUTPUT_STATUSES } from "../../src/agent/output.ts";
 import { SEVERITIES } from "../../src/events/fault.ts";
 import { INCIDENT_SKIP_REASONS, INCIDENT_STATUSES, RUN_STATUSES } from "../../src/incidents/model.ts";
 import { DB_FILE } from "../../src/incidents/open.ts";
+import { NOTIFICATION_STATUSES, NOTIFY_TRIGGERS } from "../../src/incidents/outbox.ts";
 import { MIGRATIONS, SCHEMA_VERSION, schemaVersion } from "../../src/incidents/schema.ts";
 import { IncidentStore } from "../../src/incidents/store.ts";
 import { makeFault } from "../helpers/fault.ts";
@@ -37,7 +39,12 @@ test("a version-1 database is migrated forward to the current version on open, k
   }
   const reopened = new Database(join(stateDir, DB_FILE), { readonly: true });
   expect(schemaVersion(reopened)).toBe(SCHEMA_VERSION);
-  expect(SCHEMA_VERSION).toBe(3);
+  // The latest migrations' tables are there too: agent outputs and the notification outbox.
+  const tables = reopened
+    .query<{ name: string }, []>("SELECT name FROM sqlite_master WHERE type = 'table'")
+    .all()
+    .map((row) => row.name);
+  expect(tables).toEqual(expect.arrayContaining(["run_outputs", "notifications"]));
   reopened.close();
 });
 
@@ -73,6 +80,14 @@ test("the schema's CHECK lists are the model's status, reason and severity lists
       skip_reason: [...INCIDENT_SKIP_REASONS],
     });
     expect(checkLists(db, "runs")).toEqual({ status: [...RUN_STATUSES] });
+    expect(checkLists(db, "run_outputs")).toEqual({
+      report_status: [...OUTPUT_STATUSES],
+      summary_status: [...OUTPUT_STATUSES],
+    });
+    expect(checkLists(db, "notifications")).toEqual({
+      trigger: [...NOTIFY_TRIGGERS],
+      status: [...NOTIFICATION_STATUSES],
+    });
   } finally {
     db.close();
   }
