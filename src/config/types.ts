@@ -11,6 +11,7 @@ import type {
   ClusterSchema,
   ConfigFileSchema,
   HealthSchema,
+  LimitsSchema,
   SubscribeSchema,
 } from "./schema.ts";
 
@@ -39,6 +40,9 @@ export type SubscribeMode = SubscribeConfig["mode"];
 
 /** The triage agent. After resolution `command[0]` is absolute when it was given as a relative path. */
 export type AgentConfig = v.InferOutput<typeof AgentSchema>;
+
+/** What one server may send (`limits`): sizes and nesting checked at the edge, in the workers. */
+export type LimitsConfig = v.InferOutput<typeof LimitsSchema>;
 
 /** Where the health server listens (parsed from `health.listen`, `host:port`). */
 export interface ListenAddress {

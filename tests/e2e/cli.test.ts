@@ -61,6 +61,20 @@ describe.each([
     expect(result.stderr).toContain("clusters[1].kubeconfig: required");
   });
 
+  test("check: a YAML alias bomb exits 2 naming the file, in well under a second", () => {
+    let text = 'a: &a ["x","x","x","x","x","x","x","x","x"]\n';
+    let previous = "a";
+    for (const name of "bcdefghi") {
+      text += `${name}: &${name} [${Array(9).fill(`*${previous}`).join(",")}]\n`;
+      previous = name;
+    }
+    const bomb = writeFile(dir.path, "bomb.yaml", text);
+    const result = runToEnd([...cli(), "check", "--config", bomb]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`${bomb}: invalid configuration`);
+    expect(result.stderr).toContain("YAML refused: Excessive alias count");
+  });
+
   test("300 clusters: re-executes itself (same pid) with Bun's in-flight request cap raised, and all reach active", async () => {
     const names = Array.from({ length: 300 }, (_, i) => `big-${i}`);
     const big = await startSimulator({ clusters: names });
