@@ -89,6 +89,9 @@ export const LimitsSchema = v.strictObject({
   max_string_chars: v.optional(v.pipe(PositiveInt, v.minValue(256, "must be at least 256")), 64 * 1024),
 });
 
+/** `limits` as they are when the config sets none. */
+export const DEFAULT_LIMITS: v.InferOutput<typeof LimitsSchema> = v.parse(LimitsSchema, {});
+
 /** `reconnect`: exponential backoff bounds. */
 export const ReconnectSchema = v.strictObject({
   initial_seconds: v.optional(PositiveSeconds, 1),

@@ -7,6 +7,8 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+import { DEFAULT_LIMITS } from "../config/schema.ts";
+import type { LimitsConfig } from "../config/types.ts";
 import { errorMessage, type Logger, logger } from "../log.ts";
 import { Backoff } from "../runtime/backoff.ts";
 import { deadline, fulfilsWithin } from "../runtime/deadline.ts";
@@ -17,15 +19,18 @@ import { type Feed, type FeedContext, type FeedSession, now } from "./feed.ts";
 import { Flow } from "./flow.ts";
 import { describeFailure, sharedSchemaValidator, watchEventStream } from "./mcp.ts";
 import { PollFeed } from "./poll-feed.ts";
-import type {
-  ClusterSpec,
-  ConnectionMessage,
-  ConnectionSettings,
-  ConnectionStatus,
-  FeedMode,
-  StatusMessage,
+import {
+  boundReport,
+  type ClusterSpec,
+  type ConnectionMessage,
+  type ConnectionSettings,
+  type ConnectionStatus,
+  type FeedMode,
+  type SourceDropReason,
+  type StatusMessage,
 } from "./protocol.ts";
 import { MissingEventsSubscribe, PushFeed } from "./push-feed.ts";
+import type { Refusal } from "./wire-bounds.ts";
 
 /** How long to wait for the event stream's headers before subscribing anyway. */
 const STREAM_OPEN_WAIT_MS = 2000;
@@ -43,6 +48,8 @@ const MAX_LOST_SESSIONS = 16;
 export class ClusterConnection {
   readonly #spec: ClusterSpec;
   readonly #settings: ConnectionSettings;
+  /** What this cluster's server may send. */
+  readonly #limits: LimitsConfig;
   readonly #emit: (message: ConnectionMessage) => void;
   readonly #backoff: Backoff;
   /** Shared by the worker's connections: bounds concurrent connection attempts. */
@@ -77,7 +84,8 @@ export class ClusterConnection {
     this.#flow = flow;
     this.#spec = spec;
     this.#settings = settings;
-    this.#emit = emit;
+    this.#limits = settings.limits ?? DEFAULT_LIMITS;
+    this.#emit = (message) => emit(boundReport(message));
     this.#backoff = new Backoff(
       settings.reconnect.initial_seconds * 1000,
       settings.reconnect.max_seconds * 1000,
@@ -88,7 +96,8 @@ export class ClusterConnection {
       cluster: spec,
       subscribe: settings.subscribe,
       timeoutMs: this.#timeoutMs,
-      report: emit,
+      maxStringChars: this.#limits.max_string_chars,
+      report: this.#emit,
       alive: () => {
         this.#lastAliveMs = Date.now();
       },
@@ -145,8 +154,12 @@ export class ClusterConnection {
     this.#setStatus("connecting", null, null);
     const lost = Promise.withResolvers<string>();
     const streamOpen = Promise.withResolvers<void>();
+    const guard = {
+      limits: this.#limits,
+      onRefused: (reason: Refusal, detail: string) => this.#drop(reason, detail),
+    };
     const transport = new StreamableHTTPClientTransport(new URL(this.#spec.mcp_endpoint), {
-      fetch: watchEventStream(streamOpen.resolve, lost.resolve, this.#flow),
+      fetch: watchEventStream(streamOpen.resolve, lost.resolve, this.#flow, guard),
       // The connection, not the transport, decides when and how to reconnect.
       reconnectionOptions: {
         maxRetries: 0,
@@ -160,9 +173,18 @@ export class ClusterConnection {
       { capabilities: {}, jsonSchemaValidator: sharedSchemaValidator },
     );
     client.onclose = () => lost.resolve("connection closed");
-    client.onerror = (error) => this.#log.debug("transport error", { error: errorMessage(error) });
+    client.onerror = (error) => {
+      // The SDK reports a stream message it cannot parse (JSON, then JSON-RPC) here and goes on: count it.
+      if (isUnparsable(error)) this.#drop("unparsable", `message is not JSON-RPC: ${errorMessage(error)}`);
+      else this.#log.debug("transport error", { error: errorMessage(error) });
+    };
     client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
-      this.#feed.notified(notification.params);
+      try {
+        this.#feed.notified(notification.params);
+      } catch (error) {
+        // Nothing a server sends may end the worker: a notification the feed cannot handle is dropped.
+        this.#drop("malformed", `notification could not be handled: ${errorMessage(error)}`);
+      }
     });
     this.#client = client;
     this.#transport = transport;
@@ -289,10 +311,20 @@ export class ClusterConnection {
     this.#emit(message);
   }
 
+  /** Reports something the server sent as dropped (fan-in counts it and logs it, throttled). */
+  #drop(reason: SourceDropReason, detail: string): void {
+    this.#emit({ type: "dropped", cluster: this.#spec.name, reason, detail });
+  }
+
   /** A readable reason for a failure, for `last_error`. */
   #describe(error: unknown): string {
     return describeFailure(error, this.#spec.mcp_endpoint, this.#timeoutMs);
   }
+}
+
+/** A JSON syntax error or a JSON-RPC schema error: what the SDK reports for an unusable stream message. */
+function isUnparsable(error: unknown): boolean {
+  return error instanceof Error && (error.name === "SyntaxError" || error.name === "ZodError");
 }
 
 /** The feeds a connection may use: the preferred one, and what to use where the server cannot push. */
