@@ -124,6 +124,13 @@ class SseFramer {
   push(chunk: Uint8Array, out: TransformStreamDefaultController<Uint8Array>): void {
     let eventStart = 0;
     for (let i = 0; i < chunk.length; i++) {
+      if (this.#discarding && !this.#afterCR) {
+        // Dropping a refused event: skip to the next line end natively (an endless line costs little).
+        const next = nextLineEnd(chunk, i);
+        this.#lineLength += next - i;
+        i = next;
+        if (i >= chunk.length) break;
+      }
       const b = chunk[i];
       if (b === LF || b === CR) {
         if (this.#afterCR && b === LF) {
@@ -200,6 +207,14 @@ class SseFramer {
     this.#pendingBytes = 0;
     this.#discarding = false;
   }
+}
+
+/** The index of the first CR or LF at or after `from`, else `bytes.length`. */
+function nextLineEnd(bytes: Uint8Array, from: number): number {
+  const lf = bytes.indexOf(LF, from);
+  const cr = bytes.indexOf(CR, from);
+  if (lf < 0) return cr < 0 ? bytes.length : cr;
+  return cr < 0 ? lf : Math.min(lf, cr);
 }
 
 /** True when `bytes[from, to)` is a `data:` line. */

@@ -242,17 +242,6 @@ describe("unusable files", () => {
     ]);
   });
 
-  test("many map keys parse in linear time: 100k labels validate in about a second", () => {
-    const lines = Array.from({ length: 100_000 }, (_, i) => `      k${i}: v${i}\n`).join("");
-    const text = `clusters:\n  - name: a\n    mcp_endpoint: http://127.0.0.1:1/mcp\n    kubeconfig: ./a.yaml\n    labels:\n${lines}`;
-    const started = performance.now();
-    const config = parseConfig(text, source, {});
-    const seconds = (performance.now() - started) / 1000;
-    expect(Object.keys(config.clusters[0]?.labels ?? {})).toHaveLength(100_000);
-    // Measured ~1.5 s cold on 2 shared cores (was quadratic: 25k took 4.7 s, 100k would take over a minute).
-    expect(seconds).toBeLessThan(5);
-  }, 20_000);
-
   test("a YAML document that is not a mapping", () => {
     expect(problems("- a\n- b\n")).toEqual(["config must be a YAML mapping of keys to values"]);
   });
