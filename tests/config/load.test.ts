@@ -6,6 +6,7 @@ import { ConfigError, loadConfig, MAX_CONFIG_BYTES, parseConfig } from "../../sr
 import { DEFAULT_WORKERS_MAX } from "../../src/config/schema.ts";
 import { formatFieldIssue } from "../../src/validation/issues.ts";
 import { tempDir, writeFile, writeKubeconfig } from "../helpers/tmp.ts";
+import { aliasBombYaml } from "../helpers/yaml-bomb.ts";
 
 const dir = tempDir();
 afterAll(dir.cleanup);
@@ -214,12 +215,7 @@ describe("unusable files", () => {
   });
 
   test("a YAML alias bomb is refused, not expanded", () => {
-    let bomb = 'a: &a ["x","x","x","x","x","x","x","x","x"]\n';
-    let previous = "a";
-    for (const name of "bcdefghi") {
-      bomb += `${name}: &${name} [${Array(9).fill(`*${previous}`).join(",")}]\n`;
-      previous = name;
-    }
+    const bomb = aliasBombYaml();
     const [problem, ...rest] = problems(bomb);
     expect(rest).toEqual([]);
     expect(problem).toBe("YAML refused: Excessive alias count indicates a resource exhaustion attack");

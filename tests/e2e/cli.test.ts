@@ -9,6 +9,7 @@ import { SOURCE_CLI, startProcess } from "../helpers/process.ts";
 import { clustersYaml } from "../helpers/state.ts";
 import { tempDir, writeFile, writeKubeconfig } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
+import { aliasBombYaml } from "../helpers/yaml-bomb.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 
@@ -61,14 +62,8 @@ describe.each([
     expect(result.stderr).toContain("clusters[1].kubeconfig: required");
   });
 
-  test("check: a YAML alias bomb exits 2 naming the file, in well under a second", () => {
-    let text = 'a: &a ["x","x","x","x","x","x","x","x","x"]\n';
-    let previous = "a";
-    for (const name of "bcdefghi") {
-      text += `${name}: &${name} [${Array(9).fill(`*${previous}`).join(",")}]\n`;
-      previous = name;
-    }
-    const bomb = writeFile(dir.path, "bomb.yaml", text);
+  test("check: a YAML alias bomb exits 2 naming the file", () => {
+    const bomb = writeFile(dir.path, "bomb.yaml", aliasBombYaml());
     const result = runToEnd([...cli(), "check", "--config", bomb]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(`${bomb}: invalid configuration`);
