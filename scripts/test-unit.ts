@@ -21,17 +21,20 @@ export const UNIT_TEST_FILES: readonly string[] = [
   "tests/cli/incidents.test.ts",
   "tests/cluster/supervisor.test.ts",
   "tests/config/load.test.ts",
+  "tests/events/bounds.test.ts",
   "tests/events/events-list.test.ts",
   "tests/events/normalise.test.ts",
   "tests/incidents/id.test.ts",
   "tests/incidents/schema.test.ts",
   "tests/pipeline/channel.test.ts",
+  "tests/pipeline/stages.test.ts",
   "tests/runtime/backoff.test.ts",
   "tests/runtime/deadline.test.ts",
   "tests/runtime/gate.test.ts",
   "tests/runtime/http-capacity.test.ts",
   "tests/runtime/sleep.test.ts",
   "tests/validation/issues.test.ts",
+  "tests/worker/wire-bounds.test.ts",
 ];
 
 /** Part of the message of the error the guard throws for a refused call. */

@@ -8,7 +8,7 @@ import { accessSync, constants, readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { delimiter, dirname, isAbsolute, resolve } from "node:path";
 import * as v from "valibot";
-import { type Document, isScalar, LineCounter, parseDocument, visit } from "yaml";
+import { type Document, isMap, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
 import { errorMessage } from "../log.ts";
 import { errnoCode } from "../runtime/errno.ts";
 import { type FieldIssue, formatFieldIssue, toFieldIssue } from "../validation/issues.ts";
@@ -120,22 +120,25 @@ function parseYaml(text: string, source: string): unknown {
  */
 function duplicateKeyIssues(doc: Document, lines: LineCounter): string[] {
   const problems: string[] = [];
-  visit(doc, {
-    Map(_key, map) {
-      const seen = new Set<unknown>();
-      for (const pair of map.items) {
-        const key = isScalar(pair.key) ? pair.key.value : pair.key;
-        if (!seen.has(key)) {
-          seen.add(key);
-          continue;
-        }
-        const line = isScalar(pair.key) && pair.key.range ? lines.linePos(pair.key.range[0]).line : null;
-        problems.push(
-          `invalid YAML: Map keys must be unique (${JSON.stringify(String(key))}${line ? ` at line ${line}` : ""})`,
-        );
+  // An explicit stack, not yaml's `visit`: that one copies the path at every level (quadratic in depth).
+  const stack: unknown[] = [doc.contents];
+  for (let node = stack.pop(); stack.length > 0 || node !== undefined; node = stack.pop()) {
+    if (isSeq(node)) stack.push(...node.items);
+    if (!isMap(node)) continue;
+    const seen = new Set<unknown>();
+    for (const pair of node.items) {
+      stack.push(pair.key, pair.value);
+      const key = isScalar(pair.key) ? pair.key.value : pair.key;
+      if (!seen.has(key)) {
+        seen.add(key);
+        continue;
       }
-    },
-  });
+      const line = isScalar(pair.key) && pair.key.range ? lines.linePos(pair.key.range[0]).line : null;
+      problems.push(
+        `invalid YAML: Map keys must be unique (${JSON.stringify(String(key))}${line ? ` at line ${line}` : ""})`,
+      );
+    }
+  }
   return problems;
 }
 
