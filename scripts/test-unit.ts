@@ -24,6 +24,7 @@ export const UNIT_TEST_FILES: readonly string[] = [
   "tests/cluster/supervisor.test.ts",
   "tests/config/expand.test.ts",
   "tests/config/load.test.ts",
+  "tests/events/bounds.test.ts",
   "tests/events/events-list.test.ts",
   "tests/events/normalise.test.ts",
   "tests/incidents/id.test.ts",
@@ -31,6 +32,7 @@ export const UNIT_TEST_FILES: readonly string[] = [
   "tests/incidents/schema.test.ts",
   "tests/notify/bodies.test.ts",
   "tests/pipeline/channel.test.ts",
+  "tests/pipeline/stages.test.ts",
   "tests/runtime/backoff.test.ts",
   "tests/runtime/deadline.test.ts",
   "tests/runtime/gate.test.ts",
@@ -39,6 +41,7 @@ export const UNIT_TEST_FILES: readonly string[] = [
   "tests/runtime/sleep.test.ts",
   "tests/validation/issues.test.ts",
   "tests/worker/transport.test.ts",
+  "tests/worker/wire-bounds.test.ts",
 ];
 
 /** Part of the message of the error the guard throws for a refused call. */

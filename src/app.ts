@@ -129,6 +129,7 @@ function startStages(
       reconnect: config.reconnect,
       ping: config.ping,
       log_level: config.log_level,
+      limits: config.limits,
     },
     onMessage: fanIn({ registry, channel, backpressure, drops }),
   });

@@ -16,6 +16,7 @@ import {
 import { refusal, type SimAuth } from "./auth.ts";
 import { EventLog } from "./event-log.ts";
 import { faultPayload, type ResolvedFault, resolveFault } from "./faults.ts";
+import { type Hostile, hostileChunks } from "./hostile.ts";
 import { type SimSession, trackStream } from "./session.ts";
 import { matchesFilters, type Subscription } from "./subscriptions.ts";
 import {
@@ -41,7 +42,7 @@ import {
   jsonRpcErrorResponse,
   SERVER_INFO,
   schemaValidator,
-  withOpeningComment,
+  WireTap,
 } from "./wire.ts";
 
 interface RequestExtra {
@@ -178,6 +179,17 @@ export class SimCluster {
     return delivered;
   }
 
+  /**
+   * Writes a hostile payload (see hostile.ts) straight onto every open standalone stream; resolves with
+   * how many streams took it whole.
+   */
+  async injectHostile(payload: Hostile): Promise<number> {
+    const writes = [...this.sessions.values()].map((session) =>
+      session.wire ? session.wire.write(hostileChunks(payload)) : Promise.resolve(false),
+    );
+    return (await Promise.all(writes)).filter(Boolean).length;
+  }
+
   /** Sends `kubernetes/subscription_error` for every subscription; returns how many. */
   subscriptionError(error: string): number {
     let delivered = 0;
@@ -227,7 +239,12 @@ export class SimCluster {
     const response = await session.transport.handleRequest(request);
     if (request.method !== "GET" || response.status !== 200 || !response.body) return response;
     trackStream(session, request);
-    return new Response(withOpeningComment(response.body), {
+    const wire = new WireTap();
+    session.wire = wire;
+    request.signal.addEventListener("abort", () => {
+      if (session.wire === wire) session.wire = null;
+    });
+    return new Response(wire.stream(response.body), {
       status: response.status,
       headers: response.headers,
     });
@@ -268,6 +285,7 @@ export class SimCluster {
       level: null,
       subscriptions: new Map(),
       stream: null,
+      wire: null,
     };
     server.setRequestHandler(SetLevelRequestSchema, this.handleSetLevel);
     server.setRequestHandler(ListToolsRequestSchema, this.handleListTools);

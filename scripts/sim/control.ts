@@ -1,9 +1,11 @@
 /**
- * The simulator's control HTTP API (Hono): list clusters, inject faults, subscription errors and raw
- * notifications, drop sessions, cancel subscriptions silently, take a cluster down and up again.
+ * The simulator's control HTTP API (Hono): list clusters, inject faults, subscription errors, raw
+ * notifications and hostile wire payloads, drop sessions, cancel subscriptions silently, take a cluster
+ * down and up again.
  */
 import { type Context, Hono } from "hono";
 import * as v from "valibot";
+import { HostileSchema } from "./hostile.ts";
 import type { SimClusterInfo, SimFault, Simulator } from "./types.ts";
 
 /** What the control API drives: a {@link Simulator} that can also check and describe a cluster. */
@@ -121,6 +123,14 @@ export function createControlApp(simulator: ControlledSimulator): Hono {
       const body = await readBody(c, RawRequestSchema);
       if (!body.ok) return body.response;
       return c.json({ delivered: simulator.injectRaw(name, body.value.logger, body.value.data) });
+    }),
+  );
+  app.post(
+    "/clusters/:name/hostile",
+    forCluster(async (c, name) => {
+      const body = await readBody(c, HostileSchema);
+      if (!body.ok) return body.response;
+      return c.json({ delivered: await simulator.injectHostile(name, body.value) });
     }),
   );
   app.post(

@@ -22,6 +22,7 @@
  * ```
  */
 export { apiVersionOf, CLUSTER_SCOPED_KINDS } from "./faults.ts";
+export type { Hostile } from "./hostile.ts";
 export { startSimulator } from "./simulator.ts";
 export {
   EVENT_LOGGER,

@@ -3,6 +3,7 @@ import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import type { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import type { LoggingLevel } from "@modelcontextprotocol/sdk/types.js";
 import type { Subscription } from "./subscriptions.ts";
+import type { WireTap } from "./wire.ts";
 
 /** A live MCP session; notifications go to its standalone SSE stream. */
 export interface SimSession {
@@ -18,6 +19,8 @@ export interface SimSession {
   readonly subscriptions: Map<string, Subscription>;
   /** The GET request carrying the standalone SSE stream, or null when none is open. */
   stream: Request | null;
+  /** Raw writes onto the standalone stream (hostile payloads), or null when none is open. */
+  wire: WireTap | null;
 }
 
 /** Makes `request` the session's standalone stream until the client goes away (or another replaces it). */

@@ -1,6 +1,7 @@
 /** The running simulator: its clusters by name, the optional control server, and {@link startSimulator}. */
 import { SimCluster } from "./cluster.ts";
 import { type ControlledSimulator, createControlApp } from "./control.ts";
+import type { Hostile } from "./hostile.ts";
 import type {
   SimClusterInfo,
   SimClusterOptions,
@@ -71,6 +72,10 @@ class RunningSimulator implements ControlledSimulator {
 
   injectRaw(cluster: string, logger: string, data: unknown): number {
     return this.cluster(cluster).injectRaw(logger, data);
+  }
+
+  injectHostile(cluster: string, payload: Hostile): Promise<number> {
+    return this.cluster(cluster).injectHostile(payload);
   }
 
   subscriptionError(cluster: string, error: string): number {

@@ -2,6 +2,7 @@
  * The simulator's public types and protocol constants: fault descriptions, cluster and simulator options,
  * per-cluster counters, the {@link Simulator} interface, the notification loggers and the subscription limits.
  */
+import type { Hostile } from "./hostile.ts";
 
 /** Payload shape of a fault notification: `flat` (current servers) or `nested` (older servers). */
 export type SimFaultShape = "flat" | "nested";
@@ -128,6 +129,12 @@ export interface Simulator {
    * @returns the number of sessions it was written to.
    */
   injectRaw(cluster: string, logger: string, data: unknown): number;
+  /**
+   * Writes a hostile payload (deeply nested, huge, an endless SSE line, not JSON: see hostile.ts) straight
+   * onto every open standalone stream, bypassing the MCP SDK.
+   * @returns the number of streams that took it whole.
+   */
+  injectHostile(cluster: string, payload: Hostile): Promise<number>;
   /**
    * Sends `kubernetes/subscription_error` (level error) for every subscription.
    * @returns the number of subscriptions it was written to.

@@ -1,6 +1,6 @@
 /**
  * MCP wire details of a simulated server: its identity, log-level filtering, the shared JSON Schema
- * validator, verbatim JSON-RPC errors and the opening comment of the standalone SSE stream.
+ * validator, verbatim JSON-RPC errors and the standalone SSE stream (its opening comment, raw writes).
  */
 import { type LoggingLevel, LoggingLevelSchema } from "@modelcontextprotocol/sdk/types.js";
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
@@ -38,18 +38,60 @@ export class JsonRpcError extends Error {
 const STREAM_OPEN_COMMENT = new TextEncoder().encode(": stream open\n\n");
 
 /**
- * Prefixes the standalone SSE stream with an SSE comment. Bun.serve sends a streamed response's headers only with
- * its first chunk, and the SDK writes nothing until the first notification or keep-alive (15 s), so without this a
- * client would not see the GET answered. Real servers flush the headers at once; the comment makes Bun do the same.
+ * A session's standalone SSE stream with a side door: {@link WireTap.stream} passes the SDK's body on
+ * after an opening SSE comment, {@link WireTap.write} writes raw bytes between its messages (hostile
+ * payloads). While a write is under way the SDK's chunks wait, so neither splits the other's events.
+ *
+ * The opening comment: Bun.serve sends a streamed response's headers only with its first chunk, and the
+ * SDK writes nothing until the first notification or keep-alive (15 s), so without it a client would not
+ * see the GET answered. Real servers flush the headers at once; the comment makes Bun do the same.
  */
-export function withOpeningComment(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
-  return body.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      start(controller) {
-        controller.enqueue(STREAM_OPEN_COMMENT);
-      },
-    }),
-  );
+export class WireTap {
+  #controller: TransformStreamDefaultController<Uint8Array> | null = null;
+  #writing: Promise<void> = Promise.resolve();
+  #busy = false;
+  #held: Uint8Array[] = [];
+
+  /** `body` with the opening comment first and room for {@link write}. */
+  stream(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+    return body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        start: (controller) => {
+          this.#controller = controller;
+          controller.enqueue(STREAM_OPEN_COMMENT);
+        },
+        transform: (chunk, controller) => {
+          if (this.#busy) this.#held.push(chunk);
+          else controller.enqueue(chunk);
+        },
+        flush: () => {
+          this.#controller = null;
+        },
+      }),
+    );
+  }
+
+  /** Writes `chunks` onto the stream, yielding between chunks; resolves false when the stream is gone. */
+  write(chunks: Iterable<Uint8Array>): Promise<boolean> {
+    const done = this.#writing.then(async () => {
+      this.#busy = true;
+      try {
+        for (const chunk of chunks) {
+          if (!this.#controller) return false;
+          this.#controller.enqueue(chunk);
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        return true;
+      } catch {
+        return false;
+      } finally {
+        this.#busy = false;
+        for (const chunk of this.#held.splice(0)) this.#controller?.enqueue(chunk);
+      }
+    });
+    this.#writing = done.then(() => {});
+    return done;
+  }
 }
 
 /** A JSON-RPC error response with no request id. */

@@ -13,12 +13,15 @@ import { join, resolve } from "node:path";
 import type { AgentConfig } from "../config/types.ts";
 import type { FaultEvent } from "../events/fault.ts";
 import { errorMessage, type Logger, logger } from "../log.ts";
+import { type CapturedOutput, captureOutput } from "./capped-log.ts";
 import { createWorkspace, EVENT_FILE, workspacePath } from "./workspace.ts";
 
 /** File in the workspace that receives the agent's stdout and stderr (appended). */
 export const AGENT_LOG_FILE = "agent.log";
 /** File in the workspace that records how the agent ended ({@link AgentResult}). */
 export const RESULT_FILE = "result.json";
+/** How long the agent's output may still flow into `agent.log` after it exited (its group is gone by then). */
+const OUTPUT_DRAIN_MS = 1000;
 /** How long an agent gets between SIGTERM and SIGKILL, unless told otherwise. */
 export const DEFAULT_KILL_GRACE_MS = 5000;
 
@@ -109,36 +112,46 @@ export async function runAgent(job: AgentJob, opts: RunAgentOptions): Promise<Ag
     return report(finish(job, workspace, clock, ABORTED_BEFORE_START, null), log);
   }
   let child: Bun.Subprocess;
+  let output: CapturedOutput;
   try {
-    child = spawnAgent(job, workspace, opts.agent);
+    ({ child, output } = spawnAgent(job, workspace, opts.agent));
   } catch (error) {
     return failedToStart(job, workspace, clock, `cannot start agent: ${errorMessage(error)}`, log);
   }
   log.info("agent started", { incident_id: job.incident_id, pid: child.pid, workspace });
   opts.onSpawn?.(child.pid);
   const end = await supervise(child, job, opts, log);
+  await output.close(OUTPUT_DRAIN_MS);
   return report(finish(job, workspace, clock, end, null), log);
 }
 
-/** Starts the agent in its own session, stdin from `event.json`, stdout+stderr appended to `agent.log`. */
-function spawnAgent(job: AgentJob, workspace: string, agent: AgentConfig): Bun.Subprocess {
-  const logFd = openSync(join(workspace, AGENT_LOG_FILE), "a");
+/**
+ * Starts the agent in its own session, stdin from `event.json`, stdout+stderr captured into `agent.log`
+ * (appended, capped at `agent.max_log_bytes`: see capped-log.ts).
+ */
+function spawnAgent(
+  job: AgentJob,
+  workspace: string,
+  agent: AgentConfig,
+): { child: Bun.Subprocess; output: CapturedOutput } {
+  const eventFd = openSync(join(workspace, EVENT_FILE), "r");
   try {
-    const eventFd = openSync(join(workspace, EVENT_FILE), "r");
-    try {
-      return Bun.spawn(agent.command, {
-        cwd: workspace,
-        env: agentEnv(job, workspace),
-        stdin: eventFd,
-        stdout: logFd,
-        stderr: logFd,
-        detached: true,
-      });
-    } finally {
-      closeSync(eventFd);
-    }
+    const child = Bun.spawn(agent.command, {
+      cwd: workspace,
+      env: agentEnv(job, workspace),
+      stdin: eventFd,
+      stdout: "pipe",
+      stderr: "pipe",
+      detached: true,
+    });
+    const output = captureOutput(
+      [child.stdout, child.stderr],
+      join(workspace, AGENT_LOG_FILE),
+      agent.max_log_bytes,
+    );
+    return { child, output };
   } finally {
-    closeSync(logFd);
+    closeSync(eventFd);
   }
 }
 

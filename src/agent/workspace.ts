@@ -6,7 +6,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { FaultEvent } from "../events/fault.ts";
 
-/** Name of the file holding the incident's event, as pretty-printed JSON. */
+/** Name of the file holding the incident's event, as compact JSON (one line). */
 export const EVENT_FILE = "event.json";
 
 const SAFE_ID = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
@@ -22,9 +22,13 @@ export function workspacePath(stateDir: string, incidentId: string): string {
   return resolve(stateDir, "incidents", incidentId);
 }
 
-/** The event exactly as written to `event.json` and fed to the agent's stdin. */
+/**
+ * The event exactly as written to `event.json` and fed to the agent's stdin: compact JSON on one line
+ * (pretty-printing a deeply nested payload multiplied its size). The event is bounded already (see
+ * `limits`), so this is too.
+ */
 export function eventJson(event: FaultEvent): string {
-  return `${JSON.stringify(event, null, 2)}\n`;
+  return `${JSON.stringify(event)}\n`;
 }
 
 /**

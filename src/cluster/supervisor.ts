@@ -112,6 +112,14 @@ export class Supervisor {
     this.#slots[index]?.worker?.terminate();
   }
 
+  /**
+   * Makes a worker's next event batch fail with an uncaught error (fault injection for tests and drills):
+   * it dies reporting the events it held, which are counted as `worker_crashed`; then it is restarted.
+   */
+  failWorker(index: number): void {
+    this.#slots[index]?.worker?.postMessage({ type: "fail" } satisfies MainToWorker);
+  }
+
   /** Sends `message` to every running worker (e.g. hold or release event streams). */
   broadcast(message: MainToWorker): void {
     for (const slot of this.#slots) slot.worker?.postMessage(message);

@@ -8,7 +8,7 @@ import { accessSync, constants, readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { delimiter, dirname, isAbsolute, resolve } from "node:path";
 import * as v from "valibot";
-import { parseDocument } from "yaml";
+import { type Document, isMap, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
 import { errorMessage } from "../log.ts";
 import { errnoCode } from "../runtime/errno.ts";
 import { type FieldIssue, formatFieldIssue, toFieldIssue } from "../validation/issues.ts";
@@ -85,20 +85,71 @@ export function parseConfig(
   return config;
 }
 
+/** The largest config file read (a 1000-cluster file is ~150 KB); larger files are refused before parsing. */
+export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+
+/**
+ * YAML aliases a config may expand (the `yaml` package's own limit, made explicit): more is refused as an
+ * alias bomb (a few lines that expand to billions of nodes).
+ */
+export const MAX_YAML_ALIASES = 100;
+
 function parseYaml(text: string, source: string): unknown {
   if (text.trim() === "") throw new ConfigError(source, [{ path: "", message: "config file is empty" }]);
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
+  if (text.length > MAX_CONFIG_BYTES) {
+    throw new ConfigError(source, [
+      { path: "", message: `config file too large: over ${MAX_CONFIG_BYTES} bytes` },
+    ]);
+  }
+  // uniqueKeys is checked by duplicateKeyIssues: the yaml package's own check is quadratic in a map's size.
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: false, lineCounter: lines });
+  const errors = doc.errors.map((e) => `invalid YAML: ${e.message.split("\n")[0]}`);
+  if (errors.length === 0) errors.push(...duplicateKeyIssues(doc, lines));
+  if (errors.length > 0)
     throw new ConfigError(
       source,
-      doc.errors.map((e) => ({ path: "", message: `invalid YAML: ${e.message.split("\n")[0]}` })),
+      errors.map((message) => ({ path: "", message })),
     );
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+  } catch (error) {
+    // Alias bombs (ReferenceError "Excessive alias count…"), nesting too deep for the stack (RangeError), …
+    throw new ConfigError(source, [{ path: "", message: `YAML refused: ${errorMessage(error)}` }]);
   }
-  const value: unknown = doc.toJS();
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     throw new ConfigError(source, [{ path: "", message: "config must be a YAML mapping of keys to values" }]);
   }
   return value;
+}
+
+/**
+ * `invalid YAML: Map keys must be unique` for each repeated key, found in one pass over every map (a
+ * Set per map: linear, where the yaml package's `uniqueKeys` compares each key with all before it).
+ */
+function duplicateKeyIssues(doc: Document, lines: LineCounter): string[] {
+  const problems: string[] = [];
+  // An explicit stack, not yaml's `visit`: that one copies the path at every level (quadratic in depth).
+  const stack: unknown[] = [doc.contents];
+  for (let node = stack.pop(); stack.length > 0 || node !== undefined; node = stack.pop()) {
+    if (isSeq(node)) stack.push(...node.items);
+    if (!isMap(node)) continue;
+    const seen = new Set<unknown>();
+    for (const pair of node.items) {
+      stack.push(pair.key, pair.value);
+      const key = isScalar(pair.key) ? pair.key.value : pair.key;
+      if (!seen.has(key)) {
+        seen.add(key);
+        continue;
+      }
+      const line = isScalar(pair.key) && pair.key.range ? lines.linePos(pair.key.range[0]).line : null;
+      problems.push(
+        `invalid YAML: Map keys must be unique (${JSON.stringify(String(key))}${line ? ` at line ${line}` : ""})`,
+      );
+    }
+  }
+  return problems;
 }
 
 /** Keys that describe how to reach the one server of single-cluster mode. */
@@ -143,6 +194,15 @@ function documentIssues(raw: unknown): ConfigIssue[] {
       if (sink?.secret !== undefined && sink.type !== "webhook") {
         issues.push({ path: `notify[${index}].secret`, message: "only a webhook sink signs its messages" });
       }
+    });
+  }
+  const limits = doc.limits as { max_event_bytes?: unknown; max_message_bytes?: unknown } | undefined;
+  const eventBytes = limits?.max_event_bytes ?? 1024 * 1024;
+  const messageBytes = limits?.max_message_bytes ?? 16 * 1024 * 1024;
+  if (typeof eventBytes === "number" && typeof messageBytes === "number" && eventBytes > messageBytes) {
+    issues.push({
+      path: "limits.max_message_bytes",
+      message: `must be at least max_event_bytes (${eventBytes})`,
     });
   }
   const reconnect = doc.reconnect as { initial_seconds?: unknown; max_seconds?: unknown } | undefined;
@@ -241,6 +301,7 @@ function resolveConfig(
     },
     notify: file.notify,
     workers: file.workers,
+    limits: file.limits,
     state_dir: stateDir,
     dedup_window_seconds: file.dedup_window_seconds,
     shutdown_timeout_seconds: file.shutdown_timeout_seconds,

@@ -25,6 +25,7 @@ const HttpUrl = v.pipe(
 const NonEmptyString = v.pipe(v.string("must be a string"), v.minLength(1, "must not be empty"));
 const Severity = v.picklist(SEVERITIES, `must be one of ${SEVERITIES.join(", ")}`);
 const PositiveSeconds = v.pipe(v.number("must be a number"), v.gtValue(0, "must be greater than 0"));
+const MIB = 1024 * 1024;
 const PositiveInt = v.pipe(
   v.number("must be a number"),
   v.integer("must be an integer"),
@@ -137,7 +138,27 @@ export const AgentSchema = v.strictObject({
   retry_interrupted: v.optional(v.boolean("must be true or false"), true),
   /** Agent runs an incident gets at most (interrupted ones are retried below this). */
   max_attempts: v.optional(PositiveInt, 3),
+  /** `agent.log` is cut at this many bytes, with a truncation marker (the rest of the output is discarded). */
+  max_log_bytes: v.optional(v.pipe(PositiveInt, v.minValue(1024, "must be at least 1024")), 10 * MIB),
 });
+
+/** `limits`: what one server may send; checked at the edge, in the worker, before anything parses it. */
+export const LimitsSchema = v.strictObject({
+  /** A notification (one SSE event: the JSON-RPC message as received) larger than this is dropped (`oversized`). */
+  max_event_bytes: v.optional(v.pipe(PositiveInt, v.minValue(1024, "must be at least 1024")), MIB),
+  /** A message nesting arrays/objects deeper than this is dropped (`too_deep`). */
+  max_event_depth: v.optional(
+    v.pipe(PositiveInt, v.minValue(8, "must be at least 8"), v.maxValue(512, "must be at most 512")),
+    64,
+  ),
+  /** Any other JSON-RPC message (tool answers such as `events_list`) larger than this fails its request. */
+  max_message_bytes: v.optional(v.pipe(PositiveInt, v.minValue(1024, "must be at least 1024")), 16 * MIB),
+  /** Longer strings in an event (`context`, strings in `raw`) are cut here, with a truncation marker. */
+  max_string_chars: v.optional(v.pipe(PositiveInt, v.minValue(256, "must be at least 256")), 64 * 1024),
+});
+
+/** `limits` as they are when the config sets none. */
+export const DEFAULT_LIMITS: v.InferOutput<typeof LimitsSchema> = v.parse(LimitsSchema, {});
 
 /** `reconnect`: exponential backoff bounds. */
 export const ReconnectSchema = v.strictObject({
@@ -250,6 +271,7 @@ export const ConfigFileSchema = v.strictObject({
   workers: v.optional(WorkersSchema, {}),
   /** Where people are told about incidents (Slack, webhooks, Alertmanager). */
   notify: v.optional(v.array(NotifySinkSchema, "must be a list of sinks"), []),
+  limits: v.optional(LimitsSchema, {}),
   state_dir: v.optional(NonEmptyString, "./faultline-data"),
   /** A repeat of a fault within this many seconds of its incident's last event joins that incident. */
   dedup_window_seconds: v.optional(PositiveSeconds, 300),

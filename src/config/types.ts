@@ -12,6 +12,7 @@ import type {
   ClusterSchema,
   ConfigFileSchema,
   HealthSchema,
+  LimitsSchema,
   NotifySinkSchema,
   SubscribeSchema,
   TlsSchema,
@@ -59,6 +60,9 @@ export type AgentConfig = v.InferOutput<typeof AgentSchema>;
 
 /** One notification sink (`notify[]`), as validated: its URL is a secret. */
 export type NotifySinkConfig = v.InferOutput<typeof NotifySinkSchema>;
+
+/** What one server may send (`limits`): sizes and nesting checked at the edge, in the workers. */
+export type LimitsConfig = v.InferOutput<typeof LimitsSchema>;
 
 /** Where the health server listens (parsed from `health.listen`, `host:port`). */
 export interface ListenAddress {

@@ -2,6 +2,8 @@
  * The one internal form of a fault, whatever shape the server sent it in (see PROTOCOL.md).
  */
 
+import type { TimestampSource } from "./timestamp.ts";
+
 /** Fault severities, least to most severe. */
 export const SEVERITIES = ["info", "warning", "critical"] as const;
 /** One of {@link SEVERITIES}. */
@@ -40,8 +42,13 @@ export interface FaultEvent {
   resource: FaultResource;
   /** Termination message, log excerpt or event message. */
   context: string;
-  /** When the fault happened (RFC 3339, from the server). */
+  /**
+   * When the fault happened (RFC 3339): the server's time when it is a valid RFC 3339 date-time within a
+   * sane range (see timestamp.ts), else when faultline received it (and {@link timestamp_source} says so).
+   */
   timestamp: string;
+  /** Present, as `received`, only when the server's time was unusable and {@link received_at} stands in. */
+  timestamp_source?: TimestampSource;
   /** When faultline received it (RFC 3339). */
   received_at: string;
   /** The notification's `data` exactly as the server sent it. */

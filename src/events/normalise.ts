@@ -8,6 +8,9 @@
  * - `kubernetes/events`, a raw Kubernetes event (mode `events`);
  * - `kubernetes/subscription_error`, the server's own watch failing.
  *
+ * Timestamps: the server's, when it is a valid RFC 3339 date-time within a sane range, else the time of
+ * receipt with `timestamp_source: "received"` (see timestamp.ts).
+ *
  * Tolerance: unknown keys are ignored; `apiVersion`, `namespace`, `uid`, `context`, `message` and
  * `lastTimestamp` may be missing, null or empty. Strictness: ids, kinds, names, reasons, fault types and
  * timestamps must be non-empty strings, and a flat `severity` must be one of {@link SEVERITIES}.
@@ -26,6 +29,7 @@
 import * as v from "valibot";
 import { toFieldIssue, type ValibotIssue } from "../validation/issues.ts";
 import { type FaultEvent, type FaultResource, SEVERITIES, type Severity } from "./fault.ts";
+import { faultTimestamp } from "./timestamp.ts";
 
 /** What a `notifications/message` params object turned into. */
 export type NotificationOutcome =
@@ -241,7 +245,7 @@ function fromFlat(flat: FlatFault, raw: unknown, cluster: ClusterInfo, receivedA
       uid: resource.uid || null,
     },
     context: flat.context,
-    timestamp: flat.timestamp,
+    ...faultTimestamp(flat.timestamp, receivedAt),
     received_at: receivedAt.toISOString(),
     raw,
   };
@@ -264,7 +268,7 @@ function fromEvent(
     severity: severityFor(faultType, event.type),
     resource: eventResource(event),
     context: logs ? withLogs(event.message, logs) : event.message,
-    timestamp: event.lastTimestamp || event.timestamp,
+    ...faultTimestamp(event.lastTimestamp || event.timestamp, receivedAt),
     received_at: receivedAt.toISOString(),
     raw,
   };

@@ -6,7 +6,7 @@
 import type { Registry } from "../cluster/registry.ts";
 import type { FaultEvent } from "../events/fault.ts";
 import { logger } from "../log.ts";
-import { decodeEventBatch, type WorkerToMain } from "../worker/protocol.ts";
+import { type DroppedMessage, decodeEventBatch, type WorkerToMain } from "../worker/protocol.ts";
 import type { Backpressure } from "./backpressure.ts";
 import type { Channel } from "./channel.ts";
 import type { Drops } from "./stages.ts";
@@ -23,6 +23,14 @@ export interface FanInTargets {
 }
 
 const log = logger({ stage: "fan-in" });
+
+/** The log line of each drop a source reports. */
+const DROP_MESSAGES: Record<DroppedMessage["reason"], string> = {
+  malformed: "malformed notification dropped",
+  oversized: "oversized notification dropped",
+  too_deep: "notification nested too deep dropped",
+  unparsable: "unparsable message dropped",
+};
 
 /**
  * Builds the handler for every message from every worker.
@@ -77,13 +85,26 @@ export function fanIn({
         registry.recordSubscriptionCheck(message.cluster, message.at, message.resubscribed);
         return;
       case "dropped":
-        drops.record(
-          "malformed",
+        // Logged once a minute per cluster and reason at most: a hostile server cannot flood the log.
+        drops.recordThrottled(
+          `${message.cluster}/${message.reason}`,
+          message.reason,
           1,
-          "malformed notification dropped",
+          DROP_MESSAGES[message.reason],
           { cluster: message.cluster, detail: message.detail },
-          "warn",
         );
+        return;
+      case "crashed":
+        log.error("worker crashed", { error: message.error, clusters: Object.keys(message.held) });
+        for (const [cluster, held] of Object.entries(message.held)) {
+          if (held > 0) {
+            drops.record("worker_crashed", held, "events lost: their worker crashed before sending them", {
+              cluster,
+              events: held,
+              error: message.error,
+            });
+          }
+        }
         return;
       case "stopped":
         return;

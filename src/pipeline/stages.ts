@@ -23,6 +23,14 @@ export type Stage = (typeof STAGES)[number];
 export const DROP_REASONS = {
   /** The notification could not be validated or normalised. */
   malformed: "source",
+  /** The notification (one SSE event) was larger than `limits.max_event_bytes`: refused before parsing. */
+  oversized: "source",
+  /** The notification nested arrays/objects deeper than `limits.max_event_depth`: refused before parsing. */
+  too_deep: "source",
+  /** A message on the stream was not JSON, or not JSON-RPC. */
+  unparsable: "source",
+  /** A worker died of an uncaught error holding events it had accepted but not yet sent. */
+  worker_crashed: "source",
   /** The fan-in channel was at its hard capacity (backpressure should have held the streams first). */
   channel_full: "fan-in",
   /** faultline stopped while the store was failing; the batch could not be written. */
@@ -37,7 +45,17 @@ export type DropCounts = Record<DropReason, number>;
 /** Counts dropped events by reason and logs each drop with its stage and reason. */
 export class Drops {
   /** The live counts; read at scrape time. */
-  readonly counts: DropCounts = { malformed: 0, channel_full: 0, store_error: 0 };
+  readonly counts: DropCounts = {
+    malformed: 0,
+    oversized: 0,
+    too_deep: 0,
+    unparsable: 0,
+    worker_crashed: 0,
+    channel_full: 0,
+    store_error: 0,
+  };
+  /** When each throttled log key last wrote a line, and the drops it has not logged since. */
+  readonly #throttled = new Map<string, { loggedAtMs: number; unlogged: number }>();
   readonly #log = logger();
 
   /**
@@ -58,4 +76,32 @@ export class Drops {
     this.counts[reason] += events;
     this.#log[level](msg, { stage: DROP_REASONS[reason], reason, ...fields });
   }
+
+  /**
+   * Counts like {@link record}, but logs at most one line per `key` (e.g. cluster and reason) per
+   * `intervalMs`; that line carries `dropped_since_last_log`, the drops counted since the previous one.
+   * A hostile server cannot flood the log.
+   */
+  recordThrottled(
+    key: string,
+    reason: DropReason,
+    events: number,
+    msg: string,
+    fields: Record<string, unknown> = {},
+    nowMs: number = Date.now(),
+    intervalMs: number = DROP_LOG_INTERVAL_MS,
+  ): void {
+    this.counts[reason] += events;
+    const entry = this.#throttled.get(key);
+    if (entry && nowMs - entry.loggedAtMs < intervalMs) {
+      entry.unlogged += events;
+      return;
+    }
+    const dropped = (entry?.unlogged ?? 0) + events;
+    this.#throttled.set(key, { loggedAtMs: nowMs, unlogged: 0 });
+    this.#log.warn(msg, { stage: DROP_REASONS[reason], reason, ...fields, dropped_since_last_log: dropped });
+  }
 }
+
+/** Throttled drops (see {@link Drops.recordThrottled}) are logged once a minute per key at most. */
+export const DROP_LOG_INTERVAL_MS = 60_000;

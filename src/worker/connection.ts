@@ -9,6 +9,8 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { fieldOf } from "../config/connection-check.ts";
+import { DEFAULT_LIMITS } from "../config/schema.ts";
+import type { LimitsConfig } from "../config/types.ts";
 import { errorMessage, type Logger, logger } from "../log.ts";
 import { Backoff } from "../runtime/backoff.ts";
 import { deadline, fulfilsWithin } from "../runtime/deadline.ts";
@@ -20,16 +22,19 @@ import { type Feed, type FeedContext, type FeedSession, now } from "./feed.ts";
 import { Flow } from "./flow.ts";
 import { describeFailure, type FailureTarget, sharedSchemaValidator, watchEventStream } from "./mcp.ts";
 import { PollFeed } from "./poll-feed.ts";
-import type {
-  ClusterSpec,
-  ConnectionMessage,
-  ConnectionSettings,
-  ConnectionStatus,
-  FeedMode,
-  StatusMessage,
+import {
+  boundReport,
+  type ClusterSpec,
+  type ConnectionMessage,
+  type ConnectionSettings,
+  type ConnectionStatus,
+  type FeedMode,
+  type SourceDropReason,
+  type StatusMessage,
 } from "./protocol.ts";
 import { MissingEventsSubscribe, PushFeed } from "./push-feed.ts";
 import { insecureWarning, openClusterTransport, specScrubber } from "./transport.ts";
+import type { Refusal } from "./wire-bounds.ts";
 
 /** How long to wait for the event stream's headers before subscribing anyway. */
 const STREAM_OPEN_WAIT_MS = 2000;
@@ -47,6 +52,8 @@ const MAX_LOST_SESSIONS = 16;
 export class ClusterConnection {
   readonly #spec: ClusterSpec;
   readonly #settings: ConnectionSettings;
+  /** What this cluster's server may send. */
+  readonly #limits: LimitsConfig;
   readonly #emit: (message: ConnectionMessage) => void;
   readonly #backoff: Backoff;
   /** Shared by the worker's connections: bounds concurrent connection attempts. */
@@ -88,7 +95,8 @@ export class ClusterConnection {
     this.#spec = spec;
     this.#settings = settings;
     this.#scrubber = specScrubber(spec);
-    this.#emit = (message) => emit(scrubMessage(message, this.#scrubber));
+    this.#limits = settings.limits ?? DEFAULT_LIMITS;
+    this.#emit = (message) => emit(boundReport(scrubMessage(message, this.#scrubber)));
     this.#backoff = new Backoff(
       settings.reconnect.initial_seconds * 1000,
       settings.reconnect.max_seconds * 1000,
@@ -103,6 +111,7 @@ export class ClusterConnection {
       subscribe: settings.subscribe,
       timeoutMs: this.#timeoutMs,
       target: this.#target,
+      maxStringChars: this.#limits.max_string_chars,
       report: this.#emit,
       alive: () => {
         this.#lastAliveMs = Date.now();
@@ -163,11 +172,16 @@ export class ClusterConnection {
     // Read the credentials for this attempt (a rotated token file is picked up here).
     const cluster = openClusterTransport(this.#spec, this.#scrubber);
     this.#send = cluster.fetch();
+    const guard = {
+      limits: this.#limits,
+      onRefused: (reason: Refusal, detail: string) => this.#drop(reason, detail),
+    };
     const transport = new StreamableHTTPClientTransport(new URL(this.#spec.mcp_endpoint), {
       fetch: watchEventStream(
         streamOpen.resolve,
         lost.resolve,
         this.#flow,
+        guard,
         cluster.fetch({ onRefused: lost.resolve }),
       ),
       // The connection, not the transport, decides when and how to reconnect.
@@ -183,9 +197,18 @@ export class ClusterConnection {
       { capabilities: {}, jsonSchemaValidator: sharedSchemaValidator },
     );
     client.onclose = () => lost.resolve("connection closed");
-    client.onerror = (error) => this.#log.debug("transport error", { error: errorMessage(error) });
+    client.onerror = (error) => {
+      // The SDK reports a stream message it cannot parse (JSON, then JSON-RPC) here and goes on: count it.
+      if (isUnparsable(error)) this.#drop("unparsable", `message is not JSON-RPC: ${errorMessage(error)}`);
+      else this.#log.debug("transport error", { error: errorMessage(error) });
+    };
     client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
-      this.#feed.notified(notification.params);
+      try {
+        this.#feed.notified(notification.params);
+      } catch (error) {
+        // Nothing a server sends may end the worker: a notification the feed cannot handle is dropped.
+        this.#drop("malformed", `notification could not be handled: ${errorMessage(error)}`);
+      }
     });
     this.#client = client;
     this.#transport = transport;
@@ -313,6 +336,11 @@ export class ClusterConnection {
     this.#emit(message);
   }
 
+  /** Reports something the server sent as dropped (fan-in counts it and logs it, throttled). */
+  #drop(reason: SourceDropReason, detail: string): void {
+    this.#emit({ type: "dropped", cluster: this.#spec.name, reason, detail });
+  }
+
   /** A readable reason for a failure, for `last_error` (secrets scrubbed when the message is emitted). */
   #describe(error: unknown): string {
     return describeFailure(error, this.#target, this.#timeoutMs);
@@ -332,6 +360,11 @@ function scrubMessage(message: ConnectionMessage, scrubber: Scrubber): Connectio
     default:
       return message;
   }
+}
+
+/** A JSON syntax error or a JSON-RPC schema error: what the SDK reports for an unusable stream message. */
+function isUnparsable(error: unknown): boolean {
+  return error instanceof Error && (error.name === "SyntaxError" || error.name === "ZodError");
 }
 
 /** The feeds a connection may use: the preferred one, and what to use where the server cannot push. */

@@ -4,7 +4,7 @@
  */
 
 import type { FaultEvent } from "../events/fault.ts";
-import { setLogLevel } from "../log.ts";
+import { errorMessage, setLogLevel } from "../log.ts";
 import { Gate } from "../runtime/gate.ts";
 import { ClusterConnection } from "./connection.ts";
 import { Flow } from "./flow.ts";
@@ -26,13 +26,48 @@ const MAX_BATCH = 256;
 let pending: FaultEvent[] = [];
 let flushing = false;
 
+/** Set by a `fail` message (fault injection): the next batch fails to encode. */
+let failNextBatch = false;
+
 /** Sends the events gathered this turn as one message (a structured clone and a main-thread task each saved). */
 function flush(): void {
   flushing = false;
   if (pending.length === 0) return;
+  if (failNextBatch) {
+    failNextBatch = false;
+    throw new RangeError("injected failure: event batch could not be encoded");
+  }
   post(encodeEventBatch(pending));
   pending = [];
 }
+
+/** The events accepted but not yet sent, by cluster. */
+function heldByCluster(): Record<string, number> {
+  const held: Record<string, number> = {};
+  for (const event of pending) held[event.cluster] = (held[event.cluster] ?? 0) + 1;
+  return held;
+}
+
+// Nothing a server sends should get here (the edge bounds it first). If anything does, the worker says
+// which events it held before it dies, so they are counted (worker_crashed), never lost silently; the
+// supervisor restarts it. The runtime reports an uncaught error either to process handlers (then the
+// worker exits here) or, as under `bun test`, as the worker's own `error` event (then it ends by itself).
+let crashed = false;
+function sayLastWords(error: unknown): void {
+  if (crashed) return;
+  crashed = true;
+  post({ type: "crashed", error: errorMessage(error), held: heldByCluster() });
+}
+const dieOf = (error: unknown): void => {
+  try {
+    sayLastWords(error);
+  } finally {
+    process.exit(1);
+  }
+};
+process.on("uncaughtException", dieOf);
+process.on("unhandledRejection", dieOf);
+self.addEventListener("error", (event: ErrorEvent) => sayLastWords(event.error ?? event.message));
 
 /** Passes a connection's report on; events wait for the end of this turn, anything else flushes them first (order kept). */
 function report(message: ConnectionMessage): void {
@@ -63,6 +98,8 @@ self.onmessage = async (event: MessageEvent<MainToWorker>) => {
     flow.hold();
   } else if (message.type === "release") {
     flow.release();
+  } else if (message.type === "fail") {
+    failNextBatch = true;
   } else if (message.type === "stop") {
     flow.release();
     await Promise.allSettled(connections.map((c) => c.stop()));

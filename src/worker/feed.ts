@@ -4,7 +4,9 @@
  * {@link Feed}; the connection keeps the session, its backoff and its status, and picks the feed.
  */
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { DEFAULT_LIMITS } from "../config/schema.ts";
 import type { SubscribeConfig } from "../config/types.ts";
+import { boundEvent } from "../events/bounds.ts";
 import type { FaultEvent } from "../events/fault.ts";
 import { classifyNotification } from "../events/normalise.ts";
 import type { Logger } from "../log.ts";
@@ -21,6 +23,8 @@ export interface FeedContext {
   timeoutMs: number;
   /** The server as errors name it (credentials replaced by `***`). */
   target: FailureTarget;
+  /** Longer strings in an event are cut, with a marker (`limits.max_string_chars`; its default when absent). */
+  maxStringChars?: number;
   /** Where events, `degraded`, `polled` and `dropped` messages go. */
   report(message: ConnectionMessage): void;
   /** Called when the session proved alive (a fault arrived, a list was answered). */
@@ -66,10 +70,12 @@ export function reportNotification(params: unknown, context: FeedContext): Fault
   const { cluster } = context;
   const outcome = classifyNotification(params, cluster);
   switch (outcome.kind) {
-    case "fault":
+    case "fault": {
       context.alive();
-      context.report({ type: "event", event: outcome.event });
-      return outcome.event;
+      const event = boundEvent(outcome.event, maxStringChars(context));
+      context.report({ type: "event", event });
+      return event;
+    }
     case "subscription_error":
       context.report({ type: "degraded", cluster: cluster.name, error: outcome.error, at: now() });
       return null;
@@ -81,9 +87,14 @@ export function reportNotification(params: unknown, context: FeedContext): Fault
   }
 }
 
-/** Reports each of `events`. */
+/** Reports each of `events`, its strings bounded. */
 export function reportEvents(events: readonly FaultEvent[], context: FeedContext): void {
-  for (const event of events) context.report({ type: "event", event });
+  const max = maxStringChars(context);
+  for (const event of events) context.report({ type: "event", event: boundEvent(event, max) });
+}
+
+function maxStringChars(context: FeedContext): number {
+  return context.maxStringChars ?? DEFAULT_LIMITS.max_string_chars;
 }
 
 /** Now, as the RFC 3339 time messages carry. */

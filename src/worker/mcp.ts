@@ -8,10 +8,19 @@ import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation";
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
+import { DEFAULT_LIMITS } from "../config/schema.ts";
+import type { LimitsConfig } from "../config/types.ts";
 import { errorMessage } from "../log.ts";
 import { errnoCode } from "../runtime/errno.ts";
 import type { Flow } from "./flow.ts";
 import type { ListEvents } from "./poller.ts";
+import {
+  boundJsonBody,
+  boundSseStream,
+  type OnRefused,
+  type StreamBounds,
+  truncateBody,
+} from "./wire-bounds.ts";
 
 let ajv: AjvJsonSchemaValidator | null = null;
 
@@ -28,20 +37,36 @@ export const sharedSchemaValidator: jsonSchemaValidator = {
   },
 };
 
+/** Longest error answer read (its text only feeds an error message, itself cut for health and logs). */
+const MAX_ERROR_BODY_BYTES = 16 * 1024;
+
+/** The edge's limits for one connection, and where refusals are reported. */
+export interface EdgeGuard {
+  limits: LimitsConfig;
+  onRefused: OnRefused;
+}
+
 /**
- * A fetch for the MCP transport that watches the standalone event stream (the only GET the
- * transport makes): reports when it opens and when it ends, breaks or is refused. Requests go out
- * through `send` (the cluster's own fetch, see transport.ts).
+ * A fetch for the MCP transport that bounds everything the server answers (see wire-bounds.ts) and
+ * watches the standalone event stream (the only GET the transport makes): reports when it opens and
+ * when it ends, breaks or is refused. Events on that stream are bounded by `limits.max_event_bytes`;
+ * answers to requests (JSON or SSE) by `limits.max_message_bytes`; both by `limits.max_event_depth`.
+ * Requests go out through `send` (the cluster's own fetch, see transport.ts).
  */
 export function watchEventStream(
   onOpen: () => void,
   onLost: (reason: string) => void,
   flow?: Flow,
+  guard: EdgeGuard = { limits: DEFAULT_LIMITS, onRefused: () => {} },
   send: FetchLike = fetch,
 ): FetchLike {
+  const { limits, onRefused } = guard;
+  const depth = limits.max_event_depth;
   return async (url, init) => {
     const response = await send(url, init);
-    if ((init?.method ?? "GET") !== "GET") return response;
+    if ((init?.method ?? "GET") !== "GET") {
+      return bounded(response, { maxBytes: limits.max_message_bytes, maxDepth: depth }, onRefused);
+    }
     if (!response.ok) {
       const why =
         response.status === 404
@@ -50,16 +75,35 @@ export function watchEventStream(
             ? " (the server offers no event stream)"
             : "";
       onLost(`event stream refused: HTTP ${response.status}${why}`);
-      return response;
+      return bounded(response, { maxBytes: limits.max_message_bytes, maxDepth: depth }, onRefused);
     }
     if (!response.body) return response;
     onOpen();
-    return new Response(watchBody(response.body, onLost, flow), {
-      status: response.status,
-      statusText: response.statusText,
-      headers: response.headers,
-    });
+    const events = { maxBytes: limits.max_event_bytes, maxDepth: depth };
+    return withBody(response, boundSseStream(watchBody(response.body, onLost, flow), events, onRefused));
   };
+}
+
+/**
+ * `response` with its body bounded: an error answer cut short, an SSE answer event by event, any other
+ * (JSON) answer as a whole.
+ */
+function bounded(response: Response, bounds: StreamBounds, onRefused: OnRefused): Response {
+  const body = response.body;
+  if (!body) return response;
+  if (!response.ok) return withBody(response, truncateBody(body, MAX_ERROR_BODY_BYTES));
+  const type = response.headers.get("content-type") ?? "";
+  if (type.includes("text/event-stream")) return withBody(response, boundSseStream(body, bounds, onRefused));
+  return withBody(response, boundJsonBody(body, bounds, onRefused));
+}
+
+/** `response` with another body, same status and headers. */
+function withBody(response: Response, body: ReadableStream<Uint8Array>): Response {
+  return new Response(body, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
 }
 
 /** Passes a body through, calling `onEnd` when it ends or breaks, and reading only while `flow` allows. */

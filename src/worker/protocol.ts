@@ -3,7 +3,14 @@
  * connection statuses, and the encoding of event batches.
  * Workers own connections; the main thread owns the registry, the channel and everything after it.
  */
-import type { ClusterConfig, ConnectionTiming, EndpointConfig, SubscribeConfig } from "../config/types.ts";
+import type {
+  ClusterConfig,
+  ConnectionTiming,
+  EndpointConfig,
+  LimitsConfig,
+  SubscribeConfig,
+} from "../config/types.ts";
+import { MAX_REPORTED_CHARS, truncateText } from "../events/bounds.ts";
 import type { FaultEvent } from "../events/fault.ts";
 import type { LogLevel } from "../log.ts";
 
@@ -42,6 +49,8 @@ export interface ConnectionSettings extends ConnectionTiming {
   log_level: LogLevel;
   /** Connection attempts (connecting → active or failed) one worker runs at once. */
   connect_concurrency: number;
+  /** What a server may send (sizes, nesting, string lengths); the defaults of `limits` when absent. */
+  limits?: LimitsConfig;
 }
 
 /** main → worker: start these clusters' connections. */
@@ -61,8 +70,16 @@ export interface FlowMessage {
   type: "hold" | "release";
 }
 
+/**
+ * main → worker, fault injection for tests and drills: the worker's next event batch fails to encode, an
+ * uncaught error that ends the worker with the events it held (see {@link CrashedMessage}).
+ */
+export interface FailMessage {
+  type: "fail";
+}
+
 /** Messages the main thread sends to a worker. */
-export type MainToWorker = StartMessage | StopMessage | FlowMessage;
+export type MainToWorker = StartMessage | StopMessage | FlowMessage | FailMessage;
 
 /** A connection changed status. */
 export interface StatusMessage {
@@ -119,12 +136,29 @@ export interface DegradedMessage {
   at: string;
 }
 
-/** A notification that could not be used (malformed), with why. */
+/**
+ * Why a source dropped what a server sent: `malformed` (fails validation or normalisation), `oversized`
+ * (over `limits.max_event_bytes`), `too_deep` (nested past `limits.max_event_depth`), `unparsable` (not
+ * JSON, or not JSON-RPC).
+ */
+export type SourceDropReason = "malformed" | "oversized" | "too_deep" | "unparsable";
+
+/** A notification that could not be used, with why (never its content beyond a short excerpt). */
 export interface DroppedMessage {
   type: "dropped";
   cluster: string;
-  reason: "malformed";
+  reason: SourceDropReason;
   detail: string;
+}
+
+/**
+ * A worker's last words: it is dying of an uncaught error. `held` counts, by cluster, the events it had
+ * accepted but not yet sent (they are lost, and counted as `worker_crashed`).
+ */
+export interface CrashedMessage {
+  type: "crashed";
+  error: string;
+  held: Record<string, number>;
 }
 
 /** The worker finished a {@link StopMessage}. */
@@ -142,7 +176,32 @@ export type ConnectionMessage =
   | DroppedMessage;
 
 /** Messages a worker sends to the main thread. */
-export type WorkerToMain = Exclude<ConnectionMessage, EventMessage> | EventBatchMessage | StoppedMessage;
+export type WorkerToMain =
+  | Exclude<ConnectionMessage, EventMessage>
+  | EventBatchMessage
+  | StoppedMessage
+  | CrashedMessage;
+
+/**
+ * `message` with the server-sent text it carries (a status's `error`, a `subscription_error`, a poll error,
+ * a drop's detail) cut at {@link MAX_REPORTED_CHARS}: a server cannot fill health or logs.
+ */
+export function boundReport(message: ConnectionMessage): ConnectionMessage {
+  const cut = (text: string): string => truncateText(text, MAX_REPORTED_CHARS);
+  switch (message.type) {
+    case "status":
+      return message.error === null ? message : { ...message, error: cut(message.error) };
+    case "degraded":
+      return { ...message, error: cut(message.error) };
+    case "polled":
+      return message.error === null ? message : { ...message, error: cut(message.error) };
+    case "dropped":
+      return { ...message, detail: cut(message.detail) };
+    case "event":
+    case "subscription_checked":
+      return message;
+  }
+}
 
 /** Encodes a worker turn's events for an {@link EventBatchMessage}. */
 export function encodeEventBatch(events: readonly FaultEvent[]): EventBatchMessage {

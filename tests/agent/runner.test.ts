@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { truncationMarker } from "../../src/agent/capped-log.ts";
 import {
   type AgentJob,
   type AgentOutcome,
@@ -108,6 +109,16 @@ describe("workspace", () => {
     await createWorkspace(join(dir, "nested", "state"), "inc-1", event); // repeatable
   });
 
+  test("event.json is compact: one line, however deep the payload (it was pretty-printed, 19,000 levels → 722 MB)", async () => {
+    let raw: unknown = "leaf";
+    for (let i = 0; i < 60; i++) raw = { a: raw };
+    const event = { ...faultEvent(), raw };
+    const workspace = await createWorkspace(stateDir, "inc-compact", event);
+    const text = readFileSync(join(workspace, "event.json"), "utf8");
+    expect(text).toBe(`${JSON.stringify(event)}\n`);
+    expect(text.split("\n")).toHaveLength(2);
+  });
+
   test("createWorkspace refuses ids that are not one path segment", async () => {
     for (const bad of ["..", ".", "a/b", "", "../x"]) {
       await expect(createWorkspace(stateDir, bad, faultEvent())).rejects.toThrow("unsafe incident id");
@@ -151,6 +162,21 @@ describe("runAgent", () => {
       readFileSync(join(workspace, "event.json"), "utf8"),
     );
     expect(agentLog(outcome)).toBe("to-stdout\nto-stderr\n");
+  });
+
+  test("agent.log is capped at agent.max_log_bytes with a marker; the agent is not blocked by the cap", async () => {
+    // ~8 MB of output against a 64 KiB cap; a retried run appends nothing once the log is full.
+    const agent = script("loud.sh", "head -c 8000000 /dev/zero | tr '\\0' x; echo done >&2; exit 0");
+    const config = agentConfig([agent], { max_log_bytes: 64 * 1024 });
+    const first = await runAgent(job("inc-loud"), { agent: config, stateDir });
+    expect(first.exit_code).toBe(0);
+    const text = agentLog(first);
+    expect(text.startsWith("x".repeat(1000))).toBe(true);
+    expect(text).toEndWith(truncationMarker(64 * 1024));
+    expect(Buffer.byteLength(text)).toBe(64 * 1024 + Buffer.byteLength(truncationMarker(64 * 1024)));
+    const again = await runAgent(job("inc-loud"), { agent: config, stateDir });
+    expect(again.exit_code).toBe(0);
+    expect(agentLog(again)).toBe(text);
   });
 
   test("result.json records the exit code, timing and a log line with the cluster", async () => {

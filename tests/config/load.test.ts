@@ -2,10 +2,11 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, mkdirSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { loadConfig, parseConfig } from "../../src/config/load.ts";
+import { loadConfig, MAX_CONFIG_BYTES, parseConfig } from "../../src/config/load.ts";
 import { DEFAULT_WORKERS_MAX } from "../../src/config/schema.ts";
 import { configProblems } from "../helpers/config.ts";
 import { tempDir, writeFile, writeKubeconfig } from "../helpers/tmp.ts";
+import { aliasBombYaml } from "../helpers/yaml-bomb.ts";
 
 const dir = tempDir();
 afterAll(dir.cleanup);
@@ -54,6 +55,13 @@ describe("multi-cluster configuration", () => {
       max_queue: 1000,
       retry_interrupted: true,
       max_attempts: 3,
+      max_log_bytes: 10 * 1024 * 1024,
+    });
+    expect(config.limits).toEqual({
+      max_event_bytes: 1024 * 1024,
+      max_event_depth: 64,
+      max_message_bytes: 16 * 1024 * 1024,
+      max_string_chars: 64 * 1024,
     });
     expect(config.dedup_window_seconds).toBe(300);
     expect(config.shutdown_timeout_seconds).toBe(30);
@@ -198,6 +206,33 @@ describe("unusable files", () => {
     const [problem] = problems("clusters:\n  - name: a\n   bad: [\n");
     expect(problem).toStartWith("invalid YAML:");
     expect(problem).toContain("line");
+  });
+
+  test("a YAML alias bomb is refused, not expanded", () => {
+    const bomb = aliasBombYaml();
+    const [problem, ...rest] = problems(bomb);
+    expect(rest).toEqual([]);
+    expect(problem).toBe("YAML refused: Excessive alias count indicates a resource exhaustion attack");
+  });
+
+  test("YAML nested too deep for the stack is refused; deep nesting costs linear time", () => {
+    const [problem] = problems(`clusters: ${"[".repeat(8_000)}${"]".repeat(8_000)}\n`);
+    expect(problem).toMatch(/^(YAML refused|invalid YAML): /);
+    const started = performance.now();
+    expect(problems(`clusters: ${"[".repeat(5_000)}${"]".repeat(5_000)}\n`).length).toBeGreaterThan(0);
+    // yaml's visit() copies the path at each level: 5,000 levels took 11 s with it.
+    expect(performance.now() - started).toBeLessThan(3000);
+  });
+
+  test("a file over MAX_CONFIG_BYTES is refused before parsing", () => {
+    const huge = `log_level: info\n#${"x".repeat(MAX_CONFIG_BYTES)}\n`;
+    expect(problems(huge)).toEqual([`config file too large: over ${MAX_CONFIG_BYTES} bytes`]);
+  });
+
+  test("a repeated key is named with its line", () => {
+    expect(problems(`${two}\nlog_level: info\nlog_level: debug\n`)).toEqual([
+      'invalid YAML: Map keys must be unique ("log_level" at line 15)',
+    ]);
   });
 
   test("a YAML document that is not a mapping", () => {

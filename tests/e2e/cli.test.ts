@@ -9,6 +9,7 @@ import { SOURCE_CLI, startProcess } from "../helpers/process.ts";
 import { clustersYaml } from "../helpers/state.ts";
 import { tempDir, writeFile, writeKubeconfig } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
+import { aliasBombYaml } from "../helpers/yaml-bomb.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 
@@ -59,6 +60,14 @@ describe.each([
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("clusters[1].mcp_endpoint: must be a URL");
     expect(result.stderr).toContain("clusters[1].kubeconfig: required");
+  });
+
+  test("check: a YAML alias bomb exits 2 naming the file", () => {
+    const bomb = writeFile(dir.path, "bomb.yaml", aliasBombYaml());
+    const result = runToEnd([...cli(), "check", "--config", bomb]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`${bomb}: invalid configuration`);
+    expect(result.stderr).toContain("YAML refused: Excessive alias count");
   });
 
   test("300 clusters: re-executes itself (same pid) with Bun's in-flight request cap raised, and all reach active", async () => {

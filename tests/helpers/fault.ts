@@ -69,6 +69,7 @@ export function makeAgentConfig(command: string[], overrides: Partial<AgentConfi
     max_queue: 100,
     retry_interrupted: true,
     max_attempts: 3,
+    max_log_bytes: 10 * 1024 * 1024,
     ...overrides,
   };
 }

@@ -474,6 +474,42 @@ describe("control API", () => {
   });
 });
 
+describe("hostile payloads", () => {
+  test("go onto the stream verbatim, whole, between the SDK's own messages", async () => {
+    const sim = await simulator(["east"], 0);
+    const east = await connect(sim, "east");
+    await subscribe(east);
+    const post = (body: unknown) =>
+      fetch(`${sim.controlUrl}/clusters/east/hostile`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    const huge = post({ kind: "huge", bytes: 3 * 1024 * 1024 });
+    for (let i = 0; i < 20; i++) {
+      sim.inject("east", { name: `between-${i}` }); // held while the huge payload is being written
+      await Bun.sleep(1);
+    }
+    expect(await (await huge).json()).toEqual({ delivered: 1 });
+    expect(await (await post({ kind: "deep", depth: 50 })).json()).toEqual({ delivered: 1 });
+    await waitForMessages(east, 22);
+    expect(east.errors).toEqual([]);
+    const contexts = east.messages.map((m) => String(dataOf(m).context ?? ""));
+    expect(contexts.filter((c) => c.length === 3 * 1024 * 1024)).toHaveLength(1);
+    const deep = east.messages.at(-1);
+    let nested: unknown = dataOf(deep).nested;
+    let depth = 0;
+    while (typeof nested === "object" && nested !== null) {
+      nested = (nested as { a: unknown }).a;
+      depth++;
+    }
+    expect(depth).toBe(50);
+    expect(await (await post({ kind: "garbage", text: "not json" })).json()).toEqual({ delivered: 1 });
+    await waitFor("parse error", () => east.errors.some((e) => e.name === "SyntaxError"), 2000, 5);
+    expect((await post({ kind: "line" })).status).toBe(400);
+  });
+});
+
 describe("scale and CLI", () => {
   test("200 clusters start and stop quickly, each on its own port", async () => {
     const started = performance.now();

@@ -1,0 +1,299 @@
+/**
+ * Bounds at the edge: what a server sends is checked for size and nesting as bytes, before the MCP SDK
+ * (or anything else) parses it. A server-sent event stream is passed on event by event: an event larger
+ * than its limit, or whose JSON nests deeper than allowed, is dropped whole (and reported), so no SSE
+ * line, however long, is ever held in memory past the limit. A JSON body larger or deeper than allowed
+ * fails its request instead.
+ */
+
+/** Why the edge refused a message. */
+export type Refusal = "oversized" | "too_deep";
+
+/** Called for each refused message, with why and a readable detail (never the message itself). */
+export type OnRefused = (reason: Refusal, detail: string) => void;
+
+/** The limits one stream is read with. */
+export interface StreamBounds {
+  /** Largest SSE event (all its lines) or JSON body, in bytes. */
+  maxBytes: number;
+  /** Deepest nesting of arrays and objects allowed in the JSON. */
+  maxDepth: number;
+}
+
+const LF = 0x0a;
+const CR = 0x0d;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+/** `data:`, the SSE field that carries the JSON. */
+const DATA_FIELD = [0x64, 0x61, 0x74, 0x61, 0x3a] as const;
+
+/**
+ * Follows the nesting of JSON text fed in pieces, skipping strings (escapes included), without parsing
+ * it: linear, no allocation. Malformed JSON is left for the parser to refuse.
+ *
+ * @example
+ * ```ts
+ * const scanner = new DepthScanner(64);
+ * scanner.feed(new TextEncoder().encode('{"a":[1]}')); // false: depth 2
+ * ```
+ */
+export class DepthScanner {
+  readonly #max: number;
+  #depth = 0;
+  #inString = false;
+  #escaped = false;
+
+  /** A scanner that reports nesting deeper than `max`. */
+  constructor(max: number) {
+    this.#max = max;
+  }
+
+  /** Scans `bytes[from, to)`; true once the nesting has gone deeper than the maximum. */
+  feed(bytes: Uint8Array, from = 0, to = bytes.length): boolean {
+    for (let i = from; i < to; i++) {
+      const b = bytes[i];
+      if (this.#inString) {
+        if (this.#escaped) this.#escaped = false;
+        else if (b === BACKSLASH) this.#escaped = true;
+        else if (b === QUOTE) this.#inString = false;
+      } else if (b === QUOTE) this.#inString = true;
+      else if (b === OPEN_BRACKET || b === OPEN_BRACE) {
+        if (++this.#depth > this.#max) return true;
+      } else if (b === CLOSE_BRACKET || b === CLOSE_BRACE) this.#depth--;
+    }
+    return false;
+  }
+
+  /** Forgets everything scanned (the next message starts at depth 0). */
+  reset(): void {
+    this.#depth = 0;
+    this.#inString = false;
+    this.#escaped = false;
+  }
+}
+
+/**
+ * An SSE body bounded event by event: each event (its lines up to the blank line that ends it) is passed
+ * on whole when it fits `bounds`, else dropped and reported through `onRefused`. Memory held: at most
+ * one event up to `maxBytes`, plus one chunk.
+ *
+ * @example
+ * ```ts
+ * const body = boundSseStream(response.body, { maxBytes: 1 << 20, maxDepth: 64 }, (reason) => count(reason));
+ * ```
+ */
+export function boundSseStream(
+  body: ReadableStream<Uint8Array>,
+  bounds: StreamBounds,
+  onRefused: OnRefused,
+): ReadableStream<Uint8Array> {
+  return body.pipeThrough(new SseEventBounds(bounds, onRefused));
+}
+
+/** The transform behind {@link boundSseStream}. */
+class SseEventBounds extends TransformStream<Uint8Array, Uint8Array> {
+  constructor(bounds: StreamBounds, onRefused: OnRefused) {
+    const framer = new SseFramer(bounds, onRefused);
+    super({ transform: (chunk, controller) => framer.push(chunk, controller) });
+  }
+}
+
+/** Splits SSE bytes into events (a blank line ends one; lines end in LF, CRLF or CR) and checks each. */
+class SseFramer {
+  readonly #bounds: StreamBounds;
+  readonly #onRefused: OnRefused;
+  readonly #scanner: DepthScanner;
+  /** Bytes of the current event from earlier chunks. */
+  #pieces: Uint8Array[] = [];
+  #pendingBytes = 0;
+  /** The current event was refused already: drop its bytes until it ends. */
+  #discarding = false;
+  #lineLength = 0;
+  #afterCR = false;
+
+  constructor(bounds: StreamBounds, onRefused: OnRefused) {
+    this.#bounds = bounds;
+    this.#onRefused = onRefused;
+    this.#scanner = new DepthScanner(bounds.maxDepth);
+  }
+
+  push(chunk: Uint8Array, out: TransformStreamDefaultController<Uint8Array>): void {
+    let eventStart = 0;
+    for (let i = 0; i < chunk.length; i++) {
+      if (this.#discarding && !this.#afterCR) {
+        // Dropping a refused event: skip to the next line end natively (an endless line costs little).
+        const next = nextLineEnd(chunk, i);
+        this.#lineLength += next - i;
+        i = next;
+        if (i >= chunk.length) break;
+      }
+      const b = chunk[i];
+      if (b === LF || b === CR) {
+        if (this.#afterCR && b === LF) {
+          this.#afterCR = false; // the second half of a CRLF
+          continue;
+        }
+        this.#afterCR = b === CR;
+        if (this.#lineLength === 0) {
+          this.#endEvent(chunk, eventStart, i + 1, out);
+          eventStart = i + 1;
+        }
+        this.#lineLength = 0;
+      } else {
+        this.#afterCR = false;
+        this.#lineLength++;
+      }
+    }
+    if (eventStart >= chunk.length || this.#discarding) return;
+    this.#pendingBytes += chunk.length - eventStart;
+    if (this.#pendingBytes > this.#bounds.maxBytes) this.#refuse("oversized");
+    else this.#pieces.push(chunk.slice(eventStart));
+  }
+
+  /** The event ending at `chunk[to - 1]` is complete: pass it on, or drop it. */
+  #endEvent(
+    chunk: Uint8Array,
+    from: number,
+    to: number,
+    out: TransformStreamDefaultController<Uint8Array>,
+  ): void {
+    if (this.#discarding) {
+      this.#reset();
+      return;
+    }
+    const size = this.#pendingBytes + (to - from);
+    if (size > this.#bounds.maxBytes) {
+      this.#refuse("oversized");
+      this.#reset();
+      return;
+    }
+    const event =
+      this.#pieces.length === 0 ? chunk.subarray(from, to) : concat(this.#pieces, chunk, from, to);
+    if (this.#tooDeep(event)) this.#refuse("too_deep");
+    else out.enqueue(event);
+    this.#reset();
+  }
+
+  /** Scans the `data:` lines of one whole event for nesting. */
+  #tooDeep(event: Uint8Array): boolean {
+    this.#scanner.reset();
+    let lineStart = 0;
+    while (lineStart < event.length) {
+      let lineEnd = lineStart;
+      while (lineEnd < event.length && event[lineEnd] !== LF && event[lineEnd] !== CR) lineEnd++;
+      if (isDataLine(event, lineStart, lineEnd) && this.#scanner.feed(event, lineStart + 5, lineEnd))
+        return true;
+      lineStart = lineEnd + 1;
+    }
+    return false;
+  }
+
+  #refuse(reason: Refusal): void {
+    const detail =
+      reason === "oversized"
+        ? `notification larger than ${this.#bounds.maxBytes} bytes`
+        : `notification nested deeper than ${this.#bounds.maxDepth} levels`;
+    this.#onRefused(reason, detail);
+    this.#discarding = true;
+    this.#pieces = [];
+  }
+
+  #reset(): void {
+    this.#pieces = [];
+    this.#pendingBytes = 0;
+    this.#discarding = false;
+  }
+}
+
+/** The index of the first CR or LF at or after `from`, else `bytes.length`. */
+function nextLineEnd(bytes: Uint8Array, from: number): number {
+  const lf = bytes.indexOf(LF, from);
+  const cr = bytes.indexOf(CR, from);
+  if (lf < 0) return cr < 0 ? bytes.length : cr;
+  return cr < 0 ? lf : Math.min(lf, cr);
+}
+
+/** True when `bytes[from, to)` is a `data:` line. */
+function isDataLine(bytes: Uint8Array, from: number, to: number): boolean {
+  if (to - from < DATA_FIELD.length) return false;
+  for (let k = 0; k < DATA_FIELD.length; k++) if (bytes[from + k] !== DATA_FIELD[k]) return false;
+  return true;
+}
+
+/** `pieces` followed by `last[from, to)`, as one array. */
+function concat(pieces: readonly Uint8Array[], last: Uint8Array, from: number, to: number): Uint8Array {
+  let length = to - from;
+  for (const piece of pieces) length += piece.length;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const piece of pieces) {
+    out.set(piece, offset);
+    offset += piece.length;
+  }
+  out.set(last.subarray(from, to), offset);
+  return out;
+}
+
+/** A JSON body too large or too deep to read: its request fails with this. */
+export class BodyRefused extends Error {
+  constructor(
+    readonly reason: Refusal,
+    detail: string,
+  ) {
+    super(`answer refused: ${detail}`);
+    this.name = "BodyRefused";
+  }
+}
+
+/**
+ * A JSON body bounded as it streams: passed through unchanged until it grows past `maxBytes` or nests
+ * deeper than `maxDepth`; then the stream fails with {@link BodyRefused} (so does the request reading it)
+ * and the rest is never read.
+ */
+export function boundJsonBody(
+  body: ReadableStream<Uint8Array>,
+  bounds: StreamBounds,
+  onRefused: OnRefused,
+): ReadableStream<Uint8Array> {
+  const scanner = new DepthScanner(bounds.maxDepth);
+  let bytes = 0;
+  return body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        bytes += chunk.length;
+        let refusal: Refusal | null = null;
+        if (bytes > bounds.maxBytes) refusal = "oversized";
+        else if (scanner.feed(chunk)) refusal = "too_deep";
+        if (refusal === null) {
+          controller.enqueue(chunk);
+          return;
+        }
+        const detail =
+          refusal === "oversized"
+            ? `message larger than ${bounds.maxBytes} bytes`
+            : `message nested deeper than ${bounds.maxDepth} levels`;
+        onRefused(refusal, detail);
+        controller.error(new BodyRefused(refusal, detail));
+      },
+    }),
+  );
+}
+
+/** A body cut after `maxBytes` (the rest is not read): for error answers, whose text only feeds a message. */
+export function truncateBody(body: ReadableStream<Uint8Array>, maxBytes: number): ReadableStream<Uint8Array> {
+  let left = maxBytes;
+  return body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        if (left <= 0) return;
+        controller.enqueue(chunk.length <= left ? chunk : chunk.subarray(0, left));
+        left -= chunk.length;
+        if (left <= 0) controller.terminate();
+      },
+    }),
+  );
+}

@@ -1,0 +1,63 @@
+import { describe, expect, test } from "bun:test";
+import { boundEvent, truncateStrings, truncateText } from "../../src/events/bounds.ts";
+import { isSaneTimestamp } from "../../src/events/timestamp.ts";
+import { makeFault } from "../helpers/fault.ts";
+
+describe("truncation", () => {
+  test("long text keeps its head and says how long it was", () => {
+    expect(truncateText("short", 10)).toBe("short");
+    expect(truncateText("x".repeat(2000), 10)).toBe("xxxxxxxxxx…[truncated: 2000 chars]");
+  });
+
+  test("every string in a value is cut, keys too; untouched parts are shared", () => {
+    const shared = { small: "ok" };
+    const value = { long: "y".repeat(50), list: ["z".repeat(40), 1, null], shared, ["k".repeat(30)]: true };
+    const cut = truncateStrings(value, 20) as Record<string, unknown>;
+    expect(cut.long).toBe(`${"y".repeat(20)}…[truncated: 50 chars]`);
+    expect(cut.list).toEqual([`${"z".repeat(20)}…[truncated: 40 chars]`, 1, null]);
+    expect(cut.shared).toBe(shared);
+    expect(cut[`${"k".repeat(20)}…[truncated: 30 chars]`]).toBe(true);
+    expect(truncateStrings(shared, 20)).toBe(shared);
+  });
+
+  test("an event's context, resource and raw strings are cut; labels are the config's and stay", () => {
+    const event = makeFault({ context: "c".repeat(300), raw: { message: "m".repeat(300) } });
+    const bounded = boundEvent(event, 256);
+    expect(bounded.context).toBe(`${"c".repeat(256)}…[truncated: 300 chars]`);
+    expect(bounded.raw).toEqual({ message: `${"m".repeat(256)}…[truncated: 300 chars]` });
+    expect(bounded.labels).toBe(event.labels);
+    expect(boundEvent(makeFault(), 256)).toEqual(makeFault());
+  });
+});
+
+describe("timestamps", () => {
+  const received = new Date("2026-11-25T03:15:06Z");
+  test("RFC 3339 date-times within range are the server's", () => {
+    for (const ok of [
+      "2026-11-25T03:15:05Z",
+      "2026-11-25T03:15:05.123456789+05:30",
+      "2026-11-25 03:15:05z",
+      "2000-01-01T00:00:00Z",
+      "2026-11-26T03:15:05Z", // a day ahead: clock skew
+    ]) {
+      expect(isSaneTimestamp(ok, received)).toBe(true);
+    }
+  });
+  test("anything else is not", () => {
+    for (const bad of [
+      "not-a-time",
+      "",
+      "2026-11-25",
+      "2026-11-25T03:15:05", // no offset
+      "2026-02-30T00:00:00Z", // no such day
+      "2026-13-01T00:00:00Z",
+      "2026-11-25T24:00:00Z",
+      "0001-01-01T00:00:00Z", // Go's zero time
+      "1999-12-31T23:59:59Z",
+      "2026-11-27T03:15:07Z", // more than a day ahead
+      "+275760-09-13T00:00:00Z",
+    ]) {
+      expect(isSaneTimestamp(bad, received)).toBe(false);
+    }
+  });
+});
