@@ -20,6 +20,7 @@ export const UNIT_TEST_FILES: readonly string[] = [
   "tests/cli/entry.test.ts",
   "tests/cli/incidents.test.ts",
   "tests/cluster/supervisor.test.ts",
+  "tests/config/diff.test.ts",
   "tests/config/load.test.ts",
   "tests/events/events-list.test.ts",
   "tests/events/normalise.test.ts",

@@ -104,6 +104,11 @@ export class SimCluster {
     for (const session of sessions) void session.server.close().catch(ignoreError);
   }
 
+  /** Ids of the live MCP sessions (a client that kept its session keeps its id). */
+  sessionIds(): string[] {
+    return [...this.sessions.keys()];
+  }
+
   /** Current counters. */
   stats(): SimClusterStats {
     let streams = 0;

@@ -83,10 +83,16 @@ export const PingSchema = v.strictObject({
   timeout_seconds: v.optional(PositiveSeconds, 10),
 });
 
+/** Where the health server listens unless told otherwise. */
+export const DEFAULT_LISTEN = "127.0.0.1:8080";
+
+/** Where the store, the lock and the incident workspaces live unless told otherwise. */
+export const DEFAULT_STATE_DIR = "./faultline-data";
+
 /** `health`: the HTTP health server. */
 export const HealthSchema = v.strictObject({
   enabled: v.optional(v.boolean("must be true or false"), true),
-  listen: v.optional(NonEmptyString, "127.0.0.1:8080"),
+  listen: v.optional(NonEmptyString, DEFAULT_LISTEN),
 });
 
 /**
@@ -112,7 +118,7 @@ export const ConfigFileSchema = v.strictObject({
   ping: v.optional(PingSchema, {}),
   health: v.optional(HealthSchema, {}),
   workers: v.optional(WorkersSchema, {}),
-  state_dir: v.optional(NonEmptyString, "./faultline-data"),
+  state_dir: v.optional(NonEmptyString, DEFAULT_STATE_DIR),
   /** A repeat of a fault within this many seconds of its incident's last event joins that incident. */
   dedup_window_seconds: v.optional(PositiveSeconds, 300),
   /** On SIGTERM/SIGINT, how long running agents may finish before they are ended. */

@@ -362,6 +362,16 @@ export class IncidentStore {
     return this.#read("count queued incidents", () => this.#queueDepth());
   }
 
+  /**
+   * Config reload: the dedup window and the queue bound for events ingested from now on. Throws a
+   * RangeError for values {@link IncidentStore.open} would refuse.
+   */
+  configure(options: Pick<IncidentStoreOptions, "dedupWindowSeconds" | "maxQueue">): void {
+    const next = resolveSettings({ ...options, now: this.#settings.now });
+    this.#settings.dedupWindowMs = next.dedupWindowMs;
+    this.#settings.maxQueue = next.maxQueue;
+  }
+
   /** Closes the database (idempotent). The store is unusable afterwards. */
   close(): void {
     for (const statement of Object.values(this.#statements)) statement.finalize();
