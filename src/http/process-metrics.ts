@@ -2,7 +2,9 @@
  * The standard `process_*` and `nodejs_*` series, measured here instead of by prom-client's default
  * collector: under Bun that collector reports values that are wrong or meaningless (a 6.4 GB
  * `process_heap_bytes` that is address space reserved by the runtime, an event-loop lag minimum of
- * 9.2e9 s and NaN means, empty per-space heap figures). Only series that are true under Bun are kept.
+ * 9.2e9 s and NaN means, empty per-space heap figures, gauges named `_total` that promtool rejects).
+ * Only series that are true under Bun are kept; the heap's total size is left out too (Bun reports it
+ * below the heap used at times).
  */
 import { readdirSync } from "node:fs";
 import { Counter, Gauge, type Registry } from "prom-client";
