@@ -102,14 +102,21 @@ export class ListAnswerError extends Error {
   }
 }
 
+/** What `events_list` is asked for: faults are Warning events, so the server filters out the rest. */
+export const WARNINGS_ONLY = "type=Warning";
+
 /**
- * `events_list` through `client`: the text of its answer; an answer with `isError` rejects with
- * {@link ListAnswerError}, no answer within `timeoutMs` with the SDK's timeout error.
+ * `events_list` through `client`, Warning events only (its `fieldSelector` argument, passed on to the
+ * Kubernetes API): the text of its answer; an answer with `isError` rejects with {@link ListAnswerError},
+ * no answer within `timeoutMs` with the SDK's timeout error.
  */
 export function eventsLister(client: Client, timeoutMs: number): ListEvents {
   return async (namespace) => {
     const result = await client.callTool(
-      { name: "events_list", arguments: namespace ? { namespace } : {} },
+      {
+        name: "events_list",
+        arguments: namespace ? { namespace, fieldSelector: WARNINGS_ONLY } : { fieldSelector: WARNINGS_ONLY },
+      },
       undefined,
       { timeout: timeoutMs },
     );
