@@ -25,6 +25,7 @@ export const UNIT_TEST_FILES: readonly string[] = [
   "tests/events/events-list.test.ts",
   "tests/events/normalise.test.ts",
   "tests/incidents/id.test.ts",
+  "tests/incidents/retention.test.ts",
   "tests/incidents/schema.test.ts",
   "tests/pipeline/channel.test.ts",
   "tests/runtime/backoff.test.ts",

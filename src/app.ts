@@ -7,6 +7,7 @@
  *
  * Each stage lives in `src/pipeline/` in a file named after it; `docs/pipeline.md` is their contract.
  */
+import type { AgentOutcome } from "./agent/runner.ts";
 import { Registry } from "./cluster/registry.ts";
 import { Supervisor } from "./cluster/supervisor.ts";
 import { loadConfig } from "./config/load.ts";
@@ -14,12 +15,13 @@ import type { FaultlineConfig } from "./config/types.ts";
 import type { FaultEvent } from "./events/fault.ts";
 import { createHealthApp } from "./http/app.ts";
 import { FaultlineMetrics } from "./http/metrics.ts";
-import { reloadRoutes } from "./http/reload.ts";
 import { type RunningServer, serve } from "./http/serve.ts";
 import type { Dispatcher } from "./incidents/dispatcher.ts";
 import { StateDirLock } from "./incidents/lock.ts";
+import type { Incident } from "./incidents/model.ts";
 import { prepareStateDir } from "./incidents/open.ts";
 import { recoverInterruptedRuns } from "./incidents/recovery.ts";
+import { Retention } from "./incidents/retention.ts";
 import { IncidentStore } from "./incidents/store.ts";
 import { Triage } from "./incidents/triage.ts";
 import { logger, setLogLevel } from "./log.ts";
@@ -28,6 +30,7 @@ import { Channel } from "./pipeline/channel.ts";
 import { CHANNEL_CAPACITY, fanIn } from "./pipeline/fan-in.ts";
 import { runSink } from "./pipeline/sink.ts";
 import { type DropCounts, Drops } from "./pipeline/stages.ts";
+import { connectionSettings } from "./reload/apply.ts";
 import { Reloader, type ReloadOutcome } from "./reload/reloader.ts";
 import { VERSION } from "./version.ts";
 
@@ -106,15 +109,9 @@ function startStages(
     agents: () => ({ running: triage.running, queued: store.queueDepth() }),
     reload: () => reloader.state,
   });
-  const triage = new Triage(
-    {
-      store,
-      stateDir: config.state_dir,
-      clusters,
-      onOutcome: (outcome, incident) => metrics.observeAgentRun(outcome.duration_ms, incident.status),
-    },
-    config.agent,
-  );
+  const onOutcome = (outcome: AgentOutcome, incident: Incident) =>
+    metrics.observeAgentRun(outcome.duration_ms, incident.status);
+  const triage = new Triage({ store, stateDir: config.state_dir, clusters, onOutcome }, config.agent);
   if (!triage.configured)
     log.warn("no agent.command configured: faults are recorded as incidents, no agent runs");
 
@@ -129,12 +126,7 @@ function startStages(
   const supervisor = new Supervisor({
     clusters: enabled,
     workersMax: config.workers.max,
-    settings: {
-      subscribe: config.subscribe,
-      reconnect: config.reconnect,
-      ping: config.ping,
-      log_level: config.log_level,
-    },
+    settings: connectionSettings(config),
     onMessage: fanIn({ registry, channel, backpressure, drops }),
   });
 
@@ -147,15 +139,15 @@ function startStages(
     stopping: probes.stopping,
   });
   const reload = (trigger = "api"): Promise<ReloadOutcome> => reloader.reload(trigger);
-  const healthApp = config.health.enabled
-    ? createHealthApp({ registry, startedAt, metrics, store, probes })
-    : null;
-  healthApp?.route(
-    "/",
-    reloadRoutes(() => reload("http")),
-  );
-  const http = healthApp ? serve(healthApp, config.health.listen) : null;
+  const deps = { registry, startedAt, metrics, store, probes, reload: () => reload("http") };
+  const http = config.health.enabled ? serve(createHealthApp(deps), config.health.listen) : null;
   if (http) log.info("health server listening", { url: http.url });
+  const retention = new Retention({
+    store,
+    stateDir: config.state_dir,
+    days: () => reloader.config.retention.days,
+  });
+  retention.start();
   supervisor.start();
   triage.kick();
   const stopping = new AbortController();
@@ -186,6 +178,7 @@ function startStages(
       await sink;
       await triage.stop(graceMs);
       await http?.stop();
+      await retention.stop();
       lifecycle.storeOpen = false;
       store.close();
       lock.release();

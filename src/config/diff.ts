@@ -30,6 +30,7 @@ const LIVE_SETTINGS = [
   "dedup_window_seconds",
   "shutdown_timeout_seconds",
   "log_level",
+  "retention",
 ] as const;
 /** Settings whose values are shown in the reload's report; the others (argv, URLs, paths) only say "changed". */
 const SHOWN = new Set<string>([
@@ -37,6 +38,7 @@ const SHOWN = new Set<string>([
   "dedup_window_seconds",
   "shutdown_timeout_seconds",
   "log_level",
+  "retention",
 ]);
 /** Settings fixed for the process's life. */
 const RESTART_SETTINGS = ["state_dir", "health", "workers"] as const;

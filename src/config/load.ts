@@ -275,6 +275,7 @@ function resolveConfig(
     ping: file.ping,
     health: { enabled: file.health.enabled, listen },
     workers: file.workers,
+    retention: file.retention,
     state_dir: resolve(base, file.state_dir),
     dedup_window_seconds: file.dedup_window_seconds,
     shutdown_timeout_seconds: file.shutdown_timeout_seconds,

@@ -107,6 +107,14 @@ export const WorkersSchema = v.strictObject({
   max: v.optional(v.pipe(PositiveInt, v.maxValue(1024, "must be at most 1024")), DEFAULT_WORKERS_MAX),
 });
 
+/** `retention`: how long finished incidents are kept (0 = for ever). */
+export const RetentionSchema = v.strictObject({
+  days: v.optional(
+    v.pipe(v.number("must be a number"), v.minValue(0, "must be at least 0 (0 keeps everything)")),
+    30,
+  ),
+});
+
 /** The whole config file. */
 export const ConfigFileSchema = v.strictObject({
   clusters: v.optional(v.array(ClusterSchema, "must be a list of clusters")),
@@ -118,6 +126,7 @@ export const ConfigFileSchema = v.strictObject({
   ping: v.optional(PingSchema, {}),
   health: v.optional(HealthSchema, {}),
   workers: v.optional(WorkersSchema, {}),
+  retention: v.optional(RetentionSchema, {}),
   state_dir: v.optional(NonEmptyString, DEFAULT_STATE_DIR),
   /** A repeat of a fault within this many seconds of its incident's last event joins that incident. */
   dedup_window_seconds: v.optional(PositiveSeconds, 300),

@@ -1,15 +1,17 @@
 /**
- * The operator-facing HTTP API (hono): `/health`, `/health/clusters`, the probes, incidents and metrics;
- * no kubeconfig path, contents or other secret ever appears in a response.
+ * The operator-facing HTTP API (hono): `/health`, `/health/clusters`, the probes, incidents, metrics and
+ * `POST /-/reload`; no kubeconfig path, contents or other secret ever appears in a response.
  */
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import type { ClusterState, Registry, RegistrySummary } from "../cluster/registry.ts";
 import type { IncidentStatus } from "../incidents/model.ts";
 import type { IncidentStore } from "../incidents/store.ts";
+import type { ReloadOutcome } from "../reload/reloader.ts";
 import { VERSION } from "../version.ts";
 import { incidentRoutes } from "./incidents.ts";
 import type { FaultlineMetrics } from "./metrics.ts";
 import { type ProbeState, probeRoutes } from "./probes.ts";
+import { reloadRoutes } from "./reload.ts";
 
 /**
  * `ok`: every enabled cluster active and receiving; `down`: none active; `degraded`: in between, or an
@@ -41,6 +43,10 @@ export interface HealthDeps {
   store?: IncidentStore;
   /** Serves `/livez` and `/readyz` when given. */
   probes?: ProbeState;
+  /** Serves `POST /-/reload` when given (see reload.ts; wrap it with `reloadGuards`). */
+  reload?: () => Promise<ReloadOutcome>;
+  /** Run before the reload route, e.g. a bearer-token check when `health.auth_token` is set. */
+  reloadGuards?: MiddlewareHandler[];
 }
 
 /** A cluster in `/health/clusters`: its live state plus its incidents by status. */
@@ -78,6 +84,7 @@ export function createHealthApp(deps: HealthDeps): Hono {
   });
   if (deps.probes) app.route("/", probeRoutes(deps.registry, deps.probes));
   if (deps.store) app.route("/", incidentRoutes(deps.store));
+  if (deps.reload) app.route("/", reloadRoutes(deps.reload, ...(deps.reloadGuards ?? [])));
   const metrics = deps.metrics;
   if (metrics) {
     app.get("/metrics", async (c) =>

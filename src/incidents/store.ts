@@ -45,6 +45,14 @@ import {
   runStatusOf,
 } from "./model.ts";
 import { DEFAULT_MIN_FREE_BYTES, openStoreDatabase, toStoreError } from "./open.ts";
+import {
+  enableIncrementalVacuum,
+  type PrunedBatch,
+  pruneBatch,
+  reclaimPages,
+  type SpaceStats,
+  spaceStats,
+} from "./prune.ts";
 import { countsByCluster, IncidentQueries, skipsByCluster } from "./queries.ts";
 import {
   ABSORB_COLUMNS,
@@ -370,6 +378,34 @@ export class IncidentStore {
     const next = resolveSettings({ ...options, now: this.#settings.now });
     this.#settings.dedupWindowMs = next.dedupWindowMs;
     this.#settings.maxQueue = next.maxQueue;
+  }
+
+  /**
+   * Retention: deletes up to `limit` finished incidents (never queued or running) whose last event and
+   * last change are before `cutoff`, with their events and runs, in one transaction.
+   */
+  pruneFinished(cutoff: Date, limit: number): PrunedBatch {
+    return this.#write("delete old incidents", () => pruneBatch(this.#db, cutoff.getTime(), limit));
+  }
+
+  /** Gives up to `pages` free pages back to the file system; returns how many. */
+  reclaimSpace(pages: number): number {
+    return this.#read("reclaim free space", () => reclaimPages(this.#db, pages));
+  }
+
+  /** The database's page accounting. */
+  space(): SpaceStats {
+    return this.#read("read the database size", () => spaceStats(this.#db));
+  }
+
+  /** Switches the file to incremental auto-vacuum, rewriting it once if it has data; true if it did. */
+  enableIncrementalVacuum(): boolean {
+    return this.#read("enable incremental vacuum", () => enableIncrementalVacuum(this.#db));
+  }
+
+  /** Copies the write-ahead log into the database and truncates it (after a large delete). */
+  checkpoint(): void {
+    this.#read("checkpoint the write-ahead log", () => this.#db.run("PRAGMA wal_checkpoint(TRUNCATE)"));
   }
 
   /** Closes the database (idempotent). The store is unusable afterwards. */

@@ -11,6 +11,7 @@ import type { AgentConfig, ClusterConfig, FaultlineConfig } from "../config/type
 import type { IncidentStore } from "../incidents/store.ts";
 import { logger, setLogLevel } from "../log.ts";
 import { HTTP_LIMIT_VARIABLE, planHttpLimit } from "../runtime/http-capacity.ts";
+import type { ConnectionSettings } from "../worker/protocol.ts";
 
 const log = logger({ component: "reload" });
 
@@ -53,10 +54,10 @@ export function applyConfig(
   for (const cluster of next.clusters) stages.clusters.set(cluster.name, cluster);
   stages.registry.sync(next.clusters);
 
-  const connectionSettings = diff.changed.length > 0 || diff.added.length > 0 ? settingsOf(next) : undefined;
+  const settings = diff.changed.length > 0 || diff.added.length > 0 ? connectionSettings(next) : undefined;
   stages.supervisor.remove(diff.removed.map((c) => c.name));
-  stages.supervisor.replace(diff.changed, connectionSettings);
-  stages.supervisor.add(diff.added, connectionSettings);
+  stages.supervisor.replace(diff.changed, settings);
+  stages.supervisor.add(diff.added, settings);
 
   stages.store.configure({ dedupWindowSeconds: next.dedup_window_seconds, maxQueue: next.agent?.max_queue });
   stages.setAgent(next.agent);
@@ -64,8 +65,8 @@ export function applyConfig(
   return diff;
 }
 
-/** What every connection is built with. */
-function settingsOf(config: FaultlineConfig) {
+/** What every connection is built with (the supervisor adds its start-up gate share). */
+export function connectionSettings(config: FaultlineConfig): Omit<ConnectionSettings, "connect_concurrency"> {
   return {
     subscribe: config.subscribe,
     reconnect: config.reconnect,
