@@ -17,7 +17,8 @@ const EVENTS_LIST_TOOL: Tool = {
       namespace: { type: "string", description: "Optional Namespace to retrieve the events from" },
       fieldSelector: {
         type: "string",
-        description: "Optional field selector (type, reason, involvedObject.kind; = or !=), e.g. type=Warning",
+        description:
+          "Optional field selector (type, reason, involvedObject.kind; = or !=), e.g. type=Warning",
       },
     },
   },

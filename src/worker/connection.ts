@@ -7,7 +7,7 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
-import { errorMessage, type Logger, logger } from "../log.ts";
+import { type Logger, logger } from "../log.ts";
 import { Backoff } from "../runtime/backoff.ts";
 import { deadline, fulfilsWithin } from "../runtime/deadline.ts";
 import { Gate } from "../runtime/gate.ts";
@@ -160,7 +160,7 @@ export class ClusterConnection {
       { capabilities: {}, jsonSchemaValidator: sharedSchemaValidator },
     );
     client.onclose = () => lost.resolve("connection closed");
-    client.onerror = (error) => this.#log.debug("transport error", { error: errorMessage(error) });
+    client.onerror = (error) => this.#log.debug("transport error", { error: this.#describe(error) });
     client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
       this.#feed.notified(notification.params);
     });

@@ -10,6 +10,7 @@ import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation";
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
 import { errorMessage } from "../log.ts";
 import { errnoCode } from "../runtime/errno.ts";
+import { describeFetchError, withoutProgrammerAdvice } from "../runtime/fetch-errors.ts";
 import type { Flow } from "./flow.ts";
 import type { ListEvents } from "./poller.ts";
 
@@ -79,7 +80,7 @@ function watchBody(
           controller.close();
         } else controller.enqueue(value);
       } catch (error) {
-        onEnd(`event stream broke: ${errorMessage(error)}`);
+        onEnd(`event stream broke: ${withoutProgrammerAdvice(errorMessage(error))}`);
         controller.error(error);
       }
     },
@@ -163,7 +164,8 @@ export function describeFailure(error: unknown, endpoint: string, timeoutMs: num
   }
   const code = errnoCode(error);
   if (code === "ConnectionRefused" || code === "ECONNREFUSED") return `connection refused by ${endpoint}`;
-  return errorMessage(error);
+  // Bun's fetch errors (reset, DNS, TLS…) in words for operators, never "pass `verbose: true` to fetch()".
+  return describeFetchError(error, endpoint);
 }
 
 /** `value[key]` when `value` is an object whose `key` holds a string, else undefined. */

@@ -2,6 +2,7 @@
  * The command-line entry in process: dispatch, help, usage errors and exit codes, with output captured.
  */
 import { afterAll, describe, expect, test } from "bun:test";
+import { paint, useColor } from "../../src/cli/color.ts";
 import { cli, HELP } from "../../src/cli/entry.ts";
 import { EXIT } from "../../src/cli/exit-codes.ts";
 import type { CommandIO } from "../../src/cli/io.ts";
@@ -164,4 +165,14 @@ state_dir: ./a-file/state
     expect(result.code).toBe(EXIT.usage);
     expect(result.stderr).toStartWith("faultline incidents: --limit");
   });
+});
+
+test("colours: only on a terminal, never with NO_COLOR set", () => {
+  expect(useColor({ isTTY: true }, {})).toBe(true);
+  expect(useColor({ isTTY: true }, { NO_COLOR: "1" })).toBe(false);
+  expect(useColor({ isTTY: true }, { NO_COLOR: "" })).toBe(true);
+  expect(useColor({ isTTY: false }, {})).toBe(false);
+  expect(useColor({}, {})).toBe(false);
+  expect(paint("x", "\x1b[1m", false)).toBe("x");
+  expect(paint("x", "\x1b[1m", true)).toBe("\x1b[1mx\x1b[0m");
 });
