@@ -139,15 +139,16 @@ function startStages(
     stopping: probes.stopping,
   });
   const reload = (trigger = "api"): Promise<ReloadOutcome> => reloader.reload(trigger);
-  const deps = { registry, startedAt, metrics, store, probes, reload: () => reload("http") };
-  const http = config.health.enabled ? serve(createHealthApp(deps), config.health.listen) : null;
-  if (http) log.info("health server listening", { url: http.url });
+  // Before listening: a first pass on an old database rewrites it once (VACUUM, ~10 s per GB).
   const retention = new Retention({
     store,
     stateDir: config.state_dir,
     days: () => reloader.config.retention.days,
   });
   retention.start();
+  const deps = { registry, startedAt, metrics, store, probes, reload: () => reload("http") };
+  const http = config.health.enabled ? serve(createHealthApp(deps), config.health.listen) : null;
+  if (http) log.info("health server listening", { url: http.url });
   supervisor.start();
   triage.kick();
   const stopping = new AbortController();

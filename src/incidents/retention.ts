@@ -86,8 +86,15 @@ export class Retention {
     if (days <= 0 || this.#stopped) return null;
     const { store, stateDir } = this.#options;
     const started = performance.now();
+    if (store.space().autoVacuum !== "incremental") {
+      const { pages, pageSize } = store.space();
+      log.info("switching the database to incremental vacuum: rewriting it once (about 10 s per GB)", {
+        path: store.path,
+        size_bytes: pages * pageSize,
+      });
+    }
     const converted = store.enableIncrementalVacuum();
-    if (converted) log.info("database switched to incremental vacuum (rewritten once)", { path: store.path });
+    if (converted) log.info("database switched to incremental vacuum", { path: store.path });
     const cutoff = new Date((this.#options.now?.() ?? new Date()).getTime() - days * 86_400_000);
     const report: RetentionReport = {
       incidents: 0,
