@@ -19,17 +19,22 @@ import { MIGRATIONS, SCHEMA_VERSION } from "../src/incidents/schema.ts";
 import { IncidentStore } from "../src/incidents/store.ts";
 import { setLogLevel } from "../src/log.ts";
 
-const { values } = parseArgs({
-  options: { events: { type: "string", default: "1000000" }, json: { type: "string" } },
-});
-const EVENTS = Number(values.events);
 const PER_INCIDENT = 10;
 const DAY = 86_400_000;
 const NOW = Date.parse("2026-11-25T12:00:00.000Z");
-setLogLevel("warn");
 
-const dir = join(tmpdir(), `faultline-bench-retention-${process.pid}`);
-mkdirSync(dir, { recursive: true });
+/**
+ * Creates `<stateDir>/faultline.db` as faultline wrote it before retention existed: the current schema,
+ * WAL, and no incremental auto-vacuum (what retention converts once).
+ */
+export function createLegacyDatabase(stateDir: string): void {
+  mkdirSync(stateDir, { recursive: true });
+  const legacy = new Database(join(stateDir, DB_FILE));
+  legacy.exec("PRAGMA journal_mode = WAL");
+  for (const migration of MIGRATIONS) legacy.exec(migration);
+  legacy.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+  legacy.close();
+}
 
 /** A realistic fault: about the size of a nested CrashLoop with its event as `raw`. */
 function fault(incident: number, repeat: number, at: number): FaultEvent {
@@ -70,15 +75,9 @@ function sizeOf(stateDir: string): number {
 
 const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
 
-async function main(): Promise<void> {
+async function main(dir: string, EVENTS: number, jsonFile: string | undefined): Promise<void> {
   const stateDir = join(dir, "state");
-  mkdirSync(stateDir);
-  // An existing database as faultline wrote it before retention: no incremental vacuum.
-  const legacy = new Database(join(stateDir, DB_FILE));
-  legacy.exec("PRAGMA journal_mode = WAL");
-  for (const migration of MIGRATIONS) legacy.exec(migration);
-  legacy.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
-  legacy.close();
+  createLegacyDatabase(stateDir);
   let clock = NOW;
   const store = IncidentStore.open(stateDir, { now: () => new Date(clock), maxQueue: 1_000_000 });
   const incidents = Math.ceil(EVENTS / PER_INCIDENT);
@@ -141,11 +140,19 @@ async function main(): Promise<void> {
       `database size after: ${result.size_mb_after_prune} MB; queued incidents kept: ${queuedLeft}`,
     ].join("\n"),
   );
-  if (values.json) writeFileSync(values.json, `${JSON.stringify(result, null, 2)}\n`);
+  if (jsonFile) writeFileSync(jsonFile, `${JSON.stringify(result, null, 2)}\n`);
 }
 
-try {
-  await main();
-} finally {
-  rmSync(dir, { recursive: true, force: true });
+if (import.meta.main) {
+  const { values } = parseArgs({
+    options: { events: { type: "string", default: "1000000" }, json: { type: "string" } },
+  });
+  setLogLevel("warn");
+  const dir = join(tmpdir(), `faultline-bench-retention-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  try {
+    await main(dir, Number(values.events), values.json);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -3,14 +3,13 @@
  * runs and workspaces; queued and running ones stay whatever their age; the file gives space back; an
  * existing database without incremental vacuum is converted once.
  */
-import { Database } from "bun:sqlite";
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { createLegacyDatabase } from "../../scripts/bench-retention.ts";
 import { workspacePath } from "../../src/agent/workspace.ts";
 import { DB_FILE } from "../../src/incidents/open.ts";
 import { PRUNE_BATCH, Retention } from "../../src/incidents/retention.ts";
-import { MIGRATIONS, SCHEMA_VERSION } from "../../src/incidents/schema.ts";
 import { IncidentStore } from "../../src/incidents/store.ts";
 import { ingestOne, makeFault, makeOutcome } from "../helpers/fault.ts";
 import { tempDir } from "../helpers/tmp.ts";
@@ -137,12 +136,7 @@ describe("retention", () => {
 
   test("an existing database without incremental vacuum is converted once, keeping its data", async () => {
     const oldDir = join(dir.path, "legacy");
-    mkdirSync(oldDir);
-    const legacy = new Database(join(oldDir, DB_FILE));
-    legacy.exec("PRAGMA journal_mode = WAL");
-    for (const migration of MIGRATIONS) legacy.exec(migration);
-    legacy.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
-    legacy.close();
+    createLegacyDatabase(oldDir);
     const legacyClock = { now: NOW };
     const reopened = openStore(oldDir, legacyClock);
     try {
