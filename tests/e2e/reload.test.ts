@@ -10,7 +10,7 @@ import { type Simulator, startSimulator } from "../../scripts/sim/index.ts";
 import { type Faultline, startFaultline } from "../../src/app.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import type { ClustersBody } from "../../src/http/app.ts";
-import { runFaultline } from "../helpers/process.ts";
+import { SOURCE_CLI, startProcess } from "../helpers/process.ts";
 import { countState, queryState } from "../helpers/state.ts";
 import { tempDir, writeFile, writeKubeconfig } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
@@ -96,6 +96,7 @@ describe("reload while faults flow", () => {
     expect(body.clusters.map((c) => c.name)).toEqual(["keep", "changed", "added"]);
     expect(body.summary).toEqual({ total: 3, active: 3, unhealthy: 0 });
 
+    expect(app.supervisor.assignment.flat().sort()).toEqual(["added", "changed", "keep"]);
     expect(sim.sessionIds("keep")).toEqual(keepSessions);
     expect(sim.sessionIds("changed")).toHaveLength(1);
     expect(sim.sessionIds("changed")).not.toEqual(changedSessions);
@@ -171,21 +172,24 @@ describe("reload while faults flow", () => {
   });
 });
 
-test("faultline run: SIGHUP reloads (a cluster added), it does not exit; SIGTERM still stops it with 0", async () => {
+test("faultline run --listen: SIGHUP reloads (a cluster added), it does not exit; SIGTERM still stops it with 0", async () => {
   const work = join(dir.path, "hup");
   writeKubeconfig(dir.path, "hup-kube.yaml");
   const text = (names: string[]) =>
     `clusters:\n${names.map((n) => `  - { name: ${n}, mcp_endpoint: "${sim.endpoint(n)}", kubeconfig: ./hup-kube.yaml }`).join("\n")}
-health: { listen: "127.0.0.1:0" }
+health: { listen: "203.0.113.7:8080" }
 state_dir: ${work}
 `;
   const config = writeFile(dir.path, "hup.yaml", text(["hup"]));
-  const run = runFaultline(config);
+  // health.listen is not an address of this machine: only --listen lets faultline start.
+  const run = startProcess([...SOURCE_CLI, "run", "--config", config, "--listen", "127.0.0.1:0"]);
   try {
     const url = await run.waitActive(1);
     writeFile(dir.path, "hup.yaml", text(["hup", "keep"]));
     run.proc.kill("SIGHUP");
-    await run.waitForLog("config reloaded", (l) => l.msg === "config reloaded");
+    const reloaded = await run.waitForLog("config reloaded", (l) => l.msg === "config reloaded");
+    expect(reloaded).toMatchObject({ trigger: "SIGHUP", added: ["keep"], unchanged: ["hup"] });
+    expect(run.logs.some((l) => l.msg === "config changes that need a restart were not applied")).toBe(false);
     await run.waitActive(2);
     expect(run.proc.exitCode).toBeNull();
     const body = (await (await fetch(`${url}/health/clusters`)).json()) as ClustersBody;
