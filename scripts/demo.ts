@@ -12,6 +12,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { AGENT_LOG_FILE, type AgentResult, RESULT_FILE } from "../src/agent/runner.ts";
 import { workspacePath } from "../src/agent/workspace.ts";
+import { paint, useColor } from "../src/cli/color.ts";
 import type { ClustersBody, HealthBody } from "../src/http/app.ts";
 import { lines } from "./lines.ts";
 import { type SimFault, startSimulator } from "./sim/index.ts";
@@ -26,7 +27,9 @@ const { values } = parseArgs({
 });
 
 const CLUSTERS = ["prod-east", "prod-west", "staging"] as const;
-const say = (text: string) => process.stdout.write(`\x1b[1m▶ ${text}\x1b[0m\n`);
+/** ANSI colours only on a terminal, and never with NO_COLOR (a pipe or a log file gets plain text). */
+const color = useColor(process.stdout);
+const say = (text: string) => process.stdout.write(`${paint(`▶ ${text}`, "\x1b[1m", color)}\n`);
 
 const dir = resolve(values.dir);
 rmSync(dir, { recursive: true, force: true });
@@ -64,7 +67,7 @@ const faultline = Bun.spawn([...FAULTLINE, "run", "--config", configFile], {
 const healthUrl = Promise.withResolvers<string>();
 void (async () => {
   for await (const line of lines(faultline.stdout)) {
-    process.stdout.write(`\x1b[2mfaultline │\x1b[0m ${line}\n`);
+    process.stdout.write(`${paint("faultline │", "\x1b[2m", color)} ${line}\n`);
     if (line.includes('"health server listening"')) healthUrl.resolve(JSON.parse(line).url);
   }
 })();

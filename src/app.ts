@@ -8,45 +8,54 @@
  *
  * Each stage lives in `src/pipeline/` in a file named after it; `docs/pipeline.md` is their contract.
  */
+import type { AgentOutcome } from "./agent/runner.ts";
 import { Registry } from "./cluster/registry.ts";
 import { Supervisor } from "./cluster/supervisor.ts";
 import { healthToken } from "./config/connection-check.ts";
+import { loadConfig } from "./config/load.ts";
 import type { FaultlineConfig } from "./config/types.ts";
 import type { FaultEvent } from "./events/fault.ts";
 import { createHealthApp } from "./http/app.ts";
 import { FaultlineMetrics } from "./http/metrics.ts";
 import { type RunningServer, serve } from "./http/serve.ts";
-import { Dispatcher } from "./incidents/dispatcher.ts";
+import type { Dispatcher } from "./incidents/dispatcher.ts";
 import { StateDirLock } from "./incidents/lock.ts";
+import type { Incident } from "./incidents/model.ts";
 import { prepareStateDir } from "./incidents/open.ts";
 import { recoverInterruptedRuns } from "./incidents/recovery.ts";
+import { Retention } from "./incidents/retention.ts";
 import { IncidentStore } from "./incidents/store.ts";
-import { errorMessage, logger, setLogLevel } from "./log.ts";
-import { planNotifications } from "./notify/message.ts";
-import { Notifier } from "./notify/notifier.ts";
+import { Triage } from "./incidents/triage.ts";
+import { logger, setLogLevel } from "./log.ts";
+import { Notifications } from "./notify/service.ts";
 import { Backpressure } from "./pipeline/backpressure.ts";
 import { Channel } from "./pipeline/channel.ts";
 import { CHANNEL_CAPACITY, fanIn } from "./pipeline/fan-in.ts";
 import { runSink } from "./pipeline/sink.ts";
 import { type DropCounts, Drops } from "./pipeline/stages.ts";
+import { connectionSettings } from "./reload/apply.ts";
+import { Reloader, type ReloadOutcome } from "./reload/reloader.ts";
 import { VERSION } from "./version.ts";
 
 const log = logger();
 
 /** A running faultline. */
 export interface Faultline {
-  config: FaultlineConfig;
+  /** The config running now (changes on reload). */
+  readonly config: FaultlineConfig;
   registry: Registry;
   supervisor: Supervisor;
   store: IncidentStore;
-  /** Null when no agent is configured. */
-  dispatcher: Dispatcher | null;
+  /** Null while no agent has been configured. */
+  readonly dispatcher: Dispatcher | null;
   /** Null when the health server is disabled. */
   http: RunningServer | null;
-  /** Delivers the notification outbox to the `notify` sinks. */
-  notifier: Notifier;
+  /** Plans and delivers notifications (the outbox worker). */
+  notifications: Notifications;
   /** Events that did not reach the store, by reason (live). */
   dropped: DropCounts;
+  /** Re-reads the config and applies what changed (SIGHUP, `POST /-/reload`); never rejects. */
+  reload(trigger?: string): Promise<ReloadOutcome>;
   /**
    * Graceful stop: take no new events, unsubscribe and close every session, store what is in flight,
    * let running agents finish for up to `graceMs` (default `shutdown_timeout_seconds`), then end them.
@@ -57,8 +66,12 @@ export interface Faultline {
 /**
  * Takes the state_dir lock, opens the store, recovers what a previous faultline left, and starts every
  * stage `config` asks for. Throws when the state cannot be used (nothing is left running then).
+ * `load` reads the config again for a reload (default: the file `config` came from).
  */
-export async function startFaultline(config: FaultlineConfig): Promise<Faultline> {
+export async function startFaultline(
+  config: FaultlineConfig,
+  load: () => FaultlineConfig = () => loadConfig(config.source),
+): Promise<Faultline> {
   setLogLevel(config.log_level);
   const startedAt = new Date();
   // The lock comes before the database: a second faultline must not even migrate a store another one owns.
@@ -69,10 +82,9 @@ export async function startFaultline(config: FaultlineConfig): Promise<Faultline
     store = IncidentStore.open(config.state_dir, {
       dedupWindowSeconds: config.dedup_window_seconds,
       maxQueue: config.agent?.max_queue,
-      notify: planNotifications(config),
     });
     await recoverInterruptedRuns(store, config.agent);
-    return startStages(config, store, lock, startedAt);
+    return startStages(config, store, lock, startedAt, load);
   } catch (error) {
     store?.close();
     lock.release();
@@ -86,33 +98,32 @@ function startStages(
   store: IncidentStore,
   lock: StateDirLock,
   startedAt: Date,
+  load: () => FaultlineConfig,
 ): Faultline {
   const registry = new Registry(config.clusters, startedAt);
+  // Shared with the stages and changed in place by a reload (see reload/apply.ts).
   const clusters = new Map(config.clusters.map((c) => [c.name, c]));
+  const routing = new Map(clusters);
   const channel = new Channel<FaultEvent>(CHANNEL_CAPACITY);
   const drops = new Drops();
-  const notifier = new Notifier({ sinks: config.notify, outbox: store.outbox });
+  const notifications = new Notifications(store, config);
   const metrics = new FaultlineMetrics({
     registry,
     dropped: () => ({ ...drops.counts }),
     incidents: () => store.countsByCluster(),
     skips: () => store.skipsByCluster(),
-    agents: () => ({ running: dispatcher?.running ?? 0, queued: store.queueDepth() }),
-    notifications: () => ({ attempts: notifier.totals(), outbox: store.outbox.counts() }),
+    agents: () => ({ running: triage.running, queued: store.queueDepth() }),
+    reload: () => reloader.state,
+    notifications: () => ({ attempts: notifications.totals(), outbox: store.outbox.counts() }),
   });
-  const dispatcher = config.agent
-    ? new Dispatcher({
-        store,
-        agent: config.agent,
-        stateDir: config.state_dir,
-        clusters,
-        onOutcome: (outcome, incident) => {
-          metrics.observeAgentRun(outcome.duration_ms, incident.status);
-          notifier.kick();
-        },
-      })
-    : null;
-  if (!dispatcher) log.warn("no agent.command configured: faults are recorded as incidents, no agent runs");
+  const onOutcome = (outcome: AgentOutcome, incident: Incident) => {
+    metrics.observeAgentRun(outcome.duration_ms, incident.status);
+    notifications.kick();
+  };
+  const triage = new Triage({ store, stateDir: config.state_dir, clusters, onOutcome }, config.agent);
+  if (!triage.configured)
+    log.warn("no agent.command configured: faults are recorded as incidents, no agent runs");
+
   const enabled = config.clusters.filter((c) => c.enabled);
   for (const c of config.clusters) {
     if (!c.enabled) log.info("cluster status", { cluster: c.name, status: "disabled" });
@@ -124,37 +135,52 @@ function startStages(
   const supervisor = new Supervisor({
     clusters: enabled,
     workersMax: config.workers.max,
-    settings: {
-      subscribe: config.subscribe,
-      reconnect: config.reconnect,
-      ping: config.ping,
-      log_level: config.log_level,
-      limits: config.limits,
-    },
+    settings: connectionSettings(config),
     onMessage: fanIn({ registry, channel, backpressure, drops }),
   });
 
   const lifecycle = { stopping: false, storeOpen: true };
   const probes = { stopping: () => lifecycle.stopping, storeOpen: () => lifecycle.storeOpen };
+  const reloader = new Reloader({
+    config,
+    load,
+    stages: {
+      registry,
+      supervisor,
+      store,
+      clusters,
+      routing,
+      setAgent: (agent) => triage.setAgent(agent),
+      setNotify: (next) => notifications.reconfigure(next),
+    },
+    stopping: probes.stopping,
+  });
+  const reload = (trigger = "api"): Promise<ReloadOutcome> => reloader.reload(trigger);
+  // Before listening: a first pass on an old database rewrites it once (VACUUM, ~10 s per GB).
+  const retention = new Retention({
+    store,
+    stateDir: config.state_dir,
+    days: () => reloader.config.retention.days,
+  });
+  retention.start();
   const authToken = healthToken(config.health);
-  const http = config.health.enabled
-    ? serve(createHealthApp({ registry, startedAt, metrics, store, probes, authToken }), config.health.listen)
-    : null;
+  const deps = { registry, startedAt, metrics, store, probes, authToken, reload: () => reload("http") };
+  const http = config.health.enabled ? serve(createHealthApp(deps), config.health.listen) : null;
   if (http) log.info("health server listening", { url: http.url });
   supervisor.start();
-  notifier.start();
-  dispatcher?.kick();
+  notifications.start();
+  triage.kick();
   const stopping = new AbortController();
   const sink = runSink({
     channel,
-    clusters,
+    clusters: routing,
     store,
     backpressure,
     drops,
-    agentConfigured: dispatcher !== null,
+    agentConfigured: () => triage.configured,
     stored: () => {
-      dispatcher?.kick();
-      notifier.kick();
+      triage.kick();
+      notifications.kick();
     },
     stopping: stopping.signal,
   });
@@ -165,7 +191,7 @@ function startStages(
   });
 
   let stopped: Promise<void> | null = null;
-  const stop = (graceMs = config.shutdown_timeout_seconds * 1000): Promise<void> => {
+  const stop = (graceMs = reloader.config.shutdown_timeout_seconds * 1000): Promise<void> => {
     stopped ??= (async () => {
       log.info("stopping");
       lifecycle.stopping = true;
@@ -173,9 +199,10 @@ function startStages(
       channel.close();
       stopping.abort();
       await sink;
-      await dispatcher?.stop(graceMs);
-      await notifier.stop();
+      await triage.stop(graceMs);
+      await notifications.stop();
       await http?.stop();
+      await retention.stop();
       lifecycle.storeOpen = false;
       store.close();
       lock.release();
@@ -183,24 +210,20 @@ function startStages(
     })();
     return stopped;
   };
-  return { config, registry, supervisor, store, dispatcher, http, notifier, dropped: drops.counts, stop };
-}
-
-/** Runs until SIGINT or SIGTERM, then stops gracefully; resolves to the exit code. */
-export async function runUntilSignalled(config: FaultlineConfig): Promise<number> {
-  let app: Faultline;
-  try {
-    app = await startFaultline(config);
-  } catch (error) {
-    log.error("cannot start", { error: errorMessage(error) });
-    process.stderr.write(`faultline: cannot start: ${errorMessage(error)}\n`);
-    return 1;
-  }
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once("SIGINT", () => resolve("SIGINT"));
-    process.once("SIGTERM", () => resolve("SIGTERM"));
-  });
-  log.info("signal received", { signal, shutdown_timeout_seconds: config.shutdown_timeout_seconds });
-  await app.stop();
-  return 0;
+  return {
+    get config() {
+      return reloader.config;
+    },
+    get dispatcher() {
+      return triage.dispatcher;
+    },
+    registry,
+    supervisor,
+    store,
+    http,
+    notifications,
+    dropped: drops.counts,
+    reload,
+    stop,
+  };
 }

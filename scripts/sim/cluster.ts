@@ -138,6 +138,11 @@ export class SimCluster {
     for (const session of sessions) void session.server.close().catch(ignoreError);
   }
 
+  /** Ids of the live MCP sessions (a client that kept its session keeps its id). */
+  sessionIds(): string[] {
+    return [...this.sessions.keys()];
+  }
+
   /** Current counters. */
   stats(): SimClusterStats {
     let streams = 0;
@@ -341,7 +346,11 @@ export class SimCluster {
   private listEvents(args: Record<string, unknown>): CallToolResult {
     const namespace =
       typeof args.namespace === "string" && args.namespace !== "" ? args.namespace : undefined;
-    return textResult(this.eventLog.listText(namespace));
+    const fieldSelector = typeof args.fieldSelector === "string" ? args.fieldSelector : "";
+    const text = this.eventLog.listText(namespace, fieldSelector);
+    return text === null
+      ? { isError: true, content: [{ type: "text", text: `field selector not supported: ${fieldSelector}` }] }
+      : textResult(text);
   }
 
   private subscribe(session: SimSession, args: Record<string, unknown>): CallToolResult {

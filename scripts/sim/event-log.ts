@@ -60,11 +60,37 @@ export class EventLog {
     return recorded;
   }
 
-  /** Text of an `events_list` answer for one namespace, or for all when `namespace` is undefined. */
-  listText(namespace: string | undefined): string {
+  /**
+   * Text of an `events_list` answer for one namespace, or for all when `namespace` is undefined, with the
+   * events `fieldSelector` selects (`type`, `reason`, `involvedObject.kind`; `=`, `==` or `!=`, joined by
+   * commas, as the API server takes them); null for a selector it cannot read.
+   */
+  listText(namespace: string | undefined, fieldSelector = ""): string | null {
+    const select = parseFieldSelector(fieldSelector);
+    if (!select) return null;
     const events = [...this.events.values()].filter(
-      (event) => namespace === undefined || event.namespace === namespace,
+      (event) => (namespace === undefined || event.namespace === namespace) && select(event),
     );
     return formatEventList(events);
   }
+}
+
+/** The fields a simulated selector may name. */
+const SELECTABLE: Readonly<Record<string, (event: KubeEvent) => string>> = {
+  type: (event) => event.type,
+  reason: (event) => event.reason,
+  "involvedObject.kind": (event) => event.involvedObject.kind,
+};
+
+/** A field selector as a predicate, or null when a term is malformed or names another field. */
+function parseFieldSelector(selector: string): ((event: KubeEvent) => boolean) | null {
+  const tests: Array<(event: KubeEvent) => boolean> = [];
+  for (const term of selector.split(",").filter((t) => t.trim() !== "")) {
+    const match = /^\s*([^!=\s]+)\s*(==|!=|=)\s*(.*?)\s*$/.exec(term);
+    const get = match ? SELECTABLE[match[1] ?? ""] : undefined;
+    if (!match || !get) return null;
+    const value = match[3];
+    tests.push(match[2] === "!=" ? (event) => get(event) !== value : (event) => get(event) === value);
+  }
+  return (event) => tests.every((test) => test(event));
 }

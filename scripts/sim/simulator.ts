@@ -106,6 +106,10 @@ class RunningSimulator implements ControlledSimulator {
     return this.cluster(cluster).stats();
   }
 
+  sessionIds(cluster: string): string[] {
+    return this.cluster(cluster).sessionIds();
+  }
+
   info(cluster: string): SimClusterInfo {
     return { name: cluster, endpoint: this.endpoint(cluster), stats: this.stats(cluster) };
   }

@@ -15,6 +15,11 @@ const EVENTS_LIST_TOOL: Tool = {
     type: "object",
     properties: {
       namespace: { type: "string", description: "Optional Namespace to retrieve the events from" },
+      fieldSelector: {
+        type: "string",
+        description:
+          "Optional field selector (type, reason, involvedObject.kind; = or !=), e.g. type=Warning",
+      },
     },
   },
 };

@@ -155,6 +155,8 @@ export interface Simulator {
   up(cluster: string): Promise<void>;
   /** Counters of a cluster. */
   stats(cluster: string): SimClusterStats;
+  /** Ids of a cluster's live MCP sessions. */
+  sessionIds(cluster: string): string[];
   /** Base URL of the control API (`http://127.0.0.1:PORT`), or null without one. */
   readonly controlUrl: string | null;
   /** Stops every listener and the control server and closes every stream. */

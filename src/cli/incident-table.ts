@@ -4,6 +4,7 @@
  */
 import { describeResource } from "../events/fault.ts";
 import type { Incident, IncidentStatus } from "../incidents/model.ts";
+import { paint } from "./color.ts";
 
 /** Options for {@link formatIncidentTable}. */
 export interface TableOptions {
@@ -106,10 +107,6 @@ function cellColor(incident: Incident | undefined, index: number): string {
   if (header === "STATUS") return STATUS_COLORS[incident.status];
   if (header === "SEVERITY") return SEVERITY_COLORS[incident.severity] ?? "";
   return "";
-}
-
-function paint(text: string, code: string, enabled: boolean): string {
-  return enabled && code !== "" ? `${code}${text}${ANSI.reset}` : text;
 }
 
 /** `skipped (queue_full)`, else the bare status. */

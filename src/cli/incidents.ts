@@ -19,14 +19,16 @@ import {
 } from "../incidents/model.ts";
 import { DB_FILE } from "../incidents/open.ts";
 import { IncidentStore } from "../incidents/store.ts";
-import { errorMessage, setLogSink } from "../log.ts";
+import { setLogSink } from "../log.ts";
+import { useColor } from "./color.ts";
 import { EXIT } from "./exit-codes.ts";
 import { incidentShowCommand } from "./incident-show.ts";
 import { formatIncidentTable } from "./incident-table.ts";
 import { type CommandIO, PROCESS_IO, reportConfigError } from "./io.ts";
-import { COMMON_OPTIONS } from "./options.ts";
+import { COMMON_OPTIONS, parseCommandArgs } from "./options.ts";
 
-const USAGE = `Usage: faultline incidents --config FILE [--cluster NAME] [--status STATUS] [--limit N] [--json]
+/** `faultline incidents --help`. */
+export const USAGE = `Usage: faultline incidents --config FILE [--cluster NAME] [--status STATUS] [--limit N] [--json]
        faultline incidents show ID --config FILE [--json]
 
 List recorded incidents, newest first (safe while faultline runs); \`show\` prints one incident with
@@ -64,7 +66,7 @@ export async function incidentsCommand(argv: string[], io: CommandIO = PROCESS_I
   } catch (error) {
     return reportConfigError(error, io);
   }
-  const color = io === PROCESS_IO && process.stdout.isTTY === true && !process.env.NO_COLOR;
+  const color = io === PROCESS_IO && useColor(process.stdout);
   const restoreSink = setLogSink((line) => io.stderr(`${line}\n`));
   try {
     const incidents = listIncidents(config.state_dir, args.filter, io);
@@ -97,17 +99,9 @@ function listIncidents(stateDir: string, filter: IncidentFilter, io: CommandIO):
 
 /** The parsed arguments, or the exit code when there is nothing more to do (help, bad usage). */
 function parseIncidentsArgs(argv: string[], io: CommandIO): IncidentsArgs | number {
-  let values: ReturnType<typeof parseFlags>["values"];
-  try {
-    values = parseFlags(argv).values;
-  } catch (error) {
-    io.stderr(`faultline incidents: ${errorMessage(error)}\n\n${USAGE}\n`);
-    return EXIT.usage;
-  }
-  if (values.help) {
-    io.stdout(`${USAGE}\n`);
-    return EXIT.ok;
-  }
+  const parsed = parseCommandArgs("faultline incidents:", USAGE, io, () => parseFlags(argv));
+  if (typeof parsed === "number") return parsed;
+  const { values } = parsed;
   if (!values.config) {
     io.stderr("faultline incidents: --config FILE is required\n");
     return EXIT.usage;

@@ -1,11 +1,19 @@
 /**
- * `faultline run --config FILE`: loads the config, makes sure Bun's in-flight HTTP request cap fits
- * the fleet (re-executing this process when it does not), then runs the pipeline until
- * SIGINT/SIGTERM.
+ * `faultline run --config FILE [--listen HOST:PORT]`: loads the config, makes sure Bun's in-flight HTTP
+ * request cap fits the fleet (re-executing this process when it does not), then runs the pipeline
+ * until SIGINT/SIGTERM; SIGHUP reloads the config.
  */
 
+import { parseArgs } from "node:util";
 import { connectionIssues } from "../config/connection-check.ts";
-import { ConfigError, describeConfigError, parseConfig, readConfigFile } from "../config/load.ts";
+import {
+  ConfigError,
+  describeConfigError,
+  type LoadOptions,
+  loadConfig,
+  parseConfig,
+  readConfigFile,
+} from "../config/load.ts";
 import type { FaultlineConfig } from "../config/types.ts";
 import { logger, setLogLevel } from "../log.ts";
 import {
@@ -16,21 +24,54 @@ import {
 } from "../runtime/http-capacity.ts";
 import { EXIT } from "./exit-codes.ts";
 import { type CommandIO, PROCESS_IO, reportConfigError } from "./io.ts";
+import { COMMON_OPTIONS, parseCommandArgs } from "./options.ts";
+
+/** `faultline run --help`. */
+export const RUN_USAGE = `Usage: faultline run --config FILE [--listen HOST:PORT]
+
+Connect to every enabled cluster and triage faults until SIGINT/SIGTERM (then: unsubscribe, close
+sessions, store what is in flight, let running agents finish up to shutdown_timeout_seconds, exit 0).
+SIGHUP (or POST /-/reload) re-reads FILE and applies what changed; an invalid file changes nothing.
+
+Options:
+  -c, --config FILE        the YAML config (see examples/faultline.yaml)
+  -l, --listen HOST:PORT   where the health server listens; wins over $FAULTLINE_HEALTH_LISTEN,
+                           which wins over health.listen (e.g. 0.0.0.0:8080 in a container)
+  -h, --help               show this help
+
+Logs: one JSON object per line on stdout.
+Exit codes: 0 stopped by a signal, 1 the state cannot be used, 2 invalid config or usage.`;
 
 /**
- * Runs faultline with the config at `configFile`; resolves to the exit code: `runUntilSignalled`'s
+ * `argv` is what follows `run`. Runs faultline; resolves to the exit code: `runUntilSignalled`'s
  * (0 after a graceful shutdown, 1 when the state cannot be used), 1 when a credential or certificate
- * file cannot be used, or 2 for an invalid config
- * (reported on `io`; the pipeline itself logs to the process's stderr).
+ * file cannot be used, or 2 for an invalid config or bad usage (reported on `io`; the pipeline itself
+ * logs to the process's stdout).
  */
-export async function runCommand(configFile: string, io: CommandIO = PROCESS_IO): Promise<number> {
+export async function runCommand(argv: string[], io: CommandIO = PROCESS_IO): Promise<number> {
+  const parsed = parseCommandArgs("faultline:", RUN_USAGE, io, () =>
+    parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: { ...COMMON_OPTIONS, listen: { type: "string", short: "l" } },
+    }),
+  );
+  if (typeof parsed === "number") return parsed;
+  const configFile = parsed.values.config;
+  if (!configFile) {
+    io.stderr("faultline run: --config FILE is required\n");
+    return EXIT.usage;
+  }
+  const options: LoadOptions =
+    parsed.values.listen === undefined ? {} : { healthListen: parsed.values.listen };
   let config: FaultlineConfig;
   try {
     const { text, source } = readConfigFile(configFile);
     // Size Bun's request cap from a cheap look at the text first, so a large fleet's config is parsed once.
     const estimate = estimateClusters(text);
     if (planHttpLimit(estimate, process.env).action === "reexec") ensureHttpCapacity(estimate, true);
-    config = parseConfig(text, source);
+    config = parseConfig(text, source, process.env, options);
   } catch (error) {
     return reportConfigError(error, io);
   }
@@ -42,8 +83,8 @@ export async function runCommand(configFile: string, io: CommandIO = PROCESS_IO)
   }
   setLogLevel(config.log_level);
   ensureHttpCapacity(config.clusters.filter((c) => c.enabled).length);
-  const { runUntilSignalled } = await import("../app.ts");
-  return runUntilSignalled(config);
+  const { runUntilSignalled } = await import("./lifecycle.ts");
+  return runUntilSignalled(config, () => loadConfig(configFile, process.env, options));
 }
 
 /**

@@ -36,6 +36,26 @@ export interface ClusterState {
   resubscriptions: number;
 }
 
+/** A cluster's state before its connection reports anything. */
+function newState(c: ClusterConfig, now: Date): ClusterState {
+  return {
+    name: c.name,
+    status: c.enabled ? "disconnected" : "disabled",
+    labels: c.labels,
+    last_event_at: null,
+    last_error: null,
+    event_count: 0,
+    since: now.toISOString(),
+    retry_in_ms: null,
+    subscription_error: null,
+    reconnects: 0,
+    mode: null,
+    last_poll_at: null,
+    last_subscription_check_at: null,
+    resubscriptions: 0,
+  };
+}
+
 /** Counts over all clusters. `unhealthy` = failed or disconnected (disabled ones are neither). */
 export interface RegistrySummary {
   total: number;
@@ -48,30 +68,41 @@ export class Registry {
   readonly #clusters = new Map<string, ClusterState>();
 
   constructor(clusters: readonly ClusterConfig[], now: Date = new Date()) {
+    for (const c of clusters) this.#clusters.set(c.name, newState(c, now));
+  }
+
+  /**
+   * Config reload: the registry lists `clusters`, in their order. New ones start `disconnected` (or
+   * `disabled`); gone ones are forgotten (their late messages are ignored); a cluster disabled now shows
+   * `disabled`, one enabled again `disconnected` until its connection reports. Labels follow the config;
+   * counts and times are kept.
+   */
+  sync(clusters: readonly ClusterConfig[], now: Date = new Date()): void {
+    const previous = new Map(this.#clusters);
+    this.#clusters.clear();
     for (const c of clusters) {
-      this.#clusters.set(c.name, {
-        name: c.name,
-        status: c.enabled ? "disconnected" : "disabled",
-        labels: c.labels,
-        last_event_at: null,
-        last_error: null,
-        event_count: 0,
-        since: now.toISOString(),
-        retry_in_ms: null,
-        subscription_error: null,
-        reconnects: 0,
-        mode: null,
-        last_poll_at: null,
-        last_subscription_check_at: null,
-        resubscriptions: 0,
-      });
+      const state = previous.get(c.name);
+      if (!state) {
+        this.#clusters.set(c.name, newState(c, now));
+        continue;
+      }
+      state.labels = c.labels;
+      const status = c.enabled ? (state.status === "disabled" ? "disconnected" : state.status) : "disabled";
+      if (status !== state.status) {
+        state.status = status;
+        state.since = now.toISOString();
+        state.retry_in_ms = null;
+        state.subscription_error = null;
+      }
+      this.#clusters.set(c.name, state);
     }
   }
 
   /** Applies a status change. Returns the previous status, or undefined for an unknown cluster. */
   applyStatus(message: StatusMessage): ConnectionStatus | undefined {
     const state = this.#clusters.get(message.cluster);
-    if (!state) return undefined;
+    // A cluster disabled by a reload: its closing connection's last words change nothing.
+    if (!state || state.status === "disabled") return undefined;
     const previous = state.status;
     if (previous === "active" && message.status !== "active") state.reconnects++;
     state.status = message.status;

@@ -5,6 +5,7 @@
  * backoff; its clusters reconnect, the others never notice.
  */
 import type { ClusterConfig } from "../config/types.ts";
+import type { LogLevel } from "../log.ts";
 import { errorMessage, logger } from "../log.ts";
 import { Backoff } from "../runtime/backoff.ts";
 import {
@@ -57,37 +58,36 @@ interface Slot {
   backoff: Backoff;
   restarts: number;
   stopped: PromiseWithResolvers<void> | null;
+  /** A restart after a crash is scheduled (adding a cluster then must not spawn a second worker). */
+  restartPending: boolean;
 }
 
 /** Owns the worker threads. */
 export class Supervisor {
   readonly #options: SupervisorOptions;
   readonly #slots: Slot[];
-  readonly #settings: ConnectionSettings;
+  #settings: ConnectionSettings;
   #stopping = false;
+  #started = false;
 
   constructor(options: SupervisorOptions) {
     this.#options = options;
-    const specs = options.clusters.map(clusterSpec);
-    const { initial_seconds, max_seconds } = options.settings.reconnect;
-    const groups = partition(specs, options.workersMax);
+    const groups = partition(options.clusters.map(clusterSpec), options.workersMax);
     this.#settings = {
       ...options.settings,
       connect_concurrency: Math.max(1, Math.ceil(CONNECT_CONCURRENCY / Math.max(1, groups.length))),
     };
-    this.#slots = groups.map((group, index) => ({
-      index,
-      specs: group,
-      worker: null,
-      backoff: new Backoff(initial_seconds * 1000, max_seconds * 1000),
-      restarts: 0,
-      stopped: null,
-    }));
+    this.#slots = groups.map((group, index) => this.#newSlot(index, group));
   }
 
-  /** Number of worker threads. */
+  /** Number of worker threads holding clusters. */
   get workerCount(): number {
-    return this.#slots.length;
+    return this.#slots.filter((s) => s.specs.length > 0).length;
+  }
+
+  /** The clusters each worker holds, by worker index (an emptied worker holds none). */
+  get assignment(): string[][] {
+    return this.#slots.map((s) => s.specs.map((spec) => spec.name));
   }
 
   /** How many times each worker has been restarted after dying. */
@@ -97,6 +97,7 @@ export class Supervisor {
 
   /** Starts every worker. */
   start(): void {
+    this.#started = true;
     for (const slot of this.#slots) this.#spawn(slot);
     log.info("workers started", {
       workers: this.#slots.length,
@@ -130,6 +131,57 @@ export class Supervisor {
     return this.#slots.findIndex((s) => s.specs.some((spec) => spec.name === cluster));
   }
 
+  /**
+   * Config reload: connects `clusters` (none may be running already), each in the worker holding the
+   * fewest clusters, or in a new worker while there are fewer than `workers.max`; with `settings`, the
+   * connection settings for these and later connections.
+   */
+  add(clusters: readonly ClusterConfig[], settings?: Omit<ConnectionSettings, "connect_concurrency">): void {
+    if (settings) this.#settings = { ...settings, connect_concurrency: this.#settings.connect_concurrency };
+    for (const spec of clusters.map(clusterSpec)) {
+      const slot = this.#slotFor();
+      slot.specs.push(spec);
+      if (!this.#started || this.#stopping) continue;
+      if (slot.worker) slot.worker.postMessage({ type: "add", clusters: [spec], settings: this.#settings });
+      else if (slot.specs.length === 1 && !slot.restartPending) this.#spawn(slot);
+    }
+  }
+
+  /** Config reload: unsubscribes and closes these clusters' connections; a worker left with none ends. */
+  remove(names: readonly string[]): void {
+    for (const slot of this.#slots) {
+      const gone = slot.specs.filter((spec) => names.includes(spec.name)).map((spec) => spec.name);
+      if (gone.length === 0) continue;
+      slot.specs = slot.specs.filter((spec) => !gone.includes(spec.name));
+      if (!slot.worker || this.#stopping) continue;
+      slot.worker.postMessage({ type: "remove", clusters: gone });
+      if (slot.specs.length === 0) this.#retire(slot);
+    }
+  }
+
+  /**
+   * Config reload: closes each cluster's connection and opens a new one from its new config (endpoint,
+   * labels), in the worker that holds it; with `settings`, the new connection settings.
+   */
+  replace(
+    clusters: readonly ClusterConfig[],
+    settings?: Omit<ConnectionSettings, "connect_concurrency">,
+  ): void {
+    if (settings) this.#settings = { ...settings, connect_concurrency: this.#settings.connect_concurrency };
+    for (const spec of clusters.map(clusterSpec)) {
+      const slot = this.#slots.find((s) => s.specs.some((old) => old.name === spec.name));
+      if (!slot) continue;
+      slot.specs = slot.specs.map((old) => (old.name === spec.name ? spec : old));
+      slot.worker?.postMessage({ type: "replace", clusters: [spec], settings: this.#settings });
+    }
+  }
+
+  /** Config reload: every worker logs at `level` from now on. */
+  setLogLevel(level: LogLevel): void {
+    this.#settings = { ...this.#settings, log_level: level };
+    this.broadcast({ type: "log_level", level });
+  }
+
   /** Asks every worker to unsubscribe and close its sessions, waits up to `timeoutMs`, then ends them. */
   async stop(timeoutMs = 5000): Promise<void> {
     this.#stopping = true;
@@ -145,6 +197,40 @@ export class Supervisor {
       slot.worker = null;
     });
     await Promise.all(waits);
+  }
+
+  /** An emptied slot to reuse, a new one while under `workers.max`, else the one holding the fewest clusters. */
+  #slotFor(): Slot {
+    const empty = this.#slots.find((s) => s.specs.length === 0 && !s.worker);
+    if (empty) return empty;
+    if (this.#slots.length < this.#options.workersMax) {
+      const slot = this.#newSlot(this.#slots.length, []);
+      this.#slots.push(slot);
+      return slot;
+    }
+    return this.#slots.reduce((least, s) => (s.specs.length < least.specs.length ? s : least));
+  }
+
+  #newSlot(index: number, specs: ClusterSpec[]): Slot {
+    const { initial_seconds, max_seconds } = this.#options.settings.reconnect;
+    const backoff = new Backoff(initial_seconds * 1000, max_seconds * 1000);
+    return { index, specs, worker: null, backoff, restarts: 0, stopped: null, restartPending: false };
+  }
+
+  /** Ends a worker left without clusters, once it has closed their connections. */
+  #retire(slot: Slot): void {
+    const worker = slot.worker;
+    if (!worker) return;
+    slot.worker = null;
+    const end = () => {
+      clearTimeout(timer);
+      worker.terminate();
+    };
+    const timer = setTimeout(end, 5000);
+    worker.addEventListener("message", (event: MessageEvent<WorkerToMain>) => {
+      if (event.data.type === "stopped") end();
+    });
+    worker.postMessage({ type: "stop" });
   }
 
   #spawn(slot: Slot): void {
@@ -186,8 +272,10 @@ export class Supervisor {
   }
 
   #restartLater(slot: Slot, delay: number): void {
+    slot.restartPending = true;
     setTimeout(() => {
-      if (this.#stopping) return;
+      slot.restartPending = false;
+      if (this.#stopping || slot.worker || slot.specs.length === 0) return;
       try {
         this.#spawn(slot);
       } catch (error) {

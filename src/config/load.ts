@@ -12,8 +12,9 @@ import { type Document, isMap, isScalar, isSeq, LineCounter, parseDocument } fro
 import { errorMessage } from "../log.ts";
 import { errnoCode } from "../runtime/errno.ts";
 import { type FieldIssue, formatFieldIssue, toFieldIssue } from "../validation/issues.ts";
+import { thoroughIssues } from "./checks.ts";
 import { expandEnvironment } from "./expand.ts";
-import { ConfigFileSchema } from "./schema.ts";
+import { ConfigFileSchema, DEFAULT_LISTEN, DEFAULT_STATE_DIR } from "./schema.ts";
 import type { ClusterConfig, ConfigFile, EndpointConfig, FaultlineConfig, ListenAddress } from "./types.ts";
 
 /** One problem in a config file: where (`clusters[1].kubeconfig`, or empty for the file) and what. */
@@ -47,10 +48,27 @@ export const SINGLE_CLUSTER_NAME = "default";
  */
 export type LoadEnvironment = Record<string, string | undefined>;
 
+/**
+ * What overrides the file or widens the checks: `healthListen` (the `--listen` flag) wins over the
+ * `FAULTLINE_HEALTH_LISTEN` variable, which wins over `health.listen`; `thorough` adds what only
+ * `faultline check` needs (see `checks.ts`: state_dir usable, listen address on this machine).
+ */
+export interface LoadOptions {
+  healthListen?: string;
+  thorough?: boolean;
+}
+
+/** The environment variable that overrides `health.listen` (e.g. `0.0.0.0:8080` in a container). */
+export const HEALTH_LISTEN_VARIABLE = "FAULTLINE_HEALTH_LISTEN";
+
 /** Reads, validates and resolves the config file at `file`. Throws {@link ConfigError}. */
-export function loadConfig(file: string, env: LoadEnvironment = process.env): FaultlineConfig {
+export function loadConfig(
+  file: string,
+  env: LoadEnvironment = process.env,
+  options: LoadOptions = {},
+): FaultlineConfig {
   const { text, source } = readConfigFile(file);
-  return parseConfig(text, source, env);
+  return parseConfig(text, source, env, options);
 }
 
 /** The config file's text and absolute path. Throws {@link ConfigError} when it cannot be read. */
@@ -63,11 +81,16 @@ export function readConfigFile(file: string): { text: string; source: string } {
   }
 }
 
-/** Validates and resolves config `text` as if read from `source` (relative paths resolve against its folder). */
+/**
+ * Validates and resolves config `text` as if read from `source` (relative paths resolve against its
+ * folder). Every phase runs whatever the others found (schema, whole-document rules, files, the listen
+ * address, and with `thorough` the state_dir's usability), so one pass reports every problem.
+ */
 export function parseConfig(
   text: string,
   source: string,
   env: LoadEnvironment = process.env,
+  options: LoadOptions = {},
 ): FaultlineConfig {
   const expansion = expandEnvironment(parseYaml(text, source), env);
   const raw = expansion.value;
@@ -79,10 +102,12 @@ export function parseConfig(
     issues.push(...result.issues.map((issue) => toFieldIssue(issue)).filter((i) => !unexpanded.has(i.path)));
   }
   issues.push(...documentIssues(raw));
+  const base = dirname(source);
+  issues.push(...fileIssues(raw, base, env));
+  const listen = resolveListen(raw, env, options, issues);
+  if (options.thorough) issues.push(...thoroughIssues(resolve(base, rawStateDir(raw)), listen));
   if (!result.success || issues.length > 0) throw new ConfigError(source, issues);
-  const config = resolveConfig(result.output, source, env, issues);
-  if (issues.length > 0) throw new ConfigError(source, issues);
-  return config;
+  return resolveConfig(result.output, source, env, listen);
 }
 
 /** The largest config file read (a 1000-cluster file is ~150 KB); larger files are refused before parsing. */
@@ -233,37 +258,100 @@ function duplicateNames(list: unknown[], field: string, what: string): ConfigIss
   return issues;
 }
 
-/** Resolves paths and overrides; file-system problems are appended to `issues`. */
+/** A field of the raw document when it is a non-empty string (the schema reports anything else). */
+function rawString(value: unknown, key: string): string | undefined {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
+  const field: unknown = Reflect.get(value, key);
+  return typeof field === "string" && field !== "" ? field : undefined;
+}
+
+/** `state_dir` as written, or its default. */
+function rawStateDir(raw: unknown): string {
+  return rawString(raw, "state_dir") ?? DEFAULT_STATE_DIR;
+}
+
+/**
+ * The files the config names, checked from the raw document so they are reported even when the schema
+ * found problems elsewhere: every kubeconfig readable, the agent program executable, `state_dir` a
+ * directory if it exists.
+ */
+function fileIssues(raw: unknown, base: string, env: LoadEnvironment): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const doc = raw as Record<string, unknown>;
+  if (Array.isArray(doc.clusters)) {
+    doc.clusters.forEach((entry: unknown, index) => {
+      const kubeconfig = rawString(entry, "kubeconfig");
+      if (kubeconfig) checkReadableFile(resolve(base, kubeconfig), `clusters[${index}].kubeconfig`, issues);
+    });
+  } else if (doc.mcp_endpoint !== undefined && doc.clusters === undefined) {
+    checkReadableFile(
+      defaultKubeconfigPath(env),
+      "kubeconfig (default: $KUBECONFIG, else ~/.kube/config)",
+      issues,
+    );
+  }
+  const command = (doc.agent as { command?: unknown } | undefined)?.command;
+  const program = Array.isArray(command) ? command[0] : undefined;
+  if (typeof program === "string" && program !== "" && !resolveProgram(program, base, env.PATH)) {
+    issues.push({ path: "agent.command[0]", message: `program "${program}" not found or not executable` });
+  }
+  checkStateDir(resolve(base, rawStateDir(raw)), issues);
+  return issues;
+}
+
+/**
+ * The health server's address: `--listen` (`options.healthListen`), else `$FAULTLINE_HEALTH_LISTEN`,
+ * else `health.listen`, else the default. A malformed one is an issue named after where it came from.
+ */
+function resolveListen(
+  raw: unknown,
+  env: LoadEnvironment,
+  options: LoadOptions,
+  issues: ConfigIssue[],
+): ListenAddress {
+  const fromEnv = env[HEALTH_LISTEN_VARIABLE];
+  const [path, text] =
+    options.healthListen !== undefined
+      ? ["--listen", options.healthListen]
+      : fromEnv !== undefined && fromEnv !== ""
+        ? [HEALTH_LISTEN_VARIABLE, fromEnv]
+        : ["health.listen", rawString(rawField(raw, "health"), "listen") ?? DEFAULT_LISTEN];
+  const parsed = parseListen(text);
+  if (typeof parsed !== "string") return parsed;
+  issues.push({ path, message: parsed });
+  return { hostname: "127.0.0.1", port: 8080 };
+}
+
+function rawField(raw: unknown, key: string): unknown {
+  return typeof raw === "object" && raw !== null ? Reflect.get(raw, key) : undefined;
+}
+
+/** Resolves paths and overrides of a valid file (its files were checked by {@link fileIssues}). */
 function resolveConfig(
   file: ConfigFile,
   source: string,
   env: LoadEnvironment,
-  issues: ConfigIssue[],
+  listen: ListenAddress,
 ): FaultlineConfig {
   const base = dirname(source);
   const clusters: ClusterConfig[] = [];
-  if (file.clusters) {
-    file.clusters.forEach((c, index) => {
-      const kubeconfig = resolve(base, c.kubeconfig);
-      checkReadableFile(kubeconfig, `clusters[${index}].kubeconfig`, issues);
-      clusters.push({
-        name: c.name,
-        config_path: `clusters[${index}]`,
-        ...resolveEndpoint(c, base),
-        kubeconfig,
-        enabled: c.enabled,
-        labels: c.labels,
-        severity_threshold: c.severity_threshold ?? file.severity_threshold,
-        triage: c.triage,
-      });
+  file.clusters?.forEach((c, index) => {
+    clusters.push({
+      name: c.name,
+      config_path: `clusters[${index}]`,
+      ...resolveEndpoint(c, base),
+      kubeconfig: resolve(base, c.kubeconfig),
+      enabled: c.enabled,
+      labels: c.labels,
+      severity_threshold: c.severity_threshold ?? file.severity_threshold,
+      triage: c.triage,
     });
-  } else if (file.mcp_endpoint) {
-    const kubeconfig = defaultKubeconfigPath(env);
-    checkReadableFile(kubeconfig, "kubeconfig (default: $KUBECONFIG, else ~/.kube/config)", issues);
+  });
+  if (!file.clusters && file.mcp_endpoint) {
     clusters.push({
       name: SINGLE_CLUSTER_NAME,
       ...resolveEndpoint({ ...file, mcp_endpoint: file.mcp_endpoint }, base),
-      kubeconfig,
+      kubeconfig: defaultKubeconfigPath(env),
       enabled: true,
       labels: {},
       severity_threshold: file.severity_threshold,
@@ -273,18 +361,8 @@ function resolveConfig(
   let agent: FaultlineConfig["agent"] = null;
   if (file.agent) {
     const [program = "", ...args] = file.agent.command;
-    const resolved = resolveProgram(program, base, env.PATH);
-    if (!resolved) {
-      issues.push({ path: "agent.command[0]", message: `program "${program}" not found or not executable` });
-    }
-    agent = { ...file.agent, command: [resolved ?? program, ...args] };
+    agent = { ...file.agent, command: [resolveProgram(program, base, env.PATH) ?? program, ...args] };
   }
-  const stateDir = resolve(base, file.state_dir);
-  checkStateDir(stateDir, issues);
-  let listen: ListenAddress = { hostname: "127.0.0.1", port: 8080 };
-  const parsedListen = parseListen(file.health.listen);
-  if (typeof parsedListen === "string") issues.push({ path: "health.listen", message: parsedListen });
-  else listen = parsedListen;
   return {
     source,
     mode: file.clusters ? "multi" : "single",
@@ -302,7 +380,8 @@ function resolveConfig(
     notify: file.notify,
     workers: file.workers,
     limits: file.limits,
-    state_dir: stateDir,
+    retention: file.retention,
+    state_dir: resolve(base, file.state_dir),
     dedup_window_seconds: file.dedup_window_seconds,
     shutdown_timeout_seconds: file.shutdown_timeout_seconds,
     log_level: file.log_level,

@@ -172,10 +172,16 @@ export const PingSchema = v.strictObject({
   timeout_seconds: v.optional(PositiveSeconds, 10),
 });
 
+/** Where the health server listens unless told otherwise. */
+export const DEFAULT_LISTEN = "127.0.0.1:8080";
+
+/** Where the store, the lock and the incident workspaces live unless told otherwise. */
+export const DEFAULT_STATE_DIR = "./faultline-data";
+
 /** `health`: the HTTP health server. */
 export const HealthSchema = v.strictObject({
   enabled: v.optional(v.boolean("must be true or false"), true),
-  listen: v.optional(NonEmptyString, "127.0.0.1:8080"),
+  listen: v.optional(NonEmptyString, DEFAULT_LISTEN),
   /** Required as `Authorization: Bearer …` on every route but /livez and /readyz. */
   auth_token: v.optional(NonEmptyString),
   /** A file holding `auth_token` (read at start). */
@@ -256,6 +262,14 @@ export const WorkersSchema = v.strictObject({
   max: v.optional(v.pipe(PositiveInt, v.maxValue(1024, "must be at most 1024")), DEFAULT_WORKERS_MAX),
 });
 
+/** `retention`: how long finished incidents are kept (0 = for ever). */
+export const RetentionSchema = v.strictObject({
+  days: v.optional(
+    v.pipe(v.number("must be a number"), v.minValue(0, "must be at least 0 (0 keeps everything)")),
+    30,
+  ),
+});
+
 /** The whole config file. */
 export const ConfigFileSchema = v.strictObject({
   clusters: v.optional(v.array(ClusterSchema, "must be a list of clusters")),
@@ -272,7 +286,8 @@ export const ConfigFileSchema = v.strictObject({
   /** Where people are told about incidents (Slack, webhooks, Alertmanager). */
   notify: v.optional(v.array(NotifySinkSchema, "must be a list of sinks"), []),
   limits: v.optional(LimitsSchema, {}),
-  state_dir: v.optional(NonEmptyString, "./faultline-data"),
+  retention: v.optional(RetentionSchema, {}),
+  state_dir: v.optional(NonEmptyString, DEFAULT_STATE_DIR),
   /** A repeat of a fault within this many seconds of its incident's last event joins that incident. */
   dedup_window_seconds: v.optional(PositiveSeconds, 300),
   /** On SIGTERM/SIGINT, how long running agents may finish before they are ended. */

@@ -151,7 +151,7 @@ export function listedEventToFault(
   cluster: { name: string; labels: Record<string, string> },
   receivedAt: Date = new Date(),
 ): FaultEvent {
-  const faultType = faultTypeFor(e.kind, e.reason);
+  const faultType = faultTypeFor(e.kind, e.reason, e.message);
   return {
     cluster: cluster.name,
     labels: cluster.labels,

@@ -16,11 +16,14 @@
  * timestamps must be non-empty strings, and a flat `severity` must be one of {@link SEVERITIES}.
  *
  * Nested and raw events are mapped as follows:
- * - `fault_type`: `BackOff`/`CrashLoopBackOff` on any kind → `CrashLoop`; otherwise a per-kind table
- *   ({@link KIND_FAULTS}) → `PodCrash`, `NodeUnhealthy`, `JobFailure` or `DeploymentFailure`; otherwise the
- *   event reason itself.
+ * - `fault_type`: `ErrImagePull`/`ImagePullBackOff`, and a Pod's `BackOff` or `Failed` whose message says
+ *   an image pull failed (`Back-off pulling image "…"`, `Error: ErrImagePull`) → `ImagePull`; other `BackOff`/`CrashLoopBackOff` on any kind →
+ *   `CrashLoop`; otherwise a per-kind table ({@link KIND_FAULTS}) → `PodCrash`, `NodeUnhealthy`,
+ *   `JobFailure` or `DeploymentFailure`; otherwise the event reason itself.
  * - `severity`: `NodeUnhealthy` → `critical` (Kubernetes reports `NodeNotReady` as a Normal event, yet a
- *   lost node is the most severe fault); else event type `Normal` → `info`; any other type → `warning`.
+ *   lost node is the most severe fault; the kubelet's Warning node events `SystemOOM` and
+ *   `EvictionThresholdMet` are `NodeUnhealthy` too, so a critical fault reaches poll mode, which lists
+ *   Warning events only); else event type `Normal` → `info`; any other type → `warning`.
  * - `context`: the event message, then each log excerpt (nested faults only) as
  *   `--- <container> ---\n<content>` or `--- <container> (previous) ---\n<content>`, joined with `\n`.
  * - `resource.namespace`: `involvedObject.namespace`, else the event's namespace (except for cluster-scoped
@@ -104,6 +107,14 @@ type ClusterInfo = { name: string; labels: Record<string, string> };
 // Reason → fault type tables.
 
 const CRASH_LOOP_REASONS: ReadonlySet<string> = new Set(["BackOff", "CrashLoopBackOff"]);
+const IMAGE_PULL_REASONS: ReadonlySet<string> = new Set(["ErrImagePull", "ImagePullBackOff"]);
+/**
+ * How the kubelet's image-pull trouble reads in an event message: `BackOff` `Back-off pulling image "…"`,
+ * `Failed` `Failed to pull image "…"`, `Failed` `Error: ErrImagePull` / `Error: ImagePullBackOff`.
+ */
+const PULLING_IMAGE = /pulling image|pull image|ErrImagePull|ImagePullBackOff/i;
+/** Reasons that mean an image pull when the message says so (else a crash loop, a pod crash…). */
+const PULL_CAPABLE_REASONS: ReadonlySet<string> = new Set(["BackOff", "Failed"]);
 const DEPLOYMENT_REASONS: ReadonlySet<string> = new Set([
   "ProgressDeadlineExceeded",
   "FailedCreate",
@@ -131,6 +142,9 @@ const KIND_FAULTS: ReadonlyMap<string, { faultType: string; reasons: ReadonlySet
         "NodeHasMemoryPressure",
         "NodeHasPIDPressure",
         "NodeNetworkUnavailable",
+        // Warning events the kubelet records about its node (reachable in poll mode, which lists Warnings only).
+        "SystemOOM",
+        "EvictionThresholdMet",
       ]),
     },
   ],
@@ -259,7 +273,7 @@ function fromEvent(
   receivedAt: Date,
 ): FaultEvent {
   const object = event.involvedObject;
-  const faultType = faultTypeFor(object.kind, event.reason);
+  const faultType = faultTypeFor(object.kind, event.reason, event.message);
   return {
     cluster: cluster.name,
     labels: cluster.labels,
@@ -289,10 +303,14 @@ function eventResource(event: K8sEvent): FaultResource {
 // Mapping rules shared with other event sources (e.g. `events_list` polling, see events-list.ts).
 
 /**
- * The fault type of an event about a `kind` object with `reason`: `BackOff`/`CrashLoopBackOff` on any kind →
- * `CrashLoop`; otherwise the per-kind table ({@link KIND_FAULTS}); otherwise the reason itself.
+ * The fault type of an event about a `kind` object with `reason` and `message`: an image pull failing
+ * (`ErrImagePull`, `ImagePullBackOff`, a Pod's `BackOff`/`Failed` about pulling an image) → `ImagePull`; other
+ * `BackOff`/`CrashLoopBackOff` on any kind → `CrashLoop`; otherwise the per-kind table
+ * ({@link KIND_FAULTS}); otherwise the reason itself.
  */
-export function faultTypeFor(kind: string, reason: string): string {
+export function faultTypeFor(kind: string, reason: string, message = ""): string {
+  if (IMAGE_PULL_REASONS.has(reason)) return "ImagePull";
+  if (kind === "Pod" && PULL_CAPABLE_REASONS.has(reason) && PULLING_IMAGE.test(message)) return "ImagePull";
   if (CRASH_LOOP_REASONS.has(reason)) return "CrashLoop";
   const entry = KIND_FAULTS.get(kind);
   return entry?.reasons.has(reason) ? entry.faultType : reason;

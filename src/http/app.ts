@@ -1,18 +1,20 @@
 /**
- * The operator-facing HTTP API (hono): `/health`, `/health/clusters`, the probes, incidents, notifications
- * and metrics; no kubeconfig path, contents or other secret ever appears in a response. With a token
- * configured, every route but the probes requires it (auth.ts).
+ * The operator-facing HTTP API (hono): `/health`, `/health/clusters`, the probes, incidents, notifications,
+ * metrics and `POST /-/reload`; no kubeconfig path, contents or other secret ever appears in a response.
+ * With a token configured, every route but the probes requires it (auth.ts).
  */
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import type { ClusterState, Registry, RegistrySummary } from "../cluster/registry.ts";
 import type { IncidentStatus } from "../incidents/model.ts";
 import type { IncidentStore } from "../incidents/store.ts";
+import type { ReloadOutcome } from "../reload/reloader.ts";
 import { VERSION } from "../version.ts";
 import { requireBearerToken } from "./auth.ts";
 import { incidentRoutes } from "./incidents.ts";
 import type { FaultlineMetrics } from "./metrics.ts";
 import { notificationRoutes } from "./notifications.ts";
 import { type ProbeState, probeRoutes } from "./probes.ts";
+import { reloadRoutes } from "./reload.ts";
 
 /**
  * `ok`: every enabled cluster active and receiving; `down`: none active; `degraded`: in between, or an
@@ -46,6 +48,10 @@ export interface HealthDeps {
   probes?: ProbeState;
   /** When set, every route but `/livez` and `/readyz` requires `Authorization: Bearer <authToken>`. */
   authToken?: string | null;
+  /** Serves `POST /-/reload` when given (see reload.ts; wrap it with `reloadGuards`). */
+  reload?: () => Promise<ReloadOutcome>;
+  /** Run before the reload route, e.g. a bearer-token check when `health.auth_token` is set. */
+  reloadGuards?: MiddlewareHandler[];
 }
 
 /** A cluster in `/health/clusters`: its live state plus its incidents by status. */
@@ -87,6 +93,7 @@ export function createHealthApp(deps: HealthDeps): Hono {
     app.route("/", incidentRoutes(deps.store));
     app.route("/", notificationRoutes(deps.store.outbox));
   }
+  if (deps.reload) app.route("/", reloadRoutes(deps.reload, ...(deps.reloadGuards ?? [])));
   const metrics = deps.metrics;
   if (metrics) {
     app.get("/metrics", async (c) =>

@@ -3,9 +3,13 @@
  * when scraped (the registry, the store, the dispatcher), so the event path pays nothing for them;
  * only agent run durations are observed as they happen.
  */
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry as PromRegistry } from "prom-client";
+import { Counter, Gauge, Histogram, Registry as PromRegistry } from "prom-client";
 import type { Registry } from "../cluster/registry.ts";
+import type { ReloadState } from "../reload/reloader.ts";
+import { VERSION } from "../version.ts";
 import { CONNECTION_STATUSES } from "../worker/protocol.ts";
+import { registerClusterInfo } from "./cluster-info.ts";
+import { registerProcessMetrics } from "./process-metrics.ts";
 
 /** Counts by key (a status, a reason) for each cluster. */
 export type PerCluster = ReadonlyMap<string, Partial<Record<string, number>>>;
@@ -26,6 +30,16 @@ export interface MetricsSources {
    * start, and the outbox's messages per sink and status.
    */
   notifications?: () => { attempts: PerCluster; outbox: PerCluster };
+  /** The config reload's state (`faultline_config_last_reload_*`). */
+  reload?: () => Readonly<ReloadState>;
+}
+
+/** The runtime running faultline, for `faultline_build_info`: `bun 1.4.5`, `deno 2.1.0`, `node 22.1.0`. */
+export function runtimeName(): string {
+  const versions = process.versions as Record<string, string | undefined>;
+  if (versions.bun) return `bun ${versions.bun}`;
+  if (versions.deno) return `deno ${versions.deno}`;
+  return `node ${process.versions.node}`;
 }
 
 /** faultline's metrics registry. */
@@ -49,7 +63,14 @@ export class FaultlineMetrics {
         },
       });
     const { registry } = sources;
-    collectDefaultMetrics({ register: this.#prom });
+    registerProcessMetrics(this.#prom);
+    new Gauge({
+      name: "faultline_build_info",
+      help: "Always 1; the labels say which faultline runs on which runtime.",
+      labelNames: ["version", "runtime"],
+      registers,
+    }).set({ version: VERSION, runtime: runtimeName() }, 1);
+    registerClusterInfo(this.#prom, registry);
 
     new Gauge({
       name: "faultline_cluster_up",
@@ -145,6 +166,25 @@ export class FaultlineMetrics {
       });
     }
     if (sources.notifications) this.#notificationMetrics(sources.notifications);
+    const reload = sources.reload;
+    if (reload) {
+      new Gauge({
+        name: "faultline_config_last_reload_successful",
+        help: "1 when the last config reload (or the start-up load) succeeded, 0 when the file was rejected.",
+        registers,
+        collect() {
+          this.set(reload().successful ? 1 : 0);
+        },
+      });
+      new Gauge({
+        name: "faultline_config_last_reload_success_timestamp_seconds",
+        help: "Unix time of the last successful config load (start-up or reload).",
+        registers,
+        collect() {
+          this.set(reload().lastSuccess.getTime() / 1000);
+        },
+      });
+    }
     this.#runDuration = new Histogram({
       name: "faultline_agent_run_duration_seconds",
       help: "How long triage agent runs took, by outcome status.",

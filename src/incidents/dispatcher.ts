@@ -34,9 +34,10 @@ interface RunningAgent {
 
 /** Runs agents for queued incidents. */
 export class Dispatcher {
-  readonly #options: DispatcherOptions;
+  #options: DispatcherOptions;
   readonly #running = new Map<string, RunningAgent>();
   #stopping = false;
+  #paused = false;
 
   constructor(options: DispatcherOptions) {
     this.#options = options;
@@ -47,10 +48,21 @@ export class Dispatcher {
     return this.#running.size;
   }
 
+  /**
+   * Config reload: agents started from now on use `agent` (command, limits, timeout); running ones
+   * finish as they started. Starts more agents if `max_concurrent` grew. Null (no agent configured any
+   * more) starts none: queued incidents wait for an agent to be configured again.
+   */
+  setAgent(agent: AgentConfig | null): void {
+    this.#paused = agent === null;
+    if (agent) this.#options = { ...this.#options, agent };
+    this.kick();
+  }
+
   /** Starts agents for queued incidents while slots are free. Call after anything may have been queued. */
   kick(): void {
     const { store, agent } = this.#options;
-    while (!this.#stopping && this.#running.size < agent.max_concurrent) {
+    while (!this.#stopping && !this.#paused && this.#running.size < agent.max_concurrent) {
       let incident: Incident | null;
       try {
         incident = store.nextQueued();

@@ -10,7 +10,7 @@ import { join, resolve } from "node:path";
 import { errorMessage, logger } from "../log.ts";
 import { errnoCode } from "../runtime/errno.ts";
 import { StoreError } from "./model.ts";
-import { migrate, NewerSchemaError } from "./schema.ts";
+import { migrate, NewerSchemaError, schemaVersion } from "./schema.ts";
 
 /** The database's file name inside `state_dir`. */
 export const DB_FILE = "faultline.db";
@@ -110,6 +110,9 @@ function openDatabase(file: string): Database {
   }
   try {
     db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    // A new file frees deleted pages incrementally (retention); this must precede WAL and the first
+    // table. An existing file is converted once by retention (VACUUM).
+    if (schemaVersion(db) === 0) db.run("PRAGMA auto_vacuum = INCREMENTAL");
     const mode = db.query<{ journal_mode: string }, []>("PRAGMA journal_mode = WAL").get()?.journal_mode;
     if (mode !== "wal")
       throw new StoreError(file, `cannot switch the database to WAL mode (it stays in ${mode})`);

@@ -168,12 +168,21 @@ CREATE INDEX notifications_by_incident ON notifications (incident_seq, id);
 `;
 
 /**
+ * Retention finds finished incidents by age without scanning the table (queued and
+ * running incidents are never pruned, so they are left out of the index).
+ */
+const RETENTION_INDEX = `
+CREATE INDEX incidents_finished_by_age ON incidents (updated_ms)
+  WHERE status NOT IN ('queued', 'running');
+`;
+
+/**
  * Forward migrations, oldest first: entry `n` takes a database from version `n` to `n + 1`.
  * Released entries never change what they create (a comment may be added); a schema change
  * appends a new one. The status and reason lists in the CHECK constraints are those of
  * `model.ts`; a test holds the two equal.
  */
-export const MIGRATIONS: readonly string[] = [V1, V2, V3, AGENT_OUTPUT_AND_OUTBOX];
+export const MIGRATIONS: readonly string[] = [V1, V2, V3, AGENT_OUTPUT_AND_OUTBOX, RETENTION_INDEX];
 
 /** The schema version this build reads and writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;

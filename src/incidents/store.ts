@@ -50,7 +50,17 @@ import {
   runStatusOf,
 } from "./model.ts";
 import { DEFAULT_MIN_FREE_BYTES, openStoreDatabase, toStoreError } from "./open.ts";
+
 import { NotificationOutbox, type NotificationPlanner, type NotifyTrigger } from "./outbox.ts";
+import {
+  enableIncrementalVacuum,
+  type PrunedBatch,
+  pruneBatch,
+  reclaimPages,
+  type SpaceStats,
+  spaceStats,
+} from "./prune.ts";
+
 import { countsByCluster, IncidentQueries, skipsByCluster } from "./queries.ts";
 import {
   ABSORB_COLUMNS,
@@ -385,6 +395,52 @@ export class IncidentStore {
   /** Incidents waiting for an agent slot. */
   queueDepth(): number {
     return this.#read("count queued incidents", () => this.#queueDepth());
+  }
+
+  /**
+   * Config reload: the dedup window, the queue bound and the notification planner for events ingested
+   * and runs finished from now on (what is not given stays). Throws a RangeError for values
+   * {@link IncidentStore.open} would refuse.
+   */
+  configure(options: Pick<IncidentStoreOptions, "dedupWindowSeconds" | "maxQueue" | "notify">): void {
+    if (options.dedupWindowSeconds !== undefined || options.maxQueue !== undefined) {
+      const next = resolveSettings({
+        dedupWindowSeconds: options.dedupWindowSeconds ?? this.#settings.dedupWindowMs / 1000,
+        maxQueue: options.maxQueue ?? this.#settings.maxQueue,
+        now: this.#settings.now,
+      });
+      this.#settings.dedupWindowMs = next.dedupWindowMs;
+      this.#settings.maxQueue = next.maxQueue;
+    }
+    if (options.notify !== undefined) this.#settings.notify = options.notify;
+  }
+
+  /**
+   * Retention: deletes up to `limit` finished incidents (never queued or running) whose last event and
+   * last change are before `cutoff`, with their events and runs, in one transaction.
+   */
+  pruneFinished(cutoff: Date, limit: number): PrunedBatch {
+    return this.#write("delete old incidents", () => pruneBatch(this.#db, cutoff.getTime(), limit));
+  }
+
+  /** Gives up to `pages` free pages back to the file system; returns how many. */
+  reclaimSpace(pages: number): number {
+    return this.#read("reclaim free space", () => reclaimPages(this.#db, pages));
+  }
+
+  /** The database's page accounting. */
+  space(): SpaceStats {
+    return this.#read("read the database size", () => spaceStats(this.#db));
+  }
+
+  /** Switches the file to incremental auto-vacuum, rewriting it once if it has data; true if it did. */
+  enableIncrementalVacuum(): boolean {
+    return this.#read("enable incremental vacuum", () => enableIncrementalVacuum(this.#db));
+  }
+
+  /** Copies the write-ahead log into the database and truncates it (after a large delete). */
+  checkpoint(): void {
+    this.#read("checkpoint the write-ahead log", () => this.#db.run("PRAGMA wal_checkpoint(TRUNCATE)"));
   }
 
   /** Closes the database (idempotent). The store is unusable afterwards. */

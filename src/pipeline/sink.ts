@@ -27,12 +27,13 @@ export const STORE_RETRY_MAX_MS = 30_000;
 /** What the sink reads from and writes to. */
 export interface SinkContext {
   channel: Channel<FaultEvent>;
+  /** The clusters to route by; a config reload changes it in place. */
   clusters: ReadonlyMap<string, ClusterConfig>;
   store: IncidentStore;
   backpressure: Backpressure;
   drops: Drops;
-  /** Whether an agent is configured (route: `no_agent` otherwise). */
-  agentConfigured: boolean;
+  /** Whether an agent is configured now (route: `no_agent` otherwise); read for every batch. */
+  agentConfigured: () => boolean;
   /** Called after each stored batch: the dispatcher has work. */
   stored(): void;
   /** Aborted when faultline stops: store retries give up. */
@@ -46,7 +47,7 @@ const log = logger({ stage: "sink" });
  *
  * @example
  * ```ts
- * const done = runSink({ channel, clusters, store, backpressure, drops, agentConfigured, stored, stopping });
+ * const done = runSink({ channel, clusters, store, backpressure, drops, agentConfigured: () => true, stored, stopping });
  * channel.close(); await done;
  * ```
  */
@@ -54,7 +55,7 @@ export async function runSink(context: SinkContext): Promise<void> {
   const { channel, clusters, drops, agentConfigured } = context;
   const next = () => channel.take(STORE_BATCH, { gather: true });
   for (let batch = await next(); batch.length > 0; batch = await next()) {
-    const items = routeBatch(batch, clusters, agentConfigured);
+    const items = routeBatch(batch, clusters, agentConfigured());
     const stored = await storeBatch(items, context);
     if (!stored.ok) {
       drops.record("store_error", items.length, "events not stored: faultline is stopping", {

@@ -200,7 +200,7 @@ export class ClusterConnection {
     client.onerror = (error) => {
       // The SDK reports a stream message it cannot parse (JSON, then JSON-RPC) here and goes on: count it.
       if (isUnparsable(error)) this.#drop("unparsable", `message is not JSON-RPC: ${errorMessage(error)}`);
-      else this.#log.debug("transport error", { error: errorMessage(error) });
+      else this.#log.debug("transport error", { error: this.#describe(error) });
     };
     client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
       try {

@@ -1,6 +1,7 @@
 /**
  * Worker thread entry: owns the connections of the clusters it is given and reports every status
  * change and event to the main thread. One worker's trouble never reaches another's clusters.
+ * A config reload adds, removes and replaces connections here; the others keep their sessions.
  */
 
 import type { FaultEvent } from "../events/fault.ts";
@@ -9,7 +10,9 @@ import { Gate } from "../runtime/gate.ts";
 import { ClusterConnection } from "./connection.ts";
 import { Flow } from "./flow.ts";
 import {
+  type ClusterSpec,
   type ConnectionMessage,
+  type ConnectionSettings,
   encodeEventBatch,
   type MainToWorker,
   type WorkerToMain,
@@ -17,8 +20,10 @@ import {
 
 declare const self: Worker;
 
-const connections: ClusterConnection[] = [];
+/** Connections by cluster name. */
+const connections = new Map<string, ClusterConnection>();
 const flow = new Flow();
+let gate: Gate | null = null;
 const post = (message: WorkerToMain): void => self.postMessage(message);
 
 /** Most events sent in one message. */
@@ -84,26 +89,60 @@ function report(message: ConnectionMessage): void {
   post(message);
 }
 
-self.onmessage = async (event: MessageEvent<MainToWorker>) => {
-  const message = event.data;
-  if (message.type === "start") {
-    setLogLevel(message.settings.log_level);
-    const gate = new Gate(message.settings.connect_concurrency);
-    for (const spec of message.clusters) {
-      const connection = new ClusterConnection(spec, message.settings, report, gate, flow);
-      connections.push(connection);
-      connection.start();
-    }
-  } else if (message.type === "hold") {
-    flow.hold();
-  } else if (message.type === "release") {
-    flow.release();
-  } else if (message.type === "fail") {
-    failNextBatch = true;
-  } else if (message.type === "stop") {
-    flow.release();
-    await Promise.allSettled(connections.map((c) => c.stop()));
-    flush();
-    post({ type: "stopped" });
+/** Starts a connection for each spec. */
+function connect(specs: readonly ClusterSpec[], settings: ConnectionSettings): void {
+  gate ??= new Gate(settings.connect_concurrency);
+  for (const spec of specs) {
+    const connection = new ClusterConnection(spec, settings, report, gate, flow);
+    connections.set(spec.name, connection);
+    connection.start();
   }
+}
+
+/** Stops and forgets the named connections (unsubscribe, close the session). */
+async function disconnect(names: readonly string[]): Promise<void> {
+  const stopping = names.flatMap((name) => {
+    const connection = connections.get(name);
+    connections.delete(name);
+    return connection ? [connection.stop()] : [];
+  });
+  await Promise.allSettled(stopping);
+  flush();
+}
+
+/** Handles the messages that change connections, one at a time, in order. */
+async function handle(message: MainToWorker): Promise<void> {
+  switch (message.type) {
+    case "start":
+      setLogLevel(message.settings.log_level);
+      connect(message.clusters, message.settings);
+      return;
+    case "add":
+      connect(message.clusters, message.settings);
+      return;
+    case "remove":
+      await disconnect(message.clusters);
+      return;
+    case "replace":
+      await disconnect(message.clusters.map((spec) => spec.name));
+      connect(message.clusters, message.settings);
+      return;
+    case "stop":
+      flow.release();
+      await disconnect([...connections.keys()]);
+      post({ type: "stopped" });
+      return;
+  }
+}
+
+let queue: Promise<void> = Promise.resolve();
+
+self.onmessage = (event: MessageEvent<MainToWorker>) => {
+  const message = event.data;
+  // Flow and log level act at once, even while a reload is closing connections.
+  if (message.type === "hold") flow.hold();
+  else if (message.type === "release") flow.release();
+  else if (message.type === "log_level") setLogLevel(message.level);
+  else if (message.type === "fail") failNextBatch = true;
+  else queue = queue.then(() => handle(message)).catch(() => {});
 };

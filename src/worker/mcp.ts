@@ -12,6 +12,7 @@ import { DEFAULT_LIMITS } from "../config/schema.ts";
 import type { LimitsConfig } from "../config/types.ts";
 import { errorMessage } from "../log.ts";
 import { errnoCode } from "../runtime/errno.ts";
+import { describeFetchError, withoutProgrammerAdvice } from "../runtime/fetch-errors.ts";
 import type { Flow } from "./flow.ts";
 import type { ListEvents } from "./poller.ts";
 import {
@@ -125,7 +126,7 @@ function watchBody(
           controller.close();
         } else controller.enqueue(value);
       } catch (error) {
-        onEnd(`event stream broke: ${errorMessage(error)}`);
+        onEnd(`event stream broke: ${withoutProgrammerAdvice(errorMessage(error))}`);
         controller.error(error);
       }
     },
@@ -148,14 +149,24 @@ export class ListAnswerError extends Error {
   }
 }
 
+/** What `events_list` is asked for: faults are Warning events, so the server filters out the rest. */
+export const WARNINGS_ONLY = "type=Warning";
+
 /**
- * `events_list` through `client`: the text of its answer; an answer with `isError` rejects with
- * {@link ListAnswerError}, no answer within `timeoutMs` with the SDK's timeout error.
+ * `events_list` through `client`, Warning events only (its `fieldSelector` argument, passed on to the
+ * Kubernetes API): the text of its answer; an answer with `isError` rejects with {@link ListAnswerError},
+ * no answer within `timeoutMs` with the SDK's timeout error.
  */
 export function eventsLister(client: Client, timeoutMs: number, context?: string): ListEvents {
   return async (namespace) => {
     const result = await client.callTool(
-      { name: "events_list", arguments: toolArguments(context, namespace ? { namespace } : {}) },
+      {
+        name: "events_list",
+        arguments: toolArguments(
+          context,
+          namespace ? { namespace, fieldSelector: WARNINGS_ONLY } : { fieldSelector: WARNINGS_ONLY },
+        ),
+      },
       undefined,
       { timeout: timeoutMs },
     );
@@ -251,7 +262,8 @@ export function describeFailure(error: unknown, target: FailureTarget, timeoutMs
   if (code === "EPROTO" || code.startsWith("ERR_SSL_")) {
     return `TLS handshake with ${endpoint} failed (${code}): is it an https server, and does it require a client certificate (${target.field("tls.cert_file")})?`;
   }
-  return errorMessage(error);
+  // Bun's fetch errors (reset, DNS, TLS…) in words for operators, never "pass `verbose: true` to fetch()".
+  return describeFetchError(error, endpoint);
 }
 
 /** `value[key]` when `value` is an object whose `key` holds a string, else undefined. */

@@ -78,8 +78,48 @@ export interface FailMessage {
   type: "fail";
 }
 
+/**
+ * main → worker (config reload): start connections for these clusters, with these settings (the
+ * worker's own from {@link StartMessage} stay for its other connections).
+ */
+export interface AddClustersMessage {
+  type: "add";
+  clusters: ClusterSpec[];
+  settings: ConnectionSettings;
+}
+
+/** main → worker (config reload): unsubscribe and close these clusters' connections, and forget them. */
+export interface RemoveClustersMessage {
+  type: "remove";
+  clusters: string[];
+}
+
+/**
+ * main → worker (config reload): close each named cluster's connection, then start a new one from
+ * its new spec (in that order, so its statuses never interleave).
+ */
+export interface ReplaceClustersMessage {
+  type: "replace";
+  clusters: ClusterSpec[];
+  settings: ConnectionSettings;
+}
+
+/** main → worker (config reload): the log level changed. */
+export interface LogLevelMessage {
+  type: "log_level";
+  level: LogLevel;
+}
+
 /** Messages the main thread sends to a worker. */
-export type MainToWorker = StartMessage | StopMessage | FlowMessage | FailMessage;
+export type MainToWorker =
+  | StartMessage
+  | StopMessage
+  | FlowMessage
+  | AddClustersMessage
+  | RemoveClustersMessage
+  | ReplaceClustersMessage
+  | LogLevelMessage
+  | FailMessage;
 
 /** A connection changed status. */
 export interface StatusMessage {

@@ -2,6 +2,7 @@
  * The command-line entry in process: dispatch, help, usage errors and exit codes, with output captured.
  */
 import { afterAll, describe, expect, test } from "bun:test";
+import { paint, useColor } from "../../src/cli/color.ts";
 import { cli, HELP } from "../../src/cli/entry.ts";
 import { EXIT } from "../../src/cli/exit-codes.ts";
 import type { CommandIO } from "../../src/cli/io.ts";
@@ -77,9 +78,101 @@ describe("cli", () => {
     expect(result.stderr).toContain("clusters[0].kubeconfig: required");
   });
 
+  test("--version and -v print the version; each command answers its own --help", async () => {
+    for (const flag of ["--version", "-v"]) {
+      expect(await run(flag)).toEqual({ code: EXIT.ok, stdout: `faultline ${VERSION}\n`, stderr: "" });
+    }
+    const usages: Record<string, string> = {
+      run: "Usage: faultline run --config FILE [--listen HOST:PORT]",
+      check: "Usage: faultline check --config FILE",
+      incidents: "Usage: faultline incidents --config FILE",
+      probe: "Usage: faultline probe URL",
+      version: "Usage: faultline version",
+    };
+    for (const [command, usage] of Object.entries(usages)) {
+      for (const argv of [
+        [command, "--help"],
+        [command, "-h"],
+        ["help", command],
+      ]) {
+        const result = await run(...argv);
+        expect(result.code).toBe(EXIT.ok);
+        expect(result.stdout).toStartWith(usage);
+        expect(result.stdout).not.toContain("faultline incidents --config FILE [--cluster C]");
+      }
+    }
+    const bad = await run("run", "--bogus");
+    expect(bad.code).toBe(EXIT.usage);
+    expect(bad.stderr).toContain("Usage: faultline run");
+  });
+
+  test("check reports schema, file, listen and state_dir problems in one pass", async () => {
+    writeFile(dir.path, "a-file", "not a folder");
+    const many = writeFile(
+      dir.path,
+      "many.yaml",
+      `clusters:
+  - { name: a, mcp_endpoint: ftp://h/mcp, kubeconfig: ./missing.yaml }
+  - { name: "b!", mcp_endpoint: http://127.0.0.1:1/mcp, kubeconfig: ./a.yaml }
+agent: { command: ["./no-such-agent"] }
+health: { listen: "203.0.113.7:8080" }
+state_dir: ./a-file/state
+`,
+    );
+    const result = await run("check", "--config", many);
+    expect(result.code).toBe(EXIT.usage);
+    expect(result.stderr).toContain("clusters[0].mcp_endpoint: must be an http:// or https:// URL");
+    expect(result.stderr).toContain("clusters[1].name: must be 1-63 characters");
+    expect(result.stderr).toContain(
+      `clusters[0].kubeconfig: cannot read "${dir.path}/missing.yaml": no such file`,
+    );
+    expect(result.stderr).toContain(
+      'agent.command[0]: program "./no-such-agent" not found or not executable',
+    );
+    expect(result.stderr).toContain("health.listen: 203.0.113.7 is not an address of this machine");
+    expect(result.stderr).toContain(
+      `state_dir: "${dir.path}/a-file" is a file: state_dir "${dir.path}/a-file/state" cannot be created`,
+    );
+    expect(result.stderr).toStartWith(`${many}: invalid configuration (6 problem(s)):`);
+  });
+
+  test("check takes FAULTLINE_HEALTH_LISTEN into account and names it in its problem", async () => {
+    const previous = process.env.FAULTLINE_HEALTH_LISTEN;
+    process.env.FAULTLINE_HEALTH_LISTEN = "nope";
+    try {
+      const result = await run("check", "--config", valid);
+      expect(result.code).toBe(EXIT.usage);
+      expect(result.stderr).toContain(
+        'FAULTLINE_HEALTH_LISTEN: must be host:port with a port from 0 to 65535, got "nope"',
+      );
+    } finally {
+      if (previous === undefined) delete process.env.FAULTLINE_HEALTH_LISTEN;
+      else process.env.FAULTLINE_HEALTH_LISTEN = previous;
+    }
+  });
+
+  test("probe refuses anything but a local http(s) URL", async () => {
+    for (const url of ["http://example.com/livez", "ftp://127.0.0.1/x", "nonsense"]) {
+      const result = await run("probe", url);
+      expect(result.code).toBe(EXIT.usage);
+      expect(result.stderr).toStartWith("faultline probe: URL must");
+    }
+    expect((await run("probe")).code).toBe(EXIT.usage);
+  });
+
   test("incidents is dispatched with its own flags", async () => {
     const result = await run("incidents", "--config", valid, "--limit", "0");
     expect(result.code).toBe(EXIT.usage);
     expect(result.stderr).toStartWith("faultline incidents: --limit");
   });
+});
+
+test("colours: only on a terminal, never with NO_COLOR set", () => {
+  expect(useColor({ isTTY: true }, {})).toBe(true);
+  expect(useColor({ isTTY: true }, { NO_COLOR: "1" })).toBe(false);
+  expect(useColor({ isTTY: true }, { NO_COLOR: "" })).toBe(true);
+  expect(useColor({ isTTY: false }, {})).toBe(false);
+  expect(useColor({}, {})).toBe(false);
+  expect(paint("x", "\x1b[1m", false)).toBe("x");
+  expect(paint("x", "\x1b[1m", true)).toBe("\x1b[1mx\x1b[0m");
 });

@@ -317,3 +317,28 @@ notify:
     ]);
   });
 });
+
+describe("health.listen overrides", () => {
+  const overrides = tempDir();
+  afterAll(overrides.cleanup);
+  writeKubeconfig(overrides.path, "k.yaml");
+  const source = join(overrides.path, "faultline.yaml");
+  const text = `clusters:\n  - { name: a, mcp_endpoint: "http://127.0.0.1:9/mcp", kubeconfig: ./k.yaml }\nhealth: { listen: "127.0.0.1:7000" }\n`;
+
+  test("--listen wins over FAULTLINE_HEALTH_LISTEN, which wins over health.listen", () => {
+    expect(parseConfig(text, source, {}).health.listen).toEqual({ hostname: "127.0.0.1", port: 7000 });
+    const env = { FAULTLINE_HEALTH_LISTEN: "0.0.0.0:8080" };
+    expect(parseConfig(text, source, env).health.listen).toEqual({ hostname: "0.0.0.0", port: 8080 });
+    expect(parseConfig(text, source, env, { healthListen: "[::1]:9" }).health.listen).toEqual({
+      hostname: "::1",
+      port: 9,
+    });
+    expect(parseConfig(text, source, { FAULTLINE_HEALTH_LISTEN: "" }).health.listen.port).toBe(7000);
+  });
+
+  test("a malformed override is reported under its own name", () => {
+    expect(() => parseConfig(text, source, {}, { healthListen: "8080" })).toThrow(
+      '--listen: must be host:port with a port from 0 to 65535, got "8080"',
+    );
+  });
+});

@@ -280,6 +280,32 @@ describe("kubernetes/events (raw)", () => {
     expect(faultOf(classify("kubernetes/events", data)).fault_type).toBe(faultType);
   });
 
+  test.each([
+    ["BackOff", 'Back-off pulling image "registry.example/app:1.2"', "ImagePull"],
+    ["Failed", 'Failed to pull image "registry.example/app:1.2": not found', "ImagePull"],
+    ["Failed", "Error: ErrImagePull", "ImagePull"],
+    ["Failed", "Error: ImagePullBackOff", "ImagePull"],
+    ["ErrImagePull", "anything", "ImagePull"],
+    ["ImagePullBackOff", "anything", "ImagePull"],
+    ["BackOff", "Back-off restarting failed container app in pod web-1", "CrashLoop"],
+    ["Failed", "Error: container has runAsNonRoot and image will run as root", "PodCrash"],
+  ])("image pulls: Pod %s %j → %s", (reason, message, faultType) => {
+    const data = { event: k8sEvent({ reason, message, involvedObject: { kind: "Pod", name: "x" } }) };
+    expect(faultOf(classify("kubernetes/events", data)).fault_type).toBe(faultType);
+  });
+
+  test("the kubelet's Warning node events SystemOOM and EvictionThresholdMet are critical NodeUnhealthy faults", () => {
+    for (const reason of ["SystemOOM", "EvictionThresholdMet"]) {
+      const data = {
+        event: k8sEvent({ reason, type: "Warning", involvedObject: { kind: "Node", name: "n" } }),
+      };
+      expect(faultOf(classify("kubernetes/events", data))).toMatchObject({
+        fault_type: "NodeUnhealthy",
+        severity: "critical",
+      });
+    }
+  });
+
   test("Warning → warning, Normal → info, anything else → warning", () => {
     const severity = (type: string) =>
       faultOf(classify("kubernetes/events", { event: k8sEvent({ type, reason: "Pulled" }) })).severity;

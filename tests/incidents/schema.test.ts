@@ -45,6 +45,7 @@ test("a version-1 database is migrated forward to the current version on open, k
     .all()
     .map((row) => row.name);
   expect(tables).toEqual(expect.arrayContaining(["run_outputs", "notifications"]));
+  expect(SCHEMA_VERSION).toBe(MIGRATIONS.length);
   reopened.close();
 });
 

@@ -147,3 +147,45 @@ test.skipIf(!binaryInstalled)(
     await waitFor("events-ext active", () => app.registry.get("events-ext")?.status === "active");
   },
 );
+
+test.skipIf(!binaryInstalled)(
+  "poll mode asks the server for Warning events only; image-pull back-offs are ImagePull; a critical fault arrives",
+  async () => {
+    const app = await start("poll", "poll");
+    await waitFor("stock active", () => app.registry.get("stock")?.status === "active", 15_000);
+    fake.addEvent({
+      namespace: "shop",
+      kind: "Pod",
+      name: "bad-image",
+      reason: "BackOff",
+      message: 'Back-off pulling image "registry.example/app:nope"',
+    });
+    fake.addEvent({
+      namespace: "shop",
+      kind: "Pod",
+      name: "no-image",
+      reason: "ErrImagePull",
+      message: "not found",
+    });
+    fake.addEvent({
+      namespace: "default",
+      kind: "Node",
+      name: "node-1",
+      reason: "SystemOOM",
+      message: "oom",
+    });
+    const faults = await waitFor("three faults stored", () => {
+      const found = app.store.list({ cluster: "stock" }).filter((i) => i.first_seen > "");
+      const names = found.map((i) => i.resource.name);
+      return ["bad-image", "no-image", "node-1"].every((n) => names.includes(n)) ? found : null;
+    });
+    const byName = Object.fromEntries(faults.map((i) => [i.resource.name, [i.fault_type, i.severity]]));
+    expect(byName["bad-image"]).toEqual(["ImagePull", "warning"]);
+    expect(byName["no-image"]).toEqual(["ImagePull", "warning"]);
+    expect(byName["node-1"]).toEqual(["NodeUnhealthy", "critical"]);
+    const lists = fake.requests.filter((r) => r.includes("/events"));
+    expect(lists.length).toBeGreaterThan(0);
+    for (const request of lists) expect(request).toEndWith("?fieldSelector=type%3DWarning");
+  },
+  30_000,
+);

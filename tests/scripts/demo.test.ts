@@ -31,4 +31,6 @@ test("bun run demo --once shows agents running with each cluster's kubeconfig an
   expect(stdout).toMatch(/staging\s+skipped \(triage_disabled\)/);
   expect(stdout).toMatch(/prod-west\s+skipped \(below_threshold\)/);
   expect(stdout.match(/\bsucceeded\b/g)).toHaveLength(3);
+  // Written into a pipe: plain text, no ANSI escapes.
+  expect(stdout).not.toContain("\x1b[");
 });

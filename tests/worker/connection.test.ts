@@ -101,3 +101,29 @@ test("events_subscribe answering isError fails the attempt with the server's rea
     await Promise.all(fillers.map((c) => c.close()));
   }
 });
+
+test("a peer that hangs up at once: last_error names the endpoint in plain words, without Bun's advice to programmers", async () => {
+  const { createServer } = await import("node:net");
+  const rude = createServer((socket) => socket.destroy()).listen(0, "127.0.0.1");
+  await new Promise((resolve) => rude.once("listening", resolve));
+  const address = rude.address();
+  const endpoint = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}/mcp`;
+  const statuses: StatusMessage[] = [];
+  const connection = new ClusterConnection(
+    { name: "rude", mcp_endpoint: endpoint, labels: {} },
+    settings,
+    (m) => {
+      if (m.type === "status") statuses.push(m);
+    },
+  );
+  connection.start();
+  try {
+    const failed = await waitFor("a failed status", () => statuses.find((s) => s.status === "failed"));
+    expect(failed.error).toBe(
+      `${endpoint} closed the connection unexpectedly (the server or a proxy in between dropped it)`,
+    );
+  } finally {
+    await connection.stop();
+    rude.close();
+  }
+});
