@@ -7,8 +7,10 @@
  * ```
  */
 import { parseArgs } from "node:util";
+import { SUPERVISOR_COMMAND } from "../agent/supervisor-args.ts";
 import { errorMessage } from "../log.ts";
 import { VERSION } from "../version.ts";
+import { agentSupervisorCommand } from "./agent-supervisor.ts";
 import { checkCommand } from "./check.ts";
 import { EXIT } from "./exit-codes.ts";
 import { incidentsCommand } from "./incidents.ts";
@@ -40,7 +42,8 @@ Exit codes: ${EXIT.ok} ok, ${EXIT.error} runtime error, ${EXIT.usage} invalid co
  * (`run` logs to the process's stderr whatever `io` is.)
  */
 export async function cli(argv: string[], io: CommandIO = PROCESS_IO): Promise<number> {
-  // `incidents` has flags of its own; it parses its arguments itself.
+  // `incidents` and the hidden agent supervisor have flags of their own; they parse their arguments themselves.
+  if (argv[0] === SUPERVISOR_COMMAND) return agentSupervisorCommand(argv.slice(1), io);
   if (argv[0] === "incidents") return incidentsCommand(argv.slice(1), io);
   let parsed: ReturnType<typeof parseCli>;
   try {

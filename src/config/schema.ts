@@ -55,6 +55,33 @@ export const SubscribeSchema = v.strictObject({
   label_selector: v.optional(NonEmptyString),
 });
 
+/**
+ * The variables an agent gets from faultline's environment unless `agent.env_passthrough` says
+ * otherwise: enough to run programs, speak the locale and reach a proxy, and no credentials.
+ */
+export const DEFAULT_ENV_PASSTHROUGH: readonly string[] = [
+  "PATH",
+  "HOME",
+  "LANG",
+  "LC_ALL",
+  "TZ",
+  "HTTP_PROXY",
+  "HTTPS_PROXY",
+  "NO_PROXY",
+  "http_proxy",
+  "https_proxy",
+  "no_proxy",
+];
+
+/** An environment variable name, or a prefix ending in `*` (`AWS_*`). */
+const EnvName = v.pipe(
+  v.string("must be a string"),
+  v.regex(
+    /^[A-Za-z_][A-Za-z0-9_]*\*?$/,
+    "must be a variable name (letters, digits, '_'), optionally ending in '*'",
+  ),
+);
+
 /** `agent`: the triage command and its limits. */
 export const AgentSchema = v.strictObject({
   command: v.pipe(
@@ -69,6 +96,13 @@ export const AgentSchema = v.strictObject({
   retry_interrupted: v.optional(v.boolean("must be true or false"), true),
   /** Agent runs an incident gets at most (interrupted ones are retried below this). */
   max_attempts: v.optional(PositiveInt, 3),
+  /**
+   * Variables of faultline's environment the agent gets (names, or prefixes ending in `*`); it
+   * always gets `KUBECONFIG` (its cluster's) and the `FAULTLINE_*` variables.
+   */
+  env_passthrough: v.optional(v.array(EnvName, "must be a list of variable names"), () => [
+    ...DEFAULT_ENV_PASSTHROUGH,
+  ]),
 });
 
 /** `reconnect`: exponential backoff bounds. */

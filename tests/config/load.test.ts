@@ -3,7 +3,7 @@ import { chmodSync, mkdirSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { ConfigError, loadConfig, parseConfig } from "../../src/config/load.ts";
-import { DEFAULT_WORKERS_MAX } from "../../src/config/schema.ts";
+import { DEFAULT_ENV_PASSTHROUGH, DEFAULT_WORKERS_MAX } from "../../src/config/schema.ts";
 import { formatFieldIssue } from "../../src/validation/issues.ts";
 import { tempDir, writeFile, writeKubeconfig } from "../helpers/tmp.ts";
 
@@ -60,6 +60,7 @@ describe("multi-cluster configuration", () => {
       max_queue: 1000,
       retry_interrupted: true,
       max_attempts: 3,
+      env_passthrough: [...DEFAULT_ENV_PASSTHROUGH],
     });
     expect(config.dedup_window_seconds).toBe(300);
     expect(config.shutdown_timeout_seconds).toBe(30);
