@@ -7,6 +7,7 @@
  *
  * Each stage lives in `src/pipeline/` in a file named after it; `docs/pipeline.md` is their contract.
  */
+import { LivenessRecorder, resumeStates, withLiveness } from "./cluster/liveness.ts";
 import { Registry } from "./cluster/registry.ts";
 import { Supervisor } from "./cluster/supervisor.ts";
 import type { FaultlineConfig } from "./config/types.ts";
@@ -17,7 +18,7 @@ import { type RunningServer, serve } from "./http/serve.ts";
 import { Dispatcher } from "./incidents/dispatcher.ts";
 import { StateDirLock } from "./incidents/lock.ts";
 import { prepareStateDir } from "./incidents/open.ts";
-import { recoverInterruptedRuns } from "./incidents/recovery.ts";
+import { type AdoptedRun, recoverInterruptedRuns } from "./incidents/recovery.ts";
 import { IncidentStore } from "./incidents/store.ts";
 import { errorMessage, logger, setLogLevel } from "./log.ts";
 import { Backpressure } from "./pipeline/backpressure.ts";
@@ -64,8 +65,8 @@ export async function startFaultline(config: FaultlineConfig): Promise<Faultline
       dedupWindowSeconds: config.dedup_window_seconds,
       maxQueue: config.agent?.max_queue,
     });
-    await recoverInterruptedRuns(store, config.agent);
-    return startStages(config, store, lock, startedAt);
+    const adopted = await recoverInterruptedRuns(store, config.agent);
+    return startStages(config, store, lock, startedAt, adopted);
   } catch (error) {
     store?.close();
     lock.release();
@@ -79,6 +80,7 @@ function startStages(
   store: IncidentStore,
   lock: StateDirLock,
   startedAt: Date,
+  adopted: AdoptedRun[],
 ): Faultline {
   const registry = new Registry(config.clusters, startedAt);
   const clusters = new Map(config.clusters.map((c) => [c.name, c]));
@@ -106,6 +108,7 @@ function startStages(
   for (const c of config.clusters) {
     if (!c.enabled) log.info("cluster status", { cluster: c.name, status: "disabled" });
   }
+  const liveness = new LivenessRecorder(store);
   const backpressure = new Backpressure(
     () => channel.size,
     (message) => supervisor.broadcast(message),
@@ -119,7 +122,8 @@ function startStages(
       ping: config.ping,
       log_level: config.log_level,
     },
-    onMessage: fanIn({ registry, channel, backpressure, drops }),
+    onMessage: withLiveness(liveness, fanIn({ registry, channel, backpressure, drops })),
+    resume: resumeStates(store),
   });
 
   const lifecycle = { stopping: false, storeOpen: true };
@@ -129,6 +133,7 @@ function startStages(
     : null;
   if (http) log.info("health server listening", { url: http.url });
   supervisor.start();
+  dispatcher?.adopt(adopted);
   dispatcher?.kick();
   const stopping = new AbortController();
   const sink = runSink({
@@ -153,6 +158,7 @@ function startStages(
       log.info("stopping");
       lifecycle.stopping = true;
       await supervisor.stop();
+      liveness.stop();
       channel.close();
       stopping.abort();
       await sink;

@@ -7,7 +7,13 @@
 import type { ClusterConfig } from "../config/types.ts";
 import { errorMessage, logger } from "../log.ts";
 import { Backoff } from "../runtime/backoff.ts";
-import type { ClusterSpec, ConnectionSettings, MainToWorker, WorkerToMain } from "../worker/protocol.ts";
+import type {
+  ClusterResume,
+  ClusterSpec,
+  ConnectionSettings,
+  MainToWorker,
+  WorkerToMain,
+} from "../worker/protocol.ts";
 
 const log = logger({ component: "supervisor" });
 
@@ -39,6 +45,8 @@ export interface SupervisorOptions {
   workersMax: number;
   /** Every message from every worker, plus `failed` statuses the supervisor itself reports for crashed workers. */
   onMessage: (message: WorkerToMain) => void;
+  /** Where a previous faultline left each cluster; given to the connections on the first start only. */
+  resume?: ReadonlyMap<string, ClusterResume>;
 }
 
 /** Connection attempts in flight at once across all workers (each worker gets an even share). */
@@ -62,9 +70,10 @@ export class Supervisor {
 
   constructor(options: SupervisorOptions) {
     this.#options = options;
-    const specs = options.clusters.map(
-      (c): ClusterSpec => ({ name: c.name, mcp_endpoint: c.mcp_endpoint, labels: c.labels }),
-    );
+    const specs = options.clusters.map((c): ClusterSpec => {
+      const resume = options.resume?.get(c.name);
+      return { name: c.name, mcp_endpoint: c.mcp_endpoint, labels: c.labels, ...(resume ? { resume } : {}) };
+    });
     const { initial_seconds, max_seconds } = options.settings.reconnect;
     const groups = partition(specs, options.workersMax);
     this.#settings = {
@@ -151,6 +160,8 @@ export class Supervisor {
     });
     worker.addEventListener("close", () => this.#onClose(slot, worker));
     worker.postMessage({ type: "start", clusters: slot.specs, settings: this.#settings });
+    // A restarted worker starts fresh: the gap a previous faultline left is backfilled once.
+    slot.specs = slot.specs.map(({ resume: _done, ...spec }) => spec);
   }
 
   #onClose(slot: Slot, worker: Worker): void {

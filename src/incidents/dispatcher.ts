@@ -3,6 +3,7 @@
  * first), runs at most `agent.max_concurrent` agents, and records each run's outcome. The queue lives
  * in the database, so nothing waiting is lost when faultline stops or crashes.
  */
+import { adoptRun, type UnfinishedRun } from "../agent/adopt.ts";
 import { type AgentOutcome, notStarted, runAgent } from "../agent/runner.ts";
 import { workspacePath } from "../agent/workspace.ts";
 import type { AgentConfig, ClusterConfig } from "../config/types.ts";
@@ -43,6 +44,24 @@ export class Dispatcher {
   /** Agents running now. */
   get running(): number {
     return this.#running.size;
+  }
+
+  /**
+   * Takes over runs a previous faultline started whose supervisors are still going (see
+   * `recovery.ts`): each holds its incident and an agent slot until it ends (at its timeout at the
+   * latest), and its outcome is recorded like any other. Call before the first {@link kick}.
+   */
+  adopt(runs: ReadonlyArray<UnfinishedRun & { pid: number }>): void {
+    for (const run of runs) {
+      const abort = new AbortController();
+      const outcome = adoptRun(run, this.#options.agent, {
+        abort: abort.signal,
+        killGraceMs: this.#options.killGraceMs,
+      });
+      const incident = { id: run.incident_id, cluster: run.cluster };
+      const done = outcome.then((result) => this.#finish(incident, run.run_id, result));
+      this.#running.set(run.incident_id, { abort, done });
+    }
   }
 
   /** Starts agents for queued incidents while slots are free. Call after anything may have been queued. */
@@ -97,7 +116,7 @@ export class Dispatcher {
       return false;
     }
     const abort = new AbortController();
-    const job = cluster && event ? { incident_id: incident.id, cluster, event } : null;
+    const job = cluster && event ? { incident_id: incident.id, cluster, event, run_id: run.id } : null;
     const outcome: Promise<AgentOutcome> = job
       ? runAgent(job, {
           agent,
@@ -108,7 +127,7 @@ export class Dispatcher {
         })
       : Promise.resolve(
           notStarted(
-            { incident_id: incident.id, cluster: incident.cluster },
+            { incident_id: incident.id, cluster: incident.cluster, run_id: run.id },
             run.workspace,
             `cannot run an agent for this incident: ${cluster ? "its events are missing" : "its cluster is no longer configured"}`,
           ),
@@ -118,7 +137,7 @@ export class Dispatcher {
     return true;
   }
 
-  #finish(incident: Incident, runId: number, outcome: AgentOutcome): void {
+  #finish(incident: Pick<Incident, "id" | "cluster">, runId: number, outcome: AgentOutcome): void {
     this.#running.delete(incident.id);
     try {
       const finished = this.#options.store.finishRun(runId, outcome);

@@ -122,12 +122,24 @@ CREATE INDEX incident_counts_by_status ON incident_counts (status, n);
 `;
 
 /**
+ * Schema version 4: per cluster, when its connection was last known alive and its MCP session id
+ * then, so that a restarted faultline backfills the faults of the gap and ends the dead session.
+ */
+const V4 = `
+CREATE TABLE cluster_liveness (
+  cluster       TEXT    PRIMARY KEY,
+  last_alive_ms INTEGER NOT NULL,
+  session_id    TEXT
+) WITHOUT ROWID;
+`;
+
+/**
  * Forward migrations, oldest first: entry `n` takes a database from version `n` to `n + 1`.
  * Released entries never change what they create (a comment may be added); a schema change
  * appends a new one. The status and reason lists in the CHECK constraints are those of
  * `model.ts`; a test holds the two equal.
  */
-export const MIGRATIONS: readonly string[] = [V1, V2, V3];
+export const MIGRATIONS: readonly string[] = [V1, V2, V3, V4];
 
 /** The schema version this build reads and writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;

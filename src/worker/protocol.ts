@@ -23,11 +23,29 @@ export type ConnectionStatus = (typeof CONNECTION_STATUSES)[number];
 /** How a connection receives faults: pushed (`events_subscribe`) or polled (`events_list`). */
 export type FeedMode = "push" | "poll";
 
+/**
+ * Where a previous faultline left a cluster: the connection backfills the faults of the gap (where
+ * the server has `events_list`) and ends the session that died with that process.
+ */
+export interface ClusterResume {
+  /** RFC 3339: when the connection was last known alive; faults since then are backfilled. */
+  since: string;
+  /** The session then, still open on the server unless it was closed cleanly (null). */
+  session_id: string | null;
+  /**
+   * Per object (`kind/namespace/name`), the time (epoch ms) of its newest fault already stored: the
+   * backfill skips what is not newer (a pushed fault's id differs from a listed one's).
+   */
+  seen: Array<[object: string, atMs: number]>;
+}
+
 /** What a worker needs to know about a cluster (never its kubeconfig: workers do not need it). */
 export interface ClusterSpec {
   name: string;
   mcp_endpoint: string;
   labels: Record<string, string>;
+  /** Set on the first start after a previous faultline ran: see {@link ClusterResume}. */
+  resume?: ClusterResume;
 }
 
 /** Settings shared by every connection. */
@@ -113,6 +131,18 @@ export interface DroppedMessage {
   detail: string;
 }
 
+/**
+ * The connection was alive at `at` on session `session_id` (null once the session was closed
+ * cleanly). Sent at most every few seconds per connection; the main thread stores the latest in
+ * batches, so a restarted faultline knows where each cluster's gap begins.
+ */
+export interface AliveMessage {
+  type: "alive";
+  cluster: string;
+  at: string;
+  session_id: string | null;
+}
+
 /** The worker finished a {@link StopMessage}. */
 export interface StoppedMessage {
   type: "stopped";
@@ -124,7 +154,8 @@ export type ConnectionMessage =
   | EventMessage
   | DegradedMessage
   | PolledMessage
-  | DroppedMessage;
+  | DroppedMessage
+  | AliveMessage;
 
 /** Messages a worker sends to the main thread. */
 export type WorkerToMain = Exclude<ConnectionMessage, EventMessage> | EventBatchMessage | StoppedMessage;
