@@ -6,6 +6,7 @@
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
+import { parseJsonAs } from "../validation/json.ts";
 
 /** File in the workspace that records how the agent ended ({@link AgentResult}). */
 export const RESULT_FILE = "result.json";
@@ -80,14 +81,7 @@ export function readResultFile(workspace: string, incidentId: string, runId: num
   } catch {
     return null;
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  const parsed = v.safeParse(AgentResultSchema, json);
-  if (!parsed.success) return null;
-  const result = parsed.output;
+  const result = parseJsonAs(AgentResultSchema, text);
+  if (!result) return null;
   return result.incident_id === incidentId && result.run_id === runId ? result : null;
 }

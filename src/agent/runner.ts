@@ -14,6 +14,7 @@ import * as v from "valibot";
 import type { AgentConfig } from "../config/types.ts";
 import type { FaultEvent } from "../events/fault.ts";
 import { errorMessage, type Logger, logger } from "../log.ts";
+import { parseJsonAs } from "../validation/json.ts";
 import { agentEnv, INCIDENT_VARIABLE } from "./env.ts";
 import { type AgentResult, writeResultFile } from "./outcome.ts";
 import { selfCommand } from "./self.ts";
@@ -233,14 +234,7 @@ async function relayNotes(
 
 /** A supervisor note, or null for a line that is not one. */
 function parseNote(line: string): SupervisorNote | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch {
-    return null;
-  }
-  const parsed = v.safeParse(NoteSchema, value);
-  return parsed.success ? parsed.output : null;
+  return parseJsonAs(NoteSchema, line);
 }
 
 /** The workspace path for reporting, even when the incident id is unusable. */

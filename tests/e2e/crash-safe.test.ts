@@ -9,8 +9,9 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Simulator, startSimulator } from "../../scripts/sim/index.ts";
 import { runFaultline } from "../helpers/process.ts";
+import { simConfig, timelineAgent } from "../helpers/sim-config.ts";
 import { queryState } from "../helpers/state.ts";
-import { tempDir, writeFile, writeKubeconfig } from "../helpers/tmp.ts";
+import { tempDir } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 const dir = tempDir();
@@ -39,24 +40,10 @@ afterAll(async () => {
  * about a pod named `exit-3`, else 0.
  */
 function agentScript(name: string, timeline: string, seconds: number): string {
-  return writeFile(
-    dir.path,
-    name,
-    `#!/bin/sh
-stamp() { echo "$1 $FAULTLINE_INCIDENT_ID $(date +%s%3N)" >> "${timeline}"; }
-trap 'stamp term; exit 143' TERM
-stamp start
-env > env.txt
-setsid sleep 1000 &
-echo $! > escapee.pid
-sleep ${seconds} &
-wait $!
-stamp end
-if grep -q '"exit-3"' event.json; then exit 3; fi
-exit 0
-`,
-    0o755,
-  );
+  return timelineAgent(dir.path, name, timeline, seconds, {
+    before: "env > env.txt\nsetsid sleep 1000 &\necho $! > escapee.pid",
+    after: `if grep -q '"exit-3"' event.json; then exit 3; fi\nexit 0`,
+  });
 }
 
 function writeConfig(
@@ -65,20 +52,13 @@ function writeConfig(
   agent: string,
   extra = "",
 ): { config: string; state: string } {
-  const state = join(dir.path, `${name}-state`);
-  writeKubeconfig(dir.path, `${cluster}.kubeconfig`);
-  const config = writeFile(
+  return simConfig(
     dir.path,
-    `${name}.yaml`,
-    `clusters:
-  - { name: ${cluster}, mcp_endpoint: "${sim.endpoint(cluster)}", kubeconfig: ./${cluster}.kubeconfig }
-agent: { command: ["${agent}"], max_concurrent: 4, timeout_seconds: 60, env_passthrough: [PATH, PASSED_ON] }
-reconnect: { initial_seconds: 0.05, max_seconds: 0.5 }
-health: { listen: "127.0.0.1:0" }
-state_dir: ${state}
-${extra}`,
+    sim,
+    name,
+    [cluster],
+    `agent: { command: ["${agent}"], max_concurrent: 4, timeout_seconds: 60, env_passthrough: [PATH, PASSED_ON] }\n${extra}`,
   );
-  return { config, state };
 }
 
 interface RunRow {

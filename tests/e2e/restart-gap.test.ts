@@ -4,11 +4,11 @@
  * the killed process is ended on the server (HTTP DELETE).
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { join } from "node:path";
 import { type Simulator, startSimulator } from "../../scripts/sim/index.ts";
 import { runFaultline } from "../helpers/process.ts";
+import { simConfig } from "../helpers/sim-config.ts";
 import { countState, queryState } from "../helpers/state.ts";
-import { tempDir, writeFile, writeKubeconfig } from "../helpers/tmp.ts";
+import { tempDir } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 const dir = tempDir();
@@ -23,23 +23,13 @@ afterAll(async () => {
 });
 
 function writeConfig(name: string, clusters: string[]): { config: string; state: string } {
-  const state = join(dir.path, `${name}-state`);
-  const entries = clusters.map((c) => {
-    writeKubeconfig(dir.path, `${c}.kubeconfig`);
-    return `  - { name: ${c}, mcp_endpoint: "${sim.endpoint(c)}", kubeconfig: ./${c}.kubeconfig }`;
-  });
-  const config = writeFile(
+  return simConfig(
     dir.path,
-    `${name}.yaml`,
-    `clusters:\n${entries.join("\n")}
-agent: { command: ["/bin/true"], max_concurrent: 4 }
-reconnect: { initial_seconds: 0.05, max_seconds: 0.5 }
-ping: { interval_seconds: 0.5, timeout_seconds: 2 }
-health: { listen: "127.0.0.1:0" }
-state_dir: ${state}
-`,
+    sim,
+    name,
+    clusters,
+    'agent: { command: ["/bin/true"], max_concurrent: 4 }\nping: { interval_seconds: 0.5, timeout_seconds: 2 }\n',
   );
-  return { config, state };
 }
 
 /** Per incident: its object's name and how many agent runs it had. */
