@@ -10,8 +10,8 @@
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { AGENT_LOG_FILE, type AgentResult, RESULT_FILE } from "../src/agent/runner.ts";
-import { workspacePath } from "../src/agent/workspace.ts";
+import { type AgentResult, RESULT_FILE } from "../src/agent/outcome.ts";
+import { AGENT_LOG_FILE, workspacePath } from "../src/agent/workspace.ts";
 import { paint, useColor } from "../src/cli/color.ts";
 import type { ClustersBody, HealthBody } from "../src/http/app.ts";
 import { lines } from "./lines.ts";

@@ -9,6 +9,7 @@
  * Each stage lives in `src/pipeline/` in a file named after it; `docs/pipeline.md` is their contract.
  */
 import type { AgentOutcome } from "./agent/runner.ts";
+import { LivenessRecorder, resumeStates, withLiveness } from "./cluster/liveness.ts";
 import { Registry } from "./cluster/registry.ts";
 import { Supervisor } from "./cluster/supervisor.ts";
 import { healthToken } from "./config/connection-check.ts";
@@ -22,7 +23,7 @@ import type { Dispatcher } from "./incidents/dispatcher.ts";
 import { StateDirLock } from "./incidents/lock.ts";
 import type { Incident } from "./incidents/model.ts";
 import { prepareStateDir } from "./incidents/open.ts";
-import { recoverInterruptedRuns } from "./incidents/recovery.ts";
+import { type AdoptedRun, recoverInterruptedRuns } from "./incidents/recovery.ts";
 import { Retention } from "./incidents/retention.ts";
 import { IncidentStore } from "./incidents/store.ts";
 import { Triage } from "./incidents/triage.ts";
@@ -83,8 +84,8 @@ export async function startFaultline(
       dedupWindowSeconds: config.dedup_window_seconds,
       maxQueue: config.agent?.max_queue,
     });
-    await recoverInterruptedRuns(store, config.agent);
-    return startStages(config, store, lock, startedAt, load);
+    const adopted = await recoverInterruptedRuns(store, config.agent);
+    return startStages(config, store, lock, startedAt, load, adopted);
   } catch (error) {
     store?.close();
     lock.release();
@@ -99,6 +100,7 @@ function startStages(
   lock: StateDirLock,
   startedAt: Date,
   load: () => FaultlineConfig,
+  adopted: AdoptedRun[],
 ): Faultline {
   const registry = new Registry(config.clusters, startedAt);
   // Shared with the stages and changed in place by a reload (see reload/apply.ts).
@@ -128,6 +130,7 @@ function startStages(
   for (const c of config.clusters) {
     if (!c.enabled) log.info("cluster status", { cluster: c.name, status: "disabled" });
   }
+  const liveness = new LivenessRecorder(store);
   const backpressure = new Backpressure(
     () => channel.size,
     (message) => supervisor.broadcast(message),
@@ -136,7 +139,8 @@ function startStages(
     clusters: enabled,
     workersMax: config.workers.max,
     settings: connectionSettings(config),
-    onMessage: fanIn({ registry, channel, backpressure, drops }),
+    onMessage: withLiveness(liveness, fanIn({ registry, channel, backpressure, drops })),
+    resume: resumeStates(store),
   });
 
   const lifecycle = { stopping: false, storeOpen: true };
@@ -169,6 +173,7 @@ function startStages(
   if (http) log.info("health server listening", { url: http.url });
   supervisor.start();
   notifications.start();
+  triage.dispatcher?.adopt(adopted);
   triage.kick();
   const stopping = new AbortController();
   const sink = runSink({
@@ -196,6 +201,7 @@ function startStages(
       log.info("stopping");
       lifecycle.stopping = true;
       await supervisor.stop();
+      liveness.stop();
       channel.close();
       stopping.abort();
       await sink;

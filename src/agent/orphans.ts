@@ -1,14 +1,77 @@
 /**
- * Ends agents a previous faultline left behind. Agents run in their own process group (their pid is
- * the group id), so a faultline killed with SIGKILL leaves them running; before their incident runs
- * again, what is left of the group must go, or one incident would have two agents at once.
+ * Ends an incident's agent processes, wherever they went.
  *
- * On Linux only processes of that group whose environment carries the incident's
- * `FAULTLINE_INCIDENT_ID` are signalled, so a reused pid can never hit a stranger. Elsewhere the
- * group is signalled as it is.
+ * Every process of an agent carries the run's tag in its environment: `FAULTLINE_INCIDENT_ID=<id>`
+ * and `FAULTLINE_WORKSPACE=<path>` (inherited by whatever it starts, `setsid` escapees included).
+ * On Linux {@link endTaggedProcesses} finds them all in `/proc/<pid>/environ`; a process that wipes
+ * its environment on purpose is the one thing that escapes (cgroups would catch it, but creating
+ * one needs a delegated cgroup subtree an unprivileged faultline rarely has: see the README).
+ *
+ * {@link endOrphanedAgent} ends the process group of an agent started by a faultline from before
+ * the supervisor (whose recorded pid was the agent's group id); elsewhere than Linux it is all
+ * there is.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { isRunning, readProcStat } from "../runtime/process.ts";
+import { sleep } from "../runtime/sleep.ts";
+import { INCIDENT_VARIABLE, WORKSPACE_VARIABLE } from "./env.ts";
+
+/** Rounds of SIGKILL at most: a process forking while it is being killed gets another round. */
+const KILL_ROUNDS = 5;
+
+/** True when this system lists processes' environments (Linux `/proc`). */
+export function canFindTaggedProcesses(): boolean {
+  return existsSync("/proc/self/environ");
+}
+
+/** Live processes (not this one) whose environment carries the run's tag; [] without `/proc`. */
+export function taggedProcesses(incidentId: string, workspace: string): number[] {
+  if (!canFindTaggedProcesses()) return [];
+  const tags = [`${INCIDENT_VARIABLE}=${incidentId}`, `${WORKSPACE_VARIABLE}=${workspace}`];
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    const environ = readEnviron(Number(entry));
+    if (environ && tags.every((tag) => environ.includes(tag))) pids.push(Number(entry));
+  }
+  return pids;
+}
+
+/**
+ * Ends every process carrying the run's tag: SIGTERM, SIGKILL to what is left after `graceMs` (with
+ * `graceMs` 0, SIGKILL at once). Returns how many there were. A no-op without `/proc`.
+ */
+export async function endTaggedProcesses(
+  incidentId: string,
+  workspace: string,
+  graceMs = 0,
+): Promise<number> {
+  const found = taggedProcesses(incidentId, workspace);
+  if (found.length === 0) return 0;
+  if (graceMs > 0) {
+    signalAll(found, "SIGTERM");
+    const deadline = Date.now() + graceMs;
+    while (Date.now() < deadline && taggedProcesses(incidentId, workspace).length > 0) await sleep(50);
+  }
+  const seen = new Set(found);
+  for (let round = 0; round < KILL_ROUNDS; round++) {
+    const left = taggedProcesses(incidentId, workspace);
+    if (left.length === 0) break;
+    for (const pid of left) seen.add(pid);
+    signalAll(left, "SIGKILL");
+    await sleep(20);
+  }
+  return seen.size;
+}
+
+/** The NUL-separated entries of `/proc/<pid>/environ`, or null (gone, a zombie, or not ours). */
+function readEnviron(pid: number): string[] | null {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, "latin1").split("\0");
+  } catch {
+    return null;
+  }
+}
 
 /** Ends the agent processes of group `pgid` that run `incidentId`: SIGTERM, SIGKILL after `graceMs`. Returns how many there were. */
 export async function endOrphanedAgent(pgid: number, incidentId: string, graceMs = 5000): Promise<number> {
@@ -34,13 +97,7 @@ function groupMembers(pgid: number): number[] {
 }
 
 function runsIncident(pid: number, incidentId: string): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/environ`, "latin1")
-      .split("\0")
-      .includes(`FAULTLINE_INCIDENT_ID=${incidentId}`);
-  } catch {
-    return false;
-  }
+  return readEnviron(pid)?.includes(`${INCIDENT_VARIABLE}=${incidentId}`) ?? false;
 }
 
 function signalAll(pids: number[], signal: NodeJS.Signals): void {

@@ -3,54 +3,39 @@
  * ended (it never rejects). The incident dispatcher (`incidents/dispatcher.ts`) serves the durable
  * queue and calls it for each incident, at most `agent.max_concurrent` at a time.
  *
- * Each agent runs in its own process group (session), so a timeout or stop reaches everything it
- * started, and anything it leaves behind when it exits is killed.
+ * Between faultline and the agent sits the agent supervisor (`supervisor.ts`, the faultline program
+ * itself with a hidden command), in its own session: it ends the agent at its timeout or on stop,
+ * ends everything carrying the run's tag once the agent is done, and writes `result.json`
+ * atomically, so the outcome survives a faultline that dies meanwhile (see `adopt.ts`).
  */
-import { closeSync, openSync, writeSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
-import { constants } from "node:os";
-import { join, resolve } from "node:path";
+import { closeSync, openSync } from "node:fs";
+import { join } from "node:path";
+import * as v from "valibot";
 import type { AgentConfig } from "../config/types.ts";
 import type { FaultEvent } from "../events/fault.ts";
 import { errorMessage, type Logger, logger } from "../log.ts";
-import { type CapturedOutput, captureOutput } from "./capped-log.ts";
-import { createWorkspace, EVENT_FILE, workspacePath } from "./workspace.ts";
+import { parseJsonAs } from "../validation/json.ts";
+import { agentEnv, INCIDENT_VARIABLE } from "./env.ts";
+import { type AgentResult, writeResultFile } from "./outcome.ts";
+import { selfCommand } from "./self.ts";
+import { appendToAgentLog, type SupervisorNote, type SupervisorSpec } from "./supervisor.ts";
+import { supervisorArgs } from "./supervisor-args.ts";
+import { watchSupervisor } from "./watch.ts";
+import { AGENT_LOG_FILE, createWorkspace, workspacePath } from "./workspace.ts";
 
-/** File in the workspace that receives the agent's stdout and stderr (appended). */
-export const AGENT_LOG_FILE = "agent.log";
-/** File in the workspace that records how the agent ended ({@link AgentResult}). */
-export const RESULT_FILE = "result.json";
-/** How long the agent's output may still flow into `agent.log` after it exited (its group is gone by then). */
-const OUTPUT_DRAIN_MS = 1000;
 /** How long an agent gets between SIGTERM and SIGKILL, unless told otherwise. */
 export const DEFAULT_KILL_GRACE_MS = 5000;
 
-/** One agent run: which incident, which cluster's credentials, which event. */
+/** A supervisor note longer than this is not one (the line is dropped). */
+const MAX_NOTE_BYTES = 4096;
+
+/** One agent run: which incident, which cluster's credentials, which event, which stored run. */
 export interface AgentJob {
   incident_id: string;
   cluster: { name: string; kubeconfig: string };
   event: FaultEvent;
-}
-
-/** What `result.json` holds: how one agent run ended. */
-export interface AgentResult {
-  incident_id: string;
-  cluster: string;
-  /** The agent's exit status; null when it was ended by a signal or never started. */
-  exit_code: number | null;
-  /** The signal that ended the agent (e.g. `SIGKILL`), else null. */
-  signal: string | null;
-  /** faultline ended it because it ran past `timeout_seconds`. */
-  timed_out: boolean;
-  /** faultline ended it (or never started it) because the run was aborted, e.g. on shutdown. */
-  interrupted: boolean;
-  duration_ms: number;
-  /** RFC 3339. */
-  started_at: string;
-  /** RFC 3339. */
-  finished_at: string;
-  /** Why the agent could not run at all (workspace or spawn failure), else null. */
-  error: string | null;
+  /** The store's id of this run; `result.json` carries it. 0 (the default) outside a store. */
+  run_id?: number;
 }
 
 /** How one agent run ended, plus where it ran. */
@@ -68,24 +53,27 @@ export interface RunAgentOptions {
   killGraceMs?: number;
   /** Aborting ends the agent now (SIGTERM, then SIGKILL after the grace) and marks it interrupted. */
   signal?: AbortSignal;
-  /** Called once the agent process exists, with its pid (= its process-group id), e.g. to record it. */
+  /** Called once the agent supervisor exists, with its pid, e.g. to record it for recovery. */
   onSpawn?: (pid: number) => void;
 }
 
-/** Why faultline ended an agent early. */
-type StopReason = "timeout" | "abort";
-
-/** How the agent process ended. */
-interface ProcessEnd {
-  exit_code: number | null;
-  signal: string | null;
-  stopReason: StopReason | null;
+/** A run that never got to an agent: why it ended early, if it did. */
+interface EarlyEnd {
+  interrupted: boolean;
 }
 
 /** A run whose agent could not be started. */
-const NEVER_STARTED: ProcessEnd = { exit_code: null, signal: null, stopReason: null };
+const NEVER_STARTED: EarlyEnd = { interrupted: false };
 /** A run aborted before its agent was started. */
-const ABORTED_BEFORE_START: ProcessEnd = { exit_code: null, signal: null, stopReason: "abort" };
+const ABORTED_BEFORE_START: EarlyEnd = { interrupted: true };
+
+/** The notes a supervisor writes (checked: a line that is not one is ignored). */
+const NoteSchema = v.variant("note", [
+  v.object({ note: v.literal("started"), pid: v.number() }),
+  v.object({ note: v.literal("stopping"), reason: v.picklist(["timeout", "abort"]), pid: v.number() }),
+  v.object({ note: v.literal("killing"), pid: v.number() }),
+  v.object({ note: v.literal("leftovers"), count: v.number() }),
+]);
 
 /** The moments a run is measured between. */
 interface RunClock {
@@ -94,8 +82,9 @@ interface RunClock {
 }
 
 /**
- * Runs `job` to completion: creates its workspace (with `event.json`), runs `agent.command` there
- * with the cluster's kubeconfig, writes `agent.log` and `result.json`, logs the start and end, and
+ * Runs `job` to completion: creates its workspace (with `event.json`), starts the agent supervisor
+ * (`faultline __agent-supervisor`, in its own session) which runs `agent.command` there with the
+ * agent's environment and writes `result.json`, relays what the supervisor reports to the log, and
  * resolves with the outcome. Never rejects: a workspace or spawn failure is an outcome with `error`.
  */
 export async function runAgent(job: AgentJob, opts: RunAgentOptions): Promise<AgentOutcome> {
@@ -111,134 +100,142 @@ export async function runAgent(job: AgentJob, opts: RunAgentOptions): Promise<Ag
   if (opts.signal?.aborted) {
     return report(finish(job, workspace, clock, ABORTED_BEFORE_START, null), log);
   }
-  let child: Bun.Subprocess;
-  let output: CapturedOutput;
+  const graceMs = opts.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
+  const spec: SupervisorSpec = {
+    incident_id: job.incident_id,
+    cluster: job.cluster.name,
+    run_id: job.run_id ?? 0,
+    workspace,
+    command: opts.agent.command,
+    timeout_ms: Math.round(opts.agent.timeout_seconds * 1000),
+    kill_grace_ms: graceMs,
+    max_log_bytes: opts.agent.max_log_bytes,
+  };
+  let supervisor: Bun.Subprocess<"ignore", "pipe", number>;
   try {
-    ({ child, output } = spawnAgent(job, workspace, opts.agent));
+    supervisor = spawnSupervisor(job, spec, opts.agent);
   } catch (error) {
-    return failedToStart(job, workspace, clock, `cannot start agent: ${errorMessage(error)}`, log);
+    return failedToStart(
+      job,
+      workspace,
+      clock,
+      `cannot start the agent supervisor: ${errorMessage(error)}`,
+      log,
+    );
   }
-  log.info("agent started", { incident_id: job.incident_id, pid: child.pid, workspace });
-  opts.onSpawn?.(child.pid);
-  const end = await supervise(child, job, opts, log);
-  await output.close(OUTPUT_DRAIN_MS);
-  return report(finish(job, workspace, clock, end, null), log);
+  opts.onSpawn?.(supervisor.pid);
+  const started = Promise.withResolvers<void>();
+  const notes = relayNotes(supervisor.stdout, job.incident_id, workspace, graceMs, log, started.resolve);
+  void notes.then(started.resolve);
+  const result = await watchSupervisor(
+    { ...spec, started_ms: clock.startedAt.getTime() },
+    {
+      exited: supervisor.exited,
+      ready: started.promise,
+      kill: (signal) => supervisor.kill(signal),
+      timeoutMs: spec.timeout_ms,
+      graceMs,
+      abort: opts.signal,
+      log,
+    },
+  );
+  await notes;
+  const outcome = { ...result, workspace };
+  if (outcome.error !== null) {
+    log.error("agent failed to start", { incident_id: job.incident_id, workspace, error: outcome.error });
+    return outcome;
+  }
+  return report(outcome, log, true, false);
 }
 
 /**
- * Starts the agent in its own session, stdin from `event.json`, stdout+stderr captured into `agent.log`
- * (appended, capped at `agent.max_log_bytes`: see capped-log.ts).
+ * Starts the agent supervisor for `spec` in its own session, with the agent's environment (without
+ * the incident tag: the supervisor adds it for the agent, so ending the tagged processes never ends
+ * the supervisor). Its stdout carries its notes; its stderr goes to `agent.log`.
  */
-function spawnAgent(
+function spawnSupervisor(
   job: AgentJob,
-  workspace: string,
+  spec: SupervisorSpec,
   agent: AgentConfig,
-): { child: Bun.Subprocess; output: CapturedOutput } {
-  const eventFd = openSync(join(workspace, EVENT_FILE), "r");
+): Bun.Subprocess<"ignore", "pipe", number> {
+  const env = agentEnv({
+    incident_id: job.incident_id,
+    cluster: job.cluster,
+    workspace: spec.workspace,
+    passthrough: agent.env_passthrough,
+  });
+  delete env[INCIDENT_VARIABLE];
+  const logFd = openSync(join(spec.workspace, AGENT_LOG_FILE), "a");
   try {
-    const child = Bun.spawn(agent.command, {
-      cwd: workspace,
-      env: agentEnv(job, workspace),
-      stdin: eventFd,
+    return Bun.spawn([...selfCommand(), ...supervisorArgs(spec)], {
+      cwd: spec.workspace,
+      env,
+      stdin: "ignore",
       stdout: "pipe",
-      stderr: "pipe",
+      stderr: logFd,
       detached: true,
     });
-    const output = captureOutput(
-      [child.stdout, child.stderr],
-      join(workspace, AGENT_LOG_FILE),
-      agent.max_log_bytes,
-    );
-    return { child, output };
   } finally {
-    closeSync(eventFd);
+    closeSync(logFd);
   }
 }
 
-/** faultline's own environment plus the cluster's kubeconfig and the incident's coordinates. */
-function agentEnv(job: AgentJob, workspace: string): Record<string, string | undefined> {
-  return {
-    ...process.env,
-    KUBECONFIG: resolve(job.cluster.kubeconfig),
-    FAULTLINE_CLUSTER: job.cluster.name,
-    FAULTLINE_INCIDENT_ID: job.incident_id,
-    FAULTLINE_WORKSPACE: workspace,
-  };
-}
-
-/**
- * Waits for the agent to exit, ending it early on timeout or abort: SIGTERM to its process group,
- * then SIGKILL after the grace. Once it has exited, anything left in its group is killed.
- */
-async function supervise(
-  child: Bun.Subprocess,
-  job: AgentJob,
-  opts: RunAgentOptions,
+/** Logs the supervisor's notes (JSON lines on its stdout) as the run's own log lines. */
+async function relayNotes(
+  stdout: ReadableStream<Uint8Array>,
+  incidentId: string,
+  workspace: string,
+  graceMs: number,
   log: Logger,
-): Promise<ProcessEnd> {
-  const graceMs = opts.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
-  let stopReason: StopReason | null = null;
-  let killTimer: Timer | undefined;
-  const stop = (reason: StopReason): void => {
-    if (stopReason !== null) return;
-    stopReason = reason;
-    const message = reason === "timeout" ? "agent timed out, terminating" : "agent interrupted, terminating";
-    log.warn(message, { incident_id: job.incident_id, pid: child.pid, kill_grace_ms: graceMs });
-    signalGroup(child, "SIGTERM");
-    killTimer = setTimeout(() => {
-      log.warn("agent still running after SIGTERM, killing", {
-        incident_id: job.incident_id,
-        pid: child.pid,
-      });
-      signalGroup(child, "SIGKILL");
-    }, graceMs);
+  onStarted: () => void,
+): Promise<void> {
+  const fields = { incident_id: incidentId };
+  const relay = (note: SupervisorNote): void => {
+    switch (note.note) {
+      case "started":
+        onStarted();
+        log.info("agent started", { ...fields, pid: note.pid, workspace });
+        return;
+      case "stopping":
+        log.warn(
+          note.reason === "timeout" ? "agent timed out, terminating" : "agent interrupted, terminating",
+          {
+            ...fields,
+            pid: note.pid,
+            kill_grace_ms: graceMs,
+          },
+        );
+        return;
+      case "killing":
+        log.warn("agent still running after SIGTERM, killing", { ...fields, pid: note.pid });
+        return;
+      case "leftovers":
+        log.warn("agent left processes behind, killed them", { ...fields, count: note.count });
+        return;
+    }
   };
-  const timeoutTimer = setTimeout(() => stop("timeout"), opts.agent.timeout_seconds * 1000);
-  const onAbort = (): void => stop("abort");
-  opts.signal?.addEventListener("abort", onAbort, { once: true });
+  let buffered = "";
+  const decoder = new TextDecoder();
   try {
-    await child.exited;
-  } finally {
-    clearTimeout(timeoutTimer);
-    clearTimeout(killTimer);
-    opts.signal?.removeEventListener("abort", onAbort);
-  }
-  if (killLeftovers(child.pid)) {
-    log.warn("agent left processes behind, killed them", { incident_id: job.incident_id, pid: child.pid });
-  }
-  return { exit_code: child.exitCode, signal: signalName(child.signalCode), stopReason };
-}
-
-/** Sends `signal` to the agent's whole process group, or to the agent alone if there is no group. */
-function signalGroup(child: Bun.Subprocess, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-child.pid, signal);
+    for await (const chunk of stdout) {
+      buffered += decoder.decode(chunk, { stream: true });
+      let newline = buffered.indexOf("\n");
+      while (newline >= 0) {
+        const note = parseNote(buffered.slice(0, newline));
+        if (note) relay(note);
+        buffered = buffered.slice(newline + 1);
+        newline = buffered.indexOf("\n");
+      }
+      if (buffered.length > MAX_NOTE_BYTES) buffered = "";
+    }
   } catch {
-    // No such group (or not ours): at least reach the agent itself; a no-op once it has exited.
-    child.kill(signal);
+    // The supervisor is gone; its result file says the rest.
   }
 }
 
-/** SIGKILLs whatever is still in the (exited) agent's process group. True if anything was there. */
-function killLeftovers(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    process.kill(-pgid, "SIGKILL");
-  } catch {
-    // Gone in the meantime.
-  }
-  return true;
-}
-
-/** Bun reports a signal by name, or by number for ones it cannot name. */
-function signalName(signal: NodeJS.Signals | number | null): string | null {
-  if (signal === null || typeof signal === "string") return signal;
-  const named = Object.entries(constants.signals).find(([, number]) => number === signal);
-  return named ? named[0] : String(signal);
+/** A supervisor note, or null for a line that is not one. */
+function parseNote(line: string): SupervisorNote | null {
+  return parseJsonAs(NoteSchema, line);
 }
 
 /** The workspace path for reporting, even when the incident id is unusable. */
@@ -264,31 +261,18 @@ async function failedToStart(
   return report(outcome, log, false);
 }
 
-function appendToAgentLog(workspace: string, text: string): void {
-  try {
-    const fd = openSync(join(workspace, AGENT_LOG_FILE), "a");
-    try {
-      writeSync(fd, text);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // The workspace itself is what failed; the outcome carries the error.
-  }
-}
-
 /**
  * The outcome of a run that never started, with why in `error`: for callers that cannot even build a
  * job (e.g. the incident's cluster is no longer configured).
  */
 export function notStarted(
-  incident: { incident_id: string; cluster: string },
+  incident: { incident_id: string; cluster: string; run_id?: number },
   workspace: string,
   error: string,
 ): AgentOutcome {
   const clock: RunClock = { startedAt: new Date(), startedMs: performance.now() };
   return finish(
-    { incident_id: incident.incident_id, cluster: { name: incident.cluster } },
+    { incident_id: incident.incident_id, cluster: { name: incident.cluster }, run_id: incident.run_id },
     workspace,
     clock,
     NEVER_STARTED,
@@ -297,20 +281,21 @@ export function notStarted(
 }
 
 function finish(
-  job: { incident_id: string; cluster: { name: string } },
+  job: { incident_id: string; cluster: { name: string }; run_id?: number },
   workspace: string,
   clock: RunClock,
-  end: ProcessEnd,
+  end: EarlyEnd,
   error: string | null,
 ): AgentOutcome {
   return {
     incident_id: job.incident_id,
     cluster: job.cluster.name,
+    run_id: job.run_id ?? 0,
     workspace,
-    exit_code: end.exit_code,
-    signal: end.signal,
-    timed_out: end.stopReason === "timeout",
-    interrupted: end.stopReason === "abort",
+    exit_code: null,
+    signal: null,
+    timed_out: false,
+    interrupted: end.interrupted,
     duration_ms: Math.round(performance.now() - clock.startedMs),
     started_at: clock.startedAt.toISOString(),
     finished_at: new Date().toISOString(),
@@ -318,31 +303,37 @@ function finish(
   };
 }
 
-/** Writes `result.json` (when there is a workspace) and, unless already logged, the "agent finished" line. */
-async function report(outcome: AgentOutcome, log: Logger, logFinished = true): Promise<AgentOutcome> {
-  if (outcome.workspace !== "") await writeResult(outcome, log);
-  if (logFinished) {
-    const succeeded = outcome.exit_code === 0 && !outcome.timed_out && !outcome.interrupted;
-    (succeeded ? log.info : log.warn)("agent finished", {
-      incident_id: outcome.incident_id,
-      exit_code: outcome.exit_code,
-      signal: outcome.signal,
-      timed_out: outcome.timed_out,
-      interrupted: outcome.interrupted,
-      duration_ms: outcome.duration_ms,
-    });
+/**
+ * Writes `result.json` (unless the supervisor did: `write` false; or there is no workspace) and,
+ * unless already logged, the "agent finished" line.
+ */
+async function report(
+  outcome: AgentOutcome,
+  log: Logger,
+  logFinished = true,
+  write = true,
+): Promise<AgentOutcome> {
+  if (write && outcome.workspace !== "") {
+    const { workspace, ...result } = outcome;
+    try {
+      writeResultFile(workspace, result);
+    } catch (error) {
+      log.error("cannot write result.json", { incident_id: outcome.incident_id, error: errorMessage(error) });
+    }
   }
+  if (logFinished) logFinishedRun(outcome, log);
   return outcome;
 }
 
-async function writeResult(outcome: AgentOutcome, log: Logger): Promise<void> {
-  const { workspace, ...result } = outcome;
-  try {
-    await writeFile(
-      join(workspace, RESULT_FILE),
-      `${JSON.stringify(result satisfies AgentResult, null, 2)}\n`,
-    );
-  } catch (error) {
-    log.error("cannot write result.json", { incident_id: outcome.incident_id, error: errorMessage(error) });
-  }
+/** The "agent finished" log line: info when it succeeded, warn otherwise. */
+export function logFinishedRun(outcome: AgentResult, log: Logger): void {
+  const succeeded = outcome.exit_code === 0 && !outcome.timed_out && !outcome.interrupted;
+  (succeeded ? log.info : log.warn)("agent finished", {
+    incident_id: outcome.incident_id,
+    exit_code: outcome.exit_code,
+    signal: outcome.signal,
+    timed_out: outcome.timed_out,
+    interrupted: outcome.interrupted,
+    duration_ms: outcome.duration_ms,
+  });
 }

@@ -6,6 +6,9 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { FaultEvent } from "../events/fault.ts";
 
+/** File in the workspace that receives the agent's stdout and stderr (appended). */
+export const AGENT_LOG_FILE = "agent.log";
+
 /** Name of the file holding the incident's event, as compact JSON (one line). */
 export const EVENT_FILE = "event.json";
 

@@ -7,7 +7,9 @@
  * const code = await cli(["check", "--config", "faultline.yaml"]);
  * ```
  */
+import { SUPERVISOR_COMMAND } from "../agent/supervisor-args.ts";
 import { VERSION } from "../version.ts";
+import { agentSupervisorCommand } from "./agent-supervisor.ts";
 import { checkCommand } from "./check.ts";
 import { EXIT } from "./exit-codes.ts";
 import { incidentsCommand } from "./incidents.ts";
@@ -55,6 +57,8 @@ const COMMANDS: Readonly<Record<string, (argv: string[], io: CommandIO) => numbe
  * (`run` logs to the process's stdout whatever `io` is.)
  */
 export async function cli(argv: string[], io: CommandIO = PROCESS_IO): Promise<number> {
+  // The hidden agent supervisor has flags of its own; it parses its arguments itself.
+  if (argv[0] === SUPERVISOR_COMMAND) return agentSupervisorCommand(argv.slice(1), io);
   const [first, ...rest] = argv;
   if (first === "--version" || first === "-v") return versionCommand([], io);
   if (first === "help" && rest[0] && rest[0] in COMMANDS) return cli([rest[0], "--help"], io);

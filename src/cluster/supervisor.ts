@@ -9,6 +9,7 @@ import type { LogLevel } from "../log.ts";
 import { errorMessage, logger } from "../log.ts";
 import { Backoff } from "../runtime/backoff.ts";
 import {
+  type ClusterResume,
   type ClusterSpec,
   type ConnectionSettings,
   clusterSpec,
@@ -46,6 +47,8 @@ export interface SupervisorOptions {
   workersMax: number;
   /** Every message from every worker, plus `failed` statuses the supervisor itself reports for crashed workers. */
   onMessage: (message: WorkerToMain) => void;
+  /** Where a previous faultline left each cluster; given to the connections on the first start only. */
+  resume?: ReadonlyMap<string, ClusterResume>;
 }
 
 /** Connection attempts in flight at once across all workers (each worker gets an even share). */
@@ -72,7 +75,11 @@ export class Supervisor {
 
   constructor(options: SupervisorOptions) {
     this.#options = options;
-    const groups = partition(options.clusters.map(clusterSpec), options.workersMax);
+    const specs = options.clusters.map((c): ClusterSpec => {
+      const resume = options.resume?.get(c.name);
+      return { ...clusterSpec(c), ...(resume ? { resume } : {}) };
+    });
+    const groups = partition(specs, options.workersMax);
     this.#settings = {
       ...options.settings,
       connect_concurrency: Math.max(1, Math.ceil(CONNECT_CONCURRENCY / Math.max(1, groups.length))),
@@ -249,6 +256,8 @@ export class Supervisor {
     });
     worker.addEventListener("close", () => this.#onClose(slot, worker));
     worker.postMessage({ type: "start", clusters: slot.specs, settings: this.#settings });
+    // A restarted worker starts fresh: the gap a previous faultline left is backfilled once.
+    slot.specs = slot.specs.map(({ resume: _done, ...spec }) => spec);
   }
 
   #onClose(slot: Slot, worker: Worker): void {

@@ -124,6 +124,33 @@ export const SubscribeSchema = v.strictObject({
   check_interval_seconds: v.optional(PositiveSeconds),
 });
 
+/**
+ * The variables an agent gets from faultline's environment unless `agent.env_passthrough` says
+ * otherwise: enough to run programs, speak the locale and reach a proxy, and no credentials.
+ */
+export const DEFAULT_ENV_PASSTHROUGH: readonly string[] = [
+  "PATH",
+  "HOME",
+  "LANG",
+  "LC_ALL",
+  "TZ",
+  "HTTP_PROXY",
+  "HTTPS_PROXY",
+  "NO_PROXY",
+  "http_proxy",
+  "https_proxy",
+  "no_proxy",
+];
+
+/** An environment variable name, or a prefix ending in `*` (`AWS_*`). */
+const EnvName = v.pipe(
+  v.string("must be a string"),
+  v.regex(
+    /^[A-Za-z_][A-Za-z0-9_]*\*?$/,
+    "must be a variable name (letters, digits, '_'), optionally ending in '*'",
+  ),
+);
+
 /** `agent`: the triage command and its limits. */
 export const AgentSchema = v.strictObject({
   command: v.pipe(
@@ -140,6 +167,13 @@ export const AgentSchema = v.strictObject({
   max_attempts: v.optional(PositiveInt, 3),
   /** `agent.log` is cut at this many bytes, with a truncation marker (the rest of the output is discarded). */
   max_log_bytes: v.optional(v.pipe(PositiveInt, v.minValue(1024, "must be at least 1024")), 10 * MIB),
+  /**
+   * Variables of faultline's environment the agent gets (names, or prefixes ending in `*`); it
+   * always gets `KUBECONFIG` (its cluster's) and the `FAULTLINE_*` variables.
+   */
+  env_passthrough: v.optional(v.array(EnvName, "must be a list of variable names"), () => [
+    ...DEFAULT_ENV_PASSTHROUGH,
+  ]),
 });
 
 /** `limits`: what one server may send; checked at the edge, in the worker, before anything parses it. */

@@ -4,6 +4,8 @@
  * agent left in its workspace (`report.md`, `summary.json`: the output contract, `agent/output.ts`). The queue lives
  * in the database, so nothing waiting is lost when faultline stops or crashes.
  */
+
+import { adoptRun, type UnfinishedRun } from "../agent/adopt.ts";
 import { noAgentOutput, readAgentOutput } from "../agent/output.ts";
 import { type AgentOutcome, notStarted, runAgent } from "../agent/runner.ts";
 import { workspacePath } from "../agent/workspace.ts";
@@ -59,6 +61,24 @@ export class Dispatcher {
     this.kick();
   }
 
+  /**
+   * Takes over runs a previous faultline started whose supervisors are still going (see
+   * `recovery.ts`): each holds its incident and an agent slot until it ends (at its timeout at the
+   * latest), and its outcome is recorded like any other. Call before the first {@link kick}.
+   */
+  adopt(runs: ReadonlyArray<UnfinishedRun & { pid: number }>): void {
+    for (const run of runs) {
+      const abort = new AbortController();
+      const outcome = adoptRun(run, this.#options.agent, {
+        abort: abort.signal,
+        killGraceMs: this.#options.killGraceMs,
+      });
+      const incident = { id: run.incident_id, cluster: run.cluster };
+      const done = outcome.then((result) => this.#finish(incident, run.run_id, result));
+      this.#running.set(run.incident_id, { abort, done });
+    }
+  }
+
   /** Starts agents for queued incidents while slots are free. Call after anything may have been queued. */
   kick(): void {
     const { store, agent } = this.#options;
@@ -111,7 +131,7 @@ export class Dispatcher {
       return false;
     }
     const abort = new AbortController();
-    const job = cluster && event ? { incident_id: incident.id, cluster, event } : null;
+    const job = cluster && event ? { incident_id: incident.id, cluster, event, run_id: run.id } : null;
     const outcome: Promise<AgentOutcome> = job
       ? runAgent(job, {
           agent,
@@ -122,7 +142,7 @@ export class Dispatcher {
         })
       : Promise.resolve(
           notStarted(
-            { incident_id: incident.id, cluster: incident.cluster },
+            { incident_id: incident.id, cluster: incident.cluster, run_id: run.id },
             run.workspace,
             `cannot run an agent for this incident: ${cluster ? "its events are missing" : "its cluster is no longer configured"}`,
           ),
@@ -132,7 +152,11 @@ export class Dispatcher {
     return true;
   }
 
-  async #finish(incident: Incident, runId: number, outcome: AgentOutcome): Promise<void> {
+  async #finish(
+    incident: Pick<Incident, "id" | "cluster">,
+    runId: number,
+    outcome: AgentOutcome,
+  ): Promise<void> {
     const output =
       outcome.workspace === ""
         ? noAgentOutput("the agent had no workspace")

@@ -199,8 +199,12 @@ export interface IncidentFilter {
 export interface OpenRun {
   run_id: number;
   incident_id: string;
-  /** The agent's pid and process-group id, when it started. */
+  cluster: string;
+  /** The agent supervisor's pid, once it started (a faultline before the supervisor recorded the agent's). */
   pid: number | null;
+  workspace: string;
+  /** When the run started (epoch ms). */
+  started_ms: number;
 }
 
 /** Options for `IncidentStore.recoverInterrupted`. */
@@ -209,6 +213,8 @@ export interface RecoverOptions {
   retry: boolean;
   /** Only incidents with fewer agent runs than this are queued again. */
   maxAttempts: number;
+  /** Open runs that are still going (adopted): they and their incidents stay `running`. */
+  keepRunIds?: readonly number[];
 }
 
 /**
@@ -234,3 +240,11 @@ export class IncidentStateError extends Error {
     this.name = "IncidentStateError";
   }
 }
+
+/** When a cluster's connection was last known alive, and its MCP session then (null: closed cleanly). */
+export type ClusterLiveness = {
+  cluster: string;
+  /** Epoch ms. */
+  last_alive_ms: number;
+  session_id: string | null;
+};

@@ -12,11 +12,13 @@ import { type FaultEvent, type FaultResource, SEVERITIES, type Severity } from "
 import { exhaustiveList } from "./exhaustive.ts";
 import {
   type AgentRun,
+  type ClusterLiveness,
   INCIDENT_SKIP_REASONS,
   INCIDENT_STATUSES,
   type Incident,
   type IncidentSkipReason,
   type IncidentStatus,
+  type OpenRun,
   RUN_STATUSES,
   type RunStatus,
   type StoredEvent,
@@ -237,22 +239,39 @@ export function prepareStatements(db: Database) {
          updated_ms = $now
        WHERE seq = $seq AND status = 'running'`,
     ),
-    interruptOpenRuns: db.prepare<never, { now: number; error: string }>(
+    // Runs whose id is in $keep (a JSON array: runs adopted, still going) stay open.
+    interruptOpenRuns: db.prepare<never, { now: number; error: string; keep: string }>(
       `UPDATE runs SET status = 'interrupted', finished_ms = $now,
          duration_ms = MAX(0, $now - started_ms), error = $error
-       WHERE finished_ms IS NULL`,
+       WHERE finished_ms IS NULL AND id NOT IN (SELECT value FROM json_each($keep))`,
     ),
     interruptRunning: db.prepare<never, { now: number }>(
-      "UPDATE incidents SET status = 'interrupted', updated_ms = $now WHERE status = 'running'",
+      `UPDATE incidents SET status = 'interrupted', updated_ms = $now
+       WHERE status = 'running' AND seq NOT IN (SELECT incident_seq FROM runs WHERE finished_ms IS NULL)`,
     ),
     requeueInterrupted: db.prepare<never, { max_attempts: number; now: number }>(
       `UPDATE incidents SET status = 'queued', updated_ms = $now
        WHERE status = 'interrupted' AND attempts < $max_attempts`,
     ),
     recordPid: db.prepare<never, { id: number; pid: number }>("UPDATE runs SET pid = $pid WHERE id = $id"),
-    openRuns: db.prepare<{ run_id: number; incident_id: string; pid: number | null }, []>(
-      `SELECT r.id AS run_id, i.id AS incident_id, r.pid FROM runs r JOIN incidents i ON i.seq = r.incident_seq
+    openRuns: db.prepare<OpenRun, []>(
+      `SELECT r.id AS run_id, i.id AS incident_id, i.cluster, r.pid, r.workspace, r.started_ms
+       FROM runs r JOIN incidents i ON i.seq = r.incident_seq
        WHERE r.finished_ms IS NULL ORDER BY r.id`,
+    ),
+    recordLiveness: db.prepare<never, ClusterLiveness>(
+      `INSERT INTO cluster_liveness (cluster, last_alive_ms, session_id)
+       VALUES ($cluster, $last_alive_ms, $session_id)
+       ON CONFLICT DO UPDATE SET last_alive_ms = excluded.last_alive_ms, session_id = excluded.session_id`,
+    ),
+    liveness: db.prepare<ClusterLiveness, []>(
+      "SELECT cluster, last_alive_ms, session_id FROM cluster_liveness ORDER BY cluster",
+    ),
+    // The newest events of a cluster received since a moment (its incidents seen since, then their events).
+    recentEvents: db.prepare<{ event: string }, { cluster: string; since: number; limit: number }>(
+      `SELECT e.event FROM incidents AS i JOIN events AS e ON e.incident_seq = i.seq
+       WHERE i.cluster = $cluster AND i.last_seen_ms >= $since AND e.received_ms >= $since
+       ORDER BY e.id DESC LIMIT $limit`,
     ),
     recordOpened: db.prepare<never, { now: string }>(
       `INSERT INTO store_meta (key, value) VALUES ('last_opened_at', $now)
@@ -293,6 +312,11 @@ export function toStoredEvent(row: EventRow, incidentId: string): StoredEvent {
     received_at: iso(row.received_ms),
     event: parseJson<FaultEvent>(row.event),
   };
+}
+
+/** A stored event's JSON (the store wrote it from a validated event) as a {@link FaultEvent}. */
+export function parseStoredEvent(text: string): FaultEvent {
+  return parseJson<FaultEvent>(text);
 }
 
 /** A run row as the model's {@link AgentRun}; its output (another table, see `run-outputs.ts`) is null here. */

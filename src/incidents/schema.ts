@@ -177,12 +177,31 @@ CREATE INDEX incidents_finished_by_age ON incidents (updated_ms)
 `;
 
 /**
+ * Per cluster: when its connection was last known alive and its MCP session id
+ * then, so that a restarted faultline backfills the faults of the gap and ends the dead session.
+ */
+const CLUSTER_LIVENESS = `
+CREATE TABLE cluster_liveness (
+  cluster       TEXT    PRIMARY KEY,
+  last_alive_ms INTEGER NOT NULL,
+  session_id    TEXT
+) WITHOUT ROWID;
+`;
+
+/**
  * Forward migrations, oldest first: entry `n` takes a database from version `n` to `n + 1`.
  * Released entries never change what they create (a comment may be added); a schema change
  * appends a new one. The status and reason lists in the CHECK constraints are those of
  * `model.ts`; a test holds the two equal.
  */
-export const MIGRATIONS: readonly string[] = [V1, V2, V3, AGENT_OUTPUT_AND_OUTBOX, RETENTION_INDEX];
+export const MIGRATIONS: readonly string[] = [
+  V1,
+  V2,
+  V3,
+  AGENT_OUTPUT_AND_OUTBOX,
+  RETENTION_INDEX,
+  CLUSTER_LIVENESS,
+];
 
 /** The schema version this build reads and writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;

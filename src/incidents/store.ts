@@ -32,6 +32,7 @@ import { logger } from "../log.ts";
 import { newIncidentId } from "./id.ts";
 import {
   type AgentRun,
+  type ClusterLiveness,
   DEFAULT_DEDUP_WINDOW_SECONDS,
   DEFAULT_MAX_QUEUE,
   type Incident,
@@ -67,6 +68,7 @@ import {
   type CountRow,
   type IncidentRow,
   type NewIncidentRow,
+  parseStoredEvent,
   pick,
   prepareStatements,
   type RunRow,
@@ -339,14 +341,19 @@ export class IncidentStore {
 
   /**
    * Start-up recovery, before any agent starts: incidents left `running` (a crash, or the previous
-   * process still exiting) become `interrupted` and their open runs are closed as interrupted. With
+   * process still exiting) become `interrupted` and their open runs are closed as interrupted, except
+   * the runs in `keepRunIds` (still going, adopted) and their incidents. With
    * `retry`, every interrupted incident with fewer than `maxAttempts` runs is queued again (oldest
    * first, like any queued incident); the rest stay interrupted. Queued incidents simply resume.
    */
   recoverInterrupted(options: RecoverOptions): { interrupted: number; requeued: number } {
     const result = this.#write("recover interrupted incidents", () => {
       const now = this.#settings.now().getTime();
-      this.#statements.interruptOpenRuns.run({ now, error: "faultline stopped while the agent was running" });
+      this.#statements.interruptOpenRuns.run({
+        now,
+        error: "faultline stopped while the agent was running",
+        keep: JSON.stringify(options.keepRunIds ?? []),
+      });
       const interrupted = this.#statements.interruptRunning.run({ now }).changes;
       const requeued = options.retry
         ? this.#statements.requeueInterrupted.run({ max_attempts: options.maxAttempts, now }).changes
@@ -370,6 +377,28 @@ export class IncidentStore {
    */
   openRuns(): OpenRun[] {
     return this.#statements.openRuns.all();
+  }
+
+  /** Records when clusters were last known alive and their session ids (one transaction for the batch). */
+  recordLiveness(reports: readonly ClusterLiveness[]): void {
+    if (reports.length === 0) return;
+    this.#write("record cluster liveness", () => {
+      for (const report of reports) this.#statements.recordLiveness.run(report);
+    });
+  }
+
+  /** Every cluster's last recorded liveness (what a previous faultline left). */
+  liveness(): ClusterLiveness[] {
+    return this.#read("read cluster liveness", () => this.#statements.liveness.all());
+  }
+
+  /** The newest (at most `limit`) events of `cluster` received at or after `sinceMs`, newest first. */
+  recentEvents(cluster: string, sinceMs: number, limit: number): FaultEvent[] {
+    return this.#read("read recent events", () =>
+      this.#statements.recentEvents
+        .all({ cluster, since: sinceMs, limit })
+        .map((row) => parseStoredEvent(row.event)),
+    );
   }
 
   /** Incidents, newest first, optionally of one cluster and/or status. */

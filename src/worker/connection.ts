@@ -48,6 +48,9 @@ export const GATE_SLOT_MAX_MS = 1000;
 /** Lost sessions remembered for ending later (older ones are left to the server's own expiry). */
 const MAX_LOST_SESSIONS = 16;
 
+/** A connection reports that it is alive (an `alive` message) at most this often. */
+export const ALIVE_REPORT_MS = 2000;
+
 /** Supervises one cluster's MCP session, reporting through `emit`. */
 export class ClusterConnection {
   readonly #spec: ClusterSpec;
@@ -79,6 +82,8 @@ export class ClusterConnection {
   #feed: Feed;
   /** When the connection last proved alive (active, ping, poll, event). */
   #lastAliveMs = 0;
+  /** When it last sent an `alive` message. */
+  #lastAliveReportMs = 0;
   /** Sessions lost without being ended on the server (see #endLostSessions). */
   readonly #lostSessions: string[] = [];
   #status: ConnectionStatus = "disconnected";
@@ -113,12 +118,11 @@ export class ClusterConnection {
       target: this.#target,
       maxStringChars: this.#limits.max_string_chars,
       report: this.#emit,
-      alive: () => {
-        this.#lastAliveMs = Date.now();
-      },
+      alive: () => this.#markAlive(),
       log: this.#log,
     });
     this.#feed = this.#feeds.preferred;
+    if (spec.resume) this.#resume(spec.resume);
   }
 
   /** The current status. */
@@ -137,7 +141,13 @@ export class ClusterConnection {
     this.#stopping.abort();
     const { preferred, fallback } = this.#feeds;
     await Promise.all([preferred.stop(), fallback?.stop()]);
+    const wasActive = this.#status === "active";
     await this.#closeSession(true);
+    // Closed cleanly: the next faultline has no session to end, only the gap from now to backfill.
+    if (wasActive) {
+      this.#lastAliveMs = Date.now();
+      this.#reportAlive(null);
+    }
     await this.#loop;
     this.#setStatus("disconnected", null, null);
   }
@@ -239,16 +249,14 @@ export class ClusterConnection {
     this.#setStatus("subscribing", null, null);
     const feed = await step(this.#startFeed({ client, lose: lost.resolve }));
     this.#backoff.reset();
-    this.#lastAliveMs = Date.now();
     this.#setStatus("active", null, null, feed.mode);
+    this.#markAlive(true);
     attempted();
     this.#endLostSessions();
 
     const ping = setInterval(() => {
       client.ping({ timeout: this.#timeoutMs }).then(
-        () => {
-          this.#lastAliveMs = Date.now();
-        },
+        () => this.#markAlive(),
         (error: unknown) => lost.resolve(`ping failed: ${this.#describe(error)}`),
       );
     }, this.#settings.ping.interval_seconds * 1000);
@@ -258,6 +266,34 @@ export class ClusterConnection {
       clearInterval(ping);
       feed.ended(this.#lastAliveMs);
     }
+  }
+
+  /** Picks up where a previous faultline left: its session is ended once the server answers, its gap backfilled. */
+  #resume(resume: NonNullable<ClusterSpec["resume"]>): void {
+    const since = Date.parse(resume.since);
+    if (resume.session_id) this.#lostSessions.push(resume.session_id);
+    if (!Number.isFinite(since)) return;
+    const seen = new Map(resume.seen);
+    this.#feeds.preferred.resume(since, seen);
+    this.#feeds.fallback?.resume(since, seen);
+  }
+
+  /** The connection proved alive now; tells the main thread so (at most every {@link ALIVE_REPORT_MS}, unless `force`). */
+  #markAlive(force = false): void {
+    this.#lastAliveMs = Date.now();
+    if (force || this.#lastAliveMs - this.#lastAliveReportMs >= ALIVE_REPORT_MS) {
+      this.#reportAlive(this.#transport?.sessionId ?? null);
+    }
+  }
+
+  #reportAlive(sessionId: string | null): void {
+    this.#lastAliveReportMs = Date.now();
+    this.#emit({
+      type: "alive",
+      cluster: this.#spec.name,
+      at: new Date(this.#lastAliveMs || this.#lastAliveReportMs).toISOString(),
+      session_id: sessionId,
+    });
   }
 
   /**

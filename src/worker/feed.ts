@@ -55,6 +55,12 @@ export interface Feed {
   start(session: FeedSession): Promise<void>;
   /** A `notifications/message` arrived on the session (its `params`). */
   notified(params: unknown): void;
+  /**
+   * Before the first session: a previous faultline was last alive at `sinceMs` (epoch ms), and had
+   * stored faults of the objects in `seen` up to the given times. The feed reports, on its first
+   * session, what the server still lists from that gap (where it has `events_list`).
+   */
+  resume(sinceMs: number, seen: ReadonlyMap<string, number>): void;
   /** The session was lost (it is not to be used again); `lastAliveMs` is when it last proved alive. */
   ended(lastAliveMs: number): void;
   /** Stops for good while the session still stands: unsubscribes, releases timers. */

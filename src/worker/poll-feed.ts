@@ -50,6 +50,11 @@ export class PollFeed implements Feed {
     reportNotification(params, this.#context);
   }
 
+  /** The first list reports the Warning events since `sinceMs` not stored already, instead of being a mere baseline. */
+  resume(sinceMs: number, seen: ReadonlyMap<string, number>): void {
+    this.#poller.resume(sinceMs, seen);
+  }
+
   /** Stops the timer; the next session lists from where this one left off. */
   ended(): void {
     clearInterval(this.#timer);

@@ -7,7 +7,7 @@
  * The same listing serves backfill after a push-mode outage: Warning events since a moment.
  */
 import { type ListedEvent, listedEventToFault, parseEventsList } from "../events/events-list.ts";
-import type { FaultEvent } from "../events/fault.ts";
+import { describeResource, type FaultEvent } from "../events/fault.ts";
 
 /** Lists events: calls `events_list` (one namespace, or all when undefined) and returns its text. */
 export type ListEvents = (namespace: string | undefined) => Promise<string>;
@@ -29,13 +29,26 @@ async function listAll(list: ListEvents, namespaces: readonly string[] | undefin
 export class EventsPoller {
   /** Keys of the Warning events in the previous list; null until the baseline. */
   #seen: Set<string> | null = null;
+  /** Set by {@link resume}: the baseline reports the gap a previous faultline left. */
+  #resume: { fromMs: number; stored: ReadonlyMap<string, number> } | null = null;
 
   constructor(
     readonly cluster: PollCluster,
     readonly namespaces?: readonly string[],
   ) {}
 
-  /** Lists events; returns the Warning events not seen in the previous list (none on the first call). */
+  /**
+   * Makes the first list report the Warning events at or after `sinceMs` (to the second) whose object
+   * has no fault stored at that time or later in `stored` (per `kind/namespace/name`, epoch ms).
+   */
+  resume(sinceMs: number, stored: ReadonlyMap<string, number>): void {
+    if (this.#seen === null) this.#resume = { fromMs: Math.floor(sinceMs / 1000) * 1000, stored };
+  }
+
+  /**
+   * Lists events; returns the Warning events not seen in the previous list (none on the first call,
+   * unless {@link resume} said where a previous faultline stopped).
+   */
   async poll(list: ListEvents, receivedAt: () => Date = () => new Date()): Promise<FaultEvent[]> {
     const events = (await listAll(list, this.namespaces)).filter(isWarning);
     const now = receivedAt();
@@ -46,10 +59,19 @@ export class EventsPoller {
       const fault = listedEventToFault(event, this.cluster, now);
       const key = `${fault.fault_id}@${event.timestamp}`;
       seen.add(key);
-      if (previous && !previous.has(key)) fresh.push(fault);
+      if (previous ? !previous.has(key) : this.#inGap(fault, event.timestamp)) fresh.push(fault);
     }
     this.#seen = seen;
+    this.#resume = null;
     return fresh;
+  }
+
+  /** On the first list after {@link resume}: the event falls in the gap and is not stored yet. */
+  #inGap(fault: FaultEvent, timestamp: string): boolean {
+    if (!this.#resume) return false;
+    const at = Date.parse(timestamp);
+    const stored = this.#resume.stored.get(describeResource(fault.resource)) ?? -1;
+    return at >= this.#resume.fromMs && stored < at;
   }
 }
 

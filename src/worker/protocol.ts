@@ -31,11 +31,31 @@ export type ConnectionStatus = (typeof CONNECTION_STATUSES)[number];
 export type FeedMode = "push" | "poll";
 
 /**
+ * Where a previous faultline left a cluster: the connection backfills the faults of the gap (where
+ * the server has `events_list`) and ends the session that died with that process.
+ */
+export interface ClusterResume {
+  /** RFC 3339: when the connection was last known alive; faults since then are backfilled. */
+  since: string;
+  /** The session then, still open on the server unless it was closed cleanly (null). */
+  session_id: string | null;
+  /**
+   * Per object (`kind/namespace/name`), the time (epoch ms) of its newest fault already stored: the
+   * backfill skips what is not newer (a pushed fault's id differs from a listed one's).
+   */
+  seen: Array<[object: string, atMs: number]>;
+}
+
+/**
  * What a worker needs to know about a cluster: how to reach its server (URL, kubeconfig context,
  * credentials, headers, TLS; see transport.ts) and what to tag its faults with. Never its kubeconfig:
  * workers do not need it.
  */
-export type ClusterSpec = Pick<ClusterConfig, "name" | "labels" | "config_path"> & EndpointConfig;
+export type ClusterSpec = Pick<ClusterConfig, "name" | "labels" | "config_path"> &
+  EndpointConfig & {
+    /** Set on the first start after a previous faultline ran: see {@link ClusterResume}. */
+    resume?: ClusterResume;
+  };
 
 /** The {@link ClusterSpec} of a configured cluster. */
 export function clusterSpec(cluster: ClusterConfig): ClusterSpec {
@@ -201,6 +221,18 @@ export interface CrashedMessage {
   held: Record<string, number>;
 }
 
+/**
+ * The connection was alive at `at` on session `session_id` (null once the session was closed
+ * cleanly). Sent at most every few seconds per connection; the main thread stores the latest in
+ * batches, so a restarted faultline knows where each cluster's gap begins.
+ */
+export interface AliveMessage {
+  type: "alive";
+  cluster: string;
+  at: string;
+  session_id: string | null;
+}
+
 /** The worker finished a {@link StopMessage}. */
 export interface StoppedMessage {
   type: "stopped";
@@ -213,7 +245,8 @@ export type ConnectionMessage =
   | DegradedMessage
   | PolledMessage
   | SubscriptionCheckedMessage
-  | DroppedMessage;
+  | DroppedMessage
+  | AliveMessage;
 
 /** Messages a worker sends to the main thread. */
 export type WorkerToMain =
@@ -239,6 +272,7 @@ export function boundReport(message: ConnectionMessage): ConnectionMessage {
       return { ...message, detail: cut(message.detail) };
     case "event":
     case "subscription_checked":
+    case "alive":
       return message;
   }
 }

@@ -1,11 +1,11 @@
 /**
  * The push feed: `events_subscribe` on each fresh session, faults arrive as logging notifications.
- * Push servers replay nothing after a reconnect, so when a session comes back after an outage the
- * feed lists events once and reports the Warning events it missed (the backfill), skipping objects
- * whose fault was pushed already. A server also cancels a subscription without notice when one
- * notification cannot be delivered: where it offers `events_list_subscriptions`, the feed checks
- * every `subscribe.check_interval_seconds` that its subscription still exists, and subscribes again
- * and backfills when it is gone.
+ * Push servers replay nothing after a reconnect, so when a session comes back after an outage (or
+ * after faultline itself restarted: {@link PushFeed.resume}) the feed lists events once and reports
+ * the Warning events it missed (the backfill), skipping objects whose fault was pushed already. A
+ * server also cancels a subscription without notice when one notification cannot be delivered: where
+ * it offers `events_list_subscriptions`, the feed checks every `subscribe.check_interval_seconds` that
+ * its subscription still exists, and subscribes again and backfills when it is gone.
  */
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { DEFAULT_CHECK_INTERVAL_SECONDS } from "../config/schema.ts";
@@ -81,6 +81,12 @@ export class PushFeed implements Feed {
   notified(params: unknown): void {
     const event = reportNotification(params, this.#context);
     if (event) this.#rememberPushed(event);
+  }
+
+  /** Backfills from `sinceMs` on the first session, skipping objects whose faults up to `seen` are stored. */
+  resume(sinceMs: number, seen: ReadonlyMap<string, number>): void {
+    this.#lostAtMs = sinceMs;
+    for (const [key, at] of seen) this.#remember(key, at);
   }
 
   /** Forgets the subscription and remembers since when the next session has to backfill. */
@@ -226,8 +232,11 @@ export class PushFeed implements Feed {
 
   /** Remembers when `event`'s object last had a pushed fault (bounded: the oldest entries go first). */
   #rememberPushed(event: FaultEvent): void {
-    const key = describeResource(event.resource);
-    const at = Date.parse(event.timestamp);
+    this.#remember(describeResource(event.resource), Date.parse(event.timestamp));
+  }
+
+  /** Remembers that object `key` had a fault at `at` (epoch ms), keeping the latest. */
+  #remember(key: string, at: number): void {
     if (!Number.isFinite(at)) return;
     const latest = Math.max(at, this.#pushedAt.get(key) ?? 0);
     this.#pushedAt.delete(key); // re-inserted last: the map's order is least recently pushed first

@@ -3,13 +3,8 @@ import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileS
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { truncationMarker } from "../../src/agent/capped-log.ts";
-import {
-  type AgentJob,
-  type AgentOutcome,
-  type AgentResult,
-  RESULT_FILE,
-  runAgent,
-} from "../../src/agent/runner.ts";
+import { type AgentResult, RESULT_FILE } from "../../src/agent/outcome.ts";
+import { type AgentJob, type AgentOutcome, runAgent } from "../../src/agent/runner.ts";
 import { createWorkspace } from "../../src/agent/workspace.ts";
 import type { FaultEvent } from "../../src/events/fault.ts";
 import { setLogSink } from "../../src/log.ts";
@@ -316,5 +311,65 @@ describe("runAgent", () => {
     expect(outcome).toMatchObject({ interrupted: true, exit_code: null, error: null });
     expect(existsSync(join(outcome.workspace, "ran"))).toBe(false);
     expect(readResult(outcome).interrupted).toBe(true);
+  });
+
+  test("the agent gets only the passed-through variables of faultline's environment, plus its own", async () => {
+    process.env.AWS_SECRET_ACCESS_KEY = "planted-secret";
+    process.env.FAULTLINE_TEST_PASSED = "passed";
+    process.env.TEAM_TOKEN_A = "team-a";
+    const agent = script("env.sh", "env > env.txt");
+    try {
+      const plain = await runAgent(job("inc-env-default"), { agent: agentConfig([agent]), stateDir });
+      const env = readFileSync(join(plain.workspace, "env.txt"), "utf8");
+      expect(env).not.toContain("planted-secret");
+      expect(env).not.toContain("TEAM_TOKEN_A");
+      expect(env).toContain(`PATH=${process.env.PATH}\n`);
+      expect(env).toContain("FAULTLINE_TEST_PASSED=passed\n");
+      expect(env).toContain(`KUBECONFIG=${join(dir, "prod-eu.kubeconfig")}\n`);
+      expect(env).toContain("FAULTLINE_INCIDENT_ID=inc-env-default\n");
+
+      const chosen = await runAgent(job("inc-env-chosen"), {
+        agent: agentConfig([agent], { env_passthrough: ["PATH", "TEAM_TOKEN_*"] }),
+        stateDir,
+      });
+      const chosenEnv = readFileSync(join(chosen.workspace, "env.txt"), "utf8");
+      expect(chosenEnv).toContain("TEAM_TOKEN_A=team-a\n");
+      expect(chosenEnv).not.toContain("planted-secret");
+      expect(chosenEnv).not.toContain(`HOME=`);
+    } finally {
+      delete process.env.AWS_SECRET_ACCESS_KEY;
+      delete process.env.FAULTLINE_TEST_PASSED;
+      delete process.env.TEAM_TOKEN_A;
+    }
+  });
+
+  test("a setsid escapee is ended with its agent: after a timeout, after a stop, and after the agent exits", async () => {
+    // `setsid` puts the child in a session of its own: out of reach of the agent's process group.
+    const agent = script("escape.sh", 'setsid sleep 1000 &\necho $! > escapee.pid\nsleep "$1" || sleep 30');
+    const timedOut = await runAgent(job("inc-escape-timeout"), {
+      agent: agentConfig([agent], { timeout_seconds: 0.5 }),
+      stateDir,
+      killGraceMs: 200,
+    });
+    expect(timedOut.timed_out).toBe(true);
+    expect(await waitUntilGone(pidFrom(join(timedOut.workspace, "escapee.pid")))).toBe(true);
+
+    const abort = new AbortController();
+    const running = runAgent(job("inc-escape-stop"), {
+      agent: agentConfig([agent]),
+      stateDir,
+      signal: abort.signal,
+    });
+    const escapeePid = join(stateDir, "incidents", "inc-escape-stop", "escapee.pid");
+    const deadline = performance.now() + 5000;
+    while (!existsSync(escapeePid) && performance.now() < deadline) await Bun.sleep(20);
+    abort.abort();
+    const stopped = await running;
+    expect(stopped.interrupted).toBe(true);
+    expect(await waitUntilGone(pidFrom(escapeePid))).toBe(true);
+
+    const exited = await runAgent(job("inc-escape-exit"), { agent: agentConfig([agent, "0"]), stateDir });
+    expect(exited.exit_code).toBe(0);
+    expect(await waitUntilGone(pidFrom(join(exited.workspace, "escapee.pid")))).toBe(true);
   });
 });

@@ -3,7 +3,7 @@ import { chmodSync, mkdirSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { loadConfig, MAX_CONFIG_BYTES, parseConfig } from "../../src/config/load.ts";
-import { DEFAULT_WORKERS_MAX } from "../../src/config/schema.ts";
+import { DEFAULT_ENV_PASSTHROUGH, DEFAULT_WORKERS_MAX } from "../../src/config/schema.ts";
 import { configProblems } from "../helpers/config.ts";
 import { tempDir, writeFile, writeKubeconfig } from "../helpers/tmp.ts";
 import { aliasBombYaml } from "../helpers/yaml-bomb.ts";
@@ -56,6 +56,7 @@ describe("multi-cluster configuration", () => {
       retry_interrupted: true,
       max_attempts: 3,
       max_log_bytes: 10 * 1024 * 1024,
+      env_passthrough: [...DEFAULT_ENV_PASSTHROUGH],
     });
     expect(config.limits).toEqual({
       max_event_bytes: 1024 * 1024,

@@ -167,6 +167,8 @@ state_dir: ${work}
     });
     const byCluster = Object.fromEntries(runs.map((r) => [r.result.cluster, r.env.KUBECONFIG]));
     expect(byCluster).toEqual({ "bin-a": kubeA, "bin-b": kubeB });
+    // result.json came from the agent supervisor (the binary itself, `__agent-supervisor`): it names the run.
+    expect(runs.every((r) => r.result.run_id > 0)).toBe(true);
   } finally {
     expect(await run.stop("SIGINT")).toBe(0);
   }

@@ -1,5 +1,6 @@
 /** A FaultEvent fixture for tests: sensible defaults, any field overridable. */
 import type { AgentOutcome } from "../../src/agent/runner.ts";
+import { DEFAULT_ENV_PASSTHROUGH } from "../../src/config/schema.ts";
 import type { AgentConfig } from "../../src/config/types.ts";
 import type { FaultEvent, FaultResource } from "../../src/events/fault.ts";
 import type { Incident, RouteDecision } from "../../src/incidents/model.ts";
@@ -36,6 +37,7 @@ export function makeOutcome(overrides: Partial<AgentOutcome> = {}): AgentOutcome
   return {
     incident_id: "ignored",
     cluster: "prod-eu",
+    run_id: 0,
     workspace: "/state/incidents/x",
     exit_code: 0,
     signal: null,
@@ -70,6 +72,7 @@ export function makeAgentConfig(command: string[], overrides: Partial<AgentConfi
     retry_interrupted: true,
     max_attempts: 3,
     max_log_bytes: 10 * 1024 * 1024,
+    env_passthrough: [...DEFAULT_ENV_PASSTHROUGH],
     ...overrides,
   };
 }

@@ -26,7 +26,7 @@ export interface FinishedRun {
   env: Record<string, string>;
   /** The event the agent read on stdin (null if it wrote none). */
   stdin: FaultEvent | null;
-  result: { exit_code: number | null; cluster: string };
+  result: { exit_code: number | null; cluster: string; run_id: number };
 }
 
 /** A test fleet: simulator + faultline + temp state. */

@@ -148,14 +148,21 @@ test("stop lets running agents finish within the grace, and interrupts those tha
   expect(statuses().sort()).toEqual(["interrupted", "succeeded", "succeeded"]);
 });
 
-test("records each agent's pid on its run, for recovery after a crash", async () => {
+test("records each agent supervisor's pid on its run, for recovery after a crash", async () => {
   const agent = recordingAgent(0.3);
   const dispatcher = dispatcherFor(agentConfig(agent.command), ["a"]);
   const [result] = ingest([fault("a", "p")]);
   dispatcher.kick();
   await waitFor("pid recorded", () => store.openRuns()[0]?.pid);
   expect(store.openRuns()).toEqual([
-    { run_id: expect.any(Number), incident_id: result?.incident.id ?? "", pid: expect.any(Number) },
+    {
+      run_id: expect.any(Number),
+      incident_id: result?.incident.id ?? "",
+      cluster: "a",
+      pid: expect.any(Number),
+      workspace: join(stateDir, "incidents", result?.incident.id ?? ""),
+      started_ms: expect.any(Number),
+    },
   ]);
   await dispatcher.stop(5000);
   expect(store.openRuns()).toEqual([]);

@@ -33,7 +33,16 @@ test("a version-1 database is migrated forward to the current version on open, k
     expect(store.list().map((i) => i.id)).toEqual(["inc-1"]);
     const run = store.markRunning("inc-1", join(stateDir, "incidents", "inc-1"));
     store.recordPid(run.id, 4242);
-    expect(store.openRuns()).toEqual([{ run_id: run.id, incident_id: "inc-1", pid: 4242 }]);
+    expect(store.openRuns()).toEqual([
+      {
+        run_id: run.id,
+        incident_id: "inc-1",
+        cluster: "a",
+        pid: 4242,
+        workspace: join(stateDir, "incidents", "inc-1"),
+        started_ms: expect.any(Number),
+      },
+    ]);
   } finally {
     store.close();
   }

@@ -1,0 +1,115 @@
+/**
+ * The restart gap, main-thread side. Workers report when each connection was last alive and on which
+ * session (`alive` messages); {@link LivenessRecorder} keeps the latest per cluster and writes them to
+ * the store in one transaction every few seconds (never per ping or per event), and once more at
+ * shutdown. On the next start {@link resumeStates} turns what was stored into each connection's
+ * {@link ClusterResume}: backfill the gap, end the session that died with the previous process.
+ */
+import type { FaultEvent } from "../events/fault.ts";
+import { describeResource } from "../events/fault.ts";
+import type { ClusterLiveness } from "../incidents/model.ts";
+import type { IncidentStore } from "../incidents/store.ts";
+import { errorMessage, logger } from "../log.ts";
+import type { AliveMessage, ClusterResume, WorkerToMain } from "../worker/protocol.ts";
+
+/** How often the latest liveness reports are written. */
+export const LIVENESS_FLUSH_MS = 5000;
+
+/** Stored faults looked at per cluster to skip, in the backfill, what is already stored. */
+const SEEN_LIMIT = 256;
+
+/** Stored faults received this long before the recorded last-alive moment still count as stored (reports lag). */
+const SEEN_SLACK_MS = 60_000;
+
+const log = logger({ component: "liveness" });
+
+/** The store's side the recorder needs (the incident store, or a fake in tests). */
+export type LivenessStore = Pick<IncidentStore, "recordLiveness">;
+
+/** Keeps the latest `alive` report per cluster and writes them in batches. */
+export class LivenessRecorder {
+  readonly #store: LivenessStore;
+  readonly #pending = new Map<string, ClusterLiveness>();
+  readonly #timer: ReturnType<typeof setInterval>;
+
+  /** Starts writing every `flushMs`. */
+  constructor(store: LivenessStore, flushMs = LIVENESS_FLUSH_MS) {
+    this.#store = store;
+    this.#timer = setInterval(() => this.flush(), flushMs);
+    this.#timer.unref?.();
+  }
+
+  /** Notes a worker's report (the latest per cluster wins). */
+  record(message: AliveMessage): void {
+    const at = Date.parse(message.at);
+    if (!Number.isFinite(at)) return;
+    this.#pending.set(message.cluster, {
+      cluster: message.cluster,
+      last_alive_ms: at,
+      session_id: message.session_id,
+    });
+  }
+
+  /** Writes what was reported since the last write (one transaction); kept for the next try on failure. */
+  flush(): void {
+    if (this.#pending.size === 0) return;
+    const batch = [...this.#pending.values()];
+    try {
+      this.#store.recordLiveness(batch);
+      for (const report of batch) {
+        if (this.#pending.get(report.cluster) === report) this.#pending.delete(report.cluster);
+      }
+    } catch (error) {
+      log.warn("cannot record cluster liveness; retrying later", { error: errorMessage(error) });
+    }
+  }
+
+  /** Writes what is left and stops the timer (call once the workers have stopped). */
+  stop(): void {
+    clearInterval(this.#timer);
+    this.flush();
+  }
+}
+
+/**
+ * A worker-message handler that takes `alive` reports to `recorder` and passes everything else on.
+ *
+ * @example
+ * ```ts
+ * new Supervisor({ ..., onMessage: withLiveness(recorder, fanIn({ ... })) });
+ * ```
+ */
+export function withLiveness(
+  recorder: LivenessRecorder,
+  next: (message: WorkerToMain) => void,
+): (message: WorkerToMain) => void {
+  return (message) => (message.type === "alive" ? recorder.record(message) : next(message));
+}
+
+/** Per cluster, where a previous faultline left it (from the store), for the connections to resume. */
+export function resumeStates(
+  store: Pick<IncidentStore, "liveness" | "recentEvents">,
+): Map<string, ClusterResume> {
+  const states = new Map<string, ClusterResume>();
+  for (const row of store.liveness()) {
+    const recent = store.recentEvents(row.cluster, row.last_alive_ms - SEEN_SLACK_MS, SEEN_LIMIT);
+    states.set(row.cluster, {
+      since: new Date(row.last_alive_ms).toISOString(),
+      session_id: row.session_id,
+      seen: latestPerObject(recent),
+    });
+  }
+  return states;
+}
+
+/** Per object (`kind/namespace/name`), the time of its newest fault. */
+function latestPerObject(events: readonly FaultEvent[]): Array<[string, number]> {
+  const seen = new Map<string, number>();
+  for (const event of events) {
+    const at = Date.parse(event.timestamp);
+    if (!Number.isFinite(at)) continue;
+    const key = describeResource(event.resource);
+    seen.set(key, Math.max(seen.get(key) ?? 0, at));
+  }
+  return [...seen];
+}

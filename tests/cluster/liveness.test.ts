@@ -1,0 +1,69 @@
+/** LivenessRecorder: the latest report per cluster, written in one batch per flush, never per report. */
+import { afterEach, expect, test } from "bun:test";
+import { LivenessRecorder, withLiveness } from "../../src/cluster/liveness.ts";
+import type { ClusterLiveness } from "../../src/incidents/model.ts";
+import type { AliveMessage, WorkerToMain } from "../../src/worker/protocol.ts";
+
+const recorders: LivenessRecorder[] = [];
+afterEach(() => {
+  for (const recorder of recorders.splice(0)) recorder.stop();
+});
+
+function alive(cluster: string, at: string, session_id: string | null = "s-1"): AliveMessage {
+  return { type: "alive", cluster, at, session_id };
+}
+
+function recorderWith(writes: ClusterLiveness[][], fail = () => false): LivenessRecorder {
+  const recorder = new LivenessRecorder(
+    {
+      recordLiveness: (batch) => {
+        if (fail()) throw new Error("database is locked");
+        writes.push([...batch]);
+      },
+    },
+    60_000,
+  );
+  recorders.push(recorder);
+  return recorder;
+}
+
+test("many reports become one write of the latest per cluster", () => {
+  const writes: ClusterLiveness[][] = [];
+  const recorder = recorderWith(writes);
+  for (let second = 10; second < 40; second++) recorder.record(alive("a", `2026-11-25T03:00:${second}Z`));
+  recorder.record(alive("b", "2026-11-25T03:00:05Z", null));
+  expect(writes).toEqual([]);
+  recorder.flush();
+  expect(writes).toEqual([
+    [
+      { cluster: "a", last_alive_ms: Date.parse("2026-11-25T03:00:39Z"), session_id: "s-1" },
+      { cluster: "b", last_alive_ms: Date.parse("2026-11-25T03:00:05Z"), session_id: null },
+    ],
+  ]);
+  recorder.flush();
+  expect(writes).toHaveLength(1);
+});
+
+test("a failed write is kept for the next flush; stop writes what is left", () => {
+  const writes: ClusterLiveness[][] = [];
+  let failing = true;
+  const recorder = recorderWith(writes, () => failing);
+  recorder.record(alive("a", "2026-11-25T03:00:10Z"));
+  recorder.flush();
+  expect(writes).toEqual([]);
+  failing = false;
+  recorder.stop();
+  expect(writes.map((batch) => batch.map((r) => r.cluster))).toEqual([["a"]]);
+});
+
+test("withLiveness takes alive reports off before fan-in and passes everything else on", () => {
+  const writes: ClusterLiveness[][] = [];
+  const recorder = recorderWith(writes);
+  const passed: WorkerToMain[] = [];
+  const handle = withLiveness(recorder, (message) => passed.push(message));
+  handle(alive("a", "2026-11-25T03:00:10Z"));
+  handle({ type: "stopped" });
+  expect(passed).toEqual([{ type: "stopped" }]);
+  recorder.flush();
+  expect(writes).toHaveLength(1);
+});
