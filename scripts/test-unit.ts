@@ -31,6 +31,7 @@ export const UNIT_TEST_FILES: readonly string[] = [
   "tests/runtime/gate.test.ts",
   "tests/runtime/http-capacity.test.ts",
   "tests/runtime/sleep.test.ts",
+  "tests/scripts/chaos-analyze.test.ts",
   "tests/validation/issues.test.ts",
 ];
 
