@@ -118,6 +118,7 @@ async function runChaos(options: ChaosOptions, dir: string): Promise<void> {
     unexpected_exits: [],
     final_exit_code: null,
     harness_errors: [],
+    inactive_at_end: [],
   };
   writeMeta(dir, meta);
   const returns = new ReturnTracker((entry) => appendJsonLine(join(dir, RUN_FILES.returns), entry));
@@ -152,9 +153,10 @@ async function runChaos(options: ChaosOptions, dir: string): Promise<void> {
     progress(`chaos for ${options.seconds} s`);
     await engine.run(options.seconds);
     progress("settling: everything up, waiting for every cluster to be active and the agent queue to drain");
-    await waitUntil("every cluster active after the chaos", ALL_ACTIVE_TIMEOUT_MS, allActive).catch(
-      (error: unknown) => meta.harness_errors.push(String(error)),
-    );
+    await waitUntil("every cluster active after the chaos", ALL_ACTIVE_TIMEOUT_MS, allActive).catch(() => {
+      const active = new Set(faultline.activeClusters());
+      meta.inactive_at_end = names.filter((name) => !active.has(name));
+    });
     await Bun.sleep(BACKFILL_GRACE_MS);
     const stateDir = join(dir, RUN_FILES.state);
     await waitUntil(

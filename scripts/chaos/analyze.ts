@@ -82,7 +82,13 @@ export interface ChaosReport {
     unknown_incident_executions: number;
   };
   incidents_by_status: Record<string, number>;
-  faultline: { starts: number; unexpected_exits: string[]; final_exit_code: number | null };
+  faultline: {
+    starts: number;
+    unexpected_exits: string[];
+    final_exit_code: number | null;
+    /** Clusters not active when the settle period ended. */
+    inactive_at_end: string[];
+  };
   harness_errors: string[];
   self_check: LoadedRun["selfCheck"];
   notes: string[];
@@ -275,6 +281,10 @@ function verdict(report: ChaosReport): ChaosReport["verdict"] {
     failures.push(`${report.misattributed.length} fault(s) were stored under another cluster`);
   if (report.return_to_active.never_active.length > 0)
     failures.push(`${report.return_to_active.never_active.length} returned server(s) never became active`);
+  if (report.faultline.inactive_at_end.length > 0)
+    failures.push(
+      `not active at the end of the settle period: ${report.faultline.inactive_at_end.join(", ")}`,
+    );
   for (const exit of report.faultline.unexpected_exits)
     failures.push(`faultline exited unexpectedly: ${exit.split("\n")[0]}`);
   if (report.faultline.final_exit_code !== 0)
@@ -324,6 +334,7 @@ export function analyzeRun(run: LoadedRun): ChaosReport {
       starts: actions["start-faultline"] ?? 0,
       unexpected_exits: run.meta.unexpected_exits,
       final_exit_code: run.meta.final_exit_code,
+      inactive_at_end: run.meta.inactive_at_end ?? [],
     },
     harness_errors: run.meta.harness_errors,
     self_check: run.selfCheck,

@@ -110,7 +110,7 @@ export class FaultlineRunner {
       },
     );
     child.onLine((line) => {
-      log.write(`${JSON.stringify(line)}\n`);
+      if (!log.writableEnded) log.write(`${JSON.stringify(line)}\n`);
       if (generation !== this.#generation || line.msg !== "cluster status") return;
       const cluster = String(line.cluster);
       const status = String(line.status);

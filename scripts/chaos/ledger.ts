@@ -75,6 +75,8 @@ export interface RunMeta {
   final_exit_code: number | null;
   /** What went wrong in the harness itself (a simulator that would not restart, …). */
   harness_errors: string[];
+  /** Clusters faultline did not have active when the settle period ended. */
+  inactive_at_end: string[];
   /** Set when the settle period ended with incidents still queued or running. */
   settle_note?: string;
 }

@@ -12,25 +12,16 @@ import { afterAll, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { ChaosReport } from "../../scripts/chaos/analyze.ts";
+import { type FinishedProcess, runToEnd } from "../helpers/process.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 const dir = tempDir("faultline-chaos-test-");
 afterAll(() => dir.cleanup());
 
-/** Runs `scripts/chaos.ts` with `args`; resolves with its exit code, stdout and stderr. */
-async function chaos(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = Bun.spawn([process.execPath, join(ROOT, "scripts/chaos.ts"), ...args], {
-    cwd: ROOT,
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-    child.exited,
-  ]);
-  return { code, stdout, stderr };
+/** Runs `scripts/chaos.ts` with `args` to its end. */
+function chaos(args: string[]): Promise<FinishedProcess> {
+  return runToEnd([process.execPath, join(ROOT, "scripts/chaos.ts"), ...args], ROOT);
 }
 
 function readReport(file: string): ChaosReport {

@@ -29,6 +29,7 @@ const meta: RunMeta = {
   unexpected_exits: [],
   final_exit_code: 0,
   harness_errors: [],
+  inactive_at_end: [],
 };
 
 function sent(seq: number, cluster: string, delivered: number | null, faultlineUp = true): SentFault {
@@ -159,12 +160,18 @@ describe("chaos counting", () => {
     expect(report.verdict.failures).toEqual(["1 returned server(s) never became active"]);
   });
 
-  test("faultline's crashes, a failed graceful stop and a run that sent nothing fail it", () => {
+  test("faultline's crashes, a failed graceful stop, clusters left inactive and a run that sent nothing fail it", () => {
     const run = cleanRun();
-    run.meta = { ...meta, unexpected_exits: ["life 2: signal SIGSEGV\n..."], final_exit_code: 1 };
+    run.meta = {
+      ...meta,
+      unexpected_exits: ["life 2: signal SIGSEGV\n..."],
+      final_exit_code: 1,
+      inactive_at_end: ["b"],
+    };
     run.sent = [];
     expect(analyzeRun(run).verdict.failures).toEqual([
       "no fault was sent to a live subscription: the run proves nothing",
+      "not active at the end of the settle period: b",
       "faultline exited unexpectedly: life 2: signal SIGSEGV",
       "faultline's graceful stop ended with 1",
     ]);
