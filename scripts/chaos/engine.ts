@@ -19,6 +19,9 @@ import type { SimProcess } from "./sim-fleet.ts";
 /** Quiet time before the harness disrupts a server it was injecting into (ms). */
 export const QUIET_MS = 100;
 
+/** How long a reserved simulator process may take to have idle clusters before its kill is skipped (ms). */
+const SIM_IDLE_WAIT_MS = 6000;
+
 /** The simulator's fault profiles; each fault gets one at random (its resource kind follows). */
 const FAULT_TYPES = ["CrashLoop", "PodCrash", "NodeUnhealthy", "DeploymentFailure", "JobFailure"] as const;
 
@@ -229,19 +232,30 @@ export class ChaosEngine {
     this.#returned(slot, "up");
   }
 
+  /** Whether none of `sim`'s clusters is being disrupted or waiting to be active again. */
+  #simIdle(sim: SimProcess): boolean {
+    return this.#slots.every((s) => s.sim !== sim || (!s.busy && !this.#setup.returns.waiting(s.name)));
+  }
+
+  /**
+   * SIGKILLs a simulator process and restarts it. The process is reserved first (no new disruption of its
+   * clusters starts), and killed once its clusters are idle, so that kills are not starved by the more
+   * frequent cluster disruptions; when they do not become idle within {@link SIM_IDLE_WAIT_MS}, no kill.
+   */
   #simKill(): Promise<void> | null {
-    const candidates = this.#setup.sims.filter(
-      (sim) =>
-        sim.alive &&
-        !this.#busySims.has(sim) &&
-        this.#slots.every((s) => s.sim !== sim || (!s.busy && !this.#setup.returns.waiting(s.name))),
-    );
-    const sim = this.#setup.rng.pick(candidates);
+    const sim = this.#setup.rng.pick(this.#setup.sims.filter((p) => p.alive && !this.#busySims.has(p)));
     if (!sim) return null;
     const slots = this.#slots.filter((s) => s.sim === sim);
     this.#busySims.add(sim);
-    for (const slot of slots) slot.busy = true;
+    let killed = false;
     return (async () => {
+      const deadline = Date.now() + SIM_IDLE_WAIT_MS;
+      while (!this.#simIdle(sim)) {
+        if (Date.now() > deadline) return;
+        await Bun.sleep(50);
+      }
+      killed = true;
+      for (const slot of slots) slot.busy = true;
       await this.#quiesce(slots);
       await sim.kill();
       this.#action("kill-sim", `simulator ${sim.index}`);
@@ -251,6 +265,7 @@ export class ChaosEngine {
       for (const slot of slots) this.#returned(slot, "sim-restart");
     })().finally(() => {
       this.#busySims.delete(sim);
+      if (!killed) return;
       for (const slot of slots) {
         slot.busy = false;
         slot.quiet = false;
