@@ -41,6 +41,7 @@ export const UNIT_TEST_FILES: readonly string[] = [
   "tests/runtime/http-capacity.test.ts",
   "tests/runtime/redact.test.ts",
   "tests/runtime/sleep.test.ts",
+  "tests/scripts/chaos-analyze.test.ts",
   "tests/validation/issues.test.ts",
   "tests/worker/transport.test.ts",
   "tests/worker/wire-bounds.test.ts",

@@ -8,11 +8,13 @@ import { startSimulator } from "./simulator.ts";
 import type { SimulatorOptions } from "./types.ts";
 
 /** The `--help` text, also printed after a command-line error. */
-export const USAGE = `Usage: bun scripts/sim.ts [--clusters N] [--names a,b,c] [--stock a,b] [--control-port PORT] [--hostname H]
+export const USAGE = `Usage: bun scripts/sim.ts [--clusters N] [--names a,b,c] [--ports p,q,r] [--stock a,b] [--control-port PORT] [--hostname H]
                          [--bearer-token TOKEN] [--tls-cert FILE --tls-key FILE]
 
   --clusters N         number of clusters (default 3; named cluster-1..N)
   --names a,b,c        cluster names (overrides --clusters)
+  --ports p,q,r        each cluster's listen port, in order (default: any free port); a restarted simulator
+                       keeps its clients' endpoints this way
   --stock a,b          clusters that behave like the stock server (no events_subscribe)
   --control-port PORT  control API port (default 0 = ephemeral)
   --hostname H         listen address (default 127.0.0.1)
@@ -42,6 +44,7 @@ function cliSimulatorOptions(argv: string[]): SimulatorOptions | null {
     options: {
       clusters: { type: "string" },
       names: { type: "string" },
+      ports: { type: "string" },
       stock: { type: "string" },
       "control-port": { type: "string" },
       hostname: { type: "string" },
@@ -69,10 +72,14 @@ function cliSimulatorOptions(argv: string[]): SimulatorOptions | null {
       ? { cert: readFileSync(certFile, "utf8"), key: readFileSync(keyFile, "utf8") }
       : undefined;
   const bearerToken = values["bearer-token"];
+  const ports = splitList(values.ports).map((port) => parsePort(port, "--ports", 0));
+  if (ports.length > 0 && ports.length !== clusterNames.length)
+    throw new Error(`--ports lists ${ports.length} ports for ${clusterNames.length} clusters`);
   return {
-    clusters: clusterNames.map((name) => ({
+    clusters: clusterNames.map((name, index) => ({
       name,
       eventsSubscribe: !stock.has(name),
+      ...(ports.length > 0 ? { port: ports[index] } : {}),
       ...(bearerToken ? { bearerToken } : {}),
       ...(tls ? { tls } : {}),
     })),

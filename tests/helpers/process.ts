@@ -88,3 +88,21 @@ export const SOURCE_CLI: readonly string[] = [
 export function runFaultline(config: string, env: Record<string, string | undefined> = {}): FaultlineProcess {
   return startProcess([...SOURCE_CLI, "run", "--config", config], env);
 }
+
+/** What a finished process printed, and how it exited. */
+export interface FinishedProcess {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `argv` in `cwd` to its end, collecting stdout and stderr. */
+export async function runToEnd(argv: string[], cwd: string): Promise<FinishedProcess> {
+  const child = Bun.spawn(argv, { cwd, stdout: "pipe", stderr: "pipe" });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+    child.exited,
+  ]);
+  return { code, stdout, stderr };
+}

@@ -557,4 +557,35 @@ describe("scale and CLI", () => {
     expect(await child.exited).toBe(0);
     expect(await connectionError(line.clusters[0]?.endpoint ?? "")).toBe("ECONNREFUSED");
   });
+
+  test("--ports puts each cluster on its given port (a restarted simulator keeps its endpoints); a count mismatch is refused", async () => {
+    const taken = await simulator(2);
+    const ports = taken.clusters.map((name) => new URL(taken.endpoint(name)).port);
+    await taken.stop(); // the ports are free again, as after a simulator process was killed
+    const argv = [process.execPath, "scripts/sim.ts", "--names", "a,b", "--ports", ports.join(",")];
+    const child = Bun.spawn(argv, { cwd: `${import.meta.dir}/../..`, stdout: "pipe", stderr: "pipe" });
+    cleanups.push(async () => {
+      if (child.exitCode === null) child.kill("SIGKILL");
+      await child.exited;
+    });
+    let text = "";
+    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+      text += chunk;
+      if (text.includes("\n")) break;
+    }
+    const line = JSON.parse(text.trim()) as { clusters: { name: string; endpoint: string }[] };
+    expect(line.clusters.map((cluster) => new URL(cluster.endpoint).port)).toEqual(ports);
+    expect((await fetch(line.clusters[1]?.endpoint ?? "", { method: "GET" })).status).toBe(400);
+    child.kill("SIGTERM");
+    expect(await child.exited).toBe(0);
+
+    const mismatch = Bun.spawnSync(
+      [process.execPath, "scripts/sim.ts", "--names", "a,b", "--ports", "4000"],
+      {
+        cwd: `${import.meta.dir}/../..`,
+      },
+    );
+    expect(mismatch.exitCode).toBe(2);
+    expect(mismatch.stderr.toString()).toContain("--ports lists 1 ports for 2 clusters");
+  });
 });

@@ -1,0 +1,152 @@
+/**
+ * faultline as the chaos run's own process: its generated config, and a runner that starts, SIGKILLs,
+ * restarts and finally stops it, keeps each life's JSON log in the run directory and reports every
+ * `cluster status` line (with faultline's own timestamp) as it arrives.
+ */
+import { createWriteStream, type WriteStream, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { type JsonLineChild, spawnChild } from "../bench/proc.ts";
+import { RUN_FILES } from "./ledger.ts";
+
+const ROOT = resolve(import.meta.dir, "../..");
+
+/** The reconnect backoff the run configures (printed with the figures: return-to-active depends on it). */
+export const CHAOS_RECONNECT = { initial_seconds: 0.1, max_seconds: 1 } as const;
+
+/** Agent slots: enough that the default fault rate never builds a lasting queue. */
+const AGENT_MAX_CONCURRENT = 8;
+
+/**
+ * Writes `faultline.yaml` (JSON is YAML) into `dir` for `clusters`, with `agent` as the agent command,
+ * and a placeholder kubeconfig; returns the config's path.
+ */
+export function writeFaultlineConfig(
+  dir: string,
+  clusters: ReadonlyArray<{ name: string; endpoint: string }>,
+  agent: string,
+): string {
+  const kubeconfig = join(dir, "kubeconfig.yaml");
+  writeFileSync(kubeconfig, "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n");
+  const config = {
+    clusters: clusters.map(({ name, endpoint }) => ({ name, mcp_endpoint: endpoint, kubeconfig })),
+    severity_threshold: "info",
+    agent: { command: [agent], max_concurrent: AGENT_MAX_CONCURRENT, timeout_seconds: 60 },
+    shutdown_timeout_seconds: 20,
+    reconnect: CHAOS_RECONNECT,
+    health: { listen: "127.0.0.1:0" },
+    state_dir: join(dir, RUN_FILES.state),
+    log_level: "info",
+  };
+  const file = join(dir, "faultline.yaml");
+  writeFileSync(file, `${JSON.stringify(config, null, 2)}\n`);
+  return file;
+}
+
+/** Called for every `cluster status` line of the current faultline: cluster, status, faultline's time. */
+export type StatusListener = (cluster: string, status: string, atMs: number) => void;
+
+/** The faultline process of a chaos run, one life after another. */
+export class FaultlineRunner {
+  #child: JsonLineChild | null = null;
+  #generation = 0;
+  #expectedExit = false;
+  readonly #statuses = new Map<string, string>();
+  readonly #unexpected: string[] = [];
+
+  /**
+   * @param command how to start faultline without its arguments: `[bun, src/main.ts]` or `[binary]`
+   * @param onStatus receives the current life's `cluster status` lines
+   */
+  constructor(
+    readonly command: readonly string[],
+    readonly config: string,
+    readonly dir: string,
+    readonly onStatus: StatusListener,
+  ) {}
+
+  /** `[process.execPath, src/main.ts]`: faultline from this source tree. */
+  static fromSource(): string[] {
+    return [process.execPath, join(ROOT, "src/main.ts")];
+  }
+
+  /** Whether a faultline process is running. */
+  get running(): boolean {
+    return this.#child !== null && !this.#child.exited;
+  }
+
+  /** How many lives so far. */
+  get starts(): number {
+    return this.#generation;
+  }
+
+  /** faultline exits the harness did not cause, described. */
+  get unexpectedExits(): readonly string[] {
+    return this.#unexpected;
+  }
+
+  /** Clusters the current life last logged `active`. */
+  activeClusters(): string[] {
+    return [...this.#statuses].filter(([, status]) => status === "active").map(([cluster]) => cluster);
+  }
+
+  /** The last lines the current (or last) life wrote, for error messages. */
+  tail(): string {
+    return this.#child?.tail() ?? "";
+  }
+
+  /** Starts a new life; returns the wall-clock ms just before the spawn. */
+  start(): number {
+    if (this.running) throw new Error("faultline is already running");
+    const generation = ++this.#generation;
+    this.#statuses.clear();
+    this.#expectedExit = false;
+    const log: WriteStream = createWriteStream(join(this.dir, `faultline-${generation}.log`));
+    const spawnedMs = Date.now();
+    const child = spawnChild(
+      `faultline (life ${generation})`,
+      [...this.command, "run", "--config", this.config],
+      {
+        cwd: this.dir,
+      },
+    );
+    child.onLine((line) => {
+      if (!log.writableEnded) log.write(`${JSON.stringify(line)}\n`);
+      if (generation !== this.#generation || line.msg !== "cluster status") return;
+      const cluster = String(line.cluster);
+      const status = String(line.status);
+      this.#statuses.set(cluster, status);
+      this.onStatus(cluster, status, Date.parse(String(line.ts)));
+    });
+    void child.proc.exited.then((code) => {
+      if (generation === this.#generation && !this.#expectedExit) {
+        const how = child.proc.signalCode ? `signal ${child.proc.signalCode}` : `exit ${code}`;
+        this.#unexpected.push(`life ${generation}: ${how}\n${child.tail()}`);
+      }
+      // The pipe may still hold lines; close the log after they drain.
+      setTimeout(() => log.end(), 1000);
+    });
+    this.#child = child;
+    return spawnedMs;
+  }
+
+  /** SIGKILL; resolves once the process is gone. */
+  async kill(): Promise<void> {
+    const child = this.#child;
+    if (!child || child.exited) return;
+    this.#expectedExit = true;
+    child.proc.kill("SIGKILL");
+    await child.proc.exited;
+  }
+
+  /** SIGTERM, SIGKILL after `graceMs`; resolves with the exit code (null when it had to be killed). */
+  async stop(graceMs: number): Promise<number | null> {
+    const child = this.#child;
+    if (!child || child.exited) return child?.proc.exitCode ?? null;
+    this.#expectedExit = true;
+    child.proc.kill("SIGTERM");
+    const timer = setTimeout(() => child.proc.kill("SIGKILL"), graceMs);
+    await child.proc.exited;
+    clearTimeout(timer);
+    return child.proc.signalCode ? null : child.proc.exitCode;
+  }
+}

@@ -1,0 +1,136 @@
+/** The chaos harness's command line: its options, their defaults and the `--help` text. */
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { randomSeed } from "./random.ts";
+
+/** The `--help` text. */
+export const USAGE = `Usage: bun scripts/chaos.ts [options]
+       bun scripts/chaos.ts --analyze DIR [--self-check] [--json FILE]
+
+Runs N simulated clusters on several simulator processes and faultline as its own process (with an agent
+that records every run), for S seconds, while faults flow and it randomly (seeded) drops sessions, takes
+servers down and up, SIGKILLs and restarts simulator processes, and SIGKILLs and restarts faultline. After a
+settle period it reads the store and the agent's record and prints, by cluster: faults sent while subscribed,
+stored, lost; agent runs per incident; time from a server's return to active. Exit 1 when a fault sent to a
+live subscription was lost, a fault's agent ran again after a run had completed, or another check failed;
+exit 2 when the harness itself could not run.
+
+  --clusters N            simulated clusters (default 20)
+  --sims K                simulator processes the clusters are spread over (default: one per 5 clusters, at
+                          least 2), so that killing one takes down a subset
+  --seconds S             how long the chaos lasts (default 60); a settle period follows
+  --seed N                seed of every random choice (default: random; printed)
+  --rate R                faults per second over all clusters (default 8); each has a unique resource name
+  --agent-seconds T       how long the recording agent works on each incident (default 0.5)
+  --no-faultline-kills    do not SIGKILL faultline (the other disruptions still run)
+  --no-sim-kills          do not SIGKILL simulator processes
+  --no-outages            do not take servers down and up
+  --no-session-drops      do not drop sessions
+  --compiled              run the standalone binary (built into the run directory) instead of src/main.ts
+  --dir DIR               write the run's files (config, store, ledgers, logs) to DIR and keep them
+                          (default: a temporary directory, removed at the end unless the run failed)
+  --analyze DIR           do not run: print the figures of the run kept in DIR
+  --self-check            before counting, delete one stored fault (a copy of the store, in memory) and add
+                          a second completed run of another fault's agent: the figures must show 1 lost and
+                          1 double run, and the exit code 1 (proves the counting can fail)
+  --json FILE             also write the figures as JSON to FILE
+  -h, --help              this text`;
+
+/** What a chaos run does. */
+export interface ChaosOptions {
+  clusters: number;
+  sims: number;
+  seconds: number;
+  seed: number;
+  rate: number;
+  agentSeconds: number;
+  faultlineKills: boolean;
+  simKills: boolean;
+  outages: boolean;
+  sessionDrops: boolean;
+  compiled: boolean;
+  /** The run directory when kept (`--dir`), else null (a temporary one). */
+  dir: string | null;
+  /** Set by `--analyze`: only count the run kept there. */
+  analyze: string | null;
+  selfCheck: boolean;
+  json: string | null;
+}
+
+function positive(value: string | undefined, flag: string, fallback: number, integer = false): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n)))
+    throw new Error(`${flag} must be a positive ${integer ? "integer" : "number"}`);
+  return n;
+}
+
+/**
+ * Parses the command line; null for `--help`. Throws with the flag's name on a bad value.
+ *
+ * @example
+ * ```ts
+ * const options = parseChaosOptions(["--seconds", "20", "--clusters", "12"]);
+ * ```
+ */
+export function parseChaosOptions(argv: string[]): ChaosOptions | null {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      clusters: { type: "string" },
+      sims: { type: "string" },
+      seconds: { type: "string" },
+      seed: { type: "string" },
+      rate: { type: "string" },
+      "agent-seconds": { type: "string" },
+      "no-faultline-kills": { type: "boolean" },
+      "no-sim-kills": { type: "boolean" },
+      "no-outages": { type: "boolean" },
+      "no-session-drops": { type: "boolean" },
+      compiled: { type: "boolean" },
+      dir: { type: "string" },
+      analyze: { type: "string" },
+      "self-check": { type: "boolean" },
+      json: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+  });
+  if (values.help) return null;
+  const clusters = positive(values.clusters, "--clusters", 20, true);
+  const sims = positive(values.sims, "--sims", Math.max(2, Math.ceil(clusters / 5)), true);
+  if (sims > clusters) throw new Error("--sims must not exceed --clusters");
+  let seed = randomSeed();
+  if (values.seed !== undefined) {
+    seed = Number(values.seed);
+    if (!Number.isInteger(seed) || seed < 0) throw new Error("--seed must be a non-negative integer");
+  }
+  return {
+    clusters,
+    sims,
+    seconds: positive(values.seconds, "--seconds", 60),
+    seed,
+    rate: positive(values.rate, "--rate", 8),
+    agentSeconds: positive(values["agent-seconds"], "--agent-seconds", 0.5),
+    faultlineKills: !values["no-faultline-kills"],
+    simKills: !values["no-sim-kills"],
+    outages: !values["no-outages"],
+    sessionDrops: !values["no-session-drops"],
+    compiled: values.compiled ?? false,
+    dir: values.dir === undefined ? null : resolve(values.dir),
+    analyze: values.analyze === undefined ? null : resolve(values.analyze),
+    selfCheck: values["self-check"] ?? false,
+    json: values.json === undefined ? null : resolve(values.json),
+  };
+}
+
+/** The disruptions a run performs, by name, as printed and written to the run's files. */
+export function enabledDisruptions(options: ChaosOptions): string[] {
+  const kinds: Array<[boolean, string]> = [
+    [options.sessionDrops, "session drops"],
+    [options.outages, "server outages"],
+    [options.simKills, "simulator kills"],
+    [options.faultlineKills, "faultline kills"],
+  ];
+  return kinds.filter(([on]) => on).map(([, name]) => name);
+}
