@@ -54,7 +54,12 @@ test("20 s of chaos on 12 clusters: nothing sent to a live subscription is lost,
   expect(report.actions.down).toBeGreaterThan(0);
   expect(report.actions["kill-sim"]).toBeGreaterThan(0);
   expect(report.actions["kill-faultline"]).toBeGreaterThan(0);
-  expect(report.disruptions).toEqual(["session drops", "server outages", "simulator kills", "faultline kills"]);
+  expect(report.disruptions).toEqual([
+    "session drops",
+    "server outages",
+    "simulator kills",
+    "faultline kills",
+  ]);
   expect(report.return_to_active.all.samples).toBeGreaterThan(10);
   expect(report.return_to_active.never_active).toEqual([]);
   expect(report.faultline.final_exit_code).toBe(0);
