@@ -71,4 +71,5 @@ test("npm run test:unit passes: no listed file starts a server, process or threa
   ]);
   expect(`${stdout}${stderr}`).toContain(" 0 fail");
   expect(code).toBe(0);
-});
+  // The unit run itself takes ~3 s on a quiet machine; a loaded CI machine may need more.
+}, 60_000);
