@@ -28,6 +28,8 @@ const registry = new Registry([
   },
 ]);
 let store: IncidentStore;
+/** Reloads that reached the (stub) reloader. */
+let reloads = 0;
 let guarded: RunningServer;
 let open: RunningServer;
 
@@ -45,6 +47,10 @@ beforeAll(() => {
       agents: () => ({ running: 0, queued: 0 }),
     }),
     probes: { stopping: () => false, storeOpen: () => true },
+    reload: async () => {
+      reloads++;
+      return { ok: false as const, error: "invalid config", problems: [] };
+    },
   };
   guarded = serve(createHealthApp({ ...deps, authToken: TOKEN }), { hostname: "127.0.0.1", port: 0 });
   open = serve(createHealthApp(deps), { hostname: "127.0.0.1", port: 0 });
@@ -103,6 +109,24 @@ describe("with health.auth_token", () => {
   test("/livez and /readyz answer without a token", async () => {
     expect(await status("/livez")).toBe(200);
     expect(await status("/readyz")).toBe(503); // no cluster active: the probe's own answer, not 401
+  });
+
+  test("POST /-/reload and /notifications need the token too; a refused reload never reaches the reloader", async () => {
+    const post = async (authorization?: string) =>
+      (
+        await fetch(`${guarded.url}/-/reload`, {
+          method: "POST",
+          ...(authorization ? { headers: { authorization } } : {}),
+        })
+      ).status;
+    const before = reloads;
+    expect(await post()).toBe(401);
+    expect(await post("Bearer wrong")).toBe(401);
+    expect(reloads).toBe(before);
+    expect(await post(`Bearer ${TOKEN}`)).not.toBe(401);
+    expect(reloads).toBe(before + 1);
+    expect(await status("/notifications")).toBe(401);
+    expect(await status("/notifications", `Bearer ${TOKEN}`)).toBe(200);
   });
 });
 
