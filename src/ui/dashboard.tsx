@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 /**
  * The status page's front page (`GET /`): the clusters with their connection state, and the recent
  * incidents, filtered by cluster and status with a plain GET form (no JavaScript).
@@ -78,7 +79,7 @@ function ClusterTable(props: { clusters: DashboardCluster[]; nowMs: number }) {
             <td>
               <a href={`./?cluster=${encodeURIComponent(cluster.name)}#incidents`}>{cluster.name}</a>
             </td>
-            <td>
+            <td class="nowrap">
               <Badge value={cluster.status} /> <span class="muted">{ago(cluster.since, props.nowMs)}</span>
               {cluster.retry_in_ms !== null && (
                 <div class="muted">retry in {duration(cluster.retry_in_ms)}</div>
@@ -87,7 +88,9 @@ function ClusterTable(props: { clusters: DashboardCluster[]; nowMs: number }) {
             <td>{cluster.mode ?? "—"}</td>
             <td>
               {ago(cluster.last_event_at, props.nowMs)}
-              <div class="muted">{cluster.event_count} events</div>
+              <div class="muted">
+                {cluster.event_count} {cluster.event_count === 1 ? "event" : "events"}
+              </div>
             </td>
             <td class="err">
               {cluster.last_error ?? ""}
@@ -187,7 +190,7 @@ function IncidentTable(props: { incidents: Incident[]; nowMs: number }) {
               {incident.skip_reason !== null && <div class="muted">{incident.skip_reason}</div>}
             </td>
             <td class="num">{incident.count}</td>
-            <td>{ago(incident.last_seen, props.nowMs)}</td>
+            <td class="nowrap">{ago(incident.last_seen, props.nowMs)}</td>
           </tr>
         ))}
       </tbody>

@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 /**
  * An incident's page (`GET /ui/incidents/:id`): its facts, the latest run's summary and rendered
  * `report.md` (sanitized, see markdown.ts), its runs, its events and its notifications.

@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 /** The status page's frame (head, top bar, refresh) and its shared pieces: status badges, label chips. */
 import type { Child } from "hono/jsx";
 

@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 /** The status page's login form: takes `health.auth_token` once, for the session cookie (session.ts). */
 import { Frame } from "./layout.tsx";
 

@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 /**
  * The status page (hono JSX, server-rendered, no script): `GET /` (clusters and recent incidents, with
  * filters), `GET /ui/incidents/:id` (one incident, its report rendered), `GET /ui/style.css`, and with
