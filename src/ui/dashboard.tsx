@@ -8,7 +8,7 @@ import { describeResource } from "../events/fault.ts";
 import type { OverallStatus } from "../http/overall.ts";
 import { INCIDENT_STATUSES, type Incident, type IncidentStatus } from "../incidents/model.ts";
 import { ago, duration } from "./format.ts";
-import { Badge, Frame, Labels } from "./layout.tsx";
+import { Badge, Frame, Labels, TableHead } from "./layout.tsx";
 
 /** A cluster as the page shows it: its live state and its incidents by status. */
 export interface DashboardCluster extends ClusterState {
@@ -61,18 +61,18 @@ function ClusterTable(props: { clusters: DashboardCluster[]; nowMs: number }) {
   if (props.clusters.length === 0) return <p class="muted">No cluster is configured.</p>;
   return (
     <table>
-      <thead>
-        <tr>
-          <th>Cluster</th>
-          <th>Status</th>
-          <th>Mode</th>
-          <th>Last event</th>
-          <th>Last error</th>
-          <th>Reconnects</th>
-          <th>Labels</th>
-          <th>Incidents</th>
-        </tr>
-      </thead>
+      <TableHead
+        columns={[
+          "Cluster",
+          "Status",
+          "Mode",
+          "Last event",
+          "Last error",
+          "Reconnects",
+          "Labels",
+          "Incidents",
+        ]}
+      />
       <tbody>
         {props.clusters.map((cluster) => (
           <tr>
@@ -127,28 +127,8 @@ function FilterForm(props: { clusters: string[]; asked: DashboardProps["asked"] 
     cluster && !props.clusters.includes(cluster) ? [...props.clusters, cluster] : props.clusters;
   return (
     <form class="filters" method="get" action="./#incidents">
-      <label>
-        Cluster
-        <select name="cluster">
-          <option value="">all clusters</option>
-          {clusters.map((name) => (
-            <option value={name} selected={name === cluster}>
-              {name}
-            </option>
-          ))}
-        </select>
-      </label>
-      <label>
-        Status
-        <select name="status">
-          <option value="">any status</option>
-          {INCIDENT_STATUSES.map((name) => (
-            <option value={name} selected={name === status}>
-              {name}
-            </option>
-          ))}
-        </select>
-      </label>
+      <Choice label="Cluster" name="cluster" any="all clusters" values={clusters} chosen={cluster} />
+      <Choice label="Status" name="status" any="any status" values={INCIDENT_STATUSES} chosen={status} />
       <button class="primary" type="submit">
         Filter
       </button>
@@ -157,22 +137,36 @@ function FilterForm(props: { clusters: string[]; asked: DashboardProps["asked"] 
   );
 }
 
+/** A labelled `<select>` of `values`, with an empty first choice `any`, `chosen` selected. */
+function Choice(props: {
+  label: string;
+  name: string;
+  any: string;
+  values: readonly string[];
+  chosen: string | undefined;
+}) {
+  return (
+    <label>
+      {props.label}
+      <select name={props.name}>
+        <option value="">{props.any}</option>
+        {props.values.map((value) => (
+          <option value={value} selected={value === props.chosen}>
+            {value}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
 function IncidentTable(props: { incidents: Incident[]; nowMs: number }) {
   if (props.incidents.length === 0) return <p class="muted">No incident matches.</p>;
   return (
     <table>
-      <thead>
-        <tr>
-          <th>Incident</th>
-          <th>Cluster</th>
-          <th>Fault</th>
-          <th>Severity</th>
-          <th>Resource</th>
-          <th>Status</th>
-          <th>Events</th>
-          <th>Last seen</th>
-        </tr>
-      </thead>
+      <TableHead
+        columns={["Incident", "Cluster", "Fault", "Severity", "Resource", "Status", "Events", "Last seen"]}
+      />
       <tbody>
         {props.incidents.map((incident) => (
           <tr>

@@ -9,7 +9,7 @@ import { describeResource } from "../events/fault.ts";
 import type { AgentRun, IncidentDetail, StoredEvent } from "../incidents/model.ts";
 import type { Notification } from "../incidents/outbox.ts";
 import { ago, clip, duration } from "./format.ts";
-import { Badge, Frame, Labels } from "./layout.tsx";
+import { Badge, Frame, Labels, TableHead } from "./layout.tsx";
 import { renderMarkdown } from "./markdown.ts";
 
 /** Longest event context shown; the JSON route has all of it. */
@@ -173,18 +173,9 @@ function RunTable(props: { runs: AgentRun[] }) {
   if (props.runs.length === 0) return <p class="muted">None.</p>;
   return (
     <table>
-      <thead>
-        <tr>
-          <th>Run</th>
-          <th>Status</th>
-          <th>Exit</th>
-          <th>Started</th>
-          <th>Duration</th>
-          <th>report.md</th>
-          <th>summary.json</th>
-          <th>Error</th>
-        </tr>
-      </thead>
+      <TableHead
+        columns={["Run", "Status", "Exit", "Started", "Duration", "report.md", "summary.json", "Error"]}
+      />
       <tbody>
         {props.runs.map((run) => (
           <tr>
@@ -217,16 +208,7 @@ function EventTable(props: { events: StoredEvent[]; total: number }) {
         </p>
       )}
       <table>
-        <thead>
-          <tr>
-            <th>Received</th>
-            <th>Severity</th>
-            <th>Fault</th>
-            <th>Resource</th>
-            <th>Labels</th>
-            <th>Context</th>
-          </tr>
-        </thead>
+        <TableHead columns={["Received", "Severity", "Fault", "Resource", "Labels", "Context"]} />
         <tbody>
           {props.events.map(({ received_at, event }) => (
             <tr>
@@ -254,16 +236,7 @@ function NotificationTable(props: { notifications: Notification[] }) {
   if (props.notifications.length === 0) return <p class="muted">None.</p>;
   return (
     <table>
-      <thead>
-        <tr>
-          <th>Sink</th>
-          <th>On</th>
-          <th>Status</th>
-          <th>Attempts</th>
-          <th>Updated</th>
-          <th>Last error</th>
-        </tr>
-      </thead>
+      <TableHead columns={["Sink", "On", "Status", "Attempts", "Updated", "Last error"]} />
       <tbody>
         {props.notifications.map((n) => (
           <tr>

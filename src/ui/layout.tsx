@@ -72,6 +72,19 @@ export function Labels(props: { labels: Record<string, string> }) {
   );
 }
 
+/** A table's header row from its column titles. */
+export function TableHead(props: { columns: string[] }) {
+  return (
+    <thead>
+      <tr>
+        {props.columns.map((column) => (
+          <th>{column}</th>
+        ))}
+      </tr>
+    </thead>
+  );
+}
+
 /** A page's document: the doctype, then `page` rendered. */
 export function documentOf(page: unknown): string {
   return `<!doctype html>${String(page)}`;
