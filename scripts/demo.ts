@@ -141,6 +141,7 @@ try {
 
   if (!values.once) {
     say("faultline keeps running. Try:");
+    process.stdout.write(`   open ${url}/ in a browser: the status page\n`);
     process.stdout.write(`   curl ${url}/health/clusters\n`);
     process.stdout.write(
       `   curl -X POST -H 'content-type: application/json' -d '{"severity":"critical"}' ${sim.controlUrl}/clusters/prod-east/faults\n`,

@@ -39,6 +39,8 @@ Options:
                            which wins over health.listen (e.g. 0.0.0.0:8080 in a container)
   -h, --help               show this help
 
+The status page (clusters, incidents, agents' reports) is at http://HOST:PORT/ on the health server.
+
 Logs: one JSON object per line on stdout.
 Exit codes: 0 stopped by a signal, 1 the state cannot be used, 2 invalid config or usage.`;
 

@@ -1,6 +1,6 @@
 /**
  * The operator-facing HTTP API (hono): `/health`, `/health/clusters`, the probes, incidents, notifications,
- * metrics and `POST /-/reload`; no kubeconfig path, contents or other secret ever appears in a response.
+ * metrics, `POST /-/reload` and the status page (`/`, `/ui/...`, see src/ui); no kubeconfig path, contents or other secret ever appears in a response.
  * With a token configured, every route but the probes requires it (auth.ts).
  */
 import { Hono, type MiddlewareHandler } from "hono";
@@ -8,19 +8,17 @@ import type { ClusterState, Registry, RegistrySummary } from "../cluster/registr
 import type { IncidentStatus } from "../incidents/model.ts";
 import type { IncidentStore } from "../incidents/store.ts";
 import type { ReloadOutcome } from "../reload/reloader.ts";
+import { statusPageRoutes } from "../ui/routes.tsx";
 import { VERSION } from "../version.ts";
-import { requireBearerToken } from "./auth.ts";
+import { requireToken } from "./auth.ts";
 import { incidentRoutes } from "./incidents.ts";
 import type { FaultlineMetrics } from "./metrics.ts";
 import { notificationRoutes } from "./notifications.ts";
+import { type OverallStatus, overallStatus } from "./overall.ts";
 import { type ProbeState, probeRoutes } from "./probes.ts";
 import { reloadRoutes } from "./reload.ts";
 
-/**
- * `ok`: every enabled cluster active and receiving; `down`: none active; `degraded`: in between, or an
- * active cluster's server reports its watch (or listing) failing, so it receives nothing.
- */
-export type OverallStatus = "ok" | "degraded" | "down";
+export { type OverallStatus, overallStatus } from "./overall.ts";
 
 /** Body of `GET /health`. */
 export interface HealthBody {
@@ -42,7 +40,7 @@ export interface HealthDeps {
   startedAt: Date;
   /** Serves `GET /metrics` when given. */
   metrics?: FaultlineMetrics;
-  /** Serves `/incidents` and `/notifications`, and adds per-cluster incident counts to `/health/clusters`, when given. */
+  /** Serves `/incidents`, `/notifications` and the status page, and adds per-cluster incident counts to `/health/clusters`, when given. */
   store?: IncidentStore;
   /** Serves `/livez` and `/readyz` when given. */
   probes?: ProbeState;
@@ -59,19 +57,10 @@ export interface ClusterHealth extends ClusterState {
   incidents: Partial<Record<IncidentStatus, number>>;
 }
 
-/** Overall status from the per-cluster states (disabled clusters do not count). */
-export function overallStatus(clusters: readonly ClusterState[]): OverallStatus {
-  const enabled = clusters.filter((c) => c.status !== "disabled");
-  const active = enabled.filter((c) => c.status === "active").length;
-  if (enabled.length > 0 && active === 0) return "down";
-  if (active === enabled.length && !enabled.some((c) => c.subscription_error !== null)) return "ok";
-  return "degraded";
-}
-
 /** Builds the health routes. Mount further routes on the returned app. */
 export function createHealthApp(deps: HealthDeps): Hono {
   const app = new Hono();
-  if (deps.authToken) app.use("*", requireBearerToken(deps.authToken));
+  if (deps.authToken) app.use("*", requireToken(deps.authToken));
   app.get("/health", (c) => {
     const clusters = deps.registry.list();
     const body: HealthBody = {
@@ -92,6 +81,7 @@ export function createHealthApp(deps: HealthDeps): Hono {
   if (deps.store) {
     app.route("/", incidentRoutes(deps.store));
     app.route("/", notificationRoutes(deps.store.outbox));
+    app.route("/", statusPageRoutes({ ...deps, store: deps.store }));
   }
   if (deps.reload) app.route("/", reloadRoutes(deps.reload, ...(deps.reloadGuards ?? [])));
   const metrics = deps.metrics;

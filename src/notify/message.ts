@@ -37,7 +37,7 @@ export interface NotificationMessage {
     | "first_seen"
     | "last_seen"
   > & {
-    /** `<health.public_url>/incidents/<id>` (its events, runs and report); null without a public_url. */
+    /** `<health.public_url>/ui/incidents/<id>`, its status page (events, runs, report); null without a public_url. */
     url: string | null;
     /** The cluster's configured labels. */
     labels: Record<string, string>;
@@ -74,7 +74,7 @@ export function buildMessage(
     event: change.trigger,
     incident: {
       id: incident.id,
-      url: publicUrl ? `${publicUrl.replace(/\/+$/, "")}/incidents/${incident.id}` : null,
+      url: publicUrl ? `${publicUrl.replace(/\/+$/, "")}/ui/incidents/${incident.id}` : null,
       cluster: incident.cluster,
       labels,
       fault_id: incident.fault_id,

@@ -145,7 +145,7 @@ test("a fault is triaged, its summary is in /incidents/:id, and Slack, a signed 
     ]) {
       expect(slackText).toContain(fact);
     }
-    expect(slackText).toContain(`<${PUBLIC_URL}/incidents/${prod.id}|${prod.id}>`);
+    expect(slackText).toContain(`<${PUBLIC_URL}/ui/incidents/${prod.id}|${prod.id}>`);
 
     // Webhook: the documented body, signed, with a stable idempotency key; opened and triaged for both clusters.
     await waitFor("webhook messages", () => receiver.at(`/hook/${HOOK_TOKEN}`).length === 4);
@@ -162,7 +162,7 @@ test("a fault is triaged, its summary is in /incidents/:id, and Slack, a signed 
       event: "triaged",
       incident: {
         id: prod.id,
-        url: `${PUBLIC_URL}/incidents/${prod.id}`,
+        url: `${PUBLIC_URL}/ui/incidents/${prod.id}`,
         cluster: "prod-east",
         labels: { tier: "prod" },
         fault_type: "CrashLoop",
@@ -195,10 +195,10 @@ test("a fault is triaged, its summary is in /incidents/:id, and Slack, a signed 
           summary: SUMMARY.summary,
           root_cause: SUMMARY.root_cause,
           status: "triaged",
-          report_url: `${PUBLIC_URL}/incidents/${prod.id}`,
+          report_url: `${PUBLIC_URL}/ui/incidents/${prod.id}`,
         },
         startsAt: detail.incident.first_seen,
-        generatorURL: `${PUBLIC_URL}/incidents/${prod.id}`,
+        generatorURL: `${PUBLIC_URL}/ui/incidents/${prod.id}`,
       },
     ]);
 

@@ -59,6 +59,8 @@ export interface FleetOptions {
   agentScript?: string;
   /** Runs against the simulator before faultline starts (e.g. to create events that exist already). */
   beforeStart?: (sim: Simulator) => void;
+  /** Extra `health` keys, e.g. `auth_token: secret` (after `listen`). */
+  healthExtra?: string;
   /** faultline's log level (default warn, to keep test output readable). */
   logLevel?: "debug" | "info" | "warn" | "error";
 }
@@ -84,7 +86,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
 agent: { command: ["./agent.sh"], timeout_seconds: 20, ${options.agentExtra ?? "max_concurrent: 4"} }
 reconnect: { initial_seconds: 0.05, max_seconds: 0.4 }
 ping: ${options.ping ?? "{ interval_seconds: 0.5, timeout_seconds: 2 }"}
-health: { listen: "127.0.0.1:0" }
+health: { listen: "127.0.0.1:0"${options.healthExtra ? `, ${options.healthExtra}` : ""} }
 workers: { max: ${options.workersMax ?? 16} }
 state_dir: ./state
 log_level: ${options.logLevel ?? "warn"}

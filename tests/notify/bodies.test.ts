@@ -100,7 +100,7 @@ test("planNotifications: on, cluster globs, least severity and labels must all h
 
 test("the message: incident facts with its URL, the run, the summary (or why there is none)", () => {
   const m = message();
-  expect(m.incident.url).toBe(`https://fl.example/incidents/${INCIDENT.id}`);
+  expect(m.incident.url).toBe(`https://fl.example/ui/incidents/${INCIDENT.id}`);
   expect(m.run).toEqual({ attempt: 1, status: "succeeded", exit_code: 0, duration_ms: 54_000, error: null });
   expect(m.summary?.summary).toBe("<!channel> *pwned* & gone");
   expect(buildMessage(TRIAGED, {}, undefined).incident.url).toBeNull();
@@ -133,7 +133,7 @@ test("slack: Block Kit with the facts; values from clusters and agents cannot fo
   expect(slack.blocks.at(-1)).toEqual({
     type: "context",
     elements: [
-      { type: "mrkdwn", text: `Incident <https://fl.example/incidents/${INCIDENT.id}|${INCIDENT.id}>` },
+      { type: "mrkdwn", text: `Incident <https://fl.example/ui/incidents/${INCIDENT.id}|${INCIDENT.id}>` },
     ],
   });
   expect(escapeMrkdwn("<@U1>&")).toBe("&lt;@U1&gt;&amp;");
