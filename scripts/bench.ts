@@ -50,7 +50,15 @@ import {
   table,
   verdicts,
 } from "./bench/results.ts";
-import { isRuntimeName, ROOT, RUNTIMES, type RuntimeName, runtimeBinary, scriptCommand } from "./runtime.ts";
+import {
+  isRuntimeName,
+  ROOT,
+  RUNTIMES,
+  type RuntimeName,
+  runtimeBinary,
+  runtimeVersion,
+  scriptCommand,
+} from "./runtime.ts";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Options
@@ -490,12 +498,6 @@ async function runBaseline(
     unlisten();
     await child.stop(10_000);
   }
-}
-
-/** `1.4.5`: the version `runtime`'s binary reports ("?" when it cannot be run). */
-function runtimeVersion(runtime: RuntimeName): string {
-  const answer = spawnSync(runtimeBinary(runtime), ["--version"], { encoding: "utf8" });
-  return /\d+\.\d+\.\d+\S*/.exec(answer.stdout ?? "")?.[0] ?? "?";
 }
 
 // ---------------------------------------------------------------------------------------------------------------

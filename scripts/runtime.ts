@@ -3,6 +3,7 @@
  * the benchmark and the Deno end-to-end tests start faultline, the simulator and the baseline this way).
  * Both binaries come from npm (devDependencies `bun` and `deno`).
  */
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 
@@ -43,6 +44,12 @@ export function runtimeBinary(runtime: RuntimeName): string {
   if (runtime === CURRENT_RUNTIME) return process.execPath;
   const installed = join(ROOT, "node_modules", ".bin", runtime);
   return existsSync(installed) ? installed : runtime;
+}
+
+/** `1.4.5`: the version `runtime`'s binary reports ("?" when it cannot be run). */
+export function runtimeVersion(runtime: RuntimeName): string {
+  const answer = spawnSync(runtimeBinary(runtime), ["--version"], { encoding: "utf8" });
+  return /\d+\.\d+\.\d+\S*/.exec(answer.stdout ?? "")?.[0] ?? "?";
 }
 
 /**
