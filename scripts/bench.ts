@@ -4,6 +4,7 @@
  *   bun run bench                       # N = 10, 100, 1000 clusters (about 70 s on 2 cores)
  *   bun run bench --sizes 10,100 --quick
  *   bun run bench --json results.json
+ *   bun run bench --runtime deno        # faultline and the baseline under Deno (the simulator stays on Bun)
  *
  * Three kinds of process, each measured (or not) on its own:
  * - the simulator (scripts/bench/sim-process.ts): one loopback listener per cluster, started once with the
