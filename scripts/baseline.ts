@@ -26,7 +26,9 @@ import { parseArgs } from "node:util";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+import { sleep } from "../src/runtime/sleep.ts";
 import { parseBenchContext, printJson, wallMs } from "./bench/context.ts";
+import { lines } from "./lines.ts";
 
 const RETRY_DELAY_MS = 1000;
 const MAX_ATTEMPTS = 10;
@@ -97,7 +99,7 @@ async function connect(name: string, endpoint: string): Promise<number> {
       });
       await client.close().catch(() => {});
       if (attempt >= MAX_ATTEMPTS) throw error;
-      await Bun.sleep(RETRY_DELAY_MS);
+      await sleep(RETRY_DELAY_MS);
     }
   }
 }
@@ -146,7 +148,7 @@ async function shutdown(): Promise<never> {
       await client.close().catch(() => {});
     }),
   );
-  await Promise.race([closing, Bun.sleep(3000)]);
+  await Promise.race([closing, sleep(3000)]);
   process.exit(0);
 }
 
@@ -163,7 +165,7 @@ async function main(): Promise<void> {
   process.once("SIGINT", () => void shutdown());
   process.once("SIGTERM", () => void shutdown());
   void (async () => {
-    for await (const line of console) {
+    for await (const line of lines(process.stdin)) {
       if (line.trim() === "") continue;
       try {
         handleCommand(JSON.parse(line) as Record<string, unknown>);

@@ -4,6 +4,7 @@
  *
  *   bun scripts/bench-pool.ts                      # 300 clusters, pings every second, 2 minutes
  *   bun scripts/bench-pool.ts --seconds 30 --clusters 300 --clients bun-fetch,pool
+ *   bun scripts/bench-pool.ts --clients pool,deno:pool   # the pooled client under Bun and under Deno
  *
  * A CA and a server certificate are made with openssl in a temporary directory. One server process
  * (scripts/bench/pool-server.ts) listens on one loopback port per cluster and per client under test, and
@@ -18,11 +19,12 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { HTTP_LIMIT_VARIABLE, requiredHttpRequests } from "../src/runtime/http-capacity.ts";
+import { sleep } from "../src/runtime/sleep.ts";
 import { type JsonLineChild, killAllChildren, readCpuSeconds, spawnChild } from "./bench/proc.ts";
 import { makeTestCertificates } from "./certs.ts";
+import { isRuntimeName, ROOT, type RuntimeName, runtimeVersion, scriptCommand } from "./runtime.ts";
 
-const BUN = process.execPath;
-const HERE = import.meta.dir;
+const HERE = join(ROOT, "scripts");
 
 const USAGE = `Usage: bun scripts/bench-pool.ts [options]
 
@@ -36,6 +38,8 @@ const USAGE = `Usage: bun scripts/bench-pool.ts [options]
                         pool               src/runtime/http-pool.ts, one CA for all clusters
                         pool-ca-each       src/runtime/http-pool.ts, a CA of its own per cluster
                         undici             undici's fetch and Agent (needs --undici-path)
+                      a "deno:" prefix runs that client under Deno (deno run -A), e.g. deno:pool; the
+                      server and the other clients run under Bun
   --undici-path DIR   an installed npm undici (its package directory), for the undici client
   --json FILE         also write the figures as JSON
   --help              this text
@@ -81,6 +85,10 @@ function parseOptions(): Options {
     undiciPath: values["undici-path"] ? resolve(values["undici-path"]) : undefined,
     json: values.json,
   };
+  for (const client of options.clients) {
+    if (client.includes(":") && !isRuntimeName(client.split(":")[0] ?? ""))
+      throw new Error(`--clients: unknown runtime in "${client}" (bun: or deno:)`);
+  }
   const positive = [options.clusters, options.seconds, options.intervalMs].every((n) => n > 0);
   if (!positive || !(options.warmup >= 0 && options.warmup < options.seconds) || !options.clients.length) {
     console.error(`bad options\n\n${USAGE}`);
@@ -143,13 +151,14 @@ async function main(): Promise<void> {
     };
     const server = spawnChild(
       "pool-server",
-      [BUN, join(HERE, "bench/pool-server.ts"), JSON.stringify(serverOptions)],
+      [...scriptCommand("bun", join(HERE, "bench/pool-server.ts")), JSON.stringify(serverOptions)],
       { stdin: true },
     );
     const ready = await server.waitForLine("server ready", (line) => line.type === "ready", 60_000);
     const ports = ready.ports as number[][];
     const env = { [HTTP_LIMIT_VARIABLE]: String(requiredHttpRequests(options.clusters)) };
-    const clients = options.clients.map((client, group) => {
+    const clients = options.clients.map((label, group) => {
+      const { runtime, client } = clientRuntime(label);
       const clientOptions = {
         client,
         ports: ports[group],
@@ -157,22 +166,28 @@ async function main(): Promise<void> {
         intervalMs: options.intervalMs,
         undiciPath: options.undiciPath,
       };
-      const argv = [BUN, join(HERE, "bench/pool-client.ts"), JSON.stringify(clientOptions)];
-      return spawnChild(client, argv, { stdin: true, env });
+      const argv = [
+        ...scriptCommand(runtime, join(HERE, "bench/pool-client.ts")),
+        JSON.stringify(clientOptions),
+      ];
+      return spawnChild(label, argv, { stdin: true, env });
     });
     await Promise.all(
       clients.map((child) => child.waitForLine("streams open", (line) => line.type === "ready", 120_000)),
     );
     console.log(
       `${options.clients.length} clients × ${options.clusters} clusters, HTTPS, pings every ${options.intervalMs} ms ` +
-        `for ${options.seconds} s (warm-up ${options.warmup} s); ${navigatorCores()} cores, Bun ${Bun.version}`,
+        `for ${options.seconds} s (warm-up ${options.warmup} s); ${navigatorCores()} cores, Bun ${runtimeVersion("bun")}` +
+        (options.clients.some((label) => clientRuntime(label).runtime === "deno")
+          ? `, Deno ${runtimeVersion("deno")}`
+          : ""),
     );
-    await Bun.sleep(options.warmup * 1000);
+    await sleep(options.warmup * 1000);
     const before = await serverCounts(server);
     await Promise.all(clients.map((child) => child.request({ cmd: "reset" }, 10_000)));
     const cpuBefore = clients.map((child) => readCpuSeconds(child.pid) ?? 0);
     const windowStart = performance.now();
-    await Bun.sleep((options.seconds - options.warmup) * 1000);
+    await sleep((options.seconds - options.warmup) * 1000);
     const after = await serverCounts(server);
     const stats = (await Promise.all(
       clients.map((child) => child.request({ cmd: "stats" }, 10_000)),
@@ -206,6 +221,14 @@ async function main(): Promise<void> {
     killAllChildren();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** `deno:pool` → the pool client under Deno; `pool` → under Bun. */
+function clientRuntime(label: string): { runtime: RuntimeName; client: string } {
+  const [prefix = "", rest] = label.split(":", 2);
+  return rest !== undefined && isRuntimeName(prefix)
+    ? { runtime: prefix, client: rest }
+    : { runtime: "bun", client: label };
 }
 
 function navigatorCores(): number {

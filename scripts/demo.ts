@@ -1,23 +1,26 @@
 /**
- * `bun run demo`: faultline's whole flow on one machine, no cluster needed.
+ * `bun run demo` (or `deno run -A scripts/demo.ts`): faultline's whole flow on one machine, no cluster needed.
  *
  * Starts three simulated kubernetes-mcp-servers, writes a config for them, runs `faultline run` as a
  * real process (worker threads, health server, the sample agent in examples/agents/triage.sh),
  * injects a few faults and shows what happened: which agent ran for which cluster with which
  * kubeconfig, and the health view. Then it keeps running for you to explore until Ctrl-C
- * (`--once` stops after the summary).
+ * (`--once` stops after the summary). faultline runs under the runtime that runs the demo.
  */
+import { spawn, spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { type AgentResult, RESULT_FILE } from "../src/agent/outcome.ts";
 import { AGENT_LOG_FILE, workspacePath } from "../src/agent/workspace.ts";
 import { paint, useColor } from "../src/cli/color.ts";
 import type { ClustersBody, HealthBody } from "../src/http/app.ts";
+import { sleep } from "../src/runtime/sleep.ts";
 import { lines } from "./lines.ts";
+import { CURRENT_RUNTIME, ROOT, scriptCommand } from "./runtime.ts";
 import { type SimFault, startSimulator } from "./sim/index.ts";
 
-const ROOT = resolve(import.meta.dir, "..");
 const { values } = parseArgs({
   options: {
     once: { type: "boolean", default: false },
@@ -50,20 +53,22 @@ clusters:
   - { name: staging, mcp_endpoint: "${sim.endpoint("staging")}", kubeconfig: ./kubeconfigs/staging.yaml, triage: false }
 agent: { command: ["${join(ROOT, "examples", "agents", "triage.sh")}"], max_concurrent: 2, timeout_seconds: 60 }
 reconnect: { initial_seconds: 1, max_seconds: 10 }
-health: { listen: "127.0.0.1:${healthPort(Number(values.port))}" }
+health: { listen: "127.0.0.1:${await healthPort(Number(values.port))}" }
 state_dir: ./data
 `,
 );
 
-/** `faultline` from the source tree. */
-const FAULTLINE = [process.execPath, join(ROOT, "src", "main.ts")];
+/** `faultline` from the source tree, under this runtime (`bun src/main.ts`, `deno run -A src/main.ts`). */
+const [FAULTLINE, ...FAULTLINE_ARGS] = scriptCommand(CURRENT_RUNTIME, join(ROOT, "src", "main.ts")) as [
+  string,
+  ...string[],
+];
 
 say(`starting faultline: faultline run --config ${configFile}`);
-const faultline = Bun.spawn([...FAULTLINE, "run", "--config", configFile], {
-  stdout: "pipe",
-  stderr: "inherit",
-  stdin: "ignore",
+const faultline = spawn(FAULTLINE, [...FAULTLINE_ARGS, "run", "--config", configFile], {
+  stdio: ["ignore", "pipe", "inherit"],
 });
+const exited = new Promise<number>((done) => faultline.once("exit", (code) => done(code ?? 1)));
 const healthUrl = Promise.withResolvers<string>();
 void (async () => {
   for await (const line of lines(faultline.stdout)) {
@@ -71,7 +76,7 @@ void (async () => {
     if (line.includes('"health server listening"')) healthUrl.resolve(JSON.parse(line).url);
   }
 })();
-void faultline.exited.then((code) => healthUrl.reject(new Error(`faultline exited early (code ${code})`)));
+void exited.then((code) => healthUrl.reject(new Error(`faultline exited early (code ${code})`)));
 
 let exitCode = 0;
 try {
@@ -131,8 +136,10 @@ try {
     process.stdout.write(`   ${"".padEnd(10)} workspace ${run.workspace}\n`);
   }
   say(`faultline incidents --config ${configFile}`);
-  const table = Bun.spawnSync([...FAULTLINE, "incidents", "--config", configFile]);
-  process.stdout.write(`${table.stdout.toString().replace(/^/gm, "   ")}\n`);
+  const table = spawnSync(FAULTLINE, [...FAULTLINE_ARGS, "incidents", "--config", configFile], {
+    encoding: "utf8",
+  });
+  process.stdout.write(`${table.stdout.replace(/^/gm, "   ")}\n`);
   say("GET /health/clusters");
   const health = (await (await fetch(`${url}/health/clusters`)).json()) as ClustersBody;
   for (const c of health.clusters)
@@ -159,22 +166,26 @@ try {
 } finally {
   say("stopping faultline (SIGTERM) and the simulators");
   faultline.kill("SIGTERM");
-  const code = await faultline.exited;
+  const code = await exited;
   if (code !== 0) exitCode = 1;
   await sim.stop();
 }
 process.exit(exitCode);
 
 /** `wanted` when it is free (or 0), else 0: any free port, so a busy 8080 never stops the demo. */
-function healthPort(wanted: number): number {
+async function healthPort(wanted: number): Promise<number> {
   if (wanted === 0) return 0;
-  try {
-    Bun.serve({ hostname: "127.0.0.1", port: wanted, fetch: () => new Response() }).stop(true);
+  const server = createServer();
+  const free = await new Promise<boolean>((answer) => {
+    server.once("error", () => answer(false));
+    server.listen(wanted, "127.0.0.1", () => answer(true));
+  });
+  if (free) {
+    await new Promise((closed) => server.close(closed));
     return wanted;
-  } catch {
-    say(`port ${wanted} is busy: the health server takes any free port`);
-    return 0;
   }
+  say(`port ${wanted} is busy: the health server takes any free port`);
+  return 0;
 }
 
 /** Finished agent runs found in the demo's state dir. */
@@ -212,7 +223,7 @@ async function until(
         .catch(() => false)
     )
       return;
-    await Bun.sleep(100);
+    await sleep(100);
   }
   throw new Error(`timed out waiting for ${what}`);
 }
@@ -220,7 +231,7 @@ async function until(
 function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([
     work,
-    Bun.sleep(ms).then(() => {
+    sleep(ms).then(() => {
       throw new Error(`timed out waiting for ${what}`);
     }),
   ]);

@@ -1,7 +1,10 @@
 /** Reading a child process's output line by line (tests, the demo, the benchmark). */
 
-/** The lines of `stream`, as they arrive, without their newlines; a last line without one included. */
-export async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+/**
+ * The lines of `stream` (a web ReadableStream or a node:stream Readable such as `process.stdin`), as they
+ * arrive, without their newlines; a last line without one included.
+ */
+export async function* lines(stream: AsyncIterable<Uint8Array>): AsyncGenerator<string> {
   const decoder = new TextDecoder();
   let buffer = "";
   for await (const chunk of stream) {

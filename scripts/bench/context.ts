@@ -1,8 +1,9 @@
 /**
  * The shared wall clock, the `context` format of benchmark faults and JSON-line output, used by the
- * simulator process, the baseline and the benchmark. Dependency-free, so that importing it costs the
- * baseline nothing measurable.
+ * simulator process, the baseline and the benchmark. Dependency-free (but for the line splitter), so that
+ * importing it costs the baseline nothing measurable.
  */
+import { lines } from "../lines.ts";
 
 /**
  * Wall-clock milliseconds with sub-millisecond precision, comparable across processes on this machine
@@ -50,7 +51,7 @@ export interface ChildCommand {
 
 /** The JSON command lines on stdin, as they arrive; lines that are not JSON objects are skipped. */
 export async function* stdinCommands(): AsyncGenerator<ChildCommand> {
-  for await (const line of console) {
+  for await (const line of lines(process.stdin)) {
     let command: unknown;
     try {
       command = JSON.parse(line);

@@ -2,8 +2,9 @@
  * What the benchmark measures of a running faultline from outside: readiness over the health API, and
  * stored events read straight from its SQLite database (read-only).
  */
-import { Database } from "bun:sqlite";
+import { DatabaseSync } from "node:sqlite";
 import type { RegistrySummary } from "../../src/cluster/registry.ts";
+import { sleep } from "../../src/runtime/sleep.ts";
 import { parseBenchContext, wallMs } from "./context.ts";
 
 /** Reads `GET <base>/health`'s summary; null when the server does not answer (yet). */
@@ -52,16 +53,17 @@ interface EventRow {
  * health server answers).
  */
 export function openStoredEvents(dbFile: string): StoredEvents {
-  const db = new Database(dbFile, { readonly: true });
-  const maxId = db.query<{ id: number | null }, []>("SELECT max(id) AS id FROM events");
-  const newer = db.query<EventRow, { after: number }>(
+  const db = new DatabaseSync(dbFile, { readOnly: true });
+  const maxIdQuery = db.prepare("SELECT max(id) AS id FROM events");
+  const maxId = (): number => (maxIdQuery.get() as { id: number | null } | undefined)?.id ?? 0;
+  const newer = db.prepare(
     "SELECT id, received_ms, json_extract(event, '$.context') AS context FROM events WHERE id > $after ORDER BY id",
   );
-  let lastId = maxId.get()?.id ?? 0;
+  let lastId = maxId();
   return {
-    count: async () => maxId.get()?.id ?? 0,
+    count: async () => maxId(),
     readNew: (seenMs) => {
-      const rows = newer.all({ after: lastId });
+      const rows = newer.all({ after: lastId }) as unknown as EventRow[];
       const out: ObservedEvent[] = [];
       for (const row of rows) {
         lastId = row.id;
@@ -71,7 +73,7 @@ export function openStoredEvents(dbFile: string): StoredEvents {
       return out;
     },
     skipToEnd: () => {
-      lastId = maxId.get()?.id ?? 0;
+      lastId = maxId();
     },
     close: () => db.close(),
   };
@@ -109,6 +111,6 @@ export async function waitForCount(
     } else if (probeMs - lastGrowthMs > stallMs) {
       return { count: last, atMs: lastGrowthMs, complete: false };
     }
-    await Bun.sleep(intervalMs);
+    await sleep(intervalMs);
   }
 }

@@ -25,6 +25,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createHttpPool, type PooledFetch } from "../../src/runtime/http-pool.ts";
+import { sleep } from "../../src/runtime/sleep.ts";
 import { printJson, stdinCommands } from "./context.ts";
 
 interface ClientOptions {
@@ -109,7 +110,7 @@ function standingStream(fetchFor: ClusterFetch, url: string): Promise<void> {
       }
       if (counted) streamsOpen--;
       tally.streamBreaks++;
-      await Bun.sleep(STREAM_RETRY_MS);
+      await sleep(STREAM_RETRY_MS);
     }
   };
   void run();

@@ -3,8 +3,9 @@
  * child's stdout, and a registry of every child started so they can all be ended.
  */
 
+import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
-import type { Subprocess } from "bun";
+import { constants } from "node:os";
 import { lines } from "../lines.ts";
 
 /** Clock ticks per second of `/proc/<pid>/stat` (`getconf CLK_TCK`; 100 on Linux). */
@@ -93,10 +94,52 @@ export function threadCpuDelta(
   return Object.fromEntries(entries);
 }
 
+/**
+ * A started child process (node:child_process, which Bun and Deno both implement), with Bun's `exited`:
+ * resolves with the exit code once it has exited (128 + the signal's number when a signal ended it).
+ */
+export interface ChildHandle {
+  readonly pid: number;
+  /** The exit code; null while it runs, and when a signal ended it. */
+  readonly exitCode: number | null;
+  /** The signal that ended it, or null. */
+  readonly signalCode: NodeJS.Signals | null;
+  readonly exited: Promise<number>;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+function handleOf(proc: ChildProcess): ChildHandle {
+  const exited = new Promise<number>((resolve) => {
+    proc.once("exit", (code, signal) => resolve(code ?? 128 + (signal ? constants.signals[signal] : 0)));
+    // A program that cannot be started: no "exit" follows.
+    proc.once("error", () => {
+      if (proc.pid === undefined) resolve(127);
+    });
+  });
+  return {
+    get pid() {
+      return proc.pid ?? 0;
+    },
+    get exitCode() {
+      return proc.exitCode;
+    },
+    get signalCode() {
+      return proc.signalCode;
+    },
+    exited,
+    kill: (signal) => {
+      proc.kill(signal);
+    },
+  };
+}
+
 /** A child process whose stdout is JSON lines; keeps the last lines of stdout and stderr for diagnostics. */
 export class JsonLineChild {
-  readonly proc: Subprocess<"pipe" | "ignore", "pipe", "pipe">;
+  readonly proc: ChildHandle;
   readonly name: string;
+  readonly #stdin: NodeJS.WritableStream | null;
+  /** Both output pipes read to their end. */
+  readonly #drained: Promise<unknown>;
   readonly #waiters = new Set<{
     match: (line: Record<string, unknown>) => boolean;
     resolve: (line: Record<string, unknown>) => void;
@@ -104,11 +147,16 @@ export class JsonLineChild {
   readonly #tail: string[] = [];
   readonly #listeners = new Set<(line: Record<string, unknown>) => void>();
 
-  constructor(name: string, proc: Subprocess<"pipe" | "ignore", "pipe", "pipe">) {
+  constructor(name: string, proc: ChildProcess) {
     this.name = name;
-    this.proc = proc;
-    void this.#read(proc.stdout, true);
-    void this.#read(proc.stderr, false);
+    this.proc = handleOf(proc);
+    this.#stdin = proc.stdin;
+    // A child that exits with commands still queued: EPIPE on its stdin is not the benchmark's failure.
+    proc.stdin?.on("error", () => {});
+    this.#drained = Promise.all([
+      proc.stdout && this.#read(proc.stdout, true),
+      proc.stderr && this.#read(proc.stderr, false),
+    ]);
   }
 
   /** The child's pid. */
@@ -149,21 +197,21 @@ export class JsonLineChild {
         );
       }, timeoutMs);
       this.#waiters.add(waiter);
-      void this.proc.exited.then((code) => {
+      void this.proc.exited.then(async (code) => {
         if (!this.#waiters.has(waiter)) return;
         clearTimeout(timer);
         this.#waiters.delete(waiter);
-        reject(new Error(`${this.name}: exited (${code}) while waiting for ${what}\n${this.tail()}`));
+        reject(
+          new Error(`${this.name}: exited (${code}) while waiting for ${what}\n${await this.finalTail()}`),
+        );
       });
     });
   }
 
   /** Writes one JSON command line to the child's stdin. */
   #send(command: Record<string, unknown>): void {
-    const stdin = this.proc.stdin;
-    if (!stdin || typeof stdin === "number") throw new Error(`${this.name}: no stdin pipe`);
-    stdin.write(`${JSON.stringify(command)}\n`);
-    stdin.flush();
+    if (!this.#stdin) throw new Error(`${this.name}: no stdin pipe`);
+    this.#stdin.write(`${JSON.stringify(command)}\n`);
   }
 
   /** Sends a command and waits for the reply line carrying the same `id`. */
@@ -179,6 +227,12 @@ export class JsonLineChild {
     return this.#tail.map((line) => `  | ${line}`).join("\n");
   }
 
+  /** {@link tail} once the pipes of an exited child are read to their end (1 s at most). */
+  async finalTail(): Promise<string> {
+    await Promise.race([this.#drained, new Promise((resolve) => setTimeout(resolve, 1000))]);
+    return this.tail();
+  }
+
   /** SIGTERM, then SIGKILL after `graceMs`; resolves when the child is gone. */
   async stop(graceMs: number): Promise<void> {
     if (this.exited) return;
@@ -190,7 +244,7 @@ export class JsonLineChild {
     clearTimeout(timer);
   }
 
-  async #read(stream: ReadableStream<Uint8Array>, json: boolean): Promise<void> {
+  async #read(stream: AsyncIterable<Uint8Array>, json: boolean): Promise<void> {
     for await (const line of lines(stream)) {
       this.#remember(json ? line : `stderr: ${line}`);
       if (!json) continue;
@@ -222,16 +276,16 @@ export function spawnChild(
   argv: string[],
   options: { env?: Record<string, string | undefined>; stdin?: boolean; cwd?: string } = {},
 ): JsonLineChild {
-  const proc = Bun.spawn(argv, {
+  const [program, ...args] = argv;
+  if (program === undefined) throw new Error(`${name}: empty command`);
+  const proc = spawn(program, args, {
     cwd: options.cwd,
     env: { ...process.env, ...options.env },
-    stdin: options.stdin ? "pipe" : "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
+    stdio: [options.stdin ? "pipe" : "ignore", "pipe", "pipe"],
   });
   const child = new JsonLineChild(name, proc);
   children.add(child);
-  void proc.exited.then(() => children.delete(child));
+  void child.proc.exited.then(() => children.delete(child));
   return child;
 }
 

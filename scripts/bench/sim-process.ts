@@ -17,6 +17,8 @@
  * `performance.timeOrigin + performance.now()`) just before the simulator wrote it to the subscriber's stream.
  */
 import { parseArgs } from "node:util";
+import { sleep } from "../../src/runtime/sleep.ts";
+import { lines } from "../lines.ts";
 import { type Simulator, startSimulator } from "../sim/index.ts";
 import { benchContext, printJson, wallMs } from "./context.ts";
 
@@ -56,7 +58,7 @@ async function steady(sim: Simulator, names: readonly string[], rate: number, se
     const due = Math.min(total, Math.floor(((wallMs() - start) / 1000) * rate) + 1);
     maxBatch = Math.max(maxBatch, due - outcome.sent);
     for (; outcome.sent < due; outcome.sent++) outcome.delivered += injectOne(sim, names, tag, outcome.sent);
-    await Bun.sleep(1);
+    await sleep(1);
   }
   outcome.last_send_ms = wallMs();
   return { ...outcome, achieved_rate: total / ((outcome.last_send_ms - start) / 1000), max_batch: maxBatch };
@@ -114,7 +116,7 @@ async function main(): Promise<void> {
   };
   process.once("SIGINT", shutdown);
   process.once("SIGTERM", shutdown);
-  for await (const line of console) {
+  for await (const line of lines(process.stdin)) {
     if (line.trim() === "") continue;
     let command: unknown;
     try {

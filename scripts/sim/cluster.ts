@@ -17,6 +17,7 @@ import { refusal, type SimAuth } from "./auth.ts";
 import { EventLog } from "./event-log.ts";
 import { faultPayload, type ResolvedFault, resolveFault } from "./faults.ts";
 import { type Hostile, hostileChunks } from "./hostile.ts";
+import { type Listener, listen } from "./listen.ts";
 import { type SimSession, trackStream } from "./session.ts";
 import { matchesFilters, type Subscription } from "./subscriptions.ts";
 import {
@@ -61,7 +62,7 @@ export class SimCluster {
   private readonly tls: SimClusterOptions["tls"];
   private readonly hostname: string;
   private port: number;
-  private listener: Bun.Server<undefined> | null = null;
+  private listener: Listener | null = null;
   private readonly sessions = new Map<string, SimSession>();
   private readonly eventLog = new EventLog();
   private faultSequence = 0;
@@ -109,16 +110,14 @@ export class SimCluster {
   /** Starts the listener (on the kept port after the first time); no-op when up. */
   listen(): void {
     if (this.listener) return;
-    this.listener = Bun.serve({
+    this.listener = listen({
       hostname: this.hostname,
       port: this.port,
-      idleTimeout: 0,
-      development: false,
-      ...(this.tls ? { tls: serverTls(this.tls) } : {}),
+      ...(this.tls ? { tls: this.tls } : {}),
       fetch: this.handleHttp,
       error: (error) => jsonRpcErrorResponse(500, ErrorCode.InternalError, error.message),
     });
-    this.port = this.listener.port ?? this.port;
+    this.port = this.listener.port;
   }
 
   /** Stops the listener, abruptly closing every connection, and forgets all sessions. */
@@ -126,7 +125,7 @@ export class SimCluster {
     const listener = this.listener;
     if (!listener) return;
     this.listener = null;
-    const stopping = listener.stop(true);
+    const stopping = listener.stop();
     this.closeAllSessions();
     await stopping;
   }
@@ -372,9 +371,3 @@ export class SimCluster {
 }
 
 function ignoreError(): void {}
-
-/** Bun.serve's TLS options for `tls`: with a CA, client certificates are required and checked. */
-function serverTls(tls: NonNullable<SimClusterOptions["tls"]>): Bun.TLSOptions {
-  const { cert, key, ca } = tls;
-  return ca ? { cert, key, ca, requestCert: true, rejectUnauthorized: true } : { cert, key };
-}

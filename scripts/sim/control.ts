@@ -79,7 +79,7 @@ type ClusterRoute = (c: Context, cluster: string) => Response | Promise<Response
  *
  * @example
  * ```ts
- * Bun.serve({ port: 0, fetch: createControlApp(simulator).fetch });
+ * listen({ hostname: "127.0.0.1", port: 0, fetch: createControlApp(simulator).fetch });
  * ```
  */
 export function createControlApp(simulator: ControlledSimulator): Hono {

@@ -2,6 +2,7 @@
 import { SimCluster } from "./cluster.ts";
 import { type ControlledSimulator, createControlApp } from "./control.ts";
 import type { Hostile } from "./hostile.ts";
+import { type Listener, listen } from "./listen.ts";
 import type {
   SimClusterInfo,
   SimClusterOptions,
@@ -29,7 +30,7 @@ class RunningSimulator implements ControlledSimulator {
   readonly clusters: string[];
   controlUrl: string | null = null;
   private readonly byName = new Map<string, SimCluster>();
-  private control: Bun.Server<undefined> | null = null;
+  private control: Listener | null = null;
 
   constructor(options: SimClusterOptions[], hostname: string) {
     for (const clusterOptions of options) {
@@ -47,12 +48,7 @@ class RunningSimulator implements ControlledSimulator {
   }
 
   startControl(hostname: string, port: number): void {
-    this.control = Bun.serve({
-      hostname,
-      port,
-      development: false,
-      fetch: createControlApp(this).fetch,
-    });
+    this.control = listen({ hostname, port, fetch: createControlApp(this).fetch });
     this.controlUrl = `http://${hostname}:${this.control.port}`;
   }
 
@@ -117,7 +113,7 @@ class RunningSimulator implements ControlledSimulator {
   async stop(): Promise<void> {
     const control = this.control;
     this.control = null;
-    await Promise.all([control?.stop(true), ...[...this.byName.values()].map((cluster) => cluster.down())]);
+    await Promise.all([control?.stop(), ...[...this.byName.values()].map((cluster) => cluster.down())]);
   }
 }
 

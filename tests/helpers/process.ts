@@ -3,6 +3,7 @@
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { lines } from "../../scripts/lines.ts";
+import { type RuntimeName, scriptCommand } from "../../scripts/runtime.ts";
 import { waitFor } from "./wait.ts";
 
 /** A running faultline process. */
@@ -78,15 +79,24 @@ export function startProcess(argv: string[], env: Record<string, string | undefi
   };
 }
 
-/** `bun src/main.ts`: the faultline CLI from the source tree. */
-export const SOURCE_CLI: readonly string[] = [
-  process.execPath,
-  join(import.meta.dir, "..", "..", "src", "main.ts"),
-];
+/**
+ * The faultline CLI from the source tree under `runtime`: `bun src/main.ts`, or `deno run -A src/main.ts`
+ * (the Deno end-to-end suite, tests/deno/).
+ */
+export function sourceCli(runtime: RuntimeName): string[] {
+  return scriptCommand(runtime, join(import.meta.dir, "..", "..", "src", "main.ts"));
+}
 
-/** `faultline run --config <config>` from the source tree, as a real process. */
-export function runFaultline(config: string, env: Record<string, string | undefined> = {}): FaultlineProcess {
-  return startProcess([...SOURCE_CLI, "run", "--config", config], env);
+/** `bun src/main.ts`: the faultline CLI from the source tree. */
+export const SOURCE_CLI: readonly string[] = sourceCli("bun");
+
+/** `faultline run --config <config>` from the source tree (under Bun unless `runtime` says), as a real process. */
+export function runFaultline(
+  config: string,
+  env: Record<string, string | undefined> = {},
+  runtime: RuntimeName = "bun",
+): FaultlineProcess {
+  return startProcess([...sourceCli(runtime), "run", "--config", config], env);
 }
 
 /** What a finished process printed, and how it exited. */
