@@ -4,6 +4,8 @@
  * `process.getBuiltinModule` rather than imported, so this file loads (and type-checks) on runtimes
  * without it; the types below are the few parts of `bun:sqlite` used here.
  */
+
+import { RUNTIME } from "./runtime.ts";
 import type { SqlDatabase, SqliteDriver, SqliteFailure, SqlOpenOptions, SqlStatement } from "./sqlite.ts";
 import { sqliteCodeName } from "./sqlite-codes.ts";
 
@@ -27,7 +29,7 @@ interface BunSqliteModule {
 
 /** `bun:sqlite` as the store's driver, or null when this runtime is not Bun. */
 export function bunSqlite(): SqliteDriver | null {
-  if (process.versions.bun === undefined) return null;
+  if (RUNTIME !== "bun") return null;
   const sqlite = process.getBuiltinModule("bun:sqlite") as unknown as BunSqliteModule;
   return {
     name: "bun:sqlite",
