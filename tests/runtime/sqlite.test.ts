@@ -10,6 +10,16 @@ import { tempDir } from "../helpers/tmp.ts";
 const dir = tempDir();
 afterAll(() => dir.cleanup());
 
+/** What `work` throws (undefined when it does not). */
+function thrown(work: () => unknown): unknown {
+  try {
+    work();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
 test("under Bun the store uses bun:sqlite", () => {
   expect(SQLITE.name).toBe("bun:sqlite");
 });
@@ -82,25 +92,15 @@ describe.each(drivers.map((driver) => [driver.name, driver] as const))("%s", (_n
   test("SQLite failures are read as result codes; other errors are not SQLite's", () => {
     const db = open();
     db.exec("INSERT INTO t (name) VALUES ('a')");
-    let caught: unknown;
-    try {
-      db.exec("INSERT INTO t (name) VALUES ('a')");
-    } catch (error) {
-      caught = error;
-    }
+    const caught = thrown(() => db.exec("INSERT INTO t (name) VALUES ('a')"));
     // bun:sqlite names the extended code (SQLITE_CONSTRAINT_UNIQUE), node:sqlite the primary one.
     expect(driver.failure(caught)?.code).toStartWith("SQLITE_CONSTRAINT");
     expect(driver.failure(new Error("plain"))).toBeNull();
     db.close();
     const notADatabase = join(dir.path, `junk-${driver.name.replace(":", "-")}.db`);
     writeFileSync(notADatabase, "x".repeat(4096));
-    try {
-      const junk = driver.open(notADatabase);
-      junk.query("PRAGMA user_version").get();
-      throw new Error("opened");
-    } catch (error) {
-      expect(driver.failure(error)?.code).toBe("SQLITE_NOTADB");
-    }
+    const junk = thrown(() => driver.open(notADatabase).query("PRAGMA user_version").get());
+    expect(driver.failure(junk)?.code).toBe("SQLITE_NOTADB");
   });
 
   test("read-only opens refuse writes", () => {
@@ -109,12 +109,7 @@ describe.each(drivers.map((driver) => [driver.name, driver] as const))("%s", (_n
     db.exec("CREATE TABLE t (a)");
     db.close();
     const readonly = driver.open(file, { readonly: true });
-    let caught: unknown;
-    try {
-      readonly.exec("INSERT INTO t VALUES (1)");
-    } catch (error) {
-      caught = error;
-    }
+    const caught = thrown(() => readonly.exec("INSERT INTO t VALUES (1)"));
     expect(driver.failure(caught)?.code).toBe("SQLITE_READONLY");
     readonly.close();
   });
