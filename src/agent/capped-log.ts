@@ -70,7 +70,7 @@ export function captureOutput(
   return {
     async close(waitMs) {
       const ended = Promise.all(pumps);
-      let timer: Timer | undefined;
+      let timer: ReturnType<typeof setTimeout> | undefined;
       const timedOut = new Promise<void>((resolve) => {
         timer = setTimeout(resolve, waitMs);
       });

@@ -80,7 +80,7 @@ export async function endOrphanedAgent(pgid: number, incidentId: string, graceMs
   if (pids.length === 0) return 0;
   signalAll(pids, "SIGTERM");
   const deadline = Date.now() + graceMs;
-  while (Date.now() < deadline && pids.some(isRunning)) await Bun.sleep(50);
+  while (Date.now() < deadline && pids.some(isRunning)) await sleep(50);
   signalAll(pids.filter(isRunning), "SIGKILL");
   return pids.length;
 }
@@ -123,7 +123,7 @@ async function endGroup(pgid: number, graceMs: number): Promise<number> {
   if (!signal(0)) return 0;
   signal("SIGTERM");
   const deadline = Date.now() + graceMs;
-  while (Date.now() < deadline && signal(0)) await Bun.sleep(50);
+  while (Date.now() < deadline && signal(0)) await sleep(50);
   signal("SIGKILL");
   return 1;
 }

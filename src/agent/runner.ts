@@ -14,6 +14,7 @@ import * as v from "valibot";
 import type { AgentConfig } from "../config/types.ts";
 import type { FaultEvent } from "../events/fault.ts";
 import { errorMessage, type Logger, logger } from "../log.ts";
+import { type Subprocess, spawnProcess } from "../runtime/spawn.ts";
 import { parseJsonAs } from "../validation/json.ts";
 import { agentEnv, INCIDENT_VARIABLE } from "./env.ts";
 import { type AgentResult, writeResultFile } from "./outcome.ts";
@@ -111,9 +112,9 @@ export async function runAgent(job: AgentJob, opts: RunAgentOptions): Promise<Ag
     kill_grace_ms: graceMs,
     max_log_bytes: opts.agent.max_log_bytes,
   };
-  let supervisor: Bun.Subprocess<"ignore", "pipe", number>;
+  let supervisor: Subprocess;
   try {
-    supervisor = spawnSupervisor(job, spec, opts.agent);
+    supervisor = await spawnSupervisor(job, spec, opts.agent);
   } catch (error) {
     return failedToStart(
       job,
@@ -125,7 +126,14 @@ export async function runAgent(job: AgentJob, opts: RunAgentOptions): Promise<Ag
   }
   opts.onSpawn?.(supervisor.pid);
   const started = Promise.withResolvers<void>();
-  const notes = relayNotes(supervisor.stdout, job.incident_id, workspace, graceMs, log, started.resolve);
+  const notes = relayNotes(
+    supervisor.stdout ?? emptyStream(),
+    job.incident_id,
+    workspace,
+    graceMs,
+    log,
+    started.resolve,
+  );
   void notes.then(started.resolve);
   const result = await watchSupervisor(
     { ...spec, started_ms: clock.startedAt.getTime() },
@@ -153,11 +161,7 @@ export async function runAgent(job: AgentJob, opts: RunAgentOptions): Promise<Ag
  * the incident tag: the supervisor adds it for the agent, so ending the tagged processes never ends
  * the supervisor). Its stdout carries its notes; its stderr goes to `agent.log`.
  */
-function spawnSupervisor(
-  job: AgentJob,
-  spec: SupervisorSpec,
-  agent: AgentConfig,
-): Bun.Subprocess<"ignore", "pipe", number> {
+async function spawnSupervisor(job: AgentJob, spec: SupervisorSpec, agent: AgentConfig): Promise<Subprocess> {
   const env = agentEnv({
     incident_id: job.incident_id,
     cluster: job.cluster,
@@ -167,7 +171,7 @@ function spawnSupervisor(
   delete env[INCIDENT_VARIABLE];
   const logFd = openSync(join(spec.workspace, AGENT_LOG_FILE), "a");
   try {
-    return Bun.spawn([...selfCommand(), ...supervisorArgs(spec)], {
+    return await spawnProcess([...selfCommand(), ...supervisorArgs(spec)], {
       cwd: spec.workspace,
       env,
       stdin: "ignore",
@@ -178,6 +182,11 @@ function spawnSupervisor(
   } finally {
     closeSync(logFd);
   }
+}
+
+/** A stream that ends at once (a supervisor always has its stdout piped; this only satisfies the type). */
+function emptyStream(): ReadableStream<Uint8Array> {
+  return new ReadableStream({ start: (controller) => controller.close() });
 }
 
 /** Logs the supervisor's notes (JSON lines on its stdout) as the run's own log lines. */

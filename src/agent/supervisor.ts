@@ -13,6 +13,7 @@ import { closeSync, openSync, writeSync } from "node:fs";
 import { constants } from "node:os";
 import { join } from "node:path";
 import { errorMessage } from "../log.ts";
+import { type Subprocess, spawnProcess } from "../runtime/spawn.ts";
 import { type CapturedOutput, captureOutput } from "./capped-log.ts";
 import { INCIDENT_VARIABLE } from "./env.ts";
 import { endTaggedProcesses } from "./orphans.ts";
@@ -75,10 +76,10 @@ export async function superviseAgent(spec: SupervisorSpec, stop: AbortSignal): P
     return result;
   };
   if (stop.aborted) return finish({ interrupted: true });
-  let child: Bun.Subprocess;
+  let child: Subprocess;
   let output: CapturedOutput;
   try {
-    ({ child, output } = spawnAgent(spec));
+    ({ child, output } = await spawnAgent(spec));
   } catch (error) {
     const message = `cannot start agent: ${errorMessage(error)}`;
     appendToAgentLog(spec.workspace, `faultline: ${message}\n`);
@@ -102,10 +103,10 @@ export async function superviseAgent(spec: SupervisorSpec, stop: AbortSignal): P
  * (appended, capped at `max_log_bytes`: see capped-log.ts). The supervisor reads the pipes, so an agent
  * that prints after faultline died still has a reader.
  */
-function spawnAgent(spec: SupervisorSpec): { child: Bun.Subprocess; output: CapturedOutput } {
+async function spawnAgent(spec: SupervisorSpec): Promise<{ child: Subprocess; output: CapturedOutput }> {
   const eventFd = openSync(join(spec.workspace, EVENT_FILE), "r");
   try {
-    const child = Bun.spawn(spec.command, {
+    const child = await spawnProcess(spec.command, {
       cwd: spec.workspace,
       env: { ...process.env, [INCIDENT_VARIABLE]: spec.incident_id },
       stdin: eventFd,
@@ -114,7 +115,7 @@ function spawnAgent(spec: SupervisorSpec): { child: Bun.Subprocess; output: Capt
       detached: true,
     });
     const output = captureOutput(
-      [child.stdout, child.stderr],
+      [child.stdout, child.stderr].filter((stream) => stream !== null),
       join(spec.workspace, AGENT_LOG_FILE),
       spec.max_log_bytes,
     );
@@ -129,7 +130,7 @@ function spawnAgent(spec: SupervisorSpec): { child: Bun.Subprocess; output: Capt
  * group, SIGKILL after the grace. Resolves with why it was ended early, or null.
  */
 async function waitForAgent(
-  child: Bun.Subprocess,
+  child: Subprocess,
   spec: SupervisorSpec,
   stop: AbortSignal,
 ): Promise<StopReason | null> {
@@ -159,7 +160,7 @@ async function waitForAgent(
 }
 
 /** Sends `signal` to the agent's whole process group, or to the agent alone if there is no group. */
-function signalGroup(child: Bun.Subprocess, signal: NodeJS.Signals): void {
+function signalGroup(child: Subprocess, signal: NodeJS.Signals): void {
   try {
     process.kill(-child.pid, signal);
   } catch {
@@ -191,8 +192,8 @@ export function appendToAgentLog(workspace: string, text: string): void {
   }
 }
 
-/** Bun reports a signal by name, or by number for ones it cannot name. */
-export function signalName(signal: NodeJS.Signals | number | null): string | null {
+/** A signal by name (as the runtime reports it), or by number for ones it cannot name. */
+export function signalName(signal: string | number | null): string | null {
   if (signal === null || typeof signal === "string") return signal;
   const named = Object.entries(constants.signals).find(([, number]) => number === signal);
   return named ? named[0] : String(signal);

@@ -1,7 +1,7 @@
 /**
  * `faultline run --config FILE [--listen HOST:PORT]`: loads the config, makes sure Bun's in-flight HTTP
- * request cap fits the fleet (re-executing this process when it does not), then runs the pipeline
- * until SIGINT/SIGTERM; SIGHUP reloads the config.
+ * request cap fits the fleet (re-executing this process when it does not; Bun only, Deno has no such
+ * cap), then runs the pipeline until SIGINT/SIGTERM; SIGHUP reloads the config.
  */
 
 import { parseArgs } from "node:util";
@@ -22,9 +22,13 @@ import {
   planHttpLimit,
   reexecWithLimit,
 } from "../runtime/http-capacity.ts";
+import { RUNTIME } from "../runtime/runtime.ts";
 import { EXIT } from "./exit-codes.ts";
 import { type CommandIO, PROCESS_IO, reportConfigError } from "./io.ts";
 import { COMMON_OPTIONS, parseCommandArgs } from "./options.ts";
+
+/** Bun caps in-flight `fetch` requests per process (see runtime/http-capacity.ts); Deno does not. */
+const BUN_CAP = RUNTIME === "bun";
 
 /** `faultline run --help`. */
 export const RUN_USAGE = `Usage: faultline run --config FILE [--listen HOST:PORT]
@@ -72,7 +76,8 @@ export async function runCommand(argv: string[], io: CommandIO = PROCESS_IO): Pr
     const { text, source } = readConfigFile(configFile);
     // Size Bun's request cap from a cheap look at the text first, so a large fleet's config is parsed once.
     const estimate = estimateClusters(text);
-    if (planHttpLimit(estimate, process.env).action === "reexec") ensureHttpCapacity(estimate, true);
+    if (BUN_CAP && planHttpLimit(estimate, process.env).action === "reexec")
+      ensureHttpCapacity(estimate, true);
     config = parseConfig(text, source, process.env, options);
   } catch (error) {
     return reportConfigError(error, io);
@@ -84,7 +89,7 @@ export async function runCommand(argv: string[], io: CommandIO = PROCESS_IO): Pr
     return EXIT.error;
   }
   setLogLevel(config.log_level);
-  ensureHttpCapacity(config.clusters.filter((c) => c.enabled).length);
+  if (BUN_CAP) ensureHttpCapacity(config.clusters.filter((c) => c.enabled).length);
   const { runUntilSignalled } = await import("./lifecycle.ts");
   return runUntilSignalled(config, () => loadConfig(configFile, process.env, options));
 }

@@ -8,6 +8,7 @@ import type { ClusterConfig } from "../config/types.ts";
 import type { LogLevel } from "../log.ts";
 import { errorMessage, logger } from "../log.ts";
 import { Backoff } from "../runtime/backoff.ts";
+import { startThread, type Thread } from "../runtime/threads.ts";
 import {
   type ClusterResume,
   type ClusterSpec,
@@ -51,13 +52,16 @@ export interface SupervisorOptions {
   resume?: ReadonlyMap<string, ClusterResume>;
 }
 
+/** A worker thread holding connections. */
+type WorkerThread = Thread<MainToWorker, WorkerToMain>;
+
 /** Connection attempts in flight at once across all workers (each worker gets an even share). */
 export const CONNECT_CONCURRENCY = 64;
 
 interface Slot {
   index: number;
   specs: ClusterSpec[];
-  worker: Worker | null;
+  worker: WorkerThread | null;
   backoff: Backoff;
   restarts: number;
   stopped: PromiseWithResolvers<void> | null;
@@ -125,12 +129,12 @@ export class Supervisor {
    * it dies reporting the events it held, which are counted as `worker_crashed`; then it is restarted.
    */
   failWorker(index: number): void {
-    this.#slots[index]?.worker?.postMessage({ type: "fail" } satisfies MainToWorker);
+    this.#slots[index]?.worker?.post({ type: "fail" } satisfies MainToWorker);
   }
 
   /** Sends `message` to every running worker (e.g. hold or release event streams). */
   broadcast(message: MainToWorker): void {
-    for (const slot of this.#slots) slot.worker?.postMessage(message);
+    for (const slot of this.#slots) slot.worker?.post(message);
   }
 
   /** The worker index that holds `cluster`, or -1. */
@@ -149,7 +153,7 @@ export class Supervisor {
       const slot = this.#slotFor();
       slot.specs.push(spec);
       if (!this.#started || this.#stopping) continue;
-      if (slot.worker) slot.worker.postMessage({ type: "add", clusters: [spec], settings: this.#settings });
+      if (slot.worker) slot.worker.post({ type: "add", clusters: [spec], settings: this.#settings });
       else if (slot.specs.length === 1 && !slot.restartPending) this.#spawn(slot);
     }
   }
@@ -161,7 +165,7 @@ export class Supervisor {
       if (gone.length === 0) continue;
       slot.specs = slot.specs.filter((spec) => !gone.includes(spec.name));
       if (!slot.worker || this.#stopping) continue;
-      slot.worker.postMessage({ type: "remove", clusters: gone });
+      slot.worker.post({ type: "remove", clusters: gone });
       if (slot.specs.length === 0) this.#retire(slot);
     }
   }
@@ -179,7 +183,7 @@ export class Supervisor {
       const slot = this.#slots.find((s) => s.specs.some((old) => old.name === spec.name));
       if (!slot) continue;
       slot.specs = slot.specs.map((old) => (old.name === spec.name ? spec : old));
-      slot.worker?.postMessage({ type: "replace", clusters: [spec], settings: this.#settings });
+      slot.worker?.post({ type: "replace", clusters: [spec], settings: this.#settings });
     }
   }
 
@@ -196,7 +200,7 @@ export class Supervisor {
       const worker = slot.worker;
       if (!worker) return;
       slot.stopped = Promise.withResolvers<void>();
-      worker.postMessage({ type: "stop" });
+      worker.post({ type: "stop" });
       const timer = setTimeout(() => slot.stopped?.resolve(), timeoutMs);
       await slot.stopped.promise;
       clearTimeout(timer);
@@ -234,33 +238,32 @@ export class Supervisor {
       worker.terminate();
     };
     const timer = setTimeout(end, 5000);
-    worker.addEventListener("message", (event: MessageEvent<WorkerToMain>) => {
-      if (event.data.type === "stopped") end();
+    worker.onMessage((data) => {
+      if (data.type === "stopped") end();
     });
-    worker.postMessage({ type: "stop" });
+    worker.post({ type: "stop" });
   }
 
   #spawn(slot: Slot): void {
-    const worker = new Worker(WORKER_ENTRY);
+    const worker: WorkerThread = startThread<MainToWorker, WorkerToMain>(WORKER_ENTRY, {
+      message: (data) => {
+        if (data.type === "stopped") {
+          slot.stopped?.resolve();
+          return;
+        }
+        if (data.type === "status" && data.status === "active") slot.backoff.reset();
+        this.#options.onMessage(data);
+      },
+      error: (message) => log.error("worker error", { worker: slot.index, error: message }),
+      exit: () => this.#onClose(slot, worker),
+    });
     slot.worker = worker;
-    worker.addEventListener("message", (event: MessageEvent<WorkerToMain>) => {
-      if (event.data.type === "stopped") {
-        slot.stopped?.resolve();
-        return;
-      }
-      if (event.data.type === "status" && event.data.status === "active") slot.backoff.reset();
-      this.#options.onMessage(event.data);
-    });
-    worker.addEventListener("error", (event: ErrorEvent) => {
-      log.error("worker error", { worker: slot.index, error: event.message });
-    });
-    worker.addEventListener("close", () => this.#onClose(slot, worker));
-    worker.postMessage({ type: "start", clusters: slot.specs, settings: this.#settings });
+    worker.post({ type: "start", clusters: slot.specs, settings: this.#settings });
     // A restarted worker starts fresh: the gap a previous faultline left is backfilled once.
     slot.specs = slot.specs.map(({ resume: _done, ...spec }) => spec);
   }
 
-  #onClose(slot: Slot, worker: Worker): void {
+  #onClose(slot: Slot, worker: WorkerThread): void {
     if (this.#stopping || slot.worker !== worker) return;
     slot.worker = null;
     slot.restarts++;

@@ -11,6 +11,7 @@ import * as v from "valibot";
 import { type Document, isMap, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
 import { errorMessage } from "../log.ts";
 import { errnoCode } from "../runtime/errno.ts";
+import { which } from "../runtime/which.ts";
 import { type FieldIssue, formatFieldIssue, toFieldIssue } from "../validation/issues.ts";
 import { thoroughIssues } from "./checks.ts";
 import { expandEnvironment } from "./expand.ts";
@@ -449,7 +450,7 @@ function resolveProgram(program: string, base: string, path: string | undefined)
       return null;
     }
   }
-  return Bun.which(program, path === undefined ? {} : { PATH: path });
+  return which(program, path ?? process.env.PATH);
 }
 
 /** Parses `host:port` (IPv6 as `[::1]:8080`); returns an error message when malformed. */

@@ -30,6 +30,7 @@
  *   kinds such as Node, whose events live in `default`), else null.
  */
 import * as v from "valibot";
+import { sha256Hex } from "../runtime/sha256.ts";
 import { toFieldIssue, type ValibotIssue } from "../validation/issues.ts";
 import { type FaultEvent, type FaultResource, SEVERITIES, type Severity } from "./fault.ts";
 import { faultTimestamp } from "./timestamp.ts";
@@ -199,10 +200,10 @@ export function classifyNotification(
 
 /**
  * Stable id of a fault condition derived from what identifies it: the first 16 hex characters of the
- * SHA-256 of `namespace/kind/name/reason` (Bun.SHA256, measured faster than node:crypto's createHash).
+ * SHA-256 of `namespace/kind/name/reason` (`runtime/sha256.ts`: the runtime's fastest).
  */
 export function deriveFaultId(namespace: string, kind: string, name: string, reason: string): string {
-  return Bun.SHA256.hash(`${namespace}/${kind}/${name}/${reason}`, "hex").slice(0, 16);
+  return sha256Hex(`${namespace}/${kind}/${name}/${reason}`).slice(0, 16);
 }
 
 // ---------------------------------------------------------------------------------------------------------

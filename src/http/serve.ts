@@ -1,6 +1,7 @@
-/** Serves a hono app with Bun.serve on the configured address. */
+/** Serves a hono app on the configured address, with the runtime's HTTP server (`runtime/http-server.ts`). */
 import type { Hono } from "hono";
 import type { ListenAddress } from "../config/types.ts";
+import { type HttpListener, listen } from "../runtime/http-server.ts";
 
 /** A running HTTP server. */
 export interface RunningServer {
@@ -11,19 +12,18 @@ export interface RunningServer {
 }
 
 /** Starts serving `app`; port 0 picks a free port. Throws with the address when it cannot listen. */
-export function serve(app: Hono, listen: ListenAddress): RunningServer {
-  let server: ReturnType<typeof Bun.serve>;
+export function serve(app: Hono, address: ListenAddress): RunningServer {
+  let server: HttpListener;
   try {
-    server = Bun.serve({ hostname: listen.hostname, port: listen.port, fetch: app.fetch });
+    server = listen(app.fetch, { hostname: address.hostname, port: address.port });
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error);
-    throw new Error(`health server cannot listen on ${listen.hostname}:${listen.port}: ${why}`);
+    throw new Error(`health server cannot listen on ${address.hostname}:${address.port}: ${why}`);
   }
-  const host = listen.hostname.includes(":") ? `[${listen.hostname}]` : listen.hostname;
-  const port = server.port ?? listen.port;
+  const host = address.hostname.includes(":") ? `[${address.hostname}]` : address.hostname;
   return {
-    url: `http://${host}:${port}`,
-    port,
-    stop: () => server.stop(true),
+    url: `http://${host}:${server.port}`,
+    port: server.port,
+    stop: () => server.stop(),
   };
 }

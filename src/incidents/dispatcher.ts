@@ -104,7 +104,7 @@ export class Dispatcher {
     const all = Promise.all([...this.#running.values()].map((r) => r.done));
     if (this.#running.size > 0)
       log.info("waiting for running agents", { agents: this.#running.size, grace_ms: graceMs });
-    let timer: Timer | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([all, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
     clearTimeout(timer);
     if (this.#running.size > 0)

@@ -4,11 +4,11 @@
  * timeout, foreign keys), the integrity check and migrations, and SQLite or file-system failures
  * turned into a {@link StoreError} an operator can act on.
  */
-import { Database, SQLiteError } from "bun:sqlite";
 import { accessSync, constants, mkdirSync, statfsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { errorMessage, logger } from "../log.ts";
 import { errnoCode } from "../runtime/errno.ts";
+import { openSqlite, type SqlDatabase, sqliteFailure } from "../runtime/sqlite.ts";
 import { StoreError } from "./model.ts";
 import { migrate, NewerSchemaError, schemaVersion } from "./schema.ts";
 
@@ -23,7 +23,7 @@ const log = logger({ component: "incident-store" });
 
 /** An open, migrated incident database and the absolute path of its file. */
 export interface OpenedDatabase {
-  db: Database;
+  db: SqlDatabase;
   file: string;
 }
 
@@ -101,23 +101,23 @@ function checkFreeSpace(dir: string, minFreeBytes: number): void {
 }
 
 /** Opens the file in WAL mode, checks its integrity and migrates its schema; closes it again on failure. */
-function openDatabase(file: string): Database {
-  let db: Database;
+function openDatabase(file: string): SqlDatabase {
+  let db: SqlDatabase;
   try {
-    db = new Database(file, { create: true, readwrite: true, strict: true });
+    db = openSqlite(file);
   } catch (error) {
     throw toStoreError(file, "cannot open the database", error);
   }
   try {
-    db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
     // A new file frees deleted pages incrementally (retention); this must precede WAL and the first
     // table. An existing file is converted once by retention (VACUUM).
-    if (schemaVersion(db) === 0) db.run("PRAGMA auto_vacuum = INCREMENTAL");
-    const mode = db.query<{ journal_mode: string }, []>("PRAGMA journal_mode = WAL").get()?.journal_mode;
+    if (schemaVersion(db) === 0) db.exec("PRAGMA auto_vacuum = INCREMENTAL");
+    const mode = db.query<{ journal_mode: string }>("PRAGMA journal_mode = WAL").get()?.journal_mode;
     if (mode !== "wal")
       throw new StoreError(file, `cannot switch the database to WAL mode (it stays in ${mode})`);
-    db.run("PRAGMA synchronous = NORMAL");
-    db.run("PRAGMA foreign_keys = ON");
+    db.exec("PRAGMA synchronous = NORMAL");
+    db.exec("PRAGMA foreign_keys = ON");
     checkIntegrity(db, file);
     const { from, to } = migrate(db);
     if (from !== to) log.info("incident store schema migrated", { path: file, from, to });
@@ -131,9 +131,9 @@ function openDatabase(file: string): Database {
 }
 
 /** `PRAGMA quick_check`: structural damage found now, not in the middle of a burst of events. */
-function checkIntegrity(db: Database, file: string): void {
+function checkIntegrity(db: SqlDatabase, file: string): void {
   const report = db
-    .query<{ quick_check: string }, []>("PRAGMA quick_check(3)")
+    .query<{ quick_check: string }>("PRAGMA quick_check(3)")
     .all()
     .map((row) => row.quick_check);
   if (report.length === 1 && report[0] === "ok") return;
@@ -164,21 +164,22 @@ export function toStoreError(path: string, action: string, error: unknown): Stor
 
 /** SQLite and file-system failures in words an operator can act on. */
 function describeFailure(error: unknown): string {
-  if (!(error instanceof SQLiteError)) return describeFsError(error);
-  const code = error.code ?? "";
+  const failure = sqliteFailure(error);
+  if (failure === null) return describeFsError(error);
+  const { code, message } = failure;
   if (code === "SQLITE_NOTADB") {
     return "file is not a database (corrupt, or not a faultline database); move it aside to start with an empty store";
   }
-  if (code.startsWith("SQLITE_CORRUPT")) return `database is corrupt (${error.message}); move it aside`;
+  if (code.startsWith("SQLITE_CORRUPT")) return `database is corrupt (${message}); move it aside`;
   if (code === "SQLITE_FULL" || code === "SQLITE_IOERR_WRITE" || code === "SQLITE_IOERR_FSYNC") {
     return code === "SQLITE_FULL" ? "disk full" : `write failed, the disk may be full (${code})`;
   }
-  if (code.startsWith("SQLITE_READONLY")) return `database is read-only (${error.message})`;
-  if (code.startsWith("SQLITE_CANTOPEN")) return `cannot open the database file (${error.message})`;
+  if (code.startsWith("SQLITE_READONLY")) return `database is read-only (${message})`;
+  if (code.startsWith("SQLITE_CANTOPEN")) return `cannot open the database file (${message})`;
   if (code.startsWith("SQLITE_BUSY")) {
     return `database is locked by another process for more than ${BUSY_TIMEOUT_MS} ms`;
   }
-  return `${error.message} (${code || `SQLite error ${error.errno}`})`;
+  return `${message} (${code})`;
 }
 
 /** A Node file-system error in words: `permission denied`, `not a directory`, … */

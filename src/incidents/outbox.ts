@@ -6,8 +6,9 @@
  * until the sink accepts it (`sent`), or `dead` after its last attempt. Sinks are known by name only:
  * their URLs are never stored.
  */
-import type { Database } from "bun:sqlite";
+
 import { NOTIFY_EVENTS } from "../config/schema.ts";
+import type { SqlDatabase } from "../runtime/sqlite.ts";
 import { exhaustiveList } from "./exhaustive.ts";
 import type { AgentRun, Incident } from "./model.ts";
 import { clampLimit } from "./queries.ts";
@@ -113,7 +114,7 @@ const SELECT_NOTIFICATIONS = `SELECT n.id, n.sink, i.id AS incident_id, n.trigge
   n.attempts, n.next_attempt_ms, n.last_error, n.created_ms, n.updated_ms
   FROM notifications AS n JOIN incidents AS i ON i.seq = n.incident_seq`;
 
-function prepare(db: Database) {
+function prepare(db: SqlDatabase) {
   const newest = "ORDER BY n.id DESC LIMIT $limit";
   return {
     insertMessage: db.prepare<never, { message: string }>(
@@ -181,7 +182,7 @@ export class NotificationOutbox {
   readonly #now: () => Date;
 
   /** Compiles the outbox statements; `write` runs a store transaction, `now` is the store's clock. */
-  constructor(db: Database, write: WriteTransaction, now: () => Date) {
+  constructor(db: SqlDatabase, write: WriteTransaction, now: () => Date) {
     this.#statements = prepare(db);
     this.#write = write;
     this.#now = now;

@@ -6,7 +6,7 @@
  * "Finished" is every status but `queued` and `running`: those are never touched. An incident's age is
  * its latest activity: its last event and its last change (an agent run that ended recently keeps it).
  */
-import type { Database } from "bun:sqlite";
+import type { SqlDatabase } from "../runtime/sqlite.ts";
 
 /** What one batch deleted. */
 export interface PrunedBatch {
@@ -39,7 +39,7 @@ LIMIT $limit`;
  * Deletes up to `limit` finished incidents whose last activity is before `cutoffMs`, with their events
  * and runs. Call inside a write transaction.
  */
-export function pruneBatch(db: Database, cutoffMs: number, limit: number): PrunedBatch {
+export function pruneBatch(db: SqlDatabase, cutoffMs: number, limit: number): PrunedBatch {
   const rows = db.query<{ seq: number; id: string }, { cutoff: number; limit: number }>(OLDEST_FINISHED).all({
     cutoff: cutoffMs,
     limit,
@@ -47,22 +47,23 @@ export function pruneBatch(db: Database, cutoffMs: number, limit: number): Prune
   if (rows.length === 0) return { ids: [], events: 0, runs: 0 };
   const seqs = JSON.stringify(rows.map((r) => r.seq));
   const inBatch = "IN (SELECT value FROM json_each($seqs))";
-  const events = db.query(`DELETE FROM events WHERE incident_seq ${inBatch}`).run({ seqs }).changes;
-  const runs = db.query(`DELETE FROM runs WHERE incident_seq ${inBatch}`).run({ seqs }).changes;
-  db.query(`DELETE FROM incidents WHERE seq ${inBatch}`).run({ seqs });
+  const remove = (sql: string) => db.query<never, { seqs: string }>(sql).run({ seqs }).changes;
+  const events = remove(`DELETE FROM events WHERE incident_seq ${inBatch}`);
+  const runs = remove(`DELETE FROM runs WHERE incident_seq ${inBatch}`);
+  remove(`DELETE FROM incidents WHERE seq ${inBatch}`);
   return { ids: rows.map((r) => r.id), events, runs };
 }
 
 /** Frees up to `pages` unused pages at the end of the file (incremental auto-vacuum); returns how many went. */
-export function reclaimPages(db: Database, pages: number): number {
+export function reclaimPages(db: SqlDatabase, pages: number): number {
   const before = spaceStats(db).freePages;
-  db.run(`PRAGMA incremental_vacuum(${Math.max(1, Math.floor(pages))})`);
+  db.exec(`PRAGMA incremental_vacuum(${Math.max(1, Math.floor(pages))})`);
   return before - spaceStats(db).freePages;
 }
 
 /** Page size, page count, free pages and the auto-vacuum mode. */
-export function spaceStats(db: Database): SpaceStats {
-  const pragma = (name: string) => db.query<Record<string, number>, []>(`PRAGMA ${name}`).get()?.[name] ?? 0;
+export function spaceStats(db: SqlDatabase): SpaceStats {
+  const pragma = (name: string) => db.query<Record<string, number>>(`PRAGMA ${name}`).get()?.[name] ?? 0;
   const modes = ["none", "full", "incremental"] as const;
   return {
     pageSize: pragma("page_size"),
@@ -77,13 +78,13 @@ export function spaceStats(db: Database): SpaceStats {
  * existing one is rewritten once (`VACUUM`, which needs free disk space about the database's size and
  * takes seconds per gigabyte: see README, Retention). Returns true when it had to rewrite.
  */
-export function enableIncrementalVacuum(db: Database): boolean {
+export function enableIncrementalVacuum(db: SqlDatabase): boolean {
   if (spaceStats(db).autoVacuum === "incremental") return false;
-  db.run("PRAGMA auto_vacuum = INCREMENTAL");
-  const hasTables = (db.query<{ n: number }, []>("SELECT count(*) n FROM sqlite_master").get()?.n ?? 0) > 0;
+  db.exec("PRAGMA auto_vacuum = INCREMENTAL");
+  const hasTables = (db.query<{ n: number }>("SELECT count(*) n FROM sqlite_master").get()?.n ?? 0) > 0;
   if (!hasTables) return false;
-  db.run("VACUUM");
+  db.exec("VACUUM");
   // In WAL mode the rewritten file first lands in the log: fold it back so the disk holds one copy.
-  db.run("PRAGMA wal_checkpoint(TRUNCATE)");
+  db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
   return true;
 }

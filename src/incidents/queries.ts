@@ -4,7 +4,7 @@
  * counts health and metrics show.
  * Plain reads: they never change the database, and SQLite errors reach the caller as they are.
  */
-import type { Database } from "bun:sqlite";
+import type { SqlDatabase } from "../runtime/sqlite.ts";
 import {
   DEFAULT_EVENT_LIMIT,
   DEFAULT_LIST_LIMIT,
@@ -33,7 +33,7 @@ import {
 import { prepareRunOutputStatements, runOutputsOf } from "./run-outputs.ts";
 
 /** Every statement the read queries run, compiled once when the store opens. */
-function prepareQueries(db: Database) {
+function prepareQueries(db: SqlDatabase) {
   const newestFirst = "ORDER BY seq DESC LIMIT $limit";
   return {
     incidentById: db.prepare<IncidentRow, { id: string }>(`${SELECT_INCIDENTS} WHERE id = $id`),
@@ -66,7 +66,7 @@ export class IncidentQueries {
   readonly #outbox: NotificationOutbox;
 
   /** Compiles the queries against `db` (which must have the current schema); `outbox` is its outbox. */
-  constructor(db: Database, outbox: NotificationOutbox) {
+  constructor(db: SqlDatabase, outbox: NotificationOutbox) {
     this.#statements = prepareQueries(db);
     this.#outputs = prepareRunOutputStatements(db);
     this.#outbox = outbox;

@@ -7,8 +7,9 @@
  * reasons and severities are checked against their lists on the way out, so a row a newer or
  * damaged database holds never passes as a valid value.
  */
-import type { Database } from "bun:sqlite";
+
 import { type FaultEvent, type FaultResource, SEVERITIES, type Severity } from "../events/fault.ts";
+import type { SqlDatabase } from "../runtime/sqlite.ts";
 import { exhaustiveList } from "./exhaustive.ts";
 import {
   type AgentRun,
@@ -178,7 +179,7 @@ export function pick<Row, const K extends keyof Row>(row: Row, columns: readonly
 }
 
 /** Every statement the store's writes and queue run, compiled once when it opens. */
-export function prepareStatements(db: Database) {
+export function prepareStatements(db: SqlDatabase) {
   return {
     incidentById: db.prepare<IncidentRow, { id: string }>(`${SELECT_INCIDENTS} WHERE id = $id`),
     incidentBySeq: db.prepare<IncidentRow, { seq: number }>(`${SELECT_INCIDENTS} WHERE seq = $seq`),

@@ -2,8 +2,9 @@
  * What each finished agent run left for people (`report.md`, `summary.json`; see `src/agent/output.ts`),
  * in the `run_outputs` table: one row per run, written with the run's outcome, read with its incident.
  */
-import type { Database } from "bun:sqlite";
+
 import { OUTPUT_STATUSES, type RunOutput, type TriageSummary } from "../agent/output.ts";
+import type { SqlDatabase } from "../runtime/sqlite.ts";
 import { oneOf } from "./rows.ts";
 
 type RunOutputRow = {
@@ -19,7 +20,7 @@ type RunOutputRow = {
 };
 
 /** The statements of `run_outputs`, compiled once when the store opens. */
-export function prepareRunOutputStatements(db: Database) {
+export function prepareRunOutputStatements(db: SqlDatabase) {
   return {
     insert: db.prepare<never, RunOutputRow>(
       `INSERT OR REPLACE INTO run_outputs (run_id, report, report_status, report_bytes, report_truncated,

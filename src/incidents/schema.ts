@@ -7,7 +7,7 @@
  * at the store's boundary. Internally events and runs point at `incidents.seq` (a small integer),
  * not at the longer public incident id.
  */
-import type { Database } from "bun:sqlite";
+import type { SqlDatabase } from "../runtime/sqlite.ts";
 
 /** Schema version 1: events, incidents, agent runs, per-cluster counts and queue turns. */
 const V1 = `
@@ -218,8 +218,8 @@ export class NewerSchemaError extends Error {
 }
 
 /** The schema version recorded in the database (0 for a new, empty one). */
-export function schemaVersion(db: Database): number {
-  const row = db.query<{ user_version: number }, []>("PRAGMA user_version").get();
+export function schemaVersion(db: SqlDatabase): number {
+  const row = db.query<{ user_version: number }>("PRAGMA user_version").get();
   return row?.user_version ?? 0;
 }
 
@@ -228,13 +228,12 @@ export function schemaVersion(db: Database): number {
  * opening the same new file do not both migrate it). Returns the versions before and after.
  * Throws {@link NewerSchemaError} for a database from a newer faultline, leaving it untouched.
  */
-export function migrate(db: Database): { from: number; to: number } {
-  const run = db.transaction((): { from: number; to: number } => {
+export function migrate(db: SqlDatabase): { from: number; to: number } {
+  return db.immediate((): { from: number; to: number } => {
     const from = schemaVersion(db);
     if (from > SCHEMA_VERSION) throw new NewerSchemaError(from);
-    for (const migration of MIGRATIONS.slice(from)) db.run(migration);
-    if (from < SCHEMA_VERSION) db.run(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+    for (const migration of MIGRATIONS.slice(from)) db.exec(migration);
+    if (from < SCHEMA_VERSION) db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
     return { from, to: SCHEMA_VERSION };
   });
-  return run.immediate();
 }

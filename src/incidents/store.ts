@@ -26,9 +26,9 @@
  * The model (types, statuses, errors) is in `model.ts`, opening the file in `open.ts`, the rows
  * and statements in `rows.ts`, the read queries in `queries.ts`, the outbox in `outbox.ts`.
  */
-import { type Database, SQLiteError } from "bun:sqlite";
 import { type FaultEvent, SEVERITIES, type Severity } from "../events/fault.ts";
 import { logger } from "../log.ts";
+import { type SqlDatabase, sqliteFailure } from "../runtime/sqlite.ts";
 import { newIncidentId } from "./id.ts";
 import {
   type AgentRun,
@@ -115,7 +115,7 @@ interface QueueRoom {
 const log = logger({ component: "incident-store" });
 /** The incident store. Open with {@link IncidentStore.open}; every method is synchronous. */
 export class IncidentStore {
-  readonly #db: Database;
+  readonly #db: SqlDatabase;
   readonly #statements: Statements;
   readonly #queries: IncidentQueries;
   readonly #outputs: RunOutputStatements;
@@ -125,7 +125,7 @@ export class IncidentStore {
   /** The notification outbox (filled by this store's status changes, drained by `src/notify/`). */
   readonly outbox: NotificationOutbox;
 
-  private constructor(db: Database, path: string, settings: Settings) {
+  private constructor(db: SqlDatabase, path: string, settings: Settings) {
     this.#db = db;
     this.path = path;
     this.#settings = settings;
@@ -469,7 +469,7 @@ export class IncidentStore {
 
   /** Copies the write-ahead log into the database and truncates it (after a large delete). */
   checkpoint(): void {
-    this.#read("checkpoint the write-ahead log", () => this.#db.run("PRAGMA wal_checkpoint(TRUNCATE)"));
+    this.#read("checkpoint the write-ahead log", () => this.#db.exec("PRAGMA wal_checkpoint(TRUNCATE)"));
   }
 
   /** Closes the database (idempotent). The store is unusable afterwards. */
@@ -516,9 +516,9 @@ export class IncidentStore {
   /** Runs `work` in an IMMEDIATE transaction; SQLite failures become a {@link StoreError}. */
   #write<T>(action: string, work: () => T): T {
     try {
-      return this.#db.transaction(work).immediate();
+      return this.#db.immediate(work);
     } catch (error) {
-      throw error instanceof SQLiteError ? toStoreError(this.path, `cannot ${action}`, error) : error;
+      throw sqliteFailure(error) ? toStoreError(this.path, `cannot ${action}`, error) : error;
     }
   }
 
@@ -527,7 +527,7 @@ export class IncidentStore {
     try {
       return work();
     } catch (error) {
-      throw error instanceof SQLiteError ? toStoreError(this.path, `cannot ${action}`, error) : error;
+      throw sqliteFailure(error) ? toStoreError(this.path, `cannot ${action}`, error) : error;
     }
   }
 }

@@ -2,7 +2,8 @@
  * Errors from the runtime's `fetch` in words for people. Bun's own messages carry advice meant for
  * programmers ("For more information, pass `verbose: true` in the second argument to fetch()") or
  * questions ("Is the computer able to access the url?"); the error's `code` says what happened, so the
- * message is rebuilt from it, naming the address.
+ * message is rebuilt from it, naming the address. Deno's `fetch` gives no code: its cause's message
+ * (hyper's words, with the OS error) says the same, and is read as the code it stands for.
  */
 import { errorMessage } from "../log.ts";
 import { errnoCode } from "./errno.ts";
@@ -28,6 +29,24 @@ const BY_CODE: Readonly<Record<string, string>> = {
   ERR_INVALID_URL: "{to} is not a valid URL",
 };
 
+/** Deno's fetch failures (the message of the error's cause) by the code they stand for. */
+const BY_DENO_MESSAGE: readonly (readonly [RegExp, string])[] = [
+  [/tcp connect error: Connection refused/, "ECONNREFUSED"],
+  [/dns error: failed to lookup address/, "ENOTFOUND"],
+  [/connection closed before message completed|Connection reset by peer \(os error/, "ECONNRESET"],
+  [/Broken pipe \(os error/, "EPIPE"],
+  [/tcp connect error: No route to host/, "EHOSTUNREACH"],
+  [/tcp connect error: Network is unreachable/, "ENETUNREACH"],
+  [/tcp connect error: Connection timed out/, "ETIMEDOUT"],
+];
+
+/** The code of an error: its own, or the one its (Deno) message stands for. */
+function codeOf(error: unknown): string | undefined {
+  const code = errnoCode(error);
+  if (code !== undefined || !(error instanceof Error)) return code;
+  return BY_DENO_MESSAGE.find(([pattern]) => pattern.test(error.message))?.[1];
+}
+
 /** Bun's advice to programmers, cut from any message that still carries it. */
 const PROGRAMMER_ADVICE =
   /\s*For more information, pass `verbose: true` in the second argument to fetch\(\)\.?/g;
@@ -44,7 +63,7 @@ const PROGRAMMER_ADVICE =
  */
 export function describeFetchError(error: unknown, to: string): string {
   for (let current: unknown = error, depth = 0; current && depth < 4; depth++) {
-    const code = errnoCode(current);
+    const code = codeOf(current);
     const text = code ? BY_CODE[code] : undefined;
     if (text) return text.replace("{to}", to);
     const name = current instanceof Error ? current.name : "";

@@ -13,6 +13,10 @@
  * not followed (nor are credentials carried to another host); request bodies are buffered (no upload
  * streaming); no `Accept-Encoding` is sent, so bodies arrive as the server wrote them; no cache, no
  * cookies. Response bodies stream with backpressure: a reader that stops reading stops the socket.
+ *
+ * Under Deno the same agents work (Deno 2.9's `node:http`/`node:https` keep idle sockets and reuse
+ * them); `Deno.createHttpClient` was not used because it has no per-client SNI name nor
+ * `rejectUnauthorized: false`, and reports no socket counts for {@link HttpPool.stats}.
  */
 import http from "node:http";
 import https from "node:https";

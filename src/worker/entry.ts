@@ -7,6 +7,7 @@
 import type { FaultEvent } from "../events/fault.ts";
 import { errorMessage, setLogLevel } from "../log.ts";
 import { Gate } from "../runtime/gate.ts";
+import { parentThread } from "../runtime/threads.ts";
 import { ClusterConnection } from "./connection.ts";
 import { Flow } from "./flow.ts";
 import {
@@ -18,13 +19,12 @@ import {
   type WorkerToMain,
 } from "./protocol.ts";
 
-declare const self: Worker;
-
 /** Connections by cluster name. */
 const connections = new Map<string, ClusterConnection>();
 const flow = new Flow();
 let gate: Gate | null = null;
-const post = (message: WorkerToMain): void => self.postMessage(message);
+const parent = parentThread<WorkerToMain, MainToWorker>();
+const post = (message: WorkerToMain): void => parent.post(message);
 
 /** Most events sent in one message. */
 const MAX_BATCH = 256;
@@ -72,7 +72,7 @@ const dieOf = (error: unknown): void => {
 };
 process.on("uncaughtException", dieOf);
 process.on("unhandledRejection", dieOf);
-self.addEventListener("error", (event: ErrorEvent) => sayLastWords(event.error ?? event.message));
+parent.onError(sayLastWords);
 
 /** Passes a connection's report on; events wait for the end of this turn, anything else flushes them first (order kept). */
 function report(message: ConnectionMessage): void {
@@ -137,12 +137,11 @@ async function handle(message: MainToWorker): Promise<void> {
 
 let queue: Promise<void> = Promise.resolve();
 
-self.onmessage = (event: MessageEvent<MainToWorker>) => {
-  const message = event.data;
+parent.onMessage((message) => {
   // Flow and log level act at once, even while a reload is closing connections.
   if (message.type === "hold") flow.hold();
   else if (message.type === "release") flow.release();
   else if (message.type === "log_level") setLogLevel(message.level);
   else if (message.type === "fail") failNextBatch = true;
   else queue = queue.then(() => handle(message)).catch(() => {});
-};
+});

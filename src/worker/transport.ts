@@ -25,9 +25,9 @@ export type SendWith = (tls: PoolTls, endpoint: URL) => PooledFetch;
 /**
  * HTTPS endpoints go through the thread's shared keep-alive pool ({@link sharedHttpPool}), which keeps
  * every cluster's idle connection (Bun's `fetch` keeps 64 per process, so pings past the 64th cluster
- * would each pay a TLS handshake). Plain HTTP keeps Bun's `fetch`: a reconnect there costs a TCP
- * handshake only, and Bun's native client starts 1000 clusters with about half the CPU (measured with
- * `bun run bench`; README, Performance).
+ * would each pay a TLS handshake). Plain HTTP keeps the runtime's own `fetch` (Bun's or Deno's): a
+ * reconnect there costs a TCP handshake only, and Bun's native client starts 1000 clusters with about
+ * half the CPU (measured with `bun run bench`; README, Performance).
  */
 const defaultSendWith: SendWith = (tls, endpoint) =>
   endpoint.protocol === "https:" ? sharedHttpPool().fetchWith(tls) : fetch;

@@ -9,6 +9,7 @@ import { DB_FILE } from "../../src/incidents/open.ts";
 import { NOTIFICATION_STATUSES, NOTIFY_TRIGGERS } from "../../src/incidents/outbox.ts";
 import { MIGRATIONS, SCHEMA_VERSION, schemaVersion } from "../../src/incidents/schema.ts";
 import { IncidentStore } from "../../src/incidents/store.ts";
+import { openSqlite } from "../../src/runtime/sqlite.ts";
 import { makeFault } from "../helpers/fault.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
@@ -46,11 +47,11 @@ test("a version-1 database is migrated forward to the current version on open, k
   } finally {
     store.close();
   }
-  const reopened = new Database(join(stateDir, DB_FILE), { readonly: true });
+  const reopened = openSqlite(join(stateDir, DB_FILE), { readonly: true });
   expect(schemaVersion(reopened)).toBe(SCHEMA_VERSION);
   // The latest migrations' tables are there too: agent outputs and the notification outbox.
   const tables = reopened
-    .query<{ name: string }, []>("SELECT name FROM sqlite_master WHERE type = 'table'")
+    .query<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'")
     .all()
     .map((row) => row.name);
   expect(tables).toEqual(expect.arrayContaining(["run_outputs", "notifications"]));
