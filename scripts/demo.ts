@@ -68,12 +68,18 @@ say(`starting faultline: faultline run --config ${configFile}`);
 const faultline = spawn(FAULTLINE, [...FAULTLINE_ARGS, "run", "--config", configFile], {
   stdio: ["ignore", "pipe", "inherit"],
 });
-const exited = new Promise<number>((done) => faultline.once("exit", (code) => done(code ?? 1)));
+// Deno's node:child_process reports a child that handled SIGTERM and exited 0 as (null, "SIGTERM"); its
+// last log line ("stopped") tells a clean stop apart from a kill there.
+let loggedStopped = false;
+const exited = new Promise<number>((done) =>
+  faultline.once("exit", (code, signal) => done(code ?? (signal === "SIGTERM" && loggedStopped ? 0 : 1))),
+);
 const healthUrl = Promise.withResolvers<string>();
 void (async () => {
   for await (const line of lines(faultline.stdout)) {
     process.stdout.write(`${paint("faultline │", "\x1b[2m", color)} ${line}\n`);
     if (line.includes('"health server listening"')) healthUrl.resolve(JSON.parse(line).url);
+    if (line.includes('"msg":"stopped"')) loggedStopped = true;
   }
 })();
 void exited.then((code) => healthUrl.reject(new Error(`faultline exited early (code ${code})`)));
