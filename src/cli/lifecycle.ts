@@ -22,6 +22,12 @@ export async function runUntilSignalled(
     if (app) void app.reload("SIGHUP");
     else log.warn("SIGHUP before faultline started: ignored");
   });
+  // Listened for before anything starts: a SIGTERM that arrives while faultline starts (agents may be
+  // running already) stops it gracefully once started, instead of killing it with the default action.
+  const signalled = new Promise<NodeJS.Signals>((resolve) => {
+    process.once("SIGINT", () => resolve("SIGINT"));
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+  });
   try {
     app = await startFaultline(config, load);
   } catch (error) {
@@ -29,10 +35,7 @@ export async function runUntilSignalled(
     process.stderr.write(`faultline: cannot start: ${errorMessage(error)}\n`);
     return 1;
   }
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once("SIGINT", () => resolve("SIGINT"));
-    process.once("SIGTERM", () => resolve("SIGTERM"));
-  });
+  const signal = await signalled;
   log.info("signal received", { signal, shutdown_timeout_seconds: app.config.shutdown_timeout_seconds });
   await app.stop();
   return 0;
