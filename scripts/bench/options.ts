@@ -1,0 +1,130 @@
+/** The benchmark's command line: its options and their defaults. */
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import type { SystemName } from "./results.ts";
+
+/** The repository's root. */
+export const ROOT = resolve(import.meta.dir, "../..");
+
+// ---------------------------------------------------------------------------------------------------------------
+// Options
+// ---------------------------------------------------------------------------------------------------------------
+
+export const USAGE = `Usage: bun scripts/bench.ts [options]
+
+  --sizes 10,100,1000   cluster counts to run (default 10,100,1000)
+  --quick               shorter phases: burst 5000, steady 2 s, settle 1 s
+  --burst K             faults in the burst (default 20000)
+  --rate R              steady rate, faults per second (default 1000)
+  --seconds S           steady phase length (default 5)
+  --only SYSTEM         run only faultline or only baseline (no ratios)
+  --workers-max K       faultline's workers.max (default: faultline's own default)
+  --no-reexec           start faultline with BUN_CONFIG_MAX_HTTP_REQUESTS already set (no self re-exec)
+  --cpu-prof DIR        run faultline under bun --cpu-prof, profiles in DIR (implies --no-reexec)
+  --compiled            benchmark the standalone binary (scripts/build.ts, built into a temporary directory)
+                        instead of \`bun src/main.ts\`
+  --faultline-main FILE run faultline from FILE instead of src/main.ts (e.g. a patched copy of the tree)
+  --pin                 pin the simulator to CPU 0 and the measured process to CPU 1 (taskset), so the
+                        simulator does not compete for the measured process's core
+  --idle-seconds S      idle phase length: every cluster subscribed, pings only (default 30; --quick 10)
+  --no-hold             skip the start-up runs against servers holding their stream headers
+  --store-events K      events in the store-only run (default 100000; --quick 20000; 0 skips it)
+  --json FILE           also write the results as JSON to FILE
+  --keep                keep the temporary directory (configs, databases)
+  -h, --help            this text`;
+
+/** Benchmark settings. */
+export interface BenchOptions {
+  sizes: number[];
+  burst: number;
+  rate: number;
+  seconds: number;
+  settleMs: number;
+  systems: SystemName[];
+  workersMax: number | null;
+  noReexec: boolean;
+  cpuProf: string | null;
+  /** Set by --compiled: the faultline binary built into the temporary directory. */
+  binary: string | null;
+  compiled: boolean;
+  /** faultline's CLI entry when run from source (another checkout can be compared). */
+  faultlineMain: string;
+  pin: boolean;
+  /** Idle phase length (s). */
+  idleSeconds: number;
+  /** Also measure start-up against servers that hold their event streams' headers. */
+  hold: boolean;
+  /** Events in the store-only run (0: skipped). */
+  storeEvents: number;
+  json: string | null;
+  keep: boolean;
+}
+
+export function parseOptions(argv: string[]): BenchOptions | null {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      sizes: { type: "string" },
+      quick: { type: "boolean" },
+      burst: { type: "string" },
+      rate: { type: "string" },
+      seconds: { type: "string" },
+      only: { type: "string" },
+      "workers-max": { type: "string" },
+      "no-reexec": { type: "boolean" },
+      "cpu-prof": { type: "string" },
+      compiled: { type: "boolean" },
+      pin: { type: "boolean" },
+      "idle-seconds": { type: "string" },
+      "no-hold": { type: "boolean" },
+      "store-events": { type: "string" },
+      "faultline-main": { type: "string" },
+      json: { type: "string" },
+      keep: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+  });
+  if (values.help) return null;
+  const positive = (value: string | undefined, flag: string, fallback: number): number => {
+    if (value === undefined) return fallback;
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag} must be a positive number`);
+    return n;
+  };
+  const sizes = (values.sizes ?? "10,100,1000").split(",").map((s) => Number(s.trim()));
+  if (sizes.some((n) => !Number.isInteger(n) || n < 1))
+    throw new Error("--sizes must list positive integers");
+  const quick = values.quick ?? false;
+  const only = values.only;
+  if (only !== undefined && only !== "faultline" && only !== "baseline")
+    throw new Error("--only must be faultline or baseline");
+  if (values.compiled && values["cpu-prof"] !== undefined)
+    throw new Error("--cpu-prof profiles faultline run from source; it cannot be combined with --compiled");
+  return {
+    sizes,
+    burst: Math.round(positive(values.burst, "--burst", quick ? 5000 : 20_000)),
+    rate: positive(values.rate, "--rate", 1000),
+    seconds: positive(values.seconds, "--seconds", quick ? 2 : 5),
+    settleMs: quick ? 1000 : 2000,
+    systems: only ? [only] : ["faultline", "baseline"],
+    workersMax:
+      values["workers-max"] === undefined
+        ? null
+        : Math.round(positive(values["workers-max"], "--workers-max", 16)),
+    noReexec: (values["no-reexec"] ?? false) || values["cpu-prof"] !== undefined,
+    cpuProf: values["cpu-prof"] ? resolve(values["cpu-prof"]) : null,
+    binary: null,
+    pin: values.pin ?? false,
+    idleSeconds: positive(values["idle-seconds"], "--idle-seconds", quick ? 10 : 30),
+    hold: !(values["no-hold"] ?? false),
+    storeEvents:
+      values["store-events"] === "0"
+        ? 0
+        : Math.round(positive(values["store-events"], "--store-events", quick ? 20_000 : 100_000)),
+    faultlineMain: resolve(values["faultline-main"] ?? join(ROOT, "src/main.ts")),
+    compiled: values.compiled ?? false,
+    json: values.json ?? null,
+    keep: values.keep ?? false,
+  };
+}

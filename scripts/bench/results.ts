@@ -1,0 +1,108 @@
+/** What the benchmark measures of one system at one fleet size, and the statistics it derives. */
+
+/** The two systems compared. */
+export type SystemName = "faultline" | "baseline";
+
+/** Latency distribution in milliseconds. */
+export interface Latency {
+  samples: number;
+  expected: number;
+  p50: number;
+  p99: number;
+  max: number;
+  mean: number;
+}
+
+/** Everything measured of one system at one N. */
+export interface RunResult {
+  system: SystemName;
+  clusters: number;
+  error: string | null;
+  /** Process spawn → every cluster active (s), servers flushing their event streams' headers at once. */
+  all_active_s: number | null;
+  /** The same against servers that hold those headers until their first event (a start-up-only run). */
+  all_active_hold_s: number | null;
+  /** CPU while every cluster is idle (pings only), in CPU seconds per minute. */
+  cpu_idle_per_min: number | null;
+  /** VmRSS after all active plus the settle time (MB). */
+  rss_active_mb: number | null;
+  /** CPU (user+system, all threads) from spawn to all active (s). */
+  cpu_startup_s: number | null;
+  burst: {
+    injected: number;
+    stored: number;
+    complete: boolean;
+    /** First send → last event stored (s). */
+    seconds: number;
+    events_per_s: number;
+    /** How long the simulator took to send the burst (s). */
+    send_s: number;
+    /** How stored events were counted. */
+    source: string;
+  } | null;
+  /** CPU during the burst, until it was all stored (s). */
+  cpu_burst_s: number | null;
+  /** Server send → stored (faultline: first poll seeing the row committed; baseline: handler). */
+  latency: Latency | null;
+  latency_source: string | null;
+  /** faultline only: server send → `received_at` (the worker's receipt, ms precision). */
+  received_latency: Latency | null;
+  steady_rate: number | null;
+  /** CPU during the steady phase (s). */
+  cpu_steady_s: number | null;
+  /** VmRSS after the load phases (MB). */
+  rss_after_mb: number | null;
+  /** VmHWM at the end (MB). */
+  rss_peak_mb: number | null;
+  /** CPU seconds by thread group (see readThreadCpu) per phase. */
+  threads: {
+    startup: Record<string, number>;
+    idle: Record<string, number>;
+    burst: Record<string, number>;
+    steady: Record<string, number>;
+  };
+  notes: string[];
+}
+
+export function emptyResult(system: SystemName, clusters: number): RunResult {
+  return {
+    system,
+    clusters,
+    error: null,
+    all_active_s: null,
+    all_active_hold_s: null,
+    cpu_idle_per_min: null,
+    rss_active_mb: null,
+    cpu_startup_s: null,
+    burst: null,
+    cpu_burst_s: null,
+    latency: null,
+    latency_source: null,
+    received_latency: null,
+    steady_rate: null,
+    cpu_steady_s: null,
+    rss_after_mb: null,
+    rss_peak_mb: null,
+    threads: { startup: {}, idle: {}, burst: {}, steady: {} },
+    notes: [],
+  };
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank] as number;
+}
+
+export function latencyOf(values: number[], expected: number): Latency {
+  const sorted = [...values].sort((a, b) => a - b);
+  const sum = sorted.reduce((total, v) => total + v, 0);
+  return {
+    samples: sorted.length,
+    expected,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    max: sorted.length > 0 ? (sorted[sorted.length - 1] as number) : Number.NaN,
+    mean: sorted.length > 0 ? sum / sorted.length : Number.NaN,
+  };
+}
