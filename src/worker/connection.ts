@@ -200,6 +200,7 @@ export class ClusterConnection {
     const guard = {
       limits: this.#limits,
       onRefused: (reason: Refusal, detail: string) => this.#drop(reason, detail),
+      onNotification: (params: unknown) => this.#notified(params),
     };
     const transport = new StreamableHTTPClientTransport(new URL(this.#spec.mcp_endpoint), {
       fetch: watchEventStream(
@@ -227,13 +228,10 @@ export class ClusterConnection {
       if (isUnparsable(error)) this.#drop("unparsable", `message is not JSON-RPC: ${errorMessage(error)}`);
       else this.#log.debug("transport error", { error: this.#describe(error) });
     };
+    // The event stream's notifications come straight from the wire (guard.onNotification); the SDK
+    // still hands on any that arrive another way (with the answer to a request).
     client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
-      try {
-        this.#feed.notified(notification.params);
-      } catch (error) {
-        // Nothing a server sends may end the worker: a notification the feed cannot handle is dropped.
-        this.#drop("malformed", `notification could not be handled: ${errorMessage(error)}`);
-      }
+      this.#notified(notification.params);
     });
     this.#client = client;
     this.#transport = transport;
@@ -274,6 +272,15 @@ export class ClusterConnection {
     } finally {
       clearInterval(ping);
       feed.ended(this.#lastAliveMs);
+    }
+  }
+
+  /** A logging notification's params: to the feed. Nothing a server sends may end the worker. */
+  #notified(params: unknown): void {
+    try {
+      this.#feed.notified(params);
+    } catch (error) {
+      this.#drop("malformed", `notification could not be handled: ${errorMessage(error)}`);
     }
   }
 
