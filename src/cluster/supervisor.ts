@@ -28,6 +28,30 @@ const WORKER_ENTRY: string = import.meta.url.includes("/$bunfs/")
   ? "./worker/entry.ts"
   : new URL("../worker/entry.ts", import.meta.url).href;
 
+/** Worker threads started ahead of their clusters (see {@link prewarmWorkers}), taken by the first spawns. */
+const prewarmed: Worker[] = [];
+
+/**
+ * Starts the worker threads `clusters` enabled clusters will need (at most `workersMax`) before the
+ * supervisor exists, so that each loads its code (the MCP SDK) while the main thread still opens the
+ * store and recovers: the supervisor's first spawns take them. Messages posted to a worker still
+ * loading wait for it.
+ *
+ * @example
+ * ```ts
+ * prewarmWorkers(config.workers.max, enabledClusters.length); // then open the store, then new Supervisor(…).start()
+ * ```
+ */
+export function prewarmWorkers(workersMax: number, clusters: number): void {
+  const wanted = Math.min(workersMax, clusters) - prewarmed.length;
+  for (let i = 0; i < wanted; i++) prewarmed.push(new Worker(WORKER_ENTRY));
+}
+
+/** Ends the prewarmed workers no supervisor took (start-up failed). */
+export function discardPrewarmedWorkers(): void {
+  for (const worker of prewarmed.splice(0)) worker.terminate();
+}
+
 /** Splits clusters over at most `max` groups, round-robin, so group sizes differ by at most one. */
 export function partition<T>(items: readonly T[], max: number): T[][] {
   const count = Math.min(max, items.length);
@@ -241,7 +265,7 @@ export class Supervisor {
   }
 
   #spawn(slot: Slot): void {
-    const worker = new Worker(WORKER_ENTRY);
+    const worker = prewarmed.shift() ?? new Worker(WORKER_ENTRY);
     slot.worker = worker;
     worker.addEventListener("message", (event: MessageEvent<WorkerToMain>) => {
       if (event.data.type === "stopped") {
