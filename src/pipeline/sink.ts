@@ -24,7 +24,7 @@ export const STORE_BATCH = 512;
  * trickling in at a low rate would otherwise each pay a commit). Inside the 10 ms fan-in latency goal,
  * with the workers' own `EVENT_COALESCE_MS` (src/worker/protocol.ts).
  */
-export const SINK_GATHER_MS = 2;
+export const SINK_GATHER_MS = 1;
 /** First wait before retrying a failed store write; it doubles up to {@link STORE_RETRY_MAX_MS}. */
 export const STORE_RETRY_INITIAL_MS = 500;
 /** Longest wait between store write retries. */
