@@ -37,19 +37,19 @@ export class Channel<T> implements AsyncIterable<T> {
   /**
    * Takes up to `max` queued items at once (for batched consumers); waits while empty. Empty = closed.
    * With `gather`, once something arrives it waits one more event-loop turn, so that everything
-   * arriving in the same turn (e.g. a burst of messages from several workers) is taken together; with
-   * `gatherMs`, it waits that long instead (or until `max` items wait, or the channel closes), so that
-   * items trickling in at a low rate share a batch.
+   * arriving in the same turn (e.g. a burst of messages from several workers) is taken together.
    */
-  async take(max: number, options: { gather?: boolean; gatherMs?: number } = {}): Promise<T[]> {
+  async take(max: number, options: { gather?: boolean } = {}): Promise<T[]> {
     let waited = false;
     while (this.size === 0) {
       if (this.#closed) return [];
       waited = true;
-      await this.#arrival();
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+      });
+      this.#wake = null;
     }
-    if (waited && options.gatherMs !== undefined) await this.#gather(max, options.gatherMs);
-    else if (options.gather && waited) await new Promise<void>((resolve) => setImmediate(resolve));
+    if (options.gather && waited) await new Promise<void>((resolve) => setImmediate(resolve));
     const end = Math.min(this.#items.length, this.#head + max);
     const batch = this.#items.slice(this.#head, end);
     this.#head = end;
@@ -58,36 +58,6 @@ export class Channel<T> implements AsyncIterable<T> {
       this.#head = 0;
     }
     return batch;
-  }
-
-  /** Resolves at the next push or close. */
-  async #arrival(): Promise<void> {
-    await new Promise<void>((resolve) => {
-      this.#wake = resolve;
-    });
-    this.#wake = null;
-  }
-
-  /** Waits up to `ms` for `max` items, returning early when they are there or the channel closes. */
-  async #gather(max: number, ms: number): Promise<void> {
-    const until = performance.now() + ms;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeUp = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, ms);
-    });
-    try {
-      while (this.size < max && !this.#closed && performance.now() < until) {
-        let wake: () => void = () => {};
-        const arrived = new Promise<void>((resolve) => {
-          wake = resolve;
-        });
-        this.#wake = wake;
-        await Promise.race([arrived, timeUp]);
-        this.#wake = null;
-      }
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<T> {

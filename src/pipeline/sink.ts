@@ -19,12 +19,7 @@ import type { Drops } from "./stages.ts";
 
 /** Events written to the store in one transaction, at most. */
 export const STORE_BATCH = 512;
-/**
- * Once an event arrives at an idle sink, how long it waits for more to share the transaction (events
- * trickling in at a low rate would otherwise each pay a commit). Inside the 10 ms fan-in latency goal,
- * with the workers' own `EVENT_COALESCE_MS` (src/worker/protocol.ts).
- */
-export const SINK_GATHER_MS = 1;
+
 /** First wait before retrying a failed store write; it doubles up to {@link STORE_RETRY_MAX_MS}. */
 export const STORE_RETRY_INITIAL_MS = 500;
 /** Longest wait between store write retries. */
@@ -59,7 +54,7 @@ const log = logger({ stage: "sink" });
  */
 export async function runSink(context: SinkContext): Promise<void> {
   const { channel, clusters, drops, agentConfigured } = context;
-  const next = () => channel.take(STORE_BATCH, { gatherMs: SINK_GATHER_MS });
+  const next = () => channel.take(STORE_BATCH, { gather: true });
   for (let batch = await next(); batch.length > 0; batch = await next()) {
     const items = routeBatch(batch, clusters, agentConfigured());
     const stored = await storeBatch(items, context);

@@ -13,7 +13,6 @@ import {
   type ClusterSpec,
   type ConnectionMessage,
   type ConnectionSettings,
-  EVENT_COALESCE_MS,
   encodeEventBatch,
   type MainToWorker,
   type WorkerToMain,
@@ -31,15 +30,13 @@ const post = (message: WorkerToMain): void => self.postMessage(message);
 const MAX_BATCH = 256;
 let pending: FaultEvent[] = [];
 let flushing = false;
-let coalescing: ReturnType<typeof setTimeout> | undefined;
 
 /** Set by a `fail` message (fault injection): the next batch fails to encode. */
 let failNextBatch = false;
 
-/** Sends the events gathered as one message (a structured clone and a main-thread task each saved). */
+/** Sends the events gathered this turn as one message (a structured clone and a main-thread task each saved). */
 function flush(): void {
   flushing = false;
-  clearTimeout(coalescing);
   if (pending.length === 0) return;
   if (failNextBatch) {
     failNextBatch = false;
@@ -77,17 +74,14 @@ process.on("uncaughtException", dieOf);
 process.on("unhandledRejection", dieOf);
 self.addEventListener("error", (event: ErrorEvent) => sayLastWords(event.error ?? event.message));
 
-/**
- * Passes a connection's report on; events wait up to {@link EVENT_COALESCE_MS} for others to share their
- * message, anything else flushes them first (order kept).
- */
+/** Passes a connection's report on; events wait for the end of this turn, anything else flushes them first (order kept). */
 function report(message: ConnectionMessage): void {
   if (message.type === "event") {
     pending.push(message.event);
     if (pending.length >= MAX_BATCH) flush();
     else if (!flushing) {
       flushing = true;
-      coalescing = setTimeout(flush, EVENT_COALESCE_MS);
+      setImmediate(flush);
     }
     return;
   }

@@ -277,12 +277,6 @@ export function boundReport(message: ConnectionMessage): ConnectionMessage {
   }
 }
 
-/**
- * How long a worker holds the first event of a batch for more to join it (one message, and one store
- * transaction, for several events arriving at a low rate). A burst fills a batch long before.
- */
-export const EVENT_COALESCE_MS = 1;
-
 /** Encodes a worker's batch of events for an {@link EventBatchMessage}. */
 export function encodeEventBatch(events: readonly FaultEvent[]): EventBatchMessage {
   return { type: "events", json: JSON.stringify(events) };

@@ -47,28 +47,3 @@ test("stays correct over many pushes and takes (internal compaction)", async () 
 test("capacity must be at least 1", () => {
   expect(() => new Channel(0)).toThrow(/capacity must be at least 1/);
 });
-
-test("gatherMs: items trickling in within the wait share one take; a full batch or a close ends the wait early", async () => {
-  const channel = new Channel<number>(100);
-  const taking = channel.take(10, { gatherMs: 40 });
-  channel.push(1);
-  await Bun.sleep(5);
-  channel.push(2);
-  await Bun.sleep(5);
-  channel.push(3);
-  expect(await taking).toEqual([1, 2, 3]);
-
-  const started = performance.now();
-  const full = channel.take(3, { gatherMs: 5000 });
-  for (const n of [4, 5, 6, 7]) channel.push(n);
-  expect(await full).toEqual([4, 5, 6]);
-  expect(performance.now() - started).toBeLessThan(1000);
-
-  expect(await channel.take(10, { gatherMs: 5000 })).toEqual([7]); // waited for nothing: no gathering
-  const closing = channel.take(10, { gatherMs: 5000 });
-  channel.push(8);
-  await Bun.sleep(5);
-  channel.close();
-  expect(await closing).toEqual([8]);
-  expect(performance.now() - started).toBeLessThan(1000);
-});
