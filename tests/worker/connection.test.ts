@@ -169,18 +169,32 @@ function reportedNames(messages: readonly ConnectionMessage[]): string[] {
   return messages.flatMap((m) => (m.type === "event" ? [m.event.resource.name] : []));
 }
 
-test("a server that flushes its stream headers loses no event: subscribed only once the stream is open, even when the stream's GET comes late", async () => {
-  // The stream's GET reaches the server 150 ms late (< STREAM_OPEN_GRACE_MS): subscribing before it is
-  // attached would lose what the server sends meanwhile.
-  const late = startBlackholeProxy(sim.endpoint("late"), { delayGetMs: 150 });
-  expect(150).toBeLessThan(STREAM_OPEN_GRACE_MS);
+/**
+ * A connection to simulated cluster `cluster` through a proxy delaying its event stream's GET by
+ * `delayGetMs`, with faults injected every few ms from before it starts; not started yet.
+ */
+function lateStreamSetup(cluster: string, delayGetMs: number) {
+  const proxy = startBlackholeProxy(sim.endpoint(cluster), { delayGetMs });
   const messages: ConnectionMessage[] = [];
   const connection = new ClusterConnection(
-    { name: "late", mcp_endpoint: late.url, labels: {} },
+    { name: cluster, mcp_endpoint: proxy.url, labels: {} },
     settings,
     (m) => messages.push(m),
   );
-  const injector = injectWhileConnecting("late");
+  const injector = injectWhileConnecting(cluster);
+  const stop = async () => {
+    await injector.stop();
+    await connection.stop();
+    await proxy.stop();
+  };
+  return { messages, connection, injector, stop };
+}
+
+test("a server that flushes its stream headers loses no event: subscribed only once the stream is open, even when the stream's GET comes late", async () => {
+  // The stream's GET reaches the server 150 ms late (< STREAM_OPEN_GRACE_MS): subscribing before it is
+  // attached would lose what the server sends meanwhile.
+  expect(150).toBeLessThan(STREAM_OPEN_GRACE_MS);
+  const { messages, connection, injector, stop } = lateStreamSetup("late", 150);
   connection.start();
   try {
     await waitFor("late active", () => connection.status === "active", 5000);
@@ -198,23 +212,14 @@ test("a server that flushes its stream headers loses no event: subscribed only o
     const reported = reportedNames(messages);
     expect(new Set(reported).size).toBe(reported.length);
   } finally {
-    await injector.stop();
-    await connection.stop();
-    await late.stop();
+    await stop();
   }
 });
 
 test("a server that holds its stream headers does not hold start-up: active at once, and what it sent before the stream was attached is backfilled", async () => {
   // Holds the headers until the first event, and the stream's GET arrives 400 ms late: the connection
   // cannot see the stream open, subscribes anyway and lists what it may have missed.
-  const held = startBlackholeProxy(sim.endpoint("held"), { delayGetMs: 400 });
-  const messages: ConnectionMessage[] = [];
-  const connection = new ClusterConnection(
-    { name: "held", mcp_endpoint: held.url, labels: {} },
-    settings,
-    (m) => messages.push(m),
-  );
-  const injector = injectWhileConnecting("held");
+  const { messages, connection, injector, stop } = lateStreamSetup("held", 400);
   const started = performance.now();
   connection.start();
   try {
@@ -231,8 +236,6 @@ test("a server that holds its stream headers does not hold start-up: active at o
       wanted.every((name) => reportedNames(messages).includes(name)),
     );
   } finally {
-    await injector.stop();
-    await connection.stop();
-    await held.stop();
+    await stop();
   }
 });
