@@ -5,6 +5,10 @@
  * only counts the fault notifications it receives.
  *
  *   BUN_CONFIG_MAX_HTTP_REQUESTS=2064 bun scripts/baseline.ts --endpoints-file endpoints.json [--count N]
+ *     [--ping-seconds S]
+ *
+ * With `--ping-seconds S`, each subscribed client pings its server every S seconds (as faultline does), so
+ * an idle fleet costs the baseline what its pings cost.
  *
  * `endpoints.json` is `{ "clusters": [{ "name", "endpoint" }] }` (what scripts/bench/sim-process.ts and
  * scripts/sim.ts print). With 256 clusters or more, Bun's in-flight request cap must be raised at launch
@@ -43,6 +47,8 @@ interface TagCounter {
 }
 
 const tags = new Map<string, TagCounter>();
+/** Each subscribed client pings this often (0: never); set by `--ping-seconds`. */
+let pingMs = 0;
 const connections: Array<{ client: Client; transport: StreamableHTTPClientTransport }> = [];
 
 function counter(tag: string): TagCounter {
@@ -89,6 +95,7 @@ async function connect(name: string, endpoint: string): Promise<number> {
       const result = await client.callTool({ name: "events_subscribe", arguments: { mode: "faults" } });
       if (result.isError) throw new Error(`events_subscribe refused: ${JSON.stringify(result.content)}`);
       connections.push({ client, transport });
+      if (pingMs > 0) setInterval(() => void client.ping().catch(() => {}), pingMs);
       return attempt;
     } catch (error) {
       printJson({
@@ -155,9 +162,15 @@ async function shutdown(): Promise<never> {
 async function main(): Promise<void> {
   const startedAt = wallMs();
   const { values } = parseArgs({
-    options: { "endpoints-file": { type: "string" }, count: { type: "string" } },
+    options: {
+      "endpoints-file": { type: "string" },
+      count: { type: "string" },
+      "ping-seconds": { type: "string" },
+    },
     strict: true,
   });
+  pingMs = Number(values["ping-seconds"] ?? "0") * 1000;
+  if (!(pingMs >= 0)) throw new Error("--ping-seconds must be a number >= 0");
   const file = values["endpoints-file"];
   if (!file) throw new Error("--endpoints-file FILE is required");
   let endpoints = readEndpoints(file);

@@ -4,7 +4,6 @@
  *   bun run bench                       # N = 10, 100, 1000 clusters (about 70 s on 2 cores)
  *   bun run bench --sizes 10,100 --quick
  *   bun run bench --json results.json
- *   bun run bench --runtime deno        # faultline and the baseline under Deno (the simulator stays on Bun)
  *
  * Three kinds of process, each measured (or not) on its own:
  * - the simulator (scripts/bench/sim-process.ts): one loopback listener per cluster, started once with the
@@ -12,15 +11,18 @@
  * - faultline: `bun src/main.ts run --config <generated>` (workers, fan-in, store; no agent configured, so
  *   faults are stored as skipped incidents and no agent process runs; log_level warn);
  * - the baseline: `bun scripts/baseline.ts` (one thread, one SDK client per cluster, no store).
+ *   `--runtime deno` runs faultline and the baseline under `deno run -A` (the simulator stays on Bun).
  *
  * For every N and each of the two, in turn: start it and wait until every cluster is active; let it settle;
- * inject a burst of faults as fast as the simulator can send them; then inject a steady rate for a few
- * seconds and measure each fault's latency; stop it. Figures are printed per N with the ratio
- * faultline/baseline, then a verdict against the targets at N = 1000.
+ * measure its CPU while idle (pings only); inject a burst of faults as fast as the simulator can send them;
+ * then inject a steady rate for a few seconds and measure each fault's latency; stop it. Then, with the
+ * simulator's servers switched to hold their event streams' headers until the first event (as the MCP
+ * TypeScript SDK's server on Bun does), start each once more and time its start-up only. Last, the store
+ * alone (scripts/bench/store-bench.ts). Figures are printed per N with the ratio faultline/baseline, then
+ * a verdict against issue 14's targets per N (options: scripts/bench/options.ts; report:
+ * scripts/bench/report.ts).
  */
-import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DB_FILE } from "../src/incidents/open.ts";
@@ -29,7 +31,6 @@ import {
   HTTP_LIMIT_VARIABLE,
   requiredHttpRequests,
 } from "../src/runtime/http-capacity.ts";
-import { sleep } from "../src/runtime/sleep.ts";
 import { wallMs } from "./bench/context.ts";
 import { healthSummary, type ObservedEvent, openStoredEvents, waitForCount } from "./bench/measure.ts";
 import { type BenchOptions, parseOptions, USAGE } from "./bench/options.ts";
@@ -42,8 +43,18 @@ import {
   spawnChild,
   threadCpuDelta,
 } from "./bench/proc.ts";
-import { DEFINITIONS, emptyResult, latencyOf, type RunResult, table, verdicts } from "./bench/results.ts";
-import { ROOT, runtimeBinary, runtimeVersion, scriptCommand } from "./runtime.ts";
+import { DEFINITIONS, storeVerdict, table, verdicts } from "./bench/report.ts";
+import { emptyResult, latencyOf, type RunResult } from "./bench/results.ts";
+import type { StoreBenchResult } from "./bench/store-bench.ts";
+import { ROOT, runtimeVersion, scriptCommand } from "./runtime.ts";
+
+const BUN = process.execPath;
+
+/** Both systems ping every cluster this often (faultline's default), so the idle phase compares like with like. */
+const PING_SECONDS = 15;
+
+/** Which run of a system at one N: everything, or start-up only (against servers holding their headers). */
+type RunKind = "full" | "startup";
 
 const MB = 1024 * 1024;
 
@@ -69,17 +80,27 @@ function pinned(argv: string[], cpu: number, options: BenchOptions): string[] {
 async function startSim(clusters: number, options: BenchOptions): Promise<SimHandle> {
   const child = spawnChild(
     "simulator",
-    pinned(
-      [...scriptCommand("bun", join(ROOT, "scripts/bench/sim-process.ts")), "--clusters", String(clusters)],
-      0,
-      options,
-    ),
+    pinned([BUN, join(ROOT, "scripts/bench/sim-process.ts"), "--clusters", String(clusters)], 0, options),
     {
       stdin: true,
     },
   );
   const ready = await child.waitForLine("simulator ready", (line) => line.type === "ready", 60_000);
   return { child, clusters: ready.clusters as SimHandle["clusters"] };
+}
+
+/** Switches every simulated server to hold (or flush) the headers of event streams opened from now on. */
+async function holdHeaders(sim: SimHandle, hold: boolean): Promise<void> {
+  await sim.child.request({ cmd: "hold_headers", hold }, 10_000);
+}
+
+/** CPU seconds per minute the process `pid` uses over `seconds` of idleness, and by thread. */
+async function idleCpu(pid: number, seconds: number, result: RunResult): Promise<void> {
+  const cpu0 = readCpuSeconds(pid) ?? 0;
+  const threads0 = readThreadCpu(pid);
+  await Bun.sleep(seconds * 1000);
+  result.cpu_idle_per_min = (((readCpuSeconds(pid) ?? 0) - cpu0) * 60) / seconds;
+  result.threads.idle = threadCpuDelta(threads0, readThreadCpu(pid));
 }
 
 /** Waits until the first `n` clusters have `n` open event streams; returns the simulator's counts. */
@@ -97,7 +118,7 @@ async function waitForStreams(sim: SimHandle, n: number, notes: string[]): Promi
       notes.push(`only ${streams}/${n} event streams open when the load started`);
       return;
     }
-    await sleep(100);
+    await Bun.sleep(100);
   }
 }
 
@@ -106,14 +127,10 @@ async function waitForStreams(sim: SimHandle, n: number, notes: string[]): Promi
 // ---------------------------------------------------------------------------------------------------------------
 
 async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((listening, failed) => {
-    server.once("error", failed);
-    server.listen(0, "127.0.0.1", listening);
-  });
-  const address = server.address();
-  await new Promise((closed) => server.close(closed));
-  return typeof address === "object" && address ? address.port : 0;
+  const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("") });
+  const port = server.port ?? 0;
+  await server.stop(true);
+  return port;
 }
 
 function httpLimitFor(clusters: number): number {
@@ -126,8 +143,9 @@ async function runFaultline(
   options: BenchOptions,
   dir: string,
   result: RunResult,
+  kind: RunKind = "full",
 ): Promise<void> {
-  const runDir = join(dir, `faultline-${n}`);
+  const runDir = join(dir, `faultline-${n}-${kind}`);
   const stateDir = join(runDir, "state");
   mkdirSync(runDir, { recursive: true });
   const kubeconfig = join(runDir, "kubeconfig.yaml");
@@ -138,6 +156,7 @@ async function runFaultline(
       .slice(0, n)
       .map(({ name, endpoint }) => ({ name, mcp_endpoint: endpoint, kubeconfig })),
     subscribe: { mode: "faults" },
+    ping: { interval_seconds: PING_SECONDS },
     health: { listen: `127.0.0.1:${port}` },
     state_dir: stateDir,
     log_level: "warn",
@@ -179,22 +198,25 @@ async function runFaultline(
     // Time to all active.
     const deadline = spawnedMs + 120_000;
     for (;;) {
-      if (child.exited) throw new Error(`faultline exited during start-up\n${await child.finalTail()}`);
+      if (child.exited) throw new Error(`faultline exited during start-up\n${child.tail()}`);
       const probe = wallMs();
       const summary = await healthSummary(base);
       if (summary && summary.active >= n) {
-        result.all_active_s = (probe - spawnedMs) / 1000;
+        if (kind === "startup") result.all_active_hold_s = (probe - spawnedMs) / 1000;
+        else result.all_active_s = (probe - spawnedMs) / 1000;
         break;
       }
       if (probe > deadline)
         throw new Error(`not all active after 120 s (${summary?.active ?? "?"}/${n})\n${child.tail()}`);
-      await sleep(25);
+      await Bun.sleep(25);
     }
+    if (kind === "startup") return;
     result.cpu_startup_s = readCpuSeconds(child.pid);
     result.threads.startup = threadCpuDelta({}, readThreadCpu(child.pid));
-    await sleep(options.settleMs);
+    await Bun.sleep(options.settleMs);
     result.rss_active_mb = memoryMb(child.pid)?.rss ?? null;
     await waitForStreams(sim, n, result.notes);
+    await idleCpu(child.pid, options.idleSeconds, result);
 
     const stored = openStoredEvents(join(stateDir, DB_FILE));
     result.latency_source =
@@ -223,7 +245,7 @@ async function runFaultline(
       };
       if (Number(reply.delivered) !== options.burst)
         result.notes.push(`burst: simulator delivered ${String(reply.delivered)} of ${options.burst}`);
-      await sleep(1000);
+      await Bun.sleep(1000);
 
       // Steady rate: latency.
       const steadyTag = `f${n}steady`;
@@ -246,7 +268,7 @@ async function runFaultline(
         for (const event of stored.readNew(wallMs())) if (event.tag === steadyTag) observed.push(event);
         if (replied && repliedAt === 0) repliedAt = wallMs();
         if (observed.length >= expected || (repliedAt > 0 && wallMs() - repliedAt > 5000)) break;
-        await sleep(1);
+        await Bun.sleep(1);
       }
       await steady;
       const steadyReply = replied as Record<string, unknown> | null;
@@ -282,21 +304,19 @@ async function runBaseline(
   options: BenchOptions,
   endpointsFile: string,
   result: RunResult,
+  kind: RunKind = "full",
 ): Promise<void> {
   const spawnedMs = wallMs();
+  const argv = [
+    ...scriptCommand(options.runtime, join(ROOT, "scripts/baseline.ts")),
+    "--endpoints-file",
+    endpointsFile,
+    "--count",
+    String(n),
+  ];
   const child = spawnChild(
     "baseline",
-    pinned(
-      [
-        ...scriptCommand(options.runtime, join(ROOT, "scripts/baseline.ts")),
-        "--endpoints-file",
-        endpointsFile,
-        "--count",
-        String(n),
-      ],
-      1,
-      options,
-    ),
+    pinned([...argv, "--ping-seconds", String(PING_SECONDS)], 1, options),
     { cwd: ROOT, env: { [HTTP_LIMIT_VARIABLE]: String(httpLimitFor(n)) }, stdin: true },
   );
   let failures = 0;
@@ -305,13 +325,18 @@ async function runBaseline(
   });
   try {
     const active = await child.waitForLine("all active", (line) => line.type === "active", 120_000);
+    if (kind === "startup") {
+      result.all_active_hold_s = (Number(active.at) - spawnedMs) / 1000;
+      return;
+    }
     result.all_active_s = (Number(active.at) - spawnedMs) / 1000;
     result.cpu_startup_s = readCpuSeconds(child.pid);
     result.threads.startup = threadCpuDelta({}, readThreadCpu(child.pid));
     if (failures > 0) result.notes.push(`${failures} failed connection attempt(s) retried during start-up`);
-    await sleep(options.settleMs);
+    await Bun.sleep(options.settleMs);
     result.rss_active_mb = memoryMb(child.pid)?.rss ?? null;
     await waitForStreams(sim, n, result.notes);
+    await idleCpu(child.pid, options.idleSeconds, result);
 
     // Burst.
     const tag = `b${n}burst`;
@@ -338,7 +363,7 @@ async function runBaseline(
     };
     if (Number(reply.delivered) !== options.burst)
       result.notes.push(`burst: simulator delivered ${String(reply.delivered)} of ${options.burst}`);
-    await sleep(1000);
+    await Bun.sleep(1000);
 
     // Steady rate: latency.
     const steadyTag = `b${n}steady`;
@@ -352,7 +377,7 @@ async function runBaseline(
       { cmd: "steady", clusters: n, rate: options.rate, seconds: options.seconds, tag: steadyTag },
       120_000,
     );
-    await Promise.race([waitAll, sleep(5000)]);
+    await Promise.race([waitAll, Bun.sleep(5000)]);
     result.cpu_steady_s = (readCpuSeconds(child.pid) ?? 0) - cpu1;
     result.threads.steady = threadCpuDelta(threads1, readThreadCpu(child.pid));
     result.steady_rate = Number(steadyReply.achieved_rate);
@@ -369,8 +394,26 @@ async function runBaseline(
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// ---------------------------------------------------------------------------------------------------------------
 // Main
 // ---------------------------------------------------------------------------------------------------------------
+
+/** The store-only micro-benchmark in a process of its own (on faultline's CPU with --pin). */
+async function runStoreAlone(options: BenchOptions): Promise<StoreBenchResult | null> {
+  const argv = [BUN, join(ROOT, "scripts/bench/store-bench.ts"), "--events", String(options.storeEvents)];
+  const child = spawnChild("store-bench", pinned(argv, 1, options), { cwd: ROOT });
+  try {
+    const line = await child.waitForLine("store result", (l) => typeof l.events_per_s === "number", 300_000);
+    return line as unknown as StoreBenchResult;
+  } catch (error) {
+    process.stderr.write(
+      `bench: store alone failed: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
+    return null;
+  } finally {
+    await child.stop(5000);
+  }
+}
 
 async function main(argv: string[]): Promise<number> {
   const options = parseOptions(argv);
@@ -397,6 +440,7 @@ async function main(argv: string[]): Promise<number> {
   const results: RunResult[] = [];
   const startedAt = wallMs();
   let sim: SimHandle | null = null;
+  let store: StoreBenchResult | null = null;
   try {
     const maxN = Math.max(...options.sizes);
     progress(`starting the simulator with ${maxN} clusters`);
@@ -404,11 +448,12 @@ async function main(argv: string[]): Promise<number> {
     if (options.compiled) {
       const binary = join(dir, "bin", "faultline");
       progress(`building ${binary}`);
-      const build = spawnSync(runtimeBinary("bun"), [join(ROOT, "scripts/build.ts"), "--outfile", binary], {
+      const build = Bun.spawnSync([BUN, join(ROOT, "scripts/build.ts"), "--outfile", binary], {
         cwd: ROOT,
-        encoding: "utf8",
+        stdout: "pipe",
+        stderr: "pipe",
       });
-      if (build.status !== 0) throw new Error(`build failed: ${build.stderr}`);
+      if (build.exitCode !== 0) throw new Error(`build failed: ${build.stderr.toString()}`);
       options.binary = binary;
     }
     const endpointsFile = join(dir, "endpoints.json");
@@ -419,24 +464,37 @@ async function main(argv: string[]): Promise<number> {
     console.log(
       `machine: ${navigator.hardwareConcurrency} cores; simulator on bun ${runtimeVersion("bun")}; faultline and the baseline on ${options.runtime} ${runtimeVersion(options.runtime)}; faultline ${options.compiled ? "compiled binary" : "from source"} without an agent, log_level warn, workers.max ${options.workersMax ?? "default"}${options.noReexec ? ", no re-exec" : ""}${options.pin ? "; pinned: simulator CPU 0, measured process CPU 1" : ""}\n`,
     );
-    for (const n of options.sizes) {
-      const perN: RunResult[] = [];
-      for (const system of options.systems) {
-        progress(`N=${n}: ${system}`);
-        const result = emptyResult(system, n);
-        try {
-          if (system === "faultline") await runFaultline(sim, n, options, dir, result);
-          else await runBaseline(sim, n, options, endpointsFile, result);
-        } catch (error) {
-          result.error = error instanceof Error ? error.message : String(error);
-          progress(`N=${n}: ${system} failed: ${result.error}`);
-        }
-        perN.push(result);
-        results.push(result);
-        await sleep(500);
+    const running = sim;
+    const run = async (result: RunResult, kind: RunKind): Promise<void> => {
+      const { system, clusters: n } = result;
+      progress(
+        `N=${n}: ${system}${kind === "startup" ? ", start-up against servers holding their headers" : ""}`,
+      );
+      try {
+        if (system === "faultline") await runFaultline(running, n, options, dir, result, kind);
+        else await runBaseline(running, n, options, endpointsFile, result, kind);
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        result.error ??= message;
+        progress(`N=${n}: ${system} failed: ${message}`);
       }
+      await Bun.sleep(500);
+    };
+    for (const n of options.sizes) {
+      const perN = options.systems.map((system) => emptyResult(system, n));
+      for (const result of perN) await run(result, "full");
+      if (options.hold) {
+        await holdHeaders(running, true);
+        for (const result of perN) await run(result, "startup");
+        await holdHeaders(running, false);
+      }
+      results.push(...perN);
       console.log(table(n, perN));
       console.log("");
+    }
+    if (options.storeEvents > 0) {
+      progress(`store alone: ${options.storeEvents} events`);
+      store = await runStoreAlone(options);
     }
   } catch (error) {
     if (!options.keep) rmSync(dir, { recursive: true, force: true });
@@ -446,23 +504,25 @@ async function main(argv: string[]): Promise<number> {
     killAllChildren();
   }
 
-  const atLargest = options.sizes.includes(1000) ? 1000 : Math.max(...options.sizes);
-  const final = results.filter((r) => r.clusters === atLargest);
   console.log(DEFINITIONS.replace("settle", `${options.settleMs / 1000} s`));
-  console.log("");
-  const list = verdicts(final);
-  console.log(
-    `Targets at N = ${atLargest}${atLargest === 1000 ? "" : " (N = 1000 not run: the targets are defined at 1000)"}:`,
-  );
-  for (const v of list) {
+  const list: Record<string, ReturnType<typeof verdicts>> = {};
+  const show = (v: ReturnType<typeof storeVerdict>): void => {
     const mark = v.met === null ? "NOT MEASURED" : v.met ? "met" : "MISSED";
-    console.log(`  ${v.target.padEnd(34)} ${mark.padEnd(13)} ${v.detail}`);
+    console.log(`  ${v.target.padEnd(36)} ${mark.padEnd(13)} ${v.detail}`);
+  };
+  for (const n of options.sizes) {
+    list[n] = verdicts(results.filter((r) => r.clusters === n));
+    console.log(`\nTargets at N = ${n} (issue 14: defined at 100 and 1000 clusters):`);
+    for (const v of list[n] ?? []) show(v);
   }
+  const storeTarget = storeVerdict(store);
+  console.log("\nStore alone:");
+  show(storeTarget);
   console.log(`\nbench took ${((wallMs() - startedAt) / 1000).toFixed(0)} s`);
   if (options.json) {
     writeFileSync(
       options.json,
-      `${JSON.stringify({ options: { ...options, json: undefined }, results, verdict: { clusters: atLargest, targets: list } }, null, 2)}\n`,
+      `${JSON.stringify({ options: { ...options, json: undefined }, results, store, verdicts: { ...list, store: storeTarget } }, null, 2)}\n`,
     );
     console.log(`results written to ${options.json}`);
   }

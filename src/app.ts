@@ -11,7 +11,7 @@
 import type { AgentOutcome } from "./agent/runner.ts";
 import { LivenessRecorder, resumeStates, withLiveness } from "./cluster/liveness.ts";
 import { Registry } from "./cluster/registry.ts";
-import { Supervisor } from "./cluster/supervisor.ts";
+import { discardPrewarmedWorkers, prewarmWorkers, Supervisor } from "./cluster/supervisor.ts";
 import { healthToken } from "./config/connection-check.ts";
 import { loadConfig } from "./config/load.ts";
 import type { FaultlineConfig } from "./config/types.ts";
@@ -78,6 +78,8 @@ export async function startFaultline(
   // The lock comes before the database: a second faultline must not even migrate a store another one owns.
   prepareStateDir(config.state_dir);
   const lock = StateDirLock.acquire(config.state_dir);
+  // The workers load their code while the store opens and recovers.
+  prewarmWorkers(config.workers.max, config.clusters.filter((c) => c.enabled).length);
   let store: IncidentStore | undefined;
   try {
     store = IncidentStore.open(config.state_dir, {
@@ -87,6 +89,7 @@ export async function startFaultline(
     const adopted = await recoverInterruptedRuns(store, config.agent);
     return startStages(config, store, lock, startedAt, load, adopted);
   } catch (error) {
+    discardPrewarmedWorkers();
     store?.close();
     lock.release();
     throw error;

@@ -26,8 +26,12 @@ export function setLogSink(next: (line: string) => void): (line: string) => void
   return previous;
 }
 
+/** True when lines at `level` are written (a line below the threshold costs no more than this check). */
+function enabled(level: LogLevel): boolean {
+  return LOG_LEVELS.indexOf(level) >= threshold;
+}
+
 function write(level: LogLevel, msg: string, fields?: LogFields): void {
-  if (LOG_LEVELS.indexOf(level) < threshold) return;
   sink(JSON.stringify({ ts: new Date().toISOString(), level, msg, ...fields }));
 }
 
@@ -43,10 +47,10 @@ export interface Logger {
 /** Creates a logger whose lines all carry `base` fields. */
 export function logger(base: LogFields = {}): Logger {
   return {
-    debug: (msg, fields) => write("debug", msg, { ...base, ...fields }),
-    info: (msg, fields) => write("info", msg, { ...base, ...fields }),
-    warn: (msg, fields) => write("warn", msg, { ...base, ...fields }),
-    error: (msg, fields) => write("error", msg, { ...base, ...fields }),
+    debug: (msg, fields) => enabled("debug") && write("debug", msg, { ...base, ...fields }),
+    info: (msg, fields) => enabled("info") && write("info", msg, { ...base, ...fields }),
+    warn: (msg, fields) => enabled("warn") && write("warn", msg, { ...base, ...fields }),
+    error: (msg, fields) => enabled("error") && write("error", msg, { ...base, ...fields }),
     child: (fields) => logger({ ...base, ...fields }),
   };
 }

@@ -15,6 +15,9 @@ export const USAGE = `Usage: bun scripts/bench.ts [options]   (or: deno run -A s
   --only SYSTEM         run only faultline or only baseline (no ratios)
   --runtime bun|deno    run faultline and the baseline under Bun (default) or Deno (\`deno run -A\`); the
                         simulator always runs under Bun, so the load is the same
+  --idle-seconds S      idle phase length: every cluster subscribed, pings only (default 30; --quick 10)
+  --no-hold             skip the start-up runs against servers holding their stream headers
+  --store-events K      events in the store-only run (default 100000; --quick 20000; 0 skips it)
   --workers-max K       faultline's workers.max (default: faultline's own default)
   --no-reexec           start faultline with BUN_CONFIG_MAX_HTTP_REQUESTS already set (no self re-exec)
   --cpu-prof DIR        run faultline under bun --cpu-prof, profiles in DIR (implies --no-reexec)
@@ -46,6 +49,12 @@ export interface BenchOptions {
   pin: boolean;
   /** The runtime faultline and the baseline run under. */
   runtime: RuntimeName;
+  /** Idle phase length (s). */
+  idleSeconds: number;
+  /** Also measure start-up against servers that hold their event streams' headers. */
+  hold: boolean;
+  /** Events in the store-only run (0: skipped). */
+  storeEvents: number;
   json: string | null;
   keep: boolean;
 }
@@ -62,6 +71,9 @@ export function parseOptions(argv: string[]): BenchOptions | null {
       seconds: { type: "string" },
       only: { type: "string" },
       runtime: { type: "string" },
+      "idle-seconds": { type: "string" },
+      "no-hold": { type: "boolean" },
+      "store-events": { type: "string" },
       "workers-max": { type: "string" },
       "no-reexec": { type: "boolean" },
       "cpu-prof": { type: "string" },
@@ -112,6 +124,12 @@ export function parseOptions(argv: string[]): BenchOptions | null {
     binary: null,
     pin: values.pin ?? false,
     runtime,
+    idleSeconds: positive(values["idle-seconds"], "--idle-seconds", quick ? 10 : 30),
+    hold: !(values["no-hold"] ?? false),
+    storeEvents:
+      values["store-events"] === "0"
+        ? 0
+        : Math.round(positive(values["store-events"], "--store-events", quick ? 20_000 : 100_000)),
     faultlineMain: resolve(values["faultline-main"] ?? join(ROOT, "src/main.ts")),
     compiled: values.compiled ?? false,
     json: values.json ?? null,

@@ -12,6 +12,8 @@
  * - `{ cmd: "steady", clusters: N, rate: R, seconds: S, tag }`: injects R faults per second for S seconds,
  *   round-robin over the first N clusters, paced against the wall clock (about 1 ms granularity).
  * - `{ cmd: "stats", clusters: N }`: sessions, open event streams and subscriptions over the first N clusters.
+ * - `{ cmd: "hold_headers", hold: true|false }`: every cluster holds (or flushes) the headers of event streams
+ *   opened from now on until their first event (the MCP TypeScript SDK's server on Bun does so).
  *
  * Every injected fault's `context` is `bench|<tag>|<seq>|<send ms>`: the wall-clock time (sub-millisecond,
  * `performance.timeOrigin + performance.now()`) just before the simulator wrote it to the subscriber's stream.
@@ -92,6 +94,10 @@ async function handle(sim: Simulator, command: Record<string, unknown>): Promise
         return;
       case "stats":
         printJson({ id, ...stats(sim, names) });
+        return;
+      case "hold_headers":
+        for (const name of sim.clusters) sim.setHoldHeaders(name, command.hold === true);
+        printJson({ id, hold: command.hold === true });
         return;
       default:
         printJson({ id, error: `unknown command ${String(command.cmd)}` });

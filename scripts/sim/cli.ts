@@ -9,7 +9,7 @@ import type { SimulatorOptions } from "./types.ts";
 
 /** The `--help` text, also printed after a command-line error. */
 export const USAGE = `Usage: bun scripts/sim.ts [--clusters N] [--names a,b,c] [--ports p,q,r] [--stock a,b] [--control-port PORT] [--hostname H]
-                         [--bearer-token TOKEN] [--tls-cert FILE --tls-key FILE]
+                         [--bearer-token TOKEN] [--tls-cert FILE --tls-key FILE] [--hold-headers]
 
   --clusters N         number of clusters (default 3; named cluster-1..N)
   --names a,b,c        cluster names (overrides --clusters)
@@ -21,6 +21,8 @@ export const USAGE = `Usage: bun scripts/sim.ts [--clusters N] [--names a,b,c] [
   --bearer-token T     every cluster requires Authorization: Bearer T (401 otherwise)
   --tls-cert FILE      serve HTTPS with this PEM certificate ...
   --tls-key FILE       ... and this PEM key
+  --hold-headers       hold each event stream's response headers until its first event, as the MCP
+                       TypeScript SDK's server on Bun does (default: flush them at once, as the Go server does)
 
 Prints one JSON line { control, clusters: [{ name, endpoint }] } and runs until SIGINT/SIGTERM.`;
 
@@ -51,6 +53,7 @@ function cliSimulatorOptions(argv: string[]): SimulatorOptions | null {
       "bearer-token": { type: "string" },
       "tls-cert": { type: "string" },
       "tls-key": { type: "string" },
+      "hold-headers": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -82,6 +85,7 @@ function cliSimulatorOptions(argv: string[]): SimulatorOptions | null {
       ...(ports.length > 0 ? { port: ports[index] } : {}),
       ...(bearerToken ? { bearerToken } : {}),
       ...(tls ? { tls } : {}),
+      ...(values["hold-headers"] ? { holdHeaders: true } : {}),
     })),
     controlPort: parsePort(values["control-port"], "--control-port", 0),
     hostname: values.hostname,

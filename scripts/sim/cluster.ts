@@ -57,6 +57,8 @@ export class SimCluster {
   readonly name: string;
   readonly serverClusterName: string;
   readonly eventsSubscribe: boolean;
+  /** Event streams opened from now on send their headers with their first event only (see `holdHeaders`). */
+  holdHeaders: boolean;
   private readonly listSubscriptions: boolean;
   private readonly auth: SimAuth;
   private readonly tls: SimClusterOptions["tls"];
@@ -81,6 +83,7 @@ export class SimCluster {
     this.serverClusterName = options.serverClusterName ?? options.name;
     this.eventsSubscribe = options.eventsSubscribe ?? true;
     this.listSubscriptions = options.listSubscriptions ?? true;
+    this.holdHeaders = options.holdHeaders ?? false;
     this.auth = { bearerToken: options.bearerToken ?? null, headers: options.requiredHeaders ?? {} };
     this.tls = options.tls;
     this.hostname = hostname;
@@ -243,7 +246,7 @@ export class SimCluster {
     const response = await session.transport.handleRequest(request);
     if (request.method !== "GET" || response.status !== 200 || !response.body) return response;
     trackStream(session, request);
-    const wire = new WireTap();
+    const wire = new WireTap(!this.holdHeaders);
     session.wire = wire;
     request.signal.addEventListener("abort", () => {
       if (session.wire === wire) session.wire = null;

@@ -90,6 +90,10 @@ class RunningSimulator implements ControlledSimulator {
     this.cluster(cluster).setBearerToken(token);
   }
 
+  setHoldHeaders(cluster: string, hold: boolean): void {
+    this.cluster(cluster).holdHeaders = hold;
+  }
+
   async down(cluster: string): Promise<void> {
     await this.cluster(cluster).down();
   }

@@ -63,6 +63,12 @@ export interface SimClusterOptions {
   tls?: { cert: string; key: string; ca?: string };
   /** Offer `events_list_subscriptions` (with the events extension). Default true. */
   listSubscriptions?: boolean;
+  /**
+   * Hold the standalone event stream's response headers until its first event, as the MCP TypeScript
+   * SDK's own server does on Bun (and anything that buffers between client and server). Default false:
+   * flush them at once with an SSE comment, as the Go server does.
+   */
+  holdHeaders?: boolean;
 }
 
 /** Options of {@link startSimulator}. */
@@ -149,6 +155,8 @@ export interface Simulator {
   cancelSubscriptions(cluster: string): number;
   /** Requires `token` as bearer token from now on (null: none), e.g. after a rotation. */
   setBearerToken(cluster: string, token: string | null): void;
+  /** Holds (true) or flushes (false) the headers of event streams opened from now on (see `holdHeaders`). */
+  setHoldHeaders(cluster: string, hold: boolean): void;
   /** Stops the listener, abruptly closing every connection, and forgets all sessions (connection refused). */
   down(cluster: string): Promise<void>;
   /** Listens again on the same port with no sessions, like a restarted server. */

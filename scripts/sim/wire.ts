@@ -44,21 +44,29 @@ const STREAM_OPEN_COMMENT = new TextEncoder().encode(": stream open\n\n");
  *
  * The opening comment: Bun.serve sends a streamed response's headers only with its first chunk, and the
  * SDK writes nothing until the first notification or keep-alive (15 s), so without it a client would not
- * see the GET answered. Real servers flush the headers at once; the comment makes Bun do the same.
+ * see the GET answered. The Go server flushes the headers at once; the comment makes Bun do the same.
+ * Without it (`flushHeaders` false) the stream behaves as the MCP TypeScript SDK's server on Bun does.
  */
 export class WireTap {
+  /** Whether the stream starts with the opening comment (its headers are then sent at once). */
+  readonly #flushHeaders: boolean;
   #controller: TransformStreamDefaultController<Uint8Array> | null = null;
   #writing: Promise<void> = Promise.resolve();
   #busy = false;
   #held: Uint8Array[] = [];
 
-  /** `body` with the opening comment first and room for {@link write}. */
+  /** A tap whose stream starts with the opening comment unless `flushHeaders` is false. */
+  constructor(flushHeaders = true) {
+    this.#flushHeaders = flushHeaders;
+  }
+
+  /** `body` with the opening comment first (when flushing headers) and room for {@link write}. */
   stream(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
     return body.pipeThrough(
       new TransformStream<Uint8Array, Uint8Array>({
         start: (controller) => {
           this.#controller = controller;
-          controller.enqueue(STREAM_OPEN_COMMENT);
+          if (this.#flushHeaders) controller.enqueue(STREAM_OPEN_COMMENT);
         },
         transform: (chunk, controller) => {
           if (this.#busy) this.#held.push(chunk);

@@ -8,7 +8,7 @@ import type { ClusterConfig } from "../config/types.ts";
 import type { LogLevel } from "../log.ts";
 import { errorMessage, logger } from "../log.ts";
 import { Backoff } from "../runtime/backoff.ts";
-import { startThread, type Thread } from "../runtime/threads.ts";
+import { startThread, type Thread, type ThreadHandlers } from "../runtime/threads.ts";
 import {
   type ClusterResume,
   type ClusterSpec,
@@ -28,6 +28,58 @@ const log = logger({ component: "supervisor" });
 const WORKER_ENTRY: string = import.meta.url.includes("/$bunfs/")
   ? "./worker/entry.ts"
   : new URL("../worker/entry.ts", import.meta.url).href;
+
+/** What a prewarmed thread reports to: the spawn that takes it. */
+interface LateHandlers {
+  /** The spawn's handlers, once taken. */
+  handlers: ThreadHandlers<WorkerToMain> | null;
+  /** It ended before a spawn took it (it failed to load): not to be taken. */
+  ended: boolean;
+}
+
+/** A thread started ahead of its clusters; its handlers are attached when a spawn takes it. */
+interface PrewarmedThread {
+  thread: WorkerThread;
+  late: LateHandlers;
+}
+
+/** Worker threads started ahead of their clusters (see {@link prewarmWorkers}), taken by the first spawns. */
+const prewarmed: PrewarmedThread[] = [];
+
+/** Starts a worker thread whose handlers are given later (a worker posts nothing before `start`). */
+function startPrewarmed(): PrewarmedThread {
+  const late: LateHandlers = { handlers: null, ended: false };
+  const thread = startThread<MainToWorker, WorkerToMain>(WORKER_ENTRY, {
+    message: (data) => late.handlers?.message(data),
+    error: (message) => late.handlers?.error(message),
+    exit: () => {
+      late.ended = true;
+      late.handlers?.exit();
+    },
+  });
+  return { thread, late };
+}
+
+/**
+ * Starts the worker threads `clusters` enabled clusters will need (at most `workersMax`) before the
+ * supervisor exists, so that each loads its code (the MCP SDK) while the main thread still opens the
+ * store and recovers: the supervisor's first spawns take them. Messages posted to a worker still
+ * loading wait for it.
+ *
+ * @example
+ * ```ts
+ * prewarmWorkers(config.workers.max, enabledClusters.length); // then open the store, then new Supervisor(…).start()
+ * ```
+ */
+export function prewarmWorkers(workersMax: number, clusters: number): void {
+  const wanted = Math.min(workersMax, clusters) - prewarmed.length;
+  for (let i = 0; i < wanted; i++) prewarmed.push(startPrewarmed());
+}
+
+/** Ends the prewarmed workers no supervisor took (start-up failed). */
+export function discardPrewarmedWorkers(): void {
+  for (const entry of prewarmed.splice(0)) entry.thread.terminate();
+}
 
 /** Splits clusters over at most `max` groups, round-robin, so group sizes differ by at most one. */
 export function partition<T>(items: readonly T[], max: number): T[][] {
@@ -245,7 +297,7 @@ export class Supervisor {
   }
 
   #spawn(slot: Slot): void {
-    const worker: WorkerThread = startThread<MainToWorker, WorkerToMain>(WORKER_ENTRY, {
+    const handlers: ThreadHandlers<WorkerToMain> = {
       message: (data) => {
         if (data.type === "stopped") {
           slot.stopped?.resolve();
@@ -256,7 +308,11 @@ export class Supervisor {
       },
       error: (message) => log.error("worker error", { worker: slot.index, error: message }),
       exit: () => this.#onClose(slot, worker),
-    });
+    };
+    let taken = prewarmed.shift();
+    while (taken?.late.ended) taken = prewarmed.shift();
+    if (taken) taken.late.handlers = handlers;
+    const worker: WorkerThread = taken?.thread ?? startThread<MainToWorker, WorkerToMain>(WORKER_ENTRY, handlers);
     slot.worker = worker;
     worker.post({ type: "start", clusters: slot.specs, settings: this.#settings });
     // A restarted worker starts fresh: the gap a previous faultline left is backfilled once.

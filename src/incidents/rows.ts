@@ -197,6 +197,32 @@ export function prepareStatements(db: SqlDatabase) {
     absorbEvent: db.prepare<never, Pick<IncidentRow, "seq" | (typeof ABSORB_COLUMNS)[number]>>(
       `UPDATE incidents SET ${assignments(ABSORB_COLUMNS)} WHERE seq = $seq`,
     ),
+    // A repeat joins its incident: counted, `last_seen` moved, the worse severity kept; the row as it now is.
+    absorbRepeat: db.prepare<
+      IncidentRow,
+      { seq: number; received_ms: number; severity: string; updated_ms: number }
+    >(
+      `UPDATE incidents SET count = count + 1, last_seen_ms = MAX(last_seen_ms, $received_ms),
+         severity = CASE
+           WHEN severity = 'critical' OR $severity = 'critical' THEN 'critical'
+           WHEN severity = 'warning' OR $severity = 'warning' THEN 'warning'
+           ELSE 'info' END,
+         updated_ms = $updated_ms
+       WHERE seq = $seq
+       RETURNING ${INCIDENT_COLUMNS.join(", ")}`,
+    ),
+    // New incidents are counted once per batch (a per-row trigger cost more than the rest of the insert).
+    countIncidents: db.prepare<never, { cluster: string; status: string; skip_reason: string; n: number }>(
+      `INSERT INTO incident_counts (cluster, status, skip_reason, n) VALUES ($cluster, $status, $skip_reason, $n)
+       ON CONFLICT DO UPDATE SET n = n + excluded.n`,
+    ),
+    // Changes when another connection (another process) has written the database since this one last looked.
+    dataVersion: db.prepare<{ data_version: number }, []>("PRAGMA data_version"),
+    // The dedup window's start: the incidents last seen since a moment (a scan of the covering index).
+    seenSince: db.prepare<
+      Pick<IncidentRow, "seq" | "cluster" | "fault_id" | "last_seen_ms">,
+      { since: number }
+    >("SELECT seq, cluster, fault_id, last_seen_ms FROM incidents WHERE last_seen_ms >= $since"),
     insertEvent: db.prepare<never, NewEventRow>(insertInto("events", NEW_EVENT_COLUMNS)),
     queueDepth: db.prepare<{ n: number }, []>(
       "SELECT COALESCE(SUM(n), 0) AS n FROM incident_counts WHERE status = 'queued'",
@@ -286,13 +312,22 @@ export type Statements = ReturnType<typeof prepareStatements>;
 
 /** An incident row as the model's {@link Incident}. */
 export function toIncident(row: IncidentRow): Incident {
+  return withResource(row, parseJson<FaultResource>(row.resource));
+}
+
+/** A row just inserted from an event, as an {@link Incident} with the event's `resource` (no JSON parsed). */
+export function toNewIncident(row: IncidentRow, resource: FaultResource): Incident {
+  return withResource(row, resource);
+}
+
+function withResource(row: IncidentRow, resource: FaultResource): Incident {
   return {
     id: row.id,
     cluster: row.cluster,
     fault_id: row.fault_id,
     fault_type: row.fault_type,
     severity: toSeverity(row.severity),
-    resource: parseJson<FaultResource>(row.resource),
+    resource,
     status: toIncidentStatus(row.status),
     skip_reason: row.skip_reason === null ? null : toSkipReason(row.skip_reason),
     count: row.count,

@@ -26,9 +26,10 @@
  * The model (types, statuses, errors) is in `model.ts`, opening the file in `open.ts`, the rows
  * and statements in `rows.ts`, the read queries in `queries.ts`, the outbox in `outbox.ts`.
  */
-import { type FaultEvent, SEVERITIES, type Severity } from "../events/fault.ts";
+import type { FaultEvent, Severity } from "../events/fault.ts";
 import { logger } from "../log.ts";
 import { type SqlDatabase, sqliteFailure } from "../runtime/sqlite.ts";
+import { DedupWindow, WINDOW_SLACK_MS } from "./dedup-window.ts";
 import { newIncidentId } from "./id.ts";
 import {
   type AgentRun,
@@ -75,7 +76,7 @@ import {
   type Statements,
   toAgentRun,
   toIncident,
-  toSeverity,
+  toNewIncident,
 } from "./rows.ts";
 import { prepareRunOutputStatements, type RunOutputStatements, toRunOutputRow } from "./run-outputs.ts";
 
@@ -107,9 +108,11 @@ interface TriageState {
   skip_reason: IncidentSkipReason | null;
 }
 
-/** The places left in the queue while one batch is ingested. */
-interface QueueRoom {
+/** What one batch is ingested with: the places left in the queue, the new incidents to count. */
+interface BatchState {
   queued: number;
+  /** New incidents by cluster, status and skip reason (`incident_counts` rows to add). */
+  created: Map<string, CountRow>;
 }
 
 const log = logger({ component: "incident-store" });
@@ -120,6 +123,10 @@ export class IncidentStore {
   readonly #queries: IncidentQueries;
   readonly #outputs: RunOutputStatements;
   readonly #settings: Settings;
+  /** Each fault's latest incident within the dedup window (asked instead of the database). */
+  readonly #window: DedupWindow;
+  /** `PRAGMA data_version` when the window was last brought up to date (another writer changes it). */
+  #dataVersion = -1;
   /** Absolute path of the database file. */
   readonly path: string;
   /** The notification outbox (filled by this store's status changes, drained by `src/notify/`). */
@@ -129,6 +136,7 @@ export class IncidentStore {
     this.#db = db;
     this.path = path;
     this.#settings = settings;
+    this.#window = new DedupWindow(settings.dedupWindowMs);
     this.#statements = prepareStatements(db);
     this.#outputs = prepareRunOutputStatements(db);
     this.outbox = new NotificationOutbox(db, (action, work) => this.#write(action, work), settings.now);
@@ -164,45 +172,100 @@ export class IncidentStore {
    */
   ingest(batch: readonly IngestItem[]): IngestResult[] {
     if (batch.length === 0) return [];
-    return this.#write("record events", () => {
-      const now = this.#settings.now().getTime();
-      // Only triage needs the queue bound; skip the count when nothing in the batch asks for it.
-      const room = {
-        queued: batch.some((item) => item.decision.action === "triage") ? this.#queueDepth() : 0,
-      };
-      return batch.map((item) => this.#ingestOne(item, now, room));
-    });
+    try {
+      return this.#write("record events", () => {
+        const now = this.#settings.now().getTime();
+        this.#warmWindow(now);
+        // Only triage needs the queue bound; skip the count when nothing in the batch asks for it.
+        const state: BatchState = {
+          queued: batch.some((item) => item.decision.action === "triage") ? this.#queueDepth() : 0,
+          created: new Map(),
+        };
+        const results = batch.map((item) => this.#ingestOne(item, now, state));
+        for (const count of state.created.values()) this.#statements.countIncidents.run(count);
+        return results;
+      });
+    } catch (error) {
+      // Rolled back: the window may hold incidents that were never committed; it is warmed again.
+      this.#window.reset(this.#settings.dedupWindowMs);
+      throw error;
+    }
   }
 
-  #ingestOne(item: IngestItem, now: number, room: QueueRoom): IngestResult {
+  /**
+   * Loads the dedup window from the database the first time it is needed, after a reset, and whenever
+   * another process has written the database since (two faultlines on one file while one is exiting).
+   */
+  #warmWindow(now: number): void {
+    const version = this.#statements.dataVersion.get()?.data_version ?? -1;
+    if (version !== this.#dataVersion) {
+      this.#dataVersion = version;
+      this.#window.reset(this.#settings.dedupWindowMs);
+    }
+    if (this.#window.warmed) {
+      this.#window.prune(now);
+      return;
+    }
+    const since = now - this.#settings.dedupWindowMs - WINDOW_SLACK_MS;
+    this.#window.warm(this.#statements.seenSince.all({ since }), since);
+  }
+
+  #ingestOne(item: IngestItem, now: number, state: BatchState): IngestResult {
     const received = receivedMs(item.event, now);
-    const open = this.#statements.openIncident.get({
-      cluster: item.event.cluster,
-      fault_id: item.event.fault_id,
-      since: received - this.#settings.dedupWindowMs,
-    });
+    const { cluster, fault_id } = item.event;
+    const repeat = this.#repeatOf(cluster, fault_id, received, now, item.event.severity);
     const { row, created, queued } =
-      open === null
-        ? this.#createIncident(item, received, now, room)
-        : this.#absorbEvent(open, item, received, now, room);
+      repeat === null
+        ? this.#createIncident(item, received, now, state)
+        : this.#absorbEvent(repeat, item, now, state);
+    this.#window.seen(cluster, fault_id, row.seq, row.last_seen_ms);
     const eventId = this.#statements.insertEvent.run({
       incident_seq: row.seq,
       received_ms: received,
       event: JSON.stringify(item.event),
     }).lastInsertRowid;
-    const incident = toIncident(row);
+    const incident = created ? toNewIncident(row, item.event.resource) : toIncident(row);
     if (created) this.#notify("opened", row.seq, incident, null);
     return { incident, event_id: Number(eventId), created, queued };
+  }
+
+  /**
+   * The fault's open incident (last seen within the dedup window of `received`) with this repeat
+   * counted in it, or null when it has none: the window is asked first, the database only when the
+   * window does not reach back that far.
+   */
+  #repeatOf(
+    cluster: string,
+    faultId: string,
+    received: number,
+    now: number,
+    severity: Severity,
+  ): IncidentRow | null {
+    const found = this.#window.lookup(cluster, faultId, received);
+    if (found === "none") return null;
+    const seq =
+      found === "unknown"
+        ? this.#statements.openIncident.get({
+            cluster,
+            fault_id: faultId,
+            since: received - this.#settings.dedupWindowMs,
+          })?.seq
+        : found.seq;
+    if (seq === undefined) return null;
+    const row = this.#statements.absorbRepeat.get({ seq, received_ms: received, severity, updated_ms: now });
+    // Deleted meanwhile (retention): the fault starts a new incident.
+    if (row === null) this.#window.forget(cluster, faultId);
+    return row;
   }
 
   #createIncident(
     item: IngestItem,
     received: number,
     now: number,
-    room: QueueRoom,
+    state: BatchState,
   ): { row: IncidentRow; created: true; queued: boolean } {
     const { event } = item;
-    const triage = this.#triageState(item.decision, room);
+    const triage = this.#triageState(item.decision, state);
     const row: NewIncidentRow = {
       id: newIncidentId(event, new Date(received)),
       cluster: event.cluster,
@@ -221,34 +284,39 @@ export class IncidentStore {
       updated_ms: now,
     };
     const seq = Number(this.#statements.insertIncident.run(row).lastInsertRowid);
+    const countKey = `${row.cluster}\u0000${row.status}\u0000${row.skip_reason ?? ""}`;
+    const count = state.created.get(countKey);
+    if (count) count.n += 1;
+    else
+      state.created.set(countKey, {
+        cluster: row.cluster,
+        status: row.status,
+        skip_reason: row.skip_reason ?? "",
+        n: 1,
+      });
     return { row: { seq, ...row }, created: true, queued: triage.status === "queued" };
   }
 
-  /** A repeat: count it, move `last_seen`, keep the worst severity, promote a skip routed to triage. */
+  /**
+   * A repeat, already counted with its `last_seen` and worst severity (`row`, as the database now holds
+   * it): promotes a skip routed to triage.
+   */
   #absorbEvent(
     row: IncidentRow,
     item: IngestItem,
-    received: number,
     now: number,
-    room: QueueRoom,
+    state: BatchState,
   ): { row: IncidentRow; created: false; queued: boolean } {
     const promote = row.status === "skipped" && item.decision.action === "triage";
-    const triage = promote ? this.#triageState(item.decision, room) : null;
-    const updated: IncidentRow = {
-      ...row,
-      count: row.count + 1,
-      last_seen_ms: Math.max(row.last_seen_ms, received),
-      severity: worseSeverity(toSeverity(row.severity), item.event.severity),
-      status: triage?.status ?? row.status,
-      skip_reason: triage ? triage.skip_reason : row.skip_reason,
-      updated_ms: now,
-    };
+    if (!promote) return { row, created: false, queued: false };
+    const triage = this.#triageState(item.decision, state);
+    const updated: IncidentRow = { ...row, ...triage, updated_ms: now };
     this.#statements.absorbEvent.run(pick(updated, ["seq", ...ABSORB_COLUMNS]));
-    return { row: updated, created: false, queued: triage?.status === "queued" };
+    return { row: updated, created: false, queued: triage.status === "queued" };
   }
 
   /** Queued if the decision is triage and the queue has room (taking a place), else skipped and why. */
-  #triageState(decision: RouteDecision, room: QueueRoom): TriageState {
+  #triageState(decision: RouteDecision, room: BatchState): TriageState {
     if (decision.action === "skip") return { status: "skipped", skip_reason: decision.reason };
     if (room.queued >= this.#settings.maxQueue) return { status: "skipped", skip_reason: "queue_full" };
     room.queued += 1;
@@ -438,6 +506,7 @@ export class IncidentStore {
         maxQueue: options.maxQueue ?? this.#settings.maxQueue,
         now: this.#settings.now,
       });
+      if (next.dedupWindowMs !== this.#settings.dedupWindowMs) this.#window.reset(next.dedupWindowMs);
       this.#settings.dedupWindowMs = next.dedupWindowMs;
       this.#settings.maxQueue = next.maxQueue;
     }
@@ -566,8 +635,4 @@ function receivedMs(event: FaultEvent, fallback: number): number {
 function parseTime(text: string): number | null {
   const ms = Date.parse(text);
   return Number.isNaN(ms) ? null : ms;
-}
-
-function worseSeverity(a: Severity, b: Severity): Severity {
-  return SEVERITIES.indexOf(a) >= SEVERITIES.indexOf(b) ? a : b;
 }

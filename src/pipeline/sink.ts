@@ -19,6 +19,7 @@ import type { Drops } from "./stages.ts";
 
 /** Events written to the store in one transaction, at most. */
 export const STORE_BATCH = 512;
+
 /** First wait before retrying a failed store write; it doubles up to {@link STORE_RETRY_MAX_MS}. */
 export const STORE_RETRY_INITIAL_MS = 500;
 /** Longest wait between store write retries. */

@@ -36,13 +36,24 @@ import { MissingEventsSubscribe, PushFeed } from "./push-feed.ts";
 import { insecureWarning, openClusterTransport, specScrubber } from "./transport.ts";
 import type { Refusal } from "./wire-bounds.ts";
 
-/** How long to wait for the event stream's headers before subscribing anyway. */
-const STREAM_OPEN_WAIT_MS = 2000;
+/**
+ * How long after `logging/setLevel` answered to wait for the event stream's headers before subscribing
+ * anyway. A server that flushes them (the Go server) has answered the stream's GET by then, since it went
+ * out first; one that holds them until its first event (the MCP TypeScript SDK's server on Bun) never
+ * will, and its connection would otherwise wait here for nothing.
+ */
+export const STREAM_OPEN_GRACE_MS = 250;
+
+/**
+ * When the stream was not seen open before subscribing, the push feed lists what the server sent since
+ * the attempt began once the stream opens or this long after subscribing, whichever comes first.
+ */
+export const UNCONFIRMED_BACKFILL_MS = 2000;
 
 /** How long closing the session at shutdown may take. */
 const SESSION_CLOSE_WAIT_MS = 2000;
 
-/** How long one connection attempt may hold its start-up gate slot. */
+/** How long one connection attempt may hold its start-up gate slot (it is given back once `initialize` answers). */
 export const GATE_SLOT_MAX_MS = 1000;
 
 /** Lost sessions remembered for ending later (older ones are left to the server's own expiry). */
@@ -174,8 +185,12 @@ export class ClusterConnection {
     }
   }
 
-  /** One session from connect to loss; resolves with why it was lost. `attempted` frees the gate slot once active. */
+  /**
+   * One session from connect to loss; resolves with why it was lost. `attempted` frees the gate slot once
+   * `initialize` has answered: the gate spreads the handshakes, and the rest of a session needs no slot.
+   */
   async #session(attempted: () => void): Promise<string> {
+    const attemptStartedMs = Date.now();
     this.#setStatus("connecting", null, null);
     const lost = Promise.withResolvers<string>();
     const streamOpen = Promise.withResolvers<void>();
@@ -185,6 +200,7 @@ export class ClusterConnection {
     const guard = {
       limits: this.#limits,
       onRefused: (reason: Refusal, detail: string) => this.#drop(reason, detail),
+      onNotification: (params: unknown) => this.#notified(params),
     };
     const transport = new StreamableHTTPClientTransport(new URL(this.#spec.mcp_endpoint), {
       fetch: watchEventStream(
@@ -212,13 +228,10 @@ export class ClusterConnection {
       if (isUnparsable(error)) this.#drop("unparsable", `message is not JSON-RPC: ${errorMessage(error)}`);
       else this.#log.debug("transport error", { error: this.#describe(error) });
     };
+    // The event stream's notifications come straight from the wire (guard.onNotification); the SDK
+    // still hands on any that arrive another way (with the answer to a request).
     client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
-      try {
-        this.#feed.notified(notification.params);
-      } catch (error) {
-        // Nothing a server sends may end the worker: a notification the feed cannot handle is dropped.
-        this.#drop("malformed", `notification could not be handled: ${errorMessage(error)}`);
-      }
+      this.#notified(notification.params);
     });
     this.#client = client;
     this.#transport = transport;
@@ -231,27 +244,21 @@ export class ClusterConnection {
       ]);
 
     await step(client.connect(transport, { timeout: this.#timeoutMs }));
+    attempted();
     this.#setStatus("connected", null, null);
-    // Events travel on the standalone stream: see it open before subscribing, so none is missed.
-    // A server may hold the stream's headers until its first event; then go on without proof.
-    // setLevel needs no stream, so it goes out meanwhile (one round trip less per connection).
-    const [opened] = await step(
-      Promise.all([
-        fulfilsWithin(streamOpen.promise, STREAM_OPEN_WAIT_MS),
-        client.setLoggingLevel("info", { timeout: this.#timeoutMs }),
-      ]),
-    );
-    if (!opened) {
-      this.#log.warn("event stream not confirmed open; subscribing anyway", {
-        waited_ms: STREAM_OPEN_WAIT_MS,
-      });
-    }
+    // Events travel on the standalone stream (its GET went out with `initialized`): see it open before
+    // subscribing, so none is missed. setLevel needs no stream, so it goes out meanwhile.
+    await step(client.setLoggingLevel("info", { timeout: this.#timeoutMs }));
+    const opened = await fulfilsWithin(streamOpen.promise, STREAM_OPEN_GRACE_MS);
+    // A server may hold the stream's headers until its first event: subscribe without proof, and let
+    // the feed list what the server sent meanwhile (where it has events_list).
+    const unconfirmed = opened ? undefined : { sinceMs: attemptStartedMs, settled: settledSoon(streamOpen) };
+    if (unconfirmed) this.#log.debug("event stream not confirmed open; subscribing anyway");
     this.#setStatus("subscribing", null, null);
-    const feed = await step(this.#startFeed({ client, lose: lost.resolve }));
+    const feed = await step(this.#startFeed({ client, lose: lost.resolve, unconfirmed }));
     this.#backoff.reset();
     this.#setStatus("active", null, null, feed.mode);
     this.#markAlive(true);
-    attempted();
     this.#endLostSessions();
 
     const ping = setInterval(() => {
@@ -265,6 +272,15 @@ export class ClusterConnection {
     } finally {
       clearInterval(ping);
       feed.ended(this.#lastAliveMs);
+    }
+  }
+
+  /** A logging notification's params: to the feed. Nothing a server sends may end the worker. */
+  #notified(params: unknown): void {
+    try {
+      this.#feed.notified(params);
+    } catch (error) {
+      this.#drop("malformed", `notification could not be handled: ${errorMessage(error)}`);
     }
   }
 
@@ -396,6 +412,11 @@ function scrubMessage(message: ConnectionMessage, scrubber: Scrubber): Connectio
     default:
       return message;
   }
+}
+
+/** Resolves when `streamOpen` does or {@link UNCONFIRMED_BACKFILL_MS} have passed, whichever is first. */
+function settledSoon(streamOpen: PromiseWithResolvers<void>): Promise<void> {
+  return fulfilsWithin(streamOpen.promise, UNCONFIRMED_BACKFILL_MS).then(() => {});
 }
 
 /** A JSON syntax error or a JSON-RPC schema error: what the SDK reports for an unusable stream message. */

@@ -39,6 +39,13 @@ export interface FeedSession {
   client: Client;
   /** Gives the session up (the connection starts over), with why. */
   lose(reason: string): void;
+  /**
+   * Present when the session's event stream was not seen open before the feed starts (a server that
+   * holds the stream's headers until its first event): events the server sent before the stream was
+   * attached may be lost, so a push feed lists what happened since `sinceMs` once `settled` resolves
+   * (the stream opened, or long enough has passed for it to be attached).
+   */
+  unconfirmed?: { sinceMs: number; settled: Promise<void> };
 }
 
 /**

@@ -15,6 +15,7 @@ import { errnoCode } from "../runtime/errno.ts";
 import { describeFetchError, withoutProgrammerAdvice } from "../runtime/fetch-errors.ts";
 import type { Flow } from "./flow.ts";
 import type { ListEvents } from "./poller.ts";
+import { takeLoggingNotifications } from "./sse-notifications.ts";
 import {
   boundJsonBody,
   boundSseStream,
@@ -45,6 +46,11 @@ const MAX_ERROR_BODY_BYTES = 16 * 1024;
 export interface EdgeGuard {
   limits: LimitsConfig;
   onRefused: OnRefused;
+  /**
+   * Where the event stream's logging notifications go, taken off the stream before the SDK parses them
+   * (see sse-notifications.ts); without it they reach the client's notification handler.
+   */
+  onNotification?: (params: unknown) => void;
 }
 
 /**
@@ -81,7 +87,9 @@ export function watchEventStream(
     if (!response.body) return response;
     onOpen();
     const events = { maxBytes: limits.max_event_bytes, maxDepth: depth };
-    return withBody(response, boundSseStream(watchBody(response.body, onLost, flow), events, onRefused));
+    const take = guard.onNotification ? takeLoggingNotifications(guard.onNotification) : undefined;
+    const body = boundSseStream(watchBody(response.body, onLost, flow), events, onRefused, take);
+    return withBody(response, body);
   };
 }
 

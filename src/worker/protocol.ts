@@ -277,7 +277,7 @@ export function boundReport(message: ConnectionMessage): ConnectionMessage {
   }
 }
 
-/** Encodes a worker turn's events for an {@link EventBatchMessage}. */
+/** Encodes a worker's batch of events for an {@link EventBatchMessage}. */
 export function encodeEventBatch(events: readonly FaultEvent[]): EventBatchMessage {
   return { type: "events", json: JSON.stringify(events) };
 }

@@ -28,6 +28,16 @@ const UNSUBSCRIBE_TIMEOUT_MS = 2000;
 /** Objects whose last pushed fault time is remembered for backfill (see {@link PushFeed}). */
 const MAX_PUSHED_REMEMBERED = 256;
 
+/** Why a push feed lists events: what it may have missed. */
+type BackfillReason = "outage" | "subscription vanished" | "stream unconfirmed";
+
+/** The window each backfill covers, as its log line names it. */
+const BACKFILL_WINDOWS: Record<BackfillReason, string> = {
+  outage: "the outage",
+  "subscription vanished": "the time the subscription vanished",
+  "stream unconfirmed": "the moments before the event stream was confirmed open",
+};
+
 /** The server has no `events_subscribe` tool: this session cannot carry a push feed. */
 export class MissingEventsSubscribe extends Error {
   constructor() {
@@ -72,6 +82,13 @@ export class PushFeed implements Feed {
     this.#confirmedAtMs = Date.now();
     this.#session = session;
     void this.#backfillAfterOutage(session.client);
+    const { unconfirmed } = session;
+    if (unconfirmed) {
+      void unconfirmed.settled.then(() => {
+        if (this.#session === session)
+          void this.#backfillSince(session.client, unconfirmed.sinceMs, "stream unconfirmed");
+      });
+    }
     clearInterval(this.#checkTimer);
     const seconds = this.#context.subscribe.check_interval_seconds ?? DEFAULT_CHECK_INTERVAL_SECONDS;
     this.#checkTimer = setInterval(() => void this.#check(session), seconds * 1000);
@@ -198,11 +215,7 @@ export class PushFeed implements Feed {
   }
 
   /** Lists once and reports the Warning events since `since` that were not pushed already. */
-  async #backfillSince(
-    client: Client,
-    since: number,
-    why: "outage" | "subscription vanished",
-  ): Promise<void> {
+  async #backfillSince(client: Client, since: number, why: BackfillReason): Promise<void> {
     const { cluster, subscribe, timeoutMs, log } = this.#context;
     try {
       const listed = await backfill(
@@ -216,13 +229,12 @@ export class PushFeed implements Feed {
         (e) => (this.#pushedAt.get(describeResource(e.resource)) ?? -1) < Date.parse(e.timestamp),
       );
       reportEvents(faults, this.#context);
-      log.info(
-        `backfilled events from the ${why === "outage" ? "outage" : "time the subscription vanished"}`,
-        {
-          since: new Date(since).toISOString(),
-          events: faults.length,
-        },
-      );
+      // A stream not confirmed open is the rule with some servers: say so only when it mattered.
+      const quiet = why === "stream unconfirmed" && faults.length === 0;
+      (quiet ? log.debug : log.info)(`backfilled events from ${BACKFILL_WINDOWS[why]}`, {
+        since: new Date(since).toISOString(),
+        events: faults.length,
+      });
     } catch (error) {
       const message = errorMessage(error);
       if (mentionsMissingTool(message, "events_list")) log.debug(`no events_list: ${why} not backfilled`);

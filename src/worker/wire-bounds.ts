@@ -12,6 +12,9 @@ export type Refusal = "oversized" | "too_deep";
 /** Called for each refused message, with why and a readable detail (never the message itself). */
 export type OnRefused = (reason: Refusal, detail: string) => void;
 
+/** Offered each SSE event that passed the bounds (its bytes); true when it took the event (not passed on). */
+export type TakeEvent = (event: Uint8Array) => boolean;
+
 /** The limits one stream is read with. */
 export interface StreamBounds {
   /** Largest SSE event (all its lines) or JSON body, in bytes. */
@@ -79,7 +82,8 @@ export class DepthScanner {
 /**
  * An SSE body bounded event by event: each event (its lines up to the blank line that ends it) is passed
  * on whole when it fits `bounds`, else dropped and reported through `onRefused`. Memory held: at most
- * one event up to `maxBytes`, plus one chunk.
+ * one event up to `maxBytes`, plus one chunk. An event that fits is first offered to `take`, if given:
+ * what it takes is not passed on.
  *
  * @example
  * ```ts
@@ -90,14 +94,15 @@ export function boundSseStream(
   body: ReadableStream<Uint8Array>,
   bounds: StreamBounds,
   onRefused: OnRefused,
+  take?: TakeEvent,
 ): ReadableStream<Uint8Array> {
-  return body.pipeThrough(new SseEventBounds(bounds, onRefused));
+  return body.pipeThrough(new SseEventBounds(bounds, onRefused, take));
 }
 
 /** The transform behind {@link boundSseStream}. */
 class SseEventBounds extends TransformStream<Uint8Array, Uint8Array> {
-  constructor(bounds: StreamBounds, onRefused: OnRefused) {
-    const framer = new SseFramer(bounds, onRefused);
+  constructor(bounds: StreamBounds, onRefused: OnRefused, take?: TakeEvent) {
+    const framer = new SseFramer(bounds, onRefused, take);
     super({ transform: (chunk, controller) => framer.push(chunk, controller) });
   }
 }
@@ -106,6 +111,7 @@ class SseEventBounds extends TransformStream<Uint8Array, Uint8Array> {
 class SseFramer {
   readonly #bounds: StreamBounds;
   readonly #onRefused: OnRefused;
+  readonly #take: TakeEvent | undefined;
   readonly #scanner: DepthScanner;
   /** Bytes of the current event from earlier chunks. */
   #pieces: Uint8Array[] = [];
@@ -115,9 +121,10 @@ class SseFramer {
   #lineLength = 0;
   #afterCR = false;
 
-  constructor(bounds: StreamBounds, onRefused: OnRefused) {
+  constructor(bounds: StreamBounds, onRefused: OnRefused, take?: TakeEvent) {
     this.#bounds = bounds;
     this.#onRefused = onRefused;
+    this.#take = take;
     this.#scanner = new DepthScanner(bounds.maxDepth);
   }
 
@@ -174,7 +181,7 @@ class SseFramer {
     const event =
       this.#pieces.length === 0 ? chunk.subarray(from, to) : concat(this.#pieces, chunk, from, to);
     if (this.#tooDeep(event)) this.#refuse("too_deep");
-    else out.enqueue(event);
+    else if (!this.#take?.(event)) out.enqueue(event);
     this.#reset();
   }
 

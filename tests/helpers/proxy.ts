@@ -16,8 +16,9 @@ export interface BlackholeProxy {
   stop(): Promise<void>;
 }
 
-/** Proxies every request to `target` (an absolute URL); paths are kept. */
-export function startBlackholeProxy(target: string): BlackholeProxy {
+/** Proxies every request to `target` (an absolute URL); paths are kept. `delayGetMs` holds each GET (an
+ * event stream) that long before passing it on, so the server attaches the stream late. */
+export function startBlackholeProxy(target: string, options: { delayGetMs?: number } = {}): BlackholeProxy {
   const upstream = new URL(target);
   let silent = false;
   let requests = 0;
@@ -31,6 +32,7 @@ export function startBlackholeProxy(target: string): BlackholeProxy {
       const port = self.requestIP(request)?.port;
       if (port !== undefined) clientPorts.add(port);
       if (silent) return new Promise<Response>(() => {});
+      if (request.method === "GET" && options.delayGetMs) await Bun.sleep(options.delayGetMs);
       const url = new URL(request.url);
       const response = await fetch(new URL(url.pathname + url.search, upstream), {
         method: request.method,

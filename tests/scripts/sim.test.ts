@@ -310,6 +310,42 @@ describe("events extension server", () => {
     await waitFor("stream closed", () => sim.stats("east").streams === 0, 2000, 5);
   });
 
+  test("holdHeaders: the standalone GET is answered with its first event, not before", async () => {
+    const sim = await simulator([{ name: "east", holdHeaders: true }]);
+    const endpoint = sim.endpoint("east");
+    const initialize = await mcpPost(endpoint, initializeRequest("raw"));
+    const sessionId = initialize.headers.get("mcp-session-id") ?? "";
+    await initialize.text();
+    const setLevel = { jsonrpc: "2.0", id: 2, method: "logging/setLevel", params: { level: "info" } };
+    await (await mcpPost(endpoint, setLevel, { sessionId })).text();
+    const abort = new AbortController();
+    cleanups.push(async () => abort.abort());
+    const opened = fetch(endpoint, {
+      headers: { accept: "text/event-stream", "mcp-session-id": sessionId },
+      signal: abort.signal,
+    });
+    const early = await Promise.race([opened, Bun.sleep(500).then(() => null)]);
+    expect(early).toBeNull();
+    expect(sim.stats("east").streams).toBe(1); // the server holds the stream: events go onto it
+    expect(sim.injectRaw("east", "kubernetes/faults", { probe: 1 })).toBe(1);
+    const stream = await Promise.race([opened, Bun.sleep(2000).then(() => null)]);
+    expect(stream?.status).toBe(200);
+    const reader = stream?.body?.getReader();
+    const first = new TextDecoder().decode((await reader?.read())?.value);
+    expect(first).toContain('"probe":1');
+    expect(first).not.toContain(": stream open");
+    // Switched back: streams opened from now on flush their headers at once.
+    sim.setHoldHeaders("east", false);
+    await reader?.cancel();
+    const again = await Promise.race([
+      fetch(endpoint, { headers: { accept: "text/event-stream", "mcp-session-id": sessionId } }),
+      Bun.sleep(1000).then(() => null),
+    ]);
+    expect(again?.status).toBe(200);
+    await again?.body?.cancel();
+    abort.abort();
+  });
+
   test("HTTP DELETE closes the session and its subscriptions", async () => {
     const sim = await simulator(["east"]);
     const east = await connect(sim, "east");

@@ -9,7 +9,12 @@ import {
   startSimulator,
 } from "../../scripts/sim/index.ts";
 import { Gate } from "../../src/runtime/gate.ts";
-import { ClusterConnection, GATE_SLOT_MAX_MS } from "../../src/worker/connection.ts";
+import {
+  ClusterConnection,
+  GATE_SLOT_MAX_MS,
+  STREAM_OPEN_GRACE_MS,
+  UNCONFIRMED_BACKFILL_MS,
+} from "../../src/worker/connection.ts";
 import type { ConnectionMessage, ConnectionSettings, StatusMessage } from "../../src/worker/protocol.ts";
 import { type BlackholeProxy, startBlackholeProxy } from "../helpers/proxy.ts";
 import { waitFor } from "../helpers/wait.ts";
@@ -25,7 +30,15 @@ const settings: ConnectionSettings = {
 let sim: Simulator;
 let proxy: BlackholeProxy;
 beforeAll(async () => {
-  sim = await startSimulator({ clusters: ["slow", "fast", "full"] });
+  sim = await startSimulator({
+    clusters: [
+      { name: "slow" },
+      { name: "fast" },
+      { name: "full" },
+      { name: "late" },
+      { name: "held", holdHeaders: true },
+    ],
+  });
   proxy = startBlackholeProxy(sim.endpoint("slow"));
   proxy.blackhole(true);
 });
@@ -125,5 +138,104 @@ test("a peer that hangs up at once: last_error names the endpoint in plain words
   } finally {
     await connection.stop();
     rude.close();
+  }
+});
+
+/** Injects a fault every few ms into `cluster` until stopped; notes each one sent while subscribed. */
+function injectWhileConnecting(cluster: string) {
+  const sent: Array<{ name: string; subscribed: boolean; delivered: number }> = [];
+  let running = true;
+  const loop = (async () => {
+    for (let i = 0; running; i++) {
+      const name = `${cluster}-w${i}`;
+      const subscribed = sim.stats(cluster).subscriptions > 0;
+      // Millisecond timestamps, so that a listing since the attempt's start finds each of them.
+      const delivered = sim.inject(cluster, { name, timestamp: new Date().toISOString() });
+      sent.push({ name, subscribed, delivered });
+      await Bun.sleep(3);
+    }
+  })();
+  return {
+    sent,
+    stop: async () => {
+      running = false;
+      await loop;
+    },
+  };
+}
+
+/** The names of the Pods whose faults `messages` carry, in order. */
+function reportedNames(messages: readonly ConnectionMessage[]): string[] {
+  return messages.flatMap((m) => (m.type === "event" ? [m.event.resource.name] : []));
+}
+
+/**
+ * A connection to simulated cluster `cluster` through a proxy delaying its event stream's GET by
+ * `delayGetMs`, with faults injected every few ms from before it starts; not started yet.
+ */
+function lateStreamSetup(cluster: string, delayGetMs: number) {
+  const proxy = startBlackholeProxy(sim.endpoint(cluster), { delayGetMs });
+  const messages: ConnectionMessage[] = [];
+  const connection = new ClusterConnection(
+    { name: cluster, mcp_endpoint: proxy.url, labels: {} },
+    settings,
+    (m) => messages.push(m),
+  );
+  const injector = injectWhileConnecting(cluster);
+  const stop = async () => {
+    await injector.stop();
+    await connection.stop();
+    await proxy.stop();
+  };
+  return { messages, connection, injector, stop };
+}
+
+test("a server that flushes its stream headers loses no event: subscribed only once the stream is open, even when the stream's GET comes late", async () => {
+  // The stream's GET reaches the server 150 ms late (< STREAM_OPEN_GRACE_MS): subscribing before it is
+  // attached would lose what the server sends meanwhile.
+  expect(150).toBeLessThan(STREAM_OPEN_GRACE_MS);
+  const { messages, connection, injector, stop } = lateStreamSetup("late", 150);
+  connection.start();
+  try {
+    await waitFor("late active", () => connection.status === "active", 5000);
+    await Bun.sleep(100);
+    await injector.stop();
+    const whileSubscribed = injector.sent.filter((s) => s.subscribed);
+    expect(whileSubscribed.length).toBeGreaterThan(10);
+    // Every fault the server had a subscription for went onto an open stream …
+    expect(whileSubscribed.filter((s) => s.delivered !== 1)).toEqual([]);
+    // … and reached the connection, once each.
+    const wanted = whileSubscribed.map((s) => s.name);
+    await waitFor("every subscribed fault reported", () =>
+      wanted.every((name) => reportedNames(messages).includes(name)),
+    );
+    const reported = reportedNames(messages);
+    expect(new Set(reported).size).toBe(reported.length);
+  } finally {
+    await stop();
+  }
+});
+
+test("a server that holds its stream headers does not hold start-up: active at once, and what it sent before the stream was attached is backfilled", async () => {
+  // Holds the headers until the first event, and the stream's GET arrives 400 ms late: the connection
+  // cannot see the stream open, subscribes anyway and lists what it may have missed.
+  const { messages, connection, injector, stop } = lateStreamSetup("held", 400);
+  const started = performance.now();
+  connection.start();
+  try {
+    await waitFor("held active", () => connection.status === "active", 5000);
+    // Not the 2 s the connection used to wait for proof of the stream.
+    expect(performance.now() - started).toBeLessThan(STREAM_OPEN_GRACE_MS + 500);
+    await Bun.sleep(UNCONFIRMED_BACKFILL_MS + 300);
+    await injector.stop();
+    const lostOnTheWire = injector.sent.filter((s) => s.subscribed && s.delivered === 0);
+    expect(lostOnTheWire.length).toBeGreaterThan(0); // the window is real …
+    const wanted = injector.sent.filter((s) => s.subscribed).map((s) => s.name);
+    // … and the backfill closes it: every fault sent while subscribed is reported.
+    await waitFor("every subscribed fault reported", () =>
+      wanted.every((name) => reportedNames(messages).includes(name)),
+    );
+  } finally {
+    await stop();
   }
 });

@@ -1,0 +1,180 @@
+/** The benchmark's report: a table per fleet size, the targets of issue 14 and what each figure measures. */
+import type { RunResult } from "./results.ts";
+import type { StoreBenchResult } from "./store-bench.ts";
+
+function fmt(value: number | null | undefined, digits: number): string {
+  if (value === null || value === undefined || Number.isNaN(value)) return "—";
+  return value.toFixed(digits);
+}
+
+function ratio(a: number | null | undefined, b: number | null | undefined): string {
+  if (a === null || a === undefined || b === null || b === undefined || b === 0) return "—";
+  if (Number.isNaN(a) || Number.isNaN(b)) return "—";
+  return `${(a / b).toFixed(2)}×`;
+}
+
+interface Row {
+  label: string;
+  pick: (r: RunResult) => number | null | undefined;
+  digits: number;
+}
+
+const ROWS: Row[] = [
+  { label: "RSS once all active (MB)", pick: (r) => r.rss_active_mb, digits: 1 },
+  { label: "start → all active, headers flushed (s)", pick: (r) => r.all_active_s, digits: 2 },
+  { label: "start → all active, headers held (s)", pick: (r) => r.all_active_hold_s, digits: 2 },
+  { label: "burst throughput (events stored/s)", pick: (r) => r.burst?.events_per_s, digits: 0 },
+  { label: "  burst: first send → last stored (s)", pick: (r) => r.burst?.seconds, digits: 2 },
+  { label: "  burst: events stored", pick: (r) => r.burst?.stored, digits: 0 },
+  { label: "fan-in latency p50 (ms)", pick: (r) => r.latency?.p50, digits: 2 },
+  { label: "fan-in latency p99 (ms)", pick: (r) => r.latency?.p99, digits: 2 },
+  { label: "fan-in latency max (ms)", pick: (r) => r.latency?.max, digits: 2 },
+  { label: "  latency samples", pick: (r) => r.latency?.samples, digits: 0 },
+  { label: "CPU start-up (s)", pick: (r) => r.cpu_startup_s, digits: 2 },
+  { label: "CPU burst (s)", pick: (r) => r.cpu_burst_s, digits: 2 },
+  { label: "CPU steady phase (s)", pick: (r) => r.cpu_steady_s, digits: 2 },
+  { label: "CPU idle, pings only (s per minute)", pick: (r) => r.cpu_idle_per_min, digits: 2 },
+  { label: "RSS after load (MB)", pick: (r) => r.rss_after_mb, digits: 1 },
+  { label: "peak RSS, VmHWM (MB)", pick: (r) => r.rss_peak_mb, digits: 1 },
+];
+
+export function table(n: number, results: RunResult[]): string {
+  const f = results.find((r) => r.system === "faultline");
+  const b = results.find((r) => r.system === "baseline");
+  const lines = [
+    `N = ${n} clusters`,
+    `${"".padEnd(40)}${"faultline".padStart(12)}${"baseline".padStart(12)}${"ratio f/b".padStart(12)}`,
+  ];
+  for (const row of ROWS) {
+    const fv = f ? row.pick(f) : null;
+    const bv = b ? row.pick(b) : null;
+    lines.push(
+      `${row.label.padEnd(40)}${fmt(fv, row.digits).padStart(12)}${fmt(bv, row.digits).padStart(12)}${ratio(fv, bv).padStart(12)}`,
+    );
+  }
+  if (f?.received_latency) {
+    const r = f.received_latency;
+    lines.push(
+      `faultline send → received_at (worker): p50 ${fmt(r.p50, 2)} ms, p99 ${fmt(r.p99, 2)} ms, max ${fmt(r.max, 2)} ms (ms-precision timestamps)`,
+    );
+  }
+  const describe = (threads: Record<string, number>): string =>
+    Object.entries(threads)
+      .map(([name, seconds]) => `${name} ${seconds.toFixed(2)}`)
+      .join(", ") || "—";
+  for (const r of results) {
+    for (const phase of ["startup", "idle", "burst", "steady"] as const)
+      lines.push(`${r.system} CPU s by thread, ${phase}: ${describe(r.threads[phase])}`);
+  }
+  for (const r of results) {
+    const rate = r.steady_rate ? `, steady rate achieved ${r.steady_rate.toFixed(0)}/s` : "";
+    const burst = r.burst
+      ? `burst ${r.burst.stored}/${r.burst.injected}${r.burst.complete ? "" : " INCOMPLETE"} (sent in ${r.burst.send_s.toFixed(2)} s)`
+      : "no burst";
+    lines.push(`${r.system}: ${burst}${rate}`);
+    if (r.error) lines.push(`${r.system}: ERROR ${r.error.split("\n")[0]}`);
+    for (const note of r.notes) lines.push(`${r.system}: note: ${note}`);
+  }
+  return lines.join("\n");
+}
+
+export interface Verdict {
+  target: string;
+  met: boolean | null;
+  detail: string;
+}
+
+export function verdicts(results: RunResult[]): Verdict[] {
+  const f = results.find((r) => r.system === "faultline");
+  const b = results.find((r) => r.system === "baseline");
+  const check = (
+    target: string,
+    fv: number | null | undefined,
+    bv: number | null | undefined,
+    test: (f: number, b: number) => boolean,
+    unit: string,
+    digits: number,
+  ): Verdict => {
+    if (
+      fv === null ||
+      fv === undefined ||
+      bv === null ||
+      bv === undefined ||
+      Number.isNaN(fv) ||
+      Number.isNaN(bv)
+    )
+      return { target, met: null, detail: "not measured" };
+    return {
+      target,
+      met: test(fv, bv),
+      detail: `faultline ${fv.toFixed(digits)} ${unit}, baseline ${bv.toFixed(digits)} ${unit}, ratio ${(fv / bv).toFixed(2)}×`,
+    };
+  };
+  const p99 = f?.latency?.p99;
+  return [
+    check("RSS ≤ 1.5× baseline", f?.rss_active_mb, b?.rss_active_mb, (x, y) => x <= 1.5 * y, "MB", 1),
+    check("start-up, headers flushed ≤ 1.0×", f?.all_active_s, b?.all_active_s, (x, y) => x <= y, "s", 2),
+    check(
+      "start-up, headers held ≤ 1.25×",
+      f?.all_active_hold_s,
+      b?.all_active_hold_s,
+      (x, y) => x <= 1.25 * y,
+      "s",
+      2,
+    ),
+    check(
+      "durable throughput ≥ 1.0×",
+      f?.burst?.complete ? f.burst.events_per_s : f?.burst ? 0 : null,
+      b?.burst?.events_per_s,
+      (x, y) => x >= y,
+      "events/s",
+      0,
+    ),
+    check("CPU steady phase ≤ 1.5×", f?.cpu_steady_s, b?.cpu_steady_s, (x, y) => x <= 1.5 * y, "s", 2),
+    check("CPU idle ≤ 1.0×", f?.cpu_idle_per_min, b?.cpu_idle_per_min, (x, y) => x <= y, "s/min", 2),
+    p99 === undefined || p99 === null || Number.isNaN(p99)
+      ? { target: "p99 fan-in latency ≤ 10 ms", met: null, detail: "not measured" }
+      : {
+          target: "p99 fan-in latency ≤ 10 ms",
+          met: p99 <= 10,
+          detail: `faultline p99 ${p99.toFixed(2)} ms`,
+        },
+  ];
+}
+
+/** The store-only target: events recorded durably per second by `IncidentStore.ingest` alone. */
+export const STORE_TARGET_PER_S = 100_000;
+
+/** The store-only verdict (no baseline: the target is absolute). */
+export function storeVerdict(store: StoreBenchResult | null): Verdict {
+  const target = `store alone ≥ ${STORE_TARGET_PER_S / 1000}k events/s`;
+  if (!store) return { target, met: null, detail: "not measured" };
+  return {
+    target,
+    met: store.events_per_s >= STORE_TARGET_PER_S,
+    detail: `${store.events_per_s.toFixed(0)} events/s wall (${(store.events_per_s / STORE_TARGET_PER_S).toFixed(2)}× the target), ${store.events_per_cpu_s.toFixed(0)} per CPU second; ${store.events} events, ${store.clusters} clusters, batches of ${store.batch}`,
+  };
+}
+
+export const DEFINITIONS = `What each figure measures
+- RSS once all active: VmRSS of the measured process (/proc/<pid>/status; faultline: main process with
+  all its worker threads) ${"settle"} after every cluster became active.
+- start → all active: from spawning the process to every cluster active (faultline: first 25 ms poll of
+  GET /health with summary.active = N, including its self re-exec to raise BUN_CONFIG_MAX_HTTP_REQUESTS;
+  baseline: its own report after the last events_subscribe answered; it is launched with the variable set).
+- burst throughput: K distinct faults sent round-robin over the N clusters as fast as the simulator can;
+  events / (first send → last event stored). faultline: stored = committed rows in faultline.db 'events'
+  (5 ms polls of a read-only connection); baseline: notifications received (it stores nothing).
+- fan-in latency: a steady R faults/s for S s round-robin over the N clusters; each fault carries its send
+  time. faultline: send → first 1 ms poll that sees the row committed (upper bound of the commit time,
+  poll error ≤ ~1-2 ms); baseline: send → its notification handler.
+- start → all active, headers held: the same in a run of its own (start-up only) against the same
+  servers switched to hold each event stream's headers until its first event (the MCP TypeScript SDK's
+  server on Bun); "flushed" is every other figure's run (headers and an SSE comment at once, the Go server).
+- CPU: utime+stime of the process (all threads) from /proc/<pid>/stat: until all active; while idle
+  (every cluster subscribed, no faults, pings every 15 s: both systems ping; scaled to CPU s per minute);
+  during the burst (until all stored); during the steady phase. The simulator's and the benchmark's CPU
+  are not counted, but all three share the machine's cores.
+- store alone: IncidentStore.ingest in a process of its own (pinned like faultline with --pin) on a fresh
+  database: distinct faults normalised from the simulator's payloads, batches of the sink's size.
+- ratio f/b = faultline / baseline.`;

@@ -1,0 +1,114 @@
+/**
+ * The store on its own: how many events a second `IncidentStore.ingest` records durably, with nothing
+ * else in the process (no workers, no HTTP, no simulator). The events are what the benchmark's burst
+ * sends: distinct faults round-robin over N clusters, normalised from the simulator's own payloads, in
+ * batches of the sink's size (STORE_BATCH).
+ *
+ *   bun scripts/bench/store-bench.ts [--events 100000] [--clusters 1000] [--repeats 0.5]
+ *
+ * Prints one JSON line: `{ events, clusters, batch, seconds, events_per_s, repeat_share }`. With
+ * `--repeats F`, a share F of the events repeats a fault seen shortly before (it joins its incident).
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import type { FaultEvent } from "../../src/events/fault.ts";
+import { classifyNotification } from "../../src/events/normalise.ts";
+import type { IngestItem } from "../../src/incidents/model.ts";
+import { IncidentStore } from "../../src/incidents/store.ts";
+import { setLogLevel } from "../../src/log.ts";
+import { STORE_BATCH } from "../../src/pipeline/sink.ts";
+import { faultPayload, resolveFault } from "../sim/faults.ts";
+
+/** What one run measured. */
+export interface StoreBenchResult {
+  events: number;
+  clusters: number;
+  batch: number;
+  repeat_share: number;
+  seconds: number;
+  events_per_s: number;
+  /** CPU time of the process while it ingested (less sensitive to other load on the machine). */
+  cpu_seconds: number;
+  events_per_cpu_s: number;
+}
+
+/** `count` events as the sink would hand them to the store, a share `repeats` of them repeats. */
+export function benchEvents(count: number, clusters: number, repeats: number): IngestItem[] {
+  const items: IngestItem[] = [];
+  const receivedAt = new Date();
+  let distinct = 0;
+  for (let i = 0; i < count; i++) {
+    const repeat = distinct > 0 && Math.floor((i + 1) * repeats) > Math.floor(i * repeats);
+    const seq = repeat ? Math.max(0, distinct - 1 - (i % 50)) : distinct++;
+    const cluster = `bench-${(seq % clusters) + 1}`;
+    const fault = resolveFault(cluster, { name: `bench-pod-${seq}`, context: `bench|store|${i}|0` }, seq);
+    const outcome = classifyNotification(
+      { level: "warning", logger: "kubernetes/faults", data: faultPayload(fault, "sub-1", cluster) },
+      { name: cluster, labels: {} },
+      receivedAt,
+    );
+    if (outcome.kind !== "fault") throw new Error(`bench event ${i} did not normalise: ${outcome.kind}`);
+    items.push({ event: outcome.event as FaultEvent, decision: { action: "skip", reason: "no_agent" } });
+  }
+  return items;
+}
+
+/** Ingests `items` in batches of `batch` into a fresh store in a temporary directory; returns the rate. */
+export function runStoreBench(
+  items: readonly IngestItem[],
+  batch: number,
+): { seconds: number; cpu_seconds: number } {
+  const dir = mkdtempSync(join(tmpdir(), "faultline-store-bench-"));
+  try {
+    const store = IncidentStore.open(dir);
+    try {
+      const started = performance.now();
+      const cpu = process.cpuUsage();
+      for (let i = 0; i < items.length; i += batch) store.ingest(items.slice(i, i + batch));
+      const used = process.cpuUsage(cpu);
+      return { seconds: (performance.now() - started) / 1000, cpu_seconds: (used.user + used.system) / 1e6 };
+    } finally {
+      store.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function main(argv: string[]): void {
+  setLogLevel("warn");
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      events: { type: "string" },
+      clusters: { type: "string" },
+      repeats: { type: "string" },
+    },
+    strict: true,
+  });
+  const events = Number(values.events ?? "100000");
+  const clusters = Number(values.clusters ?? "1000");
+  const repeats = Number(values.repeats ?? "0");
+  if (!Number.isInteger(events) || events < 1) throw new Error("--events must be a positive integer");
+  if (!Number.isInteger(clusters) || clusters < 1) throw new Error("--clusters must be a positive integer");
+  if (!(repeats >= 0 && repeats < 1)) throw new Error("--repeats must be in [0, 1)");
+  const items = benchEvents(events, clusters, repeats);
+  // One warm-up pass (JIT, page cache), then the measured one.
+  runStoreBench(items.slice(0, Math.min(items.length, 10_000)), STORE_BATCH);
+  const { seconds, cpu_seconds } = runStoreBench(items, STORE_BATCH);
+  const result: StoreBenchResult = {
+    events,
+    clusters,
+    batch: STORE_BATCH,
+    repeat_share: repeats,
+    seconds,
+    events_per_s: events / seconds,
+    cpu_seconds,
+    events_per_cpu_s: events / cpu_seconds,
+  };
+  console.log(JSON.stringify(result));
+}
+
+if (import.meta.main) main(process.argv.slice(2));

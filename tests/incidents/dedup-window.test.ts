@@ -1,0 +1,125 @@
+/**
+ * The dedup window in memory: on its own, and through the store, where it must answer exactly as the
+ * database would (another writer, an event that waited long, a restart, retention, a changed window).
+ */
+import { afterEach, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { DedupWindow, WINDOW_SLACK_MS } from "../../src/incidents/dedup-window.ts";
+import type { IngestItem } from "../../src/incidents/model.ts";
+import { IncidentStore } from "../../src/incidents/store.ts";
+import { makeFault } from "../helpers/fault.ts";
+import { tempDir } from "../helpers/tmp.ts";
+
+const T0 = Date.parse("2026-11-25T03:00:00.000Z");
+const WINDOW_MS = 300_000;
+
+describe("DedupWindow", () => {
+  test("knows a fault's incident within the window, says none outside it, and unknown before it is warmed", () => {
+    const window = new DedupWindow(WINDOW_MS);
+    expect(window.lookup("a", "f", T0)).toBe("unknown");
+    window.warm([{ seq: 1, cluster: "a", fault_id: "f", last_seen_ms: T0 }], T0 - WINDOW_MS);
+    expect(window.lookup("a", "f", T0 + WINDOW_MS)).toEqual({ seq: 1, lastSeenMs: T0 });
+    expect(window.lookup("a", "f", T0 + WINDOW_MS + 1)).toBe("none");
+    expect(window.lookup("a", "g", T0)).toBe("none");
+    expect(window.lookup("b", "f", T0)).toBe("none");
+    // Reaching back before what was loaded: the database must say.
+    expect(window.lookup("a", "g", T0 - 1)).toBe("unknown");
+  });
+
+  test("the latest incident of a fault wins; pruning and the bound make older lookups ask the database", () => {
+    const window = new DedupWindow(WINDOW_MS, 2);
+    window.warm([], T0);
+    window.seen("a", "f", 1, T0 + 1);
+    window.seen("a", "f", 2, T0 + 2);
+    expect(window.lookup("a", "f", T0 + 2)).toEqual({ seq: 2, lastSeenMs: T0 + 2 });
+    window.seen("a", "g", 3, T0 + 3);
+    window.seen("a", "h", 4, T0 + 4); // past the bound: f (last seen T0 + 2) is dropped
+    expect(window.size).toBe(2);
+    expect(window.lookup("a", "f", T0 + 2)).toBe("unknown");
+    expect(window.lookup("a", "f", T0 + WINDOW_MS + 3)).toBe("none");
+    window.prune(T0 + 3 + WINDOW_MS + WINDOW_SLACK_MS + 1); // g goes, h stays
+    expect(window.size).toBe(1);
+    expect(window.lookup("a", "g", T0 + WINDOW_MS + 3)).toBe("unknown");
+    expect(window.lookup("a", "h", T0 + 4)).toEqual({ seq: 4, lastSeenMs: T0 + 4 });
+  });
+});
+
+describe("the store's window answers as the database would", () => {
+  const stores: IncidentStore[] = [];
+  let dir = tempDir("faultline-window-");
+  let nowMs = T0;
+  afterEach(() => {
+    for (const store of stores.splice(0)) store.close();
+    dir.cleanup();
+    dir = tempDir("faultline-window-");
+    nowMs = T0;
+  });
+  const open = (dedupWindowSeconds = WINDOW_MS / 1000): IncidentStore => {
+    const store = IncidentStore.open(join(dir.path, "state"), {
+      now: () => new Date(nowMs),
+      dedupWindowSeconds,
+    });
+    stores.push(store);
+    return store;
+  };
+  const item = (faultId: string, atMs: number): IngestItem => ({
+    event: makeFault({ fault_id: faultId, at: new Date(atMs) }),
+    decision: { action: "skip", reason: "no_agent" },
+  });
+
+  test("a fault another writer opened is joined, not opened twice", () => {
+    const mine = open();
+    const theirs = open();
+    mine.ingest([item("f", T0)]); // warms this store's window
+    theirs.ingest([item("g", T0 + 1)]);
+    const [joined] = mine.ingest([item("g", T0 + 2)]);
+    expect(joined?.created).toBe(false);
+    expect(joined?.incident.count).toBe(2);
+    expect(mine.list().map((i) => [i.fault_id, i.count])).toEqual([
+      ["g", 2],
+      ["f", 1],
+    ]);
+  });
+
+  test("an event that waited longer than the window reaches is looked up in the database", () => {
+    const store = open();
+    store.ingest([item("f", T0)]);
+    // The store's clock is far ahead (the batch waited while the disk was full); the event is not.
+    nowMs = T0 + 3 * WINDOW_MS;
+    const [late] = store.ingest([item("f", T0 + WINDOW_MS - 1)]);
+    expect(late?.created).toBe(false);
+    expect(late?.incident.count).toBe(2);
+  });
+
+  test("after a restart the window is warmed from the database: a repeat joins its incident", () => {
+    open().ingest([item("f", T0)]);
+    stores.splice(0).forEach((s) => {
+      s.close();
+    });
+    nowMs = T0 + 1000;
+    const [repeat] = open().ingest([item("f", T0 + 1000)]);
+    expect(repeat?.created).toBe(false);
+    expect(repeat?.incident.count).toBe(2);
+  });
+
+  test("an incident deleted by retention is not joined: the repeat opens a new one", () => {
+    const store = open(10 * 86_400); // a window longer than retention keeps incidents
+    store.ingest([item("f", T0)]);
+    const pruned = store.pruneFinished(new Date(T0 + 1), 10);
+    expect(pruned.ids).toHaveLength(1);
+    const [repeat] = store.ingest([item("f", T0 + 2)]);
+    expect(repeat?.created).toBe(true);
+    expect(repeat?.incident.count).toBe(1);
+  });
+
+  test("a longer window set by a reload reaches incidents the shorter one had let go", () => {
+    const store = open(60);
+    store.ingest([item("f", T0)]);
+    nowMs = T0 + 200_000;
+    store.ingest([item("other", nowMs)]); // prunes nothing yet (slack), but the window is 60 s
+    store.configure({ dedupWindowSeconds: 300 });
+    const [repeat] = store.ingest([item("f", nowMs)]);
+    expect(repeat?.created).toBe(false);
+    expect(repeat?.incident.count).toBe(2);
+  });
+});
