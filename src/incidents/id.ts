@@ -13,14 +13,15 @@ function pathSafe(text: string): string {
 }
 
 /**
- * A new incident id: sorts by time, names the cluster, and ends in 8 random hex digits so two
- * incidents in the same second never collide.
+ * A new incident id: sorts by time, names the cluster, and ends in 12 random hex digits (48 bits) so
+ * incidents of one cluster in the same second do not collide: at 20,000 new incidents a second the
+ * chance of any collision is ~1e-6 (with 8 digits it was ~5 %, and a collision fails its whole batch).
  *
  * @example
  * ```ts
- * newIncidentId(event, new Date("2026-11-25T03:05:12Z")); // "20261125T030512Z-prod-eu-1f2e3d4c"
+ * newIncidentId(event, new Date("2026-11-25T03:05:12Z")); // "20261125T030512Z-prod-eu-1f2e3d4c5b6a"
  * ```
  */
 export function newIncidentId(event: FaultEvent, now: Date = new Date()): string {
-  return `${compactUtcTimestamp(now)}-${pathSafe(event.cluster)}-${randomBytes(4).toString("hex")}`;
+  return `${compactUtcTimestamp(now)}-${pathSafe(event.cluster)}-${randomBytes(6).toString("hex")}`;
 }

@@ -291,7 +291,7 @@ describe("ingest and dedup", () => {
   test("incident ids are sortable, name the cluster and are path-safe", () => {
     const store = openStore();
     const incident = ingestOne(store, faultEvent(0, { cluster: "prod/eu 1" }));
-    expect(incident.id).toMatch(/^20261125T030000Z-prod_eu_1-[0-9a-f]{8}$/);
+    expect(incident.id).toMatch(/^20261125T030000Z-prod_eu_1-[0-9a-f]{12}$/);
   });
 });
 
