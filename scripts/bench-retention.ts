@@ -102,12 +102,12 @@ async function main(dir: string, EVENTS: number, jsonFile: string | undefined): 
       }
     }
   }
-  store.checkpoint();
+  store.maintenance.checkpoint();
   const fillSeconds = (performance.now() - fillStart) / 1000;
   const before = sizeOf(stateDir);
 
   const convertStart = performance.now();
-  store.enableIncrementalVacuum();
+  store.maintenance.enableIncrementalVacuum();
   const convertSeconds = (performance.now() - convertStart) / 1000;
   const converted = sizeOf(stateDir);
 

@@ -133,7 +133,7 @@ function startStages(
   for (const c of config.clusters) {
     if (!c.enabled) log.info("cluster status", { cluster: c.name, status: "disabled" });
   }
-  const liveness = new LivenessRecorder(store);
+  const liveness = new LivenessRecorder(store.maintenance);
   const backpressure = new Backpressure(
     () => channel.size,
     (message) => supervisor.broadcast(message),
@@ -143,7 +143,7 @@ function startStages(
     workersMax: config.workers.max,
     settings: connectionSettings(config),
     onMessage: withLiveness(liveness, fanIn({ registry, channel, backpressure, drops })),
-    resume: resumeStates(store),
+    resume: resumeStates(store.maintenance),
   });
 
   const lifecycle = { stopping: false, storeOpen: true };

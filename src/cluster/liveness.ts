@@ -7,8 +7,8 @@
  */
 import type { FaultEvent } from "../events/fault.ts";
 import { describeResource } from "../events/fault.ts";
+import type { StoreMaintenance } from "../incidents/maintenance.ts";
 import type { ClusterLiveness } from "../incidents/model.ts";
-import type { IncidentStore } from "../incidents/store.ts";
 import { errorMessage, logger } from "../log.ts";
 import type { AliveMessage, ClusterResume, WorkerToMain } from "../worker/protocol.ts";
 
@@ -24,7 +24,7 @@ const SEEN_SLACK_MS = 60_000;
 const log = logger({ component: "liveness" });
 
 /** The store's side the recorder needs (the incident store, or a fake in tests). */
-export type LivenessStore = Pick<IncidentStore, "recordLiveness">;
+export type LivenessStore = Pick<StoreMaintenance, "recordLiveness">;
 
 /** Keeps the latest `alive` report per cluster and writes them in batches. */
 export class LivenessRecorder {
@@ -88,7 +88,7 @@ export function withLiveness(
 
 /** Per cluster, where a previous faultline left it (from the store), for the connections to resume. */
 export function resumeStates(
-  store: Pick<IncidentStore, "liveness" | "recentEvents">,
+  store: Pick<StoreMaintenance, "liveness" | "recentEvents">,
 ): Map<string, ClusterResume> {
   const states = new Map<string, ClusterResume>();
   for (const row of store.liveness()) {

@@ -312,7 +312,8 @@ export class Supervisor {
     let taken = prewarmed.shift();
     while (taken?.late.ended) taken = prewarmed.shift();
     if (taken) taken.late.handlers = handlers;
-    const worker: WorkerThread = taken?.thread ?? startThread<MainToWorker, WorkerToMain>(WORKER_ENTRY, handlers);
+    const worker: WorkerThread =
+      taken?.thread ?? startThread<MainToWorker, WorkerToMain>(WORKER_ENTRY, handlers);
     slot.worker = worker;
     worker.post({ type: "start", clusters: slot.specs, settings: this.#settings });
     // A restarted worker starts fresh: the gap a previous faultline left is backfilled once.

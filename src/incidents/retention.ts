@@ -86,14 +86,14 @@ export class Retention {
     if (days <= 0 || this.#stopped) return null;
     const { store, stateDir } = this.#options;
     const started = performance.now();
-    if (store.space().autoVacuum !== "incremental") {
-      const { pages, pageSize } = store.space();
+    if (store.maintenance.space().autoVacuum !== "incremental") {
+      const { pages, pageSize } = store.maintenance.space();
       log.info("switching the database to incremental vacuum: rewriting it once (about 10 s per GB)", {
         path: store.path,
         size_bytes: pages * pageSize,
       });
     }
-    const converted = store.enableIncrementalVacuum();
+    const converted = store.maintenance.enableIncrementalVacuum();
     if (converted) log.info("database switched to incremental vacuum", { path: store.path });
     const cutoff = new Date((this.#options.now?.() ?? new Date()).getTime() - days * 86_400_000);
     const report: RetentionReport = {
@@ -106,9 +106,9 @@ export class Retention {
       duration_ms: 0,
     };
     for (
-      let batch = store.pruneFinished(cutoff, PRUNE_BATCH);
+      let batch = store.maintenance.pruneFinished(cutoff, PRUNE_BATCH);
       ;
-      batch = store.pruneFinished(cutoff, PRUNE_BATCH)
+      batch = store.maintenance.pruneFinished(cutoff, PRUNE_BATCH)
     ) {
       report.incidents += batch.ids.length;
       report.events += batch.events;
@@ -117,14 +117,14 @@ export class Retention {
       if (batch.ids.length < PRUNE_BATCH || this.#stopped) break;
       await nextTurn();
     }
-    const { pageSize } = store.space();
-    while (!this.#stopped && store.space().freePages > 0) {
-      const freed = store.reclaimSpace(RECLAIM_PAGES);
+    const { pageSize } = store.maintenance.space();
+    while (!this.#stopped && store.maintenance.space().freePages > 0) {
+      const freed = store.maintenance.reclaimSpace(RECLAIM_PAGES);
       report.reclaimed_bytes += freed * pageSize;
       if (freed === 0) break;
       await nextTurn();
     }
-    if (report.incidents > 0) store.checkpoint();
+    if (report.incidents > 0) store.maintenance.checkpoint();
     report.duration_ms = Math.round(performance.now() - started);
     if (report.incidents > 0 || converted) log.info("retention pass", { days, ...report });
     return report;

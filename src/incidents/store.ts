@@ -31,11 +31,9 @@ import { logger } from "../log.ts";
 import { type SqlDatabase, sqliteFailure } from "../runtime/sqlite.ts";
 import { DedupWindow, WINDOW_SLACK_MS } from "./dedup-window.ts";
 import { newIncidentId } from "./id.ts";
+import { StoreMaintenance } from "./maintenance.ts";
 import {
   type AgentRun,
-  type ClusterLiveness,
-  DEFAULT_DEDUP_WINDOW_SECONDS,
-  DEFAULT_MAX_QUEUE,
   type Incident,
   type IncidentDetail,
   type IncidentFilter,
@@ -52,24 +50,13 @@ import {
   runStatusOf,
 } from "./model.ts";
 import { DEFAULT_MIN_FREE_BYTES, openStoreDatabase, toStoreError } from "./open.ts";
-
-import { NotificationOutbox, type NotificationPlanner, type NotifyTrigger } from "./outbox.ts";
-import {
-  enableIncrementalVacuum,
-  type PrunedBatch,
-  pruneBatch,
-  reclaimPages,
-  type SpaceStats,
-  spaceStats,
-} from "./prune.ts";
-
+import { NotificationOutbox, type NotifyTrigger } from "./outbox.ts";
 import { countsByCluster, IncidentQueries, skipsByCluster } from "./queries.ts";
 import {
   ABSORB_COLUMNS,
   type CountRow,
   type IncidentRow,
   type NewIncidentRow,
-  parseStoredEvent,
   pick,
   prepareStatements,
   type RunRow,
@@ -79,28 +66,7 @@ import {
   toNewIncident,
 } from "./rows.ts";
 import { prepareRunOutputStatements, type RunOutputStatements, toRunOutputRow } from "./run-outputs.ts";
-
-/** Options for {@link IncidentStore.open}. */
-export interface IncidentStoreOptions {
-  /** `dedup_window_seconds`, default {@link DEFAULT_DEDUP_WINDOW_SECONDS}. */
-  dedupWindowSeconds?: number;
-  /** `agent.max_queue`, default {@link DEFAULT_MAX_QUEUE}. */
-  maxQueue?: number;
-  /** Start-up fails when the filesystem has less free space; default {@link DEFAULT_MIN_FREE_BYTES}. */
-  minFreeBytes?: number;
-  /** The store's clock (tests inject one). */
-  now?: () => Date;
-  /** Which sinks get a message for each status change (none without it). */
-  notify?: NotificationPlanner;
-}
-
-/** Store settings after defaults and validation. */
-interface Settings {
-  dedupWindowMs: number;
-  maxQueue: number;
-  now: () => Date;
-  notify: NotificationPlanner | null;
-}
+import { type IncidentStoreOptions, resolveSettings, type Settings } from "./settings.ts";
 
 /** Where a new or promoted incident goes: the queue, or skipped and why. */
 interface TriageState {
@@ -131,6 +97,8 @@ export class IncidentStore {
   readonly path: string;
   /** The notification outbox (filled by this store's status changes, drained by `src/notify/`). */
   readonly outbox: NotificationOutbox;
+  /** Liveness for the restart gap, retention and space: see `maintenance.ts`. */
+  readonly maintenance: StoreMaintenance;
 
   private constructor(db: SqlDatabase, path: string, settings: Settings) {
     this.#db = db;
@@ -141,6 +109,10 @@ export class IncidentStore {
     this.#outputs = prepareRunOutputStatements(db);
     this.outbox = new NotificationOutbox(db, (action, work) => this.#write(action, work), settings.now);
     this.#queries = new IncidentQueries(db, this.outbox);
+    this.maintenance = new StoreMaintenance(db, this.#statements, {
+      write: (action, work) => this.#write(action, work),
+      read: (action, work) => this.#read(action, work),
+    });
   }
 
   /**
@@ -447,28 +419,6 @@ export class IncidentStore {
     return this.#statements.openRuns.all();
   }
 
-  /** Records when clusters were last known alive and their session ids (one transaction for the batch). */
-  recordLiveness(reports: readonly ClusterLiveness[]): void {
-    if (reports.length === 0) return;
-    this.#write("record cluster liveness", () => {
-      for (const report of reports) this.#statements.recordLiveness.run(report);
-    });
-  }
-
-  /** Every cluster's last recorded liveness (what a previous faultline left). */
-  liveness(): ClusterLiveness[] {
-    return this.#read("read cluster liveness", () => this.#statements.liveness.all());
-  }
-
-  /** The newest (at most `limit`) events of `cluster` received at or after `sinceMs`, newest first. */
-  recentEvents(cluster: string, sinceMs: number, limit: number): FaultEvent[] {
-    return this.#read("read recent events", () =>
-      this.#statements.recentEvents
-        .all({ cluster, since: sinceMs, limit })
-        .map((row) => parseStoredEvent(row.event)),
-    );
-  }
-
   /** Incidents, newest first, optionally of one cluster and/or status. */
   list(filter: IncidentFilter = {}): Incident[] {
     return this.#read("list incidents", () => this.#queries.list(filter));
@@ -511,34 +461,6 @@ export class IncidentStore {
       this.#settings.maxQueue = next.maxQueue;
     }
     if (options.notify !== undefined) this.#settings.notify = options.notify;
-  }
-
-  /**
-   * Retention: deletes up to `limit` finished incidents (never queued or running) whose last event and
-   * last change are before `cutoff`, with their events and runs, in one transaction.
-   */
-  pruneFinished(cutoff: Date, limit: number): PrunedBatch {
-    return this.#write("delete old incidents", () => pruneBatch(this.#db, cutoff.getTime(), limit));
-  }
-
-  /** Gives up to `pages` free pages back to the file system; returns how many. */
-  reclaimSpace(pages: number): number {
-    return this.#read("reclaim free space", () => reclaimPages(this.#db, pages));
-  }
-
-  /** The database's page accounting. */
-  space(): SpaceStats {
-    return this.#read("read the database size", () => spaceStats(this.#db));
-  }
-
-  /** Switches the file to incremental auto-vacuum, rewriting it once if it has data; true if it did. */
-  enableIncrementalVacuum(): boolean {
-    return this.#read("enable incremental vacuum", () => enableIncrementalVacuum(this.#db));
-  }
-
-  /** Copies the write-ahead log into the database and truncates it (after a large delete). */
-  checkpoint(): void {
-    this.#read("checkpoint the write-ahead log", () => this.#db.exec("PRAGMA wal_checkpoint(TRUNCATE)"));
   }
 
   /** Closes the database (idempotent). The store is unusable afterwards. */
@@ -607,23 +529,6 @@ const TRIGGER_OF_RUN: Partial<Record<RunStatus, NotifyTrigger>> = {
   failed: "failed",
   timed_out: "failed",
 };
-
-function resolveSettings(options: IncidentStoreOptions): Settings {
-  const dedupWindowSeconds = options.dedupWindowSeconds ?? DEFAULT_DEDUP_WINDOW_SECONDS;
-  const maxQueue = options.maxQueue ?? DEFAULT_MAX_QUEUE;
-  if (!Number.isFinite(dedupWindowSeconds) || dedupWindowSeconds < 0) {
-    throw new RangeError(`dedupWindowSeconds must be a number >= 0, got ${dedupWindowSeconds}`);
-  }
-  if (!Number.isInteger(maxQueue) || maxQueue < 0) {
-    throw new RangeError(`maxQueue must be an integer >= 0, got ${maxQueue}`);
-  }
-  return {
-    dedupWindowMs: dedupWindowSeconds * 1000,
-    maxQueue,
-    now: options.now ?? (() => new Date()),
-    notify: options.notify ?? null,
-  };
-}
 
 /** Creates `state_dir` if missing; it must be a writable directory. */
 

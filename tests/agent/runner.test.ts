@@ -6,9 +6,8 @@ import { truncationMarker } from "../../src/agent/capped-log.ts";
 import { type AgentResult, RESULT_FILE } from "../../src/agent/outcome.ts";
 import { type AgentJob, type AgentOutcome, runAgent } from "../../src/agent/runner.ts";
 import { createWorkspace } from "../../src/agent/workspace.ts";
-import type { FaultEvent } from "../../src/events/fault.ts";
 import { setLogSink } from "../../src/log.ts";
-import { makeAgentConfig, makeFault } from "../helpers/fault.ts";
+import { makeAgentConfig, sampleFault } from "../helpers/fault.ts";
 
 let dir: string;
 let stateDir: string;
@@ -27,14 +26,7 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function faultEvent(cluster = "prod-eu"): FaultEvent {
-  return makeFault({
-    cluster,
-    labels: { env: "prod" },
-    fault_id: "fault-123",
-    raw: { anything: ["as", "sent"] },
-  });
-}
+const faultEvent = sampleFault;
 
 function job(id: string, cluster = "prod-eu"): AgentJob {
   return {

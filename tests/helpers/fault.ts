@@ -76,3 +76,13 @@ export function makeAgentConfig(command: string[], overrides: Partial<AgentConfi
     ...overrides,
   };
 }
+
+/** A fault of `cluster` with labels and a raw payload (the id and workspace tests' sample). */
+export function sampleFault(cluster = "prod-eu"): FaultEvent {
+  return makeFault({
+    cluster,
+    labels: { env: "prod" },
+    fault_id: "fault-123",
+    raw: { anything: ["as", "sent"] },
+  });
+}

@@ -105,7 +105,7 @@ describe("the store's window answers as the database would", () => {
   test("an incident deleted by retention is not joined: the repeat opens a new one", () => {
     const store = open(10 * 86_400); // a window longer than retention keeps incidents
     store.ingest([item("f", T0)]);
-    const pruned = store.pruneFinished(new Date(T0 + 1), 10);
+    const pruned = store.maintenance.pruneFinished(new Date(T0 + 1), 10);
     expect(pruned.ids).toHaveLength(1);
     const [repeat] = store.ingest([item("f", T0 + 2)]);
     expect(repeat?.created).toBe(true);

@@ -1,16 +1,8 @@
 import { expect, test } from "bun:test";
-import type { FaultEvent } from "../../src/events/fault.ts";
 import { newIncidentId } from "../../src/incidents/id.ts";
-import { makeFault } from "../helpers/fault.ts";
+import { sampleFault } from "../helpers/fault.ts";
 
-function faultEvent(cluster = "prod-eu"): FaultEvent {
-  return makeFault({
-    cluster,
-    labels: { env: "prod" },
-    fault_id: "fault-123",
-    raw: { anything: ["as", "sent"] },
-  });
-}
+const faultEvent = sampleFault;
 
 test("incident ids sort by time, name the cluster, are path-safe and unique", () => {
   const now = new Date("2026-11-25T03:05:12.345Z");

@@ -111,11 +111,11 @@ describe("retention", () => {
     const bigClock = { now: NOW };
     const big = openStore(bigDir, bigClock);
     try {
-      expect(big.space().autoVacuum).toBe("incremental");
+      expect(big.maintenance.space().autoVacuum).toBe("incremental");
       for (let i = 0; i < PRUNE_BATCH * 2 + 10; i++)
         incidentAt(big, bigClock, `f-${i}`, daysAgo(60), { events: 4 });
       incidentAt(big, bigClock, "fresh", daysAgo(1));
-      big.checkpoint();
+      big.maintenance.checkpoint();
       const before = statSync(join(bigDir, DB_FILE)).size;
       const report = await new Retention({
         store: big,
@@ -127,7 +127,7 @@ describe("retention", () => {
       expect(report?.reclaimed_bytes).toBeGreaterThan(before / 2);
       const after = statSync(join(bigDir, DB_FILE)).size;
       expect(after).toBeLessThan(before / 2);
-      expect(big.space().freePages).toBe(0);
+      expect(big.maintenance.space().freePages).toBe(0);
       expect(big.list().map((i) => i.fault_id)).toEqual(["fresh"]);
     } finally {
       big.close();
@@ -140,11 +140,11 @@ describe("retention", () => {
     const legacyClock = { now: NOW };
     const reopened = openStore(oldDir, legacyClock);
     try {
-      expect(reopened.space().autoVacuum).toBe("none");
+      expect(reopened.maintenance.space().autoVacuum).toBe("none");
       incidentAt(reopened, legacyClock, "kept", daysAgo(2));
       const retention = new Retention({ store: reopened, stateDir: oldDir, days: () => 30, now: () => NOW });
       expect(await retention.run()).toMatchObject({ converted: true, incidents: 0 });
-      expect(reopened.space().autoVacuum).toBe("incremental");
+      expect(reopened.maintenance.space().autoVacuum).toBe("incremental");
       expect(reopened.list().map((i) => i.fault_id)).toEqual(["kept"]);
       expect(await retention.run()).toMatchObject({ converted: false });
     } finally {

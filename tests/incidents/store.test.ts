@@ -24,7 +24,8 @@ import {
 } from "../../src/incidents/model.ts";
 import { DB_FILE } from "../../src/incidents/open.ts";
 import { SCHEMA_VERSION } from "../../src/incidents/schema.ts";
-import { IncidentStore, type IncidentStoreOptions } from "../../src/incidents/store.ts";
+import type { IncidentStoreOptions } from "../../src/incidents/settings.ts";
+import { IncidentStore } from "../../src/incidents/store.ts";
 import { setLogSink } from "../../src/log.ts";
 import { errnoCode } from "../../src/runtime/errno.ts";
 import { ingestOne, makeFault, makeOutcome } from "../helpers/fault.ts";

@@ -1,0 +1,89 @@
+/**
+ * The store's upkeep, beside its main job: when each cluster was last known alive (the restart gap's
+ * state), and retention's deletes and space accounting. Reached as `store.maintenance`; every call is
+ * one short transaction or read through the store's own error handling.
+ */
+import type { FaultEvent } from "../events/fault.ts";
+import type { SqlDatabase } from "../runtime/sqlite.ts";
+import type { ClusterLiveness } from "./model.ts";
+import {
+  enableIncrementalVacuum,
+  type PrunedBatch,
+  pruneBatch,
+  reclaimPages,
+  type SpaceStats,
+  spaceStats,
+} from "./prune.ts";
+import { parseStoredEvent, type Statements } from "./rows.ts";
+
+/** How upkeep reaches the database: the store's write (IMMEDIATE transaction) and read, with its errors. */
+export interface StoreAccess {
+  write<T>(action: string, work: () => T): T;
+  read<T>(action: string, work: () => T): T;
+}
+
+/** Liveness, retention and space on the store's database. */
+export class StoreMaintenance {
+  readonly #db: SqlDatabase;
+  readonly #statements: Statements;
+  readonly #access: StoreAccess;
+
+  /** Built by the store over its own database, statements and error handling. */
+  constructor(db: SqlDatabase, statements: Statements, access: StoreAccess) {
+    this.#db = db;
+    this.#statements = statements;
+    this.#access = access;
+  }
+
+  /** Records when clusters were last known alive and their session ids (one transaction for the batch). */
+  recordLiveness(reports: readonly ClusterLiveness[]): void {
+    if (reports.length === 0) return;
+    this.#access.write("record cluster liveness", () => {
+      for (const report of reports) this.#statements.recordLiveness.run(report);
+    });
+  }
+
+  /** Every cluster's last recorded liveness (what a previous faultline left). */
+  liveness(): ClusterLiveness[] {
+    return this.#access.read("read cluster liveness", () => this.#statements.liveness.all());
+  }
+
+  /** The newest (at most `limit`) events of `cluster` received at or after `sinceMs`, newest first. */
+  recentEvents(cluster: string, sinceMs: number, limit: number): FaultEvent[] {
+    return this.#access.read("read recent events", () =>
+      this.#statements.recentEvents
+        .all({ cluster, since: sinceMs, limit })
+        .map((row) => parseStoredEvent(row.event)),
+    );
+  }
+
+  /**
+   * Retention: deletes up to `limit` finished incidents (never queued or running) whose last event and
+   * last change are before `cutoff`, with their events and runs, in one transaction.
+   */
+  pruneFinished(cutoff: Date, limit: number): PrunedBatch {
+    return this.#access.write("delete old incidents", () => pruneBatch(this.#db, cutoff.getTime(), limit));
+  }
+
+  /** Gives up to `pages` free pages back to the file system; returns how many. */
+  reclaimSpace(pages: number): number {
+    return this.#access.read("reclaim free space", () => reclaimPages(this.#db, pages));
+  }
+
+  /** The database's page accounting. */
+  space(): SpaceStats {
+    return this.#access.read("read the database size", () => spaceStats(this.#db));
+  }
+
+  /** Switches the file to incremental auto-vacuum, rewriting it once if it has data; true if it did. */
+  enableIncrementalVacuum(): boolean {
+    return this.#access.read("enable incremental vacuum", () => enableIncrementalVacuum(this.#db));
+  }
+
+  /** Copies the write-ahead log into the database and truncates it (after a large delete). */
+  checkpoint(): void {
+    this.#access.read("checkpoint the write-ahead log", () =>
+      this.#db.exec("PRAGMA wal_checkpoint(TRUNCATE)"),
+    );
+  }
+}

@@ -1,0 +1,44 @@
+/** The incident store's options, and its settings once defaults are applied and checked. */
+
+import { DEFAULT_DEDUP_WINDOW_SECONDS, DEFAULT_MAX_QUEUE } from "./model.ts";
+import type { NotificationPlanner } from "./outbox.ts";
+
+/** Options for {@link IncidentStore.open}. */
+export interface IncidentStoreOptions {
+  /** `dedup_window_seconds`, default {@link DEFAULT_DEDUP_WINDOW_SECONDS}. */
+  dedupWindowSeconds?: number;
+  /** `agent.max_queue`, default {@link DEFAULT_MAX_QUEUE}. */
+  maxQueue?: number;
+  /** Start-up fails when the filesystem has less free space; default {@link DEFAULT_MIN_FREE_BYTES}. */
+  minFreeBytes?: number;
+  /** The store's clock (tests inject one). */
+  now?: () => Date;
+  /** Which sinks get a message for each status change (none without it). */
+  notify?: NotificationPlanner;
+}
+
+/** Store settings after defaults and validation. */
+export interface Settings {
+  dedupWindowMs: number;
+  maxQueue: number;
+  now: () => Date;
+  notify: NotificationPlanner | null;
+}
+
+/** The settings `options` ask for, defaults applied; a RangeError names a value out of range. */
+export function resolveSettings(options: IncidentStoreOptions): Settings {
+  const dedupWindowSeconds = options.dedupWindowSeconds ?? DEFAULT_DEDUP_WINDOW_SECONDS;
+  const maxQueue = options.maxQueue ?? DEFAULT_MAX_QUEUE;
+  if (!Number.isFinite(dedupWindowSeconds) || dedupWindowSeconds < 0) {
+    throw new RangeError(`dedupWindowSeconds must be a number >= 0, got ${dedupWindowSeconds}`);
+  }
+  if (!Number.isInteger(maxQueue) || maxQueue < 0) {
+    throw new RangeError(`maxQueue must be an integer >= 0, got ${maxQueue}`);
+  }
+  return {
+    dedupWindowMs: dedupWindowSeconds * 1000,
+    maxQueue,
+    now: options.now ?? (() => new Date()),
+    notify: options.notify ?? null,
+  };
+}
