@@ -16,16 +16,13 @@ import { healthToken } from "./config/connection-check.ts";
 import { loadConfig } from "./config/load.ts";
 import type { FaultlineConfig } from "./config/types.ts";
 import type { FaultEvent } from "./events/fault.ts";
+import type { Faultline } from "./faultline.ts";
 import { createHealthApp } from "./http/app.ts";
 import { FaultlineMetrics } from "./http/metrics.ts";
-import { type RunningServer, serve } from "./http/serve.ts";
-import type { Dispatcher } from "./incidents/dispatcher.ts";
-import { StateDirLock } from "./incidents/lock.ts";
+import { serve } from "./http/serve.ts";
 import type { Incident } from "./incidents/model.ts";
-import { prepareStateDir } from "./incidents/open.ts";
-import { type AdoptedRun, recoverInterruptedRuns } from "./incidents/recovery.ts";
 import { Retention } from "./incidents/retention.ts";
-import { IncidentStore } from "./incidents/store.ts";
+import { type OwnedState, ownState } from "./incidents/state.ts";
 import { Triage } from "./incidents/triage.ts";
 import { logger, setLogLevel } from "./log.ts";
 import { Notifications } from "./notify/service.ts";
@@ -33,36 +30,12 @@ import { Backpressure } from "./pipeline/backpressure.ts";
 import { Channel } from "./pipeline/channel.ts";
 import { CHANNEL_CAPACITY, fanIn } from "./pipeline/fan-in.ts";
 import { runSink } from "./pipeline/sink.ts";
-import { type DropCounts, Drops } from "./pipeline/stages.ts";
+import { Drops } from "./pipeline/stages.ts";
 import { connectionSettings } from "./reload/apply.ts";
 import { Reloader, type ReloadOutcome } from "./reload/reloader.ts";
 import { VERSION } from "./version.ts";
 
 const log = logger();
-
-/** A running faultline. */
-export interface Faultline {
-  /** The config running now (changes on reload). */
-  readonly config: FaultlineConfig;
-  registry: Registry;
-  supervisor: Supervisor;
-  store: IncidentStore;
-  /** Null while no agent has been configured. */
-  readonly dispatcher: Dispatcher | null;
-  /** Null when the health server is disabled. */
-  http: RunningServer | null;
-  /** Plans and delivers notifications (the outbox worker). */
-  notifications: Notifications;
-  /** Events that did not reach the store, by reason (live). */
-  dropped: DropCounts;
-  /** Re-reads the config and applies what changed (SIGHUP, `POST /-/reload`); never rejects. */
-  reload(trigger?: string): Promise<ReloadOutcome>;
-  /**
-   * Graceful stop: take no new events, unsubscribe and close every session, store what is in flight,
-   * let running agents finish for up to `graceMs` (default `shutdown_timeout_seconds`), then end them.
-   */
-  stop(graceMs?: number): Promise<void>;
-}
 
 /**
  * Takes the state_dir lock, opens the store, recovers what a previous faultline left, and starts every
@@ -75,23 +48,18 @@ export async function startFaultline(
 ): Promise<Faultline> {
   setLogLevel(config.log_level);
   const startedAt = new Date();
-  // The lock comes before the database: a second faultline must not even migrate a store another one owns.
-  prepareStateDir(config.state_dir);
-  const lock = StateDirLock.acquire(config.state_dir);
   // The workers load their code while the store opens and recovers.
-  prewarmWorkers(config.workers.max, config.clusters.filter((c) => c.enabled).length);
-  let store: IncidentStore | undefined;
+  const enabled = config.clusters.filter((c) => c.enabled).length;
+  const owned = await ownState(config, () => prewarmWorkers(config.workers.max, enabled)).catch((error) => {
+    discardPrewarmedWorkers();
+    throw error;
+  });
   try {
-    store = IncidentStore.open(config.state_dir, {
-      dedupWindowSeconds: config.dedup_window_seconds,
-      maxQueue: config.agent?.max_queue,
-    });
-    const adopted = await recoverInterruptedRuns(store, config.agent);
-    return startStages(config, store, lock, startedAt, load, adopted);
+    return startStages(config, owned, startedAt, load);
   } catch (error) {
     discardPrewarmedWorkers();
-    store?.close();
-    lock.release();
+    owned.store.close();
+    owned.lock.release();
     throw error;
   }
 }
@@ -99,11 +67,9 @@ export async function startFaultline(
 /** Builds and starts the stages over an open store; the returned stop ends them in order. */
 function startStages(
   config: FaultlineConfig,
-  store: IncidentStore,
-  lock: StateDirLock,
+  { store, lock, adopted }: OwnedState,
   startedAt: Date,
   load: () => FaultlineConfig,
-  adopted: AdoptedRun[],
 ): Faultline {
   const registry = new Registry(config.clusters, startedAt);
   // Shared with the stages and changed in place by a reload (see reload/apply.ts).

@@ -3,8 +3,9 @@
  * SIGINT/SIGTERM. (Before this existed SIGHUP's default action ended faultline at once, exit 129,
  * leaving its lock file and WAL behind.)
  */
-import { type Faultline, startFaultline } from "../app.ts";
+import { startFaultline } from "../app.ts";
 import type { FaultlineConfig } from "../config/types.ts";
+import type { Faultline } from "../faultline.ts";
 import { errorMessage, logger } from "../log.ts";
 
 const log = logger();

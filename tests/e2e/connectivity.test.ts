@@ -5,8 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type Simulator, startSimulator } from "../../scripts/sim/index.ts";
-import { type Faultline, startFaultline } from "../../src/app.ts";
+import { startFaultline } from "../../src/app.ts";
 import { parseConfig } from "../../src/config/load.ts";
+import type { Faultline } from "../../src/faultline.ts";
 import { tempDir, writeFile, writeKubeconfig } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
 

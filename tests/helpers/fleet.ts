@@ -5,9 +5,10 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Simulator, startSimulator } from "../../scripts/sim/index.ts";
-import { type Faultline, startFaultline } from "../../src/app.ts";
+import { startFaultline } from "../../src/app.ts";
 import { parseConfig } from "../../src/config/load.ts";
 import type { FaultEvent } from "../../src/events/fault.ts";
+import type { Faultline } from "../../src/faultline.ts";
 import { tempDir, writeFile, writeKubeconfig } from "./tmp.ts";
 import { waitFor } from "./wait.ts";
 

@@ -6,8 +6,9 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { type Simulator, startSimulator } from "../../scripts/sim/index.ts";
-import { type Faultline, startFaultline } from "../../src/app.ts";
+import { startFaultline } from "../../src/app.ts";
 import { parseConfig } from "../../src/config/load.ts";
+import type { Faultline } from "../../src/faultline.ts";
 import { setLogSink } from "../../src/log.ts";
 import { MISSING_EVENTS_SUBSCRIBE } from "../../src/worker/push-feed.ts";
 import { type FakeKube, startFakeKube } from "../helpers/fake-kube.ts";

@@ -6,8 +6,9 @@
  * and each delivers its own events, tagged with its name, to an agent run with its own kubeconfig.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { type Faultline, startFaultline } from "../../src/app.ts";
+import { startFaultline } from "../../src/app.ts";
 import { parseConfig } from "../../src/config/load.ts";
+import type { Faultline } from "../../src/faultline.ts";
 import { makeCertificates } from "../helpers/certs.ts";
 import { type FakeKube, startFakeKube } from "../helpers/fake-kube.ts";
 import { finishedRuns, RECORDING_AGENT } from "../helpers/fleet.ts";

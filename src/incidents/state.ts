@@ -1,0 +1,49 @@
+/**
+ * Taking over a state_dir for `faultline run`: the directory is checked, then the lock is taken, then
+ * the store opens and what a previous faultline left is recovered. The lock comes before the database:
+ * a second faultline must not even migrate a store another one owns.
+ */
+import type { FaultlineConfig } from "../config/types.ts";
+import { StateDirLock } from "./lock.ts";
+import { prepareStateDir } from "./open.ts";
+import { type AdoptedRun, recoverInterruptedRuns } from "./recovery.ts";
+import { IncidentStore } from "./store.ts";
+
+/** A state_dir this process now owns. */
+export interface OwnedState {
+  store: IncidentStore;
+  lock: StateDirLock;
+  /** Runs a previous faultline started whose supervisors still go: the dispatcher adopts them. */
+  adopted: AdoptedRun[];
+}
+
+/**
+ * Checks `config.state_dir`, locks it, opens the store and recovers interrupted runs. `whileOpening` runs
+ * once the lock is held (work that may overlap the store's opening). Throws when the state cannot be
+ * used; nothing is left held then.
+ *
+ * @example
+ * ```ts
+ * const { store, lock, adopted } = await ownState(config);
+ * ```
+ */
+export async function ownState(
+  config: FaultlineConfig,
+  whileOpening: () => void = () => {},
+): Promise<OwnedState> {
+  prepareStateDir(config.state_dir);
+  const lock = StateDirLock.acquire(config.state_dir);
+  let store: IncidentStore | undefined;
+  try {
+    whileOpening();
+    store = IncidentStore.open(config.state_dir, {
+      dedupWindowSeconds: config.dedup_window_seconds,
+      maxQueue: config.agent?.max_queue,
+    });
+    return { store, lock, adopted: await recoverInterruptedRuns(store, config.agent) };
+  } catch (error) {
+    store?.close();
+    lock.release();
+    throw error;
+  }
+}
