@@ -22,10 +22,12 @@
  * a verdict against issue 14's targets per N (options: scripts/bench/options.ts; report:
  * scripts/bench/report.ts).
  */
+
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DB_FILE } from "../src/incidents/open.ts";
+import { errorMessage } from "../src/log.ts";
 import {
   BUN_DEFAULT_MAX_HTTP_REQUESTS,
   HTTP_LIMIT_VARIABLE,
@@ -406,9 +408,7 @@ async function runStoreAlone(options: BenchOptions): Promise<StoreBenchResult | 
     const line = await child.waitForLine("store result", (l) => typeof l.events_per_s === "number", 300_000);
     return line as unknown as StoreBenchResult;
   } catch (error) {
-    process.stderr.write(
-      `bench: store alone failed: ${error instanceof Error ? error.message : String(error)}\n`,
-    );
+    process.stderr.write(`bench: store alone failed: ${errorMessage(error)}\n`);
     return null;
   } finally {
     await child.stop(5000);
@@ -474,7 +474,7 @@ async function main(argv: string[]): Promise<number> {
         if (system === "faultline") await runFaultline(running, n, options, dir, result, kind);
         else await runBaseline(running, n, options, endpointsFile, result, kind);
       } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
+        const message = errorMessage(error);
         result.error ??= message;
         progress(`N=${n}: ${system} failed: ${message}`);
       }
@@ -535,7 +535,7 @@ if (import.meta.main) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (error: unknown) => {
-      console.error(`bench: ${error instanceof Error ? error.message : String(error)}`);
+      console.error(`bench: ${errorMessage(error)}`);
       killAllChildren();
       process.exit(1);
     },

@@ -19,11 +19,13 @@
  * Prints one line per problem, naming the object and the field; exits 0 when there are none, 1 when
  * there are, 2 when kubectl is missing or a kustomization does not render.
  */
+
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { parseAllDocuments, parse as parseYaml } from "yaml";
+import { errorMessage } from "../src/log.ts";
 
 /** The kustomizations CI renders and validates, relative to the repository root. */
 export const KUSTOMIZATIONS = [
@@ -407,7 +409,7 @@ if (import.meta.main) {
     try {
       objects = renderKustomization(dir, kubectl);
     } catch (error) {
-      console.error(error instanceof Error ? error.message : String(error));
+      console.error(errorMessage(error));
       process.exit(2);
     }
     const problems = await validateManifests(objects);

@@ -10,6 +10,7 @@
  *   sent while faultline's process was alive or while it was not (no quiet period: what faultline held
  *   when it was killed is its own to keep).
  */
+import { errorMessage } from "../../src/log.ts";
 import type { FaultlineRunner } from "./faultline.ts";
 import { type ActionRecord, appendJsonLine, type SentFault } from "./ledger.ts";
 import type { SeededRandom } from "./random.ts";
@@ -135,7 +136,7 @@ export class ChaosEngine {
           fault.delivered = delivered;
         },
         (error: unknown) => {
-          fault.error = error instanceof Error ? error.message : String(error);
+          fault.error = errorMessage(error);
         },
       )
       .finally(() => {
@@ -185,7 +186,7 @@ export class ChaosEngine {
       if (!task) continue;
       const tracked: Promise<void> = task
         .catch((error: unknown) => {
-          this.errors.push(error instanceof Error ? error.message : String(error));
+          this.errors.push(errorMessage(error));
         })
         .finally(() => this.#tasks.delete(tracked));
       this.#tasks.add(tracked);

@@ -19,8 +19,10 @@
  * The server picks `eventTime`, else `series.lastObservedTime`, else `lastTimestamp` when `count > 1`, else
  * `firstTimestamp`, and trims the message.
  */
+
 import * as v from "valibot";
 import { parse as parseYaml } from "yaml";
+import { errorMessage } from "../log.ts";
 import {
   formatFieldIssue,
   isMissing,
@@ -108,9 +110,7 @@ export function parseEventsList(text: string): ListedEvent[] {
   try {
     document = parseYaml(trimmed.slice(header[0].length), { schema: "failsafe" });
   } catch (error) {
-    throw new Error(
-      `${ERROR_PREFIX}: invalid YAML: ${error instanceof Error ? error.message : String(error)}`,
-    );
+    throw new Error(`${ERROR_PREFIX}: invalid YAML: ${errorMessage(error)}`);
   }
   if (!Array.isArray(document)) {
     throw new Error(`${ERROR_PREFIX}: expected a YAML list after the header, got ${describe(document)}`);

@@ -1,6 +1,8 @@
 /** Serves a hono app on the configured address, with the runtime's HTTP server (`runtime/http-server.ts`). */
+
 import type { Hono } from "hono";
 import type { ListenAddress } from "../config/types.ts";
+import { errorMessage } from "../log.ts";
 import { type HttpListener, listen } from "../runtime/http-server.ts";
 
 /** A running HTTP server. */
@@ -17,7 +19,7 @@ export function serve(app: Hono, address: ListenAddress): RunningServer {
   try {
     server = listen(app.fetch, { hostname: address.hostname, port: address.port });
   } catch (error) {
-    const why = error instanceof Error ? error.message : String(error);
+    const why = errorMessage(error);
     throw new Error(`health server cannot listen on ${address.hostname}:${address.port}: ${why}`);
   }
   const host = address.hostname.includes(":") ? `[${address.hostname}]` : address.hostname;

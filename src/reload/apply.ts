@@ -9,7 +9,7 @@ import type { Supervisor } from "../cluster/supervisor.ts";
 import { type ConfigDiff, diffConfig } from "../config/diff.ts";
 import type { AgentConfig, ClusterConfig, FaultlineConfig } from "../config/types.ts";
 import type { IncidentStore } from "../incidents/store.ts";
-import { logger, setLogLevel } from "../log.ts";
+import { errorMessage, logger, setLogLevel } from "../log.ts";
 import { HTTP_LIMIT_VARIABLE, planHttpLimit } from "../runtime/http-capacity.ts";
 import type { ConnectionSettings } from "../worker/protocol.ts";
 
@@ -65,7 +65,7 @@ export function applyConfig(
   stages.setAgent(next.agent);
   stages.setNotify(next).catch((error: unknown) =>
     log.error("notifications not reconfigured", {
-      error: error instanceof Error ? error.message : String(error),
+      error: errorMessage(error),
     }),
   );
   warnIfShortOfRequests(next);

@@ -9,7 +9,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Simulator, startSimulator } from "../../scripts/sim/index.ts";
 import { runFaultline } from "../helpers/process.ts";
-import { simConfig, timelineAgent } from "../helpers/sim-config.ts";
+import { agentConfig, timelineAgent } from "../helpers/sim-config.ts";
 import { queryState } from "../helpers/state.ts";
 import { tempDir } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
@@ -52,13 +52,8 @@ function writeConfig(
   agent: string,
   extra = "",
 ): { config: string; state: string } {
-  return simConfig(
-    dir.path,
-    sim,
-    name,
-    [cluster],
-    `agent: { command: ["${agent}"], max_concurrent: 4, timeout_seconds: 60, env_passthrough: [PATH, PASSED_ON] }\n${extra}`,
-  );
+  const keys = "max_concurrent: 4, timeout_seconds: 60, env_passthrough: [PATH, PASSED_ON]";
+  return agentConfig(dir.path, sim, name, [cluster], agent, keys, extra);
 }
 
 interface RunRow {

@@ -8,7 +8,7 @@ import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Simulator, startSimulator } from "../../scripts/sim/index.ts";
 import { runFaultline } from "../helpers/process.ts";
-import { simConfig, timelineAgent as writeTimelineAgent } from "../helpers/sim-config.ts";
+import { agentConfig, timelineAgent as writeTimelineAgent } from "../helpers/sim-config.ts";
 import { queryState } from "../helpers/state.ts";
 import { tempDir } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
@@ -35,13 +35,7 @@ function writeConfig(
   agent: string,
   extra = "",
 ): { config: string; state: string } {
-  return simConfig(
-    dir.path,
-    sim,
-    name,
-    clusters,
-    `agent: { command: ["${agent}"], max_concurrent: 2, timeout_seconds: 60 }\n${extra}`,
-  );
+  return agentConfig(dir.path, sim, name, clusters, agent, "max_concurrent: 2, timeout_seconds: 60", extra);
 }
 
 /** Per incident, its timeline entries in order; asserts no incident ever had two agents at once. */

@@ -58,3 +58,19 @@ ${shell.after ?? ""}
     0o755,
   );
 }
+
+/**
+ * {@link simConfig} with `agent` as the agent program: `agentKeys` are its other keys (e.g.
+ * `max_concurrent: 2, timeout_seconds: 60`), `extra` the config's remaining lines.
+ */
+export function agentConfig(
+  dir: string,
+  sim: Simulator,
+  name: string,
+  clusters: readonly string[],
+  agent: string,
+  agentKeys: string,
+  extra = "",
+): { config: string; state: string } {
+  return simConfig(dir, sim, name, clusters, `agent: { command: ["${agent}"], ${agentKeys} }\n${extra}`);
+}
