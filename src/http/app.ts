@@ -3,7 +3,7 @@
  * metrics, `POST /-/reload` and the status page (`/`, `/ui/...`, see src/ui); no kubeconfig path, contents or other secret ever appears in a response.
  * With a token configured, every route but the probes requires it (auth.ts).
  */
-import { Hono, type MiddlewareHandler } from "hono";
+import { Hono } from "hono";
 import type { ClusterState, Registry, RegistrySummary } from "../cluster/registry.ts";
 import type { IncidentStatus } from "../incidents/model.ts";
 import type { IncidentStore } from "../incidents/store.ts";
@@ -46,10 +46,8 @@ export interface HealthDeps {
   probes?: ProbeState;
   /** When set, every route but `/livez` and `/readyz` requires `Authorization: Bearer <authToken>`. */
   authToken?: string | null;
-  /** Serves `POST /-/reload` when given (see reload.ts; wrap it with `reloadGuards`). */
+  /** Serves `POST /-/reload` when given (see reload.ts; behind the token like every route but the probes). */
   reload?: () => Promise<ReloadOutcome>;
-  /** Run before the reload route, e.g. a bearer-token check when `health.auth_token` is set. */
-  reloadGuards?: MiddlewareHandler[];
 }
 
 /** A cluster in `/health/clusters`: its live state plus its incidents by status. */
@@ -83,7 +81,7 @@ export function createHealthApp(deps: HealthDeps): Hono {
     app.route("/", notificationRoutes(deps.store.outbox));
     app.route("/", statusPageRoutes({ ...deps, store: deps.store }));
   }
-  if (deps.reload) app.route("/", reloadRoutes(deps.reload, ...(deps.reloadGuards ?? [])));
+  if (deps.reload) app.route("/", reloadRoutes(deps.reload));
   const metrics = deps.metrics;
   if (metrics) {
     app.get("/metrics", async (c) =>

@@ -3,7 +3,7 @@
  * file is invalid (field paths only, the log has the messages); 503 while shutting down. Any other
  * method gets 405. Mount it behind an auth middleware when `health.auth_token` is set.
  */
-import { Hono, type MiddlewareHandler } from "hono";
+import { Hono } from "hono";
 import type { ReloadOutcome } from "../reload/reloader.ts";
 
 /** The reload route's path. */
@@ -14,12 +14,11 @@ export const RELOAD_PATH = "/-/reload";
  *
  * @example
  * ```ts
- * app.route("/", reloadRoutes(() => reloader.reload("http"), requireToken));
+ * app.route("/", reloadRoutes(() => reloader.reload("http")));
  * ```
  */
-export function reloadRoutes(reload: () => Promise<ReloadOutcome>, ...guards: MiddlewareHandler[]): Hono {
+export function reloadRoutes(reload: () => Promise<ReloadOutcome>): Hono {
   const app = new Hono();
-  for (const guard of guards) app.use(RELOAD_PATH, guard);
   app.post(RELOAD_PATH, async (c) => {
     const outcome = await reload();
     if (outcome.ok) return c.json(outcome, 200);
