@@ -215,6 +215,11 @@ export interface RecoverOptions {
   maxAttempts: number;
   /** Open runs that are still going (adopted): they and their incidents stay `running`. */
   keepRunIds?: readonly number[];
+  /**
+   * Shared stores (PostgreSQL): settle the open runs of this replica (one whose lease expired) instead
+   * of the store's own. A single-process store (SQLite) has one replica and ignores it.
+   */
+  replica?: string;
 }
 
 /**
