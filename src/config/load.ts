@@ -5,7 +5,7 @@
  */
 
 import { accessSync, constants, readFileSync, statSync } from "node:fs";
-import { homedir } from "node:os";
+import { homedir, hostname } from "node:os";
 import { delimiter, dirname, isAbsolute, resolve } from "node:path";
 import * as v from "valibot";
 import { type Document, isMap, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
@@ -15,7 +15,7 @@ import { which } from "../runtime/which.ts";
 import { type FieldIssue, formatFieldIssue, toFieldIssue } from "../validation/issues.ts";
 import { thoroughIssues } from "./checks.ts";
 import { expandEnvironment } from "./expand.ts";
-import { ConfigFileSchema, DEFAULT_LISTEN, DEFAULT_STATE_DIR } from "./schema.ts";
+import { ConfigFileSchema, DEFAULT_LISTEN, DEFAULT_STATE_DIR, REPLICA_NAME_PATTERN } from "./schema.ts";
 import type { ClusterConfig, ConfigFile, EndpointConfig, FaultlineConfig, ListenAddress } from "./types.ts";
 
 /** One problem in a config file: where (`clusters[1].kubeconfig`, or empty for the file) and what. */
@@ -187,6 +187,13 @@ function documentIssues(raw: unknown): ConfigIssue[] {
   const doc = raw as Record<string, unknown>;
   const hasClusters = doc.clusters !== undefined;
   const hasEndpoint = doc.mcp_endpoint !== undefined;
+  const store = doc.store as Record<string, unknown> | undefined;
+  if (doc.ha !== undefined && (typeof store !== "object" || store === null || store.postgres === undefined)) {
+    issues.push({
+      path: "ha",
+      message: "needs store.postgres: replicas share the fleet through one PostgreSQL database",
+    });
+  }
   if (hasClusters && hasEndpoint) {
     issues.push({
       path: "",
@@ -382,11 +389,22 @@ function resolveConfig(
     workers: file.workers,
     limits: file.limits,
     retention: file.retention,
+    store: file.store,
+    ha: { replica: file.ha.replica ?? defaultReplicaName(env), lease_seconds: file.ha.lease_seconds },
     state_dir: resolve(base, file.state_dir),
     dedup_window_seconds: file.dedup_window_seconds,
     shutdown_timeout_seconds: file.shutdown_timeout_seconds,
     log_level: file.log_level,
   };
+}
+
+/**
+ * This replica's name when `ha.replica` is not written: `$HOSTNAME` (a pod's name), else the host's name,
+ * cut to what a replica name allows.
+ */
+export function defaultReplicaName(env: LoadEnvironment): string {
+  const name = (env.HOSTNAME ?? hostname()).replace(/[^A-Za-z0-9._-]/g, "-").slice(0, 253);
+  return REPLICA_NAME_PATTERN.test(name) ? name : `replica-${name}`.slice(0, 253);
 }
 
 /** A server's connection settings with every file path resolved against `base` (the config's folder). */

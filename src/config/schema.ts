@@ -304,6 +304,49 @@ export const RetentionSchema = v.strictObject({
   ),
 });
 
+/** A PostgreSQL connection URL (it may carry a password: never logged as written). */
+const PostgresUrl = v.pipe(
+  v.string("must be a string"),
+  v.maxLength(4096, "must be at most 4096 characters"),
+  v.check((s) => /^postgres(ql)?:\/\/[^\s]+$/i.test(s), "must be a postgres:// or postgresql:// URL"),
+);
+
+/** `store`: where incidents are kept. Absent (or no `postgres`): embedded SQLite in `state_dir`. */
+export const StoreSchema = v.strictObject({
+  /** PostgreSQL, shared by every replica that names the same database. */
+  postgres: v.optional(
+    v.strictObject({
+      url: PostgresUrl,
+      /** Connections this replica opens to the database at most. */
+      max_connections: v.optional(v.pipe(PositiveInt, v.maxValue(100, "must be at most 100")), 10),
+    }),
+  ),
+});
+
+/** Replica names: a pod name (1-253 characters of a-z, A-Z, 0-9, '-', '.', '_'). */
+export const REPLICA_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
+
+/** `ha`: how replicas sharing a PostgreSQL store divide the fleet (only with `store.postgres`). */
+export const HaSchema = v.strictObject({
+  /** This replica's name, unique among the replicas. Default: `$HOSTNAME` (the pod name), else the host name. */
+  replica: v.optional(
+    v.pipe(
+      v.string("must be a string"),
+      v.regex(REPLICA_NAME_PATTERN, "must be 1-253 characters of A-Z, a-z, 0-9, '.', '_' or '-'"),
+    ),
+  ),
+  /** A replica that has not heartbeated for this long loses its clusters to the others. */
+  lease_seconds: v.optional(
+    v.pipe(
+      v.number("must be a number"),
+      v.integer("must be an integer"),
+      v.minValue(3, "must be at least 3"),
+      v.maxValue(600, "must be at most 600"),
+    ),
+    15,
+  ),
+});
+
 /** The whole config file. */
 export const ConfigFileSchema = v.strictObject({
   clusters: v.optional(v.array(ClusterSchema, "must be a list of clusters")),
@@ -321,6 +364,8 @@ export const ConfigFileSchema = v.strictObject({
   notify: v.optional(v.array(NotifySinkSchema, "must be a list of sinks"), []),
   limits: v.optional(LimitsSchema, {}),
   retention: v.optional(RetentionSchema, {}),
+  store: v.optional(StoreSchema, {}),
+  ha: v.optional(HaSchema, {}),
   state_dir: v.optional(NonEmptyString, DEFAULT_STATE_DIR),
   /** A repeat of a fault within this many seconds of its incident's last event joins that incident. */
   dedup_window_seconds: v.optional(PositiveSeconds, 300),

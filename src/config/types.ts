@@ -14,6 +14,7 @@ import type {
   HealthSchema,
   LimitsSchema,
   NotifySinkSchema,
+  StoreSchema,
   SubscribeSchema,
   TlsSchema,
 } from "./schema.ts";
@@ -76,14 +77,34 @@ export type ConnectionTiming = Pick<ConfigFile, "reconnect" | "ping">;
 /** The health server: on or off, and its parsed address. */
 export type HealthConfig = Omit<v.InferOutput<typeof HealthSchema>, "listen"> & { listen: ListenAddress };
 
+/** `store` as validated: absent `postgres` means embedded SQLite in `state_dir`. */
+export type StoreConfig = v.InferOutput<typeof StoreSchema>;
+
+/** `ha` resolved: this replica's name and the lease. */
+export interface HaConfig {
+  replica: string;
+  lease_seconds: number;
+}
+
 /**
  * The whole resolved configuration: the file's settings (`dedup_window_seconds`,
  * `shutdown_timeout_seconds`, `log_level`, … as validated) with the resolved parts below.
  */
 export type FaultlineConfig = Omit<
   ConfigFile,
-  "clusters" | "mcp_endpoint" | "agent" | "health" | "state_dir" | "context" | "auth" | "headers" | "tls"
+  | "clusters"
+  | "mcp_endpoint"
+  | "agent"
+  | "health"
+  | "state_dir"
+  | "context"
+  | "auth"
+  | "headers"
+  | "tls"
+  | "ha"
 > & {
+  /** Replicas sharing a PostgreSQL store; `replica` resolved to its default when not written. */
+  ha: HaConfig;
   /** Absolute path of the file this came from. */
   source: string;
   /** `multi` (a `clusters` list) or `single` (top-level `mcp_endpoint`, cluster named `default`). */
