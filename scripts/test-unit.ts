@@ -25,6 +25,7 @@ export const UNIT_TEST_FILES: readonly string[] = [
   "tests/config/expand.test.ts",
   "tests/config/diff.test.ts",
   "tests/config/load.test.ts",
+  "tests/config/store-ha.test.ts",
   "tests/events/bounds.test.ts",
   "tests/events/events-list.test.ts",
   "tests/events/normalise.test.ts",
