@@ -6,14 +6,7 @@
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ManifestObject } from "../../scripts/validate-manifests.ts";
-import { SOURCE_CLI } from "../helpers/process.ts";
-
-/** What `faultline check` printed and its exit code. */
-export interface CheckResult {
-  stdout: string;
-  stderr: string;
-  code: number;
-}
+import { type FinishedProcess, runToEnd, SOURCE_CLI } from "../helpers/process.ts";
 
 /** The `data` of the render's first object of `kind` whose name starts with `prefix`. */
 function dataOf(objects: ManifestObject[], kind: string, prefix: string): Record<string, string> {
@@ -38,7 +31,7 @@ export async function checkMountedConfig(
   objects: ManifestObject[],
   root: string,
   env: Record<string, string> = {},
-): Promise<CheckResult> {
+): Promise<FinishedProcess> {
   for (const sub of ["config", "kubeconfigs", "bin"]) mkdirSync(join(root, sub), { recursive: true });
   const config = join(root, "config", "faultline.yaml");
   writeFileSync(config, String(dataOf(objects, "ConfigMap", "faultline-config")["faultline.yaml"]));
@@ -48,15 +41,9 @@ export async function checkMountedConfig(
   const agent = join(root, "bin", "claude");
   writeFileSync(agent, "#!/bin/sh\nexit 0\n");
   chmodSync(agent, 0o755);
-  const check = Bun.spawn([...SOURCE_CLI, "check", "--config", config], {
-    env: { ...process.env, ...env, PATH: `${join(root, "bin")}:${process.env.PATH}` },
-    stdout: "pipe",
-    stderr: "pipe",
+  return runToEnd([...SOURCE_CLI, "check", "--config", config], root, {
+    ...process.env,
+    ...env,
+    PATH: `${join(root, "bin")}:${process.env.PATH}`,
   });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(check.stdout).text(),
-    new Response(check.stderr).text(),
-    check.exited,
-  ]);
-  return { stdout, stderr, code };
 }
