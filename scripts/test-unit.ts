@@ -17,6 +17,7 @@ const ROOT = join(import.meta.dir, "..");
 
 /** The unit set: test files, relative to the repository root, that start no server, process or thread. */
 export const UNIT_TEST_FILES: readonly string[] = [
+  "tests/agent/env.test.ts",
   "tests/agent/output.test.ts",
   "tests/cli/entry.test.ts",
   "tests/cli/incident-show.test.ts",

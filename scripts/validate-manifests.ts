@@ -2,7 +2,7 @@
  * Validates faultline's Kubernetes manifests: renders each kustomization with `kubectl kustomize` and
  * checks every object it emits.
  *
- *   bun scripts/validate-manifests.ts [KUSTOMIZATION_DIR...]   (default: the base and both example overlays)
+ *   bun scripts/validate-manifests.ts [KUSTOMIZATION_DIR...]   (default: the base and every overlay)
  *
  * - Built-in kinds: against the Kubernetes OpenAPI schemas that the npm package `kubernetes-models` ships
  *   (compiled JSON-schema validators; nothing is downloaded). Types, required fields, enums and formats
@@ -12,9 +12,13 @@
  *   cover): apiVersion and kind, metadata.name, the CRD's required fields (spec.selector,
  *   spec.endpoints) and their shapes, and that it selects a Service and one of its ports.
  * - Any other kind is an error (no schema to check it with).
- * - faultline's own rules for its Deployment: 1 replica, Recreate, non-root, read-only root filesystem,
- *   no privilege escalation, probes on /livez and /readyz, resources; the config in the ConfigMap
- *   listens where the probes look and keeps state_dir on the PersistentVolumeClaim.
+ * - faultline's own rules for its Deployment and config (scripts/manifests/faultline-rules.ts): non-root,
+ *   read-only root filesystem, no privilege escalation, probes on /livez and /readyz, resources, the
+ *   config listening where the probes look, a grace period above shutdown_timeout_seconds; on SQLite
+ *   1 replica, Recreate and state_dir on the PersistentVolumeClaim; with `store.postgres` (the ha
+ *   overlay) 2 replicas or more, state_dir on an emptyDir and no PVC, the database URL only from a
+ *   Secret, a PodDisruptionBudget selecting the pods and anti-affinity across nodes
+ *   (scripts/manifests/replica-rules.ts).
  *
  * Prints one line per problem, naming the object and the field; exits 0 when there are none, 1 when
  * there are, 2 when kubectl is missing or a kustomization does not render.
@@ -24,29 +28,32 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
-import { parseAllDocuments, parse as parseYaml } from "yaml";
+import { parseAllDocuments } from "yaml";
 import { errorMessage } from "../src/log.ts";
+import { checkFaultline } from "./manifests/faultline-rules.ts";
+import {
+  describe,
+  get,
+  isRecord,
+  isStringRecord,
+  type ManifestObject,
+  type ManifestProblem,
+  problem,
+  records,
+} from "./manifests/objects.ts";
 
 /** The kustomizations CI renders and validates, relative to the repository root. */
 export const KUSTOMIZATIONS = [
   "deploy/kubernetes/base",
   "deploy/kubernetes/overlays/example",
   "deploy/kubernetes/overlays/example-prometheus",
+  "deploy/kubernetes/overlays/ha",
 ] as const;
 
-/** Where the container mounts things; the Deployment and the config must agree with these. */
-const CONFIG_DIR = "/etc/faultline/config";
-const STATE_DIR = "/var/lib/faultline";
-
-/** One object of a rendered manifest, as parsed from YAML. */
-export type ManifestObject = Record<string, unknown>;
-
-/** One problem: which object (`Deployment faultline/faultline`), which field (`spec.replicas`), what. */
-export interface ManifestProblem {
-  object: string;
-  field: string;
-  message: string;
-}
+/** An object of a render, and one problem with it (defined in ./manifests/objects.ts). */
+export type { ManifestObject, ManifestProblem } from "./manifests/objects.ts";
+/** How problems name an object: `Deployment faultline/faultline`. */
+export { describe };
 
 /** The path of `kubectl` on PATH, or null. */
 export function findKubectl(): string | null {
@@ -147,14 +154,6 @@ function withoutBase64Newlines(object: ManifestObject): ManifestObject {
     Object.entries(object.data).map(([k, v]) => [k, typeof v === "string" ? v.replace(/[\r\n]/g, "") : v]),
   );
   return { ...object, data };
-}
-
-/** `Deployment faultline/faultline` (kind, then namespace/name, or just the name when cluster-wide). */
-export function describe(object: ManifestObject): string {
-  const meta = isRecord(object.metadata) ? object.metadata : {};
-  const name = typeof meta.name === "string" ? meta.name : "(no name)";
-  const kind = typeof object.kind === "string" ? object.kind : "(no kind)";
-  return typeof meta.namespace === "string" ? `${kind} ${meta.namespace}/${name}` : `${kind} ${name}`;
 }
 
 /** One problem as a line: `Deployment faultline/faultline: spec.replicas: must be integer`. */
@@ -275,125 +274,6 @@ function checkServiceMonitorTargets(objects: ManifestObject[]): ManifestProblem[
     });
   }
   return problems;
-}
-
-/** faultline's rules for its Deployment and config (see the file's comment). */
-function checkFaultline(objects: ManifestObject[]): ManifestProblem[] {
-  const deployment = objects.find(
-    (o) => o.kind === "Deployment" && get(o, "metadata", "name") === "faultline",
-  );
-  if (!deployment) return [problem("Deployment faultline", "", "missing from the render")];
-  const name = describe(deployment);
-  const problems: ManifestProblem[] = [];
-  const expect = (field: string, actual: unknown, wanted: unknown, why: string) => {
-    if (actual !== wanted) problems.push(problem(name, field, `must be ${JSON.stringify(wanted)} (${why})`));
-  };
-  expect("spec.replicas", get(deployment, "spec", "replicas"), 1, "state_dir is single-writer");
-  expect(
-    "spec.strategy.type",
-    get(deployment, "spec", "strategy", "type"),
-    "Recreate",
-    "state_dir is single-writer",
-  );
-  const pod = get(deployment, "spec", "template", "spec");
-  expect(
-    "spec.template.spec.securityContext.runAsNonRoot",
-    get(pod, "securityContext", "runAsNonRoot"),
-    true,
-    "non-root",
-  );
-  const containers = records(get(pod, "containers"));
-  const index = containers.findIndex((c) => c.name === "faultline");
-  const container = containers[index];
-  if (!container)
-    return [...problems, problem(name, "spec.template.spec.containers", "no container faultline")];
-  const at = `spec.template.spec.containers[${index}]`;
-  const security = get(container, "securityContext");
-  expect(
-    `${at}.securityContext.readOnlyRootFilesystem`,
-    get(security, "readOnlyRootFilesystem"),
-    true,
-    "read-only root",
-  );
-  expect(
-    `${at}.securityContext.allowPrivilegeEscalation`,
-    get(security, "allowPrivilegeEscalation"),
-    false,
-    "non-root",
-  );
-  for (const [probe, path] of [
-    ["livenessProbe", "/livez"],
-    ["readinessProbe", "/readyz"],
-  ] as const) {
-    expect(
-      `${at}.${probe}.httpGet.path`,
-      get(container, probe, "httpGet", "path"),
-      path,
-      "faultline's probe route",
-    );
-  }
-  for (const field of ["requests", "limits"]) {
-    if (!isRecord(get(container, "resources", field)))
-      problems.push(problem(name, `${at}.resources.${field}`, "required"));
-  }
-  const port = records(get(container, "ports")).find((p) => p.name === "http");
-  if (!port)
-    problems.push(
-      problem(name, `${at}.ports`, 'needs a port named "http" (the probes and the Service use it)'),
-    );
-
-  const mounts = records(get(container, "volumeMounts"));
-  const volumes = records(get(pod, "volumes"));
-  const volumeOf = (path: string) =>
-    volumes.find((v) => v.name === mounts.find((m) => m.mountPath === path)?.name);
-  if (!isRecord(volumeOf(STATE_DIR)?.persistentVolumeClaim)) {
-    problems.push(problem(name, `${at}.volumeMounts`, `${STATE_DIR} must be a PersistentVolumeClaim`));
-  }
-  const configMapName = get(volumeOf(CONFIG_DIR), "configMap", "name");
-  const configMap = objects.find(
-    (o) => o.kind === "ConfigMap" && get(o, "metadata", "name") === configMapName,
-  );
-  const text = get(configMap, "data", "faultline.yaml");
-  if (!configMap || typeof text !== "string") {
-    problems.push(
-      problem(name, `${at}.volumeMounts`, `${CONFIG_DIR} must be a ConfigMap with faultline.yaml`),
-    );
-    return problems;
-  }
-  const config: unknown = parseYaml(text);
-  const where = describe(configMap);
-  const listen = get(config, "health", "listen");
-  const wanted = `0.0.0.0:${port?.containerPort ?? 8080}`;
-  if (listen !== wanted)
-    problems.push(problem(where, "data.faultline.yaml: health.listen", `must be "${wanted}"`));
-  if (get(config, "state_dir") !== STATE_DIR) {
-    problems.push(problem(where, "data.faultline.yaml: state_dir", `must be "${STATE_DIR}" (the volume)`));
-  }
-  return problems;
-}
-
-function problem(object: string, field: string, message: string): ManifestProblem {
-  return { object, field, message };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function isStringRecord(value: unknown): value is Record<string, string> {
-  return isRecord(value) && Object.values(value).every((v) => typeof v === "string");
-}
-
-/** The value at a path of object keys, or undefined. */
-function get(value: unknown, ...keys: string[]): unknown {
-  let current = value;
-  for (const key of keys) current = isRecord(current) ? current[key] : undefined;
-  return current;
-}
-
-/** The objects of an array (anything else: none). */
-function records(value: unknown): Record<string, unknown>[] {
-  return Array.isArray(value) ? value.filter(isRecord) : [];
 }
 
 if (import.meta.main) {

@@ -1,8 +1,9 @@
 /**
  * The agent's environment: only what `agent.env_passthrough` names from faultline's own environment
  * (so MCP tokens and cloud credentials faultline holds never reach an agent that did not ask for
- * them), every `FAULTLINE_*` variable, and the run's own: its cluster's `KUBECONFIG`,
- * `FAULTLINE_CLUSTER`, `FAULTLINE_INCIDENT_ID` and `FAULTLINE_WORKSPACE`.
+ * them), every `FAULTLINE_*` variable but faultline's own secrets ({@link WITHHELD_VARIABLES}), and
+ * the run's own: its cluster's `KUBECONFIG`, `FAULTLINE_CLUSTER`, `FAULTLINE_INCIDENT_ID` and
+ * `FAULTLINE_WORKSPACE`.
  */
 import { resolve } from "node:path";
 
@@ -13,6 +14,13 @@ export const WORKSPACE_VARIABLE = "FAULTLINE_WORKSPACE";
 
 /** Variables every agent gets from faultline's environment whatever `env_passthrough` says. */
 const ALWAYS_PASSED_PREFIX = "FAULTLINE_";
+
+/**
+ * `FAULTLINE_*` variables that hold faultline's own secrets: not passed by the prefix, only when
+ * `agent.env_passthrough` names one exactly. `FAULTLINE_DATABASE_URL` is the PostgreSQL URL, password
+ * included, that `store.postgres.url` reads (README, deploy/kubernetes/overlays/ha).
+ */
+export const WITHHELD_VARIABLES: readonly string[] = ["FAULTLINE_DATABASE_URL"];
 
 /** What an agent run's environment is made of. */
 export interface AgentEnvInput {
@@ -25,8 +33,20 @@ export interface AgentEnvInput {
   from?: Readonly<Record<string, string | undefined>>;
 }
 
-/** True when `name` is one of `patterns` (an exact name, or a prefix written `PREFIX*`). */
+/**
+ * True when an agent gets `name` from faultline's environment: a `FAULTLINE_*` variable (but the
+ * {@link WITHHELD_VARIABLES}, passed only when named exactly), or one of `patterns` (an exact name, or a
+ * prefix written `PREFIX*`).
+ *
+ * @example
+ * ```ts
+ * isPassedThrough("FAULTLINE_HEALTH_LISTEN", []);           // true
+ * isPassedThrough("FAULTLINE_DATABASE_URL", ["FAULTLINE_*"]); // false
+ * isPassedThrough("AWS_REGION", ["AWS_*"]);                 // true
+ * ```
+ */
 export function isPassedThrough(name: string, patterns: readonly string[]): boolean {
+  if (WITHHELD_VARIABLES.includes(name)) return patterns.includes(name);
   if (name.startsWith(ALWAYS_PASSED_PREFIX)) return true;
   return patterns.some((pattern) =>
     pattern.endsWith("*") ? name.startsWith(pattern.slice(0, -1)) : name === pattern,

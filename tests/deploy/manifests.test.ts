@@ -5,7 +5,6 @@
  * Without kubectl these tests are skipped (CI installs it, so CI never skips them).
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   findKubectl,
@@ -16,8 +15,8 @@ import {
   renderWithExtra,
   validateManifests,
 } from "../../scripts/validate-manifests.ts";
-import { SOURCE_CLI } from "../helpers/process.ts";
 import { tempDir } from "../helpers/tmp.ts";
+import { checkMountedConfig } from "./mounted-config.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 const kubectl = findKubectl();
@@ -43,12 +42,16 @@ function find(objects: ManifestObject[], kind: string): ManifestObject {
 
 withKubectl("kubernetes manifests", () => {
   for (const dir of KUSTOMIZATIONS) {
+    // The ha overlay (replicas on PostgreSQL) has a PodDisruptionBudget instead of the PVC.
+    const replicated = dir.endsWith("/ha");
     test(`${dir} renders and every object is valid`, async () => {
       const objects = renderKustomization(join(ROOT, dir));
       const kinds = objects.map((o) => o.kind);
-      for (const kind of ["Deployment", "ConfigMap", "Secret", "PersistentVolumeClaim", "Service"]) {
+      const perReplica = replicated ? "PodDisruptionBudget" : "PersistentVolumeClaim";
+      for (const kind of ["Deployment", "ConfigMap", "Secret", perReplica, "Service"]) {
         expect(kinds).toContain(kind);
       }
+      if (replicated) expect(kinds).not.toContain("PersistentVolumeClaim");
       expect(kinds.filter((k) => k === "Secret")).toHaveLength(2);
       expect(await problemLines(objects)).toEqual([]);
     });
@@ -156,36 +159,7 @@ withKubectl("kubernetes manifests", () => {
     afterAll(dir.cleanup);
 
     test("passes faultline check", async () => {
-      const objects = renderKustomization(OVERLAY);
-      const configMap = find(objects, "ConfigMap") as { data: Record<string, string> };
-      const kubeconfigs = objects.find(
-        (o) =>
-          o.kind === "Secret" &&
-          String((o.metadata as { name: string }).name).startsWith("faultline-kubeconfigs"),
-      ) as { data: Record<string, string> };
-      // /etc/faultline/config/faultline.yaml and /etc/faultline/kubeconfigs/<key>, under a temp dir.
-      mkdirSync(join(dir.path, "config"));
-      mkdirSync(join(dir.path, "kubeconfigs"));
-      mkdirSync(join(dir.path, "bin"));
-      const config = join(dir.path, "config", "faultline.yaml");
-      writeFileSync(config, String(configMap.data["faultline.yaml"]));
-      for (const [key, value] of Object.entries(kubeconfigs.data)) {
-        writeFileSync(join(dir.path, "kubeconfigs", key), Buffer.from(value.replace(/\s/g, ""), "base64"));
-      }
-      // The agent is added to the image by whoever deploys it: stand in for it on PATH.
-      const agent = join(dir.path, "bin", "claude");
-      writeFileSync(agent, "#!/bin/sh\nexit 0\n");
-      chmodSync(agent, 0o755);
-      const check = Bun.spawn([...SOURCE_CLI, "check", "--config", config], {
-        env: { ...process.env, PATH: `${join(dir.path, "bin")}:${process.env.PATH}` },
-        stdout: "pipe",
-        stderr: "pipe",
-      });
-      const [stdout, stderr, code] = await Promise.all([
-        new Response(check.stdout).text(),
-        new Response(check.stderr).text(),
-        check.exited,
-      ]);
+      const { stdout, stderr, code } = await checkMountedConfig(renderKustomization(OVERLAY), dir.path);
       expect(stderr).toBe("");
       expect(stdout).toContain("valid (3 cluster(s), 3 enabled)");
       expect(code).toBe(0);

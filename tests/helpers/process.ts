@@ -106,9 +106,13 @@ export interface FinishedProcess {
   stderr: string;
 }
 
-/** Runs `argv` in `cwd` to its end, collecting stdout and stderr. */
-export async function runToEnd(argv: string[], cwd: string): Promise<FinishedProcess> {
-  const child = Bun.spawn(argv, { cwd, stdout: "pipe", stderr: "pipe" });
+/** Runs `argv` in `cwd` to its end (with `env`, else this process's environment), collecting stdout and stderr. */
+export async function runToEnd(
+  argv: string[],
+  cwd: string,
+  env?: Record<string, string | undefined>,
+): Promise<FinishedProcess> {
+  const child = Bun.spawn(argv, { cwd, env, stdout: "pipe", stderr: "pipe" });
   const [stdout, stderr, code] = await Promise.all([
     new Response(child.stdout).text(),
     new Response(child.stderr).text(),
