@@ -10,7 +10,7 @@ import { loadConfig } from "../config/load.ts";
 import type { FaultlineConfig } from "../config/types.ts";
 import { StoreError } from "../incidents/model.ts";
 import { DB_FILE } from "../incidents/open.ts";
-import { IncidentStore } from "../incidents/store.ts";
+import { SqliteStore } from "../incidents/store.ts";
 import { errorMessage, setLogSink } from "../log.ts";
 import { EXIT } from "./exit-codes.ts";
 import { formatIncidentDetail } from "./incident-detail.ts";
@@ -76,7 +76,7 @@ export async function incidentShowCommand(argv: string[], io: CommandIO = PROCES
 }
 
 function readDetail(stateDir: string, id: string) {
-  const store = IncidentStore.open(stateDir);
+  const store = SqliteStore.open(stateDir);
   try {
     return store.get(id);
   } finally {

@@ -18,7 +18,7 @@ import {
   StoreError,
 } from "../incidents/model.ts";
 import { DB_FILE } from "../incidents/open.ts";
-import { IncidentStore } from "../incidents/store.ts";
+import { SqliteStore } from "../incidents/store.ts";
 import { setLogSink } from "../log.ts";
 import { useColor } from "./color.ts";
 import { EXIT } from "./exit-codes.ts";
@@ -89,7 +89,7 @@ function listIncidents(stateDir: string, filter: IncidentFilter, io: CommandIO):
     io.stderr(`faultline incidents: no incident store in ${stateDir} yet (faultline has not run with it)\n`);
     return [];
   }
-  const store = IncidentStore.open(stateDir);
+  const store = SqliteStore.open(stateDir);
   try {
     return store.list(filter);
   } finally {

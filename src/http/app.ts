@@ -6,7 +6,7 @@
 import { Hono } from "hono";
 import type { ClusterState, Registry, RegistrySummary } from "../cluster/registry.ts";
 import type { IncidentStatus } from "../incidents/model.ts";
-import type { IncidentStore } from "../incidents/store.ts";
+import type { SqliteStore } from "../incidents/store.ts";
 import type { ReloadOutcome } from "../reload/reloader.ts";
 import { statusPageRoutes } from "../ui/routes.tsx";
 import { VERSION } from "../version.ts";
@@ -41,7 +41,7 @@ export interface HealthDeps {
   /** Serves `GET /metrics` when given. */
   metrics?: FaultlineMetrics;
   /** Serves `/incidents`, `/notifications` and the status page, and adds per-cluster incident counts to `/health/clusters`, when given. */
-  store?: IncidentStore;
+  store?: SqliteStore;
   /** Serves `/livez` and `/readyz` when given. */
   probes?: ProbeState;
   /** When set, every route but `/livez` and `/readyz` requires `Authorization: Bearer <authToken>`. */

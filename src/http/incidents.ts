@@ -6,7 +6,7 @@
 import { Hono } from "hono";
 import { parseIncidentFilter } from "../incidents/filter.ts";
 import { type Incident, type IncidentFilter, StoreError } from "../incidents/model.ts";
-import type { IncidentStore } from "../incidents/store.ts";
+import type { SqliteStore } from "../incidents/store.ts";
 
 /** Body of `GET /incidents`. */
 export interface IncidentListBody {
@@ -23,7 +23,7 @@ export interface IncidentErrorBody {
  * first; a bad or unknown parameter → 400 naming it) and `GET /incidents/:id` → the incident, its
  * most recent events and its runs (404 when unknown). A store failure → 503.
  */
-export function incidentRoutes(store: IncidentStore): Hono {
+export function incidentRoutes(store: SqliteStore): Hono {
   const app = new Hono();
   app.get("/incidents", (c) => {
     const filter = parseListQuery(c.req.queries());

@@ -13,13 +13,13 @@ import type { AgentConfig, ClusterConfig } from "../config/types.ts";
 import type { FaultEvent } from "../events/fault.ts";
 import { errorMessage, logger } from "../log.ts";
 import type { AgentRun, Incident } from "./model.ts";
-import type { IncidentStore } from "./store.ts";
+import type { SqliteStore } from "./store.ts";
 
 const log = logger({ component: "dispatcher" });
 
 /** Options for {@link Dispatcher}. */
 export interface DispatcherOptions {
-  store: IncidentStore;
+  store: SqliteStore;
   agent: AgentConfig;
   stateDir: string;
   clusters: ReadonlyMap<string, ClusterConfig>;

@@ -18,7 +18,7 @@ import { readResultFile } from "../agent/outcome.ts";
 import { logFinishedRun } from "../agent/runner.ts";
 import type { AgentConfig } from "../config/types.ts";
 import { logger } from "../log.ts";
-import type { IncidentStore } from "./store.ts";
+import type { SqliteStore } from "./store.ts";
 
 const log = logger({ component: "recovery" });
 
@@ -30,7 +30,7 @@ export type AdoptedRun = UnfinishedRun & { pid: number };
  * dispatching. Resolves with the runs still going, to be adopted (none without an agent config).
  */
 export async function recoverInterruptedRuns(
-  store: IncidentStore,
+  store: SqliteStore,
   agent: AgentConfig | null,
 ): Promise<AdoptedRun[]> {
   const adopted: AdoptedRun[] = [];

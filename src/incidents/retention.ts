@@ -9,7 +9,7 @@ import { setImmediate as nextTurn } from "node:timers/promises";
 import { workspacePath } from "../agent/workspace.ts";
 import { errorMessage, logger } from "../log.ts";
 import { errnoCode } from "../runtime/errno.ts";
-import type { IncidentStore } from "./store.ts";
+import type { SqliteStore } from "./store.ts";
 
 const log = logger({ component: "retention" });
 
@@ -35,7 +35,7 @@ export interface RetentionReport {
 
 /** Options for {@link Retention}. */
 export interface RetentionOptions {
-  store: IncidentStore;
+  store: SqliteStore;
   stateDir: string;
   /** `retention.days`, read at every pass (a reload may change it); 0 keeps everything. */
   days: () => number;
@@ -86,14 +86,14 @@ export class Retention {
     if (days <= 0 || this.#stopped) return null;
     const { store, stateDir } = this.#options;
     const started = performance.now();
-    if (store.maintenance.space().autoVacuum !== "incremental") {
-      const { pages, pageSize } = store.maintenance.space();
+    if (store.maintenance.file.space().autoVacuum !== "incremental") {
+      const { pages, pageSize } = store.maintenance.file.space();
       log.info("switching the database to incremental vacuum: rewriting it once (about 10 s per GB)", {
         path: store.path,
         size_bytes: pages * pageSize,
       });
     }
-    const converted = store.maintenance.enableIncrementalVacuum();
+    const converted = store.maintenance.file.enableIncrementalVacuum();
     if (converted) log.info("database switched to incremental vacuum", { path: store.path });
     const cutoff = new Date((this.#options.now?.() ?? new Date()).getTime() - days * 86_400_000);
     const report: RetentionReport = {
@@ -117,14 +117,14 @@ export class Retention {
       if (batch.ids.length < PRUNE_BATCH || this.#stopped) break;
       await nextTurn();
     }
-    const { pageSize } = store.maintenance.space();
-    while (!this.#stopped && store.maintenance.space().freePages > 0) {
-      const freed = store.maintenance.reclaimSpace(RECLAIM_PAGES);
+    const { pageSize } = store.maintenance.file.space();
+    while (!this.#stopped && store.maintenance.file.space().freePages > 0) {
+      const freed = store.maintenance.file.reclaimSpace(RECLAIM_PAGES);
       report.reclaimed_bytes += freed * pageSize;
       if (freed === 0) break;
       await nextTurn();
     }
-    if (report.incidents > 0) store.maintenance.checkpoint();
+    if (report.incidents > 0) store.maintenance.file.checkpoint();
     report.duration_ms = Math.round(performance.now() - started);
     if (report.incidents > 0 || converted) log.info("retention pass", { days, ...report });
     return report;

@@ -7,11 +7,11 @@ import type { FaultlineConfig } from "../config/types.ts";
 import { StateDirLock } from "./lock.ts";
 import { prepareStateDir } from "./open.ts";
 import { type AdoptedRun, recoverInterruptedRuns } from "./recovery.ts";
-import { IncidentStore } from "./store.ts";
+import { SqliteStore } from "./store.ts";
 
 /** A state_dir this process now owns. */
 export interface OwnedState {
-  store: IncidentStore;
+  store: SqliteStore;
   lock: StateDirLock;
   /** Runs a previous faultline started whose supervisors still go: the dispatcher adopts them. */
   adopted: AdoptedRun[];
@@ -33,10 +33,10 @@ export async function ownState(
 ): Promise<OwnedState> {
   prepareStateDir(config.state_dir);
   const lock = StateDirLock.acquire(config.state_dir);
-  let store: IncidentStore | undefined;
+  let store: SqliteStore | undefined;
   try {
     whileOpening();
-    store = IncidentStore.open(config.state_dir, {
+    store = SqliteStore.open(config.state_dir, {
       dedupWindowSeconds: config.dedup_window_seconds,
       maxQueue: config.agent?.max_queue,
     });

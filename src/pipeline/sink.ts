@@ -8,7 +8,7 @@
 import type { ClusterConfig } from "../config/types.ts";
 import { describeResource, type FaultEvent } from "../events/fault.ts";
 import type { IngestItem, IngestResult } from "../incidents/model.ts";
-import type { IncidentStore } from "../incidents/store.ts";
+import type { SqliteStore } from "../incidents/store.ts";
 import { errorMessage, logger } from "../log.ts";
 import { Backoff } from "../runtime/backoff.ts";
 import { sleep } from "../runtime/sleep.ts";
@@ -30,7 +30,7 @@ export interface SinkContext {
   channel: Channel<FaultEvent>;
   /** The clusters to route by; a config reload changes it in place. */
   clusters: ReadonlyMap<string, ClusterConfig>;
-  store: IncidentStore;
+  store: SqliteStore;
   backpressure: Backpressure;
   drops: Drops;
   /** Whether an agent is configured now (route: `no_agent` otherwise); read for every batch. */

@@ -17,7 +17,7 @@ import { overallStatus } from "../http/overall.ts";
 import { newSession, SESSION_COOKIE, sessionCookieOptions } from "../http/session.ts";
 import { parseIncidentFilter } from "../incidents/filter.ts";
 import { type IncidentFilter, StoreError } from "../incidents/model.ts";
-import type { IncidentStore } from "../incidents/store.ts";
+import type { SqliteStore } from "../incidents/store.ts";
 import { VERSION } from "../version.ts";
 import { Dashboard } from "./dashboard.tsx";
 import { IncidentPage } from "./incident-page.tsx";
@@ -41,7 +41,7 @@ const MAX_LOGIN_BYTES = 16 * 1024;
 /** What the status page reads. */
 export interface StatusPageDeps {
   registry: Registry;
-  store: IncidentStore;
+  store: SqliteStore;
   startedAt: Date;
   /** `health.auth_token`: enables the login form and the logout button. */
   authToken?: string | null | undefined;

@@ -7,21 +7,21 @@ import type { AgentConfig, ClusterConfig } from "../../src/config/types.ts";
 import type { FaultEvent, Severity } from "../../src/events/fault.ts";
 import { Dispatcher } from "../../src/incidents/dispatcher.ts";
 import { DB_FILE } from "../../src/incidents/open.ts";
-import { IncidentStore } from "../../src/incidents/store.ts";
+import { SqliteStore } from "../../src/incidents/store.ts";
 import { setLogSink } from "../../src/log.ts";
 import { makeAgentConfig, makeFault } from "../helpers/fault.ts";
 import { tempDir, writeFile } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 let dir: ReturnType<typeof tempDir>;
-let store: IncidentStore;
+let store: SqliteStore;
 let restoreSink: (line: string) => void;
 let stateDir: string;
 
 beforeEach(() => {
   dir = tempDir();
   stateDir = join(dir.path, "state");
-  store = IncidentStore.open(stateDir);
+  store = SqliteStore.open(stateDir);
   restoreSink = setLogSink(() => {});
 });
 afterEach(() => {
