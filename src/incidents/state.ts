@@ -8,10 +8,11 @@ import { StateDirLock } from "./lock.ts";
 import { prepareStateDir } from "./open.ts";
 import { type AdoptedRun, recoverInterruptedRuns } from "./recovery.ts";
 import { SqliteStore } from "./store.ts";
+import type { IncidentStore } from "./store-api.ts";
 
 /** A state_dir this process now owns. */
 export interface OwnedState {
-  store: SqliteStore;
+  store: IncidentStore;
   lock: StateDirLock;
   /** Runs a previous faultline started whose supervisors still go: the dispatcher adopts them. */
   adopted: AdoptedRun[];
@@ -33,17 +34,22 @@ export async function ownState(
 ): Promise<OwnedState> {
   prepareStateDir(config.state_dir);
   const lock = StateDirLock.acquire(config.state_dir);
-  let store: SqliteStore | undefined;
+  let store: IncidentStore | undefined;
   try {
     whileOpening();
-    store = SqliteStore.open(config.state_dir, {
-      dedupWindowSeconds: config.dedup_window_seconds,
-      maxQueue: config.agent?.max_queue,
-    });
+    store = openStore(config);
     return { store, lock, adopted: await recoverInterruptedRuns(store, config.agent) };
   } catch (error) {
-    store?.close();
+    await store?.close();
     lock.release();
     throw error;
   }
+}
+
+/** Opens the store `config` asks for: SQLite in `state_dir`. */
+function openStore(config: FaultlineConfig): IncidentStore {
+  return SqliteStore.open(config.state_dir, {
+    dedupWindowSeconds: config.dedup_window_seconds,
+    maxQueue: config.agent?.max_queue,
+  });
 }

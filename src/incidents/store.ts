@@ -326,8 +326,8 @@ export class SqliteStore implements IncidentStore {
   /**
    * Hands the next queued incident ({@link nextQueued}'s fair order) to an agent in one IMMEDIATE
    * transaction, so two processes on one file never claim the same incident: status `running`, one
-   * more attempt, a new run in `workspaceOf(incident)`, the cluster's turn recorded. Null when
-   * nothing is queued.
+   * more attempt, a new run in `workspaceOf(incident)`, the cluster's turn recorded, with the
+   * incident's newest event. Null when nothing is queued. If it throws, nothing was claimed.
    *
    * @example
    * ```ts
@@ -339,12 +339,13 @@ export class SqliteStore implements IncidentStore {
     return this.#write("claim the next queued incident", () => {
       const row = this.#statements.nextQueued.get();
       if (row === null) return null;
-      return this.#start(row, workspaceOf(toIncident(row)));
+      const event = this.#queries.newestEvent(row.seq, row.id);
+      return { ...this.#start(row, workspaceOf(toIncident(row))), event };
     });
   }
 
   /** Inside a write transaction: starts `incident` (queued) in `workspace`; the incident and run after. */
-  #start(incident: IncidentRow, workspace: string): ClaimedRun {
+  #start(incident: IncidentRow, workspace: string): Omit<ClaimedRun, "event"> {
     const now = this.#settings.now().getTime();
     if (this.#statements.startIncident.run({ seq: incident.seq, workspace, now }).changes === 0) {
       throw new IncidentStateError(`incident ${incident.id} is ${incident.status}, not queued`);

@@ -5,20 +5,20 @@
  * content they were committed with.
  */
 import type { FaultlineConfig, NotifySinkConfig } from "../config/types.ts";
-import type { SqliteStore } from "../incidents/store.ts";
+import type { IncidentStore } from "../incidents/store-api.ts";
 import { planNotifications } from "./message.ts";
 import { type AttemptStatus, Notifier } from "./notifier.ts";
 
 /** Plans and delivers notifications; one per running faultline. */
 export class Notifications {
-  readonly #store: SqliteStore;
+  readonly #store: IncidentStore;
   #notifier: Notifier;
   #sinks: readonly NotifySinkConfig[];
   /** Attempts counted by notifiers that a reload replaced, so the totals never go back. */
   readonly #earlier = new Map<string, Record<AttemptStatus, number>>();
 
   /** Plans for `config`'s sinks from now on; call {@link start} to deliver. */
-  constructor(store: SqliteStore, config: FaultlineConfig) {
+  constructor(store: IncidentStore, config: FaultlineConfig) {
     this.#store = store;
     this.#sinks = config.notify;
     store.configure({ notify: planNotifications(config) });
