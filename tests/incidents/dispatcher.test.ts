@@ -8,6 +8,7 @@ import type { FaultEvent, Severity } from "../../src/events/fault.ts";
 import { Dispatcher } from "../../src/incidents/dispatcher.ts";
 import { DB_FILE } from "../../src/incidents/open.ts";
 import { SqliteStore } from "../../src/incidents/store.ts";
+import type { IncidentStore } from "../../src/incidents/store-api.ts";
 import { setLogSink } from "../../src/log.ts";
 import { makeAgentConfig, makeFault } from "../helpers/fault.ts";
 import { tempDir, writeFile } from "../helpers/tmp.ts";
@@ -102,6 +103,75 @@ test("never runs more than max_concurrent agents; every queued incident runs onc
     const runs = store.get(incident.id)?.runs ?? [];
     expect(runs.map((r) => [r.attempt, r.status, r.exit_code])).toEqual([[1, "succeeded", 0]]);
   }
+});
+
+/** `store` with a claimNext that answers after `delayMs` (as a database server would), counting claims in flight. */
+function slowClaims(delayMs: number): { store: IncidentStore; mostInFlight: () => number } {
+  let inFlight = 0;
+  let most = 0;
+  const claimNext: IncidentStore["claimNext"] = async (workspaceOf) => {
+    most = Math.max(most, ++inFlight);
+    try {
+      await Bun.sleep(delayMs);
+      return store.claimNext(workspaceOf);
+    } finally {
+      inFlight--;
+    }
+  };
+  const slow = new Proxy(store, {
+    get(target, key) {
+      if (key === "claimNext") return claimNext;
+      const value = Reflect.get(target, key, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { store: slow, mostInFlight: () => most };
+}
+
+test("kicks during a slow claim make one claim loop go round: each incident starts once, never more than max_concurrent", async () => {
+  const agent = recordingAgent(0.05);
+  const slow = slowClaims(5);
+  const clusters = new Map(["a", "b"].map((n) => [n, cluster(n)]));
+  const dispatcher = new Dispatcher({
+    store: slow.store,
+    agent: agentConfig(agent.command, { max_concurrent: 3 }),
+    stateDir,
+    clusters,
+    killGraceMs: 200,
+  });
+  const results = ingest([
+    ...Array.from({ length: 6 }, (_, i) => fault("a", `a${i}`)),
+    ...Array.from({ length: 6 }, (_, i) => fault("b", `b${i}`)),
+  ]);
+  let mostRunning = 0;
+  const kicks = Array.from({ length: 50 }, () => dispatcher.kick());
+  const kicker = setInterval(() => {
+    mostRunning = Math.max(mostRunning, dispatcher.running);
+    void dispatcher.kick();
+  }, 1);
+  try {
+    await waitFor("all succeeded", () => statuses().every((s) => s === "succeeded"), 10_000);
+  } finally {
+    clearInterval(kicker);
+  }
+  await Promise.all(kicks);
+  expect(slow.mostInFlight()).toBe(1);
+  const started = agent
+    .lines()
+    .filter((line) => line.startsWith("start"))
+    .map((line) => line.split(" ")[2]);
+  expect(started.sort()).toEqual(results.map((r) => r.incident.id).sort());
+  let overlap = 0;
+  let most = 0;
+  for (const line of agent.lines()) {
+    overlap += line.startsWith("start") ? 1 : -1;
+    most = Math.max(most, overlap);
+  }
+  expect(most).toBeLessThanOrEqual(3);
+  expect(mostRunning).toBeLessThanOrEqual(3);
+  expect(mostRunning).toBeGreaterThan(1);
+  for (const { incident } of results) expect(store.get(incident.id)?.runs).toHaveLength(1);
+  await dispatcher.stop(1000);
 });
 
 test("a noisy cluster does not starve a quiet one: the quiet cluster's incident runs second", async () => {
