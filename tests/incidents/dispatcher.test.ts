@@ -65,6 +65,17 @@ function recordingAgent(sleepSeconds: number): { command: string[]; lines: () =>
   return { command: [script], lines: () => readFileSync(file, "utf8").trim().split("\n") };
 }
 
+/** The most agents running at once in a {@link recordingAgent} timeline. */
+function mostAtOnce(lines: readonly string[]): number {
+  let overlap = 0;
+  let most = 0;
+  for (const line of lines) {
+    overlap += line.startsWith("start") ? 1 : -1;
+    most = Math.max(most, overlap);
+  }
+  return most;
+}
+
 /** Two agents at a time unless told otherwise. */
 const agentConfig = (command: string[], overrides: Partial<AgentConfig> = {}): AgentConfig =>
   makeAgentConfig(command, { max_concurrent: 2, ...overrides });
@@ -91,13 +102,7 @@ test("never runs more than max_concurrent agents; every queued incident runs onc
   expect(dispatcher.running).toBe(2);
   expect(store.queueDepth()).toBe(3);
   await waitFor("all succeeded", () => statuses().every((s) => s === "succeeded"));
-  let overlap = 0;
-  let most = 0;
-  for (const line of agent.lines()) {
-    overlap += line.startsWith("start") ? 1 : -1;
-    most = Math.max(most, overlap);
-  }
-  expect(most).toBe(2);
+  expect(mostAtOnce(agent.lines())).toBe(2);
   expect(agent.lines().filter((l) => l.startsWith("start"))).toHaveLength(5);
   for (const incident of store.list()) {
     const runs = store.get(incident.id)?.runs ?? [];
@@ -161,13 +166,7 @@ test("kicks during a slow claim make one claim loop go round: each incident star
     .filter((line) => line.startsWith("start"))
     .map((line) => line.split(" ")[2]);
   expect(started.sort()).toEqual(results.map((r) => r.incident.id).sort());
-  let overlap = 0;
-  let most = 0;
-  for (const line of agent.lines()) {
-    overlap += line.startsWith("start") ? 1 : -1;
-    most = Math.max(most, overlap);
-  }
-  expect(most).toBeLessThanOrEqual(3);
+  expect(mostAtOnce(agent.lines())).toBeLessThanOrEqual(3);
   expect(mostRunning).toBeLessThanOrEqual(3);
   expect(mostRunning).toBeGreaterThan(1);
   for (const { incident } of results) expect(store.get(incident.id)?.runs).toHaveLength(1);
