@@ -7,21 +7,22 @@ import type { AgentConfig, ClusterConfig } from "../../src/config/types.ts";
 import type { FaultEvent, Severity } from "../../src/events/fault.ts";
 import { Dispatcher } from "../../src/incidents/dispatcher.ts";
 import { DB_FILE } from "../../src/incidents/open.ts";
-import { IncidentStore } from "../../src/incidents/store.ts";
+import { SqliteStore } from "../../src/incidents/store.ts";
+import type { IncidentStore } from "../../src/incidents/store-api.ts";
 import { setLogSink } from "../../src/log.ts";
 import { makeAgentConfig, makeFault } from "../helpers/fault.ts";
 import { tempDir, writeFile } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 let dir: ReturnType<typeof tempDir>;
-let store: IncidentStore;
+let store: SqliteStore;
 let restoreSink: (line: string) => void;
 let stateDir: string;
 
 beforeEach(() => {
   dir = tempDir();
   stateDir = join(dir.path, "state");
-  store = IncidentStore.open(stateDir);
+  store = SqliteStore.open(stateDir);
   restoreSink = setLogSink(() => {});
 });
 afterEach(() => {
@@ -64,6 +65,17 @@ function recordingAgent(sleepSeconds: number): { command: string[]; lines: () =>
   return { command: [script], lines: () => readFileSync(file, "utf8").trim().split("\n") };
 }
 
+/** The most agents running at once in a {@link recordingAgent} timeline. */
+function mostAtOnce(lines: readonly string[]): number {
+  let overlap = 0;
+  let most = 0;
+  for (const line of lines) {
+    overlap += line.startsWith("start") ? 1 : -1;
+    most = Math.max(most, overlap);
+  }
+  return most;
+}
+
 /** Two agents at a time unless told otherwise. */
 const agentConfig = (command: string[], overrides: Partial<AgentConfig> = {}): AgentConfig =>
   makeAgentConfig(command, { max_concurrent: 2, ...overrides });
@@ -86,17 +98,11 @@ test("never runs more than max_concurrent agents; every queued incident runs onc
   const agent = recordingAgent(0.15);
   const dispatcher = dispatcherFor(agentConfig(agent.command, { max_concurrent: 2 }), ["a"]);
   ingest(["p1", "p2", "p3", "p4", "p5"].map((n) => fault("a", n)));
-  dispatcher.kick();
+  await dispatcher.kick();
   expect(dispatcher.running).toBe(2);
   expect(store.queueDepth()).toBe(3);
   await waitFor("all succeeded", () => statuses().every((s) => s === "succeeded"));
-  let overlap = 0;
-  let most = 0;
-  for (const line of agent.lines()) {
-    overlap += line.startsWith("start") ? 1 : -1;
-    most = Math.max(most, overlap);
-  }
-  expect(most).toBe(2);
+  expect(mostAtOnce(agent.lines())).toBe(2);
   expect(agent.lines().filter((l) => l.startsWith("start"))).toHaveLength(5);
   for (const incident of store.list()) {
     const runs = store.get(incident.id)?.runs ?? [];
@@ -104,12 +110,75 @@ test("never runs more than max_concurrent agents; every queued incident runs onc
   }
 });
 
+/** `store` with a claimNext that answers after `delayMs` (as a database server would), counting claims in flight. */
+function slowClaims(delayMs: number): { store: IncidentStore; mostInFlight: () => number } {
+  let inFlight = 0;
+  let most = 0;
+  const claimNext: IncidentStore["claimNext"] = async (workspaceOf) => {
+    most = Math.max(most, ++inFlight);
+    try {
+      await Bun.sleep(delayMs);
+      return store.claimNext(workspaceOf);
+    } finally {
+      inFlight--;
+    }
+  };
+  const slow = new Proxy(store, {
+    get(target, key) {
+      if (key === "claimNext") return claimNext;
+      const value = Reflect.get(target, key, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { store: slow, mostInFlight: () => most };
+}
+
+test("kicks during a slow claim make one claim loop go round: each incident starts once, never more than max_concurrent", async () => {
+  const agent = recordingAgent(0.05);
+  const slow = slowClaims(5);
+  const clusters = new Map(["a", "b"].map((n) => [n, cluster(n)]));
+  const dispatcher = new Dispatcher({
+    store: slow.store,
+    agent: agentConfig(agent.command, { max_concurrent: 3 }),
+    stateDir,
+    clusters,
+    killGraceMs: 200,
+  });
+  const results = ingest([
+    ...Array.from({ length: 6 }, (_, i) => fault("a", `a${i}`)),
+    ...Array.from({ length: 6 }, (_, i) => fault("b", `b${i}`)),
+  ]);
+  let mostRunning = 0;
+  const kicks = Array.from({ length: 50 }, () => dispatcher.kick());
+  const kicker = setInterval(() => {
+    mostRunning = Math.max(mostRunning, dispatcher.running);
+    void dispatcher.kick();
+  }, 1);
+  try {
+    await waitFor("all succeeded", () => statuses().every((s) => s === "succeeded"), 10_000);
+  } finally {
+    clearInterval(kicker);
+  }
+  await Promise.all(kicks);
+  expect(slow.mostInFlight()).toBe(1);
+  const started = agent
+    .lines()
+    .filter((line) => line.startsWith("start"))
+    .map((line) => line.split(" ")[2]);
+  expect(started.sort()).toEqual(results.map((r) => r.incident.id).sort());
+  expect(mostAtOnce(agent.lines())).toBeLessThanOrEqual(3);
+  expect(mostRunning).toBeLessThanOrEqual(3);
+  expect(mostRunning).toBeGreaterThan(1);
+  for (const { incident } of results) expect(store.get(incident.id)?.runs).toHaveLength(1);
+  await dispatcher.stop(1000);
+});
+
 test("a noisy cluster does not starve a quiet one: the quiet cluster's incident runs second", async () => {
   const agent = recordingAgent(0.02);
   const dispatcher = dispatcherFor(agentConfig(agent.command, { max_concurrent: 1 }), ["noisy", "quiet"]);
   ingest(Array.from({ length: 8 }, (_, i) => fault("noisy", `n${i}`)));
   ingest([fault("quiet", "q0")]);
-  dispatcher.kick();
+  await dispatcher.kick();
   await waitFor("all done", () => statuses().every((s) => s === "succeeded"));
   const order = agent
     .lines()
@@ -122,7 +191,7 @@ test("an agent past timeout_seconds is ended and the incident is timed_out", asy
   const script = writeFile(dir.path, "stuck.sh", "#!/bin/sh\nsleep 30\n", 0o755);
   const dispatcher = dispatcherFor(agentConfig([script], { timeout_seconds: 0.3 }), ["a"]);
   const [result] = ingest([fault("a", "stuck")]);
-  dispatcher.kick();
+  await dispatcher.kick();
   await waitFor(
     "timed out",
     () => store.get(result?.incident.id ?? "")?.incident.status === "timed_out",
@@ -136,13 +205,13 @@ test("stop lets running agents finish within the grace, and interrupts those tha
   const quick = recordingAgent(0.1);
   const dispatcher = dispatcherFor(agentConfig(quick.command, { max_concurrent: 2 }), ["a"]);
   ingest([fault("a", "x"), fault("a", "y"), fault("a", "z")]);
-  dispatcher.kick();
+  await dispatcher.kick();
   await dispatcher.stop(5000);
   expect(statuses().sort()).toEqual(["queued", "succeeded", "succeeded"]);
 
   const slow = writeFile(dir.path, "slow.sh", "#!/bin/sh\nsleep 30\n", 0o755);
   const second = dispatcherFor(agentConfig([slow]), ["a"]);
-  second.kick();
+  await second.kick();
   await waitFor("slow running", () => second.running === 1);
   await second.stop(100);
   expect(statuses().sort()).toEqual(["interrupted", "succeeded", "succeeded"]);
@@ -152,7 +221,7 @@ test("records each agent supervisor's pid on its run, for recovery after a crash
   const agent = recordingAgent(0.3);
   const dispatcher = dispatcherFor(agentConfig(agent.command), ["a"]);
   const [result] = ingest([fault("a", "p")]);
-  dispatcher.kick();
+  await dispatcher.kick();
   await waitFor("pid recorded", () => store.openRuns()[0]?.pid);
   expect(store.openRuns()).toEqual([
     {
@@ -172,7 +241,7 @@ test("an incident whose cluster is no longer configured fails with a clear error
   const agent = recordingAgent(0);
   ingest([fault("gone", "p")]);
   const dispatcher = dispatcherFor(agentConfig(agent.command), ["a"]);
-  dispatcher.kick();
+  await dispatcher.kick();
   await waitFor("failed", () => statuses()[0] === "failed");
   const [incident] = store.list();
   expect(store.get(incident?.id ?? "")?.runs[0]?.error).toContain("its cluster is no longer configured");
@@ -184,7 +253,7 @@ test("a failing read of the next incident is logged and leaves it queued; the di
   const agent = recordingAgent(0.3);
   const dispatcher = dispatcherFor(agentConfig(agent.command, { max_concurrent: 1 }), ["a"]);
   ingest([fault("a", "first"), fault("a", "second")]);
-  dispatcher.kick();
+  await dispatcher.kick();
   expect(dispatcher.running).toBe(1);
   // Another connection drops the events table: reading the second incident's event now fails.
   const other = new Database(join(stateDir, DB_FILE));
@@ -213,7 +282,7 @@ esac
   );
   const dispatcher = dispatcherFor(agentConfig([script], { max_concurrent: 3 }), ["a"]);
   const results = ingest([fault("a", "good"), fault("a", "bad"), fault("a", "fifo")]);
-  dispatcher.kick();
+  await dispatcher.kick();
   await waitFor("all finished", () => statuses().every((s) => s === "succeeded" || s === "failed"), 5000);
   const outputOf = (i: number) => store.get(results[i]?.incident.id ?? "")?.runs[0]?.output;
   expect(outputOf(0)).toMatchObject({
