@@ -9,6 +9,7 @@ import type { FaultEvent } from "../events/fault.ts";
 import { describeResource } from "../events/fault.ts";
 import type { StoreMaintenance } from "../incidents/maintenance.ts";
 import type { ClusterLiveness } from "../incidents/model.ts";
+import type { MaintenanceStore } from "../incidents/store-api.ts";
 import { errorMessage, logger } from "../log.ts";
 import type { AliveMessage, ClusterResume, WorkerToMain } from "../worker/protocol.ts";
 
@@ -93,13 +94,40 @@ export function resumeStates(
   const states = new Map<string, ClusterResume>();
   for (const row of store.liveness()) {
     const recent = store.recentEvents(row.cluster, row.last_alive_ms - SEEN_SLACK_MS, SEEN_LIMIT);
-    states.set(row.cluster, {
-      since: new Date(row.last_alive_ms).toISOString(),
-      session_id: row.session_id,
-      seen: latestPerObject(recent),
-    });
+    states.set(row.cluster, resumeOf(row, recent));
   }
   return states;
+}
+
+/**
+ * Where `names` were left (by this replica's previous process, or by another replica that held them),
+ * for a replica taking them over: the same resume a restart gets, read through the async store contract.
+ *
+ * @example
+ * ```ts
+ * supervisor.add(configs, undefined, await resumeClusters(store.maintenance, new Set(["prod-east"])));
+ * ```
+ */
+export async function resumeClusters(
+  store: Pick<MaintenanceStore, "liveness" | "recentEvents">,
+  names: ReadonlySet<string>,
+): Promise<Map<string, ClusterResume>> {
+  const states = new Map<string, ClusterResume>();
+  for (const row of await store.liveness()) {
+    if (!names.has(row.cluster)) continue;
+    const recent = await store.recentEvents(row.cluster, row.last_alive_ms - SEEN_SLACK_MS, SEEN_LIMIT);
+    states.set(row.cluster, resumeOf(row, recent));
+  }
+  return states;
+}
+
+/** A connection's resume from its stored liveness and the faults stored since shortly before it. */
+function resumeOf(row: ClusterLiveness, recent: readonly FaultEvent[]): ClusterResume {
+  return {
+    since: new Date(row.last_alive_ms).toISOString(),
+    session_id: row.session_id,
+    seen: latestPerObject(recent),
+  };
 }
 
 /** Per object (`kind/namespace/name`), the time of its newest fault. */

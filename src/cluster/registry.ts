@@ -63,6 +63,26 @@ export interface RegistrySummary {
   unhealthy: number;
 }
 
+/**
+ * Totals over cluster states (a registry's, or the fleet's from every replica).
+ *
+ * @example
+ * ```ts
+ * summarize(registry.list()); // { total: 3, active: 2, unhealthy: 1 }
+ * ```
+ */
+export function summarize(states: Iterable<Pick<ClusterState, "status">>): RegistrySummary {
+  let total = 0;
+  let active = 0;
+  let unhealthy = 0;
+  for (const s of states) {
+    total++;
+    if (s.status === "active") active++;
+    else if (s.status === "failed" || s.status === "disconnected") unhealthy++;
+  }
+  return { total, active, unhealthy };
+}
+
 /** Live per-cluster state. */
 export class Registry {
   readonly #clusters = new Map<string, ClusterState>();
@@ -160,12 +180,6 @@ export class Registry {
 
   /** Totals for the health summary. */
   summary(): RegistrySummary {
-    let active = 0;
-    let unhealthy = 0;
-    for (const s of this.#clusters.values()) {
-      if (s.status === "active") active++;
-      else if (s.status === "failed" || s.status === "disconnected") unhealthy++;
-    }
-    return { total: this.#clusters.size, active, unhealthy };
+    return summarize(this.#clusters.values());
   }
 }

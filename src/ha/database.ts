@@ -43,7 +43,7 @@ export const HA_MIGRATIONS: readonly string[] = [
      last_event_at text,
      last_error text,
      event_count bigint NOT NULL DEFAULT 0,
-     detail jsonb NOT NULL DEFAULT '{}'::jsonb,
+     detail text NOT NULL DEFAULT '{}',
      updated_at timestamptz NOT NULL DEFAULT now()
    );`,
 ];
