@@ -6,8 +6,11 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createServer, type Server, type Socket } from "node:net";
+import { Registry } from "../../src/cluster/registry.ts";
+import type { ClusterConfig } from "../../src/config/types.ts";
 import { Coordinator } from "../../src/ha/coordinator.ts";
 import { type HaSql, migrateHa, openHaDatabase } from "../../src/ha/database.ts";
+import { FleetStatusWriter, readFleet } from "../../src/ha/fleet-status.ts";
 import { Heartbeat, settleExpired } from "../../src/ha/heartbeat.ts";
 import { OwnerRows } from "../../src/ha/owner-rows.ts";
 import type { OwnedHost, ReleaseReason } from "../../src/ha/ownership.ts";
@@ -256,6 +259,44 @@ describe.skipIf(!available)("HA coordination on PostgreSQL", () => {
     expect(hosts.overlaps).toBe(0);
     expect(coordinators[0]?.state.handovers.taken).toBeGreaterThan(0);
   }, 60_000);
+
+  test("fleet status: owners write their clusters' states; any replica reads the fleet with live owners, an expired owner as null", async () => {
+    const url = await freshDatabase();
+    const sql = client(url);
+    const configs = ["a", "b", "off"].map(
+      (name) => ({ name, enabled: name !== "off", labels: { n: name } }) as unknown as ClusterConfig,
+    );
+    const [a, b] = configs as [ClusterConfig, ClusterConfig];
+    for (const replica of ["r1", "r2"]) {
+      await new Heartbeat(sql, { replica, leaseSeconds: 3, url: null, version: "1" }).beat();
+    }
+    await new OwnerRows(sql, "clusters", "r1", 3).take(["a"]);
+    await new OwnerRows(sql, "clusters", "r2", 3).take(["b"]);
+    const r1 = new Registry([a]);
+    r1.applyStatus({
+      type: "status",
+      cluster: "a",
+      status: "active",
+      error: null,
+      retry_in_ms: null,
+      at: new Date().toISOString(),
+    });
+    r1.recordEvent("a", "2026-01-01T00:00:00.000Z");
+    const r2 = new Registry([b]);
+    const writer = new FleetStatusWriter(sql, "r1", () => r1.list());
+    await writer.flush();
+    await writer.flush(); // nothing changed: nothing written
+    const fromR2 = await readFleet(sql, 3, "r2", configs, r2.list());
+    expect(fromR2.map((c) => [c.name, c.owner, c.status, c.event_count])).toEqual([
+      ["a", "r1", "active", 1],
+      ["b", "r2", "disconnected", 0],
+      ["off", null, "disabled", 0],
+    ]);
+    expect(fromR2[0]?.labels).toEqual({ n: "a" });
+    await sql`UPDATE replicas SET heartbeat_at = now() - interval '1 minute' WHERE name = 'r1'`;
+    const expired = await readFleet(sql, 3, "r2", configs, r2.list());
+    expect(expired[0]).toMatchObject({ name: "a", owner: null, status: "active" });
+  });
 
   test("fencing through a cut network: the cut replica drops everything before its lease ends, the others take over, and it takes its share back once heartbeats succeed", async () => {
     const url = await freshDatabase();
