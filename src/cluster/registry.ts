@@ -36,8 +36,8 @@ export interface ClusterState {
   resubscriptions: number;
 }
 
-/** A cluster's state before its connection reports anything. */
-function newState(c: ClusterConfig, now: Date): ClusterState {
+/** A cluster's state before its connection reports anything (also the fleet view's for a cluster never reported). */
+export function newState(c: ClusterConfig, now: Date): ClusterState {
   return {
     name: c.name,
     status: c.enabled ? "disconnected" : "disabled",

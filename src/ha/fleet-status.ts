@@ -5,7 +5,7 @@
  * from the live registry for its own, adding each cluster's `owner` (null when its owner's lease
  * expired: the row then shows the last status it wrote, until another replica takes it).
  */
-import type { ClusterState } from "../cluster/registry.ts";
+import { type ClusterState, newState } from "../cluster/registry.ts";
 import type { ClusterConfig } from "../config/types.ts";
 import { errorMessage, logger } from "../log.ts";
 import type { HaSql } from "./database.ts";
@@ -140,22 +140,7 @@ export async function readFleet(
 
 /** A cluster this replica does not hold: its last written state, or an empty one. */
 function fallbackState(cluster: ClusterConfig, row: StatusRow | undefined): ClusterState {
-  const empty: ClusterState = {
-    name: cluster.name,
-    status: cluster.enabled ? "disconnected" : "disabled",
-    labels: cluster.labels,
-    last_event_at: null,
-    last_error: null,
-    event_count: 0,
-    since: new Date(0).toISOString(),
-    retry_in_ms: null,
-    subscription_error: null,
-    reconnects: 0,
-    mode: null,
-    last_poll_at: null,
-    last_subscription_check_at: null,
-    resubscriptions: 0,
-  };
+  const empty = newState(cluster, new Date(0));
   if (!cluster.enabled || !row?.detail) return empty;
   try {
     const detail = JSON.parse(row.detail) as Partial<ClusterState>;
