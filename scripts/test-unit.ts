@@ -30,6 +30,7 @@ export const UNIT_TEST_FILES: readonly string[] = [
   "tests/events/bounds.test.ts",
   "tests/events/events-list.test.ts",
   "tests/events/normalise.test.ts",
+  "tests/ha/rendezvous.test.ts",
   "tests/http/session.test.ts",
   "tests/incidents/id.test.ts",
   "tests/incidents/outbox.test.ts",

@@ -17,6 +17,7 @@ import { loadConfig } from "./config/load.ts";
 import type { FaultlineConfig } from "./config/types.ts";
 import type { FaultEvent } from "./events/fault.ts";
 import type { Faultline } from "./faultline.ts";
+import { startReplica } from "./ha/replica.ts";
 import { createHealthApp } from "./http/app.ts";
 import { FaultlineMetrics } from "./http/metrics.ts";
 import { serve } from "./http/serve.ts";
@@ -64,14 +65,18 @@ export async function startFaultline(
   }
 }
 
-/** Builds and starts the stages over an open store; the returned stop ends them in order. */
+/**
+ * Builds and starts the stages over an open store; the returned stop ends them in order. With
+ * `store.postgres`, this process is one replica (src/ha/): it runs only the clusters it owns.
+ */
 async function startStages(
   config: FaultlineConfig,
   { store, lock, adopted }: OwnedState,
   startedAt: Date,
   load: () => FaultlineConfig,
 ): Promise<Faultline> {
-  const registry = new Registry(config.clusters, startedAt);
+  const shared = config.store.postgres !== undefined; // replicas share the fleet: each runs its own share
+  const registry = new Registry(shared ? [] : config.clusters, startedAt);
   // Shared with the stages and changed in place by a reload (see reload/apply.ts).
   const clusters = new Map(config.clusters.map((c) => [c.name, c]));
   const routing = new Map(clusters);
@@ -105,7 +110,7 @@ async function startStages(
     (message) => supervisor.broadcast(message),
   );
   const supervisor = new Supervisor({
-    clusters: enabled,
+    clusters: shared ? [] : enabled,
     workersMax: config.workers.max,
     settings: connectionSettings(config),
     onMessage: withLiveness(liveness, fanIn({ registry, channel, backpressure, drops })),
@@ -113,7 +118,6 @@ async function startStages(
   });
 
   const lifecycle = { stopping: false, storeOpen: true };
-  const probes = { stopping: () => lifecycle.stopping, storeOpen: () => lifecycle.storeOpen };
   const reloader = new Reloader({
     config,
     load,
@@ -125,9 +129,16 @@ async function startStages(
       routing,
       setAgent: (agent) => triage.setAgent(agent),
       setNotify: (next) => notifications.reconfigure(next),
+      placement: () => ha?.placement, // replicas: apply to the clusters this one holds
     },
-    stopping: probes.stopping,
+    stopping: () => lifecycle.stopping,
   });
+  const ha = await startReplica({ reloader, store, registry, supervisor, clusters, notifications, metrics });
+  const probes = {
+    stopping: () => lifecycle.stopping,
+    storeOpen: () => lifecycle.storeOpen,
+    replica: () => ha?.notReady() ?? null,
+  };
   const reload = (trigger = "api"): Promise<ReloadOutcome> => reloader.reload(trigger);
   // Before listening: a first pass on an old database rewrites it once (VACUUM, ~10 s per GB).
   const retention = new Retention({
@@ -137,8 +148,9 @@ async function startStages(
   });
   retention.start();
   const authToken = healthToken(config.health);
-  const deps = { registry, startedAt, metrics, store, probes, authToken, reload: () => reload("http") };
-  const http = config.health.enabled ? serve(createHealthApp(deps), config.health.listen) : null;
+  const deps = { registry, startedAt, metrics, store, probes, authToken, fleet: ha?.fleet };
+  const app = createHealthApp({ ...deps, reload: () => reload("http") });
+  const http = config.health.enabled ? serve(app, config.health.listen) : null;
   if (http) log.info("health server listening", { url: http.url });
   supervisor.start();
   notifications.start();
@@ -169,6 +181,7 @@ async function startStages(
     stopped ??= (async () => {
       log.info("stopping");
       lifecycle.stopping = true;
+      await ha?.stop();
       await supervisor.stop();
       await liveness.stop();
       channel.close();

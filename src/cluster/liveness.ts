@@ -96,20 +96,36 @@ export function withLiveness(
   return (message) => (message.type === "alive" ? recorder.record(message) : next(message));
 }
 
-/** Per cluster, where a previous faultline left it (from the store), for the connections to resume. */
+/**
+ * Per cluster (or only `names`), where it was left (by a previous faultline, or by another replica that
+ * held it), for the connections to resume: at start-up for every cluster, and for a replica taking
+ * clusters over.
+ *
+ * @example
+ * ```ts
+ * supervisor.add(configs, undefined, await resumeStates(store.maintenance, new Set(["prod-east"])));
+ * ```
+ */
 export async function resumeStates(
   store: Pick<MaintenanceStore, "liveness" | "recentEvents">,
+  names?: ReadonlySet<string>,
 ): Promise<Map<string, ClusterResume>> {
   const states = new Map<string, ClusterResume>();
   for (const row of await store.liveness()) {
+    if (names && !names.has(row.cluster)) continue;
     const recent = await store.recentEvents(row.cluster, row.last_alive_ms - SEEN_SLACK_MS, SEEN_LIMIT);
-    states.set(row.cluster, {
-      since: new Date(row.last_alive_ms).toISOString(),
-      session_id: row.session_id,
-      seen: latestPerObject(recent),
-    });
+    states.set(row.cluster, resumeOf(row, recent));
   }
   return states;
+}
+
+/** A connection's resume from its stored liveness and the faults stored since shortly before it. */
+function resumeOf(row: ClusterLiveness, recent: readonly FaultEvent[]): ClusterResume {
+  return {
+    since: new Date(row.last_alive_ms).toISOString(),
+    session_id: row.session_id,
+    seen: latestPerObject(recent),
+  };
 }
 
 /** Per object (`kind/namespace/name`), the time of its newest fault. */

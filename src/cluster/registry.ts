@@ -36,8 +36,8 @@ export interface ClusterState {
   resubscriptions: number;
 }
 
-/** A cluster's state before its connection reports anything. */
-function newState(c: ClusterConfig, now: Date): ClusterState {
+/** A cluster's state before its connection reports anything (also the fleet view's for a cluster never reported). */
+export function newState(c: ClusterConfig, now: Date): ClusterState {
   return {
     name: c.name,
     status: c.enabled ? "disconnected" : "disabled",
@@ -61,6 +61,26 @@ export interface RegistrySummary {
   total: number;
   active: number;
   unhealthy: number;
+}
+
+/**
+ * Totals over cluster states (a registry's, or the fleet's from every replica).
+ *
+ * @example
+ * ```ts
+ * summarize(registry.list()); // { total: 3, active: 2, unhealthy: 1 }
+ * ```
+ */
+export function summarize(states: Iterable<Pick<ClusterState, "status">>): RegistrySummary {
+  let total = 0;
+  let active = 0;
+  let unhealthy = 0;
+  for (const s of states) {
+    total++;
+    if (s.status === "active") active++;
+    else if (s.status === "failed" || s.status === "disconnected") unhealthy++;
+  }
+  return { total, active, unhealthy };
 }
 
 /** Live per-cluster state. */
@@ -160,12 +180,6 @@ export class Registry {
 
   /** Totals for the health summary. */
   summary(): RegistrySummary {
-    let active = 0;
-    let unhealthy = 0;
-    for (const s of this.#clusters.values()) {
-      if (s.status === "active") active++;
-      else if (s.status === "failed" || s.status === "disconnected") unhealthy++;
-    }
-    return { total: this.#clusters.size, active, unhealthy };
+    return summarize(this.#clusters.values());
   }
 }

@@ -107,6 +107,15 @@ export interface SupervisorOptions {
 /** A worker thread holding connections. */
 type WorkerThread = Thread<MainToWorker, WorkerToMain>;
 
+/** How long {@link Supervisor.remove} waits for a worker to report its clusters closed. */
+export const REMOVE_TIMEOUT_MS = 5000;
+
+/** The {@link ClusterSpec} of `cluster`, with where it was left when `resume` has it. */
+function withResume(cluster: ClusterConfig, resume?: ReadonlyMap<string, ClusterResume>): ClusterSpec {
+  const state = resume?.get(cluster.name);
+  return { ...clusterSpec(cluster), ...(state ? { resume: state } : {}) };
+}
+
 /** Connection attempts in flight at once across all workers (each worker gets an even share). */
 export const CONNECT_CONCURRENCY = 64;
 
@@ -128,13 +137,12 @@ export class Supervisor {
   #settings: ConnectionSettings;
   #stopping = false;
   #started = false;
+  /** Clusters being removed: called when their worker reports them closed. */
+  readonly #removing = new Map<string, () => void>();
 
   constructor(options: SupervisorOptions) {
     this.#options = options;
-    const specs = options.clusters.map((c): ClusterSpec => {
-      const resume = options.resume?.get(c.name);
-      return { ...clusterSpec(c), ...(resume ? { resume } : {}) };
-    });
+    const specs = options.clusters.map((c) => withResume(c, options.resume));
     const groups = partition(specs, options.workersMax);
     this.#settings = {
       ...options.settings,
@@ -197,11 +205,16 @@ export class Supervisor {
   /**
    * Config reload: connects `clusters` (none may be running already), each in the worker holding the
    * fewest clusters, or in a new worker while there are fewer than `workers.max`; with `settings`, the
-   * connection settings for these and later connections.
+   * connection settings for these and later connections; with `resume`, where each was left (a replica
+   * taking a cluster over: backfill the gap, end the old session).
    */
-  add(clusters: readonly ClusterConfig[], settings?: Omit<ConnectionSettings, "connect_concurrency">): void {
+  add(
+    clusters: readonly ClusterConfig[],
+    settings?: Omit<ConnectionSettings, "connect_concurrency">,
+    resume?: ReadonlyMap<string, ClusterResume>,
+  ): void {
     if (settings) this.#settings = { ...settings, connect_concurrency: this.#settings.connect_concurrency };
-    for (const spec of clusters.map(clusterSpec)) {
+    for (const spec of clusters.map((c) => withResume(c, resume))) {
       const slot = this.#slotFor();
       slot.specs.push(spec);
       if (!this.#started || this.#stopping) continue;
@@ -210,16 +223,36 @@ export class Supervisor {
     }
   }
 
-  /** Config reload: unsubscribes and closes these clusters' connections; a worker left with none ends. */
-  remove(names: readonly string[]): void {
+  /**
+   * Config reload: unsubscribes and closes these clusters' connections; a worker left with none ends.
+   * Resolves once their workers report them closed (at most {@link REMOVE_TIMEOUT_MS} later).
+   */
+  remove(names: readonly string[]): Promise<void> {
+    const waits: Promise<void>[] = [];
     for (const slot of this.#slots) {
       const gone = slot.specs.filter((spec) => names.includes(spec.name)).map((spec) => spec.name);
       if (gone.length === 0) continue;
       slot.specs = slot.specs.filter((spec) => !gone.includes(spec.name));
       if (!slot.worker || this.#stopping) continue;
+      waits.push(...gone.map((name) => this.#whenRemoved(name)));
       slot.worker.post({ type: "remove", clusters: gone });
       if (slot.specs.length === 0) this.#retire(slot);
     }
+    return Promise.all(waits).then(() => {});
+  }
+
+  /** Resolves when `name`'s worker reports it removed, or after {@link REMOVE_TIMEOUT_MS}. */
+  #whenRemoved(name: string): Promise<void> {
+    const { promise, resolve } = Promise.withResolvers<void>();
+    const done = () => {
+      clearTimeout(timer);
+      if (this.#removing.get(name) === done) this.#removing.delete(name);
+      resolve();
+    };
+    const timer = setTimeout(done, REMOVE_TIMEOUT_MS);
+    this.#removing.get(name)?.();
+    this.#removing.set(name, done);
+    return promise;
   }
 
   /**
@@ -301,6 +334,10 @@ export class Supervisor {
       message: (data) => {
         if (data.type === "stopped") {
           slot.stopped?.resolve();
+          return;
+        }
+        if (data.type === "removed") {
+          for (const name of data.clusters) this.#removing.get(name)?.();
           return;
         }
         if (data.type === "status" && data.status === "active") slot.backoff.reset();

@@ -4,7 +4,7 @@
  * With a token configured, every route but the probes requires it (auth.ts).
  */
 import { Hono } from "hono";
-import type { ClusterState, Registry, RegistrySummary } from "../cluster/registry.ts";
+import { type ClusterState, type Registry, type RegistrySummary, summarize } from "../cluster/registry.ts";
 import type { IncidentStatus } from "../incidents/model.ts";
 import type { IncidentStore } from "../incidents/store-api.ts";
 import type { ReloadOutcome } from "../reload/reloader.ts";
@@ -32,6 +32,16 @@ export interface HealthBody {
 export interface ClustersBody {
   clusters: ClusterHealth[];
   summary: RegistrySummary;
+  /** With replicas (HA): the replica that answered. */
+  replica?: string;
+}
+
+/** With replicas (HA): the whole fleet's clusters, each with its owner (see src/ha/fleet-status.ts). */
+export interface FleetView {
+  /** This replica's name. */
+  replica: string;
+  /** Every configured cluster's state, in config order, with its owner (null: none live). */
+  clusters(): Promise<Array<ClusterState & { owner: string | null }>>;
 }
 
 /** What the HTTP API reads. */
@@ -46,6 +56,8 @@ export interface HealthDeps {
   probes?: ProbeState;
   /** When set, every route but `/livez` and `/readyz` requires `Authorization: Bearer <authToken>`. */
   authToken?: string | null;
+  /** With replicas: `/health/clusters` answers for the whole fleet, with each cluster's owner. */
+  fleet?: FleetView;
   /** Serves `POST /-/reload` when given (see reload.ts; behind the token like every route but the probes). */
   reload?: () => Promise<ReloadOutcome>;
 }
@@ -71,8 +83,12 @@ export function createHealthApp(deps: HealthDeps): Hono {
   });
   app.get("/health/clusters", async (c) => {
     const counts = await deps.store?.countsByCluster();
-    const clusters = deps.registry.list().map((c) => ({ ...c, incidents: counts?.get(c.name) ?? {} }));
-    const body: ClustersBody = { clusters, summary: deps.registry.summary() };
+    const fleet = deps.fleet;
+    const states = fleet ? await fleet.clusters() : deps.registry.list();
+    const clusters = states.map((c) => ({ ...c, incidents: counts?.get(c.name) ?? {} }));
+    const body: ClustersBody = fleet
+      ? { replica: fleet.replica, clusters, summary: summarize(states) }
+      : { clusters, summary: deps.registry.summary() };
     return c.json(body);
   });
   if (deps.probes) app.route("/", probeRoutes(deps.registry, deps.probes));

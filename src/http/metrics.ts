@@ -229,6 +229,20 @@ export class FaultlineMetrics {
     outboxGauge("faultline_notifications_pending", "Notifications waiting for delivery, by sink.", "pending");
   }
 
+  /**
+   * With replicas (HA): every series carries `replica="<name>"` from now on, and `register` adds the
+   * replica's own metrics (src/ha/metrics.ts) to this registry.
+   *
+   * @example
+   * ```ts
+   * metrics.forReplica("faultline-0", (prom) => registerHaMetrics(prom, () => coordinator.state));
+   * ```
+   */
+  forReplica(replica: string, register: (prom: PromRegistry) => void): void {
+    this.#prom.setDefaultLabels({ replica });
+    register(this.#prom);
+  }
+
   /** Records one finished agent run. */
   observeAgentRun(durationMs: number, status: string): void {
     this.#runDuration.observe({ status }, durationMs / 1000);

@@ -1,6 +1,8 @@
 /**
  * Kubernetes-style probes: `/livez` (the process serves) and `/readyz` (ready to do its job: the store
  * is open and at least one enabled cluster is active, or none is enabled; never while shutting down).
+ * With replicas, `/readyz` is this replica's own state: its heartbeat is current (not fenced), and the
+ * clusters it owns are what "enabled" means (a replica owning none is ready).
  * Both answer without authentication and reveal nothing but the reason.
  */
 import { Hono } from "hono";
@@ -12,6 +14,8 @@ export interface ProbeState {
   stopping(): boolean;
   /** True while the store is open. */
   storeOpen(): boolean;
+  /** With replicas (HA): why this replica is not ready (fenced: no current heartbeat), or null. */
+  replica?(): string | null;
 }
 
 /** Body of `/readyz`. */
@@ -25,6 +29,8 @@ export interface ReadyBody {
 export function notReadyReason(registry: Registry, state: ProbeState): string | null {
   if (state.stopping()) return "shutting down";
   if (!state.storeOpen()) return "the store is not open";
+  const replica = state.replica?.() ?? null;
+  if (replica !== null) return replica;
   const enabled = registry.list().filter((c) => c.status !== "disabled");
   if (enabled.length === 0 || enabled.some((c) => c.status === "active")) return null;
   return `no enabled cluster is active yet (0 of ${enabled.length})`;

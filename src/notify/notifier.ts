@@ -35,6 +35,11 @@ export interface NotifierOptions {
   outbox: OutboxStore;
   /** Jitter source for backoff (tests pin it). */
   random?: () => number;
+  /**
+   * With replicas (HA): whether this replica delivers `sink` now (it owns the sink); a sink not served
+   * waits until it is. Default: every sink.
+   */
+  serves?: (sink: string) => boolean;
 }
 
 /** Delivers the outbox, one loop per sink. */
@@ -98,6 +103,10 @@ export class Notifier {
     const wake = this.#wakes.get(sink.name) ?? new Wake();
     const limiter = new RateLimiter(sink.max_per_minute);
     while (!signal.aborted) {
+      if (this.#options.serves && !this.#options.serves(sink.name)) {
+        await wake.wait(IDLE_MS, signal);
+        continue;
+      }
       try {
         const waitMs = await this.#deliverNext(sink, limiter);
         if (waitMs > 0) await wake.wait(waitMs, signal);

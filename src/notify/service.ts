@@ -14,6 +14,8 @@ export class Notifications {
   readonly #store: IncidentStore;
   #notifier: Notifier;
   #sinks: readonly NotifySinkConfig[];
+  /** With replicas: the sinks this replica delivers (null: every sink). */
+  #served: ReadonlySet<string> | null = null;
   /** Attempts counted by notifiers that a reload replaced, so the totals never go back. */
   readonly #earlier = new Map<string, Record<AttemptStatus, number>>();
 
@@ -22,7 +24,26 @@ export class Notifications {
     this.#store = store;
     this.#sinks = config.notify;
     store.configure({ notify: planNotifications(config) });
-    this.#notifier = new Notifier({ sinks: config.notify, outbox: store.outbox });
+    this.#notifier = this.#newNotifier(config.notify);
+  }
+
+  /**
+   * With replicas (HA): deliver only `sinks` (the ones this replica owns) from now on; the others'
+   * loops wait. An attempt already in flight finishes (at least once, same idempotency key).
+   *
+   * @example
+   * ```ts
+   * notifications.serveOnly(new Set(["ops-slack"]));
+   * ```
+   */
+  serveOnly(sinks: ReadonlySet<string>): void {
+    this.#served = sinks;
+    this.kick();
+  }
+
+  #newNotifier(sinks: readonly NotifySinkConfig[]): Notifier {
+    const serves = (sink: string) => this.#served === null || this.#served.has(sink);
+    return new Notifier({ sinks, outbox: this.#store.outbox, serves });
   }
 
   /** The notifier delivering now. */
@@ -68,7 +89,7 @@ export class Notifications {
       for (const key of Object.keys(kept) as AttemptStatus[]) kept[key] += counts[key];
       this.#earlier.set(sink, kept);
     }
-    this.#notifier = new Notifier({ sinks: config.notify, outbox: this.#store.outbox });
+    this.#notifier = this.#newNotifier(config.notify);
     this.#notifier.start();
   }
 

@@ -107,6 +107,7 @@ export function fanIn({
         }
         return;
       case "stopped":
+      case "removed":
         return;
     }
   };

@@ -31,6 +31,20 @@ export interface ReloadStages {
   setAgent(agent: AgentConfig | null): void;
   /** Status changes from now on are notified as `config.notify` says (its sinks, match rules, URLs). */
   setNotify(config: FaultlineConfig): Promise<void>;
+  /**
+   * With replicas (HA): applies cluster changes instead of the registry and supervisor directly, to
+   * the clusters this replica holds (added and removed ones move at its next ownership tick).
+   */
+  placement?: () => ClusterPlacement | undefined;
+}
+
+/** Applies a reload's cluster changes where replicas share the fleet (see src/ha/replica.ts). */
+export interface ClusterPlacement {
+  apply(
+    next: FaultlineConfig,
+    diff: ConfigDiff,
+    settings?: Omit<ConnectionSettings, "connect_concurrency">,
+  ): void;
 }
 
 /**
@@ -54,12 +68,16 @@ export function applyConfig(
   for (const cluster of next.clusters) stages.routing.set(cluster.name, cluster);
   stages.clusters.clear();
   for (const cluster of next.clusters) stages.clusters.set(cluster.name, cluster);
-  stages.registry.sync(next.clusters);
 
   const settings = diff.changed.length > 0 || diff.added.length > 0 ? connectionSettings(next) : undefined;
-  stages.supervisor.remove(diff.removed.map((c) => c.name));
-  stages.supervisor.replace(diff.changed, settings);
-  stages.supervisor.add(diff.added, settings);
+  const placement = stages.placement?.();
+  if (placement) placement.apply(next, diff, settings);
+  else {
+    stages.registry.sync(next.clusters);
+    void stages.supervisor.remove(diff.removed.map((c) => c.name));
+    stages.supervisor.replace(diff.changed, settings);
+    stages.supervisor.add(diff.added, settings);
+  }
 
   stages.store.configure({ dedupWindowSeconds: next.dedup_window_seconds, maxQueue: next.agent?.max_queue });
   stages.setAgent(next.agent);

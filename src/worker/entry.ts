@@ -122,6 +122,7 @@ async function handle(message: MainToWorker): Promise<void> {
       return;
     case "remove":
       await disconnect(message.clusters);
+      post({ type: "removed", clusters: message.clusters });
       return;
     case "replace":
       await disconnect(message.clusters.map((spec) => spec.name));

@@ -238,6 +238,12 @@ export interface StoppedMessage {
   type: "stopped";
 }
 
+/** The worker closed these clusters' connections (unsubscribed, sessions ended) for a {@link RemoveClustersMessage}. */
+export interface RemovedMessage {
+  type: "removed";
+  clusters: string[];
+}
+
 /** What a connection reports; the worker batches the events before they cross to the main thread. */
 export type ConnectionMessage =
   | StatusMessage
@@ -253,6 +259,7 @@ export type WorkerToMain =
   | Exclude<ConnectionMessage, EventMessage>
   | EventBatchMessage
   | StoppedMessage
+  | RemovedMessage
   | CrashedMessage;
 
 /**

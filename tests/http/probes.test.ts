@@ -72,6 +72,21 @@ describe("probes, in process", () => {
     state.stopping = false;
   });
 
+  test("/readyz with replicas: 503 with the reason while fenced, whatever the clusters", async () => {
+    let fenced: string | null = "no heartbeat within the lease (15 s): fenced, holding no cluster";
+    const replica = createHealthApp({
+      registry: new Registry([]),
+      startedAt: new Date(),
+      probes: { stopping: () => false, storeOpen: () => true, replica: () => fenced },
+    });
+    const response = await replica.request("/readyz");
+    expect(response.status).toBe(503);
+    expect(((await response.json()) as ReadyBody).reason).toBe(fenced ?? "");
+    fenced = null;
+    // Owning no cluster (the others hold them all) is ready.
+    expect((await replica.request("/readyz")).status).toBe(200);
+  });
+
   test("/readyz is 200 when no cluster is enabled", async () => {
     const none = createHealthApp({
       registry: new Registry([cluster("off", false)]),

@@ -1,0 +1,132 @@
+/**
+ * A replica's heartbeat: its row in `replicas`, upserted with the database's `now()` (never this
+ * machine's clock), and the live set every replica reads (heartbeat within `ha.lease_seconds`).
+ * It also knows when this replica must fence itself: no heartbeat written for `lease_seconds - 1` s,
+ * counted from when the last successful one was sent, so the replica stops before the others can see
+ * its lease expire.
+ */
+import type { HaSql } from "./database.ts";
+
+/** Options of {@link Heartbeat}. */
+export interface HeartbeatOptions {
+  /** This replica's name (`ha.replica`). */
+  replica: string;
+  /** `ha.lease_seconds`. */
+  leaseSeconds: number;
+  /** Where this replica serves HTTP (shown to operators), or null. */
+  url: string | null;
+  /** faultline's version. */
+  version: string;
+  /** Monotonic milliseconds (tests pin it). */
+  now?: () => number;
+}
+
+/** Writes this replica's heartbeat and reads the live set. */
+export class Heartbeat {
+  readonly #sql: HaSql;
+  readonly #options: HeartbeatOptions;
+  readonly #now: () => number;
+  /** When the last successful heartbeat was sent (monotonic ms), or null before the first. */
+  #lastSentOk: number | null = null;
+  #first = true;
+
+  constructor(sql: HaSql, options: HeartbeatOptions) {
+    this.#sql = sql;
+    this.#options = options;
+    this.#now = options.now ?? (() => performance.now());
+  }
+
+  /** This replica's name. */
+  get replica(): string {
+    return this.#options.replica;
+  }
+
+  /** Milliseconds between heartbeats: a third of the lease. */
+  get intervalMs(): number {
+    return (this.#options.leaseSeconds * 1000) / 3;
+  }
+
+  /** Milliseconds since the last successful heartbeat was sent, or Infinity before the first. */
+  sinceLastMs(): number {
+    return this.#lastSentOk === null ? Number.POSITIVE_INFINITY : this.#now() - this.#lastSentOk;
+  }
+
+  /** Whether a heartbeat is due (none yet, or the interval passed). */
+  due(): boolean {
+    return this.sinceLastMs() >= this.intervalMs;
+  }
+
+  /** True when no heartbeat has succeeded for `lease_seconds - 1` s (or none ever did). */
+  fenced(): boolean {
+    return this.sinceLastMs() > (this.#options.leaseSeconds - 1) * 1000;
+  }
+
+  /**
+   * Upserts this replica's row (`heartbeat_at = now()`; `started_at` on this process's first one).
+   * Throws when the database cannot be reached; {@link fenced} then grows true with time.
+   *
+   * @example
+   * ```ts
+   * if (heartbeat.due()) await heartbeat.beat();
+   * ```
+   */
+  async beat(): Promise<void> {
+    const sent = this.#now();
+    const { replica, url, version } = this.#options;
+    const first = this.#first;
+    await this.#sql`
+      INSERT INTO replicas (name, heartbeat_at, started_at, url, version)
+      VALUES (${replica}, now(), now(), ${url}, ${version})
+      ON CONFLICT (name) DO UPDATE SET heartbeat_at = now(), url = excluded.url, version = excluded.version,
+        started_at = CASE WHEN ${first}::boolean THEN now() ELSE replicas.started_at END`;
+    this.#first = false;
+    if (this.#lastSentOk === null || sent > this.#lastSentOk) this.#lastSentOk = sent;
+  }
+
+  /** The live replicas' names, sorted: heartbeat within the lease, by the database's clock. */
+  async live(): Promise<string[]> {
+    const rows = await this.#sql<Array<{ name: string }>>`
+      SELECT name FROM replicas
+      WHERE heartbeat_at > now() - make_interval(secs => ${this.#options.leaseSeconds})
+      ORDER BY name`;
+    return rows.map((r) => r.name);
+  }
+
+  /**
+   * Leaving (a graceful stop): the row's heartbeat is set to expired, so the others see this replica
+   * gone at once (their next tick) instead of after the lease; whoever settles expired replicas
+   * ({@link settleExpired}) then deletes the row.
+   */
+  async leave(): Promise<void> {
+    await this.#sql`UPDATE replicas SET heartbeat_at = '-infinity' WHERE name = ${this.#options.replica}`;
+    this.#lastSentOk = null;
+  }
+}
+
+/**
+ * Settles one replica whose lease expired, if any: in one transaction, locks its row (`SKIP LOCKED`,
+ * so exactly one live replica settles each), runs `settle(name)` (e.g. the store's
+ * `recoverInterrupted({ replica: name })`), and deletes the row. When `settle` throws, the row stays
+ * for the next attempt. Returns the name settled, or null when none is expired.
+ *
+ * @example
+ * ```ts
+ * await settleExpired(sql, 15, (dead) => store.recoverInterrupted({ replica: dead, retry, maxAttempts }));
+ * ```
+ */
+export async function settleExpired(
+  sql: HaSql,
+  leaseSeconds: number,
+  settle: (replica: string) => Promise<void>,
+): Promise<string | null> {
+  return sql.begin(async (tx) => {
+    const [row] = await tx<Array<{ name: string }>>`
+      SELECT name FROM replicas
+      WHERE heartbeat_at <= now() - make_interval(secs => ${leaseSeconds})
+      ORDER BY name LIMIT 1 FOR UPDATE SKIP LOCKED`;
+    if (!row) return null;
+    await settle(row.name);
+    await tx`DELETE FROM replicas WHERE name = ${row.name}`;
+    return row.name;
+  });
+}
