@@ -14,7 +14,7 @@ import { createHash } from "node:crypto";
 import { parseArgs } from "node:util";
 import postgres from "postgres";
 import type { FaultEvent } from "../src/events/fault.ts";
-import { IncidentStore } from "../src/incidents/store.ts";
+import { SqliteStore } from "../src/incidents/store.ts";
 import { startPostgres } from "../tests/helpers/postgres.ts";
 import { tempDir } from "../tests/helpers/tmp.ts";
 
@@ -56,7 +56,7 @@ function rate(count: number, ms: number): string {
 async function sqliteFigures(events: FaultEvent[]): Promise<void> {
   const dir = tempDir("faultline-bench-sqlite-");
   try {
-    const store = IncidentStore.open(dir.path, { maxQueue: 1_000_000 });
+    const store = SqliteStore.open(dir.path, { maxQueue: 1_000_000 });
     let t = performance.now();
     for (let i = 0; i < events.length; i += BATCH) {
       store.ingest(events.slice(i, i + BATCH).map((event) => ({ event, decision: { action: "triage" } })));

@@ -16,7 +16,7 @@ import type { IngestItem } from "../src/incidents/model.ts";
 import { DB_FILE } from "../src/incidents/open.ts";
 import { Retention } from "../src/incidents/retention.ts";
 import { MIGRATIONS, SCHEMA_VERSION } from "../src/incidents/schema.ts";
-import { IncidentStore } from "../src/incidents/store.ts";
+import { SqliteStore } from "../src/incidents/store.ts";
 import { setLogLevel } from "../src/log.ts";
 
 const PER_INCIDENT = 10;
@@ -79,7 +79,7 @@ async function main(dir: string, EVENTS: number, jsonFile: string | undefined): 
   const stateDir = join(dir, "state");
   createLegacyDatabase(stateDir);
   let clock = NOW;
-  const store = IncidentStore.open(stateDir, { now: () => new Date(clock), maxQueue: 1_000_000 });
+  const store = SqliteStore.open(stateDir, { now: () => new Date(clock), maxQueue: 1_000_000 });
   const incidents = Math.ceil(EVENTS / PER_INCIDENT);
   const fillStart = performance.now();
   let written = 0;
@@ -102,12 +102,12 @@ async function main(dir: string, EVENTS: number, jsonFile: string | undefined): 
       }
     }
   }
-  store.maintenance.checkpoint();
+  store.maintenance.file.checkpoint();
   const fillSeconds = (performance.now() - fillStart) / 1000;
   const before = sizeOf(stateDir);
 
   const convertStart = performance.now();
-  store.maintenance.enableIncrementalVacuum();
+  store.maintenance.file.enableIncrementalVacuum();
   const convertSeconds = (performance.now() - convertStart) / 1000;
   const converted = sizeOf(stateDir);
 

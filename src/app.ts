@@ -55,22 +55,22 @@ export async function startFaultline(
     throw error;
   });
   try {
-    return startStages(config, owned, startedAt, load);
+    return await startStages(config, owned, startedAt, load);
   } catch (error) {
     discardPrewarmedWorkers();
-    owned.store.close();
+    await owned.store.close();
     owned.lock.release();
     throw error;
   }
 }
 
 /** Builds and starts the stages over an open store; the returned stop ends them in order. */
-function startStages(
+async function startStages(
   config: FaultlineConfig,
   { store, lock, adopted }: OwnedState,
   startedAt: Date,
   load: () => FaultlineConfig,
-): Faultline {
+): Promise<Faultline> {
   const registry = new Registry(config.clusters, startedAt);
   // Shared with the stages and changed in place by a reload (see reload/apply.ts).
   const clusters = new Map(config.clusters.map((c) => [c.name, c]));
@@ -83,9 +83,9 @@ function startStages(
     dropped: () => ({ ...drops.counts }),
     incidents: () => store.countsByCluster(),
     skips: () => store.skipsByCluster(),
-    agents: () => ({ running: triage.running, queued: store.queueDepth() }),
+    agents: async () => ({ running: triage.running, queued: await store.queueDepth() }),
     reload: () => reloader.state,
-    notifications: () => ({ attempts: notifications.totals(), outbox: store.outbox.counts() }),
+    notifications: async () => ({ attempts: notifications.totals(), outbox: await store.outbox.counts() }),
   });
   const onOutcome = (outcome: AgentOutcome, incident: Incident) => {
     metrics.observeAgentRun(outcome.duration_ms, incident.status);
@@ -109,7 +109,7 @@ function startStages(
     workersMax: config.workers.max,
     settings: connectionSettings(config),
     onMessage: withLiveness(liveness, fanIn({ registry, channel, backpressure, drops })),
-    resume: resumeStates(store.maintenance),
+    resume: await resumeStates(store.maintenance),
   });
 
   const lifecycle = { stopping: false, storeOpen: true };
@@ -170,7 +170,7 @@ function startStages(
       log.info("stopping");
       lifecycle.stopping = true;
       await supervisor.stop();
-      liveness.stop();
+      await liveness.stop();
       channel.close();
       stopping.abort();
       await sink;
@@ -179,7 +179,7 @@ function startStages(
       await http?.stop();
       await retention.stop();
       lifecycle.storeOpen = false;
-      store.close();
+      await store.close();
       lock.release();
       log.info("stopped");
     })();

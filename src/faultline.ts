@@ -4,7 +4,7 @@ import type { Supervisor } from "./cluster/supervisor.ts";
 import type { FaultlineConfig } from "./config/types.ts";
 import type { RunningServer } from "./http/serve.ts";
 import type { Dispatcher } from "./incidents/dispatcher.ts";
-import type { IncidentStore } from "./incidents/store.ts";
+import type { IncidentStore } from "./incidents/store-api.ts";
 import type { Notifications } from "./notify/service.ts";
 import type { DropCounts } from "./pipeline/stages.ts";
 import type { ReloadOutcome } from "./reload/reloader.ts";

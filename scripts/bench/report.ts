@@ -175,6 +175,6 @@ export const DEFINITIONS = `What each figure measures
   (every cluster subscribed, no faults, pings every 15 s: both systems ping; scaled to CPU s per minute);
   during the burst (until all stored); during the steady phase. The simulator's and the benchmark's CPU
   are not counted, but all three share the machine's cores.
-- store alone: IncidentStore.ingest in a process of its own (pinned like faultline with --pin) on a fresh
+- store alone: SqliteStore.ingest in a process of its own (pinned like faultline with --pin) on a fresh
   database: distinct faults normalised from the simulator's payloads, batches of the sink's size.
 - ratio f/b = faultline / baseline.`;

@@ -16,7 +16,7 @@ import { parseArgs } from "node:util";
 import type { FaultEvent } from "../../src/events/fault.ts";
 import { classifyNotification } from "../../src/events/normalise.ts";
 import type { IngestItem } from "../../src/incidents/model.ts";
-import { IncidentStore } from "../../src/incidents/store.ts";
+import { SqliteStore } from "../../src/incidents/store.ts";
 import { setLogLevel } from "../../src/log.ts";
 import { STORE_BATCH } from "../../src/pipeline/sink.ts";
 import { faultPayload, resolveFault } from "../sim/faults.ts";
@@ -62,7 +62,7 @@ export function runStoreBench(
 ): { seconds: number; cpu_seconds: number } {
   const dir = mkdtempSync(join(tmpdir(), "faultline-store-bench-"));
   try {
-    const store = IncidentStore.open(dir);
+    const store = SqliteStore.open(dir);
     try {
       const started = performance.now();
       const cpu = process.cpuUsage();

@@ -8,9 +8,10 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { loadConfig } from "../config/load.ts";
 import type { FaultlineConfig } from "../config/types.ts";
-import { StoreError } from "../incidents/model.ts";
+import { type IncidentDetail, StoreError } from "../incidents/model.ts";
 import { DB_FILE } from "../incidents/open.ts";
-import { IncidentStore } from "../incidents/store.ts";
+import { SqliteStore } from "../incidents/store.ts";
+import type { IncidentStore } from "../incidents/store-api.ts";
 import { errorMessage, setLogSink } from "../log.ts";
 import { EXIT } from "./exit-codes.ts";
 import { formatIncidentDetail } from "./incident-detail.ts";
@@ -59,7 +60,9 @@ export async function incidentShowCommand(argv: string[], io: CommandIO = PROCES
   }
   const restoreSink = setLogSink((line) => io.stderr(`${line}\n`));
   try {
-    const detail = existsSync(join(config.state_dir, DB_FILE)) ? readDetail(config.state_dir, id) : null;
+    const detail = existsSync(join(config.state_dir, DB_FILE))
+      ? await readDetail(config.state_dir, id)
+      : null;
     if (detail === null) {
       io.stderr(`faultline incidents show: no incident ${JSON.stringify(id)} in ${config.state_dir}\n`);
       return EXIT.error;
@@ -75,12 +78,13 @@ export async function incidentShowCommand(argv: string[], io: CommandIO = PROCES
   }
 }
 
-function readDetail(stateDir: string, id: string) {
-  const store = IncidentStore.open(stateDir);
+/** The incident's detail from the store in `stateDir`; null if unknown. */
+async function readDetail(stateDir: string, id: string): Promise<IncidentDetail | null> {
+  const store: IncidentStore = SqliteStore.open(stateDir);
   try {
-    return store.get(id);
+    return await store.get(id);
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

@@ -18,7 +18,8 @@ import {
   StoreError,
 } from "../incidents/model.ts";
 import { DB_FILE } from "../incidents/open.ts";
-import { IncidentStore } from "../incidents/store.ts";
+import { SqliteStore } from "../incidents/store.ts";
+import type { IncidentStore } from "../incidents/store-api.ts";
 import { setLogSink } from "../log.ts";
 import { useColor } from "./color.ts";
 import { EXIT } from "./exit-codes.ts";
@@ -69,7 +70,7 @@ export async function incidentsCommand(argv: string[], io: CommandIO = PROCESS_I
   const color = io === PROCESS_IO && useColor(process.stdout);
   const restoreSink = setLogSink((line) => io.stderr(`${line}\n`));
   try {
-    const incidents = listIncidents(config.state_dir, args.filter, io);
+    const incidents = await listIncidents(config.state_dir, args.filter, io);
     io.stdout(
       `${args.json ? JSON.stringify({ incidents }, null, 2) : formatIncidentTable(incidents, { color })}\n`,
     );
@@ -84,16 +85,16 @@ export async function incidentsCommand(argv: string[], io: CommandIO = PROCESS_I
 }
 
 /** Opens the store, lists, closes it; an absent database is an empty list (and a note on stderr). */
-function listIncidents(stateDir: string, filter: IncidentFilter, io: CommandIO): Incident[] {
+async function listIncidents(stateDir: string, filter: IncidentFilter, io: CommandIO): Promise<Incident[]> {
   if (!existsSync(join(stateDir, DB_FILE))) {
     io.stderr(`faultline incidents: no incident store in ${stateDir} yet (faultline has not run with it)\n`);
     return [];
   }
-  const store = IncidentStore.open(stateDir);
+  const store: IncidentStore = SqliteStore.open(stateDir);
   try {
-    return store.list(filter);
+    return await store.list(filter);
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

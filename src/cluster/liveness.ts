@@ -7,8 +7,8 @@
  */
 import type { FaultEvent } from "../events/fault.ts";
 import { describeResource } from "../events/fault.ts";
-import type { StoreMaintenance } from "../incidents/maintenance.ts";
 import type { ClusterLiveness } from "../incidents/model.ts";
+import type { MaintenanceStore } from "../incidents/store-api.ts";
 import { errorMessage, logger } from "../log.ts";
 import type { AliveMessage, ClusterResume, WorkerToMain } from "../worker/protocol.ts";
 
@@ -24,18 +24,20 @@ const SEEN_SLACK_MS = 60_000;
 const log = logger({ component: "liveness" });
 
 /** The store's side the recorder needs (the incident store, or a fake in tests). */
-export type LivenessStore = Pick<StoreMaintenance, "recordLiveness">;
+export type LivenessStore = Pick<MaintenanceStore, "recordLiveness">;
 
 /** Keeps the latest `alive` report per cluster and writes them in batches. */
 export class LivenessRecorder {
   readonly #store: LivenessStore;
   readonly #pending = new Map<string, ClusterLiveness>();
   readonly #timer: ReturnType<typeof setInterval>;
+  /** The write in progress, if any: writes go one at a time, in order. */
+  #writing: Promise<void> = Promise.resolve();
 
   /** Starts writing every `flushMs`. */
   constructor(store: LivenessStore, flushMs = LIVENESS_FLUSH_MS) {
     this.#store = store;
-    this.#timer = setInterval(() => this.flush(), flushMs);
+    this.#timer = setInterval(() => void this.flush(), flushMs);
     this.#timer.unref?.();
   }
 
@@ -50,12 +52,20 @@ export class LivenessRecorder {
     });
   }
 
-  /** Writes what was reported since the last write (one transaction); kept for the next try on failure. */
-  flush(): void {
+  /**
+   * Writes what was reported since the last write (one transaction), after any write still in
+   * progress; kept for the next try on failure. Never rejects.
+   */
+  flush(): Promise<void> {
+    this.#writing = this.#writing.then(() => this.#write());
+    return this.#writing;
+  }
+
+  async #write(): Promise<void> {
     if (this.#pending.size === 0) return;
     const batch = [...this.#pending.values()];
     try {
-      this.#store.recordLiveness(batch);
+      await this.#store.recordLiveness(batch);
       for (const report of batch) {
         if (this.#pending.get(report.cluster) === report) this.#pending.delete(report.cluster);
       }
@@ -64,10 +74,10 @@ export class LivenessRecorder {
     }
   }
 
-  /** Writes what is left and stops the timer (call once the workers have stopped). */
-  stop(): void {
+  /** Stops the timer and writes what is left (call once the workers have stopped). */
+  async stop(): Promise<void> {
     clearInterval(this.#timer);
-    this.flush();
+    await this.flush();
   }
 }
 
@@ -87,12 +97,12 @@ export function withLiveness(
 }
 
 /** Per cluster, where a previous faultline left it (from the store), for the connections to resume. */
-export function resumeStates(
-  store: Pick<StoreMaintenance, "liveness" | "recentEvents">,
-): Map<string, ClusterResume> {
+export async function resumeStates(
+  store: Pick<MaintenanceStore, "liveness" | "recentEvents">,
+): Promise<Map<string, ClusterResume>> {
   const states = new Map<string, ClusterResume>();
-  for (const row of store.liveness()) {
-    const recent = store.recentEvents(row.cluster, row.last_alive_ms - SEEN_SLACK_MS, SEEN_LIMIT);
+  for (const row of await store.liveness()) {
+    const recent = await store.recentEvents(row.cluster, row.last_alive_ms - SEEN_SLACK_MS, SEEN_LIMIT);
     states.set(row.cluster, {
       since: new Date(row.last_alive_ms).toISOString(),
       session_id: row.session_id,

@@ -6,7 +6,7 @@
 import { Hono } from "hono";
 import type { ClusterState, Registry, RegistrySummary } from "../cluster/registry.ts";
 import type { IncidentStatus } from "../incidents/model.ts";
-import type { IncidentStore } from "../incidents/store.ts";
+import type { IncidentStore } from "../incidents/store-api.ts";
 import type { ReloadOutcome } from "../reload/reloader.ts";
 import { statusPageRoutes } from "../ui/routes.tsx";
 import { VERSION } from "../version.ts";
@@ -69,8 +69,8 @@ export function createHealthApp(deps: HealthDeps): Hono {
     };
     return c.json(body);
   });
-  app.get("/health/clusters", (c) => {
-    const counts = deps.store?.countsByCluster();
+  app.get("/health/clusters", async (c) => {
+    const counts = await deps.store?.countsByCluster();
     const clusters = deps.registry.list().map((c) => ({ ...c, incidents: counts?.get(c.name) ?? {} }));
     const body: ClustersBody = { clusters, summary: deps.registry.summary() };
     return c.json(body);

@@ -6,7 +6,7 @@
 import { Hono } from "hono";
 import { parseIncidentFilter } from "../incidents/filter.ts";
 import { type Incident, type IncidentFilter, StoreError } from "../incidents/model.ts";
-import type { IncidentStore } from "../incidents/store.ts";
+import type { IncidentStore } from "../incidents/store-api.ts";
 
 /** Body of `GET /incidents`. */
 export interface IncidentListBody {
@@ -25,14 +25,14 @@ export interface IncidentErrorBody {
  */
 export function incidentRoutes(store: IncidentStore): Hono {
   const app = new Hono();
-  app.get("/incidents", (c) => {
+  app.get("/incidents", async (c) => {
     const filter = parseListQuery(c.req.queries());
     if (typeof filter === "string") return c.json<IncidentErrorBody>({ error: filter }, 400);
-    return c.json<IncidentListBody>({ incidents: store.list(filter) });
+    return c.json<IncidentListBody>({ incidents: await store.list(filter) });
   });
-  app.get("/incidents/:id", (c) => {
+  app.get("/incidents/:id", async (c) => {
     const id = c.req.param("id");
-    const detail = store.get(id);
+    const detail = await store.get(id);
     if (detail === null) return c.json<IncidentErrorBody>({ error: `no incident ${id}` }, 404);
     return c.json(detail);
   });

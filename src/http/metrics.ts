@@ -1,10 +1,12 @@
 /**
  * Prometheus metrics (prom-client, text format) for `GET /metrics`. Values are read from live state
  * when scraped (the registry, the store, the dispatcher), so the event path pays nothing for them;
- * only agent run durations are observed as they happen.
+ * only agent run durations are observed as they happen. A source may answer with a promise (the
+ * store's reads do): prom-client awaits each `collect`.
  */
 import { Counter, Gauge, Histogram, Registry as PromRegistry } from "prom-client";
 import type { Registry } from "../cluster/registry.ts";
+import type { Awaitable } from "../incidents/store-api.ts";
 import type { ReloadState } from "../reload/reloader.ts";
 import { VERSION } from "../version.ts";
 import { CONNECTION_STATUSES } from "../worker/protocol.ts";
@@ -20,16 +22,16 @@ export interface MetricsSources {
   /** Events that did not make it into the pipeline, by reason (e.g. malformed, channel_full). */
   dropped: () => Record<string, number>;
   /** Incidents by status, per cluster (exported summed over all clusters). */
-  incidents?: () => PerCluster;
+  incidents?: () => Awaitable<PerCluster>;
   /** Skipped incidents by reason (below_threshold, triage_disabled, no_agent, queue_full), per cluster. */
-  skips?: () => PerCluster;
+  skips?: () => Awaitable<PerCluster>;
   /** Agents running now and incidents waiting for a slot. */
-  agents?: () => { running: number; queued: number };
+  agents?: () => Awaitable<{ running: number; queued: number }>;
   /**
    * Notification delivery attempts per sink and outcome (`sent`, `failed` = will retry, `dead`) since
    * start, and the outbox's messages per sink and status.
    */
-  notifications?: () => { attempts: PerCluster; outbox: PerCluster };
+  notifications?: () => Awaitable<{ attempts: PerCluster; outbox: PerCluster }>;
   /** The config reload's state (`faultline_config_last_reload_*`). */
   reload?: () => Readonly<ReloadState>;
 }
@@ -50,15 +52,16 @@ export class FaultlineMetrics {
   constructor(sources: MetricsSources) {
     const registers = [this.#prom];
     /** A gauge with one series per key of the per-cluster counts `read` returns, summed over clusters. */
-    const countsGauge = (name: string, help: string, label: string, read: () => PerCluster) =>
+    const countsGauge = (name: string, help: string, label: string, read: () => Awaitable<PerCluster>) =>
       new Gauge({
         name,
         help,
         labelNames: [label],
         registers,
-        collect() {
+        async collect() {
+          const counts = await read();
           this.reset();
-          for (const [key, count] of Object.entries(sumOverClusters(read())))
+          for (const [key, count] of Object.entries(sumOverClusters(counts)))
             this.set({ [label]: key }, count);
         },
       });
@@ -152,16 +155,16 @@ export class FaultlineMetrics {
         name: "faultline_agents_running",
         help: "Triage agents running now.",
         registers,
-        collect() {
-          this.set(agents().running);
+        async collect() {
+          this.set((await agents()).running);
         },
       });
       new Gauge({
         name: "faultline_agent_queue_depth",
         help: "Incidents waiting for an agent slot.",
         registers,
-        collect() {
-          this.set(agents().queued);
+        async collect() {
+          this.set((await agents()).queued);
         },
       });
     }
@@ -201,9 +204,10 @@ export class FaultlineMetrics {
       help: "Notification delivery attempts by sink and outcome: sent, failed (will be retried), dead (dead-letter).",
       labelNames: ["sink", "status"],
       registers,
-      collect() {
+      async collect() {
+        const { attempts } = await read();
         this.reset();
-        for (const [sink, counts] of read().attempts) {
+        for (const [sink, counts] of attempts) {
           for (const [status, n] of Object.entries(counts)) this.inc({ sink, status }, n ?? 0);
         }
       },
@@ -214,9 +218,9 @@ export class FaultlineMetrics {
         help,
         labelNames: ["sink"],
         registers,
-        collect() {
+        async collect() {
+          const { attempts, outbox } = await read();
           this.reset();
-          const { attempts, outbox } = read();
           for (const sink of attempts.keys()) this.set({ sink }, 0);
           for (const [sink, counts] of outbox) this.set({ sink }, counts[status] ?? 0);
         },

@@ -3,6 +3,11 @@
  * first), runs at most `agent.max_concurrent` agents, and records each run's outcome with what the
  * agent left in its workspace (`report.md`, `summary.json`: the output contract, `agent/output.ts`). The queue lives
  * in the database, so nothing waiting is lost when faultline stops or crashes.
+ *
+ * Incidents are taken with the store's `claimNext` (one step: the store hands each queued incident to
+ * exactly one caller). One claim loop runs at a time: a {@link Dispatcher.kick} while it runs makes it
+ * go round once more instead of starting a second one, so slots are never over-filled however the
+ * store's answers interleave.
  */
 
 import { adoptRun, type UnfinishedRun } from "../agent/adopt.ts";
@@ -10,10 +15,9 @@ import { noAgentOutput, readAgentOutput } from "../agent/output.ts";
 import { type AgentOutcome, notStarted, runAgent } from "../agent/runner.ts";
 import { workspacePath } from "../agent/workspace.ts";
 import type { AgentConfig, ClusterConfig } from "../config/types.ts";
-import type { FaultEvent } from "../events/fault.ts";
 import { errorMessage, logger } from "../log.ts";
 import type { AgentRun, Incident } from "./model.ts";
-import type { IncidentStore } from "./store.ts";
+import type { ClaimedRun, IncidentStore } from "./store-api.ts";
 
 const log = logger({ component: "dispatcher" });
 
@@ -40,6 +44,10 @@ export class Dispatcher {
   readonly #running = new Map<string, RunningAgent>();
   #stopping = false;
   #paused = false;
+  /** The claim loop running now, if any (never two at once). */
+  #claiming: Promise<void> | null = null;
+  /** Kicked since the claim loop last looked at the queue: it goes round (again). */
+  #kicked = false;
 
   constructor(options: DispatcherOptions) {
     this.#options = options;
@@ -58,7 +66,7 @@ export class Dispatcher {
   setAgent(agent: AgentConfig | null): void {
     this.#paused = agent === null;
     if (agent) this.#options = { ...this.#options, agent };
-    this.kick();
+    void this.kick();
   }
 
   /**
@@ -79,19 +87,46 @@ export class Dispatcher {
     }
   }
 
-  /** Starts agents for queued incidents while slots are free. Call after anything may have been queued. */
-  kick(): void {
-    const { store, agent } = this.#options;
-    while (!this.#stopping && !this.#paused && this.#running.size < agent.max_concurrent) {
-      let incident: Incident | null;
+  /**
+   * Starts agents for queued incidents while slots are free. Call after anything may have been queued.
+   * A kick while the claim loop runs makes that loop go round once more (never a second loop).
+   * Resolves when the loop has no more to do; never rejects.
+   */
+  kick(): Promise<void> {
+    this.#kicked = true;
+    this.#claiming ??= this.#claimLoop();
+    return this.#claiming;
+  }
+
+  /** Fills the free slots, and again while kicks came in meanwhile; clears {@link #claiming} at its end. */
+  async #claimLoop(): Promise<void> {
+    try {
+      do {
+        this.#kicked = false;
+        await this.#fillSlots();
+      } while (this.#kicked && !this.#stopping);
+    } catch (error) {
+      log.error("dispatch failed", { error: errorMessage(error) });
+    } finally {
+      // Always after the first await above, so never before `kick` has stored this loop.
+      this.#claiming = null;
+    }
+  }
+
+  /** Claims and starts queued incidents while slots are free; stops at an empty queue or a store failure. */
+  async #fillSlots(): Promise<void> {
+    const { store, stateDir } = this.#options;
+    while (!this.#stopping && !this.#paused && this.#running.size < this.#options.agent.max_concurrent) {
+      let claimed: ClaimedRun | null;
       try {
-        incident = store.nextQueued();
+        claimed = await store.claimNext((incident) => workspacePath(stateDir, incident.id));
       } catch (error) {
-        log.error("cannot read the queue", { error: errorMessage(error) });
+        // Nothing was claimed: the incident stays queued for the next kick.
+        log.error("cannot start an incident", { error: errorMessage(error) });
         return;
       }
-      if (!incident || this.#running.has(incident.id)) return;
-      if (!this.#start(incident)) return;
+      if (!claimed) return;
+      this.#start(claimed);
     }
   }
 
@@ -101,6 +136,8 @@ export class Dispatcher {
    */
   async stop(graceMs: number): Promise<void> {
     this.#stopping = true;
+    // A claim in flight still starts its agent: it is then waited for (or ended) like the others.
+    await this.#claiming;
     const all = Promise.all([...this.#running.values()].map((r) => r.done));
     if (this.#running.size > 0)
       log.info("waiting for running agents", { agents: this.#running.size, grace_ms: graceMs });
@@ -113,23 +150,10 @@ export class Dispatcher {
     await all;
   }
 
-  /** Starts one incident's agent; false (logged) when the store could not read or record it. */
-  #start(incident: Incident): boolean {
-    const { store, agent, stateDir, clusters, killGraceMs } = this.#options;
+  /** Starts a claimed incident's agent on its newest event (a run that cannot start is recorded failed). */
+  #start({ incident, run, event }: ClaimedRun): void {
+    const { agent, stateDir, clusters, killGraceMs } = this.#options;
     const cluster = clusters.get(incident.cluster);
-    let event: FaultEvent | undefined;
-    let run: AgentRun;
-    try {
-      event = store.get(incident.id, { eventLimit: 1 })?.events.at(-1)?.event;
-      run = store.markRunning(incident.id, workspacePath(stateDir, incident.id));
-    } catch (error) {
-      log.error("cannot start an incident", {
-        cluster: incident.cluster,
-        incident_id: incident.id,
-        error: errorMessage(error),
-      });
-      return false;
-    }
     const abort = new AbortController();
     const job = cluster && event ? { incident_id: incident.id, cluster, event, run_id: run.id } : null;
     const outcome: Promise<AgentOutcome> = job
@@ -138,7 +162,7 @@ export class Dispatcher {
           stateDir,
           killGraceMs,
           signal: abort.signal,
-          onSpawn: (pid) => store.recordPid(run.id, pid),
+          onSpawn: (pid) => void this.#recordPid(incident, run, pid),
         })
       : Promise.resolve(
           notStarted(
@@ -149,7 +173,20 @@ export class Dispatcher {
         );
     const done = outcome.then((result) => this.#finish(incident, run.id, result));
     this.#running.set(incident.id, { abort, done });
-    return true;
+  }
+
+  /** Records the agent's pid for recovery; a failure is logged (recovery then finds it by its tag). */
+  async #recordPid(incident: Incident, run: AgentRun, pid: number): Promise<void> {
+    try {
+      await this.#options.store.recordPid(run.id, pid);
+    } catch (error) {
+      log.error("cannot record an agent pid", {
+        cluster: incident.cluster,
+        incident_id: incident.id,
+        run_id: run.id,
+        error: errorMessage(error),
+      });
+    }
   }
 
   async #finish(
@@ -163,7 +200,7 @@ export class Dispatcher {
         : await readAgentOutput(outcome.workspace);
     this.#running.delete(incident.id);
     try {
-      const finished = this.#options.store.finishRun(runId, { ...outcome, output });
+      const finished = await this.#options.store.finishRun(runId, { ...outcome, output });
       this.#options.onOutcome?.(outcome, finished);
     } catch (error) {
       log.error("cannot record an agent run", {
@@ -172,6 +209,6 @@ export class Dispatcher {
         error: errorMessage(error),
       });
     }
-    this.kick();
+    void this.kick();
   }
 }

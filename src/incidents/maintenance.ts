@@ -1,7 +1,8 @@
 /**
- * The store's upkeep, beside its main job: when each cluster was last known alive (the restart gap's
- * state), and retention's deletes and space accounting. Reached as `store.maintenance`; every call is
- * one short transaction or read through the store's own error handling.
+ * The SQLite store's upkeep, beside its main job: when each cluster was last known alive (the restart
+ * gap's state), and retention's deletes ({@link MaintenanceStore}), and the file's space accounting
+ * ({@link FileSpace}, as `maintenance.file`). Reached as `store.maintenance`; every call is one short
+ * transaction or read through the store's own error handling.
  */
 import type { FaultEvent } from "../events/fault.ts";
 import type { SqlDatabase } from "../runtime/sqlite.ts";
@@ -15,6 +16,7 @@ import {
   spaceStats,
 } from "./prune.ts";
 import { parseStoredEvent, type Statements } from "./rows.ts";
+import type { FileSpace, MaintenanceStore } from "./store-api.ts";
 
 /** How upkeep reaches the database: the store's write (IMMEDIATE transaction) and read, with its errors. */
 export interface StoreAccess {
@@ -22,17 +24,20 @@ export interface StoreAccess {
   read<T>(action: string, work: () => T): T;
 }
 
-/** Liveness, retention and space on the store's database. */
-export class StoreMaintenance {
+/** Liveness and retention on the store's database, and its file's space under {@link file}. */
+export class StoreMaintenance implements MaintenanceStore {
   readonly #db: SqlDatabase;
   readonly #statements: Statements;
   readonly #access: StoreAccess;
+  /** The database file's space upkeep. */
+  readonly file: SqliteFileSpace;
 
   /** Built by the store over its own database, statements and error handling. */
   constructor(db: SqlDatabase, statements: Statements, access: StoreAccess) {
     this.#db = db;
     this.#statements = statements;
     this.#access = access;
+    this.file = new SqliteFileSpace(db, access);
   }
 
   /** Records when clusters were last known alive and their session ids (one transaction for the batch). */
@@ -63,6 +68,18 @@ export class StoreMaintenance {
    */
   pruneFinished(cutoff: Date, limit: number): PrunedBatch {
     return this.#access.write("delete old incidents", () => pruneBatch(this.#db, cutoff.getTime(), limit));
+  }
+}
+
+/** Space upkeep of the SQLite file: page accounting, incremental vacuum, WAL checkpoints. */
+export class SqliteFileSpace implements FileSpace {
+  readonly #db: SqlDatabase;
+  readonly #access: StoreAccess;
+
+  /** Built by {@link StoreMaintenance} over the store's database and error handling. */
+  constructor(db: SqlDatabase, access: StoreAccess) {
+    this.#db = db;
+    this.#access = access;
   }
 
   /** Gives up to `pages` free pages back to the file system; returns how many. */

@@ -224,7 +224,7 @@ export interface RecoverOptions {
 
 /**
  * The store cannot be used: the message names the path and the cause (`state_dir` is a file, not
- * writable, the database is corrupt, the disk is full, …). Thrown by `IncidentStore.open`, and by
+ * writable, the database is corrupt, the disk is full, …). Thrown by `SqliteStore.open`, and by
  * writes that fail later (e.g. the disk fills up), after which the write has been rolled back.
  */
 export class StoreError extends Error {

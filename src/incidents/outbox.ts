@@ -13,6 +13,7 @@ import { exhaustiveList } from "./exhaustive.ts";
 import type { AgentRun, Incident } from "./model.ts";
 import { clampLimit } from "./queries.ts";
 import { oneOf } from "./rows.ts";
+import type { OutboxStore } from "./store-api.ts";
 
 /** The status changes a sink can be told about (`failed` includes `timed_out`): the config's `on` values. */
 export type NotifyTrigger = (typeof NOTIFY_EVENTS)[number];
@@ -176,7 +177,7 @@ function prepare(db: SqlDatabase) {
 export type WriteTransaction = <T>(action: string, work: () => T) => T;
 
 /** The outbox table of one open incident database. Built by the incident store; see `store.outbox`. */
-export class NotificationOutbox {
+export class NotificationOutbox implements OutboxStore {
   readonly #statements: ReturnType<typeof prepare>;
   readonly #write: WriteTransaction;
   readonly #now: () => Date;

@@ -4,6 +4,7 @@
  * counts health and metrics show.
  * Plain reads: they never change the database, and SQLite errors reach the caller as they are.
  */
+import type { FaultEvent } from "../events/fault.ts";
 import type { SqlDatabase } from "../runtime/sqlite.ts";
 import {
   DEFAULT_EVENT_LIMIT,
@@ -100,6 +101,12 @@ export class IncidentQueries {
       runs: runs.map((run) => ({ ...toAgentRun(run), output: outputs.get(run.id) ?? null })),
       notifications: this.#outbox.ofIncident(row.seq),
     };
+  }
+
+  /** The newest event of the incident numbered `seq`, or null when it has none. */
+  newestEvent(seq: number, id: string): FaultEvent | null {
+    const [row] = this.#statements.recentEvents.all({ seq, limit: 1 });
+    return row ? toStoredEvent(row, id).event : null;
   }
 
   /** The non-zero rows of `incident_counts`: incidents per cluster, status and skip reason. */

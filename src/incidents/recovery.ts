@@ -18,7 +18,7 @@ import { readResultFile } from "../agent/outcome.ts";
 import { logFinishedRun } from "../agent/runner.ts";
 import type { AgentConfig } from "../config/types.ts";
 import { logger } from "../log.ts";
-import type { IncidentStore } from "./store.ts";
+import type { IncidentStore } from "./store-api.ts";
 
 const log = logger({ component: "recovery" });
 
@@ -34,7 +34,7 @@ export async function recoverInterruptedRuns(
   agent: AgentConfig | null,
 ): Promise<AdoptedRun[]> {
   const adopted: AdoptedRun[] = [];
-  for (const run of store.openRuns()) {
+  for (const run of await store.openRuns()) {
     const pid = findSupervisor(run);
     if (pid !== null && agent) {
       adopted.push({ ...run, pid });
@@ -43,7 +43,7 @@ export async function recoverInterruptedRuns(
     if (pid !== null) process.kill(pid, "SIGTERM"); // no agent configured any more: stop it
     const result = pid === null ? readResultFile(run.workspace, run.incident_id, run.run_id) : null;
     if (result) {
-      const incident = store.finishRun(run.run_id, { ...result, workspace: run.workspace });
+      const incident = await store.finishRun(run.run_id, { ...result, workspace: run.workspace });
       log.info("recorded an agent run that finished while faultline was down", {
         cluster: run.cluster,
         incident_id: run.incident_id,
@@ -54,7 +54,7 @@ export async function recoverInterruptedRuns(
     }
     await endLostRun(run);
   }
-  store.recoverInterrupted({
+  await store.recoverInterrupted({
     retry: agent?.retry_interrupted ?? false,
     maxAttempts: agent?.max_attempts ?? 1,
     keepRunIds: adopted.map((run) => run.run_id),

@@ -1,7 +1,7 @@
 /**
  * Retention: at start and then hourly, deletes finished incidents older than `retention.days` with
- * their events, runs and workspaces, then gives the freed space back to the file system a few pages at
- * a time. Queued and running incidents are never touched. Work is done in small batches with the
+ * their events, runs and workspaces, then (for a store kept in a file of ours, SQLite:
+ * `maintenance.file`) gives the freed space back to the file system a few pages at a time. Queued and running incidents are never touched. Work is done in small batches with the
  * event loop free in between, so ingest and the HTTP API keep going while a large backlog is pruned.
  */
 import { rm } from "node:fs/promises";
@@ -9,7 +9,7 @@ import { setImmediate as nextTurn } from "node:timers/promises";
 import { workspacePath } from "../agent/workspace.ts";
 import { errorMessage, logger } from "../log.ts";
 import { errnoCode } from "../runtime/errno.ts";
-import type { IncidentStore } from "./store.ts";
+import type { FileSpace, IncidentStore } from "./store-api.ts";
 
 const log = logger({ component: "retention" });
 
@@ -85,16 +85,9 @@ export class Retention {
     const days = this.#options.days();
     if (days <= 0 || this.#stopped) return null;
     const { store, stateDir } = this.#options;
+    const file = store.maintenance.file;
     const started = performance.now();
-    if (store.maintenance.space().autoVacuum !== "incremental") {
-      const { pages, pageSize } = store.maintenance.space();
-      log.info("switching the database to incremental vacuum: rewriting it once (about 10 s per GB)", {
-        path: store.path,
-        size_bytes: pages * pageSize,
-      });
-    }
-    const converted = store.maintenance.enableIncrementalVacuum();
-    if (converted) log.info("database switched to incremental vacuum", { path: store.path });
+    const converted = file ? this.#enableIncrementalVacuum(file, store.location) : false;
     const cutoff = new Date((this.#options.now?.() ?? new Date()).getTime() - days * 86_400_000);
     const report: RetentionReport = {
       incidents: 0,
@@ -106,9 +99,9 @@ export class Retention {
       duration_ms: 0,
     };
     for (
-      let batch = store.maintenance.pruneFinished(cutoff, PRUNE_BATCH);
+      let batch = await store.maintenance.pruneFinished(cutoff, PRUNE_BATCH);
       ;
-      batch = store.maintenance.pruneFinished(cutoff, PRUNE_BATCH)
+      batch = await store.maintenance.pruneFinished(cutoff, PRUNE_BATCH)
     ) {
       report.incidents += batch.ids.length;
       report.events += batch.events;
@@ -117,17 +110,40 @@ export class Retention {
       if (batch.ids.length < PRUNE_BATCH || this.#stopped) break;
       await nextTurn();
     }
-    const { pageSize } = store.maintenance.space();
-    while (!this.#stopped && store.maintenance.space().freePages > 0) {
-      const freed = store.maintenance.reclaimSpace(RECLAIM_PAGES);
-      report.reclaimed_bytes += freed * pageSize;
-      if (freed === 0) break;
-      await nextTurn();
+    if (file) {
+      report.reclaimed_bytes = await this.#reclaimSpace(file);
+      if (report.incidents > 0) file.checkpoint();
     }
-    if (report.incidents > 0) store.maintenance.checkpoint();
     report.duration_ms = Math.round(performance.now() - started);
     if (report.incidents > 0 || converted) log.info("retention pass", { days, ...report });
     return report;
+  }
+
+  /** Switches the store's file to incremental vacuum (logged, as it rewrites the file once); true if it did. */
+  #enableIncrementalVacuum(file: FileSpace, location: string): boolean {
+    if (file.space().autoVacuum !== "incremental") {
+      const { pages, pageSize } = file.space();
+      log.info("switching the database to incremental vacuum: rewriting it once (about 10 s per GB)", {
+        path: location,
+        size_bytes: pages * pageSize,
+      });
+    }
+    const converted = file.enableIncrementalVacuum();
+    if (converted) log.info("database switched to incremental vacuum", { path: location });
+    return converted;
+  }
+
+  /** Gives the file's free pages back a few at a time (the event loop free between steps); the bytes freed. */
+  async #reclaimSpace(file: FileSpace): Promise<number> {
+    const { pageSize } = file.space();
+    let reclaimed = 0;
+    while (!this.#stopped && file.space().freePages > 0) {
+      const freed = file.reclaimSpace(RECLAIM_PAGES);
+      reclaimed += freed * pageSize;
+      if (freed === 0) break;
+      await nextTurn();
+    }
+    return reclaimed;
   }
 }
 

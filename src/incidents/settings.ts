@@ -3,7 +3,7 @@
 import { DEFAULT_DEDUP_WINDOW_SECONDS, DEFAULT_MAX_QUEUE } from "./model.ts";
 import type { NotificationPlanner } from "./outbox.ts";
 
-/** Options for {@link IncidentStore.open}. */
+/** Options for {@link SqliteStore.open}. */
 export interface IncidentStoreOptions {
   /** `dedup_window_seconds`, default {@link DEFAULT_DEDUP_WINDOW_SECONDS}. */
   dedupWindowSeconds?: number;

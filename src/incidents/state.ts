@@ -7,7 +7,8 @@ import type { FaultlineConfig } from "../config/types.ts";
 import { StateDirLock } from "./lock.ts";
 import { prepareStateDir } from "./open.ts";
 import { type AdoptedRun, recoverInterruptedRuns } from "./recovery.ts";
-import { IncidentStore } from "./store.ts";
+import { SqliteStore } from "./store.ts";
+import type { IncidentStore } from "./store-api.ts";
 
 /** A state_dir this process now owns. */
 export interface OwnedState {
@@ -36,14 +37,19 @@ export async function ownState(
   let store: IncidentStore | undefined;
   try {
     whileOpening();
-    store = IncidentStore.open(config.state_dir, {
-      dedupWindowSeconds: config.dedup_window_seconds,
-      maxQueue: config.agent?.max_queue,
-    });
+    store = openStore(config);
     return { store, lock, adopted: await recoverInterruptedRuns(store, config.agent) };
   } catch (error) {
-    store?.close();
+    await store?.close();
     lock.release();
     throw error;
   }
+}
+
+/** Opens the store `config` asks for: SQLite in `state_dir`. */
+function openStore(config: FaultlineConfig): IncidentStore {
+  return SqliteStore.open(config.state_dir, {
+    dedupWindowSeconds: config.dedup_window_seconds,
+    maxQueue: config.agent?.max_queue,
+  });
 }

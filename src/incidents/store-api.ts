@@ -58,6 +58,12 @@ export interface ClaimedRun {
   incident: Incident;
   /** The new run (status `running`, started now, in the workspace `workspaceOf` gave). */
   run: AgentRun;
+  /**
+   * The incident's newest event (what its agent is started on), read in the claim's transaction: if
+   * it cannot be read, nothing is claimed (the claim throws and the incident stays queued). Null when
+   * the incident has no event left.
+   */
+  event: FaultEvent | null;
 }
 
 /** What {@link IncidentStore.recoverInterrupted} changed. */
@@ -138,8 +144,9 @@ export interface IncidentStore {
   ingest(batch: readonly IngestItem[]): Awaitable<IngestResult[]>;
   /**
    * Hands the next queued incident (fair order, see the module doc) to an agent in one step: status
-   * `running`, one more attempt, a new run in `workspaceOf(incident)`, the cluster's turn recorded.
-   * Null when nothing is queued. Two callers never get the same incident.
+   * `running`, one more attempt, a new run in `workspaceOf(incident)`, the cluster's turn recorded,
+   * with the incident's newest event. Null when nothing is queued. Two callers never get the same
+   * incident. If it throws (`StoreError`), nothing was claimed.
    */
   claimNext(workspaceOf: (incident: Incident) => string): Awaitable<ClaimedRun | null>;
   /**

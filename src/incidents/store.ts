@@ -67,6 +67,7 @@ import {
 } from "./rows.ts";
 import { prepareRunOutputStatements, type RunOutputStatements, toRunOutputRow } from "./run-outputs.ts";
 import { type IncidentStoreOptions, resolveSettings, type Settings } from "./settings.ts";
+import type { ClaimedRun, IncidentStore, RecoverResult, StoreSettingsChange } from "./store-api.ts";
 
 /** Where a new or promoted incident goes: the queue, or skipped and why. */
 interface TriageState {
@@ -82,8 +83,13 @@ interface BatchState {
 }
 
 const log = logger({ component: "incident-store" });
-/** The incident store. Open with {@link IncidentStore.open}; every method is synchronous. */
-export class IncidentStore {
+/**
+ * The SQLite incident store, one backend of the {@link IncidentStore} contract. Open with
+ * {@link SqliteStore.open}; every method answers synchronously.
+ */
+export class SqliteStore implements IncidentStore {
+  /** Which backend this is. */
+  readonly backend = "sqlite";
   readonly #db: SqlDatabase;
   readonly #statements: Statements;
   readonly #queries: IncidentQueries;
@@ -95,6 +101,8 @@ export class IncidentStore {
   #dataVersion = -1;
   /** Absolute path of the database file. */
   readonly path: string;
+  /** Where the data lives (the database file's absolute path; the contract's name for {@link path}). */
+  readonly location: string;
   /** The notification outbox (filled by this store's status changes, drained by `src/notify/`). */
   readonly outbox: NotificationOutbox;
   /** Liveness for the restart gap, retention and space: see `maintenance.ts`. */
@@ -103,6 +111,7 @@ export class IncidentStore {
   private constructor(db: SqlDatabase, path: string, settings: Settings) {
     this.#db = db;
     this.path = path;
+    this.location = path;
     this.#settings = settings;
     this.#window = new DedupWindow(settings.dedupWindowMs);
     this.#statements = prepareStatements(db);
@@ -121,11 +130,11 @@ export class IncidentStore {
    * integrity, migrates its schema and makes a test write. Throws {@link StoreError} naming the
    * path and the cause when any of that fails.
    */
-  static open(stateDir: string, options: IncidentStoreOptions = {}): IncidentStore {
+  static open(stateDir: string, options: IncidentStoreOptions = {}): SqliteStore {
     const settings = resolveSettings(options);
     const { db, file } = openStoreDatabase(stateDir, options.minFreeBytes ?? DEFAULT_MIN_FREE_BYTES);
     try {
-      const store = new IncidentStore(db, file, settings);
+      const store = new SqliteStore(db, file, settings);
       store.#write("record the start-up", () => {
         store.#statements.recordOpened.run({ now: settings.now().toISOString() });
       });
@@ -311,24 +320,50 @@ export class IncidentStore {
    * {@link IncidentStateError} if the incident is unknown or not queued.
    */
   markRunning(id: string, workspace: string): AgentRun {
-    return this.#write("start an agent run", () => {
-      const incident = this.#incidentRow(id);
-      const now = this.#settings.now().getTime();
-      if (this.#statements.startIncident.run({ seq: incident.seq, workspace, now }).changes === 0) {
-        throw new IncidentStateError(`incident ${id} is ${incident.status}, not queued`);
-      }
-      const runId = Number(
-        this.#statements.insertRun.run({
-          incident_seq: incident.seq,
-          attempt: incident.attempts + 1,
-          status: "running",
-          started_ms: now,
-          workspace,
-        }).lastInsertRowid,
-      );
-      this.#statements.recordTurn.run({ cluster: incident.cluster, run_id: runId });
-      return toAgentRun(this.#runRow(runId));
+    return this.#write("start an agent run", () => this.#start(this.#incidentRow(id), workspace).run);
+  }
+
+  /**
+   * Hands the next queued incident ({@link nextQueued}'s fair order) to an agent in one IMMEDIATE
+   * transaction, so two processes on one file never claim the same incident: status `running`, one
+   * more attempt, a new run in `workspaceOf(incident)`, the cluster's turn recorded, with the
+   * incident's newest event. Null when nothing is queued. If it throws, nothing was claimed.
+   *
+   * @example
+   * ```ts
+   * const claimed = await store.claimNext((incident) => workspacePath(stateDir, incident.id));
+   * if (claimed) launch(claimed.incident, claimed.run);
+   * ```
+   */
+  claimNext(workspaceOf: (incident: Incident) => string): ClaimedRun | null {
+    return this.#write("claim the next queued incident", () => {
+      const row = this.#statements.nextQueued.get();
+      if (row === null) return null;
+      const event = this.#queries.newestEvent(row.seq, row.id);
+      return { ...this.#start(row, workspaceOf(toIncident(row))), event };
     });
+  }
+
+  /** Inside a write transaction: starts `incident` (queued) in `workspace`; the incident and run after. */
+  #start(incident: IncidentRow, workspace: string): Omit<ClaimedRun, "event"> {
+    const now = this.#settings.now().getTime();
+    if (this.#statements.startIncident.run({ seq: incident.seq, workspace, now }).changes === 0) {
+      throw new IncidentStateError(`incident ${incident.id} is ${incident.status}, not queued`);
+    }
+    const runId = Number(
+      this.#statements.insertRun.run({
+        incident_seq: incident.seq,
+        attempt: incident.attempts + 1,
+        status: "running",
+        started_ms: now,
+        workspace,
+      }).lastInsertRowid,
+    );
+    this.#statements.recordTurn.run({ cluster: incident.cluster, run_id: runId });
+    return {
+      incident: toIncident(this.#incidentRowBySeq(incident.seq)),
+      run: toAgentRun(this.#runRow(runId)),
+    };
   }
 
   /**
@@ -386,7 +421,7 @@ export class IncidentStore {
    * `retry`, every interrupted incident with fewer than `maxAttempts` runs is queued again (oldest
    * first, like any queued incident); the rest stay interrupted. Queued incidents simply resume.
    */
-  recoverInterrupted(options: RecoverOptions): { interrupted: number; requeued: number } {
+  recoverInterrupted(options: RecoverOptions): RecoverResult {
     const result = this.#write("recover interrupted incidents", () => {
       const now = this.#settings.now().getTime();
       this.#statements.interruptOpenRuns.run({
@@ -447,9 +482,9 @@ export class IncidentStore {
   /**
    * Config reload: the dedup window, the queue bound and the notification planner for events ingested
    * and runs finished from now on (what is not given stays). Throws a RangeError for values
-   * {@link IncidentStore.open} would refuse.
+   * {@link SqliteStore.open} would refuse.
    */
-  configure(options: Pick<IncidentStoreOptions, "dedupWindowSeconds" | "maxQueue" | "notify">): void {
+  configure(options: StoreSettingsChange): void {
     if (options.dedupWindowSeconds !== undefined || options.maxQueue !== undefined) {
       const next = resolveSettings({
         dedupWindowSeconds: options.dedupWindowSeconds ?? this.#settings.dedupWindowMs / 1000,
@@ -529,8 +564,6 @@ const TRIGGER_OF_RUN: Partial<Record<RunStatus, NotifyTrigger>> = {
   failed: "failed",
   timed_out: "failed",
 };
-
-/** Creates `state_dir` if missing; it must be a writable directory. */
 
 /** The event's `received_at` in ms; the store's clock when it is missing or unparseable. */
 function receivedMs(event: FaultEvent, fallback: number): number {

@@ -38,9 +38,9 @@ export class Triage {
     else if (agent) this.#dispatcher = new Dispatcher({ ...this.#options, agent });
   }
 
-  /** Starts agents for queued incidents while slots are free. */
+  /** Starts agents for queued incidents while slots are free (in the background; see {@link Dispatcher.kick}). */
   kick(): void {
-    this.#dispatcher?.kick();
+    void this.#dispatcher?.kick();
   }
 
   /** See {@link Dispatcher.stop}. */

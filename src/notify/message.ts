@@ -111,7 +111,7 @@ export interface PlanOptions {
  *
  * @example
  * ```ts
- * const store = IncidentStore.open(config.state_dir, { notify: planNotifications(config) });
+ * const store = SqliteStore.open(config.state_dir, { notify: planNotifications(config) });
  * ```
  */
 export function planNotifications(options: PlanOptions): NotificationPlanner {

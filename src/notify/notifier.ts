@@ -7,7 +7,8 @@
  * after the sink's `max_attempts` or a permanent error. Logs name the sink, never its URL.
  */
 import type { NotifySinkConfig } from "../config/types.ts";
-import type { AttemptResult, NotificationOutbox } from "../incidents/outbox.ts";
+import type { AttemptResult } from "../incidents/outbox.ts";
+import type { OutboxStore } from "../incidents/store-api.ts";
 import { errorMessage, logger } from "../log.ts";
 import { backoffDelay } from "../runtime/backoff.ts";
 import { deliver } from "./deliver.ts";
@@ -31,7 +32,7 @@ export type AttemptStatus = (typeof ATTEMPT_STATUSES)[number];
 /** Options for {@link Notifier}. */
 export interface NotifierOptions {
   sinks: readonly NotifySinkConfig[];
-  outbox: NotificationOutbox;
+  outbox: OutboxStore;
   /** Jitter source for backoff (tests pin it). */
   random?: () => number;
 }
@@ -57,15 +58,23 @@ export class Notifier {
    * (pending messages left by a previous run, even one that was killed, go out first).
    */
   start(): void {
+    const buried = this.#buryUnknownSinks();
+    this.#loops = this.#options.sinks.map(async (sink) => {
+      await buried;
+      await this.#run(sink);
+    });
+  }
+
+  /** Dead-letters the pending messages of sinks no longer configured (logged; never rejects). */
+  async #buryUnknownSinks(): Promise<void> {
     try {
-      const buried = this.#options.outbox.buryUnknownSinks(new Set(this.#wakes.keys()));
+      const buried = await this.#options.outbox.buryUnknownSinks(new Set(this.#wakes.keys()));
       for (const [sink, messages] of buried) {
         log.warn("notifications for a sink no longer configured moved to dead-letter", { sink, messages });
       }
     } catch (error) {
       log.error("cannot check the outbox for removed sinks", { error: errorMessage(error) });
     }
-    this.#loops = this.#options.sinks.map((sink) => this.#run(sink));
   }
 
   /** Something may have been added to the outbox: every sink looks now. */
@@ -106,9 +115,9 @@ export class Notifier {
   async #deliverNext(sink: NotifySinkConfig, limiter: RateLimiter): Promise<number> {
     const { outbox } = this.#options;
     const { signal } = this.#stopping;
-    const due = outbox.nextDue(sink.name, Date.now());
+    const due = await outbox.nextDue(sink.name, Date.now());
     if (due === null) {
-      const next = outbox.nextAttemptAt(sink.name);
+      const next = await outbox.nextAttemptAt(sink.name);
       return next === null ? IDLE_MS : Math.max(1, next - Date.now());
     }
     await limiter.take(signal);
@@ -117,7 +126,10 @@ export class Notifier {
     try {
       message = JSON.parse(due.message) as NotificationMessage;
     } catch (error) {
-      outbox.recordAttempt(due.id, { outcome: "dead", error: `unreadable message: ${errorMessage(error)}` });
+      await outbox.recordAttempt(due.id, {
+        outcome: "dead",
+        error: `unreadable message: ${errorMessage(error)}`,
+      });
       this.#count(sink.name, "dead");
       return 0;
     }
@@ -158,7 +170,7 @@ export class Notifier {
       result = { outcome: "dead", error: why };
       log.error("notification moved to dead-letter", { ...fields, error: why });
     }
-    outbox.recordAttempt(due.id, result);
+    await outbox.recordAttempt(due.id, result);
     this.#count(sink.name, result.outcome === "retry" ? "failed" : result.outcome);
     return 0;
   }

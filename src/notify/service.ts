@@ -5,7 +5,7 @@
  * content they were committed with.
  */
 import type { FaultlineConfig, NotifySinkConfig } from "../config/types.ts";
-import type { IncidentStore } from "../incidents/store.ts";
+import type { IncidentStore } from "../incidents/store-api.ts";
 import { planNotifications } from "./message.ts";
 import { type AttemptStatus, Notifier } from "./notifier.ts";
 

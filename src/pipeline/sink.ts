@@ -1,6 +1,8 @@
 /**
  * The sink stage: takes batches off the fan-in channel, routes them, and stores each batch in one
- * transaction **before** anything is dispatched for it; then wakes the dispatcher. While the store fails
+ * transaction **before** anything is dispatched for it (the ingest is awaited); then wakes the
+ * dispatcher. One batch is stored at a time, in the order taken: the next is taken only once the
+ * previous one's ingest has answered. While the store fails
  * (disk full, database locked…) the batch is kept, the event streams are held and the write is retried
  * with backoff: nothing accepted is dropped. Only when faultline stops does it give up on a batch
  * (counted and logged as `store_error`).
@@ -8,7 +10,7 @@
 import type { ClusterConfig } from "../config/types.ts";
 import { describeResource, type FaultEvent } from "../events/fault.ts";
 import type { IngestItem, IngestResult } from "../incidents/model.ts";
-import type { IncidentStore } from "../incidents/store.ts";
+import type { IncidentStore } from "../incidents/store-api.ts";
 import { errorMessage, logger } from "../log.ts";
 import { Backoff } from "../runtime/backoff.ts";
 import { sleep } from "../runtime/sleep.ts";
@@ -79,7 +81,7 @@ async function storeBatch(items: IngestItem[], context: SinkContext): Promise<St
   const backoff = new Backoff(STORE_RETRY_INITIAL_MS, STORE_RETRY_MAX_MS);
   for (let attempt = 1; ; attempt++) {
     try {
-      const results = context.store.ingest(items);
+      const results = await context.store.ingest(items);
       if (attempt > 1) log.info("events stored after retrying", { events: items.length, attempts: attempt });
       return { ok: true, results };
     } catch (error) {

@@ -8,7 +8,7 @@ import type { Registry } from "../cluster/registry.ts";
 import type { Supervisor } from "../cluster/supervisor.ts";
 import { type ConfigDiff, diffConfig } from "../config/diff.ts";
 import type { AgentConfig, ClusterConfig, FaultlineConfig } from "../config/types.ts";
-import type { IncidentStore } from "../incidents/store.ts";
+import type { IncidentStore } from "../incidents/store-api.ts";
 import { errorMessage, logger, setLogLevel } from "../log.ts";
 import { HTTP_LIMIT_VARIABLE, planHttpLimit } from "../runtime/http-capacity.ts";
 import type { ConnectionSettings } from "../worker/protocol.ts";

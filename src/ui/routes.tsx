@@ -17,7 +17,7 @@ import { overallStatus } from "../http/overall.ts";
 import { newSession, SESSION_COOKIE, sessionCookieOptions } from "../http/session.ts";
 import { parseIncidentFilter } from "../incidents/filter.ts";
 import { type IncidentFilter, StoreError } from "../incidents/model.ts";
-import type { IncidentStore } from "../incidents/store.ts";
+import type { IncidentStore } from "../incidents/store-api.ts";
 import { VERSION } from "../version.ts";
 import { Dashboard } from "./dashboard.tsx";
 import { IncidentPage } from "./incident-page.tsx";
@@ -62,23 +62,24 @@ export function statusPageRoutes(deps: StatusPageDeps): Hono {
   const token = deps.authToken || null;
   const loggedIn = token !== null;
 
-  app.get("/", (c) => {
+  app.get("/", async (c) => {
     const values = singleValues(c.req.queries());
     const asked = typeof values === "string" ? {} : values;
     const filter = typeof values === "string" ? values : parseIncidentFilter(withoutEmpty(values));
-    const counts = deps.store.countsByCluster();
+    const counts = await deps.store.countsByCluster();
     const clusters = deps.registry.list().map((cluster) => ({
       ...cluster,
       incidents: counts.get(cluster.name) ?? {},
     }));
     const accepted: IncidentFilter | null = typeof filter === "string" ? null : filter;
+    const incidents = accepted === null ? null : await deps.store.list(accepted);
     const page = (
       <Dashboard
         overall={overallStatus(clusters)}
         version={VERSION}
         uptimeMs={Date.now() - deps.startedAt.getTime()}
         clusters={clusters}
-        incidents={accepted === null ? null : deps.store.list(accepted)}
+        incidents={incidents}
         asked={{ cluster: asked.cluster, status: asked.status }}
         filterError={typeof filter === "string" ? filter : null}
         loggedIn={loggedIn}
@@ -88,9 +89,9 @@ export function statusPageRoutes(deps: StatusPageDeps): Hono {
     return html(c, page, accepted === null ? 400 : 200);
   });
 
-  app.get("/ui/incidents/:id", (c) => {
+  app.get("/ui/incidents/:id", async (c) => {
     const id = c.req.param("id");
-    const detail = deps.store.get(id);
+    const detail = await deps.store.get(id);
     if (detail === null) return html(c, <Problem root="../../" message={`No incident ${id}.`} />, 404);
     return html(c, <IncidentPage detail={detail} loggedIn={loggedIn} nowMs={Date.now()} />);
   });

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { RunOutput } from "../../src/agent/output.ts";
 import { incidentsCommand } from "../../src/cli/incidents.ts";
 import type { IncidentDetail } from "../../src/incidents/model.ts";
-import { IncidentStore } from "../../src/incidents/store.ts";
+import { SqliteStore } from "../../src/incidents/store.ts";
 import { ingestOne, makeFault, makeOutcome } from "../helpers/fault.ts";
 import { tempDir, writeFile, writeKubeconfig } from "../helpers/tmp.ts";
 
@@ -47,7 +47,7 @@ beforeAll(() => {
     "faultline.yaml",
     "state_dir: ./state\nclusters:\n  - { name: prod-eu, mcp_endpoint: http://127.0.0.1:9/mcp, kubeconfig: ./k.yaml }\n",
   );
-  const store = IncidentStore.open(join(dir.path, "state"), {
+  const store = SqliteStore.open(join(dir.path, "state"), {
     notify: ({ incident, trigger }) => [
       { sink: "ops", idempotency_key: `${incident.id}:${trigger}`, message: "{}" },
     ],

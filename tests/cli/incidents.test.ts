@@ -8,7 +8,7 @@ import type { FaultEvent, Severity } from "../../src/events/fault.ts";
 import type { RouteDecision } from "../../src/incidents/model.ts";
 import { type Incident, MAX_LIST_LIMIT } from "../../src/incidents/model.ts";
 import { DB_FILE } from "../../src/incidents/open.ts";
-import { IncidentStore } from "../../src/incidents/store.ts";
+import { SqliteStore } from "../../src/incidents/store.ts";
 import { logger, setLogSink } from "../../src/log.ts";
 import { ingestOne, makeFault, makeOutcome } from "../helpers/fault.ts";
 import { tempDir, writeFile, writeKubeconfig } from "../helpers/tmp.ts";
@@ -201,7 +201,7 @@ describe("incidentsCommand", () => {
     });
   }
 
-  const ingest = (store: IncidentStore, event: FaultEvent, decision: RouteDecision): string =>
+  const ingest = (store: SqliteStore, event: FaultEvent, decision: RouteDecision): string =>
     ingestOne(store, event, decision).id;
 
   function failed(workspace: string): AgentOutcome {
@@ -242,7 +242,7 @@ clusters:
     writeKubeconfig(dir.path, "eu.kubeconfig");
     writeKubeconfig(dir.path, "us.kubeconfig");
     configFile = writeConfig("faultline.yaml", "./state");
-    const store = IncidentStore.open(join(dir.path, "state"));
+    const store = SqliteStore.open(join(dir.path, "state"));
     const crash = ingest(store, faultEvent("prod-eu", "crash", 0, "critical"), { action: "triage" });
     const run = store.markRunning(crash, join(dir.path, "state", "incidents", crash));
     store.finishRun(run.id, failed(run.workspace));
@@ -292,7 +292,7 @@ clusters:
   });
 
   test("works while another process has the store open", async () => {
-    const running = IncidentStore.open(join(dir.path, "state"));
+    const running = SqliteStore.open(join(dir.path, "state"));
     try {
       expect(await run("-c", configFile, "--status", "queued")).toBe(0);
       expect(

@@ -5,8 +5,8 @@ import type { ClusterLiveness } from "../../src/incidents/model.ts";
 import type { AliveMessage, WorkerToMain } from "../../src/worker/protocol.ts";
 
 const recorders: LivenessRecorder[] = [];
-afterEach(() => {
-  for (const recorder of recorders.splice(0)) recorder.stop();
+afterEach(async () => {
+  for (const recorder of recorders.splice(0)) await recorder.stop();
 });
 
 function alive(cluster: string, at: string, session_id: string | null = "s-1"): AliveMessage {
@@ -27,36 +27,36 @@ function recorderWith(writes: ClusterLiveness[][], fail = () => false): Liveness
   return recorder;
 }
 
-test("many reports become one write of the latest per cluster", () => {
+test("many reports become one write of the latest per cluster", async () => {
   const writes: ClusterLiveness[][] = [];
   const recorder = recorderWith(writes);
   for (let second = 10; second < 40; second++) recorder.record(alive("a", `2026-11-25T03:00:${second}Z`));
   recorder.record(alive("b", "2026-11-25T03:00:05Z", null));
   expect(writes).toEqual([]);
-  recorder.flush();
+  await recorder.flush();
   expect(writes).toEqual([
     [
       { cluster: "a", last_alive_ms: Date.parse("2026-11-25T03:00:39Z"), session_id: "s-1" },
       { cluster: "b", last_alive_ms: Date.parse("2026-11-25T03:00:05Z"), session_id: null },
     ],
   ]);
-  recorder.flush();
+  await recorder.flush();
   expect(writes).toHaveLength(1);
 });
 
-test("a failed write is kept for the next flush; stop writes what is left", () => {
+test("a failed write is kept for the next flush; stop writes what is left", async () => {
   const writes: ClusterLiveness[][] = [];
   let failing = true;
   const recorder = recorderWith(writes, () => failing);
   recorder.record(alive("a", "2026-11-25T03:00:10Z"));
-  recorder.flush();
+  await recorder.flush();
   expect(writes).toEqual([]);
   failing = false;
-  recorder.stop();
+  await recorder.stop();
   expect(writes.map((batch) => batch.map((r) => r.cluster))).toEqual([["a"]]);
 });
 
-test("withLiveness takes alive reports off before fan-in and passes everything else on", () => {
+test("withLiveness takes alive reports off before fan-in and passes everything else on", async () => {
   const writes: ClusterLiveness[][] = [];
   const recorder = recorderWith(writes);
   const passed: WorkerToMain[] = [];
@@ -64,6 +64,6 @@ test("withLiveness takes alive reports off before fan-in and passes everything e
   handle(alive("a", "2026-11-25T03:00:10Z"));
   handle({ type: "stopped" });
   expect(passed).toEqual([{ type: "stopped" }]);
-  recorder.flush();
+  await recorder.flush();
   expect(writes).toHaveLength(1);
 });

@@ -56,13 +56,13 @@ afterAll(async () => {
 });
 
 const state = (name: string) => app.registry.get(name);
-const stored = (cluster: string) => app.store.list({ cluster }).length;
+const stored = async (cluster: string) => (await app.store.list({ cluster })).length;
 
 describe("a server that requires a bearer token", () => {
   test("the token from an environment variable (and a header with a default) works: active, faults arrive", async () => {
     await waitFor("by-env active", () => state("by-env")?.status === "active");
     sim.inject("by-env", { name: "env-crash" });
-    await waitFor("stored", () => stored("by-env") === 1);
+    await waitFor("stored", async () => (await stored("by-env")) === 1);
   });
 
   test("the token from a file works; a rotated file is used at the next reconnect", async () => {
@@ -77,7 +77,7 @@ describe("a server that requires a bearer token", () => {
       () => state("by-file")?.status === "active" && (state("by-file")?.reconnects ?? 0) > reconnects,
     );
     sim.inject("by-file", { name: "after-rotation" });
-    await waitFor("stored after rotation", () => stored("by-file") === 1);
+    await waitFor("stored after rotation", async () => (await stored("by-file")) === 1);
   });
 
   test("a wrong token: failed, last_error says the credentials were refused and names the field", async () => {
@@ -142,15 +142,16 @@ log_level: error
     expect(checked.inject("checked", { name: "while-gone" })).toBe(0);
     await waitFor("resubscribed", () => watcher.registry.get("checked")?.resubscriptions === 1);
     expect(checked.stats("checked")).toMatchObject({ subscriptions: 1, sessions }); // same session
-    await waitFor("backfilled", () => watcher.store.list({ cluster: "checked" }).length === 1);
+    await waitFor("backfilled", async () => (await watcher.store.list({ cluster: "checked" })).length === 1);
     checked.inject("checked", { name: "after" });
-    await waitFor("pushed again", () => watcher.store.list({ cluster: "checked" }).length === 2);
-    expect(
-      watcher.store
-        .list({ cluster: "checked" })
-        .map((i) => i.resource.name)
-        .sort(),
-    ).toEqual(["after", "while-gone"]);
+    await waitFor(
+      "pushed again",
+      async () => (await watcher.store.list({ cluster: "checked" })).length === 2,
+    );
+    expect((await watcher.store.list({ cluster: "checked" })).map((i) => i.resource.name).sort()).toEqual([
+      "after",
+      "while-gone",
+    ]);
     expect(watcher.registry.get("checked")?.status).toBe("active");
   });
 

@@ -13,13 +13,14 @@ const GOOD = ["good-1", "good-2"];
 const EVIL = "evil";
 
 /** The stored events of `cluster`'s incidents whose resource name starts with `prefix`. */
-function storedEvents(fleet: Fleet, cluster: string, prefix: string): FaultEvent[] {
+async function storedEvents(fleet: Fleet, cluster: string, prefix: string): Promise<FaultEvent[]> {
   const store = fleet.app.store;
   if (!store) throw new Error("no store");
-  return store
-    .list({ cluster, limit: 1000 })
-    .filter((incident) => incident.resource.name.startsWith(prefix))
-    .flatMap((incident) => store.get(incident.id)?.events.map((e) => e.event) ?? []);
+  const incidents = (await store.list({ cluster, limit: 1000 })).filter((incident) =>
+    incident.resource.name.startsWith(prefix),
+  );
+  const details = await Promise.all(incidents.map((incident) => store.get(incident.id)));
+  return details.flatMap((detail) => detail?.events.map((e) => e.event) ?? []);
 }
 
 describe("hostile servers, several clusters on one worker", () => {
@@ -106,8 +107,11 @@ describe("hostile servers, several clusters on one worker", () => {
       context: "y".repeat(200_000),
       timestamp: "not-a-time",
     });
-    await waitFor("long-context stored", () => storedEvents(fleet, EVIL, "long-context").length === 1);
-    const [event] = storedEvents(fleet, EVIL, "long-context");
+    await waitFor(
+      "long-context stored",
+      async () => (await storedEvents(fleet, EVIL, "long-context")).length === 1,
+    );
+    const [event] = await storedEvents(fleet, EVIL, "long-context");
     expect(event?.context).toBe(`${"y".repeat(64 * 1024)}…[truncated: 200000 chars]`);
     expect(JSON.stringify(event?.raw)).toContain("…[truncated: 200000 chars]");
     expect(event?.timestamp_source).toBe("received");

@@ -75,7 +75,8 @@ beforeAll(async () => {
   });
   const incident = await waitFor(
     "the prod-east incident triaged",
-    () => fleet.app.store.list({ cluster: "prod-east" }).find((i) => i.status === "succeeded") ?? null,
+    async () =>
+      (await fleet.app.store.list({ cluster: "prod-east" })).find((i) => i.status === "succeeded") ?? null,
     20_000,
   );
   incidentId = incident.id;

@@ -4,7 +4,7 @@ import { DEFAULT_ENV_PASSTHROUGH } from "../../src/config/schema.ts";
 import type { AgentConfig } from "../../src/config/types.ts";
 import type { FaultEvent, FaultResource } from "../../src/events/fault.ts";
 import type { Incident, RouteDecision } from "../../src/incidents/model.ts";
-import type { IncidentStore } from "../../src/incidents/store.ts";
+import type { SqliteStore } from "../../src/incidents/store.ts";
 
 /** Overrides for {@link makeFault}; `resource` is merged field by field, `at` sets both times. */
 export type FaultOverrides = Partial<Omit<FaultEvent, "resource">> & {
@@ -53,7 +53,7 @@ export function makeOutcome(overrides: Partial<AgentOutcome> = {}): AgentOutcome
 
 /** Ingests one event (routed to triage unless told otherwise) and returns its incident. */
 export function ingestOne(
-  store: IncidentStore,
+  store: SqliteStore,
   event: FaultEvent,
   decision: RouteDecision = { action: "triage" },
 ): Incident {

@@ -11,7 +11,7 @@ import { createHealthApp } from "../../src/http/app.ts";
 import { bearerMatches } from "../../src/http/auth.ts";
 import { FaultlineMetrics } from "../../src/http/metrics.ts";
 import { type RunningServer, serve } from "../../src/http/serve.ts";
-import { IncidentStore } from "../../src/incidents/store.ts";
+import { SqliteStore } from "../../src/incidents/store.ts";
 import { tempDir, writeFile, writeKubeconfig } from "../helpers/tmp.ts";
 
 const TOKEN = "health-token-0123456789";
@@ -27,14 +27,14 @@ const registry = new Registry([
     triage: true,
   },
 ]);
-let store: IncidentStore;
+let store: SqliteStore;
 /** Reloads that reached the (stub) reloader. */
 let reloads = 0;
 let guarded: RunningServer;
 let open: RunningServer;
 
 beforeAll(() => {
-  store = IncidentStore.open(dir.path, { dedupWindowSeconds: 300 });
+  store = SqliteStore.open(dir.path, { dedupWindowSeconds: 300 });
   const deps = {
     registry,
     startedAt: new Date(),

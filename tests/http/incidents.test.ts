@@ -6,7 +6,7 @@ import type { FaultEvent, Severity } from "../../src/events/fault.ts";
 import { incidentRoutes } from "../../src/http/incidents.ts";
 import type { RouteDecision } from "../../src/incidents/model.ts";
 import { type AgentRun, type Incident, MAX_LIST_LIMIT, type StoredEvent } from "../../src/incidents/model.ts";
-import { IncidentStore } from "../../src/incidents/store.ts";
+import { SqliteStore } from "../../src/incidents/store.ts";
 import { setLogSink } from "../../src/log.ts";
 import { ingestOne, makeFault, makeOutcome } from "../helpers/fault.ts";
 import { tempDir } from "../helpers/tmp.ts";
@@ -15,7 +15,7 @@ const T0 = Date.parse("2026-11-25T03:00:00.000Z");
 const TRIAGE: RouteDecision = { action: "triage" };
 
 let dir: { path: string; cleanup: () => void };
-let store: IncidentStore;
+let store: SqliteStore;
 let restoreSink: (line: string) => void;
 /** The fixture's incidents, oldest first. */
 let crash: Incident;
@@ -50,7 +50,7 @@ beforeAll(() => {
   restoreSink = setLogSink(() => {});
   dir = tempDir("faultline-incidents-api-");
   let nowMs = T0;
-  store = IncidentStore.open(join(dir.path, "state"), { now: () => new Date(nowMs) });
+  store = SqliteStore.open(join(dir.path, "state"), { now: () => new Date(nowMs) });
   crash = ingest(faultEvent("prod-eu", "crash", 0, "critical"));
   const workspace = join(dir.path, "state", "incidents", crash.id);
   runId = store.markRunning(crash.id, workspace).id;
@@ -206,7 +206,7 @@ describe("over real HTTP", () => {
 describe("a failing store", () => {
   test("a store error → 503 with the store's message; a closed store → 500", async () => {
     const other = tempDir("faultline-incidents-broken-");
-    const broken = IncidentStore.open(join(other.path, "state"));
+    const broken = SqliteStore.open(join(other.path, "state"));
     try {
       const sabotage = new Database(broken.path);
       sabotage.run("DROP TABLE incidents");

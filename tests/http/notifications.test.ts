@@ -3,14 +3,14 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { notificationRoutes } from "../../src/http/notifications.ts";
 import type { Notification } from "../../src/incidents/outbox.ts";
-import { IncidentStore } from "../../src/incidents/store.ts";
+import { SqliteStore } from "../../src/incidents/store.ts";
 import { ingestOne, makeFault } from "../helpers/fault.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 const dir = tempDir();
-let store: IncidentStore;
+let store: SqliteStore;
 beforeAll(() => {
-  store = IncidentStore.open(join(dir.path, "state"), {
+  store = SqliteStore.open(join(dir.path, "state"), {
     notify: ({ incident }) =>
       ["slack", "hook"].map((sink) => ({ sink, idempotency_key: `${incident.id}:opened`, message: "{}" })),
   });

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { DedupWindow, WINDOW_SLACK_MS } from "../../src/incidents/dedup-window.ts";
 import type { IngestItem } from "../../src/incidents/model.ts";
-import { IncidentStore } from "../../src/incidents/store.ts";
+import { SqliteStore } from "../../src/incidents/store.ts";
 import { makeFault } from "../helpers/fault.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
@@ -45,7 +45,7 @@ describe("DedupWindow", () => {
 });
 
 describe("the store's window answers as the database would", () => {
-  const stores: IncidentStore[] = [];
+  const stores: SqliteStore[] = [];
   let dir = tempDir("faultline-window-");
   let nowMs = T0;
   afterEach(() => {
@@ -54,8 +54,8 @@ describe("the store's window answers as the database would", () => {
     dir = tempDir("faultline-window-");
     nowMs = T0;
   });
-  const open = (dedupWindowSeconds = WINDOW_MS / 1000): IncidentStore => {
-    const store = IncidentStore.open(join(dir.path, "state"), {
+  const open = (dedupWindowSeconds = WINDOW_MS / 1000): SqliteStore => {
+    const store = SqliteStore.open(join(dir.path, "state"), {
       now: () => new Date(nowMs),
       dedupWindowSeconds,
     });

@@ -7,21 +7,21 @@ import type { AgentConfig, ClusterConfig } from "../../src/config/types.ts";
 import type { FaultEvent, Severity } from "../../src/events/fault.ts";
 import { Dispatcher } from "../../src/incidents/dispatcher.ts";
 import { DB_FILE } from "../../src/incidents/open.ts";
-import { IncidentStore } from "../../src/incidents/store.ts";
+import { SqliteStore } from "../../src/incidents/store.ts";
 import { setLogSink } from "../../src/log.ts";
 import { makeAgentConfig, makeFault } from "../helpers/fault.ts";
 import { tempDir, writeFile } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 let dir: ReturnType<typeof tempDir>;
-let store: IncidentStore;
+let store: SqliteStore;
 let restoreSink: (line: string) => void;
 let stateDir: string;
 
 beforeEach(() => {
   dir = tempDir();
   stateDir = join(dir.path, "state");
-  store = IncidentStore.open(stateDir);
+  store = SqliteStore.open(stateDir);
   restoreSink = setLogSink(() => {});
 });
 afterEach(() => {
@@ -86,7 +86,7 @@ test("never runs more than max_concurrent agents; every queued incident runs onc
   const agent = recordingAgent(0.15);
   const dispatcher = dispatcherFor(agentConfig(agent.command, { max_concurrent: 2 }), ["a"]);
   ingest(["p1", "p2", "p3", "p4", "p5"].map((n) => fault("a", n)));
-  dispatcher.kick();
+  await dispatcher.kick();
   expect(dispatcher.running).toBe(2);
   expect(store.queueDepth()).toBe(3);
   await waitFor("all succeeded", () => statuses().every((s) => s === "succeeded"));
@@ -109,7 +109,7 @@ test("a noisy cluster does not starve a quiet one: the quiet cluster's incident 
   const dispatcher = dispatcherFor(agentConfig(agent.command, { max_concurrent: 1 }), ["noisy", "quiet"]);
   ingest(Array.from({ length: 8 }, (_, i) => fault("noisy", `n${i}`)));
   ingest([fault("quiet", "q0")]);
-  dispatcher.kick();
+  await dispatcher.kick();
   await waitFor("all done", () => statuses().every((s) => s === "succeeded"));
   const order = agent
     .lines()
@@ -122,7 +122,7 @@ test("an agent past timeout_seconds is ended and the incident is timed_out", asy
   const script = writeFile(dir.path, "stuck.sh", "#!/bin/sh\nsleep 30\n", 0o755);
   const dispatcher = dispatcherFor(agentConfig([script], { timeout_seconds: 0.3 }), ["a"]);
   const [result] = ingest([fault("a", "stuck")]);
-  dispatcher.kick();
+  await dispatcher.kick();
   await waitFor(
     "timed out",
     () => store.get(result?.incident.id ?? "")?.incident.status === "timed_out",
@@ -136,13 +136,13 @@ test("stop lets running agents finish within the grace, and interrupts those tha
   const quick = recordingAgent(0.1);
   const dispatcher = dispatcherFor(agentConfig(quick.command, { max_concurrent: 2 }), ["a"]);
   ingest([fault("a", "x"), fault("a", "y"), fault("a", "z")]);
-  dispatcher.kick();
+  await dispatcher.kick();
   await dispatcher.stop(5000);
   expect(statuses().sort()).toEqual(["queued", "succeeded", "succeeded"]);
 
   const slow = writeFile(dir.path, "slow.sh", "#!/bin/sh\nsleep 30\n", 0o755);
   const second = dispatcherFor(agentConfig([slow]), ["a"]);
-  second.kick();
+  await second.kick();
   await waitFor("slow running", () => second.running === 1);
   await second.stop(100);
   expect(statuses().sort()).toEqual(["interrupted", "succeeded", "succeeded"]);
@@ -152,7 +152,7 @@ test("records each agent supervisor's pid on its run, for recovery after a crash
   const agent = recordingAgent(0.3);
   const dispatcher = dispatcherFor(agentConfig(agent.command), ["a"]);
   const [result] = ingest([fault("a", "p")]);
-  dispatcher.kick();
+  await dispatcher.kick();
   await waitFor("pid recorded", () => store.openRuns()[0]?.pid);
   expect(store.openRuns()).toEqual([
     {
@@ -172,7 +172,7 @@ test("an incident whose cluster is no longer configured fails with a clear error
   const agent = recordingAgent(0);
   ingest([fault("gone", "p")]);
   const dispatcher = dispatcherFor(agentConfig(agent.command), ["a"]);
-  dispatcher.kick();
+  await dispatcher.kick();
   await waitFor("failed", () => statuses()[0] === "failed");
   const [incident] = store.list();
   expect(store.get(incident?.id ?? "")?.runs[0]?.error).toContain("its cluster is no longer configured");
@@ -184,7 +184,7 @@ test("a failing read of the next incident is logged and leaves it queued; the di
   const agent = recordingAgent(0.3);
   const dispatcher = dispatcherFor(agentConfig(agent.command, { max_concurrent: 1 }), ["a"]);
   ingest([fault("a", "first"), fault("a", "second")]);
-  dispatcher.kick();
+  await dispatcher.kick();
   expect(dispatcher.running).toBe(1);
   // Another connection drops the events table: reading the second incident's event now fails.
   const other = new Database(join(stateDir, DB_FILE));
@@ -213,7 +213,7 @@ esac
   );
   const dispatcher = dispatcherFor(agentConfig([script], { max_concurrent: 3 }), ["a"]);
   const results = ingest([fault("a", "good"), fault("a", "bad"), fault("a", "fifo")]);
-  dispatcher.kick();
+  await dispatcher.kick();
   await waitFor("all finished", () => statuses().every((s) => s === "succeeded" || s === "failed"), 5000);
   const outputOf = (i: number) => store.get(results[i]?.incident.id ?? "")?.runs[0]?.output;
   expect(outputOf(0)).toMatchObject({

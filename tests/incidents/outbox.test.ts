@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { RunOutput } from "../../src/agent/output.ts";
 import type { RunEnd } from "../../src/incidents/model.ts";
 import type { NotificationPlanner, StatusChange } from "../../src/incidents/outbox.ts";
-import { IncidentStore } from "../../src/incidents/store.ts";
+import { SqliteStore } from "../../src/incidents/store.ts";
 import { setLogSink } from "../../src/log.ts";
 import { ingestOne, makeFault, makeOutcome } from "../helpers/fault.ts";
 import { tempDir } from "../helpers/tmp.ts";
@@ -12,7 +12,7 @@ import { tempDir } from "../helpers/tmp.ts";
 let dir: ReturnType<typeof tempDir>;
 let changes: StatusChange[];
 let restoreSink: (line: string) => void;
-const stores: IncidentStore[] = [];
+const stores: SqliteStore[] = [];
 
 /** A planner that records every change and gives every one to sinks `a` and `b`. */
 const recordAll: NotificationPlanner = (change) => {
@@ -25,8 +25,8 @@ const recordAll: NotificationPlanner = (change) => {
   }));
 };
 
-function open(notify: NotificationPlanner | undefined = recordAll, now?: () => Date): IncidentStore {
-  const store = IncidentStore.open(join(dir.path, "state"), { notify, now });
+function open(notify: NotificationPlanner | undefined = recordAll, now?: () => Date): SqliteStore {
+  const store = SqliteStore.open(join(dir.path, "state"), { notify, now });
   stores.push(store);
   return store;
 }

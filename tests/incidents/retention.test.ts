@@ -10,7 +10,7 @@ import { createLegacyDatabase } from "../../scripts/bench-retention.ts";
 import { workspacePath } from "../../src/agent/workspace.ts";
 import { DB_FILE } from "../../src/incidents/open.ts";
 import { PRUNE_BATCH, Retention } from "../../src/incidents/retention.ts";
-import { IncidentStore } from "../../src/incidents/store.ts";
+import { SqliteStore } from "../../src/incidents/store.ts";
 import { ingestOne, makeFault, makeOutcome } from "../helpers/fault.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
@@ -22,13 +22,13 @@ const NOW = new Date("2026-11-25T12:00:00.000Z");
 const daysAgo = (days: number) => new Date(NOW.getTime() - days * DAY);
 
 /** A store whose clock is `clock.now` (moved by the test). */
-function openStore(stateDir: string, clock: { now: Date }): IncidentStore {
-  return IncidentStore.open(stateDir, { now: () => clock.now, dedupWindowSeconds: 60, maxQueue: 100_000 });
+function openStore(stateDir: string, clock: { now: Date }): SqliteStore {
+  return SqliteStore.open(stateDir, { now: () => clock.now, dedupWindowSeconds: 60, maxQueue: 100_000 });
 }
 
 /** One incident of `fault_id` with `events` events at `at`, routed as `decision`. */
 function incidentAt(
-  store: IncidentStore,
+  store: SqliteStore,
   clock: { now: Date },
   fault_id: string,
   at: Date,
@@ -111,11 +111,11 @@ describe("retention", () => {
     const bigClock = { now: NOW };
     const big = openStore(bigDir, bigClock);
     try {
-      expect(big.maintenance.space().autoVacuum).toBe("incremental");
+      expect(big.maintenance.file.space().autoVacuum).toBe("incremental");
       for (let i = 0; i < PRUNE_BATCH * 2 + 10; i++)
         incidentAt(big, bigClock, `f-${i}`, daysAgo(60), { events: 4 });
       incidentAt(big, bigClock, "fresh", daysAgo(1));
-      big.maintenance.checkpoint();
+      big.maintenance.file.checkpoint();
       const before = statSync(join(bigDir, DB_FILE)).size;
       const report = await new Retention({
         store: big,
@@ -127,7 +127,7 @@ describe("retention", () => {
       expect(report?.reclaimed_bytes).toBeGreaterThan(before / 2);
       const after = statSync(join(bigDir, DB_FILE)).size;
       expect(after).toBeLessThan(before / 2);
-      expect(big.maintenance.space().freePages).toBe(0);
+      expect(big.maintenance.file.space().freePages).toBe(0);
       expect(big.list().map((i) => i.fault_id)).toEqual(["fresh"]);
     } finally {
       big.close();
@@ -140,11 +140,11 @@ describe("retention", () => {
     const legacyClock = { now: NOW };
     const reopened = openStore(oldDir, legacyClock);
     try {
-      expect(reopened.maintenance.space().autoVacuum).toBe("none");
+      expect(reopened.maintenance.file.space().autoVacuum).toBe("none");
       incidentAt(reopened, legacyClock, "kept", daysAgo(2));
       const retention = new Retention({ store: reopened, stateDir: oldDir, days: () => 30, now: () => NOW });
       expect(await retention.run()).toMatchObject({ converted: true, incidents: 0 });
-      expect(reopened.maintenance.space().autoVacuum).toBe("incremental");
+      expect(reopened.maintenance.file.space().autoVacuum).toBe("incremental");
       expect(reopened.list().map((i) => i.fault_id)).toEqual(["kept"]);
       expect(await retention.run()).toMatchObject({ converted: false });
     } finally {

@@ -8,7 +8,7 @@ import { INCIDENT_SKIP_REASONS, INCIDENT_STATUSES, RUN_STATUSES } from "../../sr
 import { DB_FILE } from "../../src/incidents/open.ts";
 import { NOTIFICATION_STATUSES, NOTIFY_TRIGGERS } from "../../src/incidents/outbox.ts";
 import { MIGRATIONS, SCHEMA_VERSION, schemaVersion } from "../../src/incidents/schema.ts";
-import { IncidentStore } from "../../src/incidents/store.ts";
+import { SqliteStore } from "../../src/incidents/store.ts";
 import { openSqlite } from "../../src/runtime/sqlite.ts";
 import { makeFault } from "../helpers/fault.ts";
 import { tempDir } from "../helpers/tmp.ts";
@@ -29,7 +29,7 @@ test("a version-1 database is migrated forward to the current version on open, k
   );
   old.close();
 
-  const store = IncidentStore.open(stateDir);
+  const store = SqliteStore.open(stateDir);
   try {
     expect(store.list().map((i) => i.id)).toEqual(["inc-1"]);
     const run = store.markRunning("inc-1", join(stateDir, "incidents", "inc-1"));
@@ -60,7 +60,7 @@ test("a version-1 database is migrated forward to the current version on open, k
 });
 
 test("a new store ingests with the current schema", () => {
-  const store = IncidentStore.open(join(dir.path, "fresh"));
+  const store = SqliteStore.open(join(dir.path, "fresh"));
   try {
     const [result] = store.ingest([{ event: makeFault(), decision: { action: "triage" } }]);
     expect(result?.incident.status).toBe("queued");
@@ -82,7 +82,7 @@ function checkLists(db: Database, table: string): Record<string, string[]> {
 
 test("the schema's CHECK lists are the model's status, reason and severity lists", () => {
   const stateDir = join(dir.path, "checks");
-  IncidentStore.open(stateDir).close();
+  SqliteStore.open(stateDir).close();
   const db = new Database(join(stateDir, DB_FILE), { readonly: true });
   try {
     expect(checkLists(db, "incidents")).toEqual({

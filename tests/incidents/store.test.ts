@@ -25,7 +25,7 @@ import {
 import { DB_FILE } from "../../src/incidents/open.ts";
 import { SCHEMA_VERSION } from "../../src/incidents/schema.ts";
 import type { IncidentStoreOptions } from "../../src/incidents/settings.ts";
-import { IncidentStore } from "../../src/incidents/store.ts";
+import { SqliteStore } from "../../src/incidents/store.ts";
 import { setLogSink } from "../../src/log.ts";
 import { errnoCode } from "../../src/runtime/errno.ts";
 import { ingestOne, makeFault, makeOutcome } from "../helpers/fault.ts";
@@ -40,7 +40,7 @@ const TMPFS = canMountTmpfs();
 let dir: { path: string; cleanup: () => void };
 let stateDir: string;
 let nowMs: number;
-let stores: IncidentStore[];
+let stores: SqliteStore[];
 let logLines: Record<string, unknown>[];
 let restoreSink: (line: string) => void;
 
@@ -59,8 +59,8 @@ afterEach(() => {
   dir.cleanup();
 });
 
-function openStore(options: IncidentStoreOptions = {}, where = stateDir): IncidentStore {
-  const store = IncidentStore.open(where, { now: () => new Date(nowMs), ...options });
+function openStore(options: IncidentStoreOptions = {}, where = stateDir): SqliteStore {
+  const store = SqliteStore.open(where, { now: () => new Date(nowMs), ...options });
   stores.push(store);
   return store;
 }
@@ -95,11 +95,10 @@ function outcome(overrides: Partial<AgentOutcome> = {}): AgentOutcome {
 }
 
 /** Takes the next queued incident, as the dispatcher would. */
-function dispatchNext(store: IncidentStore): { incident: Incident; runId: number } {
-  const incident = store.nextQueued();
-  if (!incident) throw new Error("nothing queued");
-  const run = store.markRunning(incident.id, `/state/incidents/${incident.id}`);
-  return { incident, runId: run.id };
+function dispatchNext(store: SqliteStore): { incident: Incident; runId: number } {
+  const claimed = store.claimNext((incident) => `/state/incidents/${incident.id}`);
+  if (!claimed) throw new Error("nothing queued");
+  return { incident: claimed.incident, runId: claimed.run.id };
 }
 
 function expectStoreError(open: () => unknown, ...fragments: string[]): StoreError {
@@ -484,7 +483,7 @@ describe("recoverInterrupted", () => {
 });
 
 describe("queries", () => {
-  function populate(store: IncidentStore): void {
+  function populate(store: SqliteStore): void {
     store.ingest([
       item(faultEvent(0, { cluster: "a", fault_id: "1" })),
       item(faultEvent(1, { cluster: "a", fault_id: "2" }), { action: "skip", reason: "below_threshold" }),
@@ -666,8 +665,8 @@ describe("two processes on one database", () => {
     const script = join(dir.path, "writer.ts");
     writeFileSync(
       script,
-      `import { IncidentStore } from ${JSON.stringify(STORE_MODULE)};
-const store = IncidentStore.open(process.argv[2]);
+      `import { SqliteStore } from ${JSON.stringify(STORE_MODULE)};
+const store = SqliteStore.open(process.argv[2]);
 const base = Date.parse("2026-11-25T03:00:00.000Z");
 for (let b = 0; b < 40; b++) {
   store.ingest(Array.from({ length: 50 }, (_, k) => {
@@ -770,8 +769,8 @@ function openAsNobody(where: string): { name: string; message: string } | { open
   const script = join(dir.path, "open-as-nobody.ts");
   writeFileSync(
     script,
-    `import { IncidentStore } from ${JSON.stringify(STORE_MODULE)};
-try { IncidentStore.open(process.argv[2]).close(); console.log(JSON.stringify({ opened: true })); }
+    `import { SqliteStore } from ${JSON.stringify(STORE_MODULE)};
+try { SqliteStore.open(process.argv[2]).close(); console.log(JSON.stringify({ opened: true })); }
 catch (error) { console.log(JSON.stringify({ name: error.name, message: error.message })); }
 `,
   );

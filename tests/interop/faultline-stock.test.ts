@@ -125,12 +125,12 @@ test.skipIf(!binaryInstalled)(
       message: "again",
       timestamp: new Date(Date.now() + 2000),
     });
-    const incident = await waitFor("the repeat joined the incident", () => {
-      const [found] = app.store.list({ cluster: "stock" });
+    const incident = await waitFor("the repeat joined the incident", async () => {
+      const [found] = await app.store.list({ cluster: "stock" });
       return found?.count === 2 ? found : null;
     });
-    expect(app.store.list({ cluster: "stock" })).toHaveLength(1);
-    expect(app.store.get(incident.id)?.runs).toHaveLength(1);
+    expect(await app.store.list({ cluster: "stock" })).toHaveLength(1);
+    expect((await app.store.get(incident.id))?.runs).toHaveLength(1);
   },
   30_000,
 );
@@ -175,8 +175,8 @@ test.skipIf(!binaryInstalled)(
       reason: "SystemOOM",
       message: "oom",
     });
-    const faults = await waitFor("three faults stored", () => {
-      const found = app.store.list({ cluster: "stock" }).filter((i) => i.first_seen > "");
+    const faults = await waitFor("three faults stored", async () => {
+      const found = (await app.store.list({ cluster: "stock" })).filter((i) => i.first_seen > "");
       const names = found.map((i) => i.resource.name);
       return ["bad-image", "no-image", "node-1"].every((n) => names.includes(n)) ? found : null;
     });

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import * as v from "valibot";
 import { NotifySinkSchema } from "../../src/config/schema.ts";
 import type { NotifySinkConfig } from "../../src/config/types.ts";
-import { IncidentStore } from "../../src/incidents/store.ts";
+import { SqliteStore } from "../../src/incidents/store.ts";
 import { setLogSink } from "../../src/log.ts";
 import { planNotifications } from "../../src/notify/message.ts";
 import { Notifier } from "../../src/notify/notifier.ts";
@@ -14,7 +14,7 @@ import { tempDir } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 let dir: ReturnType<typeof tempDir>;
-let store: IncidentStore | undefined;
+let store: SqliteStore | undefined;
 let notifier: Notifier | undefined;
 let receiver: Receiver | undefined;
 let logs: Array<Record<string, unknown>>;
@@ -44,7 +44,7 @@ function start(
   const parsed = sinks.map((s) =>
     v.parse(NotifySinkSchema, { type: "webhook", on: ["opened"], url: `${base}/${s.name}`, ...s }),
   );
-  store = IncidentStore.open(join(dir.path, "state"), {
+  store = SqliteStore.open(join(dir.path, "state"), {
     notify: planNotifications({ notify: parsed, clusters: [], health: {} }),
   });
   notifier = new Notifier({ sinks: parsed, outbox: store.outbox, random: () => 0 });
@@ -54,7 +54,7 @@ function start(
 
 function open(n: number): void {
   for (let i = 0; i < n; i++)
-    ingestOne(store as IncidentStore, makeFault({ fault_id: `f${i}`, resource: { name: `p${i}` } }));
+    ingestOne(store as SqliteStore, makeFault({ fault_id: `f${i}`, resource: { name: `p${i}` } }));
   notifier?.kick();
 }
 

@@ -10,7 +10,7 @@ import type { ClusterConfig } from "../../src/config/types.ts";
 import { createHealthApp } from "../../src/http/app.ts";
 import { newSession, SESSION_COOKIE, SESSION_SECONDS } from "../../src/http/session.ts";
 import type { Incident } from "../../src/incidents/model.ts";
-import { IncidentStore } from "../../src/incidents/store.ts";
+import { SqliteStore } from "../../src/incidents/store.ts";
 import { setLogSink } from "../../src/log.ts";
 import { ingestOne, makeFault, makeOutcome } from "../helpers/fault.ts";
 import { tempDir } from "../helpers/tmp.ts";
@@ -58,14 +58,14 @@ function cluster(name: string, labels: Record<string, string>): ClusterConfig {
 
 const dir = tempDir("faultline-ui-");
 const registry = new Registry([cluster("prod-east", { tier: XSS_LABEL }), cluster("staging", {})]);
-let store: IncidentStore;
+let store: SqliteStore;
 let crash: Incident;
 let skipped: Incident;
 let restoreSink: (line: string) => void;
 
 beforeAll(() => {
   restoreSink = setLogSink(() => {});
-  store = IncidentStore.open(join(dir.path, "state"), {});
+  store = SqliteStore.open(join(dir.path, "state"), {});
   crash = ingestOne(
     store,
     makeFault({
