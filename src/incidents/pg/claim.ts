@@ -6,7 +6,14 @@
  */
 
 import type { Incident } from "../model.ts";
-import { INCIDENT_COLUMNS, type IncidentRow, type RunRow, toAgentRun, toIncident } from "../rows.ts";
+import {
+  INCIDENT_COLUMNS,
+  type IncidentRow,
+  parseStoredEvent,
+  type RunRow,
+  toAgentRun,
+  toIncident,
+} from "../rows.ts";
 import type { ClaimedRun } from "../store-api.ts";
 import type { PgTransaction } from "./connect.ts";
 
@@ -15,7 +22,8 @@ const INCIDENT_LIST = INCIDENT_COLUMNS.map((c) => `i.${c}`).join(", ");
 
 /**
  * Inside `tx`: claims the next queued incident for `replica` (status `running`, one more attempt), opens
- * its run in `workspaceOf(incident)` and records the cluster's turn. Null when nothing queued is free.
+ * its run in `workspaceOf(incident)` and records the cluster's turn; with the incident's newest event.
+ * Null when nothing queued is free.
  */
 export async function claimNext(
   tx: PgTransaction,
@@ -36,7 +44,9 @@ export async function claimNext(
   );
   if (row === undefined) return null;
   const workspace = workspaceOf(toIncident(row));
-  const [run] = await tx<{ id: number }[]>`
+  const newest = tx<{ event: string }[]>`
+    SELECT event FROM events WHERE incident_seq = ${row.seq} ORDER BY id DESC LIMIT 1`;
+  const opened = tx<{ id: number }[]>`
     WITH run AS (
       INSERT INTO runs (incident_seq, attempt, status, started_ms, workspace, replica)
       VALUES (${row.seq}, ${row.attempts}, 'running', ${now}, ${workspace}, ${replica})
@@ -46,6 +56,7 @@ export async function claimNext(
       INSERT INTO cluster_turns (cluster, last_served) SELECT ${row.cluster}, id FROM run
       ON CONFLICT (cluster) DO UPDATE SET last_served = excluded.last_served)
     SELECT id FROM run`;
+  const [[event], [run]] = await Promise.all([newest, opened]);
   if (run === undefined) throw new Error(`no run opened for incident ${row.id}`);
   const runRow: RunRow = {
     id: run.id,
@@ -61,5 +72,9 @@ export async function claimNext(
     workspace,
     error: null,
   };
-  return { incident: toIncident({ ...row, workspace }), run: toAgentRun(runRow) };
+  return {
+    incident: toIncident({ ...row, workspace }),
+    run: toAgentRun(runRow),
+    event: event === undefined ? null : parseStoredEvent(event.event),
+  };
 }

@@ -65,7 +65,8 @@ export class PgMaintenance implements MaintenanceStore {
 
   /**
    * Retention: deletes up to `limit` finished incidents last active before `cutoff`, with their events,
-   * runs (and outputs), notifications and fault heads, in one transaction. The heads are locked first
+   * runs (and outputs), notifications (a message is shared only by the sinks of one change, so of one
+   * incident) and fault heads, in one transaction. The heads are locked first
    * (as ingest locks them), and each incident is checked again under its lock, so a repeat joining an
    * old incident at that moment keeps it.
    */
@@ -95,9 +96,7 @@ export class PgMaintenance implements MaintenanceStore {
         const runs = await tx`DELETE FROM runs WHERE incident_seq = ANY(${gone}::int8[])`;
         await tx`
           WITH gone AS (DELETE FROM notifications WHERE incident_seq = ANY(${gone}::int8[]) RETURNING message_id)
-          DELETE FROM notification_messages AS m WHERE m.id IN (SELECT message_id FROM gone)
-            AND NOT EXISTS (SELECT 1 FROM notifications AS n WHERE n.message_id = m.id
-              AND NOT (n.incident_seq = ANY(${gone}::int8[])))`;
+          DELETE FROM notification_messages WHERE id IN (SELECT message_id FROM gone)`;
         await tx`DELETE FROM incidents WHERE seq = ANY(${gone}::int8[])`;
         await compactCountDeltas(tx);
         return { ids: doomed.map((d) => d.id), events: events.count, runs: runs.count };

@@ -4,13 +4,19 @@
  * against both (`contractSuite`). PostgreSQL is skipped, with the harness's message, where its binaries
  * are missing.
  */
+import { Database } from "bun:sqlite";
 import { afterAll, afterEach, beforeAll, beforeEach, describe } from "bun:test";
+import { join } from "node:path";
 import postgres from "postgres";
+import { DB_FILE } from "../../../src/incidents/open.ts";
 import { PG_SCHEMA_VERSION } from "../../../src/incidents/pg/schema.ts";
 import { PostgresStore } from "../../../src/incidents/pg/store.ts";
+import { SCHEMA_VERSION } from "../../../src/incidents/schema.ts";
 import type { IncidentStoreOptions } from "../../../src/incidents/settings.ts";
+import { SqliteStore } from "../../../src/incidents/store.ts";
 import type { IncidentStore } from "../../../src/incidents/store-api.ts";
 import { type PostgresServer, postgresAvailable, startPostgres } from "../../helpers/postgres.ts";
+import { tempDir } from "../../helpers/tmp.ts";
 
 /** Options a case opens a store with: the store's, and (PostgreSQL) the replica's name. */
 export type OpenOptions = IncidentStoreOptions & { replica?: string };
@@ -39,7 +45,7 @@ export interface ContractBackend {
 
 /** The backends every contract case runs against (fresh ones per `contractSuite` call: one server per file). */
 function contractBackends(): ContractBackend[] {
-  return [postgresBackend()];
+  return [sqliteBackend(), postgresBackend()];
 }
 
 /** What a case gets: a fresh location and the first store on it. */
@@ -52,9 +58,13 @@ export interface ContractContext {
 
 /**
  * Defines `cases` once per backend (call it once per test file: each call starts its own server), each in its own `describe` with a fresh location per
- * case. `cases` receives a getter for the current case's context.
+ * case. `cases` receives a getter for the current case's context, and the backend (for a case only
+ * one backend has: `test.skipIf(backend.name !== "postgres")`).
  */
-export function contractSuite(title: string, cases: (ctx: () => ContractContext) => void): void {
+export function contractSuite(
+  title: string,
+  cases: (ctx: () => ContractContext, backend: ContractBackend) => void,
+): void {
   for (const backend of contractBackends()) {
     const why = backend.unavailable();
     if (why !== null) process.stderr.write(`${title} [${backend.name}]: skipped: ${why}\n`);
@@ -85,9 +95,37 @@ export function contractSuite(title: string, cases: (ctx: () => ContractContext)
       cases(() => {
         if (current === undefined) throw new Error("no contract context outside a case");
         return current;
-      });
+      }, backend);
     });
   }
+}
+
+/** SQLite: a temp state_dir per case; a second store on it is a second process's. */
+export function sqliteBackend(): ContractBackend {
+  return {
+    name: "sqlite",
+    schemaVersion: SCHEMA_VERSION,
+    unavailable: () => null,
+    setUp: async () => {},
+    tearDown: async () => {},
+    async fresh() {
+      const dir = tempDir("faultline-contract-");
+      return {
+        open: async ({ replica: _replica, ...options } = {}) => SqliteStore.open(dir.path, options),
+        appliedVersions: async () => {
+          const db = new Database(join(dir.path, DB_FILE), { readonly: true });
+          try {
+            const version =
+              db.query<{ user_version: number }, []>("PRAGMA user_version").get()?.user_version ?? 0;
+            return Array.from({ length: version }, (_, i) => i + 1);
+          } finally {
+            db.close();
+          }
+        },
+        cleanup: async () => dir.cleanup(),
+      };
+    },
+  };
 }
 
 /** PostgreSQL: one server per test file, a new database per case. */
