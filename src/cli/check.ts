@@ -7,6 +7,7 @@
 import { parseArgs } from "node:util";
 import { connectionIssues } from "../config/connection-check.ts";
 import { ConfigError, loadConfig } from "../config/load.ts";
+import { storeLocationOf } from "../incidents/backend.ts";
 import { EXIT } from "./exit-codes.ts";
 import { type CommandIO, PROCESS_IO, reportConfigError } from "./io.ts";
 import { COMMON_OPTIONS, parseCommandArgs } from "./options.ts";
@@ -17,6 +18,7 @@ export const CHECK_USAGE = `Usage: faultline check --config FILE
 Validate FILE without connecting anywhere and report every problem in one pass, each with its field
 path: the schema, the kubeconfigs and the agent program, the health server's address (also from
 $FAULTLINE_HEALTH_LISTEN), and whether state_dir can be used (created, written, enough free space).
+A store.postgres URL is checked for its shape only and shown with its credentials replaced by ***.
 Takes no lock and creates nothing.
 
 Options:
@@ -43,7 +45,9 @@ export function checkCommand(argv: string[], io: CommandIO = PROCESS_IO): number
     const issues = connectionIssues(config);
     if (issues.length > 0) throw new ConfigError(config.source, issues);
     const enabled = config.clusters.filter((c) => c.enabled).length;
-    io.stdout(`${config.source}: valid (${config.clusters.length} cluster(s), ${enabled} enabled)\n`);
+    // A PostgreSQL store is named by its URL with the credentials replaced (never as written).
+    const store = config.store.postgres ? `; store: PostgreSQL at ${storeLocationOf(config)}` : "";
+    io.stdout(`${config.source}: valid (${config.clusters.length} cluster(s), ${enabled} enabled${store})\n`);
     return EXIT.ok;
   } catch (error) {
     return reportConfigError(error, io);

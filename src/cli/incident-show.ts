@@ -3,14 +3,11 @@
  * each agent left: report.md and summary.json) and notifications, as text for people
  * ({@link formatIncidentDetail}) or as the JSON of `GET /incidents/:id`. Safe while faultline runs.
  */
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { loadConfig } from "../config/load.ts";
 import type { FaultlineConfig } from "../config/types.ts";
+import { openConfiguredStore, storeLocationOf, storeMayHoldData } from "../incidents/backend.ts";
 import { type IncidentDetail, StoreError } from "../incidents/model.ts";
-import { DB_FILE } from "../incidents/open.ts";
-import { SqliteStore } from "../incidents/store.ts";
 import type { IncidentStore } from "../incidents/store-api.ts";
 import { errorMessage, setLogSink } from "../log.ts";
 import { EXIT } from "./exit-codes.ts";
@@ -25,7 +22,7 @@ Show one incident: its facts, agent runs, the latest run's summary (summary.json
 (report.md), and its notifications (safe while faultline runs).
 
 Options:
-  -c, --config FILE   the YAML config (its state_dir holds the incident store)
+  -c, --config FILE   the YAML config (its state_dir, or store.postgres, holds the incident store)
   --json              print the incident as GET /incidents/:id does: {"incident", "events", "runs", "notifications"}
   -h, --help          show this help`;
 
@@ -60,11 +57,10 @@ export async function incidentShowCommand(argv: string[], io: CommandIO = PROCES
   }
   const restoreSink = setLogSink((line) => io.stderr(`${line}\n`));
   try {
-    const detail = existsSync(join(config.state_dir, DB_FILE))
-      ? await readDetail(config.state_dir, id)
-      : null;
+    const detail = storeMayHoldData(config) ? await readDetail(config, id) : null;
     if (detail === null) {
-      io.stderr(`faultline incidents show: no incident ${JSON.stringify(id)} in ${config.state_dir}\n`);
+      const where = config.store.postgres ? storeLocationOf(config) : config.state_dir;
+      io.stderr(`faultline incidents show: no incident ${JSON.stringify(id)} in ${where}\n`);
       return EXIT.error;
     }
     io.stdout(`${values.json ? JSON.stringify(detail, null, 2) : formatIncidentDetail(detail)}\n`);
@@ -78,9 +74,9 @@ export async function incidentShowCommand(argv: string[], io: CommandIO = PROCES
   }
 }
 
-/** The incident's detail from the store in `stateDir`; null if unknown. */
-async function readDetail(stateDir: string, id: string): Promise<IncidentDetail | null> {
-  const store: IncidentStore = SqliteStore.open(stateDir);
+/** The incident's detail from the configured store; null if unknown. */
+async function readDetail(config: FaultlineConfig, id: string): Promise<IncidentDetail | null> {
+  const store: IncidentStore = await openConfiguredStore(config);
   try {
     return await store.get(id);
   } finally {

@@ -3,11 +3,10 @@
  * ({@link formatIncidentTable}) or as JSON. Safe while faultline runs (the store is WAL with a busy
  * timeout).
  */
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { loadConfig } from "../config/load.ts";
 import type { FaultlineConfig } from "../config/types.ts";
+import { openConfiguredStore, storeMayHoldData } from "../incidents/backend.ts";
 import { parseIncidentFilter } from "../incidents/filter.ts";
 import {
   DEFAULT_LIST_LIMIT,
@@ -17,8 +16,6 @@ import {
   MAX_LIST_LIMIT,
   StoreError,
 } from "../incidents/model.ts";
-import { DB_FILE } from "../incidents/open.ts";
-import { SqliteStore } from "../incidents/store.ts";
 import type { IncidentStore } from "../incidents/store-api.ts";
 import { setLogSink } from "../log.ts";
 import { useColor } from "./color.ts";
@@ -36,7 +33,7 @@ List recorded incidents, newest first (safe while faultline runs); \`show\` prin
 its runs, the agent's summary and report, and its notifications.
 
 Options:
-  -c, --config FILE   the YAML config (its state_dir holds the incident store)
+  -c, --config FILE   the YAML config (its state_dir, or store.postgres, holds the incident store)
   --cluster NAME      only this cluster's incidents
   --status STATUS     only incidents in this status: ${INCIDENT_STATUSES.join(", ")}
   --limit N           at most N incidents, 1 to ${MAX_LIST_LIMIT} (default ${DEFAULT_LIST_LIMIT})
@@ -70,7 +67,7 @@ export async function incidentsCommand(argv: string[], io: CommandIO = PROCESS_I
   const color = io === PROCESS_IO && useColor(process.stdout);
   const restoreSink = setLogSink((line) => io.stderr(`${line}\n`));
   try {
-    const incidents = await listIncidents(config.state_dir, args.filter, io);
+    const incidents = await listIncidents(config, args.filter, io);
     io.stdout(
       `${args.json ? JSON.stringify({ incidents }, null, 2) : formatIncidentTable(incidents, { color })}\n`,
     );
@@ -84,13 +81,19 @@ export async function incidentsCommand(argv: string[], io: CommandIO = PROCESS_I
   }
 }
 
-/** Opens the store, lists, closes it; an absent database is an empty list (and a note on stderr). */
-async function listIncidents(stateDir: string, filter: IncidentFilter, io: CommandIO): Promise<Incident[]> {
-  if (!existsSync(join(stateDir, DB_FILE))) {
-    io.stderr(`faultline incidents: no incident store in ${stateDir} yet (faultline has not run with it)\n`);
+/** Opens the configured store, lists, closes it; an absent SQLite file is an empty list (and a note on stderr). */
+async function listIncidents(
+  config: FaultlineConfig,
+  filter: IncidentFilter,
+  io: CommandIO,
+): Promise<Incident[]> {
+  if (!storeMayHoldData(config)) {
+    io.stderr(
+      `faultline incidents: no incident store in ${config.state_dir} yet (faultline has not run with it)\n`,
+    );
     return [];
   }
-  const store: IncidentStore = SqliteStore.open(stateDir);
+  const store: IncidentStore = await openConfiguredStore(config);
   try {
     return await store.list(filter);
   } finally {

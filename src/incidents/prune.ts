@@ -36,8 +36,8 @@ ORDER BY updated_ms
 LIMIT $limit`;
 
 /**
- * Deletes up to `limit` finished incidents whose last activity is before `cutoffMs`, with their events
- * and runs. Call inside a write transaction.
+ * Deletes up to `limit` finished incidents whose last activity is before `cutoffMs`, with their events,
+ * runs (and outputs) and notifications. Call inside a write transaction.
  */
 export function pruneBatch(db: SqlDatabase, cutoffMs: number, limit: number): PrunedBatch {
   const rows = db.query<{ seq: number; id: string }, { cutoff: number; limit: number }>(OLDEST_FINISHED).all({
@@ -49,6 +49,20 @@ export function pruneBatch(db: SqlDatabase, cutoffMs: number, limit: number): Pr
   const inBatch = "IN (SELECT value FROM json_each($seqs))";
   const remove = (sql: string) => db.query<never, { seqs: string }>(sql).run({ seqs }).changes;
   const events = remove(`DELETE FROM events WHERE incident_seq ${inBatch}`);
+  remove(`DELETE FROM run_outputs WHERE run_id IN (SELECT id FROM runs WHERE incident_seq ${inBatch})`);
+  // Their messages go too (a message is shared only by the sinks of one change, so of one incident).
+  const messageIds = JSON.stringify(
+    db
+      .query<{ message_id: number }, { seqs: string }>(
+        `SELECT DISTINCT message_id FROM notifications WHERE incident_seq ${inBatch}`,
+      )
+      .all({ seqs })
+      .map((row) => row.message_id),
+  );
+  remove(`DELETE FROM notifications WHERE incident_seq ${inBatch}`);
+  db.query<never, { ids: string }>(
+    "DELETE FROM notification_messages WHERE id IN (SELECT value FROM json_each($ids))",
+  ).run({ ids: messageIds });
   const runs = remove(`DELETE FROM runs WHERE incident_seq ${inBatch}`);
   remove(`DELETE FROM incidents WHERE seq ${inBatch}`);
   return { ids: rows.map((r) => r.id), events, runs };

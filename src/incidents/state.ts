@@ -1,13 +1,14 @@
 /**
  * Taking over a state_dir for `faultline run`: the directory is checked, then the lock is taken, then
- * the store opens and what a previous faultline left is recovered. The lock comes before the database:
+ * the configured store opens (SQLite in state_dir, or PostgreSQL: see `backend.ts`; state_dir still
+ * holds the workspaces and the lock) and what a previous faultline left is recovered. The lock comes before the database:
  * a second faultline must not even migrate a store another one owns.
  */
 import type { FaultlineConfig } from "../config/types.ts";
+import { openConfiguredStore } from "./backend.ts";
 import { StateDirLock } from "./lock.ts";
 import { prepareStateDir } from "./open.ts";
 import { type AdoptedRun, recoverInterruptedRuns } from "./recovery.ts";
-import { SqliteStore } from "./store.ts";
 import type { IncidentStore } from "./store-api.ts";
 
 /** A state_dir this process now owns. */
@@ -37,19 +38,11 @@ export async function ownState(
   let store: IncidentStore | undefined;
   try {
     whileOpening();
-    store = openStore(config);
+    store = await openConfiguredStore(config);
     return { store, lock, adopted: await recoverInterruptedRuns(store, config.agent) };
   } catch (error) {
     await store?.close();
     lock.release();
     throw error;
   }
-}
-
-/** Opens the store `config` asks for: SQLite in `state_dir`. */
-function openStore(config: FaultlineConfig): IncidentStore {
-  return SqliteStore.open(config.state_dir, {
-    dedupWindowSeconds: config.dedup_window_seconds,
-    maxQueue: config.agent?.max_queue,
-  });
 }

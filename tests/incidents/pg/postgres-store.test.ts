@@ -1,0 +1,251 @@
+/**
+ * The PostgreSQL store beyond the shared contract, against a real throw-away server: a planted password
+ * never shows in an error or a log line (wrong password, unreachable server, a good open); the config's
+ * `store.postgres` selects it for `faultline run` (`ownState`, replica = `ha.replica`) and for
+ * `faultline incidents` / `incidents show`; `faultline check` shows the URL redacted; the schema's
+ * CHECK lists are the model's. Skipped, saying why, where the PostgreSQL binaries are missing.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createServer } from "node:net";
+import postgres from "postgres";
+import { checkCommand } from "../../../src/cli/check.ts";
+import { incidentsCommand } from "../../../src/cli/incidents.ts";
+import { loadConfig } from "../../../src/config/load.ts";
+import { openConfiguredStore, storeBackendOf } from "../../../src/incidents/backend.ts";
+import {
+  INCIDENT_SKIP_REASONS,
+  INCIDENT_STATUSES,
+  RUN_STATUSES,
+  StoreError,
+} from "../../../src/incidents/model.ts";
+import { PG_MIGRATIONS } from "../../../src/incidents/pg/schema.ts";
+import { PostgresStore } from "../../../src/incidents/pg/store.ts";
+import { ownState } from "../../../src/incidents/state.ts";
+import { setLogSink } from "../../../src/log.ts";
+import { type PostgresServer, postgresAvailable, startPostgres } from "../../helpers/postgres.ts";
+import { tempDir, writeFile, writeKubeconfig } from "../../helpers/tmp.ts";
+import { claim, eventAt, item } from "../contract/fixtures.ts";
+
+const PLANTED = "Planted-Pw-7f3a9c";
+
+/** A port nothing listens on (bound, then closed). */
+function closedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Runs `work` with every log line captured; the lines. */
+async function captureLogs(work: () => Promise<unknown>): Promise<string[]> {
+  const lines: string[] = [];
+  const restore = setLogSink((line) => lines.push(line));
+  try {
+    await work();
+  } catch {
+    // the caller checks the error itself
+  } finally {
+    setLogSink(restore);
+  }
+  return lines;
+}
+
+async function openError(url: string): Promise<StoreError> {
+  try {
+    const store = await PostgresStore.open({ url, replica: "r" });
+    await store.close();
+  } catch (error) {
+    if (error instanceof StoreError) return error;
+    throw error;
+  }
+  throw new Error("the store opened");
+}
+
+describe.skipIf(!postgresAvailable("postgres store"))("PostgreSQL store", () => {
+  let pg: PostgresServer;
+  let dir: { path: string; cleanup: () => void };
+
+  beforeAll(async () => {
+    pg = await startPostgres();
+    dir = tempDir("faultline-pg-store-");
+    writeKubeconfig(dir.path, "kubeconfig");
+  }, 120_000);
+
+  afterAll(async () => {
+    await pg?.stop();
+    dir?.cleanup();
+  });
+
+  /** `pg.url` with `password` instead of the real one. */
+  function urlWith(password: string, port = pg.port): string {
+    return `postgres://${pg.user}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
+  }
+
+  test("a wrong password: a StoreError naming the redacted URL and why, never the password", async () => {
+    let error: StoreError | undefined;
+    const lines = await captureLogs(async () => {
+      error = await openError(urlWith(PLANTED));
+    });
+    expect(error?.message).toContain(`incident store postgres://***:***@127.0.0.1:${pg.port}/postgres`);
+    expect(error?.message).toContain("authentication failed (28P01)");
+    expect(error?.path).toBe(`postgres://***:***@127.0.0.1:${pg.port}/postgres`);
+    for (const text of [error?.message ?? "", error?.stack ?? "", String(error?.cause), ...lines]) {
+      expect(text).not.toContain(PLANTED);
+    }
+  });
+
+  test("an unreachable server: connection refused, the password nowhere", async () => {
+    const port = await closedPort();
+    let error: StoreError | undefined;
+    const lines = await captureLogs(async () => {
+      error = await openError(urlWith(PLANTED, port));
+    });
+    expect(error?.message).toContain(`postgres://***:***@127.0.0.1:${port}/postgres`);
+    expect(error?.message).toContain("connection refused");
+    for (const text of [error?.message ?? "", error?.stack ?? "", ...lines])
+      expect(text).not.toContain(PLANTED);
+  });
+
+  test("a good open and its work log no password; the store's location is redacted", async () => {
+    let location = "";
+    const lines = await captureLogs(async () => {
+      const store = await PostgresStore.open({ url: pg.url, replica: "r-logs" });
+      location = store.location;
+      await store.ingest([item(eventAt(0))]);
+      await store.recoverInterrupted({ retry: true, maxAttempts: 2 });
+      await store.close();
+    });
+    expect(location).toBe(`postgres://***:***@127.0.0.1:${pg.port}/postgres`);
+    for (const line of lines) expect(line).not.toContain(pg.password);
+  });
+
+  /** A config whose store is `$TEST_DATABASE_URL`, replica `faultline-7`. */
+  function writeConfig(name: string): string {
+    return writeFile(
+      dir.path,
+      name,
+      `state_dir: ./state-${name}
+clusters:
+  - name: default
+    mcp_endpoint: http://127.0.0.1:9/mcp
+    kubeconfig: ./kubeconfig
+store:
+  postgres:
+    url: \${TEST_DATABASE_URL}
+    max_connections: 3
+ha:
+  replica: faultline-7
+`,
+    );
+  }
+
+  test("store.postgres selects PostgreSQL for `faultline run` (ownState), with ha.replica on its runs", async () => {
+    const file = writeConfig("run.yaml");
+    const config = loadConfig(file, { TEST_DATABASE_URL: pg.url });
+    expect(storeBackendOf(config)).toBe("postgres");
+    const { store, lock, adopted } = await ownState(config);
+    try {
+      expect(store.backend).toBe("postgres");
+      expect(store.location).not.toContain(pg.password);
+      expect(adopted).toEqual([]);
+      await store.ingest([item(eventAt(0, { fault_id: "selected" }))]);
+      const claimed = await claim(store);
+      const sql = postgres(pg.url, { max: 1, onnotice: () => {} });
+      try {
+        const rows = await sql`SELECT replica FROM runs WHERE id = ${claimed.run.id}`;
+        expect(rows.map((r) => r.replica)).toEqual(["faultline-7"]);
+      } finally {
+        await sql.end({ timeout: 5 });
+      }
+      expect((await store.openRuns()).map((r) => r.run_id)).toContain(claimed.run.id);
+      const other = await openConfiguredStore({ ...config, ha: { ...config.ha, replica: "someone-else" } });
+      try {
+        expect((await other.openRuns()).map((r) => r.run_id)).not.toContain(claimed.run.id);
+      } finally {
+        await other.close();
+      }
+    } finally {
+      await store.close();
+      lock.release();
+    }
+  });
+
+  test("`faultline incidents` and `incidents show` read the configured PostgreSQL store", async () => {
+    const file = writeConfig("cli.yaml");
+    const store = await PostgresStore.open({ url: pg.url, replica: "writer" });
+    const [result] = await store.ingest([item(eventAt(5, { cluster: "default", fault_id: "cli-fault" }))]);
+    await store.close();
+    const id = result?.incident.id ?? "";
+    let out = "";
+    let err = "";
+    const io = {
+      stdout: (s: string) => {
+        out += s;
+      },
+      stderr: (s: string) => {
+        err += s;
+      },
+    };
+    const previous = process.env.TEST_DATABASE_URL;
+    process.env.TEST_DATABASE_URL = pg.url;
+    try {
+      expect(await incidentsCommand(["--config", file, "--json", "--cluster", "default"], io)).toBe(0);
+      expect((JSON.parse(out) as { incidents: { id: string }[] }).incidents.map((i) => i.id)).toContain(id);
+      out = "";
+      expect(await incidentsCommand(["show", id, "--config", file, "--json"], io)).toBe(0);
+      expect((JSON.parse(out) as { incident: { fault_id: string } }).incident.fault_id).toBe("cli-fault");
+      out = "";
+      expect(await incidentsCommand(["show", "no-such-incident", "--config", file], io)).toBe(1);
+      expect(err).toContain(
+        `no incident "no-such-incident" in postgres://***:***@127.0.0.1:${pg.port}/postgres`,
+      );
+      err = "";
+      process.env.TEST_DATABASE_URL = urlWith(PLANTED);
+      expect(await incidentsCommand(["--config", file], io)).toBe(1);
+      expect(err).toContain("authentication failed");
+      expect(err).not.toContain(PLANTED);
+      expect(out).not.toContain(PLANTED);
+    } finally {
+      if (previous === undefined) delete process.env.TEST_DATABASE_URL;
+      else process.env.TEST_DATABASE_URL = previous;
+    }
+  });
+
+  test("`faultline check` shows the store's URL with its credentials replaced", () => {
+    const file = writeConfig("check.yaml");
+    let out = "";
+    let err = "";
+    const io = {
+      stdout: (s: string) => {
+        out += s;
+      },
+      stderr: (s: string) => {
+        err += s;
+      },
+    };
+    const previous = process.env.TEST_DATABASE_URL;
+    process.env.TEST_DATABASE_URL = `postgres://bot:${PLANTED}@db.example:5432/faultline?sslmode=require`;
+    try {
+      expect(checkCommand(["--config", file], io)).toBe(0);
+    } finally {
+      if (previous === undefined) delete process.env.TEST_DATABASE_URL;
+      else process.env.TEST_DATABASE_URL = previous;
+    }
+    expect(err).toBe("");
+    expect(out).toContain("store: PostgreSQL at postgres://***:***@db.example:5432/faultline?sslmode=***");
+    expect(out).not.toContain(PLANTED);
+  });
+
+  test("the schema's CHECK lists are the model's", () => {
+    const schema = PG_MIGRATIONS.join("\n");
+    const quoted = (values: readonly string[]) => values.map((v) => `'${v}'`).join(", ");
+    expect(schema).toContain(`status IN (${quoted(INCIDENT_STATUSES)})`);
+    expect(schema).toContain(`skip_reason IN (${quoted(INCIDENT_SKIP_REASONS)})`);
+    expect(schema).toContain(`status IN (${quoted(RUN_STATUSES)})`);
+  });
+});
