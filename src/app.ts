@@ -181,13 +181,14 @@ async function startStages(
     stopped ??= (async () => {
       log.info("stopping");
       lifecycle.stopping = true;
-      await ha?.stop();
+      await ha?.handOver(); // clusters and sinks move at once; this replica's agent runs stay its own
       await supervisor.stop();
       await liveness.stop();
       channel.close();
       stopping.abort();
       await sink;
       await triage.stop(graceMs);
+      await ha?.stop(); // the runs are over (recorded here): the others may settle what is left
       await notifications.stop();
       await http?.stop();
       await retention.stop();

@@ -75,6 +75,8 @@ export class Coordinator {
   #beats: Promise<void> | null = null;
   #watchdog: ReturnType<typeof setInterval> | null = null;
   #beatError: string | null = null;
+  /** Set by a graceful {@link stop}: ends the hold on this replica's runs. */
+  #leaving: (() => Promise<void>) | null = null;
 
   constructor(options: CoordinatorOptions) {
     this.#options = options;
@@ -164,7 +166,8 @@ export class Coordinator {
 
   /**
    * Stops the loops, unsubscribes every held cluster and stops every sink, releases their rows, and
-   * marks this replica gone so the others take over at their next tick.
+   * marks this replica gone so the others take over at their next tick. Its open agent runs stay its
+   * own (no replica settles them) until {@link finish}.
    */
   async stop(): Promise<void> {
     this.#stopping.abort();
@@ -173,12 +176,23 @@ export class Coordinator {
     await this.clusters.releaseAll();
     await this.sinks.releaseAll();
     try {
-      await this.heartbeat.leave();
+      this.#leaving ??= await this.heartbeat.leave();
     } catch (error) {
       log.warn("cannot mark this replica gone; the others take over once its lease expires", {
         error: errorMessage(error),
       });
     }
+  }
+
+  /** After {@link stop} and once this process's agent runs are over: lets the others settle what is left. */
+  async finish(): Promise<void> {
+    const done = this.#leaving;
+    this.#leaving = null;
+    await done?.().catch((error: unknown) => {
+      log.warn("cannot end the hold on this replica's runs; it ends with the connection", {
+        error: errorMessage(error),
+      });
+    });
   }
 
   async #beat(): Promise<void> {

@@ -94,12 +94,47 @@ export class Heartbeat {
 
   /**
    * Leaving (a graceful stop): the row's heartbeat is set to expired, so the others see this replica
-   * gone at once (their next tick) instead of after the lease; whoever settles expired replicas
-   * ({@link settleExpired}) then deletes the row.
+   * gone at once (their next tick) and take its clusters, instead of after the lease. Its agent runs
+   * still finish here, so until the returned `done` is called this process holds a `FOR KEY SHARE`
+   * lock on its row: {@link settleExpired} (`FOR UPDATE SKIP LOCKED`) passes it by, and no replica
+   * closes its runs as interrupted while they run. After `done` (or if this process dies, its
+   * connection with it), whoever settles expired replicas settles the rest and deletes the row.
+   *
+   * @example
+   * ```ts
+   * const done = await heartbeat.leave();
+   * await triage.stop(graceMs); // runs finish and are recorded by this replica
+   * await done();
+   * ```
    */
-  async leave(): Promise<void> {
-    await this.#sql`UPDATE replicas SET heartbeat_at = '-infinity' WHERE name = ${this.#options.replica}`;
+  async leave(): Promise<() => Promise<void>> {
+    const replica = this.#options.replica;
+    let release = (): void => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let locked = (): void => {};
+    const lockTaken = new Promise<void>((resolve) => {
+      locked = resolve;
+    });
+    const holding = this.#sql.begin(async (tx) => {
+      await tx`SELECT 1 FROM replicas WHERE name = ${replica} FOR KEY SHARE`;
+      locked();
+      await released;
+    });
+    await Promise.race([lockTaken, holding]);
+    try {
+      await this.#sql`UPDATE replicas SET heartbeat_at = '-infinity' WHERE name = ${replica}`;
+    } catch (error) {
+      release();
+      await holding.catch(() => {});
+      throw error;
+    }
     this.#lastSentOk = null;
+    return async () => {
+      release();
+      await holding;
+    };
   }
 }
 

@@ -63,7 +63,12 @@ export interface Replica {
   readonly state: CoordinatorState;
   /** Why this replica is not ready (fenced), or null. */
   notReady(): string | null;
-  /** Releases every cluster and sink, marks the replica gone, closes the coordination client. */
+  /**
+   * Releases every cluster and sink and marks the replica gone (the others take over at once); its
+   * open agent runs stay its own until {@link stop}.
+   */
+  handOver(): Promise<void>;
+  /** {@link handOver} if not done, then lets the others settle what is left and closes the client. */
   stop(): Promise<void>;
 }
 
@@ -75,6 +80,8 @@ export interface Replica {
  * ```ts
  * const replica = await startReplica({ reloader, store, registry, supervisor, clusters, notifications, metrics });
  * // on shutdown, before the supervisor stops:
+ * await replica?.handOver();
+ * // once the agent runs are over:
  * await replica?.stop();
  * ```
  */
@@ -155,6 +162,14 @@ export async function startReplica(deps: ReplicaDeps): Promise<Replica | null> {
   }
   status.start();
   log.info("replica joined", { replica, lease_seconds: leaseSeconds, clusters: held.size });
+  let handingOver: Promise<void> | null = null;
+  const handOver = (): Promise<void> => {
+    handingOver ??= (async () => {
+      await coordinator.stop();
+      await status.stop();
+    })();
+    return handingOver;
+  };
   return {
     name: replica,
     placement: {
@@ -180,9 +195,10 @@ export async function startReplica(deps: ReplicaDeps): Promise<Replica | null> {
       coordinator.state.fenced
         ? `no heartbeat within the lease (${leaseSeconds} s): fenced, holding no cluster`
         : null,
+    handOver,
     async stop() {
-      await coordinator.stop();
-      await status.stop();
+      await handOver();
+      await coordinator.finish();
       await sql.end({ timeout: 5 });
       log.info("replica left", { replica });
     },

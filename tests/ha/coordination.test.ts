@@ -122,8 +122,11 @@ describe.skipIf(!available)("HA coordination on PostgreSQL", () => {
     expect(await a.live()).toEqual(["a"]);
     await b.beat();
     expect(await a.live()).toEqual(["a", "b"]);
-    await b.leave();
+    const done = await b.leave();
     expect(await a.live()).toEqual(["a"]);
+    // Leaving, b still finishes its agent runs: nobody settles them meanwhile.
+    expect(await settleExpired(sql, 3, async () => {})).toBeNull();
+    await done();
     // Two replicas settle at once: exactly one settles b, and b's row is gone.
     const settled: string[] = [];
     const settle = async (dead: string) => {
@@ -143,7 +146,7 @@ describe.skipIf(!available)("HA coordination on PostgreSQL", () => {
     const sql = client(await freshDatabase());
     const b = new Heartbeat(sql, { replica: "b", leaseSeconds: 3, url: null, version: "1" });
     await b.beat();
-    await b.leave();
+    await (await b.leave())();
     await expect(settleExpired(sql, 3, async () => Promise.reject(new Error("store down")))).rejects.toThrow(
       "store down",
     );
