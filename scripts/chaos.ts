@@ -27,7 +27,9 @@ import { CHAOS_RECONNECT, FaultlineRunner, writeFaultlineConfig } from "./chaos/
 import { appendJsonLine, RUN_FILES, type RunMeta, writeMeta } from "./chaos/ledger.ts";
 import { loadRun } from "./chaos/load.ts";
 import { type ChaosOptions, enabledDisruptions, parseChaosOptions, USAGE } from "./chaos/options.ts";
+import { progress, waitUntil } from "./chaos/progress.ts";
 import { SeededRandom } from "./chaos/random.ts";
+import { runReplicaChaos } from "./chaos/replica-run.ts";
 import { formatReport } from "./chaos/report.ts";
 import { ReturnTracker } from "./chaos/returns.ts";
 import { startSimFleet } from "./chaos/sim-fleet.ts";
@@ -40,18 +42,6 @@ const ALL_ACTIVE_TIMEOUT_MS = 30_000;
 const QUEUE_DRAIN_TIMEOUT_MS = 60_000;
 /** After everything is active again: time for outage backfills to land before the queue is watched. */
 const BACKFILL_GRACE_MS = 2000;
-
-function progress(text: string): void {
-  process.stderr.write(`[chaos ${new Date().toISOString().slice(11, 19)}] ${text}\n`);
-}
-
-async function waitUntil(what: string, timeoutMs: number, check: () => boolean): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await Bun.sleep(50);
-  }
-}
 
 /** Incidents still queued or running in the store (read-only, beside the running faultline). */
 function unfinishedIncidents(stateDir: string): number {
@@ -187,7 +177,8 @@ async function main(argv: string[]): Promise<number> {
   if (dir === null) {
     dir = options.dir ?? mkdtempSync(join(tmpdir(), "faultline-chaos-"));
     mkdirSync(dir, { recursive: true });
-    await runChaos(options, dir);
+    if (options.replicas === null) await runChaos(options, dir);
+    else await runReplicaChaos(options, dir, faultlineCommand(options, dir));
   }
   const report: ChaosReport = analyzeRun(loadRun(dir, options.selfCheck));
   console.log(`\n${formatReport(report)}`);

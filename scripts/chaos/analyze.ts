@@ -7,6 +7,24 @@ import { type AgentExecution, agentExecutions } from "./agent.ts";
 import type { ReturnKind } from "./ledger.ts";
 import type { LoadedRun, StoredIncident } from "./load.ts";
 
+/** What replica mode adds. */
+export interface ReplicaFigures {
+  names: string[];
+  lease_seconds: number;
+  /** Replica pods killed (faultline SIGKILLed with its agents), restarted after the lease. */
+  kills: number;
+  /** Replicas stopped with SIGTERM and started again. */
+  graceful_restarts: number;
+  /** A killed replica's cluster → active on another replica. */
+  takeover: Spread;
+  /** A killed replica's cluster → active again on the same replica (it came back before the move). */
+  back_on_same: Spread;
+  /** A gracefully stopped replica's cluster → active on another replica. */
+  handover: Spread;
+  /** Clusters active on more than one replica when the settle period ended. */
+  active_twice_at_end: string[];
+}
+
 /** p50/p99/max of a set of durations (ms); null figures when there are none. */
 export interface Spread {
   samples: number;
@@ -57,6 +75,12 @@ export interface ChaosReport {
   double_runs: FaultRef[];
   /** Stored under another cluster than the one it was sent to. */
   misattributed: FaultRef[];
+  /** Stored as more than one incident, or with more than one event row (each fault is sent once). */
+  duplicated: FaultRef[];
+  /** Faults the simulator delivered to more than one live subscription (two subscriptions of one cluster at once). */
+  multi_delivered: FaultRef[];
+  /** Replica mode only (null otherwise). */
+  replicas: ReplicaFigures | null;
   /** Faults sent while faultline's process was down (part of `unsubscribed`), and how many were stored anyway. */
   while_faultline_down: { sent: number; stored: number };
   return_to_active: {
@@ -170,6 +194,62 @@ function countDeliveries(run: LoadedRun, figures: Map<string, ClusterFigures>, r
   }
 }
 
+/** Faults stored more than once, and faults delivered to more than one subscription at once. */
+function countDuplicates(run: LoadedRun, report: ChaosReport): void {
+  const byFault = new Map<string, StoredIncident[]>();
+  for (const incident of run.incidents) {
+    const key = `${incident.cluster}\u0000${incident.name}`;
+    byFault.set(key, [...(byFault.get(key) ?? []), incident]);
+  }
+  for (const list of byFault.values()) {
+    const [first] = list;
+    if (first && list.length > 1)
+      report.duplicated.push({
+        cluster: first.cluster,
+        name: first.name,
+        detail: `${list.length} incidents: ${list.map((i) => i.id).join(", ")}`,
+      });
+  }
+  const bySeq = new Map(run.incidents.map((i) => [i.seq, i]));
+  for (const { incident_seq, events } of run.multiEventIncidents) {
+    const incident = bySeq.get(incident_seq);
+    if (incident)
+      report.duplicated.push({
+        cluster: incident.cluster,
+        name: incident.name,
+        detail: `${events} event rows in incident ${incident.id}`,
+      });
+  }
+  for (const fault of run.sent)
+    if ((fault.delivered ?? 0) > 1)
+      report.multi_delivered.push({
+        cluster: fault.cluster,
+        name: fault.name,
+        detail: `delivered to ${fault.delivered} subscriptions at ${new Date(fault.at_ms).toISOString()}`,
+      });
+}
+
+/** Replica mode: kills, graceful restarts and how long their clusters took to be active again. */
+function replicaFigures(run: LoadedRun): ReplicaFigures | null {
+  const replicas = run.meta.replicas;
+  if (!replicas) return null;
+  const measured = run.returns.filter((r) => !r.censored && r.active_ms !== null);
+  const ms = (r: (typeof measured)[number]) => (r.active_ms ?? 0) - r.at_ms;
+  const kills = measured.filter((r) => r.kind === "replica-kill");
+  return {
+    names: replicas.names,
+    lease_seconds: replicas.lease_seconds,
+    kills: run.actions.filter((a) => a.action === "kill-replica").length,
+    graceful_restarts: run.actions.filter((a) => a.action === "stop-replica").length,
+    takeover: spreadOf(kills.filter((r) => r.active_by !== r.replica).map(ms)),
+    back_on_same: spreadOf(kills.filter((r) => r.active_by === r.replica).map(ms)),
+    handover: spreadOf(
+      measured.filter((r) => r.kind === "replica-stop" && r.active_by !== r.replica).map(ms),
+    ),
+    active_twice_at_end: run.meta.active_twice_at_end ?? [],
+  };
+}
+
 /** Agent runs: per incident and per fault, from the agent's record; patterns from the runs table. */
 function countAgentRuns(run: LoadedRun, figures: Map<string, ClusterFigures>, report: ChaosReport): void {
   const incidentById = new Map(run.incidents.map((i) => [i.id, i]));
@@ -279,6 +359,16 @@ function verdict(report: ChaosReport): ChaosReport["verdict"] {
     failures.push(`${t.double_runs} fault(s) had their agent run again after a run had completed`);
   if (report.misattributed.length > 0)
     failures.push(`${report.misattributed.length} fault(s) were stored under another cluster`);
+  // Faults stored more than once are reported, not judged: one process stores some twice too (a
+  // backfill after quick successive reconnects), so the count cannot tell a hand-over's duplicate apart.
+  if (report.replicas) {
+    if (report.multi_delivered.length > 0)
+      failures.push(
+        `${report.multi_delivered.length} fault(s) were delivered to two subscriptions of one cluster at once`,
+      );
+    if (report.replicas.active_twice_at_end.length > 0)
+      failures.push(`active on two replicas at the end: ${report.replicas.active_twice_at_end.join(", ")}`);
+  }
   if (report.return_to_active.never_active.length > 0)
     failures.push(`${report.return_to_active.never_active.length} returned server(s) never became active`);
   if (report.faultline.inactive_at_end.length > 0)
@@ -317,6 +407,9 @@ export function analyzeRun(run: LoadedRun): ChaosReport {
     lost: [],
     double_runs: [],
     misattributed: [],
+    duplicated: [],
+    multi_delivered: [],
+    replicas: replicaFigures(run),
     while_faultline_down: { sent: 0, stored: 0 },
     return_to_active: { by_kind: {}, all: spreadOf([]), censored: 0, never_active: [] },
     agent: {
@@ -343,6 +436,7 @@ export function analyzeRun(run: LoadedRun): ChaosReport {
   };
   countDeliveries(run, figures, report);
   countAgentRuns(run, figures, report);
+  countDuplicates(run, report);
   countReturns(run, figures, report);
   report.by_cluster = [...figures.values()];
   report.total = total(report.by_cluster, report.return_to_active.all);

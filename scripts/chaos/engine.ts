@@ -11,7 +11,6 @@
  *   when it was killed is its own to keep).
  */
 import { errorMessage } from "../../src/log.ts";
-import type { FaultlineRunner } from "./faultline.ts";
 import { type ActionRecord, appendJsonLine, type SentFault } from "./ledger.ts";
 import type { SeededRandom } from "./random.ts";
 import type { ReturnTracker } from "./returns.ts";
@@ -37,11 +36,30 @@ interface ClusterSlot {
   inflight: Set<Promise<void>>;
 }
 
+/**
+ * What the engine needs of faultline: one process ({@link FaultlineRunner}) or, in replica mode, the
+ * replicas together (scripts/chaos/replicas.ts).
+ */
+export interface FaultlineSide {
+  /** Whether faultline is up (replica mode: no replica exited without the harness stopping it). */
+  readonly running: boolean;
+  /** Processes started so far. */
+  readonly starts: number;
+  /** Replica mode: whether any replica runs (a start then does not bring every cluster up from nothing). */
+  readonly anyRunning?: boolean;
+  /** Starts what is down; returns the wall-clock ms just before the (first) spawn. */
+  start(): number;
+  /** SIGKILL; resolves once gone. */
+  kill(): Promise<void>;
+  /** Replica mode: the live replica holding `cluster` now, or null (one process: it holds all while up). */
+  holder?(cluster: string): string | null;
+}
+
 /** Which disruptions run, and how the engine reaches everything. */
 export interface EngineSetup {
   rng: SeededRandom;
   sims: readonly SimProcess[];
-  faultline: FaultlineRunner;
+  faultline: FaultlineSide;
   returns: ReturnTracker;
   /** Faults per second over all clusters. */
   rate: number;
@@ -66,6 +84,7 @@ export class ChaosEngine {
   #paused = false;
   /** A faultline kill or start is in progress. */
   #faultlineBusy = false;
+  readonly #extra: Array<{ minMs: number; maxMs: number; start: () => Promise<void> | null }> = [];
 
   constructor(setup: EngineSetup) {
     this.#setup = setup;
@@ -74,17 +93,46 @@ export class ChaosEngine {
     );
   }
 
-  /** Starts faultline (no inject in flight meanwhile) and measures each idle cluster from the spawn to active. */
+  /**
+   * Starts faultline (no inject in flight meanwhile) and measures each idle cluster from the spawn to active
+   * (replica mode: only when no replica was running).
+   */
   async startFaultline(note?: string): Promise<number> {
     this.#paused = true;
     await this.#drainAll();
+    const fresh = !(this.#setup.faultline.anyRunning ?? false);
     const spawnedMs = this.#setup.faultline.start();
     this.#paused = false;
-    this.#action("start-faultline", `life ${this.#setup.faultline.starts}`, note);
+    this.action("start-faultline", `life ${this.#setup.faultline.starts}`, note);
     for (const slot of this.#slots) {
-      if (!slot.busy && slot.sim.alive) this.#setup.returns.returned(slot.name, "faultline-start", spawnedMs);
+      if (fresh && !slot.busy && slot.sim.alive)
+        this.#setup.returns.returned(slot.name, "faultline-start", spawnedMs);
     }
     return spawnedMs;
+  }
+
+  /**
+   * Runs `work` with no inject in flight and none starting meanwhile (so that each fault is known to have
+   * been sent before or after it), e.g. a replica's SIGKILL.
+   */
+  async quietly<T>(work: () => Promise<T>): Promise<T> {
+    this.#paused = true;
+    try {
+      await this.#drainAll();
+      return await work();
+    } finally {
+      this.#paused = false;
+    }
+  }
+
+  /** Whether `cluster` is being disrupted now (its server dropped, down or its simulator killed). */
+  disturbed(cluster: string): boolean {
+    return this.#slots.some((slot) => slot.name === cluster && (slot.busy || slot.quiet));
+  }
+
+  /** Adds a disruption that {@link run} starts every `minMs`-`maxMs` (e.g. replica kills). */
+  addDisruption(minMs: number, maxMs: number, start: () => Promise<void> | null): void {
+    this.#extra.push({ minMs, maxMs, start });
   }
 
   /** Faults and disruptions for `seconds`; then waits until every disruption has been undone. */
@@ -97,6 +145,7 @@ export class ChaosEngine {
     if (setup.simKills && setup.sims.length > 0)
       loops.push(this.#every(2500, 6000, deadline, () => this.#simKill()));
     if (setup.faultlineKills) loops.push(this.#every(5000, 10_000, deadline, () => this.#faultlineKill()));
+    for (const { minMs, maxMs, start } of this.#extra) loops.push(this.#every(minMs, maxMs, deadline, start));
     await Promise.all(loops);
     while (this.#tasks.size > 0) await Promise.all([...this.#tasks]);
     await this.#drainAll();
@@ -120,13 +169,16 @@ export class ChaosEngine {
 
   #inject(slot: ClusterSlot): void {
     const seq = ++this.#seq;
+    const { faultline } = this.#setup;
+    const holder = faultline.holder?.(slot.name);
     const fault: SentFault = {
       seq,
       cluster: slot.name,
       name: `fault-${seq}`,
       at_ms: Date.now(),
       delivered: null,
-      faultline_up: this.#setup.faultline.running,
+      faultline_up: holder === undefined ? faultline.running : holder !== null,
+      ...(holder === undefined ? {} : { holder }),
     };
     const faultType = this.#setup.rng.pick(FAULT_TYPES) ?? "CrashLoop";
     const sending: Promise<void> = slot.sim
@@ -194,8 +246,9 @@ export class ChaosEngine {
   }
 
   #returned(slot: ClusterSlot, kind: "up" | "sim-restart" | "drop"): void {
-    if (this.#setup.faultline.running && !this.#faultlineBusy)
-      this.#setup.returns.returned(slot.name, kind, Date.now());
+    const { faultline } = this.#setup;
+    const held = faultline.holder ? faultline.holder(slot.name) !== null : faultline.running;
+    if (held && !this.#faultlineBusy) this.#setup.returns.returned(slot.name, kind, Date.now());
   }
 
   #clusterDisruption(): Promise<void> | null {
@@ -216,20 +269,20 @@ export class ChaosEngine {
   async #dropSessions(slot: ClusterSlot): Promise<void> {
     await this.#quiesce([slot]);
     await slot.sim.control(slot.name, "drop-sessions");
-    this.#action("drop-sessions", slot.name);
+    this.action("drop-sessions", slot.name);
     this.#returned(slot, "drop");
   }
 
   async #outage(slot: ClusterSlot): Promise<void> {
     await this.#quiesce([slot]);
     await slot.sim.control(slot.name, "down");
-    this.#action("down", slot.name);
+    this.action("down", slot.name);
     slot.quiet = false; // faults sent while it is down reach its event log (a backfill can find them)
     await Bun.sleep(this.#setup.rng.between(300, 3000));
     slot.quiet = true;
     await this.#drain([slot]);
     await slot.sim.control(slot.name, "up");
-    this.#action("up", slot.name);
+    this.action("up", slot.name);
     this.#returned(slot, "up");
   }
 
@@ -259,10 +312,10 @@ export class ChaosEngine {
       for (const slot of slots) slot.busy = true;
       await this.#quiesce(slots);
       await sim.kill();
-      this.#action("kill-sim", `simulator ${sim.index}`);
+      this.action("kill-sim", `simulator ${sim.index}`);
       await Bun.sleep(this.#setup.rng.between(300, 2000));
       await sim.restart();
-      this.#action("restart-sim", `simulator ${sim.index}`);
+      this.action("restart-sim", `simulator ${sim.index}`);
       for (const slot of slots) this.#returned(slot, "sim-restart");
     })().finally(() => {
       this.#busySims.delete(sim);
@@ -283,7 +336,7 @@ export class ChaosEngine {
       await this.#setup.faultline.kill();
       this.#setup.returns.faultlineKilled();
       this.#paused = false;
-      this.#action("kill-faultline", `life ${this.#setup.faultline.starts}`);
+      this.action("kill-faultline", `life ${this.#setup.faultline.starts}`);
       await Bun.sleep(this.#setup.rng.between(200, 2000));
       await this.startFaultline();
     })().finally(() => {
@@ -308,7 +361,8 @@ export class ChaosEngine {
     }
   }
 
-  #action(action: ActionRecord["action"], target: string, note?: string): void {
+  /** Records a disruption in `actions.jsonl`. */
+  action(action: ActionRecord["action"], target: string, note?: string): void {
     const record: ActionRecord = { at_ms: Date.now(), action, target, ...(note ? { note } : {}) };
     appendJsonLine(this.#setup.actionsFile, record);
   }

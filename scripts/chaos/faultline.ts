@@ -16,14 +16,31 @@ export const CHAOS_RECONNECT = { initial_seconds: 0.1, max_seconds: 1 } as const
 /** Agent slots: enough that the default fault rate never builds a lasting queue. */
 const AGENT_MAX_CONCURRENT = 8;
 
+/** Where a config goes and what it adds (replica mode: one config per replica). */
+export interface ConfigPlacement {
+  /** The config's file name in the run directory (default `faultline.yaml`). */
+  file?: string;
+  /** The state directory (default `<dir>/state`). */
+  stateDir?: string;
+  /** Top-level keys added to the config (e.g. `store` and `ha`). */
+  extra?: Record<string, unknown>;
+}
+
 /**
  * Writes `faultline.yaml` (JSON is YAML) into `dir` for `clusters`, with `agent` as the agent command,
  * and a placeholder kubeconfig; returns the config's path.
+ *
+ * @example
+ * ```ts
+ * writeFaultlineConfig(dir, clusters, agent, { file: "r1.yaml", stateDir: join(dir, "state-r1"),
+ *   extra: { store: { postgres: { url } }, ha: { replica: "r1", lease_seconds: 5 } } });
+ * ```
  */
 export function writeFaultlineConfig(
   dir: string,
   clusters: ReadonlyArray<{ name: string; endpoint: string }>,
   agent: string,
+  placement: ConfigPlacement = {},
 ): string {
   const kubeconfig = join(dir, "kubeconfig.yaml");
   writeFileSync(kubeconfig, "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n");
@@ -34,10 +51,11 @@ export function writeFaultlineConfig(
     shutdown_timeout_seconds: 20,
     reconnect: CHAOS_RECONNECT,
     health: { listen: "127.0.0.1:0" },
-    state_dir: join(dir, RUN_FILES.state),
+    state_dir: placement.stateDir ?? join(dir, RUN_FILES.state),
     log_level: "info",
+    ...placement.extra,
   };
-  const file = join(dir, "faultline.yaml");
+  const file = join(dir, placement.file ?? "faultline.yaml");
   writeFileSync(file, `${JSON.stringify(config, null, 2)}\n`);
   return file;
 }
@@ -51,17 +69,20 @@ export class FaultlineRunner {
   #generation = 0;
   #expectedExit = false;
   readonly #statuses = new Map<string, string>();
+  readonly #released = new Set<string>();
   readonly #unexpected: string[] = [];
 
   /**
    * @param command how to start faultline without its arguments: `[bun, src/main.ts]` or `[binary]`
    * @param onStatus receives the current life's `cluster status` lines
+   * @param name the replica's name (replica mode): its logs are `faultline-<name>-<life>.log`
    */
   constructor(
     readonly command: readonly string[],
     readonly config: string,
     readonly dir: string,
     readonly onStatus: StatusListener,
+    readonly name: string | null = null,
   ) {}
 
   /** `[process.execPath, src/main.ts]`: faultline from this source tree. */
@@ -89,6 +110,11 @@ export class FaultlineRunner {
     return [...this.#statuses].filter(([, status]) => status === "active").map(([cluster]) => cluster);
   }
 
+  /** Whether the current life holds `cluster`: logged its status or (replica mode) took it, and did not release it. */
+  holds(cluster: string): boolean {
+    return this.running && this.#statuses.has(cluster);
+  }
+
   /** The last lines the current (or last) life wrote, for error messages. */
   tail(): string {
     return this.#child?.tail() ?? "";
@@ -99,11 +125,13 @@ export class FaultlineRunner {
     if (this.running) throw new Error("faultline is already running");
     const generation = ++this.#generation;
     this.#statuses.clear();
+    this.#released.clear();
     this.#expectedExit = false;
-    const log: WriteStream = createWriteStream(join(this.dir, `faultline-${generation}.log`));
+    const prefix = this.name === null ? "faultline" : `faultline-${this.name}`;
+    const log: WriteStream = createWriteStream(join(this.dir, `${prefix}-${generation}.log`));
     const spawnedMs = Date.now();
     const child = spawnChild(
-      `faultline (life ${generation})`,
+      `${this.name === null ? "faultline" : `replica ${this.name}`} (life ${generation})`,
       [...this.command, "run", "--config", this.config],
       {
         cwd: this.dir,
@@ -111,8 +139,21 @@ export class FaultlineRunner {
     );
     child.onLine((line) => {
       if (!log.writableEnded) log.write(`${JSON.stringify(line)}\n`);
-      if (generation !== this.#generation || line.msg !== "cluster status") return;
+      if (generation !== this.#generation) return;
+      // Replica mode: a taken cluster is held from the log line on (its subscription follows); a released one
+      // is not (its unsubscribe follows). Either way a fault in between counts as sent with no live subscription.
+      // A status line of a released cluster (its worker closing) does not make it held again.
+      if (line.msg === "cluster taken") {
+        this.#released.delete(String(line.cluster));
+        this.#statuses.set(String(line.cluster), "taken");
+      }
+      if (line.msg === "cluster released") {
+        this.#released.add(String(line.cluster));
+        this.#statuses.delete(String(line.cluster));
+      }
+      if (line.msg !== "cluster status") return;
       const cluster = String(line.cluster);
+      if (this.#released.has(cluster)) return;
       const status = String(line.status);
       this.#statuses.set(cluster, status);
       this.onStatus(cluster, status, Date.parse(String(line.ts)));

@@ -2,7 +2,8 @@
  * The files a chaos run leaves in its directory, so that `--analyze DIR` can count a kept run again:
  * what was sent (`sent.jsonl`), when servers returned and became active (`returns.jsonl`), what the harness
  * did (`actions.jsonl`), and the run's settings (`meta.json`). The agent writes `agent-runs.log`; faultline's
- * store is `state/faultline.db`.
+ * store is `state/faultline.db`, or in replica mode a snapshot of the PostgreSQL store (`store.json`, taken
+ * before the throw-away server is stopped).
  */
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -15,6 +16,7 @@ export const RUN_FILES = {
   actions: "actions.jsonl",
   agentRuns: "agent-runs.log",
   state: "state",
+  store: "store.json",
 } as const;
 
 /** One fault the harness asked a simulator to send. */
@@ -31,10 +33,20 @@ export interface SentFault {
   faultline_up: boolean;
   /** Why the inject request failed, when it did. */
   error?: string;
+  /** Replica mode: the replica holding the cluster when it was sent (null: none alive held it). */
+  holder?: string | null;
 }
 
 /** Why a server "returned": what was undone, and from when its connection is measured. */
-export type ReturnKind = "up" | "sim-restart" | "drop" | "faultline-start";
+export type ReturnKind =
+  | "up"
+  | "sim-restart"
+  | "drop"
+  | "faultline-start"
+  /** Replica mode: a replica holding the cluster was SIGKILLed (measured to active on any replica). */
+  | "replica-kill"
+  /** Replica mode: a replica holding the cluster was stopped gracefully (SIGTERM). */
+  | "replica-stop";
 
 /** One measured (or cut short) return of a cluster's server. */
 export interface ReturnRecord {
@@ -46,12 +58,26 @@ export interface ReturnRecord {
   active_ms: number | null;
   /** Set when another disruption (or a faultline kill) came before the cluster was active again. */
   censored?: boolean;
+  /** Replica mode: the replica that was killed or stopped (kinds `replica-kill`, `replica-stop`). */
+  replica?: string;
+  /** Replica mode: the replica that logged the cluster active. */
+  active_by?: string;
 }
 
 /** One disruption the harness performed. */
 export interface ActionRecord {
   at_ms: number;
-  action: "drop-sessions" | "down" | "up" | "kill-sim" | "restart-sim" | "kill-faultline" | "start-faultline";
+  action:
+    | "drop-sessions"
+    | "down"
+    | "up"
+    | "kill-sim"
+    | "restart-sim"
+    | "kill-faultline"
+    | "start-faultline"
+    | "kill-replica"
+    | "stop-replica"
+    | "start-replica";
   target: string;
   /** Anything worth knowing (e.g. an unexpected exit code). */
   note?: string;
@@ -79,6 +105,10 @@ export interface RunMeta {
   inactive_at_end: string[];
   /** Set when the settle period ended with incidents still queued or running. */
   settle_note?: string;
+  /** Replica mode: the replicas' names and their `ha.lease_seconds`. */
+  replicas?: { names: string[]; lease_seconds: number };
+  /** Replica mode: clusters active on more than one replica at the end of the settle period. */
+  active_twice_at_end?: string[];
 }
 
 /** Appends one JSON line to `file`. */

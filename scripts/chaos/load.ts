@@ -1,10 +1,12 @@
 /**
  * Reads a chaos run back from its directory: the ledgers, the agent's record and faultline's store
- * (read-only). With `selfCheck`, the store is copied into memory and one stored fault deleted from the copy,
+ * (SQLite, read-only; replica mode: the PostgreSQL snapshot `store.json`). With `selfCheck`, one stored
+ * fault is deleted from what was read,
  * and a second completed run of another fault's agent is added to the record (the files stay untouched):
  * counting that data must report one lost fault and one double run.
  */
 import { Database } from "bun:sqlite";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { DB_FILE } from "../../src/incidents/open.ts";
 import { type AgentRecord, agentExecutions, readAgentRecords } from "./agent.ts";
@@ -43,32 +45,51 @@ export interface LoadedRun {
   agentRecords: AgentRecord[];
   incidents: StoredIncident[];
   runs: StoredRun[];
+  /** Incidents holding more than one event row. */
+  multiEventIncidents: StoreSnapshot["multi_event_incidents"];
   /** With `selfCheck`: what was tampered with. */
   selfCheck: { deleted: string | null; duplicated: string | null } | null;
 }
 
-/** An in-memory, writable copy of `db` (a WAL database's image is marked rollback-journal first). */
-function memoryCopy(db: Database): Database {
-  const image = db.serialize();
-  image[18] = 1; // file format write version: legacy (WAL images cannot be deserialized as they are)
-  image[19] = 1; // read version
-  return Database.deserialize(image);
+/** What the analysis reads of faultline's store (replica mode: `store.json`, a snapshot of PostgreSQL). */
+export interface StoreSnapshot {
+  incidents: StoredIncident[];
+  runs: StoredRun[];
+  /** Incidents holding more than one event row (each fault is sent once: a second row is a duplicate). */
+  multi_event_incidents: Array<{ incident_seq: number; events: number }>;
 }
 
-/** Deletes, in `db`, the incident of the first fault sent to a live subscription that was stored. */
-function deleteOneStoredFault(db: Database, sent: readonly SentFault[]): string | null {
-  const find = db.query<{ seq: number }, [string, string]>(
-    "SELECT seq FROM incidents WHERE cluster = ? AND json_extract(resource, '$.name') = ? LIMIT 1",
-  );
+/** Reads the SQLite store of a single-process run (read-only). */
+function readSqliteStore(file: string): StoreSnapshot {
+  const db = new Database(file, { readonly: true });
+  try {
+    return {
+      incidents: db
+        .query<StoredIncident, []>(
+          "SELECT seq, id, cluster, json_extract(resource, '$.name') AS name, status FROM incidents ORDER BY seq",
+        )
+        .all(),
+      runs: db.query<StoredRun, []>("SELECT incident_seq, status FROM runs ORDER BY id").all(),
+      multi_event_incidents: db
+        .query<StoreSnapshot["multi_event_incidents"][number], []>(
+          "SELECT incident_seq, count(*) AS events FROM events GROUP BY incident_seq HAVING count(*) > 1",
+        )
+        .all(),
+    };
+  } finally {
+    db.close();
+  }
+}
+
+/** Removes, from `store`, the incident of the first fault sent to a live subscription that was stored. */
+function deleteOneStoredFault(store: StoreSnapshot, sent: readonly SentFault[]): string | null {
   for (const fault of sent) {
     if (!fault.faultline_up || !fault.delivered) continue;
-    const row = find.get(fault.cluster, fault.name);
-    if (!row) continue;
-    db.transaction(() => {
-      db.run("DELETE FROM events WHERE incident_seq = ?", [row.seq]);
-      db.run("DELETE FROM runs WHERE incident_seq = ?", [row.seq]);
-      db.run("DELETE FROM incidents WHERE seq = ?", [row.seq]);
-    })();
+    const incident = store.incidents.find((i) => i.cluster === fault.cluster && i.name === fault.name);
+    if (!incident) continue;
+    store.incidents = store.incidents.filter((i) => i !== incident);
+    store.runs = store.runs.filter((r) => r.incident_seq !== incident.seq);
+    store.multi_event_incidents = store.multi_event_incidents.filter((m) => m.incident_seq !== incident.seq);
     return fault.name;
   }
   return null;
@@ -102,34 +123,23 @@ export function loadRun(dir: string, selfCheck: boolean): LoadedRun {
   const meta = readMeta(dir);
   const sent = readJsonLines<SentFault>(join(dir, RUN_FILES.sent)).sort((a, b) => a.seq - b.seq);
   const agentRecords = readAgentRecords(join(dir, RUN_FILES.agentRuns));
-  const file = join(dir, RUN_FILES.state, DB_FILE);
-  const stored = new Database(file, { readonly: true });
-  let db = stored;
+  const store: StoreSnapshot = meta.replicas
+    ? (JSON.parse(readFileSync(join(dir, RUN_FILES.store), "utf8")) as StoreSnapshot)
+    : readSqliteStore(join(dir, RUN_FILES.state, DB_FILE));
   let tampered: LoadedRun["selfCheck"] = null;
-  try {
-    if (selfCheck) {
-      db = memoryCopy(stored);
-      tampered = { deleted: deleteOneStoredFault(db, sent), duplicated: null };
-    }
-    const incidents = db
-      .query<StoredIncident, []>(
-        "SELECT seq, id, cluster, json_extract(resource, '$.name') AS name, status FROM incidents ORDER BY seq",
-      )
-      .all();
-    const runs = db.query<StoredRun, []>("SELECT incident_seq, status FROM runs ORDER BY id").all();
-    if (tampered) tampered.duplicated = duplicateOneCompletedRun(agentRecords, incidents);
-    return {
-      meta,
-      sent,
-      returns: readJsonLines<ReturnRecord>(join(dir, RUN_FILES.returns)),
-      actions: readJsonLines<ActionRecord>(join(dir, RUN_FILES.actions)),
-      agentRecords,
-      incidents,
-      runs,
-      selfCheck: tampered,
-    };
-  } finally {
-    if (db !== stored) db.close();
-    stored.close();
+  if (selfCheck) {
+    tampered = { deleted: deleteOneStoredFault(store, sent), duplicated: null };
+    tampered.duplicated = duplicateOneCompletedRun(agentRecords, store.incidents);
   }
+  return {
+    meta,
+    sent,
+    returns: readJsonLines<ReturnRecord>(join(dir, RUN_FILES.returns)),
+    actions: readJsonLines<ActionRecord>(join(dir, RUN_FILES.actions)),
+    agentRecords,
+    incidents: store.incidents,
+    runs: store.runs,
+    multiEventIncidents: store.multi_event_incidents,
+    selfCheck: tampered,
+  };
 }

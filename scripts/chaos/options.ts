@@ -5,6 +5,7 @@ import { randomSeed } from "./random.ts";
 
 /** The `--help` text. */
 export const USAGE = `Usage: bun scripts/chaos.ts [options]
+       bun scripts/chaos.ts --replicas N [options]
        bun scripts/chaos.ts --analyze DIR [--self-check] [--json FILE]
 
 Runs N simulated clusters on several simulator processes and faultline as its own process (with an agent
@@ -22,10 +23,18 @@ exit 2 when the harness itself could not run.
   --seed N                seed of every random choice (default: random; printed)
   --rate R                faults per second over all clusters (default 8); each has a unique resource name
   --agent-seconds T       how long the recording agent works on each incident (default 0.5)
-  --no-faultline-kills    do not SIGKILL faultline (the other disruptions still run)
+  --no-faultline-kills    do not SIGKILL faultline (the other disruptions still run); with --replicas: do
+                          not kill or restart replicas
   --no-sim-kills          do not SIGKILL simulator processes
   --no-outages            do not take servers down and up
   --no-session-drops      do not drop sessions
+  --replicas N            replica mode: a throw-away PostgreSQL (Debian's server binaries) and N faultline
+                          replicas on one config with store.postgres, each with its own state_dir, health
+                          port and ha.replica; instead of faultline kills it SIGKILLs a replica (restarted
+                          after the lease) or restarts one gracefully; the figures come from PostgreSQL and
+                          add: time from a replica's death to its clusters active elsewhere, faults stored
+                          twice, faults delivered to more than one subscription at once
+  --lease-seconds S       ha.lease_seconds of the replicas (default 5; at least 3)
   --compiled              run the standalone binary (built into the run directory) instead of src/main.ts
   --dir DIR               write the run's files (config, store, ledgers, logs) to DIR and keep them
                           (default: a temporary directory, removed at the end unless the run failed)
@@ -49,6 +58,10 @@ export interface ChaosOptions {
   outages: boolean;
   sessionDrops: boolean;
   compiled: boolean;
+  /** Replica mode: how many faultline replicas share the clusters through PostgreSQL (null: one process, SQLite). */
+  replicas: number | null;
+  /** `ha.lease_seconds` of the replicas. */
+  leaseSeconds: number;
   /** The run directory when kept (`--dir`), else null (a temporary one). */
   dir: string | null;
   /** Set by `--analyze`: only count the run kept there. */
@@ -63,6 +76,12 @@ function positive(value: string | undefined, flag: string, fallback: number, int
   if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n)))
     throw new Error(`${flag} must be a positive ${integer ? "integer" : "number"}`);
   return n;
+}
+
+function leaseSeconds(value: string | undefined): number {
+  const lease = positive(value, "--lease-seconds", 5, true);
+  if (lease < 3) throw new Error("--lease-seconds must be at least 3 (ha.lease_seconds)");
+  return lease;
 }
 
 /**
@@ -88,6 +107,8 @@ export function parseChaosOptions(argv: string[]): ChaosOptions | null {
       "no-outages": { type: "boolean" },
       "no-session-drops": { type: "boolean" },
       compiled: { type: "boolean" },
+      replicas: { type: "string" },
+      "lease-seconds": { type: "string" },
       dir: { type: "string" },
       analyze: { type: "string" },
       "self-check": { type: "boolean" },
@@ -117,6 +138,8 @@ export function parseChaosOptions(argv: string[]): ChaosOptions | null {
     outages: !values["no-outages"],
     sessionDrops: !values["no-session-drops"],
     compiled: values.compiled ?? false,
+    replicas: values.replicas === undefined ? null : positive(values.replicas, "--replicas", 2, true),
+    leaseSeconds: leaseSeconds(values["lease-seconds"]),
     dir: values.dir === undefined ? null : resolve(values.dir),
     analyze: values.analyze === undefined ? null : resolve(values.analyze),
     selfCheck: values["self-check"] ?? false,
@@ -130,7 +153,8 @@ export function enabledDisruptions(options: ChaosOptions): string[] {
     [options.sessionDrops, "session drops"],
     [options.outages, "server outages"],
     [options.simKills, "simulator kills"],
-    [options.faultlineKills, "faultline kills"],
+    [options.faultlineKills && options.replicas === null, "faultline kills"],
+    [options.faultlineKills && options.replicas !== null, "replica kills and graceful restarts"],
   ];
   return kinds.filter(([on]) => on).map(([, name]) => name);
 }

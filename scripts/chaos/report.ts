@@ -50,6 +50,21 @@ function listed(title: string, refs: ChaosReport["lost"], most = 10): string[] {
   ];
 }
 
+/** Replica mode's lines: kills, restarts, takeover and hand-over times, duplicates (none otherwise). */
+function replicaLines(report: ChaosReport): string[] {
+  const r = report.replicas;
+  if (!r) return [];
+  return [
+    `replicas: ${r.names.length} (${r.names.join(", ")}), lease ${r.lease_seconds} s; ${r.kills} pod kills ` +
+      `(faultline SIGKILLed with its agents, restarted after the lease), ${r.graceful_restarts} graceful restarts`,
+    `replica killed → its clusters active on another: ${formatSpread(r.takeover)}; back on the same replica: ` +
+      `${formatSpread(r.back_on_same)}; graceful stop → active on another: ${formatSpread(r.handover)}`,
+    `across replicas: ${report.duplicated.length} faults stored more than once; ${report.multi_delivered.length} ` +
+      `faults delivered to two subscriptions of one cluster at once; ${r.active_twice_at_end.length} clusters ` +
+      `active on two replicas at the end`,
+  ];
+}
+
 /**
  * The whole printed summary.
  *
@@ -85,9 +100,12 @@ export function formatReport(report: ChaosReport): string {
     `runs table: incidents with several runs ${counts(agent.run_patterns)}; runs marked interrupted although the ` +
       `agent had completed: ${agent.interrupted_but_completed}`,
     `incidents by status: ${counts(report.incidents_by_status)}`,
+    ...replicaLines(report),
     ...listed("lost", report.lost),
     ...listed("double runs", report.double_runs),
     ...listed("stored under another cluster", report.misattributed),
+    ...listed("stored more than once", report.duplicated),
+    ...listed("delivered to two subscriptions at once", report.multi_delivered),
     ...report.notes.map((note) => `note: ${note}`),
     ...report.harness_errors.map((error) => `harness error: ${error}`),
   ];

@@ -12,10 +12,19 @@ export class ReturnTracker {
   /** @param record receives every finished record (measured or censored) */
   constructor(readonly record: (entry: ReturnRecord) => void) {}
 
-  /** `cluster`'s server is back (of `kind`) at `atMs`: measure until it is active. */
-  returned(cluster: string, kind: ReturnKind, atMs: number): void {
+  /**
+   * `cluster`'s server is back (of `kind`) at `atMs`, or (replica mode) the `replica` holding it died or
+   * stopped: measure until it is active.
+   */
+  returned(cluster: string, kind: ReturnKind, atMs: number, replica?: string): void {
     this.disrupted(cluster);
-    this.#pending.set(cluster, { cluster, kind, at_ms: atMs, active_ms: null });
+    this.#pending.set(cluster, {
+      cluster,
+      kind,
+      at_ms: atMs,
+      active_ms: null,
+      ...(replica ? { replica } : {}),
+    });
   }
 
   /** `cluster` is disrupted again: a return still waiting is censored. */
@@ -31,12 +40,15 @@ export class ReturnTracker {
     for (const cluster of [...this.#pending.keys()]) this.disrupted(cluster);
   }
 
-  /** faultline logged `cluster` active at `atMs`: a waiting return that came before is measured. */
-  active(cluster: string, atMs: number): void {
+  /**
+   * faultline (replica mode: the replica `by`) logged `cluster` active at `atMs`: a waiting return that came
+   * before is measured.
+   */
+  active(cluster: string, atMs: number, by?: string): void {
     const pending = this.#pending.get(cluster);
     if (!pending || atMs < pending.at_ms) return;
     this.#pending.delete(cluster);
-    this.record({ ...pending, active_ms: atMs });
+    this.record({ ...pending, active_ms: atMs, ...(by ? { active_by: by } : {}) });
   }
 
   /** Whether a return of `cluster` is still waiting for active. */

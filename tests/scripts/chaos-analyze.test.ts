@@ -59,6 +59,7 @@ function cleanRun(): LoadedRun {
       { incident_seq: 1, status: "succeeded" },
       { incident_seq: 2, status: "succeeded" },
     ],
+    multiEventIncidents: [],
     selfCheck: null,
   };
 }
@@ -175,6 +176,55 @@ describe("chaos counting", () => {
       "faultline exited unexpectedly: life 2: signal SIGSEGV",
       "faultline's graceful stop ended with 1",
     ]);
+  });
+
+  test("replica mode: takeover, back-on-same and hand-over times; faults stored twice are reported, a fault delivered twice fails", () => {
+    const run = cleanRun();
+    run.meta = { ...meta, replicas: { names: ["r1", "r2"], lease_seconds: 5 } };
+    run.actions = [
+      { at_ms: 1, action: "kill-replica", target: "r1" },
+      { at_ms: 2, action: "start-replica", target: "r1" },
+      { at_ms: 3, action: "stop-replica", target: "r2" },
+    ];
+    run.returns = [
+      { cluster: "a", kind: "replica-kill", at_ms: 1000, active_ms: 6500, replica: "r1", active_by: "r2" },
+      { cluster: "b", kind: "replica-kill", at_ms: 1000, active_ms: 4000, replica: "r1", active_by: "r1" },
+      { cluster: "b", kind: "replica-stop", at_ms: 9000, active_ms: 9300, replica: "r2", active_by: "r1" },
+      { cluster: "a", kind: "replica-kill", at_ms: 1000, active_ms: null, replica: "r1", censored: true },
+    ];
+    const clean = analyzeRun(run);
+    expect(clean.verdict).toEqual({ ok: true, failures: [] });
+    expect(clean.replicas).toMatchObject({
+      kills: 1,
+      graceful_restarts: 1,
+      takeover: { samples: 1, max: 5500 },
+      back_on_same: { samples: 1, max: 3000 },
+      handover: { samples: 1, max: 300 },
+    });
+    expect(formatReport(clean)).toContain(
+      "replica killed → its clusters active on another: 5500/5500/5500 ms (1)",
+    );
+
+    run.incidents = [...run.incidents, incident(3, "a", "fault-1")];
+    run.multiEventIncidents = [{ incident_seq: 2, events: 2 }];
+    run.sent = [...run.sent, sent(3, "b", 2)];
+    run.incidents.push(incident(4, "b", "fault-3"));
+    const broken = analyzeRun(run);
+    expect(broken.duplicated.map((f) => `${f.name}: ${f.detail}`)).toEqual([
+      "fault-1: 2 incidents: i1, i3",
+      "fault-2: 2 event rows in incident i2",
+    ]);
+    expect(broken.multi_delivered.map((f) => f.name)).toEqual(["fault-3"]);
+    expect(broken.verdict.failures).toEqual([
+      "1 fault(s) were delivered to two subscriptions of one cluster at once",
+    ]);
+    expect(formatReport(broken)).toContain(
+      "across replicas: 2 faults stored more than once; 1 faults delivered",
+    );
+    // One process: the same data keeps the single-process verdict.
+    run.meta = meta;
+    expect(analyzeRun(run).replicas).toBeNull();
+    expect(analyzeRun(run).verdict.ok).toBe(true);
   });
 
   test("the table has one row per cluster and a total", () => {
