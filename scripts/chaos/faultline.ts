@@ -70,6 +70,7 @@ export class FaultlineRunner {
   #expectedExit = false;
   readonly #statuses = new Map<string, string>();
   readonly #released = new Set<string>();
+  #joined = false;
   readonly #unexpected: string[] = [];
 
   /**
@@ -110,6 +111,11 @@ export class FaultlineRunner {
     return [...this.#statuses].filter(([, status]) => status === "active").map(([cluster]) => cluster);
   }
 
+  /** Replica mode: whether the current life runs and has joined the replicas (logged `replica joined`). */
+  get joined(): boolean {
+    return this.running && this.#joined;
+  }
+
   /** Whether the current life holds `cluster`: logged its status or (replica mode) took it, and did not release it. */
   holds(cluster: string): boolean {
     return this.running && this.#statuses.has(cluster);
@@ -126,6 +132,7 @@ export class FaultlineRunner {
     const generation = ++this.#generation;
     this.#statuses.clear();
     this.#released.clear();
+    this.#joined = false;
     this.#expectedExit = false;
     const prefix = this.name === null ? "faultline" : `faultline-${this.name}`;
     const log: WriteStream = createWriteStream(join(this.dir, `${prefix}-${generation}.log`));
@@ -147,6 +154,7 @@ export class FaultlineRunner {
         this.#released.delete(String(line.cluster));
         this.#statuses.set(String(line.cluster), "taken");
       }
+      if (line.msg === "replica joined") this.#joined = true;
       if (line.msg === "cluster released") {
         this.#released.add(String(line.cluster));
         this.#statuses.delete(String(line.cluster));

@@ -165,9 +165,13 @@ export class ReplicaFleet implements FaultlineSide {
   }
 }
 
-/** The replica disruption: one at a time, a SIGKILL (restart after the lease) or a graceful restart. */
+/**
+ * The replica disruption: one at a time, a pod kill (restarted after the lease) or a graceful restart;
+ * the first is always a pod kill.
+ */
 export class ReplicaChaos {
   #busy = false;
+  #steps = 0;
 
   constructor(
     readonly fleet: ReplicaFleet,
@@ -180,10 +184,12 @@ export class ReplicaChaos {
   /** One disruption of a random running replica; null while one is in progress (or none runs). */
   step(): Promise<void> | null {
     if (this.#busy) return null;
-    const runner = this.rng.pick(this.fleet.runners.filter((r) => r.running && !this.fleet.isDown(r)));
+    // Only replicas that have joined: a SIGTERM before faultline installs its handlers is not a graceful stop.
+    const runner = this.rng.pick(this.fleet.runners.filter((r) => r.joined && !this.fleet.isDown(r)));
     if (!runner) return null;
     this.#busy = true;
-    const graceful = this.rng.next() < GRACEFUL_SHARE;
+    // The first is always a pod kill (a short run has one at least); the others are drawn.
+    const graceful = this.#steps++ > 0 && this.rng.next() < GRACEFUL_SHARE;
     return (graceful ? this.#restart(runner) : this.#kill(runner)).finally(() => {
       this.#busy = false;
     });
