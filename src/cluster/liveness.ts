@@ -21,6 +21,14 @@ const SEEN_LIMIT = 256;
 /** Stored faults received this long before the recorded last-alive moment still count as stored (reports lag). */
 const SEEN_SLACK_MS = 60_000;
 
+/**
+ * The backfill starts this long before the recorded last-alive moment. A report can run ahead of what is
+ * committed: events received just before it may still be in the channel or the sink's transaction when
+ * the process dies (a SIGKILL, a replica's pod lost). `seen` skips, per object, what is already stored,
+ * so the overlap costs one longer listing, never a second incident.
+ */
+export const BACKFILL_OVERLAP_MS = 10_000;
+
 const log = logger({ component: "liveness" });
 
 /** The store's side the recorder needs (the incident store, or a fake in tests). */
@@ -122,7 +130,7 @@ export async function resumeStates(
 /** A connection's resume from its stored liveness and the faults stored since shortly before it. */
 function resumeOf(row: ClusterLiveness, recent: readonly FaultEvent[]): ClusterResume {
   return {
-    since: new Date(row.last_alive_ms).toISOString(),
+    since: new Date(row.last_alive_ms - BACKFILL_OVERLAP_MS).toISOString(),
     session_id: row.session_id,
     seen: latestPerObject(recent),
   };

@@ -1,6 +1,12 @@
 /** LivenessRecorder: the latest report per cluster, written in one batch per flush, never per report. */
 import { afterEach, expect, test } from "bun:test";
-import { LivenessRecorder, withLiveness } from "../../src/cluster/liveness.ts";
+import {
+  BACKFILL_OVERLAP_MS,
+  LivenessRecorder,
+  resumeStates,
+  withLiveness,
+} from "../../src/cluster/liveness.ts";
+import type { FaultEvent } from "../../src/events/fault.ts";
 import type { ClusterLiveness } from "../../src/incidents/model.ts";
 import type { AliveMessage, WorkerToMain } from "../../src/worker/protocol.ts";
 
@@ -66,4 +72,35 @@ test("withLiveness takes alive reports off before fan-in and passes everything e
   expect(passed).toEqual([{ type: "stopped" }]);
   await recorder.flush();
   expect(writes).toHaveLength(1);
+});
+
+test("resumeStates backfills from before the last-alive moment (uncommitted events) and skips what is stored", async () => {
+  const lastAlive = Date.parse("2026-11-25T03:00:39Z");
+  const stored = {
+    cluster: "a",
+    type: "CrashLoopBackOff",
+    severity: "critical",
+    resource: { kind: "Pod", namespace: "shop", name: "api-1" },
+    timestamp: "2026-11-25T03:00:30Z",
+    received_at: "2026-11-25T03:00:30Z",
+    message: "back-off",
+    fault_id: "f-1",
+  } as unknown as FaultEvent;
+  const asked: Array<[string, number]> = [];
+  const states = await resumeStates(
+    {
+      liveness: () => [{ cluster: "a", last_alive_ms: lastAlive, session_id: "s-9" }],
+      recentEvents: (cluster, sinceMs) => {
+        asked.push([cluster, sinceMs]);
+        return [stored];
+      },
+    },
+    new Set(["a"]),
+  );
+  const resume = states.get("a");
+  expect(resume?.session_id).toBe("s-9");
+  expect(Date.parse(resume?.since ?? "")).toBe(lastAlive - BACKFILL_OVERLAP_MS);
+  expect(asked[0]?.[1]).toBeLessThanOrEqual(lastAlive - BACKFILL_OVERLAP_MS);
+  expect(resume?.seen).toHaveLength(1);
+  expect((await resumeStates({ liveness: () => [], recentEvents: () => [] })).size).toBe(0);
 });
