@@ -2,7 +2,7 @@
  * The store on its own: how many events a second `IncidentStore.ingest` records durably, with nothing
  * else in the process (no workers, no HTTP, no simulator). The events are what the benchmark's burst
  * sends: distinct faults round-robin over N clusters, normalised from the simulator's own payloads, in
- * batches of the sink's size (STORE_BATCH).
+ * batches of the sink's size (STORE_BATCH), each decoded from a worker's batch message as the sink gets it.
  *
  *   bun scripts/bench/store-bench.ts [--events 100000] [--clusters 1000] [--repeats 0.5]
  *
@@ -19,6 +19,7 @@ import type { IngestItem } from "../../src/incidents/model.ts";
 import { IncidentStore } from "../../src/incidents/store.ts";
 import { setLogLevel } from "../../src/log.ts";
 import { STORE_BATCH } from "../../src/pipeline/sink.ts";
+import { decodeEventBatch, encodeEventBatch } from "../../src/worker/protocol.ts";
 import { faultPayload, resolveFault } from "../sim/faults.ts";
 
 /** What one run measured. */
@@ -52,7 +53,9 @@ export function benchEvents(count: number, clusters: number, repeats: number): I
     if (outcome.kind !== "fault") throw new Error(`bench event ${i} did not normalise: ${outcome.kind}`);
     items.push({ event: outcome.event as FaultEvent, decision: { action: "skip", reason: "no_agent" } });
   }
-  return items;
+  // As the sink gets them: decoded from a worker's batch message, each event with its JSON line.
+  const decoded = decodeEventBatch(encodeEventBatch(items.map((item) => item.event)));
+  return items.map((item, i) => ({ ...item, event: decoded[i] as FaultEvent }));
 }
 
 /** Ingests `items` in batches of `batch` into a fresh store in a temporary directory; returns the rate. */
