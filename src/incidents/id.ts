@@ -2,9 +2,35 @@
 import { randomBytes } from "node:crypto";
 import type { FaultEvent } from "../events/fault.ts";
 
+/** Random bytes drawn at once and handed out 6 at a time (one `randomBytes` call per 1024 ids, not per id). */
+const POOL_IDS = 1024;
+const ID_RANDOM_BYTES = 6;
+let pool = Buffer.alloc(0);
+let poolOffset = 0;
+
+/** 12 random hex digits (48 bits) from the pool. */
+function randomHex(): string {
+  if (poolOffset + ID_RANDOM_BYTES > pool.length) {
+    pool = randomBytes(POOL_IDS * ID_RANDOM_BYTES);
+    poolOffset = 0;
+  }
+  const hex = pool.toString("hex", poolOffset, poolOffset + ID_RANDOM_BYTES);
+  poolOffset += ID_RANDOM_BYTES;
+  return hex;
+}
+
+/** The last second formatted, and its text (ids of one burst share it). */
+let lastSecond = Number.NaN;
+let lastStamp = "";
+
 /** `2026-11-25T03:05:12.345Z` → `20261125T030512Z`: sortable and free of `:` and `.`. */
 function compactUtcTimestamp(now: Date): string {
-  return `${now.toISOString().slice(0, 19).replace(/[-:]/g, "")}Z`;
+  const second = Math.floor(now.getTime() / 1000);
+  if (second !== lastSecond) {
+    lastSecond = second;
+    lastStamp = `${now.toISOString().slice(0, 19).replace(/[-:]/g, "")}Z`;
+  }
+  return lastStamp;
 }
 
 /** Anything outside `[A-Za-z0-9_-]` becomes `_`, so the id stays one path segment. */
@@ -23,5 +49,5 @@ function pathSafe(text: string): string {
  * ```
  */
 export function newIncidentId(event: FaultEvent, now: Date = new Date()): string {
-  return `${compactUtcTimestamp(now)}-${pathSafe(event.cluster)}-${randomBytes(6).toString("hex")}`;
+  return `${compactUtcTimestamp(now)}-${pathSafe(event.cluster)}-${randomHex()}`;
 }

@@ -16,6 +16,8 @@ import { migrate, NewerSchemaError, schemaVersion } from "./schema.ts";
 export const DB_FILE = "faultline.db";
 /** Default free space the filesystem must have at start-up. */
 export const DEFAULT_MIN_FREE_BYTES = 8 * 1024 * 1024;
+/** WAL pages (4 KiB each) written before SQLite copies them into the database file (its default: 1000). */
+export const WAL_AUTOCHECKPOINT_PAGES = 4000;
 /** How long a write waits for another process's transaction before failing. */
 export const BUSY_TIMEOUT_MS = 5000;
 
@@ -117,6 +119,9 @@ function openDatabase(file: string): SqlDatabase {
     if (mode !== "wal")
       throw new StoreError(file, `cannot switch the database to WAL mode (it stays in ${mode})`);
     db.exec("PRAGMA synchronous = NORMAL");
+    // Copy the WAL into the database every ~16 MB instead of SQLite's ~4 MB: a burst's index pages are
+    // copied (and both files synced) a quarter as often. Durability is the same: a commit is in the WAL.
+    db.exec(`PRAGMA wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
     db.exec("PRAGMA foreign_keys = ON");
     checkIntegrity(db, file);
     const { from, to } = migrate(db);

@@ -373,8 +373,18 @@ export function toAgentRun(row: RunRow): AgentRun {
   };
 }
 
+/** The last two times formatted (an ingested batch repeats them: `created`/`updated`, `first`/`last_seen`). */
+const isoCache = { ms: [Number.NaN, Number.NaN], text: ["", ""], next: 0 };
+
 function iso(ms: number): string {
-  return new Date(ms).toISOString();
+  const cache = isoCache;
+  if (cache.ms[0] === ms) return cache.text[0] as string;
+  if (cache.ms[1] === ms) return cache.text[1] as string;
+  const text = new Date(ms).toISOString();
+  cache.ms[cache.next] = ms;
+  cache.text[cache.next] = text;
+  cache.next = 1 - cache.next;
+  return text;
 }
 
 /** JSON the store wrote itself from a value of type `T`. */

@@ -26,6 +26,7 @@
  * The model (types, statuses, errors) is in `model.ts`, opening the file in `open.ts`, the rows
  * and statements in `rows.ts`, the read queries in `queries.ts`, the outbox in `outbox.ts`.
  */
+import { eventJson } from "../events/event-json.ts";
 import type { FaultEvent, Severity } from "../events/fault.ts";
 import { logger } from "../log.ts";
 import { type SqlDatabase, sqliteFailure } from "../runtime/sqlite.ts";
@@ -203,7 +204,7 @@ export class SqliteStore implements IncidentStore {
     const eventId = this.#statements.insertEvent.run({
       incident_seq: row.seq,
       received_ms: received,
-      event: JSON.stringify(item.event),
+      event: eventJson(item.event),
     }).lastInsertRowid;
     const incident = created ? toNewIncident(row, item.event.resource) : toIncident(row);
     if (created) this.#notify("opened", row.seq, incident, null);

@@ -11,6 +11,7 @@ import type {
   SubscribeConfig,
 } from "../config/types.ts";
 import { MAX_REPORTED_CHARS, truncateText } from "../events/bounds.ts";
+import { rememberEventJson } from "../events/event-json.ts";
 import type { FaultEvent } from "../events/fault.ts";
 import type { LogLevel } from "../log.ts";
 
@@ -180,11 +181,13 @@ export interface EventMessage {
 
 /**
  * The faults a worker's connections reported in one turn of its event loop (one message, not one each),
- * as a JSON array of {@link FaultEvent}: measured 3.5× cheaper than structured-cloning the objects
- * (0.84 vs 2.98 µs per event). Validated in the worker; the main thread trusts its own worker's JSON.
+ * as JSON text, one {@link FaultEvent} per line: measured 3.5× cheaper than structured-cloning the objects
+ * (0.84 vs 2.98 µs per event), and each line is the event's JSON the store records (not serialised again
+ * on the main thread). Validated in the worker; the main thread trusts its own worker's JSON.
  */
 export interface EventBatchMessage {
   type: "events";
+  /** One event's JSON per line, `\n` between lines (JSON text never holds a raw line break). */
   json: string;
 }
 
@@ -284,9 +287,11 @@ export function boundReport(message: ConnectionMessage): ConnectionMessage {
   }
 }
 
-/** Encodes a worker's batch of events for an {@link EventBatchMessage}. */
+/** Encodes a worker's batch of events for an {@link EventBatchMessage}: one JSON line per event. */
 export function encodeEventBatch(events: readonly FaultEvent[]): EventBatchMessage {
-  return { type: "events", json: JSON.stringify(events) };
+  let json = "";
+  for (let i = 0; i < events.length; i++) json += (i === 0 ? "" : "\n") + JSON.stringify(events[i]);
+  return { type: "events", json };
 }
 
 /**
@@ -295,5 +300,14 @@ export function encodeEventBatch(events: readonly FaultEvent[]): EventBatchMessa
  * main thread trusts a JSON cast.
  */
 export function decodeEventBatch(message: EventBatchMessage): FaultEvent[] {
-  return JSON.parse(message.json) as FaultEvent[];
+  if (message.json === "") return [];
+  const lines = message.json.split("\n");
+  const events: FaultEvent[] = new Array(lines.length);
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] as string;
+    const event = JSON.parse(line) as FaultEvent;
+    rememberEventJson(event, line); // the store records this text instead of serialising the event again
+    events[i] = event;
+  }
+  return events;
 }
