@@ -19,6 +19,7 @@ import { SqliteStore } from "../src/incidents/store.ts";
 import type { IncidentStore } from "../src/incidents/store-api.ts";
 import { startPostgres } from "../tests/helpers/postgres.ts";
 import { tempDir } from "../tests/helpers/tmp.ts";
+import { claimAll } from "../tests/incidents/contract/fixtures.ts";
 
 const { values } = parseArgs({
   options: {
@@ -59,16 +60,6 @@ async function ingestAll(store: IncidentStore, items: readonly IngestItem[]): Pr
   const t = performance.now();
   for (let i = 0; i < items.length; i += BATCH) await store.ingest(items.slice(i, i + BATCH));
   return performance.now() - t;
-}
-
-/** Claims until nothing is left; how many this claimer got. */
-async function claimAll(store: IncidentStore): Promise<string[]> {
-  const got: string[] = [];
-  for (;;) {
-    const claimed = await store.claimNext((incident) => `/tmp/ws/${incident.id}`);
-    if (claimed === null) return got;
-    got.push(claimed.incident.id);
-  }
 }
 
 async function claimFigures(label: string, stores: IncidentStore[]): Promise<void> {
