@@ -7,7 +7,7 @@
 import { parseArgs } from "node:util";
 import { connectionIssues } from "../config/connection-check.ts";
 import { ConfigError, loadConfig } from "../config/load.ts";
-import { storeLocationOf } from "../incidents/backend.ts";
+import { redactUrl } from "../runtime/redact.ts";
 import { EXIT } from "./exit-codes.ts";
 import { type CommandIO, PROCESS_IO, reportConfigError } from "./io.ts";
 import { COMMON_OPTIONS, parseCommandArgs } from "./options.ts";
@@ -46,7 +46,8 @@ export function checkCommand(argv: string[], io: CommandIO = PROCESS_IO): number
     if (issues.length > 0) throw new ConfigError(config.source, issues);
     const enabled = config.clusters.filter((c) => c.enabled).length;
     // A PostgreSQL store is named by its URL with the credentials replaced (never as written).
-    const store = config.store.postgres ? `; store: PostgreSQL at ${storeLocationOf(config)}` : "";
+    const pg = config.store.postgres;
+    const store = pg ? `; store: PostgreSQL at ${redactUrl(pg.url)}` : "";
     io.stdout(`${config.source}: valid (${config.clusters.length} cluster(s), ${enabled} enabled${store})\n`);
     return EXIT.ok;
   } catch (error) {

@@ -97,7 +97,8 @@ export type AttemptResult =
 /** Messages per sink and status (statuses with none are left out). */
 export type OutboxCounts = Map<string, Partial<Record<NotificationStatus, number>>>;
 
-interface NotificationRow {
+/** A `notifications` row joined with its incident's public id, as either backend returns it. */
+export interface NotificationRow {
   id: number;
   sink: string;
   incident_id: string;
@@ -111,7 +112,8 @@ interface NotificationRow {
   updated_ms: number;
 }
 
-const SELECT_NOTIFICATIONS = `SELECT n.id, n.sink, i.id AS incident_id, n.trigger, n.idempotency_key, n.status,
+/** Every notification column and its incident's id (SQL both backends run), to be followed by a WHERE. */
+export const SELECT_NOTIFICATIONS = `SELECT n.id, n.sink, i.id AS incident_id, n.trigger, n.idempotency_key, n.status,
   n.attempts, n.next_attempt_ms, n.last_error, n.created_ms, n.updated_ms
   FROM notifications AS n JOIN incidents AS i ON i.seq = n.incident_seq`;
 
@@ -291,7 +293,8 @@ export class NotificationOutbox implements OutboxStore {
   }
 }
 
-function toNotification(row: NotificationRow): Notification {
+/** A notification row as the API shows it (statuses and triggers checked against their lists). */
+export function toNotification(row: NotificationRow): Notification {
   const status = oneOf(NOTIFICATION_STATUSES, row.status, "notification status");
   return {
     id: row.id,

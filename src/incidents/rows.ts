@@ -11,6 +11,7 @@
 import { type FaultEvent, type FaultResource, SEVERITIES, type Severity } from "../events/fault.ts";
 import type { SqlDatabase } from "../runtime/sqlite.ts";
 import { exhaustiveList } from "./exhaustive.ts";
+import { newIncidentId } from "./id.ts";
 import {
   type AgentRun,
   type ClusterLiveness,
@@ -309,6 +310,35 @@ export function prepareStatements(db: SqlDatabase) {
 
 /** The statements {@link prepareStatements} compiles, by name. */
 export type Statements = ReturnType<typeof prepareStatements>;
+
+/**
+ * The row of an incident `event` starts (received at `received`, recorded at `now`, both epoch ms), in
+ * the triage state the router and the queue gave it. Both backends insert it as it is.
+ */
+export function newIncidentRow(
+  event: FaultEvent,
+  received: number,
+  now: number,
+  triage: { status: IncidentStatus; skip_reason: IncidentSkipReason | null },
+): NewIncidentRow {
+  return {
+    id: newIncidentId(event, new Date(received)),
+    cluster: event.cluster,
+    fault_id: event.fault_id,
+    fault_type: event.fault_type,
+    severity: event.severity,
+    resource: JSON.stringify(event.resource),
+    status: triage.status,
+    skip_reason: triage.skip_reason,
+    count: 1,
+    first_seen_ms: received,
+    last_seen_ms: received,
+    attempts: 0,
+    workspace: null,
+    created_ms: now,
+    updated_ms: now,
+  };
+}
 
 /** An incident row as the model's {@link Incident}. */
 export function toIncident(row: IncidentRow): Incident {

@@ -31,7 +31,6 @@ import type { FaultEvent, Severity } from "../events/fault.ts";
 import { logger } from "../log.ts";
 import { type SqlDatabase, sqliteFailure } from "../runtime/sqlite.ts";
 import { DedupWindow, WINDOW_SLACK_MS } from "./dedup-window.ts";
-import { newIncidentId } from "./id.ts";
 import { StoreMaintenance } from "./maintenance.ts";
 import {
   type AgentRun,
@@ -57,7 +56,7 @@ import {
   ABSORB_COLUMNS,
   type CountRow,
   type IncidentRow,
-  type NewIncidentRow,
+  newIncidentRow,
   pick,
   prepareStatements,
   type RunRow,
@@ -248,23 +247,7 @@ export class SqliteStore implements IncidentStore {
   ): { row: IncidentRow; created: true; queued: boolean } {
     const { event } = item;
     const triage = this.#triageState(item.decision, state);
-    const row: NewIncidentRow = {
-      id: newIncidentId(event, new Date(received)),
-      cluster: event.cluster,
-      fault_id: event.fault_id,
-      fault_type: event.fault_type,
-      severity: event.severity,
-      resource: JSON.stringify(event.resource),
-      status: triage.status,
-      skip_reason: triage.skip_reason,
-      count: 1,
-      first_seen_ms: received,
-      last_seen_ms: received,
-      attempts: 0,
-      workspace: null,
-      created_ms: now,
-      updated_ms: now,
-    };
+    const row = newIncidentRow(event, received, now, triage);
     const seq = Number(this.#statements.insertIncident.run(row).lastInsertRowid);
     const countKey = `${row.cluster}\u0000${row.status}\u0000${row.skip_reason ?? ""}`;
     const count = state.created.get(countKey);

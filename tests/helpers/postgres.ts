@@ -229,8 +229,8 @@ function initCluster(bin: string, user: ServerUser, dir: string, password: strin
   }
 }
 
-/** A port that was free on 127.0.0.1 a moment ago. */
-function freePort(): Promise<number> {
+/** A port that was free on 127.0.0.1 a moment ago (nothing listens on it once this resolves). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { eventJson } from "../../src/events/event-json.ts";
 import { DB_FILE } from "../../src/incidents/open.ts";
-import { IncidentStore } from "../../src/incidents/store.ts";
+import { SqliteStore } from "../../src/incidents/store.ts";
 import { decodeEventBatch, encodeEventBatch } from "../../src/worker/protocol.ts";
 import { makeFault } from "../helpers/fault.ts";
 import { tempDir } from "../helpers/tmp.ts";
@@ -49,7 +49,7 @@ describe("the store records a decoded event's JSON", () => {
       encodeEventBatch([makeFault({ fault_id: "f-line", context: "multi\nline" })]),
     );
     if (event === undefined) throw new Error("no event decoded");
-    const store = IncidentStore.open(dir.path);
+    const store = SqliteStore.open(dir.path);
     try {
       const [result] = store.ingest([{ event, decision: { action: "skip", reason: "no_agent" } }]);
       const detail = store.get(result?.incident.id ?? "");

@@ -21,6 +21,44 @@ import type { PgTransaction } from "./connect.ts";
 const INCIDENT_LIST = INCIDENT_COLUMNS.map((c) => `i.${c}`).join(", ");
 
 /**
+ * How many of the first queued incidents in fair order a claim tries to lock before it looks at the
+ * whole queue: a bounded (top-N) sort instead of sorting the queue, and more candidates than replicas
+ * claiming at once, so the whole-queue pick is only needed when every candidate was just taken.
+ */
+const CANDIDATES = 32;
+
+/** The fair order: the cluster served least recently (never served first), then the oldest incident. */
+const FAIR_ORDER = "ORDER BY COALESCE(t.last_served, 0), q.seq";
+
+/**
+ * Claims (status `running`, one more attempt) the first queued incident in fair order that no other
+ * transaction holds, among the first `candidates` (null: the whole queue); undefined when none.
+ */
+async function pick(
+  tx: PgTransaction,
+  now: number,
+  candidates: number | null,
+): Promise<IncidentRow | undefined> {
+  const among =
+    candidates === null
+      ? ""
+      : `AND q.seq IN (SELECT c.seq FROM incidents AS c LEFT JOIN cluster_turns AS t ON t.cluster = c.cluster
+           WHERE c.status = 'queued' ORDER BY COALESCE(t.last_served, 0), c.seq LIMIT ${candidates})`;
+  const [row] = await tx.unsafe<IncidentRow[]>(
+    `UPDATE incidents AS i SET status = 'running', attempts = i.attempts + 1, updated_ms = $1
+     WHERE i.seq = (
+       SELECT q.seq FROM incidents AS q LEFT JOIN cluster_turns AS t ON t.cluster = q.cluster
+       WHERE q.status = 'queued' ${among}
+       ${FAIR_ORDER}
+       LIMIT 1 FOR UPDATE OF q SKIP LOCKED)
+     AND i.status = 'queued'
+     RETURNING ${INCIDENT_LIST}`,
+    [now],
+  );
+  return row;
+}
+
+/**
  * Inside `tx`: claims the next queued incident for `replica` (status `running`, one more attempt), opens
  * its run in `workspaceOf(incident)` and records the cluster's turn; with the incident's newest event.
  * Null when nothing queued is free.
@@ -31,17 +69,7 @@ export async function claimNext(
   workspaceOf: (incident: Incident) => string,
   now: number,
 ): Promise<ClaimedRun | null> {
-  const [row] = await tx.unsafe<IncidentRow[]>(
-    `UPDATE incidents AS i SET status = 'running', attempts = i.attempts + 1, updated_ms = $1
-     WHERE i.seq = (
-       SELECT q.seq FROM incidents AS q LEFT JOIN cluster_turns AS t ON t.cluster = q.cluster
-       WHERE q.status = 'queued'
-       ORDER BY COALESCE(t.last_served, 0), q.seq
-       LIMIT 1 FOR UPDATE OF q SKIP LOCKED)
-     AND i.status = 'queued'
-     RETURNING ${INCIDENT_LIST}`,
-    [now],
-  );
+  const row = (await pick(tx, now, CANDIDATES)) ?? (await pick(tx, now, null));
   if (row === undefined) return null;
   const workspace = workspaceOf(toIncident(row));
   const newest = tx<{ event: string }[]>`

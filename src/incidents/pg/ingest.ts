@@ -14,8 +14,8 @@
  *    ones (counts added, never overwritten), events, heads and planned notifications, each one statement
  *    over arrays (`unnest`). Incident counts follow from the table's statement triggers.
  */
+import { eventJson } from "../../events/event-json.ts";
 import type { FaultEvent, Severity } from "../../events/fault.ts";
-import { newIncidentId } from "../id.ts";
 import type {
   Incident,
   IncidentSkipReason,
@@ -25,7 +25,7 @@ import type {
   RouteDecision,
 } from "../model.ts";
 import type { NotifyTrigger, PlannedNotification } from "../outbox.ts";
-import { INCIDENT_COLUMNS, type IncidentRow, toIncident, toNewIncident } from "../rows.ts";
+import { INCIDENT_COLUMNS, type IncidentRow, newIncidentRow, toIncident, toNewIncident } from "../rows.ts";
 import type { Settings } from "../settings.ts";
 import type { PgTransaction } from "./connect.ts";
 import { allocateIds, enqueueNotifications, type OutboxEntry } from "./outbox.ts";
@@ -99,7 +99,8 @@ export async function ingestBatch(
       }
     } else {
       const triage = triageState(item.decision, room);
-      current = { row: newRow(event, received, now, triage), created: true, added: 0, statusChanged: true };
+      const row = { seq: 0, ...newIncidentRow(event, received, now, triage) };
+      current = { row, created: true, added: 0, statusChanged: true };
       head.incident = current;
       created = true;
       queuedNow = triage.status === "queued";
@@ -135,7 +136,7 @@ export async function ingestBatch(
   writes.push(
     tx`INSERT INTO events (id, incident_seq, received_ms, event)
        SELECT * FROM unnest(${ids.events}::int8[], ${events.map((e) => e.incident.row.seq)}::int8[],
-         ${events.map((e) => e.received)}::int8[], ${events.map((e) => JSON.stringify(e.event))}::text[])`,
+         ${events.map((e) => e.received)}::int8[], ${events.map((e) => eventJson(e.event))}::text[])`,
   );
   writes.push(updateHeads(tx, [...heads.values()]));
   if (planned.entries.length > 0) {
@@ -154,9 +155,9 @@ function headKey(cluster: string, faultId: string): string {
   return `${cluster}\u0000${faultId}`;
 }
 
-/** Compares as PostgreSQL's "C" collation does (code units of UTF-8 order for these keys). */
-function byteOrder(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+/** One total order every writer sorts heads by (the lock order; the database's collation plays no part). */
+function lockOrder(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** The locked heads by fault, and which heads point at each existing incident (by seq). */
@@ -170,7 +171,7 @@ async function lockHeads(tx: PgTransaction, batch: readonly IngestItem[]): Promi
   const keys = new Map<string, { cluster: string; fault_id: string }>();
   for (const { event } of batch) keys.set(headKey(event.cluster, event.fault_id), event);
   const sorted = [...keys.values()].sort(
-    (a, b) => byteOrder(a.cluster, b.cluster) || byteOrder(a.fault_id, b.fault_id),
+    (a, b) => lockOrder(a.cluster, b.cluster) || lockOrder(a.fault_id, b.fault_id),
   );
   const rows = await tx<{ cluster: string; fault_id: string; incident_seq: number | null }[]>`
     INSERT INTO fault_heads (cluster, fault_id, incident_seq, last_seen_ms)
@@ -222,32 +223,6 @@ function triageState(
   if (room.queued >= room.max) return { status: "skipped", skip_reason: "queue_full" };
   room.queued += 1;
   return { status: "queued", skip_reason: null };
-}
-
-function newRow(
-  event: FaultEvent,
-  received: number,
-  now: number,
-  triage: { status: IncidentStatus; skip_reason: IncidentSkipReason | null },
-): IncidentRow {
-  return {
-    seq: 0,
-    id: newIncidentId(event, new Date(received)),
-    cluster: event.cluster,
-    fault_id: event.fault_id,
-    fault_type: event.fault_type,
-    severity: event.severity,
-    resource: JSON.stringify(event.resource),
-    status: triage.status,
-    skip_reason: triage.skip_reason,
-    count: 1,
-    first_seen_ms: received,
-    last_seen_ms: received,
-    attempts: 0,
-    workspace: null,
-    created_ms: now,
-    updated_ms: now,
-  };
 }
 
 /** The "opened" messages of the batch's new incidents, as the planner decides (messages stored once). */

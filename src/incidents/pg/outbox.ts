@@ -9,12 +9,14 @@ import {
   type AttemptResult,
   type DueNotification,
   NOTIFICATION_STATUSES,
-  NOTIFY_TRIGGERS,
   type Notification,
   type NotificationFilter,
+  type NotificationRow,
   type NotifyTrigger,
   type OutboxCounts,
   type PlannedNotification,
+  SELECT_NOTIFICATIONS,
+  toNotification,
 } from "../outbox.ts";
 import { clampLimit } from "../queries.ts";
 import { oneOf } from "../rows.ts";
@@ -82,24 +84,6 @@ export async function enqueueNotifications(
     ORDER BY u.o
     ON CONFLICT (sink, idempotency_key) DO NOTHING`;
 }
-
-interface NotificationRow {
-  id: number;
-  sink: string;
-  incident_id: string;
-  trigger: string;
-  idempotency_key: string;
-  status: string;
-  attempts: number;
-  next_attempt_ms: number;
-  last_error: string | null;
-  created_ms: number;
-  updated_ms: number;
-}
-
-const SELECT_NOTIFICATIONS = `SELECT n.id, n.sink, i.id AS incident_id, n.trigger, n.idempotency_key, n.status,
-  n.attempts, n.next_attempt_ms, n.last_error, n.created_ms, n.updated_ms
-  FROM notifications AS n JOIN incidents AS i ON i.seq = n.incident_seq`;
 
 /** Runs a piece of store work with the store's error handling (failures become a `StoreError`). */
 export type PgRun = <T>(action: string, work: (sql: PgClient) => Promise<T>) => Promise<T>;
@@ -201,21 +185,4 @@ export async function notificationsOf(sql: PgClient | PgTransaction, seq: number
     [seq],
   );
   return rows.map(toNotification);
-}
-
-function toNotification(row: NotificationRow): Notification {
-  const status = oneOf(NOTIFICATION_STATUSES, row.status, "notification status");
-  return {
-    id: row.id,
-    sink: row.sink,
-    incident_id: row.incident_id,
-    trigger: oneOf(NOTIFY_TRIGGERS, row.trigger, "notification trigger"),
-    idempotency_key: row.idempotency_key,
-    status,
-    attempts: row.attempts,
-    next_attempt_at: status === "pending" ? new Date(row.next_attempt_ms).toISOString() : null,
-    last_error: row.last_error,
-    created_at: new Date(row.created_ms).toISOString(),
-    updated_at: new Date(row.updated_ms).toISOString(),
-  };
 }

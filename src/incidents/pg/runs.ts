@@ -57,7 +57,7 @@ export async function finishRun(
   const finished = parseTime(outcome.finished_at) ?? now;
   const closed = await tx`
     UPDATE runs SET status = ${status}, exit_code = ${outcome.exit_code}, signal = ${outcome.signal},
-      started_ms = ${started}, finished_ms = ${finished}, duration_ms = ${outcome.duration_ms},
+      started_ms = ${started}, finished_ms = ${finished}, duration_ms = ${Math.round(outcome.duration_ms)},
       workspace = COALESCE(NULLIF(${outcome.workspace}, ''), workspace), error = ${outcome.error}
     WHERE id = ${runId} AND finished_ms IS NULL`;
   if (closed.count === 0) {

@@ -10,8 +10,8 @@
  * - `fault_heads` holds each fault's latest incident and when it was last seen: ingest takes the head's
  *   row lock first, so two replicas seeing one fault at once join one incident.
  * - `runs.replica` says which replica ran what (claims, `openRuns`, `recoverInterrupted({ replica })`).
- * - Incident counts are append-only deltas (statement triggers), summed on read and compacted now and
- *   then, so no replica waits on a hot counter row.
+ * - Incident counts are append-only deltas (written by triggers), summed on read and compacted now
+ *   and then, so no replica waits on a hot counter row.
  */
 import type postgres from "postgres";
 
@@ -100,7 +100,7 @@ CREATE TABLE cluster_turns (
 );
 
 -- Incident count changes per cluster, status and skip reason ('' unless skipped): appended by the
--- statement triggers below, summed on read, folded into one row per key by compaction.
+-- triggers below, summed on read, folded into one row per key by compaction.
 CREATE TABLE incident_count_deltas (
   cluster     text   NOT NULL,
   status      text   NOT NULL,
@@ -118,22 +118,17 @@ END $$;
 CREATE TRIGGER incidents_count_insert AFTER INSERT ON incidents
   REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION incidents_count_insert();
 
+-- A status change is a row trigger with a WHEN: a repeat that changes no status (most of ingest's
+-- updates) costs nothing.
 CREATE FUNCTION incidents_count_update() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  INSERT INTO incident_count_deltas (cluster, status, skip_reason, n)
-    SELECT cluster, status, reason, sum(n) FROM (
-      SELECT o.cluster, o.status, COALESCE(o.skip_reason, '') AS reason, -1 AS n
-        FROM old_rows o JOIN new_rows w ON w.seq = o.seq
-        WHERE o.status IS DISTINCT FROM w.status OR o.skip_reason IS DISTINCT FROM w.skip_reason
-      UNION ALL
-      SELECT w.cluster, w.status, COALESCE(w.skip_reason, ''), 1
-        FROM old_rows o JOIN new_rows w ON w.seq = o.seq
-        WHERE o.status IS DISTINCT FROM w.status OR o.skip_reason IS DISTINCT FROM w.skip_reason
-    ) AS changes GROUP BY 1, 2, 3 HAVING sum(n) <> 0;
+  INSERT INTO incident_count_deltas (cluster, status, skip_reason, n) VALUES
+    (OLD.cluster, OLD.status, COALESCE(OLD.skip_reason, ''), -1),
+    (NEW.cluster, NEW.status, COALESCE(NEW.skip_reason, ''), 1);
   RETURN NULL;
 END $$;
-CREATE TRIGGER incidents_count_update AFTER UPDATE ON incidents
-  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT
+CREATE TRIGGER incidents_count_update AFTER UPDATE OF status, skip_reason ON incidents
+  FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.skip_reason IS DISTINCT FROM NEW.skip_reason)
   EXECUTE FUNCTION incidents_count_update();
 
 CREATE FUNCTION incidents_count_delete() RETURNS trigger LANGUAGE plpgsql AS $$

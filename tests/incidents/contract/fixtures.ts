@@ -69,3 +69,13 @@ export function plannerFor(...sinks: string[]): NotificationPlanner {
       message: JSON.stringify({ trigger, incident: incident.id, status: incident.status }),
     }));
 }
+
+/** Claims until nothing is left; the ids of the incidents this claimer got, in order. */
+export async function claimAll(store: IncidentStore): Promise<string[]> {
+  const got: string[] = [];
+  for (;;) {
+    const claimed = await store.claimNext((incident) => `/state/incidents/${incident.id}`);
+    if (claimed === null) return got;
+    got.push(claimed.incident.id);
+  }
+}

@@ -5,19 +5,8 @@
  * three clients on PostgreSQL). Runs on SQLite and PostgreSQL.
  */
 import { expect, test } from "bun:test";
-import type { IncidentStore } from "../../../src/incidents/store-api.ts";
 import { contractSuite } from "./backends.ts";
-import { claim, eventAt, item } from "./fixtures.ts";
-
-/** Claims until nothing is left; the incident ids this claimer got. */
-async function claimAll(store: IncidentStore): Promise<string[]> {
-  const got: string[] = [];
-  for (;;) {
-    const claimed = await store.claimNext((incident) => `/state/incidents/${incident.id}`);
-    if (claimed === null) return got;
-    got.push(claimed.incident.id);
-  }
-}
+import { claim, claimAll, eventAt, item } from "./fixtures.ts";
 
 contractSuite("store contract: queue", (ctx, backend) => {
   test("one noisy cluster cannot starve another; within a cluster the oldest goes first", async () => {

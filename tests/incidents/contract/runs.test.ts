@@ -45,6 +45,28 @@ contractSuite("store contract: runs", (ctx, backend) => {
     expect((await store.outbox.counts()).get("slack")).toEqual({ pending: 2 });
   });
 
+  test("a change and its messages commit together: when planning fails, neither is written", async () => {
+    const store = await ctx().open({ notify: plannerFor("hook") });
+    await store.ingest([item(eventAt(0))]);
+    const { incident, run } = await claim(store);
+    store.configure({
+      notify: () => {
+        throw new Error("planner broke");
+      },
+    });
+    await expect(
+      Promise.resolve().then(() => store.finishRun(run.id, { ...outcome(), output: OUTPUT })),
+    ).rejects.toThrow("planner broke");
+    await expect(
+      Promise.resolve().then(() => store.ingest([item(eventAt(1, { fault_id: "new" }))])),
+    ).rejects.toThrow("planner broke");
+    const detail = await store.get(incident.id);
+    expect(detail?.incident.status).toBe("running");
+    expect(detail?.runs.map((r) => [r.status, r.output])).toEqual([["running", null]]);
+    expect(detail?.notifications.map((n) => n.trigger)).toEqual(["opened"]);
+    expect(await store.list()).toHaveLength(1);
+  });
+
   test("failed and timed-out runs notify `failed`; a closed run is left as it is; an unknown run is an error", async () => {
     const store = await ctx().open({ notify: plannerFor("hook"), maxQueue: 10 });
     await store.ingest([item(eventAt(0, { fault_id: "a" })), item(eventAt(1, { fault_id: "b" }))]);

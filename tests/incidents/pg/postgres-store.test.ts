@@ -6,7 +6,6 @@
  * CHECK lists are the model's. Skipped, saying why, where the PostgreSQL binaries are missing.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createServer } from "node:net";
 import postgres from "postgres";
 import { checkCommand } from "../../../src/cli/check.ts";
 import { incidentsCommand } from "../../../src/cli/incidents.ts";
@@ -22,23 +21,43 @@ import { PG_MIGRATIONS } from "../../../src/incidents/pg/schema.ts";
 import { PostgresStore } from "../../../src/incidents/pg/store.ts";
 import { ownState } from "../../../src/incidents/state.ts";
 import { setLogSink } from "../../../src/log.ts";
-import { type PostgresServer, postgresAvailable, startPostgres } from "../../helpers/postgres.ts";
+import { freePort, type PostgresServer, postgresAvailable, startPostgres } from "../../helpers/postgres.ts";
 import { tempDir, writeFile, writeKubeconfig } from "../../helpers/tmp.ts";
 import { claim, eventAt, item } from "../contract/fixtures.ts";
 
 const PLANTED = "Planted-Pw-7f3a9c";
 
-/** A port nothing listens on (bound, then closed). */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
+/** A command's captured output. */
+interface Captured {
+  out: string;
+  err: string;
+}
+
+/**
+ * Runs a CLI command with `$TEST_DATABASE_URL` set to `url` (restored afterwards); its exit code and
+ * what it printed.
+ */
+async function runWithDatabaseUrl(
+  url: string,
+  command: (io: { stdout: (s: string) => void; stderr: (s: string) => void }) => Promise<number> | number,
+): Promise<Captured & { code: number }> {
+  const captured: Captured = { out: "", err: "" };
+  const io = {
+    stdout: (s: string) => {
+      captured.out += s;
+    },
+    stderr: (s: string) => {
+      captured.err += s;
+    },
+  };
+  const previous = process.env.TEST_DATABASE_URL;
+  process.env.TEST_DATABASE_URL = url;
+  try {
+    return { code: await command(io), ...captured };
+  } finally {
+    if (previous === undefined) delete process.env.TEST_DATABASE_URL;
+    else process.env.TEST_DATABASE_URL = previous;
+  }
 }
 
 /** Runs `work` with every log line captured; the lines. */
@@ -100,7 +119,7 @@ describe.skipIf(!postgresAvailable("postgres store"))("PostgreSQL store", () => 
   });
 
   test("an unreachable server: connection refused, the password nowhere", async () => {
-    const port = await closedPort();
+    const port = await freePort();
     let error: StoreError | undefined;
     const lines = await captureLogs(async () => {
       error = await openError(urlWith(PLANTED, port));
@@ -181,61 +200,38 @@ ha:
     const [result] = await store.ingest([item(eventAt(5, { cluster: "default", fault_id: "cli-fault" }))]);
     await store.close();
     const id = result?.incident.id ?? "";
-    let out = "";
-    let err = "";
-    const io = {
-      stdout: (s: string) => {
-        out += s;
-      },
-      stderr: (s: string) => {
-        err += s;
-      },
-    };
-    const previous = process.env.TEST_DATABASE_URL;
-    process.env.TEST_DATABASE_URL = pg.url;
-    try {
-      expect(await incidentsCommand(["--config", file, "--json", "--cluster", "default"], io)).toBe(0);
-      expect((JSON.parse(out) as { incidents: { id: string }[] }).incidents.map((i) => i.id)).toContain(id);
-      out = "";
-      expect(await incidentsCommand(["show", id, "--config", file, "--json"], io)).toBe(0);
-      expect((JSON.parse(out) as { incident: { fault_id: string } }).incident.fault_id).toBe("cli-fault");
-      out = "";
-      expect(await incidentsCommand(["show", "no-such-incident", "--config", file], io)).toBe(1);
-      expect(err).toContain(
-        `no incident "no-such-incident" in postgres://***:***@127.0.0.1:${pg.port}/postgres`,
-      );
-      err = "";
-      process.env.TEST_DATABASE_URL = urlWith(PLANTED);
-      expect(await incidentsCommand(["--config", file], io)).toBe(1);
-      expect(err).toContain("authentication failed");
-      expect(err).not.toContain(PLANTED);
-      expect(out).not.toContain(PLANTED);
-    } finally {
-      if (previous === undefined) delete process.env.TEST_DATABASE_URL;
-      else process.env.TEST_DATABASE_URL = previous;
-    }
+    const list = await runWithDatabaseUrl(pg.url, (io) =>
+      incidentsCommand(["--config", file, "--json", "--cluster", "default"], io),
+    );
+    expect(list.code).toBe(0);
+    expect((JSON.parse(list.out) as { incidents: { id: string }[] }).incidents.map((i) => i.id)).toContain(
+      id,
+    );
+    const show = await runWithDatabaseUrl(pg.url, (io) =>
+      incidentsCommand(["show", id, "--config", file, "--json"], io),
+    );
+    expect(show.code).toBe(0);
+    expect((JSON.parse(show.out) as { incident: { fault_id: string } }).incident.fault_id).toBe("cli-fault");
+    const unknown = await runWithDatabaseUrl(pg.url, (io) =>
+      incidentsCommand(["show", "no-such-incident", "--config", file], io),
+    );
+    expect(unknown.code).toBe(1);
+    expect(unknown.err).toContain(
+      `no incident "no-such-incident" in postgres://***:***@127.0.0.1:${pg.port}/postgres`,
+    );
+    const refused = await runWithDatabaseUrl(urlWith(PLANTED), (io) =>
+      incidentsCommand(["--config", file], io),
+    );
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain("authentication failed");
+    expect(refused.err + refused.out).not.toContain(PLANTED);
   });
 
-  test("`faultline check` shows the store's URL with its credentials replaced", () => {
+  test("`faultline check` shows the store's URL with its credentials replaced", async () => {
     const file = writeConfig("check.yaml");
-    let out = "";
-    let err = "";
-    const io = {
-      stdout: (s: string) => {
-        out += s;
-      },
-      stderr: (s: string) => {
-        err += s;
-      },
-    };
-    const previous = process.env.TEST_DATABASE_URL;
-    process.env.TEST_DATABASE_URL = `postgres://bot:${PLANTED}@db.example:5432/faultline?sslmode=require`;
-    try {
-      expect(checkCommand(["--config", file], io)).toBe(0);
-    } finally {
-      if (previous === undefined) delete process.env.TEST_DATABASE_URL;
-      else process.env.TEST_DATABASE_URL = previous;
-    }
+    const url = `postgres://bot:${PLANTED}@db.example:5432/faultline?sslmode=require`;
+    const { code, out, err } = await runWithDatabaseUrl(url, (io) => checkCommand(["--config", file], io));
+    expect(code).toBe(0);
     expect(err).toBe("");
     expect(out).toContain("store: PostgreSQL at postgres://***:***@db.example:5432/faultline?sslmode=***");
     expect(out).not.toContain(PLANTED);
