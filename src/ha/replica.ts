@@ -6,7 +6,8 @@
  *   cluster released goes through the path a reload uses to remove one (`Supervisor.remove`, which
  *   resolves once unsubscribed, before the owner row is freed);
  * - the registry lists only the clusters this replica holds (its `/health`, `/metrics`, `/readyz`);
- * - the notifier delivers only the sinks this replica owns;
+ * - the notifier delivers only the sinks this replica owns, and looks at the shared outbox every tick
+ *   (messages written by the other replicas do not wake it);
  * - a replica whose lease expired has its open runs settled by exactly one live replica;
  * - a fenced replica ends its agents too, and settles their runs once the fence is lifted.
  */
@@ -23,7 +24,7 @@ import type { Notifications } from "../notify/service.ts";
 import type { ClusterPlacement } from "../reload/apply.ts";
 import { redactUrl } from "../runtime/redact.ts";
 import { VERSION } from "../version.ts";
-import { Coordinator, type CoordinatorState } from "./coordinator.ts";
+import { Coordinator, type CoordinatorState, HA_TICK_MS } from "./coordinator.ts";
 import { migrateHa, openHaDatabase } from "./database.ts";
 import { FleetStatusWriter, readFleet } from "./fleet-status.ts";
 import { registerHaMetrics } from "./metrics.ts";
@@ -172,6 +173,8 @@ export async function startReplica(deps: ReplicaDeps): Promise<Replica | null> {
     throw new Error(`cannot join the replicas on ${redactUrl(postgres.url)}: ${errorMessage(error)}`);
   }
   status.start();
+  const outboxLook = setInterval(() => deps.notifications.kick(), deps.tickMs ?? HA_TICK_MS);
+  outboxLook.unref?.();
   log.info("replica joined", { replica, lease_seconds: leaseSeconds, clusters: held.size });
   return {
     name: replica,
@@ -199,6 +202,7 @@ export async function startReplica(deps: ReplicaDeps): Promise<Replica | null> {
         ? `no heartbeat within the lease (${leaseSeconds} s): fenced, holding no cluster`
         : null,
     async stop() {
+      clearInterval(outboxLook);
       await coordinator.stop();
       await status.stop();
       await sql.end({ timeout: 5 });
