@@ -254,7 +254,9 @@ withKubectl("the ha overlay", () => {
       };
       const ok = await checkMountedConfig(objects, join(dir.path, "ok"), pod);
       expect(ok.stderr).toBe("");
-      expect(ok.stdout).toContain("valid (3 cluster(s), 3 enabled)");
+      expect(ok.stdout).toContain(
+        "valid (3 cluster(s), 3 enabled; store: PostgreSQL at postgres://***:***@postgres.faultline.svc:5432/faultline)",
+      );
       expect(ok.stdout).not.toContain("s3cret-pw");
       expect(ok.code).toBe(0);
 

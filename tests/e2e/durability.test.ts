@@ -186,6 +186,15 @@ test("a second faultline never touches the database of a running one: the lock i
   const first = runFaultline(config);
   try {
     await first.waitActive(1);
+    // The first one's own write of its new session (within SESSION_FLUSH_MS of going active) is done.
+    await waitFor(
+      "the first one's session recorded",
+      () =>
+        queryState<{ session_id: string | null }>(
+          state,
+          "SELECT session_id FROM cluster_liveness WHERE cluster = 'g1'",
+        )[0]?.session_id,
+    );
     const opened = () =>
       queryState<{ value: string }>(state, "SELECT value FROM store_meta WHERE key = 'last_opened_at'")[0]
         ?.value;

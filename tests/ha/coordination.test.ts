@@ -5,7 +5,6 @@
  * and a join. Skipped, saying why, where the PostgreSQL binaries are missing.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createServer, type Server, type Socket } from "node:net";
 import { Registry } from "../../src/cluster/registry.ts";
 import type { ClusterConfig } from "../../src/config/types.ts";
 import { Coordinator } from "../../src/ha/coordinator.ts";
@@ -16,6 +15,7 @@ import { OwnerRows } from "../../src/ha/owner-rows.ts";
 import type { OwnedHost, ReleaseReason } from "../../src/ha/ownership.ts";
 import { rendezvousOwner } from "../../src/ha/rendezvous.ts";
 import { type PostgresServer, postgresAvailable, startPostgres } from "../helpers/postgres.ts";
+import { startTcpProxy } from "../helpers/tcp-proxy.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 const available = postgresAvailable("tests/ha/coordination.test.ts");
@@ -303,7 +303,7 @@ describe.skipIf(!available)("HA coordination on PostgreSQL", () => {
 
   test("fencing through a cut network: the cut replica drops everything before its lease ends, the others take over, and it takes its share back once heartbeats succeed", async () => {
     const url = await freshDatabase();
-    const proxy = await tcpProxy(pg.port);
+    const proxy = await startTcpProxy(pg.port);
     try {
       const hosts = new Hosts();
       const viaProxy = openHaDatabase(url.replace(`:${pg.port}/`, `:${proxy.port}/`));
@@ -337,41 +337,3 @@ describe.skipIf(!available)("HA coordination on PostgreSQL", () => {
     }
   }, 60_000);
 });
-
-/** A TCP proxy to 127.0.0.1:`port` that can cut every connection and refuse new ones. */
-async function tcpProxy(
-  port: number,
-): Promise<{ port: number; cut(on: boolean): void; stop(): Promise<void> }> {
-  const { connect } = await import("node:net");
-  let cut = false;
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((client) => {
-    if (cut) {
-      client.destroy();
-      return;
-    }
-    const upstream = connect(port, "127.0.0.1");
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on("close", () => sockets.delete(s));
-      s.on("error", () => {});
-    }
-    client.pipe(upstream).pipe(client);
-    client.on("close", () => upstream.destroy());
-    upstream.on("close", () => client.destroy());
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  return {
-    port: typeof address === "object" && address ? address.port : 0,
-    cut(on) {
-      cut = on;
-      if (on) for (const s of sockets) s.destroy();
-    },
-    stop: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
-}
