@@ -17,7 +17,6 @@ import { loadConfig } from "./config/load.ts";
 import type { FaultlineConfig } from "./config/types.ts";
 import type { FaultEvent } from "./events/fault.ts";
 import type { Faultline } from "./faultline.ts";
-import { startReplica } from "./ha/replica.ts";
 import { createHealthApp } from "./http/app.ts";
 import { appMetrics } from "./http/app-metrics.ts";
 import { serve } from "./http/serve.ts";
@@ -127,7 +126,10 @@ async function startStages(
     stopping: () => lifecycle.stopping,
   });
   const steered = { registry, supervisor, clusters, notifications, agents: triage };
-  const ha = await startReplica({ reloader, store, metrics, ...steered });
+  // src/ha/ (and its client) loads only where replicas share a PostgreSQL store.
+  const ha = config.store.postgres
+    ? await (await import("./ha/replica.ts")).startReplica({ reloader, store, metrics, ...steered })
+    : null;
   const probes = {
     stopping: () => lifecycle.stopping,
     storeOpen: () => lifecycle.storeOpen,

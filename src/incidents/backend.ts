@@ -9,7 +9,6 @@ import { join } from "node:path";
 import type { FaultlineConfig } from "../config/types.ts";
 import { redactUrl } from "../runtime/redact.ts";
 import { DB_FILE } from "./open.ts";
-import { PostgresStore } from "./pg/store.ts";
 import type { IncidentStoreOptions } from "./settings.ts";
 import { SqliteStore } from "./store.ts";
 import type { IncidentStore, StoreBackend } from "./store-api.ts";
@@ -62,6 +61,8 @@ export async function openConfiguredStore(
   };
   const pg = config.store.postgres;
   if (pg) {
+    // Loaded only when asked for: the client and the PostgreSQL store cost ~70 ms of start-up.
+    const { PostgresStore } = await import("./pg/store.ts");
     return PostgresStore.open({
       ...options,
       url: pg.url,
