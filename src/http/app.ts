@@ -65,6 +65,8 @@ export interface HealthDeps {
 /** A cluster in `/health/clusters`: its live state plus its incidents by status. */
 export interface ClusterHealth extends ClusterState {
   incidents: Partial<Record<IncidentStatus, number>>;
+  /** With replicas (HA): the replica that holds the cluster (null: none live holds it now). */
+  owner?: string | null;
 }
 
 /** Builds the health routes. Mount further routes on the returned app. */
