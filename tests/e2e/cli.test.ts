@@ -139,7 +139,7 @@ state_dir: ${work}
     expect(sim.stats("solo").unsubscribeCalls).toBe(unsubscribes + 1);
     expect(sim.stats("solo").sessions).toBe(0);
   }
-});
+}, 30_000); // a real process, a worker and an agent: well past bun's default 5 s on a loaded machine
 
 test("the compiled binary end to end: workers inside the binary connect, faults reach agents, SIGINT exits 0", async () => {
   const work = join(dir.path, "bin-state");
@@ -173,4 +173,4 @@ state_dir: ${work}
     expect(await run.stop("SIGINT")).toBe(0);
   }
   expect(run.stderr()).toBe("");
-});
+}, 30_000);
