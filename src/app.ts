@@ -19,7 +19,7 @@ import type { FaultEvent } from "./events/fault.ts";
 import type { Faultline } from "./faultline.ts";
 import { startReplica } from "./ha/replica.ts";
 import { createHealthApp } from "./http/app.ts";
-import { FaultlineMetrics } from "./http/metrics.ts";
+import { appMetrics } from "./http/app-metrics.ts";
 import { serve } from "./http/serve.ts";
 import type { Incident } from "./incidents/model.ts";
 import { Retention } from "./incidents/retention.ts";
@@ -34,6 +34,7 @@ import { runSink } from "./pipeline/sink.ts";
 import { Drops } from "./pipeline/stages.ts";
 import { connectionSettings } from "./reload/apply.ts";
 import { Reloader, type ReloadOutcome } from "./reload/reloader.ts";
+import { stopInOrder } from "./shutdown.ts";
 import { VERSION } from "./version.ts";
 
 const log = logger();
@@ -83,15 +84,7 @@ async function startStages(
   const channel = new Channel<FaultEvent>(CHANNEL_CAPACITY);
   const drops = new Drops();
   const notifications = new Notifications(store, config);
-  const metrics = new FaultlineMetrics({
-    registry,
-    dropped: () => ({ ...drops.counts }),
-    incidents: () => store.countsByCluster(),
-    skips: () => store.skipsByCluster(),
-    agents: async () => ({ running: triage.running, queued: await store.queueDepth() }),
-    reload: () => reloader.state,
-    notifications: async () => ({ attempts: notifications.totals(), outbox: await store.outbox.counts() }),
-  });
+  const metrics = appMetrics({ registry, drops, store, notifications }, () => ({ triage, reloader }));
   const onOutcome = (outcome: AgentOutcome, incident: Incident) => {
     metrics.observeAgentRun(outcome.duration_ms, incident.status);
     notifications.kick();
@@ -133,7 +126,8 @@ async function startStages(
     },
     stopping: () => lifecycle.stopping,
   });
-  const ha = await startReplica({ reloader, store, registry, supervisor, clusters, notifications, metrics });
+  const steered = { registry, supervisor, clusters, notifications, agents: triage };
+  const ha = await startReplica({ reloader, store, metrics, ...steered });
   const probes = {
     stopping: () => lifecycle.stopping,
     storeOpen: () => lifecycle.storeOpen,
@@ -176,29 +170,10 @@ async function startStages(
     enabled: enabled.length,
   });
 
-  let stopped: Promise<void> | null = null;
-  const stop = (graceMs = reloader.config.shutdown_timeout_seconds * 1000): Promise<void> => {
-    stopped ??= (async () => {
-      log.info("stopping");
-      lifecycle.stopping = true;
-      await ha?.handOver(); // clusters and sinks move at once; this replica's agent runs stay its own
-      await supervisor.stop();
-      await liveness.stop();
-      channel.close();
-      stopping.abort();
-      await sink;
-      await triage.stop(graceMs);
-      await ha?.stop(); // the runs are over (recorded here): the others may settle what is left
-      await notifications.stop();
-      await http?.stop();
-      await retention.stop();
-      lifecycle.storeOpen = false;
-      await store.close();
-      lock.release();
-      log.info("stopped");
-    })();
-    return stopped;
-  };
+  const intake = { supervisor, liveness, channel, stopping, sink };
+  const rest = { triage, notifications, http, retention, store, lock, lifecycle };
+  const graceMs = () => reloader.config.shutdown_timeout_seconds * 1000;
+  const stop = stopInOrder({ replica: ha, ...intake, ...rest }, graceMs);
   return {
     get config() {
       return reloader.config;

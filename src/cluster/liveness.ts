@@ -15,6 +15,14 @@ import type { AliveMessage, ClusterResume, WorkerToMain } from "../worker/protoc
 /** How often the latest liveness reports are written. */
 export const LIVENESS_FLUSH_MS = 5000;
 
+/**
+ * A report of a new session (or of a session closed) is written within this long, not at the next
+ * {@link LIVENESS_FLUSH_MS}: whoever takes the cluster over after a crash (a replica, or this faultline
+ * restarted) must find the session to end it, or its subscription lives on the server until the server
+ * expires it. Reports in that window share one write. A crash inside the window still leaves the session.
+ */
+export const SESSION_FLUSH_MS = 100;
+
 /** Stored faults looked at per cluster to skip, in the backfill, what is already stored. */
 const SEEN_LIMIT = 256;
 
@@ -34,22 +42,30 @@ const log = logger({ component: "liveness" });
 /** The store's side the recorder needs (the incident store, or a fake in tests). */
 export type LivenessStore = Pick<MaintenanceStore, "recordLiveness">;
 
-/** Keeps the latest `alive` report per cluster and writes them in batches. */
+/**
+ * Keeps the latest `alive` report per cluster and writes them in batches: every `flushMs`, and within
+ * `sessionFlushMs` of a report whose session differs from the cluster's previous one.
+ */
 export class LivenessRecorder {
   readonly #store: LivenessStore;
   readonly #pending = new Map<string, ClusterLiveness>();
+  /** Each cluster's session in its latest report (null: closed cleanly). */
+  readonly #sessions = new Map<string, string | null>();
   readonly #timer: ReturnType<typeof setInterval>;
+  readonly #sessionFlushMs: number;
+  #soon: ReturnType<typeof setTimeout> | null = null;
   /** The write in progress, if any: writes go one at a time, in order. */
   #writing: Promise<void> = Promise.resolve();
 
-  /** Starts writing every `flushMs`. */
-  constructor(store: LivenessStore, flushMs = LIVENESS_FLUSH_MS) {
+  /** Starts writing every `flushMs` (and within `sessionFlushMs` of a session change). */
+  constructor(store: LivenessStore, flushMs = LIVENESS_FLUSH_MS, sessionFlushMs = SESSION_FLUSH_MS) {
     this.#store = store;
+    this.#sessionFlushMs = sessionFlushMs;
     this.#timer = setInterval(() => void this.flush(), flushMs);
     this.#timer.unref?.();
   }
 
-  /** Notes a worker's report (the latest per cluster wins). */
+  /** Notes a worker's report (the latest per cluster wins); a changed session is written soon. */
   record(message: AliveMessage): void {
     const at = Date.parse(message.at);
     if (!Number.isFinite(at)) return;
@@ -58,6 +74,12 @@ export class LivenessRecorder {
       last_alive_ms: at,
       session_id: message.session_id,
     });
+    if (this.#sessions.get(message.cluster) === message.session_id) return;
+    this.#sessions.set(message.cluster, message.session_id);
+    this.#soon ??= setTimeout(() => {
+      this.#soon = null;
+      void this.flush();
+    }, this.#sessionFlushMs);
   }
 
   /**
@@ -82,9 +104,11 @@ export class LivenessRecorder {
     }
   }
 
-  /** Stops the timer and writes what is left (call once the workers have stopped). */
+  /** Stops the timers and writes what is left (call once the workers have stopped). */
   async stop(): Promise<void> {
     clearInterval(this.#timer);
+    if (this.#soon) clearTimeout(this.#soon);
+    this.#soon = null;
     await this.flush();
   }
 }

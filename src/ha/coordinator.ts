@@ -44,6 +44,19 @@ export interface CoordinatorOptions {
   settle?: (replica: string) => Promise<void>;
   /** Tick interval (tests shorten it). */
   tickMs?: number;
+  /** What else a fence stops: the agents (see {@link FenceHooks}). */
+  fencing?: FenceHooks;
+}
+
+/** What a replica does beyond its clusters and sinks when it is fenced and when the fence is lifted. */
+export interface FenceHooks {
+  /** Fenced: end the running agents and start none (may not reach the database). */
+  fenced(): Promise<void>;
+  /**
+   * The fence is lifted (heartbeats succeed again), after {@link fenced} resolved: settle this
+   * replica's runs left open and start agents again. Called again at the next tick while it throws.
+   */
+  lifted(): Promise<void>;
 }
 
 /** What the coordinator reports, for `/readyz` and metrics. */
@@ -77,6 +90,8 @@ export class Coordinator {
   #beatError: string | null = null;
   /** Set by a graceful {@link stop}: ends the hold on this replica's runs. */
   #leaving: (() => Promise<void>) | null = null;
+  /** The agents' side of the last fence, while it is not lifted yet (see {@link FenceHooks}). */
+  #agentsFenced: Promise<void> | null = null;
 
   constructor(options: CoordinatorOptions) {
     this.#options = options;
@@ -152,6 +167,7 @@ export class Coordinator {
   /** One reconciliation: live set, clusters, sinks, expired replicas. Never throws (logs instead). */
   async tick(): Promise<void> {
     if (await this.#checkFence()) return;
+    if (!(await this.#liftAgents())) return;
     try {
       const live = await this.heartbeat.live();
       this.#live = live;
@@ -223,8 +239,31 @@ export class Coordinator {
         last_heartbeat_ms_ago: Math.round(this.heartbeat.sinceLastMs()),
       },
     );
+    const fencing = this.#options.fencing;
+    if (fencing && !this.#agentsFenced) {
+      this.#agentsFenced = fencing.fenced().catch((error: unknown) => {
+        log.error("cannot end the agents of a fenced replica", { error: errorMessage(error) });
+      });
+    }
     await Promise.all([this.clusters.drop("fenced"), this.sinks.drop("fenced")]);
     return true;
+  }
+
+  /** After a fence: once its agents ended, lifts it for them (true once done, or when there was none). */
+  async #liftAgents(): Promise<boolean> {
+    const fenced = this.#agentsFenced;
+    if (!fenced || !this.#options.fencing) return true;
+    await fenced;
+    try {
+      await this.#options.fencing.lifted();
+      this.#agentsFenced = null;
+      return true;
+    } catch (error) {
+      log.warn("cannot settle this replica's runs after a fence; trying again", {
+        error: errorMessage(error),
+      });
+      return false;
+    }
   }
 
   async #settleExpired(): Promise<void> {

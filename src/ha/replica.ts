@@ -6,8 +6,10 @@
  *   cluster released goes through the path a reload uses to remove one (`Supervisor.remove`, which
  *   resolves once unsubscribed, before the owner row is freed);
  * - the registry lists only the clusters this replica holds (its `/health`, `/metrics`, `/readyz`);
- * - the notifier delivers only the sinks this replica owns;
- * - a replica whose lease expired has its open runs settled by exactly one live replica.
+ * - the notifier delivers only the sinks this replica owns, and looks at the shared outbox every tick
+ *   (messages written by the other replicas do not wake it);
+ * - a replica whose lease expired has its open runs settled by exactly one live replica;
+ * - a fenced replica ends its agents too, and settles their runs once the fence is lifted.
  */
 import { resumeStates } from "../cluster/liveness.ts";
 import type { Registry } from "../cluster/registry.ts";
@@ -22,7 +24,7 @@ import type { Notifications } from "../notify/service.ts";
 import type { ClusterPlacement } from "../reload/apply.ts";
 import { redactUrl } from "../runtime/redact.ts";
 import { VERSION } from "../version.ts";
-import { Coordinator, type CoordinatorState } from "./coordinator.ts";
+import { Coordinator, type CoordinatorState, HA_TICK_MS } from "./coordinator.ts";
 import { migrateHa, openHaDatabase } from "./database.ts";
 import { FleetStatusWriter, readFleet } from "./fleet-status.ts";
 import { registerHaMetrics } from "./metrics.ts";
@@ -36,6 +38,16 @@ export interface ReplicaStore {
   recoverInterrupted(options: RecoverOptions): Awaitable<unknown>;
 }
 
+/** What the replica needs of the agents (`Triage`). */
+export interface ReplicaAgents {
+  /** Ends the running agents and starts none until {@link unfence}. */
+  fence(): Promise<void>;
+  /** Starts agents again. */
+  unfence(): void;
+  /** The runs of the agents running now. */
+  readonly runIds: readonly number[];
+}
+
 /** The running stages a replica steers. */
 export interface ReplicaDeps {
   /** The config now (a reload replaces it): the store URL, `ha`, the agent's retry settings, the sinks. */
@@ -46,6 +58,8 @@ export interface ReplicaDeps {
   /** The configured clusters by name, changed in place by a reload. */
   clusters: ReadonlyMap<string, ClusterConfig>;
   notifications: Notifications;
+  /** The agents (`Triage`): ended while fenced. */
+  agents: ReplicaAgents;
   metrics: FaultlineMetrics;
   /** Tick interval (tests shorten it). */
   tickMs?: number;
@@ -142,13 +156,18 @@ export async function startReplica(deps: ReplicaDeps): Promise<Replica | null> {
     clusterHost,
     sinkHost,
     settle: async (dead) => {
-      const agent = current().agent;
-      const result = await deps.store.recoverInterrupted({
-        replica: dead,
-        retry: agent?.retry_interrupted ?? false,
-        maxAttempts: agent?.max_attempts ?? 1,
-      });
+      const result = await deps.store.recoverInterrupted({ replica: dead, ...retryOf(current()) });
       log.info("settled the open runs of an expired replica", { dead_replica: dead, result });
+    },
+    fencing: {
+      fenced: () => deps.agents.fence(),
+      async lifted() {
+        // The agents ended while fenced may not have been recorded: settle what is left open.
+        const keepRunIds = [...deps.agents.runIds];
+        const result = await deps.store.recoverInterrupted({ ...retryOf(current()), keepRunIds });
+        log.info("fence lifted: settled this replica's open runs; agents start again", { replica, result });
+        deps.agents.unfence();
+      },
     },
     ...(deps.tickMs ? { tickMs: deps.tickMs } : {}),
   });
@@ -161,6 +180,8 @@ export async function startReplica(deps: ReplicaDeps): Promise<Replica | null> {
     throw new Error(`cannot join the replicas on ${redactUrl(postgres.url)}: ${errorMessage(error)}`);
   }
   status.start();
+  const outboxLook = setInterval(() => deps.notifications.kick(), deps.tickMs ?? HA_TICK_MS);
+  outboxLook.unref?.();
   log.info("replica joined", { replica, lease_seconds: leaseSeconds, clusters: held.size });
   let handingOver: Promise<void> | null = null;
   const handOver = (): Promise<void> => {
@@ -197,10 +218,19 @@ export async function startReplica(deps: ReplicaDeps): Promise<Replica | null> {
         : null,
     handOver,
     async stop() {
+      clearInterval(outboxLook);
       await handOver();
       await coordinator.finish();
       await sql.end({ timeout: 5 });
       log.info("replica left", { replica });
     },
+  };
+}
+
+/** How interrupted runs are retried (`agent.retry_interrupted`, `agent.max_attempts`). */
+function retryOf(config: FaultlineConfig): { retry: boolean; maxAttempts: number } {
+  return {
+    retry: config.agent?.retry_interrupted ?? false,
+    maxAttempts: config.agent?.max_attempts ?? 1,
   };
 }

@@ -34,6 +34,7 @@ export interface DispatcherOptions {
 }
 
 interface RunningAgent {
+  runId: number;
   abort: AbortController;
   done: Promise<void>;
 }
@@ -44,6 +45,8 @@ export class Dispatcher {
   readonly #running = new Map<string, RunningAgent>();
   #stopping = false;
   #paused = false;
+  /** A fenced replica (src/ha/) runs no agent until the fence is lifted. */
+  #fenced = false;
   /** The claim loop running now, if any (never two at once). */
   #claiming: Promise<void> | null = null;
   /** Kicked since the claim loop last looked at the queue: it goes round (again). */
@@ -56,6 +59,30 @@ export class Dispatcher {
   /** Agents running now. */
   get running(): number {
     return this.#running.size;
+  }
+
+  /** The runs of the agents running now (still going: a settle must keep them open). */
+  get runIds(): number[] {
+    return [...this.#running.values()].map((r) => r.runId);
+  }
+
+  /**
+   * A replica cut off from the shared store (fenced, src/ha/coordinator.ts): starts no more agents and
+   * ends the running ones (SIGTERM, then SIGKILL after the grace), so no incident runs here while another
+   * replica may take it over. Resolves once they have exited; each is recorded as interrupted if the
+   * store answers, else its run stays open for {@link unfence} (or the replica settling this one).
+   */
+  async fence(): Promise<void> {
+    this.#fenced = true;
+    if (this.#running.size > 0) log.warn("fenced: ending the running agents", { agents: this.#running.size });
+    for (const running of this.#running.values()) running.abort.abort();
+    await Promise.all([...this.#running.values()].map((r) => r.done));
+  }
+
+  /** The fence is lifted: agents start again. */
+  unfence(): void {
+    this.#fenced = false;
+    void this.kick();
   }
 
   /**
@@ -83,7 +110,7 @@ export class Dispatcher {
       });
       const incident = { id: run.incident_id, cluster: run.cluster };
       const done = outcome.then((result) => this.#finish(incident, run.run_id, result));
-      this.#running.set(run.incident_id, { abort, done });
+      this.#running.set(run.incident_id, { runId: run.run_id, abort, done });
     }
   }
 
@@ -116,7 +143,12 @@ export class Dispatcher {
   /** Claims and starts queued incidents while slots are free; stops at an empty queue or a store failure. */
   async #fillSlots(): Promise<void> {
     const { store, stateDir } = this.#options;
-    while (!this.#stopping && !this.#paused && this.#running.size < this.#options.agent.max_concurrent) {
+    while (
+      !this.#stopping &&
+      !this.#paused &&
+      !this.#fenced &&
+      this.#running.size < this.#options.agent.max_concurrent
+    ) {
       let claimed: ClaimedRun | null;
       try {
         claimed = await store.claimNext((incident) => workspacePath(stateDir, incident.id));
@@ -127,6 +159,8 @@ export class Dispatcher {
       }
       if (!claimed) return;
       this.#start(claimed);
+      // Fenced while the claim was in flight: the run ends at once (recorded as interrupted).
+      if (this.#fenced) this.#running.get(claimed.incident.id)?.abort.abort();
     }
   }
 
@@ -172,7 +206,7 @@ export class Dispatcher {
           ),
         );
     const done = outcome.then((result) => this.#finish(incident, run.id, result));
-    this.#running.set(incident.id, { abort, done });
+    this.#running.set(incident.id, { runId: run.id, abort, done });
   }
 
   /** Records the agent's pid for recovery; a failure is logged (recovery then finds it by its tag). */

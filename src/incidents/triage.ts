@@ -10,6 +10,7 @@ export class Triage {
   readonly #options: Omit<DispatcherOptions, "agent">;
   #dispatcher: Dispatcher | null = null;
   #configured = false;
+  #fenced = false;
 
   constructor(options: Omit<DispatcherOptions, "agent">, agent: AgentConfig | null) {
     this.#options = options;
@@ -35,12 +36,32 @@ export class Triage {
   setAgent(agent: AgentConfig | null): void {
     this.#configured = agent !== null;
     if (this.#dispatcher) this.#dispatcher.setAgent(agent);
-    else if (agent) this.#dispatcher = new Dispatcher({ ...this.#options, agent });
+    else if (agent) {
+      this.#dispatcher = new Dispatcher({ ...this.#options, agent });
+      if (this.#fenced) void this.#dispatcher.fence();
+    }
+  }
+
+  /** The runs of the agents running now. */
+  get runIds(): number[] {
+    return this.#dispatcher?.runIds ?? [];
   }
 
   /** Starts agents for queued incidents while slots are free (in the background; see {@link Dispatcher.kick}). */
   kick(): void {
     void this.#dispatcher?.kick();
+  }
+
+  /** See {@link Dispatcher.fence}. */
+  async fence(): Promise<void> {
+    this.#fenced = true;
+    await this.#dispatcher?.fence();
+  }
+
+  /** See {@link Dispatcher.unfence}. */
+  unfence(): void {
+    this.#fenced = false;
+    this.#dispatcher?.unfence();
   }
 
   /** See {@link Dispatcher.stop}. */

@@ -9,6 +9,7 @@ import {
 import type { FaultEvent } from "../../src/events/fault.ts";
 import type { ClusterLiveness } from "../../src/incidents/model.ts";
 import type { AliveMessage, WorkerToMain } from "../../src/worker/protocol.ts";
+import { waitFor } from "../helpers/wait.ts";
 
 const recorders: LivenessRecorder[] = [];
 afterEach(async () => {
@@ -103,4 +104,31 @@ test("resumeStates backfills from before the last-alive moment (uncommitted even
   expect(asked[0]?.[1]).toBeLessThanOrEqual(lastAlive - BACKFILL_OVERLAP_MS);
   expect(resume?.seen).toHaveLength(1);
   expect((await resumeStates({ liveness: () => [], recentEvents: () => [] })).size).toBe(0);
+});
+
+test("a changed session is written within the session window, without waiting for the flush interval", async () => {
+  const writes: ClusterLiveness[][] = [];
+  const recorder = new LivenessRecorder(
+    {
+      recordLiveness: (batch) => {
+        writes.push([...batch]);
+      },
+    },
+    60_000,
+    20,
+  );
+  recorders.push(recorder);
+  recorder.record(alive("a", "2026-11-25T03:00:10Z", "s-1"));
+  recorder.record(alive("b", "2026-11-25T03:00:10Z", "s-9"));
+  await waitFor("the new sessions written", () => writes.length === 1, 2000, 5);
+  expect(writes[0]?.map((r) => `${r.cluster}=${r.session_id}`)).toEqual(["a=s-1", "b=s-9"]);
+  // Same session again: waits for the interval.
+  recorder.record(alive("a", "2026-11-25T03:00:12Z", "s-1"));
+  await Bun.sleep(100);
+  expect(writes).toHaveLength(1);
+  // A new session (a reconnect), and a clean close: written soon, the latest report each.
+  recorder.record(alive("a", "2026-11-25T03:00:14Z", "s-2"));
+  recorder.record(alive("b", "2026-11-25T03:00:14Z", null));
+  await waitFor("the changed sessions written", () => writes.length === 2, 2000, 5);
+  expect(writes[1]?.map((r) => `${r.cluster}=${r.session_id}`)).toEqual(["a=s-2", "b=null"]);
 });

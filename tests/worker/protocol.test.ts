@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { eventJson } from "../../src/events/event-json.ts";
 import { DB_FILE } from "../../src/incidents/open.ts";
-import { IncidentStore } from "../../src/incidents/store.ts";
+import { SqliteStore } from "../../src/incidents/store.ts";
 import { decodeEventBatch, encodeEventBatch } from "../../src/worker/protocol.ts";
 import { makeFault } from "../helpers/fault.ts";
 import { tempDir } from "../helpers/tmp.ts";
@@ -44,15 +44,15 @@ describe("the store records a decoded event's JSON", () => {
   });
   afterEach(() => dir.cleanup());
 
-  test("the stored event is the worker's line, and reads back as the event", () => {
+  test("the stored event is the worker's line, and reads back as the event", async () => {
     const [event] = decodeEventBatch(
       encodeEventBatch([makeFault({ fault_id: "f-line", context: "multi\nline" })]),
     );
     if (event === undefined) throw new Error("no event decoded");
-    const store = IncidentStore.open(dir.path);
+    const store = SqliteStore.open(dir.path);
     try {
-      const [result] = store.ingest([{ event, decision: { action: "skip", reason: "no_agent" } }]);
-      const detail = store.get(result?.incident.id ?? "");
+      const [result] = await store.ingest([{ event, decision: { action: "skip", reason: "no_agent" } }]);
+      const detail = await store.get(result?.incident.id ?? "");
       expect(detail?.events.map((stored) => stored.event)).toEqual([event]);
     } finally {
       store.close();

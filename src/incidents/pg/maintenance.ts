@@ -23,7 +23,13 @@ export class PgMaintenance implements MaintenanceStore {
     this.#run = run;
   }
 
-  /** Records when clusters were last known alive and their session ids (one statement). */
+  /**
+   * Records when clusters were last known alive and their session ids (one statement). Shared by the
+   * replicas, so a report never overwrites a newer one: a replica that released (or was fenced from) a
+   * cluster may write its last report after the taker wrote its new session, and that session must stay
+   * recorded, or a taker after the next crash would not end it (replicas' clocks are assumed within
+   * a second of each other, as for the lease).
+   */
   async recordLiveness(reports: readonly ClusterLiveness[]): Promise<void> {
     if (reports.length === 0) return;
     // One row per cluster in a statement (the last report of a cluster wins), in cluster order.
@@ -37,7 +43,8 @@ export class PgMaintenance implements MaintenanceStore {
       INSERT INTO cluster_liveness (cluster, last_alive_ms, session_id)
       SELECT * FROM unnest(${rows.map((r) => r.cluster)}::text[], ${rows.map((r) => r.last_alive_ms)}::int8[],
         ${rows.map((r) => r.session_id)}::text[])
-      ON CONFLICT (cluster) DO UPDATE SET last_alive_ms = excluded.last_alive_ms, session_id = excluded.session_id`,
+      ON CONFLICT (cluster) DO UPDATE SET last_alive_ms = excluded.last_alive_ms, session_id = excluded.session_id
+      WHERE cluster_liveness.last_alive_ms <= excluded.last_alive_ms`,
     );
   }
 

@@ -241,6 +241,29 @@ ha:
     expect(out).not.toContain(PLANTED);
   });
 
+  test("shared liveness: a replica's late report never overwrites the newer session another replica recorded", async () => {
+    const admin = postgres(pg.url, { max: 1, onnotice: () => {} });
+    await admin.unsafe("CREATE DATABASE liveness_shared");
+    await admin.end();
+    const url = pg.url.replace(/\/postgres$/, "/liveness_shared");
+    const releaser = await PostgresStore.open({ url, replica: "r0" });
+    const taker = await PostgresStore.open({ url, replica: "r1" });
+    try {
+      await releaser.maintenance.recordLiveness([{ cluster: "c", last_alive_ms: 1000, session_id: "s-r0" }]);
+      // r1 took the cluster over (a new session, later); r0's last report (closed cleanly) comes after it.
+      await taker.maintenance.recordLiveness([{ cluster: "c", last_alive_ms: 3000, session_id: "s-r1" }]);
+      await releaser.maintenance.recordLiveness([{ cluster: "c", last_alive_ms: 2000, session_id: null }]);
+      expect(await taker.maintenance.liveness()).toEqual([
+        { cluster: "c", last_alive_ms: 3000, session_id: "s-r1" },
+      ]);
+      await taker.maintenance.recordLiveness([{ cluster: "c", last_alive_ms: 4000, session_id: "s-r1" }]);
+      expect((await releaser.maintenance.liveness())[0]?.last_alive_ms).toBe(4000);
+    } finally {
+      await releaser.close();
+      await taker.close();
+    }
+  });
+
   test("the schema's CHECK lists are the model's", () => {
     const schema = PG_MIGRATIONS.join("\n");
     const quoted = (values: readonly string[]) => values.map((v) => `'${v}'`).join(", ");
