@@ -17,6 +17,8 @@ export const RUN_FILES = {
   agentRuns: "agent-runs.log",
   state: "state",
   store: "store.json",
+  /** Replica mode: every incident, event and run row of PostgreSQL as it was at the end (for reading, not counted). */
+  storeRows: "store-rows.json",
 } as const;
 
 /** One fault the harness asked a simulator to send. */

@@ -56,7 +56,10 @@ export class PushFeed implements Feed {
   /** The session subscribed on, while it stands. */
   #session: FeedSession | null = null;
   #subscriptionId: string | null = null;
-  /** Per object (`kind/namespace/name`), the time of its last pushed fault: backfill skips those. */
+  /**
+   * Per object (`kind/namespace/name`), the time of its last fault reported (pushed, or listed by a
+   * backfill, or stored before a restart or hand-over: {@link resume}): backfill skips those.
+   */
   readonly #pushedAt = new Map<string, number>();
   /** Set when a session was lost: since when to backfill once the next one is subscribed. */
   #lostAtMs: number | null = null;
@@ -224,11 +227,13 @@ export class PushFeed implements Feed {
         subscribe.namespaces,
         new Date(since),
       );
-      // A pushed fault carries the server's own id, a listed one a derived id: skip what was pushed already.
+      // A pushed fault carries the server's own id, a listed one a derived id: skip what was reported already.
       const faults = listed.filter(
         (e) => (this.#pushedAt.get(describeResource(e.resource)) ?? -1) < Date.parse(e.timestamp),
       );
       reportEvents(faults, this.#context);
+      // Reported now: a backfill soon after (a session dropped again) must not report them a second time.
+      for (const fault of faults) this.#rememberPushed(fault);
       // A stream not confirmed open is the rule with some servers: say so only when it mattered.
       const quiet = why === "stream unconfirmed" && faults.length === 0;
       (quiet ? log.debug : log.info)(`backfilled events from ${BACKFILL_WINDOWS[why]}`, {
@@ -242,7 +247,7 @@ export class PushFeed implements Feed {
     }
   }
 
-  /** Remembers when `event`'s object last had a pushed fault (bounded: the oldest entries go first). */
+  /** Remembers when `event`'s object last had a fault reported (bounded: the oldest entries go first). */
   #rememberPushed(event: FaultEvent): void {
     this.#remember(describeResource(event.resource), Date.parse(event.timestamp));
   }
