@@ -32,6 +32,7 @@ import { Channel } from "./pipeline/channel.ts";
 import { CHANNEL_CAPACITY, fanIn } from "./pipeline/fan-in.ts";
 import { runSink } from "./pipeline/sink.ts";
 import { Drops } from "./pipeline/stages.ts";
+import { StoredMark } from "./pipeline/stored-mark.ts";
 import { connectionSettings } from "./reload/apply.ts";
 import { Reloader, type ReloadOutcome } from "./reload/reloader.ts";
 import { stopInOrder } from "./shutdown.ts";
@@ -82,6 +83,7 @@ async function startStages(
   const clusters = new Map(config.clusters.map((c) => [c.name, c]));
   const routing = new Map(clusters);
   const channel = new Channel<FaultEvent>(CHANNEL_CAPACITY);
+  const mark = new StoredMark(channel);
   const drops = new Drops();
   const notifications = new Notifications(store, config);
   const metrics = appMetrics({ registry, drops, store, notifications }, () => ({ triage, reloader }));
@@ -127,7 +129,8 @@ async function startStages(
     stopping: () => lifecycle.stopping,
   });
   const steered = { registry, supervisor, clusters, notifications, agents: triage };
-  const ha = await startReplica({ reloader, store, metrics, ...steered });
+  const intakeStored = () => mark.untilDone().then(() => liveness.flush());
+  const ha = await startReplica({ reloader, store, metrics, intakeStored, ...steered });
   const probes = {
     stopping: () => lifecycle.stopping,
     storeOpen: () => lifecycle.storeOpen,
@@ -163,6 +166,7 @@ async function startStages(
       notifications.kick();
     },
     stopping: stopping.signal,
+    mark,
   });
   log.info("faultline started", {
     version: VERSION,
