@@ -75,7 +75,9 @@ export async function startChaosDatabase(): Promise<ChaosDatabase> {
         ];
         snapshot.runs = [
           ...(await db<StoreSnapshot["runs"]>`
-            SELECT incident_seq::int AS incident_seq, status FROM runs ORDER BY id`),
+            SELECT incident_seq::int AS incident_seq, status, started_ms::float8 AS started_ms,
+              finished_ms::float8 AS finished_ms, replica
+            FROM runs ORDER BY id`),
         ];
         snapshot.multi_event_incidents = [
           ...(await db<StoreSnapshot["multi_event_incidents"]>`
