@@ -61,6 +61,12 @@ export class PushFeed implements Feed {
    * backfill, or stored before a restart or hand-over: {@link resume}): backfill skips those.
    */
   readonly #pushedAt = new Map<string, number>();
+  /**
+   * Per object and fault type, the time of the last fault a backfill listed: the push of the same
+   * occurrence can arrive after the listing's answer (two connections, no order between them), and
+   * carries another id (the server's own), so it is recognised by object, type and time instead.
+   */
+  readonly #listedAt = new Map<string, number>();
   /** Set when a session was lost: since when to backfill once the next one is subscribed. */
   #lostAtMs: number | null = null;
   /** Checks that the subscription still exists, while the server offers `events_list_subscriptions`. */
@@ -99,7 +105,7 @@ export class PushFeed implements Feed {
 
   /** Reports what the notification carries and remembers pushed faults for the next backfill. */
   notified(params: unknown): void {
-    const event = reportNotification(params, this.#context);
+    const event = reportNotification(params, this.#context, (e) => this.#listedAlready(e));
     if (event) this.#rememberPushed(event);
   }
 
@@ -232,8 +238,12 @@ export class PushFeed implements Feed {
         (e) => (this.#pushedAt.get(describeResource(e.resource)) ?? -1) < Date.parse(e.timestamp),
       );
       reportEvents(faults, this.#context);
-      // Reported now: a backfill soon after (a session dropped again) must not report them a second time.
-      for (const fault of faults) this.#rememberPushed(fault);
+      // Reported now: neither a backfill soon after (a session dropped again) nor their push arriving
+      // late may report them a second time.
+      for (const fault of faults) {
+        this.#rememberPushed(fault);
+        remember(this.#listedAt, listedKey(fault), Date.parse(fault.timestamp));
+      }
       // A stream not confirmed open is the rule with some servers: say so only when it mattered.
       const quiet = why === "stream unconfirmed" && faults.length === 0;
       (quiet ? log.debug : log.info)(`backfilled events from ${BACKFILL_WINDOWS[why]}`, {
@@ -254,13 +264,32 @@ export class PushFeed implements Feed {
 
   /** Remembers that object `key` had a fault at `at` (epoch ms), keeping the latest. */
   #remember(key: string, at: number): void {
-    if (!Number.isFinite(at)) return;
-    const latest = Math.max(at, this.#pushedAt.get(key) ?? 0);
-    this.#pushedAt.delete(key); // re-inserted last: the map's order is least recently pushed first
-    this.#pushedAt.set(key, latest);
-    if (this.#pushedAt.size > MAX_PUSHED_REMEMBERED) {
-      const oldest = this.#pushedAt.keys().next().value;
-      if (oldest !== undefined) this.#pushedAt.delete(oldest);
-    }
+    remember(this.#pushedAt, key, at);
+  }
+
+  /** Whether a backfill listed `event` already: same object and fault type, at its time or later. */
+  #listedAlready(event: FaultEvent): boolean {
+    const listed = this.#listedAt.get(listedKey(event));
+    return listed !== undefined && listed >= Date.parse(event.timestamp);
+  }
+}
+
+/** The key of a fault's occurrence in {@link PushFeed}'s memory of listed faults: object and type. */
+function listedKey(event: FaultEvent): string {
+  return `${describeResource(event.resource)}\u0000${event.fault_type}`;
+}
+
+/**
+ * Remembers in `times` that `key` had a fault at `at` (epoch ms), keeping the latest; bounded to
+ * {@link MAX_PUSHED_REMEMBERED} keys (the least recently remembered go first).
+ */
+function remember(times: Map<string, number>, key: string, at: number): void {
+  if (!Number.isFinite(at)) return;
+  const latest = Math.max(at, times.get(key) ?? 0);
+  times.delete(key); // re-inserted last: the map's order is least recently remembered first
+  times.set(key, latest);
+  if (times.size > MAX_PUSHED_REMEMBERED) {
+    const oldest = times.keys().next().value;
+    if (oldest !== undefined) times.delete(oldest);
   }
 }
