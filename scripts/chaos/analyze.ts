@@ -374,8 +374,9 @@ function verdict(report: ChaosReport): ChaosReport["verdict"] {
     failures.push(`${t.double_runs} fault(s) had their agent run again after a run had completed`);
   if (report.misattributed.length > 0)
     failures.push(`${report.misattributed.length} fault(s) were stored under another cluster`);
-  // Faults stored more than once are reported, not judged: one process stores some twice too (a
-  // backfill after quick successive reconnects), so the count cannot tell a hand-over's duplicate apart.
+  // Each fault is sent once, with a unique name: a second incident or event row is a duplicate.
+  if (report.duplicated.length > 0)
+    failures.push(`${report.duplicated.length} fault(s) were stored more than once`);
   if (report.replicas) {
     if (report.multi_delivered.length > 0)
       failures.push(

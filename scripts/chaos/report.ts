@@ -120,7 +120,7 @@ export function formatReport(report: ChaosReport): string {
     );
   lines.push(
     report.verdict.ok
-      ? `verdict: PASS (0 lost among faults sent to live subscriptions, 0 double runs)`
+      ? `verdict: PASS (0 lost among faults sent to live subscriptions, 0 stored twice, 0 double runs)`
       : `verdict: FAIL\n${report.verdict.failures.map((f) => `  - ${f}`).join("\n")}`,
   );
   return lines.join("\n");
