@@ -1,7 +1,7 @@
 /**
- * The order a running faultline stops in (src/app.ts builds the stages): leave the replica fleet
- * (its clusters move at once), close every session, store what is in flight, let running agents
- * finish for the grace, stop delivering notifications and serving HTTP, then close the store and
+ * The order a running faultline stops in (src/app.ts builds the stages): hand the replica's clusters
+ * and sinks over (they move at once; its agent runs stay its own), close every session, store what is in flight, let running agents
+ * finish for the grace, leave the replica fleet, stop delivering notifications and serving HTTP, then close the store and
  * release the state_dir lock.
  */
 import { logger } from "./log.ts";
@@ -17,7 +17,7 @@ interface Stops {
 export interface RunningStages {
   /**
    * The replica (null: HA off): `handOver` moves its clusters and sinks at once; `stop`, once its agent
-   * runs are over, lets the others settle what is left.
+   * runs are over and recorded, lets the others settle what is left.
    */
   replica: (Stops & { handOver(): Promise<void> }) | null;
   supervisor: Stops;
@@ -55,14 +55,14 @@ export function stopInOrder(
     stopped ??= (async () => {
       log.info("stopping");
       stages.lifecycle.stopping = true;
-      await stages.replica?.handOver(); // clusters and sinks move at once; its agent runs stay its own
+      await stages.replica?.handOver();
       await stages.supervisor.stop();
       await stages.liveness.stop();
       stages.channel.close();
       stages.stopping.abort();
       await stages.sink;
       await stages.triage.stop(graceMs);
-      await stages.replica?.stop(); // the runs are over (recorded here): the others may settle what is left
+      await stages.replica?.stop();
       await stages.notifications.stop();
       await stages.http?.stop();
       await stages.retention.stop();
