@@ -28,45 +28,42 @@ const written: AgentResult = {
   error: null,
 };
 
-function watch(exited: Promise<unknown>, finished?: Promise<unknown>) {
-  return watchSupervisor(run(), {
-    exited,
-    ...(finished ? { finished } : {}),
+/** Watches a supervisor whose exit and "finished" note the test settles; `outcome` is null until resolved. */
+function watching() {
+  const exited = Promise.withResolvers<void>();
+  const finished = Promise.withResolvers<void>();
+  const state = { outcome: null as AgentResult | null, exited, finished, done: Promise.resolve() };
+  state.done = watchSupervisor(run(), {
+    exited: exited.promise,
+    finished: finished.promise,
     kill: () => {},
     timeoutMs: 60_000,
     graceMs: 1000,
     log: logger({ component: "test" }),
+  }).then((result) => {
+    state.outcome = result;
   });
+  return state;
 }
 
 test("the result is read once the supervisor said it is written, while its process is still exiting", async () => {
-  const exited = Promise.withResolvers<void>();
-  const finished = Promise.withResolvers<void>();
-  let outcome = null as AgentResult | null;
-  const watching = watch(exited.promise, finished.promise).then((r) => {
-    outcome = r;
-  });
+  const watch = watching();
   writeResultFile(workspace, written);
   await Bun.sleep(20);
-  expect(outcome).toBeNull(); // no note yet, no exit yet
-  finished.resolve();
-  await watching;
-  expect(outcome).toEqual(written); // the process has not exited
-  exited.resolve();
+  expect(watch.outcome).toBeNull(); // no note yet, no exit yet
+  watch.finished.resolve();
+  await watch.done;
+  expect(watch.outcome).toEqual(written); // the process has not exited
+  watch.exited.resolve();
 });
 
-test("without the note (or with no result written), it waits for the exit as before", async () => {
-  const exited = Promise.withResolvers<void>();
-  const finished = Promise.withResolvers<void>();
-  let outcome = null as AgentResult | null;
-  const watching = watch(exited.promise, finished.promise).then((r) => {
-    outcome = r;
-  });
-  finished.resolve(); // said, but nothing to read: not taken
+test("without a result written, the note is not enough: it waits for the exit as before", async () => {
+  const watch = watching();
+  watch.finished.resolve();
   await Bun.sleep(20);
-  expect(outcome).toBeNull();
+  expect(watch.outcome).toBeNull();
   writeResultFile(workspace, written);
-  exited.resolve();
-  await watching;
-  expect(outcome).toEqual(written);
+  watch.exited.resolve();
+  await watch.done;
+  expect(watch.outcome).toEqual(written);
 });
