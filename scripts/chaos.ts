@@ -85,7 +85,7 @@ async function runChaos(options: ChaosOptions, dir: string): Promise<void> {
       `${CHAOS_RECONNECT.initial_seconds}-${CHAOS_RECONNECT.max_seconds} s`,
   );
   progress(`starting ${options.sims} simulator processes`);
-  const fleet = await startSimFleet(options.clusters, options.sims);
+  const fleet = await startSimFleet(options.clusters, options.sims, join(dir, RUN_FILES.simEvents));
   const names = [...fleet.byCluster.keys()].sort();
   const agent = join(dir, "agent.sh");
   writeFileSync(agent, agentScript(join(dir, RUN_FILES.agentRuns), options.agentSeconds), { mode: 0o755 });

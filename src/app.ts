@@ -31,6 +31,7 @@ import { Channel } from "./pipeline/channel.ts";
 import { CHANNEL_CAPACITY, fanIn } from "./pipeline/fan-in.ts";
 import { runSink } from "./pipeline/sink.ts";
 import { Drops } from "./pipeline/stages.ts";
+import { StoredMark } from "./pipeline/stored-mark.ts";
 import { connectionSettings } from "./reload/apply.ts";
 import { Reloader, type ReloadOutcome } from "./reload/reloader.ts";
 import { stopInOrder } from "./shutdown.ts";
@@ -81,6 +82,7 @@ async function startStages(
   const clusters = new Map(config.clusters.map((c) => [c.name, c]));
   const routing = new Map(clusters);
   const channel = new Channel<FaultEvent>(CHANNEL_CAPACITY);
+  const mark = new StoredMark(channel);
   const drops = new Drops();
   const notifications = new Notifications(store, config);
   const metrics = appMetrics({ registry, drops, store, notifications }, () => ({ triage, reloader }));
@@ -126,9 +128,16 @@ async function startStages(
     stopping: () => lifecycle.stopping,
   });
   const steered = { registry, supervisor, clusters, notifications, agents: triage };
+  const intakeStored = () => mark.untilDone().then(() => liveness.flush());
   // src/ha/ (and its client) loads only where replicas share a PostgreSQL store.
   const ha = config.store.postgres
-    ? await (await import("./ha/replica.ts")).startReplica({ reloader, store, metrics, ...steered })
+    ? await (await import("./ha/replica.ts")).startReplica({
+        reloader,
+        store,
+        metrics,
+        intakeStored,
+        ...steered,
+      })
     : null;
   const probes = {
     stopping: () => lifecycle.stopping,
@@ -165,6 +174,7 @@ async function startStages(
       notifications.kick();
     },
     stopping: stopping.signal,
+    mark,
   });
   log.info("faultline started", {
     version: VERSION,

@@ -6,6 +6,7 @@
 import { type AgentExecution, agentExecutions } from "./agent.ts";
 import type { ReturnKind } from "./ledger.ts";
 import type { LoadedRun, StoredIncident } from "./load.ts";
+import { outcomesLostWithPod } from "./pod-loss.ts";
 
 /** What replica mode adds. */
 export interface ReplicaFigures {
@@ -95,12 +96,20 @@ export interface ChaosReport {
     executions: number;
     incidents_run: number;
     incidents_multi_run: number;
-    /** Of those, incidents whose earlier runs were all truly interrupted (killed before they completed). */
+    /**
+     * Of those, incidents whose earlier runs were all truly interrupted: killed before they completed,
+     * or completed with an outcome that died with their pod ({@link ChaosReport.agent.outcome_lost_with_pod}).
+     */
     truly_interrupted_reruns: number;
+    /**
+     * Replica mode: runs whose agent had completed when its replica was killed, before the outcome's
+     * commit (proved from the data: scripts/chaos/pod-loss.ts); settled interrupted and run again.
+     */
+    outcome_lost_with_pod: number;
     double_runs: number;
     /** Status sequences in the runs table of incidents with more than one run row. */
     run_patterns: Record<string, number>;
-    /** Run rows marked `interrupted` whose agent had in fact completed. */
+    /** Run rows marked `interrupted` whose agent had in fact completed (outcomes lost with their pod aside). */
     interrupted_but_completed: number;
     /** Executions of incidents the store does not know (none, except after a self-check deletion). */
     unknown_incident_executions: number;
@@ -254,6 +263,10 @@ function replicaFigures(run: LoadedRun): ReplicaFigures | null {
 function countAgentRuns(run: LoadedRun, figures: Map<string, ClusterFigures>, report: ChaosReport): void {
   const incidentById = new Map(run.incidents.map((i) => [i.id, i]));
   const executions = agentExecutions(run.agentRecords);
+  const lostWithPod = outcomesLostWithPod(run, executions);
+  report.agent.outcome_lost_with_pod = lostWithPod.size;
+  /** Completed, with an outcome the fleet could read (or committed): a later run is a double run. */
+  const completed = (e: AgentExecution): boolean => e.ended === "end" && !lostWithPod.has(e);
   const byIncident = new Map<string, AgentExecution[]>();
   const byFault = new Map<string, { incident: StoredIncident; executions: AgentExecution[] }>();
   for (const execution of executions) {
@@ -276,10 +289,10 @@ function countAgentRuns(run: LoadedRun, figures: Map<string, ClusterFigures>, re
     const cluster = figures.get(incident.cluster);
     if (cluster) cluster.incidents_multi_run++;
     report.agent.incidents_multi_run++;
-    if (list.slice(0, -1).every((e) => e.ended !== "end")) report.agent.truly_interrupted_reruns++;
+    if (!list.slice(0, -1).some(completed)) report.agent.truly_interrupted_reruns++;
   }
   for (const { incident, executions: list } of byFault.values()) {
-    const firstCompleted = list.findIndex((e) => e.ended === "end");
+    const firstCompleted = list.findIndex(completed);
     if (firstCompleted < 0 || firstCompleted === list.length - 1) continue;
     const cluster = figures.get(incident.cluster);
     if (cluster) cluster.double_runs++;
@@ -302,7 +315,9 @@ function countAgentRuns(run: LoadedRun, figures: Map<string, ClusterFigures>, re
     const list = byIncident.get(incident.id) ?? [];
     if (list.length !== rows.length) continue;
     rows.forEach((status, i) => {
-      if (status === "interrupted" && list[i]?.ended === "end") report.agent.interrupted_but_completed++;
+      const execution = list[i];
+      if (status === "interrupted" && execution && completed(execution))
+        report.agent.interrupted_but_completed++;
     });
   }
 }
@@ -359,8 +374,9 @@ function verdict(report: ChaosReport): ChaosReport["verdict"] {
     failures.push(`${t.double_runs} fault(s) had their agent run again after a run had completed`);
   if (report.misattributed.length > 0)
     failures.push(`${report.misattributed.length} fault(s) were stored under another cluster`);
-  // Faults stored more than once are reported, not judged: one process stores some twice too (a
-  // backfill after quick successive reconnects), so the count cannot tell a hand-over's duplicate apart.
+  // Each fault is sent once, with a unique name: a second incident or event row is a duplicate.
+  if (report.duplicated.length > 0)
+    failures.push(`${report.duplicated.length} fault(s) were stored more than once`);
   if (report.replicas) {
     if (report.multi_delivered.length > 0)
       failures.push(
@@ -417,6 +433,7 @@ export function analyzeRun(run: LoadedRun): ChaosReport {
       incidents_run: 0,
       incidents_multi_run: 0,
       truly_interrupted_reruns: 0,
+      outcome_lost_with_pod: 0,
       double_runs: 0,
       run_patterns: {},
       interrupted_but_completed: 0,

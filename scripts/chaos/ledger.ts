@@ -17,6 +17,10 @@ export const RUN_FILES = {
   agentRuns: "agent-runs.log",
   state: "state",
   store: "store.json",
+  /** Each simulated cluster's events (`events_list` after a simulator restart still lists them). */
+  simEvents: "sim-events",
+  /** Replica mode: every incident, event and run row of PostgreSQL as it was at the end (for reading, not counted). */
+  storeRows: "store-rows.json",
 } as const;
 
 /** One fault the harness asked a simulator to send. */

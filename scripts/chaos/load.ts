@@ -34,6 +34,12 @@ export interface StoredIncident {
 export interface StoredRun {
   incident_seq: number;
   status: string;
+  /** When the run was claimed, or (once its outcome is recorded) when its agent started (epoch ms). */
+  started_ms?: number;
+  /** When its outcome was recorded, or when it was settled as interrupted; null while open. */
+  finished_ms?: number | null;
+  /** The replica that ran it (replica mode; older snapshots and SQLite: absent or null). */
+  replica?: string | null;
 }
 
 /** Everything a chaos run left, loaded. */
@@ -69,7 +75,11 @@ function readSqliteStore(file: string): StoreSnapshot {
           "SELECT seq, id, cluster, json_extract(resource, '$.name') AS name, status FROM incidents ORDER BY seq",
         )
         .all(),
-      runs: db.query<StoredRun, []>("SELECT incident_seq, status FROM runs ORDER BY id").all(),
+      runs: db
+        .query<StoredRun, []>(
+          "SELECT incident_seq, status, started_ms, finished_ms, NULL AS replica FROM runs ORDER BY id",
+        )
+        .all(),
       multi_event_incidents: db
         .query<StoreSnapshot["multi_event_incidents"][number], []>(
           "SELECT incident_seq, count(*) AS events FROM events GROUP BY incident_seq HAVING count(*) > 1",

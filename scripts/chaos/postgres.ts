@@ -20,7 +20,10 @@ export interface ChaosDatabase {
   url: string;
   /** Incidents still queued or running. */
   unfinished(): Promise<number>;
-  /** Writes `store.json` into `dir` (incidents, runs, incidents with several events). */
+  /**
+   * Writes `store.json` into `dir` (incidents, runs, incidents with several events), and every
+   * incident, event and run row as `store-rows.json` (to read when a count needs explaining).
+   */
   snapshot(dir: string): Promise<StoreSnapshot>;
   /** Stops the server and removes its files. */
   stop(): Promise<void>;
@@ -72,7 +75,9 @@ export async function startChaosDatabase(): Promise<ChaosDatabase> {
         ];
         snapshot.runs = [
           ...(await db<StoreSnapshot["runs"]>`
-            SELECT incident_seq::int AS incident_seq, status FROM runs ORDER BY id`),
+            SELECT incident_seq::int AS incident_seq, status, started_ms::float8 AS started_ms,
+              finished_ms::float8 AS finished_ms, replica
+            FROM runs ORDER BY id`),
         ];
         snapshot.multi_event_incidents = [
           ...(await db<StoreSnapshot["multi_event_incidents"]>`
@@ -81,11 +86,25 @@ export async function startChaosDatabase(): Promise<ChaosDatabase> {
         ];
       }
       writeFileSync(join(dir, RUN_FILES.store), `${JSON.stringify(snapshot)}\n`);
+      if (await ready())
+        writeFileSync(join(dir, RUN_FILES.storeRows), `${JSON.stringify(await allRows(db))}\n`);
       return snapshot;
     },
     async stop() {
       await db.end({ timeout: 2 });
       await server.stop();
     },
+  };
+}
+
+/** Every incident, event (its JSON parsed) and run row, in id order. */
+async function allRows(db: postgres.Sql): Promise<Record<string, unknown[]>> {
+  const incidents = await db`SELECT * FROM incidents ORDER BY seq`;
+  const events = await db<Array<{ event: string }>>`SELECT * FROM events ORDER BY id`;
+  const runs = await db`SELECT * FROM runs ORDER BY id`;
+  return {
+    incidents: [...incidents],
+    events: events.map((row) => ({ ...row, event: JSON.parse(row.event) as unknown })),
+    runs: [...runs],
   };
 }

@@ -55,10 +55,12 @@ export async function runReplicaChaos(options: ChaosOptions, dir: string, comman
   progress("starting PostgreSQL");
   const db = await startChaosDatabase();
   progress(`starting ${options.sims} simulator processes`);
-  const sims = await startSimFleet(options.clusters, options.sims).catch(async (error: unknown) => {
-    await db.stop();
-    throw error;
-  });
+  const sims = await startSimFleet(options.clusters, options.sims, join(dir, RUN_FILES.simEvents)).catch(
+    async (error: unknown) => {
+      await db.stop();
+      throw error;
+    },
+  );
   const names = [...sims.byCluster.keys()].sort();
   const agent = join(dir, "agent.sh");
   writeFileSync(agent, agentScript(join(dir, RUN_FILES.agentRuns), options.agentSeconds), { mode: 0o755 });

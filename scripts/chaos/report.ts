@@ -98,7 +98,11 @@ export function formatReport(report: ChaosReport): string {
     `agent: ${agent.executions} runs for ${agent.incidents_run} incidents; ${agent.incidents_multi_run} incidents ran more than ` +
       `once, ${agent.truly_interrupted_reruns} of them after truly interrupted runs only; ${agent.double_runs} double runs`,
     `runs table: incidents with several runs ${counts(agent.run_patterns)}; runs marked interrupted although the ` +
-      `agent had completed: ${agent.interrupted_but_completed}`,
+      `agent had completed: ${agent.interrupted_but_completed}` +
+      (report.replicas
+        ? `; completed, but the outcome died with its pod (replica killed after the agent's end, before the ` +
+          `outcome's commit: truly interrupted): ${agent.outcome_lost_with_pod}`
+        : ""),
     `incidents by status: ${counts(report.incidents_by_status)}`,
     ...replicaLines(report),
     ...listed("lost", report.lost),
@@ -116,7 +120,7 @@ export function formatReport(report: ChaosReport): string {
     );
   lines.push(
     report.verdict.ok
-      ? `verdict: PASS (0 lost among faults sent to live subscriptions, 0 double runs)`
+      ? `verdict: PASS (0 lost among faults sent to live subscriptions, 0 stored twice, 0 double runs)`
       : `verdict: FAIL\n${report.verdict.failures.map((f) => `  - ${f}`).join("\n")}`,
   );
   return lines.join("\n");

@@ -4,6 +4,7 @@
  * valid), and the control API injects faults (answering how many live subscriptions received each), drops
  * sessions and takes servers down and up.
  */
+import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type JsonLineChild, spawnChild } from "../bench/proc.ts";
 
@@ -34,10 +35,11 @@ export class SimProcess {
   #control = "";
   readonly #endpoints = new Map<string, string>();
 
-  /** Simulator `index` (0-based) serving `names`. */
+  /** Simulator `index` (0-based) serving `names`; with `eventsDir`, its clusters' events outlive its restarts. */
   constructor(
     readonly index: number,
     readonly names: readonly string[],
+    readonly eventsDir?: string,
   ) {}
 
   /** Whether the process is running. */
@@ -57,6 +59,7 @@ export class SimProcess {
     const argv = [process.execPath, join(ROOT, "scripts/sim.ts"), "--names", this.names.join(",")];
     if (this.#ports) argv.push("--ports", this.#ports.join(","));
     argv.push("--control-port", String(this.#controlPort));
+    if (this.eventsDir) argv.push("--events-dir", this.eventsDir);
     const child = spawnChild(`simulator ${this.index}`, argv, { cwd: ROOT });
     let line: ReadyLine;
     try {
@@ -131,7 +134,8 @@ export class SimProcess {
 
 /**
  * Starts `sims` simulator processes with `clusters` clusters spread round-robin over them
- * (`chaos-01`, `chaos-02`, …).
+ * (`chaos-01`, `chaos-02`, …). With `eventsDir` (created), each cluster's events are kept there and
+ * listed again after its simulator restarts, as a cluster's API server keeps them.
  *
  * @example
  * ```ts
@@ -142,7 +146,9 @@ export class SimProcess {
 export async function startSimFleet(
   clusters: number,
   sims: number,
+  eventsDir?: string,
 ): Promise<{ processes: SimProcess[]; byCluster: Map<string, SimProcess> }> {
+  if (eventsDir) mkdirSync(eventsDir, { recursive: true });
   const width = String(clusters).length;
   const names = Array.from({ length: clusters }, (_, i) => `chaos-${String(i + 1).padStart(width, "0")}`);
   const processes = Array.from(
@@ -151,6 +157,7 @@ export async function startSimFleet(
       new SimProcess(
         index,
         names.filter((_, i) => i % sims === index),
+        eventsDir,
       ),
   );
   await Promise.all(processes.map((sim) => sim.start()));

@@ -3,6 +3,7 @@
  * line `{ control, clusters: [{ name, endpoint }] }` and runs until SIGINT/SIGTERM.
  */
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startSimulator } from "./simulator.ts";
 import type { SimulatorOptions } from "./types.ts";
@@ -10,6 +11,7 @@ import type { SimulatorOptions } from "./types.ts";
 /** The `--help` text, also printed after a command-line error. */
 export const USAGE = `Usage: bun scripts/sim.ts [--clusters N] [--names a,b,c] [--ports p,q,r] [--stock a,b] [--control-port PORT] [--hostname H]
                          [--bearer-token TOKEN] [--tls-cert FILE --tls-key FILE] [--hold-headers]
+                         [--events-dir DIR]
 
   --clusters N         number of clusters (default 3; named cluster-1..N)
   --names a,b,c        cluster names (overrides --clusters)
@@ -23,6 +25,8 @@ export const USAGE = `Usage: bun scripts/sim.ts [--clusters N] [--names a,b,c] [
   --tls-key FILE       ... and this PEM key
   --hold-headers       hold each event stream's response headers until its first event, as the MCP
                        TypeScript SDK's server on Bun does (default: flush them at once, as the Go server does)
+  --events-dir DIR     keep each cluster's recorded events in DIR/<name>.jsonl: a restarted simulator still
+                       lists them, as an API server keeps its events when its MCP server restarts
 
 Prints one JSON line { control, clusters: [{ name, endpoint }] } and runs until SIGINT/SIGTERM.`;
 
@@ -54,6 +58,7 @@ function cliSimulatorOptions(argv: string[]): SimulatorOptions | null {
       "tls-cert": { type: "string" },
       "tls-key": { type: "string" },
       "hold-headers": { type: "boolean" },
+      "events-dir": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -75,6 +80,7 @@ function cliSimulatorOptions(argv: string[]): SimulatorOptions | null {
       ? { cert: readFileSync(certFile, "utf8"), key: readFileSync(keyFile, "utf8") }
       : undefined;
   const bearerToken = values["bearer-token"];
+  const eventsDir = values["events-dir"];
   const ports = splitList(values.ports).map((port) => parsePort(port, "--ports", 0));
   if (ports.length > 0 && ports.length !== clusterNames.length)
     throw new Error(`--ports lists ${ports.length} ports for ${clusterNames.length} clusters`);
@@ -86,6 +92,7 @@ function cliSimulatorOptions(argv: string[]): SimulatorOptions | null {
       ...(bearerToken ? { bearerToken } : {}),
       ...(tls ? { tls } : {}),
       ...(values["hold-headers"] ? { holdHeaders: true } : {}),
+      ...(eventsDir ? { eventsFile: join(eventsDir, `${name}.jsonl`) } : {}),
     })),
     controlPort: parsePort(values["control-port"], "--control-port", 0),
     hostname: values.hostname,

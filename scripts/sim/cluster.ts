@@ -66,7 +66,7 @@ export class SimCluster {
   private port: number;
   private listener: Listener | null = null;
   private readonly sessions = new Map<string, SimSession>();
-  private readonly eventLog = new EventLog();
+  private readonly eventLog: EventLog;
   private faultSequence = 0;
   private readonly counters: Counters = {
     setLevelCalls: 0,
@@ -88,6 +88,7 @@ export class SimCluster {
     this.tls = options.tls;
     this.hostname = hostname;
     this.port = options.port ?? 0;
+    this.eventLog = new EventLog(options.eventsFile);
   }
 
   /** MCP endpoint: `http://HOST:PORT/mcp` (`https://` with TLS). */

@@ -2,6 +2,7 @@
  * The events a simulated cluster remembers for `events_list`, recorded like the API server does (a repeat of
  * the same object and reason bumps `count`), and the stock server's YAML rendering of them.
  */
+import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { stringify as toYaml } from "yaml";
 import type { KubeEvent } from "./faults.ts";
 
@@ -43,8 +44,27 @@ function formatEventList(events: KubeEvent[]): string {
 export class EventLog {
   private readonly events = new Map<string, KubeEvent>();
 
+  /** With `file`: the events it holds are recorded first, and every event recorded is appended to it. */
+  constructor(private readonly file?: string) {
+    if (!file || !existsSync(file)) return;
+    for (const line of readFileSync(file, "utf8").split("\n")) {
+      if (line.trim() === "") continue;
+      try {
+        this.remember(JSON.parse(line) as KubeEvent);
+      } catch {
+        // A line cut by a kill: skipped.
+      }
+    }
+  }
+
   /** Records an event like the API server does: a repeat of the same object+reason bumps `count`. */
   record(event: KubeEvent): KubeEvent {
+    const recorded = this.remember(event);
+    if (this.file) appendFileSync(this.file, `${JSON.stringify(recorded)}\n`);
+    return recorded;
+  }
+
+  private remember(event: KubeEvent): KubeEvent {
     const { involvedObject } = event;
     const key = `${event.namespace}/${involvedObject.kind}/${involvedObject.name}/${event.reason}`;
     const previous = this.events.get(key);

@@ -69,6 +69,12 @@ export interface SimClusterOptions {
    * flush them at once with an SSE comment, as the Go server does.
    */
   holdHeaders?: boolean;
+  /**
+   * A file that keeps the cluster's recorded events (JSON lines, appended as they are recorded, read back
+   * when the cluster is made): a restarted simulator still lists them in `events_list`, as a cluster's
+   * API server keeps its events when its MCP server restarts. Default: in memory only.
+   */
+  eventsFile?: string;
 }
 
 /** Options of {@link startSimulator}. */

@@ -74,6 +74,7 @@ const NoteSchema = v.variant("note", [
   v.object({ note: v.literal("stopping"), reason: v.picklist(["timeout", "abort"]), pid: v.number() }),
   v.object({ note: v.literal("killing"), pid: v.number() }),
   v.object({ note: v.literal("leftovers"), count: v.number() }),
+  v.object({ note: v.literal("finished") }),
 ]);
 
 /** The moments a run is measured between. */
@@ -126,20 +127,18 @@ export async function runAgent(job: AgentJob, opts: RunAgentOptions): Promise<Ag
   }
   opts.onSpawn?.(supervisor.pid);
   const started = Promise.withResolvers<void>();
-  const notes = relayNotes(
-    supervisor.stdout ?? emptyStream(),
-    job.incident_id,
-    workspace,
-    graceMs,
-    log,
-    started.resolve,
-  );
+  const finished = Promise.withResolvers<void>();
+  const notes = relayNotes(supervisor.stdout ?? emptyStream(), job.incident_id, workspace, graceMs, log, {
+    onStarted: started.resolve,
+    onFinished: finished.resolve,
+  });
   void notes.then(started.resolve);
   const result = await watchSupervisor(
     { ...spec, started_ms: clock.startedAt.getTime() },
     {
       exited: supervisor.exited,
       ready: started.promise,
+      finished: finished.promise,
       kill: (signal) => supervisor.kill(signal),
       timeoutMs: spec.timeout_ms,
       graceMs,
@@ -147,7 +146,7 @@ export async function runAgent(job: AgentJob, opts: RunAgentOptions): Promise<Ag
       log,
     },
   );
-  await notes;
+  await Promise.race([notes, finished.promise]); // no note comes after "finished"
   const outcome = { ...result, workspace };
   if (outcome.error !== null) {
     log.error("agent failed to start", { incident_id: job.incident_id, workspace, error: outcome.error });
@@ -196,13 +195,13 @@ async function relayNotes(
   workspace: string,
   graceMs: number,
   log: Logger,
-  onStarted: () => void,
+  on: { onStarted: () => void; onFinished: () => void },
 ): Promise<void> {
   const fields = { incident_id: incidentId };
   const relay = (note: SupervisorNote): void => {
     switch (note.note) {
       case "started":
-        onStarted();
+        on.onStarted();
         log.info("agent started", { ...fields, pid: note.pid, workspace });
         return;
       case "stopping":
@@ -220,6 +219,9 @@ async function relayNotes(
         return;
       case "leftovers":
         log.warn("agent left processes behind, killed them", { ...fields, count: note.count });
+        return;
+      case "finished":
+        on.onFinished();
         return;
     }
   };

@@ -7,7 +7,9 @@
  * with SIGKILL record, on its next start, the true exit code of an agent that finished meanwhile.
  *
  * While faultline listens, the supervisor tells it what happens as JSON lines on stdout
- * ({@link SupervisorNote}); once faultline is gone, writes fail (EPIPE) and are ignored.
+ * ({@link SupervisorNote}), the last one as soon as `result.json` is written (faultline records the
+ * outcome then, not once this process has exited: a pod lost in between loses less); once faultline
+ * is gone, writes fail (EPIPE) and are ignored.
  */
 import { closeSync, openSync, writeSync } from "node:fs";
 import { constants } from "node:os";
@@ -47,7 +49,9 @@ export type SupervisorNote =
   | { note: "started"; pid: number }
   | { note: "stopping"; reason: StopReason; pid: number }
   | { note: "killing"; pid: number }
-  | { note: "leftovers"; count: number };
+  | { note: "leftovers"; count: number }
+  /** `result.json` is written: faultline may record the outcome now, without waiting for this process to exit. */
+  | { note: "finished" };
 
 /**
  * Runs the agent of `spec` to its end and writes `result.json`; resolves with the result. The
@@ -73,6 +77,7 @@ export async function superviseAgent(spec: SupervisorSpec, stop: AbortSignal): P
       ...fields,
     };
     writeResultFile(spec.workspace, result);
+    tell({ note: "finished" });
     return result;
   };
   if (stop.aborted) return finish({ interrupted: true });

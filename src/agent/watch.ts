@@ -26,6 +26,11 @@ export interface WatchOptions {
   /** Settles once the supervisor process has ended. */
   exited: Promise<unknown>;
   /**
+   * Settles once the supervisor has written its result (it exits next): the result is read then,
+   * without waiting for the process to exit. Absent: read once it has exited.
+   */
+  finished?: Promise<unknown>;
+  /**
    * Settles once the supervisor has taken charge of the agent (until then a stop request would kill
    * it before it can pass the stop on); absent: it already has.
    */
@@ -68,6 +73,14 @@ export async function watchSupervisor(run: WatchedRun, options: WatchOptions): P
   if (options.abort?.aborted) onAbort();
   else options.abort?.addEventListener("abort", onAbort, { once: true });
   try {
+    const early = await Promise.race([
+      options.exited.then(() => null),
+      (options.finished ?? options.exited).then(() =>
+        readResultFile(run.workspace, run.incident_id, run.run_id),
+      ),
+    ]);
+    // The supervisor ended the agent and its leftovers before it wrote this.
+    if (early && forced === null) return early;
     await options.exited;
   } finally {
     clearTimeout(forceTimer);

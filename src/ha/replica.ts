@@ -4,7 +4,9 @@
  * - a cluster taken starts through the path a reload uses to add one (`Supervisor.add`), resuming from
  *   its stored liveness (the gap since it was last alive is backfilled, the old session ended), and a
  *   cluster released goes through the path a reload uses to remove one (`Supervisor.remove`, which
- *   resolves once unsubscribed, before the owner row is freed);
+ *   resolves once unsubscribed), and its owner row is freed only once the events it received are
+ *   stored and its liveness written ({@link ReplicaDeps.intakeStored}): the taker's backfill then skips
+ *   them instead of storing them again;
  * - the registry lists only the clusters this replica holds (its `/health`, `/metrics`, `/readyz`);
  * - the notifier delivers only the sinks this replica owns, and looks at the shared outbox every tick
  *   (messages written by the other replicas do not wake it);
@@ -31,6 +33,12 @@ import { registerHaMetrics } from "./metrics.ts";
 import type { OwnedHost } from "./ownership.ts";
 
 const log = logger({ component: "ha" });
+
+/**
+ * How long a cluster's release waits for the events it received to be stored before its row is freed
+ * anyway (the store failing): past it, the taker may store some of them a second time.
+ */
+export const HANDOVER_STORE_WAIT_MS = 5000;
 
 /** What the replica needs of the incident store (the `IncidentStore` contract, store-api.ts). */
 export interface ReplicaStore {
@@ -60,6 +68,12 @@ export interface ReplicaDeps {
   notifications: Notifications;
   /** The agents (`Triage`): ended while fenced. */
   agents: ReplicaAgents;
+  /**
+   * Resolves once every event received so far is stored (the sink is past them) and the clusters'
+   * liveness is written: a released cluster's row is freed after it (bounded by
+   * {@link HANDOVER_STORE_WAIT_MS}).
+   */
+  intakeStored(): Promise<void>;
   metrics: FaultlineMetrics;
   /** Tick interval (tests shorten it). */
   tickMs?: number;
@@ -127,10 +141,12 @@ export async function startReplica(deps: ReplicaDeps): Promise<Replica | null> {
       const configs = names.flatMap((name) => deps.clusters.get(name) ?? []);
       deps.supervisor.add(configs, undefined, resume);
     },
-    async release(names) {
+    async release(names, reason) {
       for (const name of names) held.delete(name);
       deps.registry.sync(ownConfigs());
       await deps.supervisor.remove(names);
+      // Fenced: the store may be out of reach, and the row is not freed from here anyway.
+      if (reason !== "fenced") await storedOrLate(deps.intakeStored(), names);
     },
   };
   const served = new Set<string>();
@@ -225,6 +241,21 @@ export async function startReplica(deps: ReplicaDeps): Promise<Replica | null> {
       log.info("replica left", { replica });
     },
   };
+}
+
+/** Waits for `stored`, at most {@link HANDOVER_STORE_WAIT_MS} (then says so). */
+async function storedOrLate(stored: Promise<void>, clusters: readonly string[]): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<"late">((resolve) => {
+    timer = setTimeout(() => resolve("late"), HANDOVER_STORE_WAIT_MS);
+  });
+  const outcome = await Promise.race([stored.catch(() => "failed" as const), late]);
+  clearTimeout(timer);
+  if (outcome === "late" || outcome === "failed")
+    log.warn("released clusters before their last events were stored; the taker may store some twice", {
+      clusters: clusters.join(","),
+      waited_ms: outcome === "late" ? HANDOVER_STORE_WAIT_MS : null,
+    });
 }
 
 /** How interrupted runs are retried (`agent.retry_interrupted`, `agent.max_attempts`). */

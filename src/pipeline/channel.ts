@@ -10,6 +10,7 @@ export class Channel<T> implements AsyncIterable<T> {
   #head = 0;
   #closed = false;
   #wake: (() => void) | null = null;
+  #accepted = 0;
 
   constructor(readonly capacity: number) {
     if (!(capacity >= 1)) throw new RangeError(`channel capacity must be at least 1, got ${capacity}`);
@@ -20,10 +21,16 @@ export class Channel<T> implements AsyncIterable<T> {
     return this.#items.length - this.#head;
   }
 
+  /** Items accepted by {@link push} since the channel was made (taken or not). */
+  get accepted(): number {
+    return this.#accepted;
+  }
+
   /** Adds an item; false when the channel is full or closed (nothing is queued then). */
   push(item: T): boolean {
     if (this.#closed || this.size >= this.capacity) return false;
     this.#items.push(item);
+    this.#accepted += 1;
     this.#wake?.();
     return true;
   }

@@ -18,6 +18,7 @@ import type { Backpressure } from "./backpressure.ts";
 import type { Channel } from "./channel.ts";
 import { routeBatch } from "./route.ts";
 import type { Drops } from "./stages.ts";
+import type { StoredMark } from "./stored-mark.ts";
 
 /** Events written to the store in one transaction, at most. */
 export const STORE_BATCH = 512;
@@ -41,6 +42,8 @@ export interface SinkContext {
   stored(): void;
   /** Aborted when faultline stops: store retries give up. */
   stopping: AbortSignal;
+  /** Advanced by each batch once stored (or given up on): what a hand-over waits for. */
+  mark?: StoredMark;
 }
 
 const log = logger({ stage: "sink" });
@@ -60,6 +63,7 @@ export async function runSink(context: SinkContext): Promise<void> {
   for (let batch = await next(); batch.length > 0; batch = await next()) {
     const items = routeBatch(batch, clusters, agentConfigured());
     const stored = await storeBatch(items, context);
+    context.mark?.advance(batch.length);
     if (!stored.ok) {
       drops.record("store_error", items.length, "events not stored: faultline is stopping", {
         events: items.length,

@@ -77,14 +77,20 @@ export interface Feed {
 /**
  * Reports what a logging notification carries: a fault as an event (the session proved alive), a
  * `subscription_error` as `degraded`, a malformed payload as `dropped`; anything else is ignored.
- * Returns the fault, if it was one.
+ * Returns the fault, if it was one and reported. A fault `reported` says was reported already (by a
+ * backfill) proves the session alive and is not reported again.
  */
-export function reportNotification(params: unknown, context: FeedContext): FaultEvent | null {
+export function reportNotification(
+  params: unknown,
+  context: FeedContext,
+  reported: (event: FaultEvent) => boolean = () => false,
+): FaultEvent | null {
   const { cluster } = context;
   const outcome = classifyNotification(params, cluster);
   switch (outcome.kind) {
     case "fault": {
       context.alive();
+      if (reported(outcome.event)) return null;
       const event = boundEvent(outcome.event, maxStringChars(context));
       context.report({ type: "event", event });
       return event;

@@ -56,8 +56,17 @@ export class PushFeed implements Feed {
   /** The session subscribed on, while it stands. */
   #session: FeedSession | null = null;
   #subscriptionId: string | null = null;
-  /** Per object (`kind/namespace/name`), the time of its last pushed fault: backfill skips those. */
+  /**
+   * Per object (`kind/namespace/name`), the time of its last fault reported (pushed, or listed by a
+   * backfill, or stored before a restart or hand-over: {@link resume}): backfill skips those.
+   */
   readonly #pushedAt = new Map<string, number>();
+  /**
+   * Per object and fault type, the time of the last fault a backfill listed: the push of the same
+   * occurrence can arrive after the listing's answer (two connections, no order between them), and
+   * carries another id (the server's own), so it is recognised by object, type and time instead.
+   */
+  readonly #listedAt = new Map<string, number>();
   /** Set when a session was lost: since when to backfill once the next one is subscribed. */
   #lostAtMs: number | null = null;
   /** Checks that the subscription still exists, while the server offers `events_list_subscriptions`. */
@@ -96,7 +105,7 @@ export class PushFeed implements Feed {
 
   /** Reports what the notification carries and remembers pushed faults for the next backfill. */
   notified(params: unknown): void {
-    const event = reportNotification(params, this.#context);
+    const event = reportNotification(params, this.#context, (e) => this.#listedAlready(e));
     if (event) this.#rememberPushed(event);
   }
 
@@ -224,11 +233,17 @@ export class PushFeed implements Feed {
         subscribe.namespaces,
         new Date(since),
       );
-      // A pushed fault carries the server's own id, a listed one a derived id: skip what was pushed already.
+      // A pushed fault carries the server's own id, a listed one a derived id: skip what was reported already.
       const faults = listed.filter(
         (e) => (this.#pushedAt.get(describeResource(e.resource)) ?? -1) < Date.parse(e.timestamp),
       );
       reportEvents(faults, this.#context);
+      // Reported now: neither a backfill soon after (a session dropped again) nor their push arriving
+      // late may report them a second time.
+      for (const fault of faults) {
+        this.#rememberPushed(fault);
+        remember(this.#listedAt, listedKey(fault), Date.parse(fault.timestamp));
+      }
       // A stream not confirmed open is the rule with some servers: say so only when it mattered.
       const quiet = why === "stream unconfirmed" && faults.length === 0;
       (quiet ? log.debug : log.info)(`backfilled events from ${BACKFILL_WINDOWS[why]}`, {
@@ -242,20 +257,39 @@ export class PushFeed implements Feed {
     }
   }
 
-  /** Remembers when `event`'s object last had a pushed fault (bounded: the oldest entries go first). */
+  /** Remembers when `event`'s object last had a fault reported (bounded: the oldest entries go first). */
   #rememberPushed(event: FaultEvent): void {
     this.#remember(describeResource(event.resource), Date.parse(event.timestamp));
   }
 
   /** Remembers that object `key` had a fault at `at` (epoch ms), keeping the latest. */
   #remember(key: string, at: number): void {
-    if (!Number.isFinite(at)) return;
-    const latest = Math.max(at, this.#pushedAt.get(key) ?? 0);
-    this.#pushedAt.delete(key); // re-inserted last: the map's order is least recently pushed first
-    this.#pushedAt.set(key, latest);
-    if (this.#pushedAt.size > MAX_PUSHED_REMEMBERED) {
-      const oldest = this.#pushedAt.keys().next().value;
-      if (oldest !== undefined) this.#pushedAt.delete(oldest);
-    }
+    remember(this.#pushedAt, key, at);
+  }
+
+  /** Whether a backfill listed `event` already: same object and fault type, at its time or later. */
+  #listedAlready(event: FaultEvent): boolean {
+    const listed = this.#listedAt.get(listedKey(event));
+    return listed !== undefined && listed >= Date.parse(event.timestamp);
+  }
+}
+
+/** The key of a fault's occurrence in {@link PushFeed}'s memory of listed faults: object and type. */
+function listedKey(event: FaultEvent): string {
+  return `${describeResource(event.resource)}\u0000${event.fault_type}`;
+}
+
+/**
+ * Remembers in `times` that `key` had a fault at `at` (epoch ms), keeping the latest; bounded to
+ * {@link MAX_PUSHED_REMEMBERED} keys (the least recently remembered go first).
+ */
+function remember(times: Map<string, number>, key: string, at: number): void {
+  if (!Number.isFinite(at)) return;
+  const latest = Math.max(at, times.get(key) ?? 0);
+  times.delete(key); // re-inserted last: the map's order is least recently remembered first
+  times.set(key, latest);
+  if (times.size > MAX_PUSHED_REMEMBERED) {
+    const oldest = times.keys().next().value;
+    if (oldest !== undefined) times.delete(oldest);
   }
 }

@@ -2,8 +2,9 @@
  * The chaos harness in replica mode, as CI runs it: `scripts/chaos.ts --replicas 3 --seconds 20
  * --clusters 12` as a real process (a throw-away PostgreSQL, simulator processes, three faultline
  * replicas, agents, seeded disruptions with at least one replica pod kill), which must report 0 lost
- * among faults sent to live subscriptions, 0 double agent runs and no fault delivered to two
- * subscriptions at once, with the killed replica's clusters active elsewhere; then the run counted with
+ * among faults sent to live subscriptions, no fault stored twice, 0 double agent runs (a rerun counts
+ * as truly interrupted only when the data proves the outcome died with its pod) and no fault delivered
+ * to two subscriptions at once, with the killed replica's clusters active elsewhere; then the run counted with
  * `--self-check` (from its PostgreSQL snapshot), which must fail. Skipped, saying so, without PostgreSQL's
  * server binaries.
  */
@@ -30,7 +31,7 @@ function readReport(file: string): ChaosReport {
 }
 
 test.skipIf(!available)(
-  "20 s of chaos on 3 replicas × 12 clusters with a replica pod kill: nothing sent to a live subscription is lost, no agent runs twice, no cluster has two live subscriptions; the counting can fail",
+  "20 s of chaos on 3 replicas × 12 clusters with a replica pod kill: nothing sent to a live subscription is lost, nothing is stored twice, no agent runs twice, no cluster has two live subscriptions; the counting can fail",
   async () => {
     const run = join(dir.path, "run");
     const figures = join(dir.path, "chaos.json");
@@ -51,6 +52,8 @@ test.skipIf(!available)(
     expect(report.total.sent_subscribed).toBeGreaterThan(60);
     expect(report.total.lost).toBe(0);
     expect(report.total.double_runs).toBe(0);
+    expect(report.duplicated).toEqual([]);
+    expect(report.agent.interrupted_but_completed).toBe(0);
     expect(report.multi_delivered).toEqual([]);
     expect(report.replicas?.names).toEqual(["r1", "r2", "r3"]);
     expect(report.replicas?.kills).toBeGreaterThanOrEqual(1);

@@ -178,7 +178,7 @@ describe("chaos counting", () => {
     ]);
   });
 
-  test("replica mode: takeover, back-on-same and hand-over times; faults stored twice are reported, a fault delivered twice fails", () => {
+  test("replica mode: takeover, back-on-same and hand-over times; a fault stored twice or delivered twice fails", () => {
     const run = cleanRun();
     run.meta = { ...meta, replicas: { names: ["r1", "r2"], lease_seconds: 5 } };
     run.actions = [
@@ -216,15 +216,55 @@ describe("chaos counting", () => {
     ]);
     expect(broken.multi_delivered.map((f) => f.name)).toEqual(["fault-3"]);
     expect(broken.verdict.failures).toEqual([
+      "2 fault(s) were stored more than once",
       "1 fault(s) were delivered to two subscriptions of one cluster at once",
     ]);
     expect(formatReport(broken)).toContain(
       "across replicas: 2 faults stored more than once; 1 faults delivered",
     );
-    // One process: the same data keeps the single-process verdict.
+    // One process: the same data, without the replicas' own checks; a fault stored twice fails it too.
     run.meta = meta;
     expect(analyzeRun(run).replicas).toBeNull();
-    expect(analyzeRun(run).verdict.ok).toBe(true);
+    expect(analyzeRun(run).verdict.failures).toEqual(["2 fault(s) were stored more than once"]);
+  });
+
+  test("replica mode: a completed run whose replica was killed before the outcome's commit is truly interrupted; settled before the kill, it is a double run", () => {
+    const run = cleanRun();
+    run.meta = { ...meta, replicas: { names: ["r1", "r2"], lease_seconds: 3 } };
+    // i1's agent ends at 101; r1 is killed at 150; r2 settles the run (closed at 3200) and runs it again.
+    run.agentRecords = [
+      ...execution("i1", 10, 100, "end"),
+      ...execution("i2", 11, 2, "end"),
+      ...execution("i1", 12, 3300, "end"),
+    ];
+    run.actions = [{ at_ms: 150, action: "kill-replica", target: "r1" }];
+    run.runs = [
+      { incident_seq: 1, status: "interrupted", started_ms: 90, finished_ms: 3200, replica: "r1" },
+      { incident_seq: 2, status: "succeeded", started_ms: 1, finished_ms: 3, replica: "r2" },
+      { incident_seq: 1, status: "succeeded", started_ms: 3290, finished_ms: 3301, replica: "r2" },
+    ];
+    const lost = analyzeRun(run);
+    expect(lost.verdict).toEqual({ ok: true, failures: [] });
+    expect(lost.agent).toMatchObject({
+      outcome_lost_with_pod: 1,
+      truly_interrupted_reruns: 1,
+      double_runs: 0,
+      interrupted_but_completed: 0,
+    });
+    expect(formatReport(lost)).toContain("the outcome died with its pod");
+    // Settled before the kill (a live replica's run closed by mistake): a double run.
+    const early = structuredClone(run);
+    const [first] = early.runs;
+    if (first) first.finished_ms = 140;
+    expect(analyzeRun(early).agent).toMatchObject({ outcome_lost_with_pod: 0, double_runs: 1 });
+    // Killed, but another replica's run: no proof.
+    const other = structuredClone(run);
+    other.actions = [{ at_ms: 150, action: "kill-replica", target: "r2" }];
+    expect(analyzeRun(other).agent).toMatchObject({ outcome_lost_with_pod: 0, double_runs: 1 });
+    // One process: never.
+    const single = structuredClone(run);
+    single.meta = meta;
+    expect(analyzeRun(single).agent).toMatchObject({ outcome_lost_with_pod: 0, double_runs: 1 });
   });
 
   test("the table has one row per cluster and a total", () => {

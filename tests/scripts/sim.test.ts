@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
+import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import {
   StreamableHTTPClientTransport,
@@ -28,6 +29,7 @@ import {
   startSimulator,
 } from "../../scripts/sim/index.ts";
 import { initializeRequest, mcpPost } from "../helpers/mcp.ts";
+import { tempDir } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 type LogMessage = LoggingMessageNotification["params"];
@@ -447,6 +449,41 @@ describe("stock server (eventsSubscribe: false)", () => {
       await old.client.callTool({ name: "events_list", arguments: { namespace: "prod" } }),
     );
     expect(parseYaml(prodOnly.slice(header.length))).toHaveLength(1);
+  });
+});
+
+describe("eventsFile", () => {
+  test("a simulator made again on the same file still lists the events recorded before (repeats counted once)", async () => {
+    const dir = tempDir("faultline-sim-events-");
+    cleanups.push(async () => dir.cleanup());
+    const eventsFile = join(dir.path, "kept.jsonl");
+    const first = await simulator([{ name: "kept", eventsSubscribe: false, eventsFile }]);
+    first.inject("kept", {
+      name: "web-1",
+      message: "Back-off restarting",
+      timestamp: "2026-11-25T02:54:13Z",
+    });
+    first.inject("kept", {
+      name: "web-1",
+      message: "Back-off restarting",
+      timestamp: "2026-11-25T02:54:20Z",
+    });
+    await first.stop();
+    const second = await simulator([{ name: "kept", eventsSubscribe: false, eventsFile }]);
+    const listed = textOf(
+      await (await connect(second, "kept")).client.callTool({ name: "events_list", arguments: {} }),
+    );
+    expect(parseYaml(listed.slice(listed.indexOf("\n") + 1))).toEqual([
+      expect.objectContaining({
+        InvolvedObject: expect.objectContaining({ Name: "web-1" }),
+        Timestamp: "2026-11-25 02:54:20 +0000 UTC",
+      }),
+    ]);
+    // Without the file, a new simulator starts empty.
+    const fresh = await simulator([{ name: "kept", eventsSubscribe: false }]);
+    expect(
+      textOf(await (await connect(fresh, "kept")).client.callTool({ name: "events_list", arguments: {} })),
+    ).toBe("# No events found");
   });
 });
 

@@ -37,6 +37,7 @@ beforeAll(async () => {
       { name: "full" },
       { name: "late" },
       { name: "held", holdHeaders: true },
+      { name: "again" },
     ],
   });
   proxy = startBlackholeProxy(sim.endpoint("slow"));
@@ -237,5 +238,33 @@ test("a server that holds its stream headers does not hold start-up: active at o
     );
   } finally {
     await stop();
+  }
+});
+
+test("a fault backfilled after an outage is reported once, though the next outage's backfill lists it again", async () => {
+  const messages: ConnectionMessage[] = [];
+  const connection = new ClusterConnection(
+    { name: "again", mcp_endpoint: sim.endpoint("again"), labels: {} },
+    settings,
+    (m) => messages.push(m),
+    new Gate(1),
+  );
+  // Stamped ahead (the server prints whole seconds): every backfill from now on lists them.
+  const ahead = new Date(Date.now() + 10_000).toISOString().replace(/\.\d{3}Z$/, "Z");
+  const outage = async (fault: string) => {
+    await sim.down("again");
+    await waitFor("again down", () => connection.status !== "active", 5000);
+    expect(sim.inject("again", { name: fault, timestamp: ahead })).toBe(0);
+    await sim.up("again");
+    await waitFor(`${fault} backfilled`, () => reportedNames(messages).includes(fault), 5000);
+  };
+  connection.start();
+  try {
+    await waitFor("again active", () => connection.status === "active", 5000);
+    await outage("first-outage");
+    await outage("second-outage"); // its backfill lists both faults, in one answer
+    expect(reportedNames(messages)).toEqual(["first-outage", "second-outage"]);
+  } finally {
+    await connection.stop();
   }
 });

@@ -44,15 +44,15 @@ describe("the store records a decoded event's JSON", () => {
   });
   afterEach(() => dir.cleanup());
 
-  test("the stored event is the worker's line, and reads back as the event", () => {
+  test("the stored event is the worker's line, and reads back as the event", async () => {
     const [event] = decodeEventBatch(
       encodeEventBatch([makeFault({ fault_id: "f-line", context: "multi\nline" })]),
     );
     if (event === undefined) throw new Error("no event decoded");
     const store = SqliteStore.open(dir.path);
     try {
-      const [result] = store.ingest([{ event, decision: { action: "skip", reason: "no_agent" } }]);
-      const detail = store.get(result?.incident.id ?? "");
+      const [result] = await store.ingest([{ event, decision: { action: "skip", reason: "no_agent" } }]);
+      const detail = await store.get(result?.incident.id ?? "");
       expect(detail?.events.map((stored) => stored.event)).toEqual([event]);
     } finally {
       store.close();

@@ -1,8 +1,13 @@
 /** PushFeed against simulated push servers (`events_subscribe`): the feed contract. */
 
-import { expect } from "bun:test";
+import { expect, test } from "bun:test";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { faultPayload, resolveFault } from "../../scripts/sim/faults.ts";
 import { type Simulator, startSimulator } from "../../scripts/sim/index.ts";
+import { logger } from "../../src/log.ts";
+import type { ConnectionMessage } from "../../src/worker/protocol.ts";
 import { PushFeed } from "../../src/worker/push-feed.ts";
+import { waitFor } from "../helpers/wait.ts";
 import { runFeedContract } from "./feed.contract.ts";
 
 runFeedContract("PushFeed", {
@@ -24,4 +29,58 @@ runFeedContract("PushFeed", {
     };
   },
   makeFeed: (context) => new PushFeed(context, "faults"),
+});
+
+test("a push that arrives after the backfill's listing answer (same object, type and time) is not reported again; a later one is", async () => {
+  const listed = resolveFault(
+    "late",
+    { name: "late-push", faultType: "CrashLoop", timestamp: "2026-11-26T10:00:05Z" },
+    1,
+  );
+  const listText =
+    "# The following events (YAML format) were found:\n" +
+    `- InvolvedObject: { Kind: Pod, Name: late-push, apiVersion: v1 }\n  Message: ${listed.event.message}\n` +
+    `  Namespace: default\n  Reason: ${listed.event.reason}\n  Timestamp: 2026-11-26 10:00:05 +0000 UTC\n  Type: Warning\n`;
+  const client = {
+    async callTool({ name }: { name: string }) {
+      const text = name === "events_list" ? listText : '{"subscriptionId":"sub-1"}';
+      return { content: [{ type: "text", text }] };
+    },
+  } as unknown as Client;
+  const messages: ConnectionMessage[] = [];
+  const feed = new PushFeed(
+    {
+      cluster: { name: "late", mcp_endpoint: "http://127.0.0.1:1/mcp", labels: {} },
+      subscribe: { mode: "faults", poll_interval_seconds: 15 },
+      timeoutMs: 1000,
+      target: { endpoint: "http://127.0.0.1:1/mcp", field: (name) => name },
+      report: (message) => messages.push(message),
+      alive: () => {},
+      log: logger({ cluster: "late" }),
+    },
+    "faults",
+  );
+  const reported = () =>
+    messages.flatMap((m) => (m.type === "event" ? [`${m.event.resource.name}@${m.event.timestamp}`] : []));
+  const push = (fault: typeof listed) =>
+    feed.notified({
+      level: "warning",
+      logger: "kubernetes/faults",
+      data: faultPayload(fault, "sub-1", "late"),
+    });
+  feed.resume(Date.parse("2026-11-26T10:00:00Z"), new Map());
+  await feed.start({ client, lose: () => {} });
+  try {
+    await waitFor("the listed fault reported", () => reported().length === 1, 2000, 5);
+    push(listed); // its push, late: the same occurrence under the server's own id
+    const later = resolveFault(
+      "late",
+      { name: "late-push", faultType: "CrashLoop", timestamp: "2026-11-26T10:00:09Z" },
+      2,
+    );
+    push(later);
+    expect(reported()).toEqual(["late-push@2026-11-26T10:00:05.000Z", "late-push@2026-11-26T10:00:09Z"]);
+  } finally {
+    await feed.stop();
+  }
 });
