@@ -26,7 +26,7 @@ import { DB_FILE } from "../src/incidents/open.ts";
 import { type PostgresServer, startPostgres } from "../tests/helpers/postgres.ts";
 import { wallMs } from "./bench/context.ts";
 import { healthSummary, openStoredEvents, waitForCount } from "./bench/measure.ts";
-import { type JsonLineChild, killAllChildren, readMemory, spawnChild } from "./bench/proc.ts";
+import { type JsonLineChild, readMemory, runScriptMain, spawnChild } from "./bench/proc.ts";
 import { ROOT } from "./runtime.ts";
 
 const USAGE = `Usage: bun scripts/bench-ha.ts [--replicas R] [--clusters N] [--burst K] [--lease-seconds S] [--json FILE]
@@ -299,17 +299,4 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (import.meta.main) {
-  process.once("SIGINT", () => {
-    killAllChildren();
-    process.exit(130);
-  });
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      console.error(`bench-ha: ${error instanceof Error ? error.message : String(error)}`);
-      killAllChildren();
-      process.exit(2);
-    },
-  );
-}
+if (import.meta.main) runScriptMain("bench-ha", main);

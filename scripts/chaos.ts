@@ -19,12 +19,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { DB_FILE } from "../src/incidents/open.ts";
-import { killAllChildren } from "./bench/proc.ts";
+import { runScriptMain } from "./bench/proc.ts";
 import { agentScript } from "./chaos/agent.ts";
 import { analyzeRun, type ChaosReport } from "./chaos/analyze.ts";
 import { ChaosEngine } from "./chaos/engine.ts";
 import { CHAOS_RECONNECT, FaultlineRunner, writeFaultlineConfig } from "./chaos/faultline.ts";
-import { appendJsonLine, RUN_FILES, type RunMeta, writeMeta } from "./chaos/ledger.ts";
+import { appendJsonLine, newRunMeta, RUN_FILES, writeMeta } from "./chaos/ledger.ts";
 import { loadRun } from "./chaos/load.ts";
 import { type ChaosOptions, enabledDisruptions, parseChaosOptions, USAGE } from "./chaos/options.ts";
 import { progress, waitUntil } from "./chaos/progress.ts";
@@ -94,22 +94,10 @@ async function runChaos(options: ChaosOptions, dir: string): Promise<void> {
     names.map((name) => ({ name, endpoint: fleet.byCluster.get(name)?.endpoint(name) ?? "" })),
     agent,
   );
-  const meta: RunMeta = {
-    seed: options.seed,
-    seconds: options.seconds,
-    clusters: names.map((name) => ({ name, sim: fleet.byCluster.get(name)?.index ?? -1 })),
-    sims: options.sims,
-    rate: options.rate,
-    agent_seconds: options.agentSeconds,
+  const meta = newRunMeta(options, names, (name) => fleet.byCluster.get(name)?.index ?? -1, {
     disruptions,
-    faultline: options.compiled ? "compiled" : "source",
     machine,
-    started_at: new Date().toISOString(),
-    unexpected_exits: [],
-    final_exit_code: null,
-    harness_errors: [],
-    inactive_at_end: [],
-  };
+  });
   writeMeta(dir, meta);
   const returns = new ReturnTracker((entry) => appendJsonLine(join(dir, RUN_FILES.returns), entry));
   const faultline = new FaultlineRunner(
@@ -192,17 +180,4 @@ async function main(argv: string[]): Promise<number> {
   return report.verdict.ok ? 0 : 1;
 }
 
-if (import.meta.main) {
-  process.once("SIGINT", () => {
-    killAllChildren();
-    process.exit(130);
-  });
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      console.error(`chaos: ${error instanceof Error ? error.message : String(error)}`);
-      killAllChildren();
-      process.exit(2);
-    },
-  );
-}
+if (import.meta.main) runScriptMain("chaos", main);

@@ -295,3 +295,27 @@ export function killAllChildren(): void {
     if (!child.exited) child.proc.kill("SIGKILL");
   }
 }
+
+/**
+ * Runs a script's `main` as the process: exits with its code; on SIGINT or an error (printed as
+ * `<name>: <message>`, exit 2) ends every child it started first.
+ *
+ * @example
+ * ```ts
+ * if (import.meta.main) runScriptMain("chaos", main);
+ * ```
+ */
+export function runScriptMain(name: string, main: (argv: string[]) => Promise<number>): void {
+  process.once("SIGINT", () => {
+    killAllChildren();
+    process.exit(130);
+  });
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      console.error(`${name}: ${error instanceof Error ? error.message : String(error)}`);
+      killAllChildren();
+      process.exit(2);
+    },
+  );
+}

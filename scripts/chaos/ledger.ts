@@ -5,8 +5,10 @@
  * store is `state/faultline.db`, or in replica mode a snapshot of the PostgreSQL store (`store.json`, taken
  * before the throw-away server is stopped).
  */
+
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { ChaosOptions } from "./options.ts";
 
 /** File names inside a run directory. */
 export const RUN_FILES = {
@@ -113,6 +115,33 @@ export interface RunMeta {
   replicas?: { names: string[]; lease_seconds: number };
   /** Replica mode: clusters active on more than one replica at the end of the settle period. */
   active_twice_at_end?: string[];
+}
+
+/**
+ * A run's meta at its start: the options it ran with, each cluster's simulator process, nothing gone
+ * wrong yet.
+ */
+export function newRunMeta(
+  options: Pick<ChaosOptions, "seed" | "seconds" | "sims" | "rate" | "agentSeconds" | "compiled">,
+  clusters: readonly string[],
+  simOf: (cluster: string) => number,
+  run: Pick<RunMeta, "disruptions" | "machine" | "replicas">,
+): RunMeta {
+  return {
+    seed: options.seed,
+    seconds: options.seconds,
+    clusters: clusters.map((name) => ({ name, sim: simOf(name) })),
+    sims: options.sims,
+    rate: options.rate,
+    agent_seconds: options.agentSeconds,
+    faultline: options.compiled ? "compiled" : "source",
+    started_at: new Date().toISOString(),
+    unexpected_exits: [],
+    final_exit_code: null,
+    harness_errors: [],
+    inactive_at_end: [],
+    ...run,
+  };
 }
 
 /** Appends one JSON line to `file`. */

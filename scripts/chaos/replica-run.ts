@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { agentScript } from "./agent.ts";
 import { ChaosEngine } from "./engine.ts";
 import { CHAOS_RECONNECT, writeFaultlineConfig } from "./faultline.ts";
-import { appendJsonLine, RUN_FILES, type RunMeta, writeMeta } from "./ledger.ts";
+import { appendJsonLine, newRunMeta, RUN_FILES, writeMeta } from "./ledger.ts";
 import { type ChaosOptions, enabledDisruptions } from "./options.ts";
 import { startChaosDatabase } from "./postgres.ts";
 import { progress, waitUntil } from "./progress.ts";
@@ -78,23 +78,11 @@ export async function runReplicaChaos(options: ChaosOptions, dir: string, comman
     });
     return { name, config, stateDir };
   });
-  const meta: RunMeta = {
-    seed: options.seed,
-    seconds: options.seconds,
-    clusters: names.map((name) => ({ name, sim: sims.byCluster.get(name)?.index ?? -1 })),
-    sims: options.sims,
-    rate: options.rate,
-    agent_seconds: options.agentSeconds,
+  const meta = newRunMeta(options, names, (name) => sims.byCluster.get(name)?.index ?? -1, {
     disruptions,
-    faultline: options.compiled ? "compiled" : "source",
     machine,
-    started_at: new Date().toISOString(),
-    unexpected_exits: [],
-    final_exit_code: null,
-    harness_errors: [],
-    inactive_at_end: [],
     replicas: { names: replicaNames, lease_seconds: options.leaseSeconds },
-  };
+  });
   writeMeta(dir, meta);
   const returns = new ReturnTracker((entry) => appendJsonLine(join(dir, RUN_FILES.returns), entry));
   const fleet = new ReplicaFleet(command, configs, dir, (replica, cluster, status, at) => {
