@@ -17,6 +17,7 @@ import { loadConfig } from "./config/load.ts";
 import type { FaultlineConfig } from "./config/types.ts";
 import type { FaultEvent } from "./events/fault.ts";
 import type { Faultline } from "./faultline.ts";
+import type { Replica } from "./ha/replica.ts";
 import { createHealthApp } from "./http/app.ts";
 import { appMetrics } from "./http/app-metrics.ts";
 import { serve } from "./http/serve.ts";
@@ -130,7 +131,7 @@ async function startStages(
   const steered = { registry, supervisor, clusters, notifications, agents: triage };
   const intakeStored = () => mark.untilDone().then(() => liveness.flush());
   // src/ha/ (and its client) loads only where replicas share a PostgreSQL store.
-  const ha = config.store.postgres
+  const ha: Replica | null = config.store.postgres
     ? await (await import("./ha/replica.ts")).startReplica({
         reloader,
         store,
