@@ -136,6 +136,7 @@ export class ClusterConnection {
       report: this.#emit,
       alive: () => this.#markAlive(),
       log: this.#log,
+      clock,
     });
     this.#feed = this.#feeds.preferred;
     if (spec.resume) this.#resume(spec.resume);
