@@ -2,22 +2,12 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { type Simulator, startSimulator } from "../../scripts/sim/index.ts";
 import { startThread } from "../../src/runtime/threads.ts";
-import {
-  ALIVE_BATCH_MS,
-  type ConnectionSettings,
-  type MainToWorker,
-  type WorkerToMain,
-} from "../../src/worker/protocol.ts";
+import { ALIVE_BATCH_MS, type MainToWorker, type WorkerToMain } from "../../src/worker/protocol.ts";
+import { connectionSettings } from "../helpers/connection-settings.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 const CLUSTERS = ["a", "b", "c"];
-const settings: ConnectionSettings = {
-  subscribe: { mode: "faults", poll_interval_seconds: 15 },
-  reconnect: { initial_seconds: 0.05, max_seconds: 0.2 },
-  ping: { interval_seconds: 0.1, timeout_seconds: 5 },
-  log_level: "error",
-  connect_concurrency: 4,
-};
+const settings = connectionSettings({ interval_seconds: 0.1, timeout_seconds: 5 }, 4);
 
 let sim: Simulator;
 beforeAll(async () => {
