@@ -114,7 +114,8 @@ export class LivenessRecorder {
 }
 
 /**
- * A worker-message handler that takes `alive` reports to `recorder` and passes everything else on.
+ * A worker-message handler that takes `alive` reports (single or batched) to `recorder` and passes
+ * everything else on.
  *
  * @example
  * ```ts
@@ -125,7 +126,11 @@ export function withLiveness(
   recorder: LivenessRecorder,
   next: (message: WorkerToMain) => void,
 ): (message: WorkerToMain) => void {
-  return (message) => (message.type === "alive" ? recorder.record(message) : next(message));
+  return (message) => {
+    if (message.type === "alives") for (const report of message.reports) recorder.record(report);
+    else if (message.type === "alive") recorder.record(message);
+    else next(message);
+  };
 }
 
 /**

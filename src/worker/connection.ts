@@ -33,6 +33,7 @@ import {
   type StatusMessage,
 } from "./protocol.ts";
 import { MissingEventsSubscribe, PushFeed } from "./push-feed.ts";
+import { SharedClock } from "./shared-clock.ts";
 import { insecureWarning, openClusterTransport, specScrubber } from "./transport.ts";
 import type { Refusal } from "./wire-bounds.ts";
 
@@ -74,6 +75,8 @@ export class ClusterConnection {
   readonly #gate: Gate;
   /** Shared by the worker's connections: holds event streams while the main thread catches up. */
   readonly #flow: Flow;
+  /** Shared by the worker's connections: one timer for all their pings. */
+  readonly #clock: SharedClock;
   readonly #log: Logger;
   readonly #timeoutMs: number;
   /** This cluster's secrets (URL credentials, token, header values), kept out of logs and errors. */
@@ -105,9 +108,11 @@ export class ClusterConnection {
     emit: (message: ConnectionMessage) => void,
     gate: Gate = new Gate(settings.connect_concurrency),
     flow: Flow = new Flow(),
+    clock: SharedClock = new SharedClock(),
   ) {
     this.#gate = gate;
     this.#flow = flow;
+    this.#clock = clock;
     this.#spec = spec;
     this.#settings = settings;
     this.#scrubber = specScrubber(spec);
@@ -131,6 +136,7 @@ export class ClusterConnection {
       report: this.#emit,
       alive: () => this.#markAlive(),
       log: this.#log,
+      clock,
     });
     this.#feed = this.#feeds.preferred;
     if (spec.resume) this.#resume(spec.resume);
@@ -261,16 +267,16 @@ export class ClusterConnection {
     this.#markAlive(true);
     this.#endLostSessions();
 
-    const ping = setInterval(() => {
+    const stopPinging = this.#clock.every(this.#settings.ping.interval_seconds * 1000, () => {
       client.ping({ timeout: this.#timeoutMs }).then(
         () => this.#markAlive(),
         (error: unknown) => lost.resolve(`ping failed: ${this.#describe(error)}`),
       );
-    }, this.#settings.ping.interval_seconds * 1000);
+    });
     try {
       return await lost.promise;
     } finally {
-      clearInterval(ping);
+      stopPinging();
       feed.ended(this.#lastAliveMs);
     }
   }

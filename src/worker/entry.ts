@@ -11,6 +11,8 @@ import { parentThread } from "../runtime/threads.ts";
 import { ClusterConnection } from "./connection.ts";
 import { Flow } from "./flow.ts";
 import {
+  ALIVE_BATCH_MS,
+  type AliveMessage,
   type ClusterSpec,
   type ConnectionMessage,
   type ConnectionSettings,
@@ -18,10 +20,13 @@ import {
   type MainToWorker,
   type WorkerToMain,
 } from "./protocol.ts";
+import { SharedClock } from "./shared-clock.ts";
 
 /** Connections by cluster name. */
 const connections = new Map<string, ClusterConnection>();
 const flow = new Flow();
+/** One timer for every connection's pings (see shared-clock.ts). */
+const clock = new SharedClock();
 let gate: Gate | null = null;
 const parent = parentThread<WorkerToMain, MainToWorker>();
 const post = (message: WorkerToMain): void => parent.post(message);
@@ -30,6 +35,19 @@ const post = (message: WorkerToMain): void => parent.post(message);
 const MAX_BATCH = 256;
 let pending: FaultEvent[] = [];
 let flushing = false;
+
+/** `alive` reports not sent yet, the latest per cluster (see {@link AliveBatchMessage}). */
+const pendingAlive = new Map<string, AliveMessage>();
+let aliveTimer: ReturnType<typeof setTimeout> | null = null;
+
+/** Sends the gathered `alive` reports as one message. */
+function flushAlive(): void {
+  if (aliveTimer !== null) clearTimeout(aliveTimer);
+  aliveTimer = null;
+  if (pendingAlive.size === 0) return;
+  post({ type: "alives", reports: [...pendingAlive.values()] });
+  pendingAlive.clear();
+}
 
 /** Set by a `fail` message (fault injection): the next batch fails to encode. */
 let failNextBatch = false;
@@ -74,7 +92,10 @@ process.on("uncaughtException", dieOf);
 process.on("unhandledRejection", dieOf);
 parent.onError(sayLastWords);
 
-/** Passes a connection's report on; events wait for the end of this turn, anything else flushes them first (order kept). */
+/**
+ * Passes a connection's report on: events wait for the end of this turn, `alive` reports up to
+ * {@link ALIVE_BATCH_MS}; anything else sends what waits first (order kept).
+ */
 function report(message: ConnectionMessage): void {
   if (message.type === "event") {
     pending.push(message.event);
@@ -85,7 +106,13 @@ function report(message: ConnectionMessage): void {
     }
     return;
   }
+  if (message.type === "alive") {
+    pendingAlive.set(message.cluster, message);
+    aliveTimer ??= setTimeout(flushAlive, ALIVE_BATCH_MS);
+    return;
+  }
   flush();
+  flushAlive();
   post(message);
 }
 
@@ -93,7 +120,7 @@ function report(message: ConnectionMessage): void {
 function connect(specs: readonly ClusterSpec[], settings: ConnectionSettings): void {
   gate ??= new Gate(settings.connect_concurrency);
   for (const spec of specs) {
-    const connection = new ClusterConnection(spec, settings, report, gate, flow);
+    const connection = new ClusterConnection(spec, settings, report, gate, flow, clock);
     connections.set(spec.name, connection);
     connection.start();
   }
@@ -108,6 +135,7 @@ async function disconnect(names: readonly string[]): Promise<void> {
   });
   await Promise.allSettled(stopping);
   flush();
+  flushAlive();
 }
 
 /** Handles the messages that change connections, one at a time, in order. */

@@ -12,6 +12,7 @@ import { classifyNotification } from "../events/normalise.ts";
 import type { Logger } from "../log.ts";
 import type { FailureTarget } from "./mcp.ts";
 import type { ClusterSpec, ConnectionMessage, FeedMode } from "./protocol.ts";
+import type { SharedClock } from "./shared-clock.ts";
 
 /** What a feed is given once, by its connection, for all the sessions it runs on. */
 export interface FeedContext {
@@ -31,6 +32,8 @@ export interface FeedContext {
   alive(): void;
   /** The connection's logger (it names the cluster). */
   log: Logger;
+  /** The timer for periodic work (polls, subscription checks), shared by a worker's connections; one of its own when absent. */
+  clock?: SharedClock;
 }
 
 /** One MCP session as a feed sees it. */

@@ -14,6 +14,7 @@ import {
 } from "./feed.ts";
 import { describeFailure, eventsLister, ListAnswerError } from "./mcp.ts";
 import { EventsPoller, type ListEvents } from "./poller.ts";
+import { SharedClock } from "./shared-clock.ts";
 
 /** Faults found by listing events periodically. */
 export class PollFeed implements Feed {
@@ -22,7 +23,10 @@ export class PollFeed implements Feed {
   readonly #context: FeedContext;
   /** Turns event lists into new faults; kept across sessions so a reconnect reports what it missed. */
   readonly #poller: EventsPoller;
-  #timer: ReturnType<typeof setInterval> | undefined;
+  /** The clock its polls run on. */
+  readonly #clock: SharedClock;
+  /** Stops the polls of the current session. */
+  #stopPolls: (() => void) | undefined;
   /** A list is in flight (a slow server never gets a second one from the timer). */
   #polling = false;
   /** Set by {@link stop}: a list still in flight then reports nothing. */
@@ -31,6 +35,7 @@ export class PollFeed implements Feed {
   /** A poll feed for `context`'s cluster, listing its configured namespaces. */
   constructor(context: FeedContext) {
     this.#context = context;
+    this.#clock = context.clock ?? new SharedClock();
     this.#poller = new EventsPoller(context.cluster, context.subscribe.namespaces);
   }
 
@@ -38,10 +43,10 @@ export class PollFeed implements Feed {
   async start(session: FeedSession): Promise<void> {
     const list = eventsLister(session.client, this.#context.timeoutMs, this.#context.cluster.context);
     await this.#poll(list);
-    clearInterval(this.#timer);
-    this.#timer = setInterval(
-      () => void this.#pollOnce(list, session),
+    this.#stopPolls?.();
+    this.#stopPolls = this.#clock.every(
       this.#context.subscribe.poll_interval_seconds * 1000,
+      () => void this.#pollOnce(list, session),
     );
   }
 
@@ -57,8 +62,8 @@ export class PollFeed implements Feed {
 
   /** Stops the timer; the next session lists from where this one left off. */
   ended(): void {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
+    this.#stopPolls?.();
+    this.#stopPolls = undefined;
   }
 
   /** Stops the timer for good; a list still in flight reports nothing. */

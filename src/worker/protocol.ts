@@ -236,6 +236,19 @@ export interface AliveMessage {
   session_id: string | null;
 }
 
+/**
+ * A worker's {@link AliveMessage}s of the last moment, in one message: a connection proves alive at every
+ * ping, and one message per ping cost each thread a wake-up (the main thread's handler did nothing else
+ * with it than keep the latest). Sent at most every {@link ALIVE_BATCH_MS}, and before any other message.
+ */
+export interface AliveBatchMessage {
+  type: "alives";
+  reports: AliveMessage[];
+}
+
+/** How long a worker gathers `alive` reports before sending them (see {@link AliveBatchMessage}). */
+export const ALIVE_BATCH_MS = 1000;
+
 /** The worker finished a {@link StopMessage}. */
 export interface StoppedMessage {
   type: "stopped";
@@ -261,6 +274,7 @@ export type ConnectionMessage =
 export type WorkerToMain =
   | Exclude<ConnectionMessage, EventMessage>
   | EventBatchMessage
+  | AliveBatchMessage
   | StoppedMessage
   | RemovedMessage
   | CrashedMessage;

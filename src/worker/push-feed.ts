@@ -15,6 +15,7 @@ import type { Feed, FeedContext, FeedSession } from "./feed.ts";
 import { now, reportEvents, reportNotification } from "./feed.ts";
 import { eventsLister, findSubscriptionId, mentionsMissingTool, textContent, toolArguments } from "./mcp.ts";
 import { backfill } from "./poller.ts";
+import { SharedClock } from "./shared-clock.ts";
 import { checkSubscription } from "./subscription-check.ts";
 
 /** The `last_error` shown when a server lacks the events extension. */
@@ -70,7 +71,10 @@ export class PushFeed implements Feed {
   /** Set when a session was lost: since when to backfill once the next one is subscribed. */
   #lostAtMs: number | null = null;
   /** Checks that the subscription still exists, while the server offers `events_list_subscriptions`. */
-  #checkTimer: ReturnType<typeof setInterval> | undefined;
+  /** The clock its subscription checks run on. */
+  readonly #clock: SharedClock;
+  /** Stops the subscription checks of the current session. */
+  #stopChecks: (() => void) | undefined;
   /** A check is in flight (a slow server never gets a second one from the timer). */
   #checking = false;
   /** When the subscription was last known to exist (subscribed, or found by a check). */
@@ -79,6 +83,7 @@ export class PushFeed implements Feed {
   /** A push feed for `context`'s cluster, subscribing in `subscribeMode`. */
   constructor(context: FeedContext, subscribeMode: "faults" | "events") {
     this.#context = context;
+    this.#clock = context.clock ?? new SharedClock();
     this.#subscribeMode = subscribeMode;
   }
 
@@ -98,9 +103,9 @@ export class PushFeed implements Feed {
           void this.#backfillSince(session.client, unconfirmed.sinceMs, "stream unconfirmed");
       });
     }
-    clearInterval(this.#checkTimer);
+    this.#stopChecks?.();
     const seconds = this.#context.subscribe.check_interval_seconds ?? DEFAULT_CHECK_INTERVAL_SECONDS;
-    this.#checkTimer = setInterval(() => void this.#check(session), seconds * 1000);
+    this.#stopChecks = this.#clock.every(seconds * 1000, () => void this.#check(session));
   }
 
   /** Reports what the notification carries and remembers pushed faults for the next backfill. */
@@ -117,7 +122,7 @@ export class PushFeed implements Feed {
 
   /** Forgets the subscription and remembers since when the next session has to backfill. */
   ended(lastAliveMs: number): void {
-    clearInterval(this.#checkTimer);
+    this.#stopChecks?.();
     this.#session = null;
     this.#subscriptionId = null;
     this.#lostAtMs ??= lastAliveMs;
@@ -125,7 +130,7 @@ export class PushFeed implements Feed {
 
   /** Unsubscribes (best effort, bounded) while the session still stands. */
   async stop(): Promise<void> {
-    clearInterval(this.#checkTimer);
+    this.#stopChecks?.();
     const session = this.#session;
     const subscriptionId = this.#subscriptionId;
     this.#session = null;
@@ -189,7 +194,7 @@ export class PushFeed implements Feed {
       const found = await checkSubscription(session.client, subscriptionId, timeoutMs, cluster.context);
       if (this.#session !== session) return;
       if (found === "unsupported") {
-        clearInterval(this.#checkTimer);
+        this.#stopChecks?.();
         log.debug("server has no events_list_subscriptions: subscription not checked");
         return;
       }

@@ -75,6 +75,20 @@ test("withLiveness takes alive reports off before fan-in and passes everything e
   expect(writes).toHaveLength(1);
 });
 
+test("withLiveness records every report of a worker's batch", async () => {
+  const writes: ClusterLiveness[][] = [];
+  const recorder = recorderWith(writes);
+  const passed: WorkerToMain[] = [];
+  const handle = withLiveness(recorder, (message) => passed.push(message));
+  handle({
+    type: "alives",
+    reports: [alive("a", "2026-11-25T03:00:10Z"), alive("b", "2026-11-25T03:00:11Z")],
+  });
+  expect(passed).toEqual([]);
+  await recorder.flush();
+  expect(writes.map((batch) => batch.map((r) => r.cluster).sort())).toEqual([["a", "b"]]);
+});
+
 test("resumeStates backfills from before the last-alive moment (uncommitted events) and skips what is stored", async () => {
   const lastAlive = Date.parse("2026-11-25T03:00:39Z");
   const stored = {

@@ -15,17 +15,12 @@ import {
   STREAM_OPEN_GRACE_MS,
   UNCONFIRMED_BACKFILL_MS,
 } from "../../src/worker/connection.ts";
-import type { ConnectionMessage, ConnectionSettings, StatusMessage } from "../../src/worker/protocol.ts";
+import type { ConnectionMessage, StatusMessage } from "../../src/worker/protocol.ts";
+import { connectionSettings } from "../helpers/connection-settings.ts";
 import { type BlackholeProxy, startBlackholeProxy } from "../helpers/proxy.ts";
 import { waitFor } from "../helpers/wait.ts";
 
-const settings: ConnectionSettings = {
-  subscribe: { mode: "faults", poll_interval_seconds: 15 },
-  reconnect: { initial_seconds: 0.05, max_seconds: 0.2 },
-  ping: { interval_seconds: 5, timeout_seconds: 10 },
-  log_level: "error",
-  connect_concurrency: 1,
-};
+const settings = connectionSettings({ interval_seconds: 5, timeout_seconds: 10 }, 1);
 
 let sim: Simulator;
 let proxy: BlackholeProxy;

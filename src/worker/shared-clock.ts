@@ -1,0 +1,94 @@
+/**
+ * One timer for many connections' periodic work (their pings). A worker holding 500 connections that
+ * each pinged on a timer of its own woke up for every ping: at 15 s intervals, 33 wake-ups a second,
+ * each followed by its own answer. The clock lets a job run up to a tenth of its interval (1 s at most)
+ * late, and runs every job due when it wakes: the pings of a second go out together, and so do their
+ * answers. Average periods stay exact: a job's next run is due one interval after the previous was
+ * due, however late that one ran.
+ *
+ * @example
+ * ```ts
+ * const clock = new SharedClock();
+ * const stop = clock.every(15_000, () => void client.ping());
+ * stop(); // no more runs
+ * ```
+ */
+
+/** The longest a job may run late. */
+export const MAX_SLACK_MS = 1000;
+
+interface Job {
+  readonly intervalMs: number;
+  /** How late it may run: a tenth of its interval, at most {@link MAX_SLACK_MS}. */
+  readonly slackMs: number;
+  /** When its next run is due (`performance.now()` time). */
+  due: number;
+  readonly run: () => void;
+}
+
+/** Periodic jobs on one timer; see the module's comment. */
+export class SharedClock {
+  readonly #jobs = new Set<Job>();
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  /** When the armed timer fires (`performance.now()` time). */
+  #timerAt = Number.POSITIVE_INFINITY;
+
+  /** Runs `run` every `intervalMs` (first one interval from now) until the returned function is called. */
+  every(intervalMs: number, run: () => void): () => void {
+    const job: Job = {
+      intervalMs,
+      slackMs: Math.min(MAX_SLACK_MS, intervalMs / 10),
+      due: performance.now() + intervalMs,
+      run,
+    };
+    this.#jobs.add(job);
+    this.#arm(job.due + job.slackMs);
+    return () => {
+      this.#jobs.delete(job);
+      if (this.#jobs.size === 0) this.#disarm();
+    };
+  }
+
+  /** Jobs running now. */
+  get size(): number {
+    return this.#jobs.size;
+  }
+
+  #arm(at: number): void {
+    if (at >= this.#timerAt) return;
+    this.#disarm();
+    this.#timerAt = at;
+    this.#timer = setTimeout(() => this.#tick(), Math.max(0, at - performance.now()));
+  }
+
+  #disarm(): void {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#timerAt = Number.POSITIVE_INFINITY;
+  }
+
+  #tick(): void {
+    this.#timer = null;
+    this.#timerAt = Number.POSITIVE_INFINITY;
+    const now = performance.now();
+    let next = Number.POSITIVE_INFINITY;
+    for (const job of [...this.#jobs]) {
+      if (!this.#jobs.has(job)) continue; // stopped by a job that ran before it
+      if (job.due <= now) {
+        job.due += job.intervalMs;
+        // A thread that was stalled for several intervals runs a job once, not once per missed interval.
+        if (job.due <= now) job.due = now + job.intervalMs;
+        try {
+          job.run();
+        } catch (error) {
+          // As a timer of its own would have: the error reaches the thread's handlers; the others still run.
+          queueMicrotask(() => {
+            throw error;
+          });
+        }
+      }
+      if (this.#jobs.has(job)) next = Math.min(next, job.due + job.slackMs);
+    }
+    if (next !== Number.POSITIVE_INFINITY) this.#arm(next);
+  }
+}

@@ -1,0 +1,71 @@
+/** The worker thread itself (src/worker/entry.ts), against real simulator servers: how its reports cross. */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { type Simulator, startSimulator } from "../../scripts/sim/index.ts";
+import { startThread } from "../../src/runtime/threads.ts";
+import { ALIVE_BATCH_MS, type MainToWorker, type WorkerToMain } from "../../src/worker/protocol.ts";
+import { connectionSettings } from "../helpers/connection-settings.ts";
+import { waitFor } from "../helpers/wait.ts";
+
+const CLUSTERS = ["a", "b", "c"];
+const settings = connectionSettings({ interval_seconds: 0.1, timeout_seconds: 5 }, 4);
+
+let sim: Simulator;
+beforeAll(async () => {
+  sim = await startSimulator({ clusters: CLUSTERS });
+});
+afterAll(async () => {
+  await sim.stop();
+});
+
+test("alive reports cross in one message per moment, the latest per cluster, and all before `stopped`", async () => {
+  const messages: Array<{ at: number; message: WorkerToMain }> = [];
+  let ended = false;
+  const thread = startThread<MainToWorker, WorkerToMain>(
+    new URL("../../src/worker/entry.ts", import.meta.url).href,
+    {
+      message: (message) => messages.push({ at: performance.now(), message }),
+      error: () => {},
+      exit: () => {
+        ended = true;
+      },
+    },
+  );
+  try {
+    thread.post({
+      type: "start",
+      clusters: CLUSTERS.map((name) => ({ name, mcp_endpoint: sim.endpoint(name), labels: {} })),
+      settings,
+    });
+    const active = () =>
+      messages.filter(({ message }) => message.type === "status" && message.status === "active").length;
+    await waitFor("every cluster active", () => active() === CLUSTERS.length);
+    const from = messages.length;
+    // Pings every 100 ms: 2.5 s is ~25 proofs of life per cluster, and the connections report one every 2 s.
+    await Bun.sleep(2500);
+    const window = messages.slice(from);
+    expect(window.some(({ message }) => message.type === "alive")).toBe(false);
+    const batches = window.filter(({ message }) => message.type === "alives");
+    expect(batches.length).toBeGreaterThanOrEqual(1);
+    expect(batches.length).toBeLessThanOrEqual(Math.ceil(2500 / ALIVE_BATCH_MS) + 1);
+    for (const { message } of batches) {
+      if (message.type !== "alives") continue;
+      const clusters = message.reports.map((report) => report.cluster);
+      expect(new Set(clusters).size).toBe(clusters.length);
+    }
+    // Stopping: each connection's last report (session closed: null) arrives before `stopped`.
+    const stopFrom = messages.length;
+    thread.post({ type: "stop" });
+    await waitFor("stopped", () => messages.some(({ message }) => message.type === "stopped"));
+    const tail = messages.slice(stopFrom).map(({ message }) => message);
+    const stoppedAt = tail.findIndex((message) => message.type === "stopped");
+    const closed = tail
+      .slice(0, stoppedAt)
+      .flatMap((message) => (message.type === "alives" ? message.reports : []))
+      .filter((report) => report.session_id === null)
+      .map((report) => report.cluster);
+    expect(closed.sort()).toEqual(CLUSTERS);
+  } finally {
+    thread.terminate();
+    await waitFor("worker ended", () => ended);
+  }
+});

@@ -1,0 +1,41 @@
+/** SharedClock: many periodic jobs on one timer, grouped within their slack, never more than it late. */
+import { expect, test } from "bun:test";
+import { SharedClock } from "../../src/worker/shared-clock.ts";
+
+test("jobs due within the slack of one another run in the same wake-up, none later than its slack", async () => {
+  const clock = new SharedClock();
+  const runs: Array<{ job: string; at: number }> = [];
+  const started = performance.now();
+  const stopA = clock.every(100, () => runs.push({ job: "a", at: performance.now() }));
+  await Bun.sleep(5); // b is due 5 ms after a: within a's 10 ms slack
+  const stopB = clock.every(100, () => runs.push({ job: "b", at: performance.now() }));
+  await Bun.sleep(450);
+  stopA();
+  stopB();
+  expect(clock.size).toBe(0);
+  const a = runs.filter((run) => run.job === "a");
+  const b = runs.filter((run) => run.job === "b");
+  expect(a.length).toBeGreaterThanOrEqual(3);
+  expect(b.length).toBe(a.length);
+  // Each of a's runs shares its wake-up with one of b's: the same moment, b not before it is due.
+  for (let i = 0; i < a.length; i++) {
+    expect(Math.abs((b[i]?.at ?? 0) - (a[i]?.at ?? 0))).toBeLessThan(1);
+    expect((a[i]?.at ?? 0) - started).toBeGreaterThanOrEqual((i + 1) * 100 + 5 - 0.5);
+  }
+  const count = runs.length;
+  await Bun.sleep(250);
+  expect(runs.length).toBe(count); // stopped: no more runs
+});
+
+test("the average period is the interval: a late run does not push the next one back", async () => {
+  const clock = new SharedClock();
+  let runs = 0;
+  const stop = clock.every(20, () => {
+    runs++;
+  });
+  await Bun.sleep(1010);
+  stop();
+  // 50 runs due in the second; a loaded machine may delay the last few.
+  expect(runs).toBeGreaterThanOrEqual(45);
+  expect(runs).toBeLessThanOrEqual(50);
+});
