@@ -39,12 +39,15 @@ let flushing = false;
 /** `alive` reports not sent yet, the latest per cluster (see {@link AliveBatchMessage}). */
 const pendingAlive = new Map<string, AliveMessage>();
 let aliveTimer: ReturnType<typeof setTimeout> | null = null;
+/** The session each cluster's last sent `alive` report named. */
+const sentSession = new Map<string, string | null>();
 
 /** Sends the gathered `alive` reports as one message. */
 function flushAlive(): void {
   if (aliveTimer !== null) clearTimeout(aliveTimer);
   aliveTimer = null;
   if (pendingAlive.size === 0) return;
+  for (const alive of pendingAlive.values()) sentSession.set(alive.cluster, alive.session_id);
   post({ type: "alives", reports: [...pendingAlive.values()] });
   pendingAlive.clear();
 }
@@ -94,7 +97,7 @@ parent.onError(sayLastWords);
 
 /**
  * Passes a connection's report on: events wait for the end of this turn, `alive` reports up to
- * {@link ALIVE_BATCH_MS}; anything else sends what waits first (order kept).
+ * {@link ALIVE_BATCH_MS} (one naming a new session goes at once); anything else sends what waits first (order kept).
  */
 function report(message: ConnectionMessage): void {
   if (message.type === "event") {
@@ -108,7 +111,9 @@ function report(message: ConnectionMessage): void {
   }
   if (message.type === "alive") {
     pendingAlive.set(message.cluster, message);
-    aliveTimer ??= setTimeout(flushAlive, ALIVE_BATCH_MS);
+    // A new session goes at once: a replica taking the cluster over after a crash must find it to end it.
+    if (sentSession.get(message.cluster) !== message.session_id) flushAlive();
+    else aliveTimer ??= setTimeout(flushAlive, ALIVE_BATCH_MS);
     return;
   }
   flush();
@@ -131,6 +136,7 @@ async function disconnect(names: readonly string[]): Promise<void> {
   const stopping = names.flatMap((name) => {
     const connection = connections.get(name);
     connections.delete(name);
+    sentSession.delete(name);
     return connection ? [connection.stop()] : [];
   });
   await Promise.allSettled(stopping);
