@@ -16,8 +16,11 @@ import { migrate, NewerSchemaError, schemaVersion } from "./schema.ts";
 export const DB_FILE = "faultline.db";
 /** Default free space the filesystem must have at start-up. */
 export const DEFAULT_MIN_FREE_BYTES = 8 * 1024 * 1024;
-/** WAL pages (4 KiB each) written before SQLite copies them into the database file (its default: 1000). */
-export const WAL_AUTOCHECKPOINT_PAGES = 4000;
+/**
+ * WAL pages (4 KiB each) written before SQLite copies them into the database file: its default. 4000 was
+ * measured: fewer checkpoints, but each one inside a commit pushed the fan-in p99 from ~7.5 to ~18 ms.
+ */
+export const WAL_AUTOCHECKPOINT_PAGES = 1000;
 /** How long a write waits for another process's transaction before failing. */
 export const BUSY_TIMEOUT_MS = 5000;
 
