@@ -114,7 +114,7 @@ export class LivenessRecorder {
 }
 
 /**
- * A worker-message handler that takes `alive` reports (single or batched) to `recorder` and passes
+ * A worker-message handler that takes the batched `alive` reports (`alives`) to `recorder` and passes
  * everything else on.
  *
  * @example
@@ -128,7 +128,6 @@ export function withLiveness(
 ): (message: WorkerToMain) => void {
   return (message) => {
     if (message.type === "alives") for (const report of message.reports) recorder.record(report);
-    else if (message.type === "alive") recorder.record(message);
     else next(message);
   };
 }

@@ -272,7 +272,7 @@ export type ConnectionMessage =
 
 /** Messages a worker sends to the main thread. */
 export type WorkerToMain =
-  | Exclude<ConnectionMessage, EventMessage>
+  | Exclude<ConnectionMessage, EventMessage | AliveMessage>
   | EventBatchMessage
   | AliveBatchMessage
   | StoppedMessage

@@ -68,7 +68,7 @@ test("withLiveness takes alive reports off before fan-in and passes everything e
   const recorder = recorderWith(writes);
   const passed: WorkerToMain[] = [];
   const handle = withLiveness(recorder, (message) => passed.push(message));
-  handle(alive("a", "2026-11-25T03:00:10Z"));
+  handle({ type: "alives", reports: [alive("a", "2026-11-25T03:00:10Z")] });
   handle({ type: "stopped" });
   expect(passed).toEqual([{ type: "stopped" }]);
   await recorder.flush();
