@@ -25,7 +25,7 @@
 
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { DB_FILE } from "../src/incidents/open.ts";
 import { errorMessage } from "../src/log.ts";
 import {
@@ -448,8 +448,10 @@ async function main(argv: string[]): Promise<number> {
     if (options.compiled) {
       const binary = join(dir, "bin", "faultline");
       progress(`building ${binary}`);
-      const build = Bun.spawnSync([BUN, join(ROOT, "scripts/build.ts"), "--outfile", binary], {
-        cwd: ROOT,
+      // Built from the tree --faultline-main names (this tree by default), so a binary A/B needs no extra step.
+      const tree = resolve(dirname(options.faultlineMain), "..");
+      const build = Bun.spawnSync([BUN, join(tree, "scripts/build.ts"), "--outfile", binary], {
+        cwd: tree,
         stdout: "pipe",
         stderr: "pipe",
       });

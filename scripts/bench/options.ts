@@ -23,7 +23,8 @@ export const USAGE = `Usage: bun scripts/bench.ts [options]   (or: deno run -A s
   --cpu-prof DIR        run faultline under bun --cpu-prof, profiles in DIR (implies --no-reexec)
   --compiled            benchmark the standalone binary (scripts/build.ts, built into a temporary directory)
                         instead of \`bun src/main.ts\`
-  --faultline-main FILE run faultline from FILE instead of src/main.ts (e.g. a patched copy of the tree)
+  --faultline-main FILE run faultline from FILE instead of src/main.ts (e.g. a patched copy of the tree);
+                        with --compiled, the binary is built from FILE's tree (FILE being <tree>/src/main.ts)
   --pin                 pin the simulator to CPU 0 and the measured process to CPU 1 (taskset), so the
                         simulator does not compete for the measured process's core
   --json FILE           also write the results as JSON to FILE

