@@ -331,16 +331,19 @@ export type Statements = ReturnType<typeof prepareStatements>;
 
 /**
  * The row of an incident `event` starts (received at `received`, recorded at `now`, both epoch ms), with
- * the id its backend made (see `id.ts`), in the triage state the router and the queue gave it.
+ * its `seq` and the id its backend made (see `id.ts`; PostgreSQL numbers it on insert: pass 0), in the
+ * triage state the router and the queue gave it.
  */
 export function newIncidentRow(
   event: FaultEvent,
+  seq: number,
   id: string,
   received: number,
   now: number,
   triage: { status: IncidentStatus; skip_reason: IncidentSkipReason | null },
-): NewIncidentRow {
+): IncidentRow {
   return {
+    seq,
     id,
     cluster: event.cluster,
     fault_id: event.fault_id,

@@ -62,6 +62,7 @@ import {
   pick,
   prepareStatements,
   type RunRow,
+  type SqliteIncidentInsert,
   type Statements,
   toAgentRun,
   toIncident,
@@ -255,11 +256,12 @@ export class SqliteStore implements IncidentStore {
     const triage = this.#triageState(item.decision, state);
     if (state.nextSeq === 0) state.nextSeq = this.#statements.nextSeq.get()?.seq ?? 1;
     const seq = state.nextSeq++;
-    const row: IncidentRow = {
-      seq,
-      ...newIncidentRow(event, sequencedIncidentId(event.cluster, received, seq), received, now, triage),
-    };
-    this.#statements.insertIncident.run({ ...row, fault_key: faultKey(event.cluster, event.fault_id) });
+    const id = sequencedIncidentId(event.cluster, received, seq);
+    const row = newIncidentRow(event, seq, id, received, now, triage);
+    // The insert's parameters: the row and its fault key (set on it, not spread into a copy per event).
+    const insert = row as SqliteIncidentInsert;
+    insert.fault_key = faultKey(event.cluster, event.fault_id);
+    this.#statements.insertIncident.run(insert);
     const countKey = `${row.cluster}\u0000${row.status}\u0000${row.skip_reason ?? ""}`;
     const count = state.created.get(countKey);
     if (count) count.n += 1;

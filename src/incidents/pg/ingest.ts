@@ -101,7 +101,7 @@ export async function ingestBatch(
     } else {
       const triage = triageState(item.decision, room);
       const id = newIncidentId(event, new Date(received));
-      const row = { seq: 0, ...newIncidentRow(event, id, received, now, triage) };
+      const row = newIncidentRow(event, 0, id, received, now, triage);
       current = { row, created: true, added: 0, statusChanged: true };
       head.incident = current;
       created = true;
