@@ -13,12 +13,11 @@ import { faultKey } from "./fault-key.ts";
 /** One forward migration: SQL to run, or (when a value must be computed in JS) a step given the database. */
 export type Migration = string | ((db: SqlDatabase) => void);
 
-/** Schema version 1: events, incidents, agent runs, per-cluster counts and queue turns. */
-const V1 = `
-CREATE TABLE incidents (
-  seq           INTEGER PRIMARY KEY,
-  id            TEXT    NOT NULL UNIQUE,
-  cluster       TEXT    NOT NULL,
+/**
+ * The columns of `incidents` after `seq` and `id`, as version 1 created them (shared, as text, with
+ * the rebuild of {@link rebuildIncidentsForIngest}: what a migration creates never changes).
+ */
+const INCIDENT_FACTS = `  cluster       TEXT    NOT NULL,
   fault_id      TEXT    NOT NULL,
   fault_type    TEXT    NOT NULL,
   severity      TEXT    NOT NULL CHECK (severity IN ('info', 'warning', 'critical')),
@@ -34,7 +33,30 @@ CREATE TABLE incidents (
   workspace     TEXT,
   created_ms    INTEGER NOT NULL,
   updated_ms    INTEGER NOT NULL,
-  CHECK ((status = 'skipped') = (skip_reason IS NOT NULL))
+`;
+
+/** The triggers that keep `incident_counts` on a status change and a delete (version 1's, recreated by the rebuild). */
+const INCIDENT_STATUS_COUNT_TRIGGERS = `CREATE TRIGGER incidents_count_update AFTER UPDATE OF status, skip_reason ON incidents
+WHEN OLD.status IS NOT NEW.status OR OLD.skip_reason IS NOT NEW.skip_reason BEGIN
+  UPDATE incident_counts SET n = n - 1
+    WHERE cluster = OLD.cluster AND status = OLD.status AND skip_reason = COALESCE(OLD.skip_reason, '');
+  INSERT INTO incident_counts (cluster, status, skip_reason, n)
+    VALUES (NEW.cluster, NEW.status, COALESCE(NEW.skip_reason, ''), 1)
+    ON CONFLICT DO UPDATE SET n = n + 1;
+END;
+
+CREATE TRIGGER incidents_count_delete AFTER DELETE ON incidents BEGIN
+  UPDATE incident_counts SET n = n - 1
+    WHERE cluster = OLD.cluster AND status = OLD.status AND skip_reason = COALESCE(OLD.skip_reason, '');
+END;
+`;
+
+/** Schema version 1: events, incidents, agent runs, per-cluster counts and queue turns. */
+const V1 = `
+CREATE TABLE incidents (
+  seq           INTEGER PRIMARY KEY,
+  id            TEXT    NOT NULL UNIQUE,
+${INCIDENT_FACTS}  CHECK ((status = 'skipped') = (skip_reason IS NOT NULL))
 );
 -- Dedup: the latest incident of one fault.
 CREATE INDEX incidents_by_fault ON incidents (cluster, fault_id, last_seen_ms);
@@ -91,20 +113,7 @@ CREATE TRIGGER incidents_count_insert AFTER INSERT ON incidents BEGIN
     ON CONFLICT DO UPDATE SET n = n + 1;
 END;
 
-CREATE TRIGGER incidents_count_update AFTER UPDATE OF status, skip_reason ON incidents
-WHEN OLD.status IS NOT NEW.status OR OLD.skip_reason IS NOT NEW.skip_reason BEGIN
-  UPDATE incident_counts SET n = n - 1
-    WHERE cluster = OLD.cluster AND status = OLD.status AND skip_reason = COALESCE(OLD.skip_reason, '');
-  INSERT INTO incident_counts (cluster, status, skip_reason, n)
-    VALUES (NEW.cluster, NEW.status, COALESCE(NEW.skip_reason, ''), 1)
-    ON CONFLICT DO UPDATE SET n = n + 1;
-END;
-
-CREATE TRIGGER incidents_count_delete AFTER DELETE ON incidents BEGIN
-  UPDATE incident_counts SET n = n - 1
-    WHERE cluster = OLD.cluster AND status = OLD.status AND skip_reason = COALESCE(OLD.skip_reason, '');
-END;
-
+${INCIDENT_STATUS_COUNT_TRIGGERS}
 -- Small facts about the store itself (e.g. when it was last opened: the start-up write probe).
 CREATE TABLE store_meta (
   key   TEXT PRIMARY KEY,
@@ -206,23 +215,7 @@ const INCIDENTS_REBUILT = `
 CREATE TABLE incidents (
   seq           INTEGER PRIMARY KEY,
   id            TEXT    NOT NULL,
-  cluster       TEXT    NOT NULL,
-  fault_id      TEXT    NOT NULL,
-  fault_type    TEXT    NOT NULL,
-  severity      TEXT    NOT NULL CHECK (severity IN ('info', 'warning', 'critical')),
-  resource      TEXT    NOT NULL,
-  status        TEXT    NOT NULL
-    CHECK (status IN ('queued', 'running', 'succeeded', 'failed', 'timed_out', 'skipped', 'interrupted')),
-  skip_reason   TEXT
-    CHECK (skip_reason IN ('below_threshold', 'triage_disabled', 'no_agent', 'queue_full')),
-  count         INTEGER NOT NULL CHECK (count >= 1),
-  first_seen_ms INTEGER NOT NULL,
-  last_seen_ms  INTEGER NOT NULL,
-  attempts      INTEGER NOT NULL DEFAULT 0,
-  workspace     TEXT,
-  created_ms    INTEGER NOT NULL,
-  updated_ms    INTEGER NOT NULL,
-  fault_key     INTEGER NOT NULL,
+${INCIDENT_FACTS}  fault_key     INTEGER NOT NULL,
   CHECK ((status = 'skipped') = (skip_reason IS NOT NULL))
 );
 `;
@@ -241,20 +234,7 @@ CREATE INDEX incidents_by_cluster ON incidents (cluster, seq);
 CREATE INDEX incidents_finished_by_age ON incidents (updated_ms)
   WHERE status NOT IN ('queued', 'running');
 
-CREATE TRIGGER incidents_count_update AFTER UPDATE OF status, skip_reason ON incidents
-WHEN OLD.status IS NOT NEW.status OR OLD.skip_reason IS NOT NEW.skip_reason BEGIN
-  UPDATE incident_counts SET n = n - 1
-    WHERE cluster = OLD.cluster AND status = OLD.status AND skip_reason = COALESCE(OLD.skip_reason, '');
-  INSERT INTO incident_counts (cluster, status, skip_reason, n)
-    VALUES (NEW.cluster, NEW.status, COALESCE(NEW.skip_reason, ''), 1)
-    ON CONFLICT DO UPDATE SET n = n + 1;
-END;
-
-CREATE TRIGGER incidents_count_delete AFTER DELETE ON incidents BEGIN
-  UPDATE incident_counts SET n = n - 1
-    WHERE cluster = OLD.cluster AND status = OLD.status AND skip_reason = COALESCE(OLD.skip_reason, '');
-END;
-
+${INCIDENT_STATUS_COUNT_TRIGGERS}
 -- Ids made before this version (they end in random hex, not in their seq): looked up here.
 CREATE TABLE incident_legacy_ids (
   id  TEXT    PRIMARY KEY,
