@@ -6,7 +6,6 @@
  *
  *   bun scripts/bench-retention.ts [--events N] [--json FILE]
  */
-import { Database } from "bun:sqlite";
 import { mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,9 +14,10 @@ import type { FaultEvent } from "../src/events/fault.ts";
 import type { IngestItem } from "../src/incidents/model.ts";
 import { DB_FILE } from "../src/incidents/open.ts";
 import { Retention } from "../src/incidents/retention.ts";
-import { MIGRATIONS, SCHEMA_VERSION } from "../src/incidents/schema.ts";
+import { migrate } from "../src/incidents/schema.ts";
 import { SqliteStore } from "../src/incidents/store.ts";
 import { setLogLevel } from "../src/log.ts";
+import { openSqlite } from "../src/runtime/sqlite.ts";
 
 const PER_INCIDENT = 10;
 const DAY = 86_400_000;
@@ -29,10 +29,9 @@ const NOW = Date.parse("2026-11-25T12:00:00.000Z");
  */
 export function createLegacyDatabase(stateDir: string): void {
   mkdirSync(stateDir, { recursive: true });
-  const legacy = new Database(join(stateDir, DB_FILE));
+  const legacy = openSqlite(join(stateDir, DB_FILE));
   legacy.exec("PRAGMA journal_mode = WAL");
-  for (const migration of MIGRATIONS) legacy.exec(migration);
-  legacy.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+  migrate(legacy);
   legacy.close();
 }
 

@@ -64,6 +64,7 @@ export function pruneBatch(db: SqlDatabase, cutoffMs: number, limit: number): Pr
     "DELETE FROM notification_messages WHERE id IN (SELECT value FROM json_each($ids))",
   ).run({ ids: messageIds });
   const runs = remove(`DELETE FROM runs WHERE incident_seq ${inBatch}`);
+  remove(`DELETE FROM incident_legacy_ids WHERE seq ${inBatch}`);
   remove(`DELETE FROM incidents WHERE seq ${inBatch}`);
   return { ids: rows.map((r) => r.id), events, runs };
 }

@@ -6,6 +6,7 @@
  */
 import type { FaultEvent } from "../events/fault.ts";
 import type { SqlDatabase } from "../runtime/sqlite.ts";
+import { seqOfIncidentId } from "./id.ts";
 import {
   DEFAULT_EVENT_LIMIT,
   DEFAULT_LIST_LIMIT,
@@ -20,9 +21,11 @@ import type { NotificationOutbox } from "./outbox.ts";
 import {
   type CountRow,
   type EventRow,
+  type IdLookup,
   type IncidentRow,
   type RunRow,
   SELECT_EVENTS,
+  SELECT_INCIDENT_BY_ID,
   SELECT_INCIDENTS,
   SELECT_RUNS,
   toAgentRun,
@@ -37,7 +40,7 @@ import { prepareRunOutputStatements, runOutputsOf } from "./run-outputs.ts";
 function prepareQueries(db: SqlDatabase) {
   const newestFirst = "ORDER BY seq DESC LIMIT $limit";
   return {
-    incidentById: db.prepare<IncidentRow, { id: string }>(`${SELECT_INCIDENTS} WHERE id = $id`),
+    incidentById: db.prepare<IncidentRow, IdLookup>(SELECT_INCIDENT_BY_ID),
     listAll: db.prepare<IncidentRow, { limit: number }>(`${SELECT_INCIDENTS} ${newestFirst}`),
     listByCluster: db.prepare<IncidentRow, { cluster: string; limit: number }>(
       `${SELECT_INCIDENTS} WHERE cluster = $cluster ${newestFirst}`,
@@ -90,7 +93,7 @@ export class IncidentQueries {
   /** An incident with its most recent events (at most `eventLimit`) and all its runs; null if unknown. */
   detail(id: string, eventLimit: number = DEFAULT_EVENT_LIMIT): IncidentDetail | null {
     const limit = Math.max(1, Math.floor(eventLimit));
-    const row = this.#statements.incidentById.get({ id });
+    const row = this.#statements.incidentById.get({ id, seq: seqOfIncidentId(id) });
     if (row === null) return null;
     const events = this.#statements.recentEvents.all({ seq: row.seq, limit });
     const runs = this.#statements.runsOfIncident.all({ seq: row.seq });

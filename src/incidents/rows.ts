@@ -11,7 +11,6 @@
 import { type FaultEvent, type FaultResource, SEVERITIES, type Severity } from "../events/fault.ts";
 import type { SqlDatabase } from "../runtime/sqlite.ts";
 import { exhaustiveList } from "./exhaustive.ts";
-import { newIncidentId } from "./id.ts";
 import {
   type AgentRun,
   type ClusterLiveness,
@@ -46,8 +45,11 @@ export interface IncidentRow {
   updated_ms: number;
 }
 
-/** An `incidents` row about to be inserted (SQLite assigns `seq`). */
+/** An `incidents` row about to be inserted (the backend assigns `seq`). */
 export type NewIncidentRow = Omit<IncidentRow, "seq">;
+
+/** An `incidents` row the SQLite store inserts: with its `seq` (which its id embeds) and its fault key. */
+export type SqliteIncidentInsert = IncidentRow & { fault_key: number };
 
 /** `events` as SQLite returns it (without the incident it belongs to). */
 export interface EventRow {
@@ -182,18 +184,21 @@ export function pick<Row, const K extends keyof Row>(row: Row, columns: readonly
 /** Every statement the store's writes and queue run, compiled once when it opens. */
 export function prepareStatements(db: SqlDatabase) {
   return {
-    incidentById: db.prepare<IncidentRow, { id: string }>(`${SELECT_INCIDENTS} WHERE id = $id`),
+    incidentById: db.prepare<IncidentRow, IdLookup>(SELECT_INCIDENT_BY_ID),
     incidentBySeq: db.prepare<IncidentRow, { seq: number }>(`${SELECT_INCIDENTS} WHERE seq = $seq`),
-    openIncident: db.prepare<IncidentRow, { cluster: string; fault_id: string; since: number }>(
-      `${SELECT_INCIDENTS}
-       WHERE cluster = $cluster AND fault_id = $fault_id AND last_seen_ms >= $since
+    // The fault's incidents by its integer key (few rows), then the exact fault and the window.
+    openIncident: db.prepare<
+      Pick<IncidentRow, "seq">,
+      { fault_key: number; cluster: string; fault_id: string; since: number }
+    >(
+      `SELECT seq FROM incidents
+       WHERE fault_key = $fault_key AND cluster = $cluster AND fault_id = $fault_id AND last_seen_ms >= $since
        ORDER BY last_seen_ms DESC LIMIT 1`,
     ),
-    insertIncident: db.prepare<never, NewIncidentRow>(
-      insertInto(
-        "incidents",
-        INCIDENT_COLUMNS.filter((c) => c !== "seq"),
-      ),
+    // The `seq` the next new incident gets (the store assigns it, inside its write transaction).
+    nextSeq: db.prepare<{ seq: number }, []>("SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM incidents"),
+    insertIncident: db.prepare<never, SqliteIncidentInsert>(
+      insertInto("incidents", [...INCIDENT_COLUMNS, "fault_key"]),
     ),
     absorbEvent: db.prepare<never, Pick<IncidentRow, "seq" | (typeof ABSORB_COLUMNS)[number]>>(
       `UPDATE incidents SET ${assignments(ABSORB_COLUMNS)} WHERE seq = $seq`,
@@ -308,21 +313,38 @@ export function prepareStatements(db: SqlDatabase) {
   };
 }
 
+/** What an incident is looked up by: its id, and the `seq` the id ends in (-1 if none: see `id.ts`). */
+export interface IdLookup {
+  id: string;
+  seq: number;
+}
+
+/**
+ * One incident by id through the primary key: the `seq` of a legacy id (made before ids ended in their
+ * `seq`) from `incident_legacy_ids`, else the `seq` the id ends in; the whole id compared all the same.
+ */
+export const SELECT_INCIDENT_BY_ID = `${SELECT_INCIDENTS}
+  WHERE seq = COALESCE((SELECT seq FROM incident_legacy_ids WHERE id = $id), $seq) AND id = $id`;
+
 /** The statements {@link prepareStatements} compiles, by name. */
 export type Statements = ReturnType<typeof prepareStatements>;
 
 /**
- * The row of an incident `event` starts (received at `received`, recorded at `now`, both epoch ms), in
- * the triage state the router and the queue gave it. Both backends insert it as it is.
+ * The row of an incident `event` starts (received at `received`, recorded at `now`, both epoch ms), with
+ * its `seq` and the id its backend made (see `id.ts`; PostgreSQL numbers it on insert: pass 0), in the
+ * triage state the router and the queue gave it.
  */
 export function newIncidentRow(
   event: FaultEvent,
+  seq: number,
+  id: string,
   received: number,
   now: number,
   triage: { status: IncidentStatus; skip_reason: IncidentSkipReason | null },
-): NewIncidentRow {
+): IncidentRow {
   return {
-    id: newIncidentId(event, new Date(received)),
+    seq,
+    id,
     cluster: event.cluster,
     fault_id: event.fault_id,
     fault_type: event.fault_type,

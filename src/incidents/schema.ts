@@ -8,13 +8,16 @@
  * not at the longer public incident id.
  */
 import type { SqlDatabase } from "../runtime/sqlite.ts";
+import { faultKey } from "./fault-key.ts";
 
-/** Schema version 1: events, incidents, agent runs, per-cluster counts and queue turns. */
-const V1 = `
-CREATE TABLE incidents (
-  seq           INTEGER PRIMARY KEY,
-  id            TEXT    NOT NULL UNIQUE,
-  cluster       TEXT    NOT NULL,
+/** One forward migration: SQL to run, or (when a value must be computed in JS) a step given the database. */
+export type Migration = string | ((db: SqlDatabase) => void);
+
+/**
+ * The columns of `incidents` after `seq` and `id`, as version 1 created them (shared, as text, with
+ * the rebuild of {@link rebuildIncidentsForIngest}: what a migration creates never changes).
+ */
+const INCIDENT_FACTS = `  cluster       TEXT    NOT NULL,
   fault_id      TEXT    NOT NULL,
   fault_type    TEXT    NOT NULL,
   severity      TEXT    NOT NULL CHECK (severity IN ('info', 'warning', 'critical')),
@@ -30,7 +33,30 @@ CREATE TABLE incidents (
   workspace     TEXT,
   created_ms    INTEGER NOT NULL,
   updated_ms    INTEGER NOT NULL,
-  CHECK ((status = 'skipped') = (skip_reason IS NOT NULL))
+`;
+
+/** The triggers that keep `incident_counts` on a status change and a delete (version 1's, recreated by the rebuild). */
+const INCIDENT_STATUS_COUNT_TRIGGERS = `CREATE TRIGGER incidents_count_update AFTER UPDATE OF status, skip_reason ON incidents
+WHEN OLD.status IS NOT NEW.status OR OLD.skip_reason IS NOT NEW.skip_reason BEGIN
+  UPDATE incident_counts SET n = n - 1
+    WHERE cluster = OLD.cluster AND status = OLD.status AND skip_reason = COALESCE(OLD.skip_reason, '');
+  INSERT INTO incident_counts (cluster, status, skip_reason, n)
+    VALUES (NEW.cluster, NEW.status, COALESCE(NEW.skip_reason, ''), 1)
+    ON CONFLICT DO UPDATE SET n = n + 1;
+END;
+
+CREATE TRIGGER incidents_count_delete AFTER DELETE ON incidents BEGIN
+  UPDATE incident_counts SET n = n - 1
+    WHERE cluster = OLD.cluster AND status = OLD.status AND skip_reason = COALESCE(OLD.skip_reason, '');
+END;
+`;
+
+/** Schema version 1: events, incidents, agent runs, per-cluster counts and queue turns. */
+const V1 = `
+CREATE TABLE incidents (
+  seq           INTEGER PRIMARY KEY,
+  id            TEXT    NOT NULL UNIQUE,
+${INCIDENT_FACTS}  CHECK ((status = 'skipped') = (skip_reason IS NOT NULL))
 );
 -- Dedup: the latest incident of one fault.
 CREATE INDEX incidents_by_fault ON incidents (cluster, fault_id, last_seen_ms);
@@ -87,20 +113,7 @@ CREATE TRIGGER incidents_count_insert AFTER INSERT ON incidents BEGIN
     ON CONFLICT DO UPDATE SET n = n + 1;
 END;
 
-CREATE TRIGGER incidents_count_update AFTER UPDATE OF status, skip_reason ON incidents
-WHEN OLD.status IS NOT NEW.status OR OLD.skip_reason IS NOT NEW.skip_reason BEGIN
-  UPDATE incident_counts SET n = n - 1
-    WHERE cluster = OLD.cluster AND status = OLD.status AND skip_reason = COALESCE(OLD.skip_reason, '');
-  INSERT INTO incident_counts (cluster, status, skip_reason, n)
-    VALUES (NEW.cluster, NEW.status, COALESCE(NEW.skip_reason, ''), 1)
-    ON CONFLICT DO UPDATE SET n = n + 1;
-END;
-
-CREATE TRIGGER incidents_count_delete AFTER DELETE ON incidents BEGIN
-  UPDATE incident_counts SET n = n - 1
-    WHERE cluster = OLD.cluster AND status = OLD.status AND skip_reason = COALESCE(OLD.skip_reason, '');
-END;
-
+${INCIDENT_STATUS_COUNT_TRIGGERS}
 -- Small facts about the store itself (e.g. when it was last opened: the start-up write probe).
 CREATE TABLE store_meta (
   key   TEXT PRIMARY KEY,
@@ -197,13 +210,88 @@ const COUNT_NEW_INCIDENTS_PER_BATCH = `
 DROP TRIGGER incidents_count_insert;
 `;
 
+/** `incidents` as rebuilt by {@link rebuildIncidentsForIngest}: no text UNIQUE, an integer fault key. */
+const INCIDENTS_REBUILT = `
+CREATE TABLE incidents (
+  seq           INTEGER PRIMARY KEY,
+  id            TEXT    NOT NULL,
+${INCIDENT_FACTS}  fault_key     INTEGER NOT NULL,
+  CHECK ((status = 'skipped') = (skip_reason IS NOT NULL))
+);
+`;
+
+/** The columns the rebuild copies as they are (every one but the new `fault_key`). */
+const COPIED_INCIDENT_COLUMNS =
+  "seq, id, cluster, fault_id, fault_type, severity, resource, status, skip_reason, count, " +
+  "first_seen_ms, last_seen_ms, attempts, workspace, created_ms, updated_ms";
+
+/** What the rebuilt `incidents` gets back: its indexes and triggers, and the table of the ids it had. */
+const INCIDENTS_REBUILT_EXTRAS = `
+-- Dedup: a fault's incidents by its integer key (see fault-key.ts); a repeat moves no entry.
+CREATE INDEX incidents_by_fault_key ON incidents (fault_key);
+CREATE INDEX incidents_by_status ON incidents (status, seq);
+CREATE INDEX incidents_by_cluster ON incidents (cluster, seq);
+CREATE INDEX incidents_finished_by_age ON incidents (updated_ms)
+  WHERE status NOT IN ('queued', 'running');
+
+${INCIDENT_STATUS_COUNT_TRIGGERS}
+-- Ids made before this version (they end in random hex, not in their seq): looked up here.
+CREATE TABLE incident_legacy_ids (
+  id  TEXT    PRIMARY KEY,
+  seq INTEGER NOT NULL UNIQUE REFERENCES incidents (seq)
+) WITHOUT ROWID;
+INSERT INTO incident_legacy_ids (id, seq) SELECT id, seq FROM incidents;
+`;
+
+/**
+ * Ingest without text index writes. `incidents.id` loses its UNIQUE index: a new id embeds the
+ * incident's `seq` (unique by construction, found by the primary key, see `id.ts`); the ids stored
+ * before are kept in `incident_legacy_ids`. The dedup index on (cluster, fault_id, last_seen_ms)
+ * becomes one on an integer fault key. Measured: random-position inserts into indexes with long text
+ * keys rewrote hundreds of pages per committed batch.
+ *
+ * SQLite cannot drop a column's UNIQUE, so the table is rebuilt (after SQLite's 12-step procedure),
+ * every row, `seq` and `id` kept. Foreign keys cannot be switched off inside the migration's
+ * transaction: they are deferred to its commit instead. Dropping `incidents` leaves the events, runs
+ * and notifications pointing at it orphaned (counted as deferred violations); the rows inserted into
+ * the new `incidents` adopt them again (each insert into a parent table un-counts its children). The
+ * table is created under its final name, not renamed into place: a rename would adopt no one.
+ * `PRAGMA foreign_key_check` must then find nothing, else the migration fails and nothing changes.
+ */
+export function rebuildIncidentsForIngest(db: SqlDatabase): void {
+  db.exec("PRAGMA defer_foreign_keys = ON");
+  db.exec(`CREATE TEMP TABLE incidents_previous AS SELECT ${COPIED_INCIDENT_COLUMNS} FROM main.incidents;
+    CREATE TEMP TABLE incident_fault_keys (seq INTEGER PRIMARY KEY, fault_key INTEGER NOT NULL);`);
+  const keyOf = db.prepare<never, { seq: number; fault_key: number }>(
+    "INSERT INTO temp.incident_fault_keys (seq, fault_key) VALUES ($seq, $fault_key)",
+  );
+  const rows = db.query<{ seq: number; cluster: string; fault_id: string }>(
+    "SELECT seq, cluster, fault_id FROM temp.incidents_previous",
+  );
+  for (const row of rows.all()) keyOf.run({ seq: row.seq, fault_key: faultKey(row.cluster, row.fault_id) });
+  keyOf.finalize();
+  rows.finalize();
+  db.exec("DROP TABLE main.incidents");
+  db.exec(INCIDENTS_REBUILT);
+  db.exec(`INSERT INTO main.incidents (${COPIED_INCIDENT_COLUMNS}, fault_key)
+    SELECT ${COPIED_INCIDENT_COLUMNS}, fault_key FROM temp.incidents_previous JOIN temp.incident_fault_keys USING (seq)
+    ORDER BY seq;
+    DROP TABLE temp.incidents_previous;
+    DROP TABLE temp.incident_fault_keys;`);
+  db.exec(INCIDENTS_REBUILT_EXTRAS);
+  const broken = db.query<{ table: string }>("PRAGMA foreign_key_check").all();
+  if (broken.length > 0) {
+    throw new Error(`incidents rebuild left ${broken.length} dangling foreign keys (in ${broken[0]?.table})`);
+  }
+}
+
 /**
  * Forward migrations, oldest first: entry `n` takes a database from version `n` to `n + 1`.
  * Released entries never change what they create (a comment may be added); a schema change
  * appends a new one. The status and reason lists in the CHECK constraints are those of
  * `model.ts`; a test holds the two equal.
  */
-export const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly Migration[] = [
   V1,
   V2,
   V3,
@@ -211,6 +299,7 @@ export const MIGRATIONS: readonly string[] = [
   RETENTION_INDEX,
   CLUSTER_LIVENESS,
   COUNT_NEW_INCIDENTS_PER_BATCH,
+  rebuildIncidentsForIngest,
 ];
 
 /** The schema version this build reads and writes. */
@@ -242,7 +331,10 @@ export function migrate(db: SqlDatabase): { from: number; to: number } {
   return db.immediate((): { from: number; to: number } => {
     const from = schemaVersion(db);
     if (from > SCHEMA_VERSION) throw new NewerSchemaError(from);
-    for (const migration of MIGRATIONS.slice(from)) db.exec(migration);
+    for (const migration of MIGRATIONS.slice(from)) {
+      if (typeof migration === "string") db.exec(migration);
+      else migration(db);
+    }
     if (from < SCHEMA_VERSION) db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
     return { from, to: SCHEMA_VERSION };
   });

@@ -31,6 +31,8 @@ import type { FaultEvent, Severity } from "../events/fault.ts";
 import { logger } from "../log.ts";
 import { type SqlDatabase, sqliteFailure } from "../runtime/sqlite.ts";
 import { DedupWindow, WINDOW_SLACK_MS } from "./dedup-window.ts";
+import { faultKey } from "./fault-key.ts";
+import { seqOfIncidentId, sequencedIncidentId } from "./id.ts";
 import { StoreMaintenance } from "./maintenance.ts";
 import {
   type AgentRun,
@@ -60,6 +62,7 @@ import {
   pick,
   prepareStatements,
   type RunRow,
+  type SqliteIncidentInsert,
   type Statements,
   toAgentRun,
   toIncident,
@@ -80,6 +83,8 @@ interface BatchState {
   queued: number;
   /** New incidents by cluster, status and skip reason (`incident_counts` rows to add). */
   created: Map<string, CountRow>;
+  /** The `seq` the batch's next new incident gets (0 until the first one asks the database). */
+  nextSeq: number;
 }
 
 const log = logger({ component: "incident-store" });
@@ -161,6 +166,7 @@ export class SqliteStore implements IncidentStore {
         const state: BatchState = {
           queued: batch.some((item) => item.decision.action === "triage") ? this.#queueDepth() : 0,
           created: new Map(),
+          nextSeq: 0,
         };
         const results = batch.map((item) => this.#ingestOne(item, now, state));
         for (const count of state.created.values()) this.#statements.countIncidents.run(count);
@@ -227,6 +233,7 @@ export class SqliteStore implements IncidentStore {
     const seq =
       found === "unknown"
         ? this.#statements.openIncident.get({
+            fault_key: faultKey(cluster, faultId),
             cluster,
             fault_id: faultId,
             since: received - this.#settings.dedupWindowMs,
@@ -247,8 +254,14 @@ export class SqliteStore implements IncidentStore {
   ): { row: IncidentRow; created: true; queued: boolean } {
     const { event } = item;
     const triage = this.#triageState(item.decision, state);
-    const row = newIncidentRow(event, received, now, triage);
-    const seq = Number(this.#statements.insertIncident.run(row).lastInsertRowid);
+    if (state.nextSeq === 0) state.nextSeq = this.#statements.nextSeq.get()?.seq ?? 1;
+    const seq = state.nextSeq++;
+    const id = sequencedIncidentId(event.cluster, received, seq);
+    const row = newIncidentRow(event, seq, id, received, now, triage);
+    // The insert's parameters: the row and its fault key (set on it, not spread into a copy per event).
+    const insert = row as SqliteIncidentInsert;
+    insert.fault_key = faultKey(event.cluster, event.fault_id);
+    this.#statements.insertIncident.run(insert);
     const countKey = `${row.cluster}\u0000${row.status}\u0000${row.skip_reason ?? ""}`;
     const count = state.created.get(countKey);
     if (count) count.n += 1;
@@ -259,7 +272,7 @@ export class SqliteStore implements IncidentStore {
         skip_reason: row.skip_reason ?? "",
         n: 1,
       });
-    return { row: { seq, ...row }, created: true, queued: triage.status === "queued" };
+    return { row, created: true, queued: triage.status === "queued" };
   }
 
   /**
@@ -506,7 +519,7 @@ export class SqliteStore implements IncidentStore {
   }
 
   #incidentRow(id: string): IncidentRow {
-    const row = this.#statements.incidentById.get({ id });
+    const row = this.#statements.incidentById.get({ id, seq: seqOfIncidentId(id) });
     if (row === null) throw new IncidentStateError(`no incident ${id}`);
     return row;
   }

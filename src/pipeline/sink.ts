@@ -20,8 +20,12 @@ import { routeBatch } from "./route.ts";
 import type { Drops } from "./stages.ts";
 import type { StoredMark } from "./stored-mark.ts";
 
-/** Events written to the store in one transaction, at most. */
-export const STORE_BATCH = 512;
+/**
+ * Events written to the store in one transaction, at most: a backlog commits in few, big transactions
+ * (each commit rewrites the index pages it touched; measured in scripts/bench/store-bench.ts: 4096
+ * stores ~1.3× the events per CPU second of 512). At low rates a batch is what is queued, far less.
+ */
+export const STORE_BATCH = 4096;
 
 /** First wait before retrying a failed store write; it doubles up to {@link STORE_RETRY_MAX_MS}. */
 export const STORE_RETRY_INITIAL_MS = 500;

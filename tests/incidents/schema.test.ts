@@ -20,7 +20,9 @@ test("a version-1 database is migrated forward to the current version on open, k
   const stateDir = join(dir.path, "v1");
   mkdirSync(stateDir);
   const old = new Database(join(stateDir, DB_FILE));
-  old.exec(MIGRATIONS[0] ?? "");
+  const v1 = MIGRATIONS[0];
+  if (typeof v1 !== "string") throw new Error("version 1 is SQL");
+  old.exec(v1);
   old.exec("PRAGMA user_version = 1");
   old.exec(
     `INSERT INTO incidents (id, cluster, fault_id, fault_type, severity, resource, status, count,

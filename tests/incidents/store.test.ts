@@ -288,10 +288,17 @@ describe("ingest and dedup", () => {
     expect(openStore().ingest([])).toEqual([]);
   });
 
-  test("incident ids are sortable, name the cluster and are path-safe", () => {
+  test("incident ids are sortable, name the cluster, are path-safe and end in their incident's number", () => {
     const store = openStore();
     const incident = ingestOne(store, faultEvent(0, { cluster: "prod/eu 1" }));
-    expect(incident.id).toMatch(/^20261125T030000Z-prod_eu_1-[0-9a-f]{12}$/);
+    expect(incident.id).toMatch(/^20261125T030000Z-prod_eu_1-1$/);
+    const second = ingestOne(store, faultEvent(1, { cluster: "prod/eu 1", fault_id: "other" }));
+    expect(second.id).toMatch(/^20261125T030001Z-prod_eu_1-2$/);
+    expect(store.get(second.id)?.incident.id).toBe(second.id);
+    // Only the whole id finds it: the right number under another name or second finds nothing.
+    expect(store.get("20261125T030001Z-prod_eu_2-2")).toBeNull();
+    expect(store.get("20261125T030000Z-prod_eu_1-2")).toBeNull();
+    expect(store.get("2")).toBeNull();
   });
 });
 

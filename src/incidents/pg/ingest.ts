@@ -16,6 +16,7 @@
  */
 import { eventJson } from "../../events/event-json.ts";
 import type { FaultEvent, Severity } from "../../events/fault.ts";
+import { newIncidentId } from "../id.ts";
 import type {
   Incident,
   IncidentSkipReason,
@@ -99,7 +100,8 @@ export async function ingestBatch(
       }
     } else {
       const triage = triageState(item.decision, room);
-      const row = { seq: 0, ...newIncidentRow(event, received, now, triage) };
+      const id = newIncidentId(event, new Date(received));
+      const row = newIncidentRow(event, 0, id, received, now, triage);
       current = { row, created: true, added: 0, statusChanged: true };
       head.incident = current;
       created = true;
