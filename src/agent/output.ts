@@ -97,7 +97,7 @@ type ReadFile =
  *
  * @example
  * ```ts
- * const output = await readAgentOutput("/state/incidents/20261125T031505Z-prod-east-86e8e16b");
+ * const output = await readAgentOutput("/state/incidents/20261125T031505Z-prod-east-1042");
  * if (output.summary_status === "ok") console.log(output.summary?.summary);
  * ```
  */
