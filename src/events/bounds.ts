@@ -45,7 +45,11 @@ export function truncateStrings(value: unknown, max: number, depth = 0): unknown
     return copy ?? value;
   }
   let copy: Record<string, unknown> | null = null;
-  for (const [key, item] of Object.entries(value)) {
+  const record = value as Record<string, unknown>;
+  // for…in over own keys: no array of entries allocated per object (this runs for every event's `raw`).
+  for (const key in record) {
+    if (!Object.hasOwn(record, key)) continue;
+    const item = record[key];
     const bounded = truncateStrings(item, max, depth + 1);
     const boundedKey = truncateText(key, max);
     if (bounded === item && boundedKey === key) continue;

@@ -4,6 +4,21 @@
  * iterates with `for await`.
  */
 
+/** How {@link Channel.take} waits for more once something is queued. */
+export interface TakeOptions<T> {
+  /**
+   * Once something arrives, wait one more event-loop turn, so that everything arriving in the same turn
+   * (e.g. a burst of messages from several workers) is taken together.
+   */
+  gather?: boolean;
+  /**
+   * Coalescing: keep waiting for more until `until(first)` (epoch ms, as `Date.now()`), `first` being the
+   * oldest item queued, but never longer than `maxMs` from now; ends as soon as `max` items are queued or
+   * the channel closes. An item that is already late waits for nothing.
+   */
+  linger?: { until: (first: T) => number; maxMs: number };
+}
+
 /** Bounded FIFO with async iteration. */
 export class Channel<T> implements AsyncIterable<T> {
   #items: T[] = [];
@@ -11,6 +26,8 @@ export class Channel<T> implements AsyncIterable<T> {
   #closed = false;
   #wake: (() => void) | null = null;
   #accepted = 0;
+  /** While a {@link take} lingers: how many items end the wait, and how to end it. */
+  #lingering: { max: number; end: () => void } | null = null;
 
   constructor(readonly capacity: number) {
     if (!(capacity >= 1)) throw new RangeError(`channel capacity must be at least 1, got ${capacity}`);
@@ -32,6 +49,7 @@ export class Channel<T> implements AsyncIterable<T> {
     this.#items.push(item);
     this.#accepted += 1;
     this.#wake?.();
+    if (this.#lingering !== null && this.size >= this.#lingering.max) this.#lingering.end();
     return true;
   }
 
@@ -39,14 +57,14 @@ export class Channel<T> implements AsyncIterable<T> {
   close(): void {
     this.#closed = true;
     this.#wake?.();
+    this.#lingering?.end();
   }
 
   /**
    * Takes up to `max` queued items at once (for batched consumers); waits while empty. Empty = closed.
-   * With `gather`, once something arrives it waits one more event-loop turn, so that everything
-   * arriving in the same turn (e.g. a burst of messages from several workers) is taken together.
+   * `options` make it wait a little for more once something is queued (see {@link TakeOptions}).
    */
-  async take(max: number, options: { gather?: boolean } = {}): Promise<T[]> {
+  async take(max: number, options: TakeOptions<T> = {}): Promise<T[]> {
     let waited = false;
     while (this.size === 0) {
       if (this.#closed) return [];
@@ -56,7 +74,8 @@ export class Channel<T> implements AsyncIterable<T> {
       });
       this.#wake = null;
     }
-    if (options.gather && waited) await new Promise<void>((resolve) => setImmediate(resolve));
+    const lingered = options.linger ? await this.#linger(max, options.linger) : false;
+    if (options.gather && waited && !lingered) await new Promise<void>((resolve) => setImmediate(resolve));
     const end = Math.min(this.#items.length, this.#head + max);
     const batch = this.#items.slice(this.#head, end);
     this.#head = end;
@@ -65,6 +84,23 @@ export class Channel<T> implements AsyncIterable<T> {
       this.#head = 0;
     }
     return batch;
+  }
+
+  /** Waits as {@link TakeOptions.linger} says; true when it waited at all. */
+  async #linger(max: number, linger: NonNullable<TakeOptions<T>["linger"]>): Promise<boolean> {
+    if (this.size >= max || this.#closed) return false;
+    const wait = Math.min(linger.until(this.#items[this.#head] as T) - Date.now(), linger.maxMs);
+    if (!(wait > 0)) return false;
+    await new Promise<void>((resolve) => {
+      const end = (): void => {
+        clearTimeout(timer);
+        this.#lingering = null;
+        resolve();
+      };
+      const timer = setTimeout(end, wait);
+      this.#lingering = { max, end };
+    });
+    return true;
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<T> {

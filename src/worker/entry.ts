@@ -9,6 +9,7 @@ import { errorMessage, setLogLevel } from "../log.ts";
 import { Gate } from "../runtime/gate.ts";
 import { parentThread } from "../runtime/threads.ts";
 import { ClusterConnection } from "./connection.ts";
+import { EventBatcher } from "./event-batcher.ts";
 import { Flow } from "./flow.ts";
 import {
   ALIVE_BATCH_MS,
@@ -16,6 +17,7 @@ import {
   type ClusterSpec,
   type ConnectionMessage,
   type ConnectionSettings,
+  EVENT_BATCH_MS,
   encodeEventBatch,
   type MainToWorker,
   type WorkerToMain,
@@ -31,10 +33,8 @@ let gate: Gate | null = null;
 const parent = parentThread<WorkerToMain, MainToWorker>();
 const post = (message: WorkerToMain): void => parent.post(message);
 
-/** Most events sent in one message. */
-const MAX_BATCH = 256;
-let pending: FaultEvent[] = [];
-let flushing = false;
+/** Events wait here up to {@link EVENT_BATCH_MS} and cross in batches (see {@link sendEvents}). */
+const events = new EventBatcher(sendEvents);
 
 /** `alive` reports not sent yet, the latest per cluster (see {@link AliveBatchMessage}). */
 const pendingAlive = new Map<string, AliveMessage>();
@@ -55,22 +55,25 @@ function flushAlive(): void {
 /** Set by a `fail` message (fault injection): the next batch fails to encode. */
 let failNextBatch = false;
 
-/** Sends the events gathered this turn as one message (a structured clone and a main-thread task each saved). */
-function flush(): void {
-  flushing = false;
-  if (pending.length === 0) return;
+/**
+ * Sends a batch of events as one message: a structured clone, and a wake-up and a task of the main
+ * thread, for all of them (see {@link EVENT_BATCH_MS}).
+ */
+function sendEvents(batch: FaultEvent[]): void {
   if (failNextBatch) {
     failNextBatch = false;
     throw new RangeError("injected failure: event batch could not be encoded");
   }
-  post(encodeEventBatch(pending));
-  pending = [];
+  post(encodeEventBatch(batch));
 }
+
+/** Sends the events waiting now (before any other message: the order is kept). */
+const flush = (): void => events.flush();
 
 /** The events accepted but not yet sent, by cluster. */
 function heldByCluster(): Record<string, number> {
   const held: Record<string, number> = {};
-  for (const event of pending) held[event.cluster] = (held[event.cluster] ?? 0) + 1;
+  for (const event of events.pending) held[event.cluster] = (held[event.cluster] ?? 0) + 1;
   return held;
 }
 
@@ -96,17 +99,13 @@ process.on("unhandledRejection", dieOf);
 parent.onError(sayLastWords);
 
 /**
- * Passes a connection's report on: events wait for the end of this turn, `alive` reports up to
- * {@link ALIVE_BATCH_MS} (one naming a new session goes at once); anything else sends what waits first (order kept).
+ * Passes a connection's report on: events wait up to {@link EVENT_BATCH_MS} (see {@link EventBatcher}),
+ * `alive` reports up to {@link ALIVE_BATCH_MS} (one naming a new session goes at once); anything else
+ * sends what waits first (order kept).
  */
 function report(message: ConnectionMessage): void {
   if (message.type === "event") {
-    pending.push(message.event);
-    if (pending.length >= MAX_BATCH) flush();
-    else if (!flushing) {
-      flushing = true;
-      setImmediate(flush);
-    }
+    events.add(message.event);
     return;
   }
   if (message.type === "alive") {

@@ -47,3 +47,44 @@ test("stays correct over many pushes and takes (internal compaction)", async () 
 test("capacity must be at least 1", () => {
   expect(() => new Channel(0)).toThrow(/capacity must be at least 1/);
 });
+
+test("linger: waits until the first item's deadline for more, then takes them together", async () => {
+  const channel = new Channel<number>(100);
+  const startedMs = Date.now();
+  // Each item is its own send time: the take waits until 40 ms after the first one's.
+  const waiting = channel.take(10, { linger: { until: (first) => first + 40, maxMs: 1000 } });
+  channel.push(Date.now());
+  setTimeout(() => channel.push(Date.now()), 10);
+  setTimeout(() => channel.push(Date.now()), 20);
+  const batch = await waiting;
+  expect(batch).toHaveLength(3);
+  expect(Date.now() - startedMs).toBeGreaterThanOrEqual(35);
+  channel.close();
+});
+
+test("linger: an item already past its deadline waits for nothing; maxMs caps the wait", async () => {
+  const channel = new Channel<number>(100);
+  channel.push(Date.now() - 1000);
+  let startedMs = Date.now();
+  expect(await channel.take(10, { linger: { until: (first) => first + 40, maxMs: 1000 } })).toHaveLength(1);
+  expect(Date.now() - startedMs).toBeLessThan(30);
+  channel.push(Date.now());
+  startedMs = Date.now();
+  expect(await channel.take(10, { linger: { until: (first) => first + 60_000, maxMs: 30 } })).toHaveLength(1);
+  const waitedMs = Date.now() - startedMs;
+  expect(waitedMs).toBeGreaterThanOrEqual(25);
+  expect(waitedMs).toBeLessThan(1000);
+  channel.close();
+});
+
+test("linger ends as soon as max items are queued, or the channel closes", async () => {
+  const channel = new Channel<number>(100);
+  const linger = { until: () => Date.now() + 60_000, maxMs: 60_000 };
+  const full = channel.take(3, { linger });
+  for (const n of [1, 2, 3, 4]) channel.push(n);
+  expect(await full).toEqual([1, 2, 3]);
+  const closing = channel.take(3, { linger });
+  setTimeout(() => channel.close(), 10);
+  expect(await closing).toEqual([4]);
+  expect(await channel.take(3, { linger })).toEqual([]);
+});
