@@ -171,8 +171,18 @@ export function transformBody(
   );
 }
 
-/** Splits SSE bytes into events (a blank line ends one; lines end in LF, CRLF or CR) and checks each. */
-class SseFramer {
+/**
+ * Splits SSE bytes into events (a blank line ends one; lines end in LF, CRLF or CR) and checks each:
+ * an event too large or too deep is reported to `onRefused` and dropped; any other goes to `take`, or to
+ * `out` when `take` leaves it.
+ *
+ * @example
+ * ```ts
+ * const framer = new SseFramer(bounds, onRefused, (event) => (handle(event), true));
+ * framer.push(chunk, out);
+ * ```
+ */
+export class SseFramer {
   readonly #bounds: StreamBounds;
   readonly #onRefused: OnRefused;
   readonly #take: TakeEvent | undefined;
@@ -185,6 +195,7 @@ class SseFramer {
   #lineLength = 0;
   #afterCR = false;
 
+  /** A framer holding events to `bounds`. */
   constructor(bounds: StreamBounds, onRefused: OnRefused, take?: TakeEvent) {
     this.#bounds = bounds;
     this.#onRefused = onRefused;
@@ -192,6 +203,7 @@ class SseFramer {
     this.#scanner = new DepthScanner(bounds.maxDepth);
   }
 
+  /** Frames `chunk` (events may span chunks): each complete event is checked and handed on. */
   push(chunk: Uint8Array, out: BodyOutput): void {
     let eventStart = 0;
     for (let i = 0; i < chunk.length; i++) {
