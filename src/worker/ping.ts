@@ -76,13 +76,17 @@ export async function ping(target: PingTarget): Promise<void> {
     abort.abort();
   }, target.timeoutMs);
   // The answer's stream is read to its end even after the answer (later messages still reach the SDK).
+  let settled = false;
   void exchange(target, id, abort.signal, answered).then(
-    () => answered.reject(new Error("the server ended its answer to ping without answering it")),
+    () => {
+      if (!settled) answered.reject(new Error("the server ended its answer to ping without answering it"));
+    },
     (error: unknown) => answered.reject(error),
   );
   try {
     await answered.promise;
   } finally {
+    settled = true;
     clearTimeout(timer);
   }
 }
