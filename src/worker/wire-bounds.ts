@@ -32,6 +32,7 @@ const CLOSE_BRACKET = 0x5d;
 const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
 /** `data:`, the SSE field that carries the JSON. */
+const COLON = 0x3a;
 const DATA_FIELD = [0x64, 0x61, 0x74, 0x61, 0x3a] as const;
 
 /**
@@ -285,6 +286,18 @@ export class SseFramer {
     this.#pendingBytes = 0;
     this.#discarding = false;
   }
+}
+
+/**
+ * Whether an SSE event (as {@link SseFramer} hands it on) holds comment lines only (`: keep-alive`), or
+ * nothing: such an event dispatches nothing to an SSE parser, so it need not reach one.
+ */
+export function commentsOnly(event: Uint8Array): boolean {
+  for (let i = 0; i < event.length; i = nextLineEnd(event, i) + 1) {
+    const b = event[i];
+    if (b !== COLON && b !== LF && b !== CR) return false;
+  }
+  return true;
 }
 
 /** The index of the first CR or LF at or after `from`, else `bytes.length`. */
