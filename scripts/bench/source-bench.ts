@@ -9,6 +9,8 @@
  *
  *   bun scripts/bench/source-bench.ts [--clusters 1000] [--sdk | --workers K] [--ping-seconds 1] [--idle-seconds 20]
  *     [--check-seconds S]              (faultline's subscribe.check_interval_seconds; its default when absent)
+ *   With 256 clusters or more, set BUN_CONFIG_MAX_HTTP_REQUESTS (e.g. 4096; src/runtime/http-capacity.ts):
+ *   past Bun's default cap the connections hang and the figures count only the first 255.
  *     [--rate 1000] [--seconds 5]      (add bun's --cpu-prof to see where the CPU goes)
  */
 import { cpuUsage } from "node:process";
