@@ -268,12 +268,14 @@ export class ClusterConnection {
     this.#markAlive(true);
     this.#endLostSessions();
 
+    const sessionEnded = new AbortController();
     const pingTarget: PingTarget = {
       url: new URL(this.#spec.mcp_endpoint),
       send: cluster.fetch({ onRefused: lost.resolve }),
       sessionId: transport.sessionId,
       protocolVersion: transport.protocolVersion,
       timeoutMs: this.#timeoutMs,
+      closed: sessionEnded.signal,
       bounds: { maxBytes: this.#limits.max_message_bytes, maxDepth: this.#limits.max_event_depth },
       onRefused: guard.onRefused,
       deliver: (message) => transport.onmessage?.(message),
@@ -289,6 +291,7 @@ export class ClusterConnection {
       return await lost.promise;
     } finally {
       stopPinging();
+      sessionEnded.abort();
       feed.ended(this.#lastAliveMs);
     }
   }

@@ -45,6 +45,8 @@ export interface PingTarget {
   protocolVersion: string | undefined;
   /** How long the answer may take. */
   timeoutMs: number;
+  /** Aborted when the session ends: an answer's stream still open is then closed (as the SDK's transport closes it). */
+  closed: AbortSignal;
   /** The bounds of an answer (`limits.max_message_bytes`, `limits.max_event_depth`). */
   bounds: StreamBounds;
   /** An answer (or one of its events) refused by the bounds. */
@@ -77,7 +79,7 @@ export async function ping(target: PingTarget): Promise<void> {
   }, target.timeoutMs);
   // The answer's stream is read to its end even after the answer (later messages still reach the SDK).
   let settled = false;
-  void exchange(target, id, abort.signal, answered).then(
+  void exchange(target, id, AbortSignal.any([abort.signal, target.closed]), answered).then(
     () => {
       if (!settled) answered.reject(new Error("the server ended its answer to ping without answering it"));
     },

@@ -3,6 +3,7 @@ import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamable
 import { ErrorCode, type JSONRPCMessage, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { type PingTarget, ping } from "../../src/worker/ping.ts";
 import { BodyRefused, type Refusal } from "../../src/worker/wire-bounds.ts";
+import { waitFor } from "../helpers/wait.ts";
 
 const encoder = new TextEncoder();
 
@@ -47,6 +48,7 @@ function targetFor(url: URL, overrides: Partial<PingTarget> = {}) {
     sessionId: "session-1",
     protocolVersion: "2025-06-18",
     timeoutMs: 2000,
+    closed: new AbortController().signal,
     bounds: { maxBytes: 4096, maxDepth: 8 },
     onRefused: (reason) => refused.push(reason),
     deliver: (message) => delivered.push(message),
@@ -93,19 +95,28 @@ describe("ping", () => {
     expect(unparsable.map((error) => error.name)).toEqual(["SyntaxError"]);
   });
 
-  test("an answer that stays open after the ping is answered resolves at once", async () => {
+  test("an answer that stays open after the ping is answered resolves at once, and closes with the session", async () => {
+    let cancelled = false;
     const { url } = serve(({ body }) => {
       const stream = new ReadableStream<Uint8Array>({
         start(controller) {
           controller.enqueue(encoder.encode(message({ jsonrpc: "2.0", id: body.id, result: {} })));
           // never closed: the server keeps the stream
         },
+        cancel() {
+          cancelled = true;
+        },
       });
       return new Response(stream, { headers: { "content-type": "text/event-stream" } });
     });
+    const session = new AbortController();
     const started = performance.now();
-    await ping(targetFor(url, { timeoutMs: 3000 }).target);
+    await ping(targetFor(url, { timeoutMs: 3000, closed: session.signal }).target);
     expect(performance.now() - started).toBeLessThan(1500);
+    await Bun.sleep(50);
+    expect(cancelled).toBe(false);
+    session.abort();
+    await waitFor("the answer's stream closed", () => cancelled);
   });
 
   test("fails as the SDK's ping did: JSON-RPC error, HTTP status, no answer in time, another id only", async () => {
