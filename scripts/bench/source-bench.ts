@@ -8,6 +8,9 @@
  * them), this thread only counting their messages.
  *
  *   bun scripts/bench/source-bench.ts [--clusters 1000] [--sdk | --workers K] [--ping-seconds 1] [--idle-seconds 20]
+ *     [--check-seconds S]              (faultline's subscribe.check_interval_seconds; its default when absent)
+ *   With 256 clusters or more, set BUN_CONFIG_MAX_HTTP_REQUESTS (e.g. 4096; src/runtime/http-capacity.ts):
+ *   past Bun's default cap the connections hang and the figures count only the first 255.
  *     [--rate 1000] [--seconds 5]      (add bun's --cpu-prof to see where the CPU goes)
  */
 import { cpuUsage } from "node:process";
@@ -35,6 +38,7 @@ const { values } = parseArgs({
     sdk: { type: "boolean" },
     workers: { type: "string" },
     "ping-seconds": { type: "string" },
+    "check-seconds": { type: "string" },
     "idle-seconds": { type: "string" },
     rate: { type: "string" },
     seconds: { type: "string" },
@@ -44,6 +48,8 @@ const { values } = parseArgs({
 const clusters = Number(values.clusters ?? 1000);
 const pingSeconds = Number(values["ping-seconds"] ?? 1);
 const idleSeconds = Number(values["idle-seconds"] ?? 20);
+/** faultline's `subscribe.check_interval_seconds` (its default when absent). */
+const checkSeconds = values["check-seconds"] === undefined ? undefined : Number(values["check-seconds"]);
 const rate = Number(values.rate ?? 1000);
 const seconds = Number(values.seconds ?? 5);
 
@@ -83,7 +89,11 @@ try {
     );
   } else {
     const settings: ConnectionSettings = {
-      subscribe: { mode: "faults", poll_interval_seconds: 15 },
+      subscribe: {
+        mode: "faults",
+        poll_interval_seconds: 15,
+        ...(checkSeconds === undefined ? {} : { check_interval_seconds: checkSeconds }),
+      },
       reconnect: { initial_seconds: 1, max_seconds: 30 },
       ping: { interval_seconds: pingSeconds, timeout_seconds: 10 },
       log_level: "warn",

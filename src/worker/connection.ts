@@ -21,6 +21,7 @@ import { VERSION } from "../version.ts";
 import { type Feed, type FeedContext, type FeedSession, now } from "./feed.ts";
 import { Flow } from "./flow.ts";
 import { describeFailure, type FailureTarget, sharedSchemaValidator, watchEventStream } from "./mcp.ts";
+import { type PingTarget, ping } from "./ping.ts";
 import { PollFeed } from "./poll-feed.ts";
 import {
   boundReport,
@@ -267,8 +268,21 @@ export class ClusterConnection {
     this.#markAlive(true);
     this.#endLostSessions();
 
+    const sessionEnded = new AbortController();
+    const pingTarget: PingTarget = {
+      url: new URL(this.#spec.mcp_endpoint),
+      send: cluster.fetch({ onRefused: lost.resolve }),
+      sessionId: transport.sessionId,
+      protocolVersion: transport.protocolVersion,
+      timeoutMs: this.#timeoutMs,
+      closed: sessionEnded.signal,
+      bounds: { maxBytes: this.#limits.max_message_bytes, maxDepth: this.#limits.max_event_depth },
+      onRefused: guard.onRefused,
+      deliver: (message) => transport.onmessage?.(message),
+      unparsable: (error) => transport.onerror?.(error),
+    };
     const stopPinging = this.#clock.every(this.#settings.ping.interval_seconds * 1000, () => {
-      client.ping({ timeout: this.#timeoutMs }).then(
+      ping(pingTarget).then(
         () => this.#markAlive(),
         (error: unknown) => lost.resolve(`ping failed: ${this.#describe(error)}`),
       );
@@ -277,6 +291,7 @@ export class ClusterConnection {
       return await lost.promise;
     } finally {
       stopPinging();
+      sessionEnded.abort();
       feed.ended(this.#lastAliveMs);
     }
   }

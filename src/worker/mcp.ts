@@ -19,8 +19,10 @@ import { takeLoggingNotifications } from "./sse-notifications.ts";
 import {
   boundJsonBody,
   boundSseStream,
+  commentsOnly,
   type OnRefused,
   type StreamBounds,
+  type TakeEvent,
   truncateBody,
 } from "./wire-bounds.ts";
 
@@ -87,7 +89,9 @@ export function watchEventStream(
     if (!response.body) return response;
     onOpen();
     const events = { maxBytes: limits.max_event_bytes, maxDepth: depth };
-    const take = guard.onNotification ? takeLoggingNotifications(guard.onNotification) : undefined;
+    const notifications = guard.onNotification ? takeLoggingNotifications(guard.onNotification) : undefined;
+    // Keep-alive comments (a server's every 15 s or so, per stream) stop here: the SDK would parse them for nothing.
+    const take: TakeEvent = (event) => commentsOnly(event) || (notifications?.(event) ?? false);
     const body = boundSseStream(watchBody(response.body, onLost, flow), events, onRefused, take);
     return withBody(response, body);
   };

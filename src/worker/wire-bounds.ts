@@ -32,6 +32,7 @@ const CLOSE_BRACKET = 0x5d;
 const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
 /** `data:`, the SSE field that carries the JSON. */
+const COLON = 0x3a;
 const DATA_FIELD = [0x64, 0x61, 0x74, 0x61, 0x3a] as const;
 
 /**
@@ -171,8 +172,18 @@ export function transformBody(
   );
 }
 
-/** Splits SSE bytes into events (a blank line ends one; lines end in LF, CRLF or CR) and checks each. */
-class SseFramer {
+/**
+ * Splits SSE bytes into events (a blank line ends one; lines end in LF, CRLF or CR) and checks each:
+ * an event too large or too deep is reported to `onRefused` and dropped; any other goes to `take`, or to
+ * `out` when `take` leaves it.
+ *
+ * @example
+ * ```ts
+ * const framer = new SseFramer(bounds, onRefused, (event) => (handle(event), true));
+ * framer.push(chunk, out);
+ * ```
+ */
+export class SseFramer {
   readonly #bounds: StreamBounds;
   readonly #onRefused: OnRefused;
   readonly #take: TakeEvent | undefined;
@@ -185,6 +196,7 @@ class SseFramer {
   #lineLength = 0;
   #afterCR = false;
 
+  /** A framer holding events to `bounds`. */
   constructor(bounds: StreamBounds, onRefused: OnRefused, take?: TakeEvent) {
     this.#bounds = bounds;
     this.#onRefused = onRefused;
@@ -192,6 +204,7 @@ class SseFramer {
     this.#scanner = new DepthScanner(bounds.maxDepth);
   }
 
+  /** Frames `chunk` (events may span chunks): each complete event is checked and handed on. */
   push(chunk: Uint8Array, out: BodyOutput): void {
     let eventStart = 0;
     for (let i = 0; i < chunk.length; i++) {
@@ -273,6 +286,18 @@ class SseFramer {
     this.#pendingBytes = 0;
     this.#discarding = false;
   }
+}
+
+/**
+ * Whether an SSE event (as {@link SseFramer} hands it on) holds comment lines only (`: keep-alive`), or
+ * nothing: such an event dispatches nothing to an SSE parser, so it need not reach one.
+ */
+export function commentsOnly(event: Uint8Array): boolean {
+  for (let i = 0; i < event.length; i = nextLineEnd(event, i) + 1) {
+    const b = event[i];
+    if (b !== COLON && b !== LF && b !== CR) return false;
+  }
+  return true;
 }
 
 /** The index of the first CR or LF at or after `from`, else `bytes.length`. */

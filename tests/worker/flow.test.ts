@@ -14,7 +14,7 @@ const server = Bun.serve({
       new ReadableStream<string>({
         start(controller) {
           write = (text) => controller.enqueue(text);
-          controller.enqueue(": open\n\n");
+          controller.enqueue("data: open\n\n"); // comments are not passed on
         },
       }),
       { headers: { "content-type": "text/event-stream" } },

@@ -1,0 +1,228 @@
+/**
+ * The keep-alive ping of an established session, sent without the MCP SDK's request machinery. Through
+ * the SDK, each ping's answer (an SSE stream from most servers) went through our bounds as a JavaScript
+ * stream, then the SDK's text decoder and SSE parser streams, and two zod parses: at 1000 idle clusters
+ * pinged every 15 s, that was most of faultline's idle CPU (README, Performance). Here one POST is sent
+ * with the headers the SDK's transport sends (session id, protocol version), and its answer is read
+ * chunk by chunk: bounded exactly as the edge bounds every answer (wire-bounds.ts), the ping's own answer
+ * taken by its id, and any other message the server put on the same stream handed to the SDK's
+ * transport as it would have arrived there (notifications, requests), its unparsable data reported the
+ * same way. Failures are the errors the SDK raised (timeout, HTTP status, JSON-RPC error), so
+ * `describeFailure` names them as before.
+ */
+import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { type FetchLike, fetchWithinOrigin } from "@modelcontextprotocol/sdk/shared/transport.js";
+import {
+  ErrorCode,
+  type JSONRPCMessage,
+  JSONRPCMessageSchema,
+  McpError,
+} from "@modelcontextprotocol/sdk/types.js";
+import { messageData } from "./sse-notifications.ts";
+import {
+  type BodyOutput,
+  BodyRefused,
+  DepthScanner,
+  type OnRefused,
+  SseFramer,
+  type StreamBounds,
+} from "./wire-bounds.ts";
+
+/** Longest error answer read (its text only feeds the error message). */
+const MAX_ERROR_BODY_BYTES = 16 * 1024;
+
+const decoder = new TextDecoder();
+let pings = 0;
+
+/** Where a ping goes and what it may receive. */
+export interface PingTarget {
+  /** The MCP endpoint. */
+  url: URL;
+  /** The cluster's fetch (its headers, token and TLS; reports refused credentials). */
+  send: FetchLike;
+  /** The session's id and protocol version, as the SDK's transport holds them. */
+  sessionId: string | undefined;
+  protocolVersion: string | undefined;
+  /** How long the answer may take. */
+  timeoutMs: number;
+  /** Aborted when the session ends: an answer's stream still open is then closed (as the SDK's transport closes it). */
+  closed: AbortSignal;
+  /** The bounds of an answer (`limits.max_message_bytes`, `limits.max_event_depth`). */
+  bounds: StreamBounds;
+  /** An answer (or one of its events) refused by the bounds. */
+  onRefused: OnRefused;
+  /** Any other message the server sent with the answer: to the SDK (its transport's `onmessage`). */
+  deliver(message: JSONRPCMessage): void;
+  /** Data that is not a JSON-RPC message: to the SDK's error handler (its transport's `onerror`). */
+  unparsable(error: Error): void;
+}
+
+/**
+ * Sends one `ping` on the session; resolves once the server answers it, rejects as the SDK's
+ * `client.ping` would (McpError RequestTimeout, StreamableHTTPError, McpError of a JSON-RPC error,
+ * the fetch's own error, BodyRefused).
+ *
+ * @example
+ * ```ts
+ * await ping({ url, send, sessionId: transport.sessionId, protocolVersion: transport.protocolVersion, ... });
+ * ```
+ */
+export async function ping(target: PingTarget): Promise<void> {
+  const id = `faultline-ping-${++pings}`;
+  const abort = new AbortController();
+  const answered = Promise.withResolvers<void>();
+  const timer = setTimeout(() => {
+    answered.reject(
+      McpError.fromError(ErrorCode.RequestTimeout, "Request timed out", { timeout: target.timeoutMs }),
+    );
+    abort.abort();
+  }, target.timeoutMs);
+  // The answer's stream is read to its end even after the answer (later messages still reach the SDK).
+  let settled = false;
+  void exchange(target, id, AbortSignal.any([abort.signal, target.closed]), answered).then(
+    () => {
+      if (!settled) answered.reject(new Error("the server ended its answer to ping without answering it"));
+    },
+    (error: unknown) => answered.reject(error),
+  );
+  try {
+    await answered.promise;
+  } finally {
+    settled = true;
+    clearTimeout(timer);
+  }
+}
+
+/** POSTs the ping and reads its answer; `answered` settles once the ping's own answer is read. */
+async function exchange(
+  target: PingTarget,
+  id: string,
+  signal: AbortSignal,
+  answered: PromiseWithResolvers<void>,
+): Promise<void> {
+  const headers = new Headers({
+    "content-type": "application/json",
+    accept: "application/json, text/event-stream",
+  });
+  if (target.sessionId) headers.set("mcp-session-id", target.sessionId);
+  if (target.protocolVersion) headers.set("mcp-protocol-version", target.protocolVersion);
+  const response = await fetchWithinOrigin(target.send)(target.url, {
+    method: "POST",
+    headers,
+    body: JSON.stringify({ jsonrpc: "2.0", id, method: "ping" }),
+    signal,
+  });
+  const body = response.body;
+  if (!response.ok) {
+    const text = body ? decoder.decode((await readUpTo(body, MAX_ERROR_BODY_BYTES)).bytes) : "";
+    throw new StreamableHTTPError(response.status, `Error POSTing to endpoint: ${text}`);
+  }
+  if (!body) throw new Error("the server answered ping without a body");
+  const type = response.headers.get("content-type") ?? "";
+  const take = (message: unknown): void => {
+    if (isAnswerTo(message, id)) settle(message, answered);
+    else deliver(message, target);
+  };
+  if (type.includes("text/event-stream")) return readEvents(body, target, take);
+  if (!type.includes("application/json")) {
+    await body.cancel().catch(() => {});
+    throw new StreamableHTTPError(-1, `Unexpected content type: ${type}`);
+  }
+  const { bytes, over } = await readUpTo(body, target.bounds.maxBytes);
+  const refusal = over
+    ? `message larger than ${target.bounds.maxBytes} bytes`
+    : new DepthScanner(target.bounds.maxDepth).feed(bytes)
+      ? `message nested deeper than ${target.bounds.maxDepth} levels`
+      : null;
+  if (refusal !== null) {
+    const reason = over ? "oversized" : "too_deep";
+    target.onRefused(reason, refusal);
+    throw new BodyRefused(reason, refusal);
+  }
+  const data: unknown = JSON.parse(decoder.decode(bytes));
+  for (const message of Array.isArray(data) ? data : [data]) take(message);
+}
+
+/** Reads an SSE answer to its end, each bounded event's message to `take` as it completes. */
+async function readEvents(
+  body: ReadableStream<Uint8Array>,
+  target: PingTarget,
+  take: (message: unknown) => void,
+): Promise<void> {
+  const framer = new SseFramer(target.bounds, target.onRefused, (event) => {
+    const data = messageData(decoder.decode(event));
+    if (data === null) return true;
+    try {
+      take(JSON.parse(data));
+    } catch (error) {
+      target.unparsable(error instanceof Error ? error : new Error(String(error)));
+    }
+    return true;
+  });
+  const reader = body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    framer.push(value, IGNORED);
+  }
+}
+
+/** Where the framer would pass the events it does not take: it takes them all. */
+const IGNORED: BodyOutput = { enqueue: () => {}, error: () => {}, terminate: () => {} };
+
+/** Whether `message` is the answer (result or error) to the request `id`. */
+function isAnswerTo(message: unknown, id: string): message is Record<string, unknown> {
+  if (typeof message !== "object" || message === null) return false;
+  const answer = message as Record<string, unknown>;
+  return answer.id === id && ("result" in answer || "error" in answer);
+}
+
+/** Settles the ping with its answer: a result resolves it, an error rejects it as the SDK would. */
+function settle(answer: Record<string, unknown>, answered: PromiseWithResolvers<void>): void {
+  const { result, error } = answer;
+  if (typeof error === "object" && error !== null) {
+    const { code, message, data } = error as Record<string, unknown>;
+    answered.reject(new McpError(Number(code), String(message), data));
+  } else if (typeof result === "object" && result !== null && !Array.isArray(result)) answered.resolve();
+  else answered.reject(new Error("the server answered ping with a malformed result"));
+}
+
+/** Hands a message that is not the ping's answer to the SDK, parsed as its transport parses it. */
+function deliver(message: unknown, target: PingTarget): void {
+  const parsed = JSONRPCMessageSchema.safeParse(message);
+  if (parsed.success) target.deliver(parsed.data);
+  else target.unparsable(parsed.error);
+}
+
+/** Up to `max` bytes of `body` (the rest is not read): `over` when it holds more. */
+async function readUpTo(
+  body: ReadableStream<Uint8Array>,
+  max: number,
+): Promise<{ bytes: Uint8Array; over: boolean }> {
+  const reader = body.getReader();
+  const pieces: Uint8Array[] = [];
+  let length = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (length + value.length > max) {
+      reader.cancel().catch(() => {});
+      return { bytes: join(pieces, length), over: true };
+    }
+    pieces.push(value);
+    length += value.length;
+  }
+  return { bytes: join(pieces, length), over: false };
+}
+
+/** `pieces` (of total `length` bytes) as one array. */
+function join(pieces: readonly Uint8Array[], length: number): Uint8Array {
+  if (pieces.length === 1) return pieces[0] as Uint8Array;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const piece of pieces) {
+    out.set(piece, offset);
+    offset += piece.length;
+  }
+  return out;
+}
