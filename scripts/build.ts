@@ -22,6 +22,11 @@ const result = await Bun.build({
   },
   minify: true,
   sourcemap: "linked",
+  // Compiled to JSC bytecode at build time: the main thread and every worker thread load their modules
+  // (the MCP SDK, zod, valibot, …) without parsing them first. Measured at 1000 clusters (README,
+  // Performance): ~0.2 s less main-thread CPU to all active, and less in the workers.
+  format: "esm",
+  bytecode: true,
 });
 if (!result.success) {
   for (const message of result.logs) console.error(message);

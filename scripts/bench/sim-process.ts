@@ -11,7 +11,8 @@
  *   clusters as fast as it can (in chunks, yielding between them so sockets drain while it injects).
  * - `{ cmd: "steady", clusters: N, rate: R, seconds: S, tag }`: injects R faults per second for S seconds,
  *   round-robin over the first N clusters, paced against the wall clock (about 1 ms granularity).
- * - `{ cmd: "stats", clusters: N }`: sessions, open event streams and subscriptions over the first N clusters.
+ * - `{ cmd: "stats", clusters: N }`: sessions, open event streams, subscriptions and `events_list` calls so far
+ *   (`list_events_calls`) over the first N clusters.
  * - `{ cmd: "hold_headers", hold: true|false }`: every cluster holds (or flushes) the headers of event streams
  *   opened from now on until their first event (the MCP TypeScript SDK's server on Bun does so).
  *
@@ -70,13 +71,15 @@ function stats(sim: Simulator, names: readonly string[]) {
   let sessions = 0;
   let streams = 0;
   let subscriptions = 0;
+  let listEventsCalls = 0;
   for (const name of names) {
     const s = sim.stats(name);
     sessions += s.sessions;
     streams += s.streams;
     subscriptions += s.subscriptions;
+    listEventsCalls += s.listEventsCalls;
   }
-  return { sessions, streams, subscriptions };
+  return { sessions, streams, subscriptions, list_events_calls: listEventsCalls };
 }
 
 async function handle(sim: Simulator, command: Record<string, unknown>): Promise<void> {

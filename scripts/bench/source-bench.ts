@@ -3,7 +3,8 @@
  * worker runs, without the worker and without the main thread behind it) against the benchmark's
  * simulator in a process of its own; or, with `--sdk`, N bare MCP SDK clients as the naive baseline
  * runs them. Pings every `--ping-seconds` (default 1, so pings dominate the idle phase), then a steady
- * rate of faults. Prints this process's CPU time (µs) per ping while idle and per event while steady.
+ * rate of faults. Prints the time and this process's CPU (by thread) from start to all active, its CPU time
+ * (µs) per ping while idle and per event while steady.
  * With `--workers K`, the connections run in K worker threads (src/worker/entry.ts, as faultline runs
  * them), this thread only counting their messages.
  *
@@ -68,6 +69,9 @@ const sim = spawnChild(
 try {
   const ready = await sim.waitForLine("ready", (line) => line.type === "ready", 60_000);
   const endpoints = ready.clusters as Array<{ name: string; endpoint: string }>;
+  const startCpu0 = cpuSeconds();
+  const startWall0 = performance.now();
+  const startThreads0 = readThreadCpu(process.pid);
   let active = 0;
   let events = 0;
   let pings = 0;
@@ -130,6 +134,9 @@ try {
     }
     while (active < clusters) await sleep(50);
   }
+  const startupCpu = cpuSeconds() - startCpu0;
+  const startupWallS = (performance.now() - startWall0) / 1000;
+  const startupThreads = threadCpuDelta(startThreads0, readThreadCpu(process.pid));
   await sleep(2000);
   const threads0 = readThreadCpu(process.pid);
   const idle0 = cpuSeconds();
@@ -149,6 +156,9 @@ try {
     JSON.stringify({
       mode,
       clusters,
+      startup_wall_s: +startupWallS.toFixed(3),
+      startup_cpu_s: +startupCpu.toFixed(3),
+      startup_threads: startupThreads,
       idle_cpu_s: +idleCpu.toFixed(3),
       // faultline reports `alive` at most every 2 s: with 1 s pings, about every other ping is counted.
       pings: idlePings,

@@ -76,6 +76,7 @@ export class SimCluster {
     delivered: 0,
     refused: 0,
     listSubscriptionsCalls: 0,
+    listEventsCalls: 0,
   };
 
   constructor(options: SimClusterOptions, hostname: string) {
@@ -333,7 +334,10 @@ export class SimCluster {
     extra: RequestExtra,
   ): CallToolResult => {
     const { name, arguments: args = {} } = request.params;
-    if (name === "events_list") return this.listEvents(args);
+    if (name === "events_list") {
+      this.counters.listEventsCalls++;
+      return this.listEvents(args);
+    }
     if (this.eventsSubscribe && name === "events_subscribe")
       return this.subscribe(this.sessionOf(extra), args);
     if (this.eventsSubscribe && name === "events_unsubscribe") {

@@ -111,6 +111,8 @@ export interface SimClusterStats {
   refused: number;
   /** `events_list_subscriptions` calls received. */
   listSubscriptionsCalls: number;
+  /** `events_list` calls received. */
+  listEventsCalls: number;
 }
 
 /** A cluster as listed by the control API. */

@@ -17,10 +17,10 @@ import type { Flow } from "./flow.ts";
 import type { ListEvents } from "./poller.ts";
 import { takeLoggingNotifications } from "./sse-notifications.ts";
 import {
-  boundJsonBody,
   boundSseStream,
   commentsOnly,
   type OnRefused,
+  readBoundedJson,
   type StreamBounds,
   type TakeEvent,
   truncateBody,
@@ -99,19 +99,20 @@ export function watchEventStream(
 
 /**
  * `response` with its body bounded: an error answer cut short, an SSE answer event by event, any other
- * (JSON) answer as a whole.
+ * (JSON) answer read whole here (rejects with BodyRefused when it is too large or too deep).
  */
-function bounded(response: Response, bounds: StreamBounds, onRefused: OnRefused): Response {
+async function bounded(response: Response, bounds: StreamBounds, onRefused: OnRefused): Promise<Response> {
   const body = response.body;
   if (!body) return response;
   if (!response.ok) return withBody(response, truncateBody(body, MAX_ERROR_BODY_BYTES));
   const type = response.headers.get("content-type") ?? "";
   if (type.includes("text/event-stream")) return withBody(response, boundSseStream(body, bounds, onRefused));
-  return withBody(response, boundJsonBody(body, bounds, onRefused));
+  if (response.status === 202) return response; // accepted (a notification): no body, and the SDK cancels it
+  return withBody(response, await readBoundedJson(body, bounds, onRefused));
 }
 
 /** `response` with another body, same status and headers. */
-function withBody(response: Response, body: ReadableStream<Uint8Array>): Response {
+function withBody(response: Response, body: ReadableStream<Uint8Array> | Uint8Array): Response {
   return new Response(body, {
     status: response.status,
     statusText: response.statusText,

@@ -6,8 +6,19 @@
  *
  * The same listing serves backfill after a push-mode outage: Warning events since a moment.
  */
-import { type ListedEvent, listedEventToFault, parseEventsList } from "../events/events-list.ts";
+import type { ListedEvent } from "../events/events-list.ts";
 import { describeResource, type FaultEvent } from "../events/fault.ts";
+
+let eventsList: Promise<typeof import("../events/events-list.ts")> | null = null;
+
+/**
+ * events-list.ts and the YAML parser it needs, loaded the first time an answer is parsed: a worker whose
+ * connections only push (never a backfill) does not load them at start-up.
+ */
+function loadEventsList(): Promise<typeof import("../events/events-list.ts")> {
+  eventsList ??= import("../events/events-list.ts");
+  return eventsList;
+}
 
 /** Lists events: calls `events_list` (one namespace, or all when undefined) and returns its text. */
 export type ListEvents = (namespace: string | undefined) => Promise<string>;
@@ -20,6 +31,7 @@ export interface PollCluster {
 
 /** Lists every configured namespace (or all namespaces) and parses the answers. */
 async function listAll(list: ListEvents, namespaces: readonly string[] | undefined): Promise<ListedEvent[]> {
+  const { parseEventsList } = await loadEventsList();
   if (!namespaces || namespaces.length === 0) return parseEventsList(await list(undefined));
   const answers = await Promise.all(namespaces.map((namespace) => list(namespace)));
   return answers.flatMap((text) => parseEventsList(text));
@@ -51,6 +63,7 @@ export class EventsPoller {
    */
   async poll(list: ListEvents, receivedAt: () => Date = () => new Date()): Promise<FaultEvent[]> {
     const events = (await listAll(list, this.namespaces)).filter(isWarning);
+    const { listedEventToFault } = await loadEventsList();
     const now = receivedAt();
     const previous = this.#seen;
     const seen = new Set<string>();
@@ -87,7 +100,9 @@ export async function backfill(
   receivedAt: Date = new Date(),
 ): Promise<FaultEvent[]> {
   const from = Math.floor(since.getTime() / 1000) * 1000;
-  return (await listAll(list, namespaces))
+  const listed = await listAll(list, namespaces);
+  const { listedEventToFault } = await loadEventsList();
+  return listed
     .filter((event) => isWarning(event) && Date.parse(event.timestamp) >= from)
     .map((event) => listedEventToFault(event, cluster, receivedAt));
 }

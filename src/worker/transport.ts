@@ -93,15 +93,22 @@ export function openClusterTransport(
   const send = sendWith(poolTls(spec, read), new URL(spec.mcp_endpoint));
   const shownEndpoint = redactUrl(spec.mcp_endpoint);
   const refusal = (status: number) => credentialsRefused(spec, shownEndpoint, status);
+  const extraHeaders = Object.entries(spec.headers ?? {});
+  // Without headers or a token to add, a request goes out as the SDK built it (no copy of its headers).
+  const plain = extraHeaders.length === 0 && !token;
   return {
     shownEndpoint,
     scrubber,
     fetch: (hooks = {}) => {
       return async (url, init) => {
-        const headers = new Headers(init?.headers);
-        for (const [name, value] of Object.entries(spec.headers ?? {})) headers.set(name, value);
-        if (token) headers.set("authorization", `Bearer ${token}`);
-        const response = await send(url, { ...init, headers });
+        let request = init;
+        if (!plain) {
+          const headers = new Headers(init?.headers);
+          for (const [name, value] of extraHeaders) headers.set(name, value);
+          if (token) headers.set("authorization", `Bearer ${token}`);
+          request = { ...init, headers };
+        }
+        const response = await send(url, request);
         if (response.status === 401 || response.status === 403) hooks.onRefused?.(refusal(response.status));
         return response;
       };

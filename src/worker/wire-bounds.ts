@@ -341,33 +341,46 @@ export class BodyRefused extends Error {
 }
 
 /**
- * A JSON body bounded as it streams: passed through unchanged until it grows past `maxBytes` or nests
- * deeper than `maxDepth`; then the stream fails with {@link BodyRefused} (so does the request reading it)
- * and the rest is never read.
+ * A JSON body read whole within bounds: its bytes, checked as they arrive. Past `maxBytes`, or nested
+ * deeper than `maxDepth`, the rest is never read: the refusal is reported and the promise rejects with
+ * {@link BodyRefused}. Read here rather than passed on as a stream: the SDK reads a JSON answer whole
+ * anyway, and a body of bytes costs it no stream of promises per chunk (measured: a share of each
+ * connection's start-up CPU, whose requests all answer JSON).
+ *
+ * @example
+ * ```ts
+ * const bytes = await readBoundedJson(response.body, { maxBytes: 1 << 20, maxDepth: 64 }, report);
+ * ```
  */
-export function boundJsonBody(
+export async function readBoundedJson(
   body: ReadableStream<Uint8Array>,
   bounds: StreamBounds,
   onRefused: OnRefused,
-): ReadableStream<Uint8Array> {
+): Promise<Uint8Array> {
   const scanner = new DepthScanner(bounds.maxDepth);
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
   let bytes = 0;
-  return transformBody(body, (chunk, out) => {
-    bytes += chunk.length;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    bytes += value.length;
     let refusal: Refusal | null = null;
     if (bytes > bounds.maxBytes) refusal = "oversized";
-    else if (scanner.feed(chunk)) refusal = "too_deep";
-    if (refusal === null) {
-      out.enqueue(chunk);
-      return;
+    else if (scanner.feed(value)) refusal = "too_deep";
+    if (refusal !== null) {
+      reader.cancel().catch(() => {});
+      const detail =
+        refusal === "oversized"
+          ? `message larger than ${bounds.maxBytes} bytes`
+          : `message nested deeper than ${bounds.maxDepth} levels`;
+      onRefused(refusal, detail);
+      throw new BodyRefused(refusal, detail);
     }
-    const detail =
-      refusal === "oversized"
-        ? `message larger than ${bounds.maxBytes} bytes`
-        : `message nested deeper than ${bounds.maxDepth} levels`;
-    onRefused(refusal, detail);
-    out.error(new BodyRefused(refusal, detail));
-  });
+    chunks.push(value);
+  }
+  if (chunks.length === 1) return chunks[0] as Uint8Array;
+  return concat(chunks, new Uint8Array(0), 0, 0);
 }
 
 /** A body cut after `maxBytes` (the rest is not read): for error answers, whose text only feeds a message. */

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { boundJsonBody, boundSseStream, DepthScanner, type Refusal } from "../../src/worker/wire-bounds.ts";
+import { boundSseStream, DepthScanner, type Refusal, readBoundedJson } from "../../src/worker/wire-bounds.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -75,9 +75,13 @@ describe("boundSseStream", () => {
   });
 });
 
-describe("boundJsonBody", () => {
+describe("readBoundedJson", () => {
   test("a body within bounds passes unchanged", async () => {
-    const body = boundJsonBody(streamOf(['{"a":', "[1,2]}"]), { maxBytes: 100, maxDepth: 4 }, () => {});
+    const body = await readBoundedJson(
+      streamOf(['{"a":', "[1,2]}"]),
+      { maxBytes: 100, maxDepth: 4 },
+      () => {},
+    );
     expect(await new Response(body).json()).toEqual({ a: [1, 2] });
   });
 
@@ -87,10 +91,29 @@ describe("boundJsonBody", () => {
       ["[[[[[[1]]]]]]", "too_deep"],
     ] as const) {
       const refused: Refusal[] = [];
-      const body = boundJsonBody(streamOf([text]), { maxBytes: 100, maxDepth: 4 }, (r) => refused.push(r));
-      await expect(new Response(body).json()).rejects.toThrow("answer refused");
+      const read = readBoundedJson(streamOf([text]), { maxBytes: 100, maxDepth: 4 }, (r) => refused.push(r));
+      await expect(read).rejects.toThrow("answer refused");
       expect(refused).toEqual([reason]);
     }
+  });
+
+  test("an endless body is read no further than its limit, and the source is cancelled", async () => {
+    let pulls = 0;
+    let cancelled = false;
+    const endless = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulls++;
+        controller.enqueue(encoder.encode(pulls === 1 ? '{"a":"' : "x".repeat(64)));
+      },
+      cancel() {
+        cancelled = true;
+      },
+    });
+    await expect(readBoundedJson(endless, { maxBytes: 1000, maxDepth: 4 }, () => {})).rejects.toThrow(
+      "larger than 1000 bytes",
+    );
+    expect(pulls).toBeLessThan(20);
+    expect(cancelled).toBe(true);
   });
 });
 
