@@ -21,11 +21,11 @@ import {
 import { messageData } from "./sse-notifications.ts";
 import {
   type BodyOutput,
-  BodyRefused,
-  DepthScanner,
   type OnRefused,
+  readBoundedJson,
   SseFramer,
   type StreamBounds,
+  truncateBody,
 } from "./wire-bounds.ts";
 
 /** Longest error answer read (its text only feeds the error message). */
@@ -114,7 +114,7 @@ async function exchange(
   });
   const body = response.body;
   if (!response.ok) {
-    const text = body ? decoder.decode((await readUpTo(body, MAX_ERROR_BODY_BYTES)).bytes) : "";
+    const text = body ? await new Response(truncateBody(body, MAX_ERROR_BODY_BYTES)).text() : "";
     throw new StreamableHTTPError(response.status, `Error POSTing to endpoint: ${text}`);
   }
   if (!body) throw new Error("the server answered ping without a body");
@@ -128,17 +128,7 @@ async function exchange(
     await body.cancel().catch(() => {});
     throw new StreamableHTTPError(-1, `Unexpected content type: ${type}`);
   }
-  const { bytes, over } = await readUpTo(body, target.bounds.maxBytes);
-  const refusal = over
-    ? `message larger than ${target.bounds.maxBytes} bytes`
-    : new DepthScanner(target.bounds.maxDepth).feed(bytes)
-      ? `message nested deeper than ${target.bounds.maxDepth} levels`
-      : null;
-  if (refusal !== null) {
-    const reason = over ? "oversized" : "too_deep";
-    target.onRefused(reason, refusal);
-    throw new BodyRefused(reason, refusal);
-  }
+  const bytes = await readBoundedJson(body, target.bounds, target.onRefused);
   const data: unknown = JSON.parse(decoder.decode(bytes));
   for (const message of Array.isArray(data) ? data : [data]) take(message);
 }
@@ -192,37 +182,4 @@ function deliver(message: unknown, target: PingTarget): void {
   const parsed = JSONRPCMessageSchema.safeParse(message);
   if (parsed.success) target.deliver(parsed.data);
   else target.unparsable(parsed.error);
-}
-
-/** Up to `max` bytes of `body` (the rest is not read): `over` when it holds more. */
-async function readUpTo(
-  body: ReadableStream<Uint8Array>,
-  max: number,
-): Promise<{ bytes: Uint8Array; over: boolean }> {
-  const reader = body.getReader();
-  const pieces: Uint8Array[] = [];
-  let length = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    if (length + value.length > max) {
-      reader.cancel().catch(() => {});
-      return { bytes: join(pieces, length), over: true };
-    }
-    pieces.push(value);
-    length += value.length;
-  }
-  return { bytes: join(pieces, length), over: false };
-}
-
-/** `pieces` (of total `length` bytes) as one array. */
-function join(pieces: readonly Uint8Array[], length: number): Uint8Array {
-  if (pieces.length === 1) return pieces[0] as Uint8Array;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const piece of pieces) {
-    out.set(piece, offset);
-    offset += piece.length;
-  }
-  return out;
 }
