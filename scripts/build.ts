@@ -1,6 +1,6 @@
 /**
- * Builds `dist/faultline`: one standalone executable (Bun runtime included) with the worker entry
- * bundled as an extra entry point, so worker threads start from inside the binary.
+ * Builds `dist/faultline`: one standalone executable (Bun runtime included) with the worker entry and
+ * the WAL checkpoint thread bundled as extra entry points, so those threads start from inside the binary.
  *
  *   bun run build [--outfile dist/faultline] [--target bun-linux-x64]
  *
@@ -15,7 +15,7 @@ const { values } = parseArgs({
 });
 
 const result = await Bun.build({
-  entrypoints: ["src/main.ts", "src/worker/entry.ts"],
+  entrypoints: ["src/main.ts", "src/worker/entry.ts", "src/incidents/checkpoint-thread.ts"],
   compile: {
     outfile: values.outfile,
     ...(values.target ? { target: values.target as Bun.Build.CompileTarget } : {}),

@@ -70,5 +70,6 @@ export async function openConfiguredStore(
       replica: config.ha.replica,
     });
   }
-  return SqliteStore.open(config.state_dir, options);
+  // The WAL is copied into the file by a thread of its own, not inside a commit on this thread.
+  return SqliteStore.open(config.state_dir, { checkpointInThread: true, ...options });
 }

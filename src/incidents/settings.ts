@@ -15,6 +15,11 @@ export interface IncidentStoreOptions {
   now?: () => Date;
   /** Which sinks get a message for each status change (none without it). */
   notify?: NotificationPlanner;
+  /**
+   * WAL checkpoints in a thread of their own (`checkpointer.ts`) instead of inside the commit that fills
+   * the WAL; `faultline run` sets it. Off by default (a store opened in a test or a CLI command).
+   */
+  checkpointInThread?: boolean;
 }
 
 /** Store settings after defaults and validation. */

@@ -30,6 +30,7 @@ import { eventJson } from "../events/event-json.ts";
 import type { FaultEvent, Severity } from "../events/fault.ts";
 import { logger } from "../log.ts";
 import { type SqlDatabase, sqliteFailure } from "../runtime/sqlite.ts";
+import { Checkpointer } from "./checkpointer.ts";
 import { DedupWindow, WINDOW_SLACK_MS } from "./dedup-window.ts";
 import { faultKey } from "./fault-key.ts";
 import { seqOfIncidentId, sequencedIncidentId } from "./id.ts";
@@ -104,6 +105,8 @@ export class SqliteStore implements IncidentStore {
   readonly #window: DedupWindow;
   /** `PRAGMA data_version` when the window was last brought up to date (another writer changes it). */
   #dataVersion = -1;
+  /** The thread copying the WAL into the file, when the store was opened with `checkpointInThread`. */
+  #checkpointer: Checkpointer | null = null;
   /** Absolute path of the database file. */
   readonly path: string;
   /** Where the data lives (the database file's absolute path; the contract's name for {@link path}). */
@@ -143,6 +146,7 @@ export class SqliteStore implements IncidentStore {
       store.#write("record the start-up", () => {
         store.#statements.recordOpened.run({ now: settings.now().toISOString() });
       });
+      if (options.checkpointInThread) store.#checkpointer = Checkpointer.start(db, file);
       return store;
     } catch (error) {
       db.close();
@@ -495,8 +499,18 @@ export class SqliteStore implements IncidentStore {
     if (options.notify !== undefined) this.#settings.notify = options.notify;
   }
 
-  /** Closes the database (idempotent). The store is unusable afterwards. */
-  close(): void {
+  /**
+   * Closes the database (idempotent). The store is unusable afterwards. With the checkpoint thread it
+   * returns a promise: the thread makes its last checkpoint and ends first.
+   */
+  close(): void | Promise<void> {
+    const checkpointer = this.#checkpointer;
+    this.#checkpointer = null;
+    if (checkpointer) return checkpointer.stop().then(() => this.#closeDatabase());
+    this.#closeDatabase();
+  }
+
+  #closeDatabase(): void {
     for (const statement of Object.values(this.#statements)) statement.finalize();
     this.#queries.finalize();
     for (const statement of Object.values(this.#outputs)) statement.finalize();

@@ -1,0 +1,98 @@
+/**
+ * The WAL checkpoint thread: a store opened with it copies its WAL into the database file without the
+ * main connection's auto-checkpoint (off), stops cleanly, and hands checkpoints back to the main
+ * connection when the thread fails.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { statSync } from "node:fs";
+import { join } from "node:path";
+import { Checkpointer } from "../../src/incidents/checkpointer.ts";
+import { DB_FILE, WAL_AUTOCHECKPOINT_PAGES } from "../../src/incidents/open.ts";
+import { SqliteStore } from "../../src/incidents/store.ts";
+import { sleep } from "../../src/runtime/sleep.ts";
+import { openSqlite } from "../../src/runtime/sqlite.ts";
+import { ingestOne, makeFault } from "../helpers/fault.ts";
+import { tempDir } from "../helpers/tmp.ts";
+
+const dirs: Array<{ cleanup: () => void }> = [];
+afterAll(() => {
+  for (const dir of dirs) dir.cleanup();
+});
+
+function stateDir(): string {
+  const dir = tempDir("faultline-checkpointer-");
+  dirs.push(dir);
+  return dir.path;
+}
+
+/** Writes `n` distinct faults (far fewer WAL frames than SQLite's own auto-checkpoint waits for). */
+function writeFaults(store: SqliteStore, n: number): void {
+  for (let i = 0; i < n; i++) ingestOne(store, makeFault({ fault_id: `fault-${i}` }));
+}
+
+/** Pages in the database file itself (what checkpoints have copied there). */
+function filePages(dir: string): number {
+  return statSync(join(dir, DB_FILE)).size / 4096;
+}
+
+describe("WAL checkpoints in a thread", () => {
+  test("the thread copies the WAL into the file; without it the file does not grow", async () => {
+    const withThread = stateDir();
+    const without = stateDir();
+    const threaded = SqliteStore.open(withThread, { checkpointInThread: true });
+    const plain = SqliteStore.open(without);
+    try {
+      await sleep(400); // the start-up writes are checkpointed by the thread's first passes
+      const before = { threaded: filePages(withThread), plain: filePages(without) };
+      writeFaults(threaded, 50);
+      writeFaults(plain, 50);
+      await sleep(800);
+      expect(filePages(withThread)).toBeGreaterThan(before.threaded);
+      // SQLite's own auto-checkpoint waits for 1000 WAL frames: 50 one-fault commits stay in the WAL.
+      expect(filePages(without)).toBe(before.plain);
+      // Everything is readable through a fresh connection either way.
+      const reader = openSqlite(join(withThread, DB_FILE), { readonly: true });
+      try {
+        expect(reader.query<{ n: number }>("SELECT count(*) AS n FROM events").get()?.n).toBe(50);
+      } finally {
+        reader.close();
+      }
+    } finally {
+      await threaded.close();
+      plain.close();
+    }
+  });
+
+  test("close waits for the thread's last checkpoint; the data is all in the file", async () => {
+    const dir = stateDir();
+    const store = SqliteStore.open(dir, { checkpointInThread: true });
+    writeFaults(store, 50);
+    await store.close();
+    const db = openSqlite(join(dir, DB_FILE), { readonly: true });
+    try {
+      expect(db.query<{ n: number }>("SELECT count(*) AS n FROM incidents").get()?.n).toBe(50);
+    } finally {
+      db.close();
+    }
+  });
+
+  test("a thread that cannot open the file ends, and the main connection checkpoints by itself again", async () => {
+    const dir = stateDir();
+    const db = openSqlite(join(dir, "main.db"));
+    try {
+      db.exec("PRAGMA journal_mode = WAL");
+      const checkpointer = Checkpointer.start(db, join(dir, "missing", "nested", "x.db"), 50);
+      expect(
+        db.query<{ wal_autocheckpoint: number }>("PRAGMA wal_autocheckpoint").get()?.wal_autocheckpoint,
+      ).toBe(0);
+      for (let i = 0; i < 100 && checkpointer.running; i++) await sleep(20);
+      expect(checkpointer.running).toBe(false);
+      expect(
+        db.query<{ wal_autocheckpoint: number }>("PRAGMA wal_autocheckpoint").get()?.wal_autocheckpoint,
+      ).toBe(WAL_AUTOCHECKPOINT_PAGES);
+      await checkpointer.stop(); // resolves at once: already ended
+    } finally {
+      db.close();
+    }
+  });
+});
