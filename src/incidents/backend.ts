@@ -70,6 +70,5 @@ export async function openConfiguredStore(
       replica: config.ha.replica,
     });
   }
-  // The WAL is copied into the file by a thread of its own, not inside a commit on this thread.
-  return SqliteStore.open(config.state_dir, { checkpointInThread: true, ...options });
+  return SqliteStore.open(config.state_dir, options);
 }

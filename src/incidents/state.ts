@@ -38,7 +38,8 @@ export async function ownState(
   let store: IncidentStore | undefined;
   try {
     whileOpening();
-    store = await openConfiguredStore(config);
+    // The WAL is copied into the file by a thread of its own, not inside a commit on the event loop.
+    store = await openConfiguredStore(config, { checkpointInThread: true });
     return { store, lock, adopted: await recoverInterruptedRuns(store, config.agent) };
   } catch (error) {
     await store?.close();
