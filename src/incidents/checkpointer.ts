@@ -53,7 +53,7 @@ export class Checkpointer {
   readonly #db: SqlDatabase;
   readonly #thread: Thread<MainToCheckpointer, CheckpointerToMain>;
   #running = true;
-  #stopped: PromiseWithResolvers<void> = Promise.withResolvers<void>();
+  readonly #stopped: PromiseWithResolvers<void> = Promise.withResolvers<void>();
 
   private constructor(db: SqlDatabase, file: string, intervalMs: number) {
     this.#db = db;
