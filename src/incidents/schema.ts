@@ -225,8 +225,8 @@ const COPIED_INCIDENT_COLUMNS =
   "seq, id, cluster, fault_id, fault_type, severity, resource, status, skip_reason, count, " +
   "first_seen_ms, last_seen_ms, attempts, workspace, created_ms, updated_ms";
 
-/** What the rebuilt `incidents` gets back: its indexes and triggers, and the table of the ids it had. */
-const INCIDENTS_REBUILT_EXTRAS = `
+/** The indexes and triggers of `incidents` since version 8 (dropped with the table, so created again by each rebuild). */
+const INCIDENT_INDEXES_AND_TRIGGERS = `
 -- Dedup: a fault's incidents by its integer key (see fault-key.ts); a repeat moves no entry.
 CREATE INDEX incidents_by_fault_key ON incidents (fault_key);
 CREATE INDEX incidents_by_status ON incidents (status, seq);
@@ -234,7 +234,10 @@ CREATE INDEX incidents_by_cluster ON incidents (cluster, seq);
 CREATE INDEX incidents_finished_by_age ON incidents (updated_ms)
   WHERE status NOT IN ('queued', 'running');
 
-${INCIDENT_STATUS_COUNT_TRIGGERS}
+${INCIDENT_STATUS_COUNT_TRIGGERS}`;
+
+/** What the rebuilt `incidents` gets back: its indexes and triggers, and the table of the ids it had. */
+const INCIDENTS_REBUILT_EXTRAS = `${INCIDENT_INDEXES_AND_TRIGGERS}
 -- Ids made before this version (they end in random hex, not in their seq): looked up here.
 CREATE TABLE incident_legacy_ids (
   id  TEXT    PRIMARY KEY,
@@ -279,10 +282,122 @@ export function rebuildIncidentsForIngest(db: SqlDatabase): void {
     DROP TABLE temp.incidents_previous;
     DROP TABLE temp.incident_fault_keys;`);
   db.exec(INCIDENTS_REBUILT_EXTRAS);
+  assertNoDanglingForeignKeys(db, "incidents rebuild");
+}
+
+/** Version 9's `incidents`: version 8's table, each CHECK of a value list written as an OR chain. */
+const INCIDENTS_OR_CHECKS = `
+CREATE TABLE incidents (
+  seq           INTEGER PRIMARY KEY,
+  id            TEXT    NOT NULL,
+  cluster       TEXT    NOT NULL,
+  fault_id      TEXT    NOT NULL,
+  fault_type    TEXT    NOT NULL,
+  severity      TEXT    NOT NULL
+    CHECK (severity = 'info' OR severity = 'warning' OR severity = 'critical'),
+  resource      TEXT    NOT NULL,
+  status        TEXT    NOT NULL
+    CHECK (status = 'queued' OR status = 'running' OR status = 'succeeded' OR status = 'failed'
+      OR status = 'timed_out' OR status = 'skipped' OR status = 'interrupted'),
+  skip_reason   TEXT
+    CHECK (skip_reason = 'below_threshold' OR skip_reason = 'triage_disabled' OR skip_reason = 'no_agent'
+      OR skip_reason = 'queue_full'),
+  count         INTEGER NOT NULL CHECK (count >= 1),
+  first_seen_ms INTEGER NOT NULL,
+  last_seen_ms  INTEGER NOT NULL,
+  attempts      INTEGER NOT NULL DEFAULT 0,
+  workspace     TEXT,
+  created_ms    INTEGER NOT NULL,
+  updated_ms    INTEGER NOT NULL,
+  fault_key     INTEGER NOT NULL,
+  CHECK ((status = 'skipped') = (skip_reason IS NOT NULL))
+);
+`;
+
+/** Version 9's `notifications` (the outbox) and its indexes: each CHECK of a value list an OR chain. */
+const NOTIFICATIONS_OR_CHECKS = `
+CREATE TABLE notifications (
+  id              INTEGER PRIMARY KEY,
+  sink            TEXT    NOT NULL,
+  incident_seq    INTEGER NOT NULL REFERENCES incidents (seq),
+  trigger         TEXT    NOT NULL CHECK (trigger = 'opened' OR trigger = 'triaged' OR trigger = 'failed'),
+  idempotency_key TEXT    NOT NULL,
+  message_id      INTEGER NOT NULL REFERENCES notification_messages (id),
+  status          TEXT    NOT NULL CHECK (status = 'pending' OR status = 'sent' OR status = 'dead'),
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  next_attempt_ms INTEGER NOT NULL,
+  last_error      TEXT,
+  created_ms      INTEGER NOT NULL,
+  updated_ms      INTEGER NOT NULL,
+  UNIQUE (sink, idempotency_key)
+);
+`;
+
+/** What the outbox's rebuild creates again after the table: its indexes (as version 4 made them). */
+const NOTIFICATION_INDEXES = `
+CREATE INDEX notifications_due ON notifications (sink, next_attempt_ms, id) WHERE status = 'pending';
+CREATE INDEX notifications_by_status ON notifications (status, id);
+CREATE INDEX notifications_by_incident ON notifications (incident_seq, id);
+`;
+
+/** The columns of `notifications`, copied as they are by its rebuild. */
+const NOTIFICATION_COLUMNS =
+  "id, sink, incident_seq, trigger, idempotency_key, message_id, status, attempts, next_attempt_ms, " +
+  "last_error, created_ms, updated_ms";
+
+/**
+ * Inside a migration: replaces `table` with the one `create` makes under the same name, keeping every
+ * row (`columns` copied aside, the table dropped and created again, the rows put back in `orderBy`
+ * order), then runs `extras` (the indexes and triggers the drop took with it). As in
+ * {@link rebuildIncidentsForIngest}, foreign keys are deferred to the migration's commit, the table is
+ * not renamed into place (a rename would adopt no children), and the caller checks `foreign_key_check`.
+ */
+function replaceTable(
+  db: SqlDatabase,
+  table: string,
+  columns: string,
+  orderBy: string,
+  create: string,
+  extras: string,
+): void {
+  db.exec("PRAGMA defer_foreign_keys = ON");
+  db.exec(`CREATE TEMP TABLE ${table}_previous AS SELECT ${columns} FROM main.${table};
+    DROP TABLE main.${table};`);
+  db.exec(create);
+  db.exec(`INSERT INTO main.${table} (${columns}) SELECT ${columns} FROM temp.${table}_previous ORDER BY ${orderBy};
+    DROP TABLE temp.${table}_previous;`);
+  db.exec(extras);
+}
+
+/** Throws if the migration so far left a row pointing at nothing (the migration then rolls back). */
+function assertNoDanglingForeignKeys(db: SqlDatabase, what: string): void {
   const broken = db.query<{ table: string }>("PRAGMA foreign_key_check").all();
   if (broken.length > 0) {
-    throw new Error(`incidents rebuild left ${broken.length} dangling foreign keys (in ${broken[0]?.table})`);
+    throw new Error(`${what} left ${broken.length} dangling foreign keys (in ${broken[0]?.table})`);
   }
+}
+
+/**
+ * The CHECKs on the hot tables as OR chains instead of `IN` lists. Measured (bun:sqlite, 100k inserts
+ * of an incident row): an `IN` list of more than two constants makes SQLite build an ephemeral index
+ * each time it checks a row, on every insert and on every update of that column: 9.6-11.3 µs per insert
+ * against 3.9-4.2 µs with OR chains and 3.5-4.2 µs with no CHECK at all. The verdicts are the same (a
+ * NULL `skip_reason` passes both forms). `incidents` (every new incident, every repeat's severity) and
+ * `notifications` (one row per new incident and sink) are rebuilt; `runs` and `run_outputs` change once
+ * per agent run and keep their lists.
+ */
+export function rebuildWithOrChecks(db: SqlDatabase): void {
+  const incidentColumns = `${COPIED_INCIDENT_COLUMNS}, fault_key`;
+  replaceTable(db, "incidents", incidentColumns, "seq", INCIDENTS_OR_CHECKS, INCIDENT_INDEXES_AND_TRIGGERS);
+  replaceTable(
+    db,
+    "notifications",
+    NOTIFICATION_COLUMNS,
+    "id",
+    NOTIFICATIONS_OR_CHECKS,
+    NOTIFICATION_INDEXES,
+  );
+  assertNoDanglingForeignKeys(db, "the rebuild with OR checks");
 }
 
 /**
@@ -300,6 +415,7 @@ export const MIGRATIONS: readonly Migration[] = [
   CLUSTER_LIVENESS,
   COUNT_NEW_INCIDENTS_PER_BATCH,
   rebuildIncidentsForIngest,
+  rebuildWithOrChecks,
 ];
 
 /** The schema version this build reads and writes. */

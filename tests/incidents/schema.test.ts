@@ -71,13 +71,47 @@ test("a new store ingests with the current schema", () => {
   }
 });
 
-/** `column -> [values]` for every `CHECK (column IN ('a', 'b'))` in a table's CREATE statement. */
+/** The text inside each `CHECK (...)` of a CREATE statement (parentheses balanced). */
+function checkBodies(sql: string): string[] {
+  const bodies: string[] = [];
+  for (let at = sql.indexOf("CHECK ("); at >= 0; at = sql.indexOf("CHECK (", at + 1)) {
+    let depth = 0;
+    for (let i = at + "CHECK ".length; i < sql.length; i++) {
+      if (sql[i] === "(") depth++;
+      else if (sql[i] === ")" && --depth === 0) {
+        bodies.push(
+          sql
+            .slice(at + "CHECK (".length, i)
+            .replace(/\s+/g, " ")
+            .trim(),
+        );
+        break;
+      }
+    }
+  }
+  return bodies;
+}
+
+/**
+ * `column -> [values]` for every CHECK of a value list in a table's CREATE statement, written either as
+ * `column IN ('a', 'b')` or as `column = 'a' OR column = 'b'`.
+ */
 function checkLists(db: Database, table: string): Record<string, string[]> {
   const sql =
     db.query<{ sql: string }, [string]>("SELECT sql FROM sqlite_master WHERE name = ?").get(table)?.sql ?? "";
   const lists: Record<string, string[]> = {};
-  for (const match of sql.matchAll(/CHECK \((\w+) IN \(([^)]*)\)\)/g)) {
-    lists[match[1] ?? ""] = (match[2] ?? "").split(",").map((value) => value.trim().replace(/^'|'$/g, ""));
+  for (const body of checkBodies(sql)) {
+    const inList = /^(\w+) IN \(([^)]*)\)$/.exec(body);
+    if (inList) {
+      lists[inList[1] ?? ""] = (inList[2] ?? "")
+        .split(",")
+        .map((value) => value.trim().replace(/^'|'$/g, ""));
+      continue;
+    }
+    const terms = body.split(" OR ").map((term) => /^(\w+) = '(\w+)'$/.exec(term));
+    const column = terms[0]?.[1];
+    if (column && terms.every((term) => term?.[1] === column))
+      lists[column] = terms.map((term) => term?.[2] ?? "");
   }
   return lists;
 }
