@@ -15,6 +15,7 @@ import { which } from "../runtime/which.ts";
 import { type FieldIssue, formatFieldIssue, toFieldIssue } from "../validation/issues.ts";
 import { thoroughIssues } from "./checks.ts";
 import { expandEnvironment } from "./expand.ts";
+import { parseJsonConfig } from "./json-config.ts";
 import { ConfigFileSchema, DEFAULT_LISTEN, DEFAULT_STATE_DIR, REPLICA_NAME_PATTERN } from "./schema.ts";
 import type { ClusterConfig, ConfigFile, EndpointConfig, FaultlineConfig, ListenAddress } from "./types.ts";
 
@@ -127,6 +128,9 @@ function parseYaml(text: string, source: string): unknown {
       { path: "", message: `config file too large: over ${MAX_CONFIG_BYTES} bytes` },
     ]);
   }
+  // A plain JSON object (what generated configs are) reads the same, ~50× faster, without a YAML document.
+  const json = parseJsonConfig(text);
+  if (json) return json;
   // uniqueKeys is checked by duplicateKeyIssues: the yaml package's own check is quadratic in a map's size.
   const lines = new LineCounter();
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: false, lineCounter: lines });
