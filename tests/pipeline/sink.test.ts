@@ -4,27 +4,15 @@
  */
 import { afterAll, afterEach, expect, test } from "bun:test";
 import { join } from "node:path";
-import type { ClusterConfig } from "../../src/config/types.ts";
 import type { FaultEvent } from "../../src/events/fault.ts";
 import type { IngestResult } from "../../src/incidents/model.ts";
 import { SqliteStore } from "../../src/incidents/store.ts";
 import { setLogLevel, setLogSink } from "../../src/log.ts";
-import { Backpressure } from "../../src/pipeline/backpressure.ts";
 import { Channel } from "../../src/pipeline/channel.ts";
 import { runSink } from "../../src/pipeline/sink.ts";
-import { Drops } from "../../src/pipeline/stages.ts";
 import { makeFault } from "../helpers/fault.ts";
+import { sinkContext } from "../helpers/sink.ts";
 import { tempDir } from "../helpers/tmp.ts";
-
-const prodEu: ClusterConfig = {
-  name: "prod-eu",
-  mcp_endpoint: "http://127.0.0.1:1/mcp",
-  kubeconfig: "/nonexistent/kubeconfig",
-  enabled: true,
-  labels: {},
-  severity_threshold: "info",
-  triage: true,
-};
 
 const dir = tempDir("faultline-sink-");
 const previousSink = setLogSink(() => {});
@@ -41,22 +29,15 @@ async function sinkOver(batches: FaultEvent[][]): Promise<{ stored: IngestResult
   const stored: IngestResult[][] = [];
   let next = (): void => {};
   const stopping = new AbortController();
-  const sink = runSink({
-    channel,
-    clusters: new Map([["prod-eu", prodEu]]),
-    store,
-    backpressure: new Backpressure(
-      () => channel.size,
-      () => {},
-    ),
-    drops: new Drops(),
-    agentConfigured: () => false,
-    stored: (results) => {
-      stored.push([...results]);
-      next();
-    },
-    stopping: stopping.signal,
-  });
+  const sink = runSink(
+    sinkContext(channel, store, {
+      stored: (results) => {
+        stored.push([...results]);
+        next();
+      },
+      stopping: stopping.signal,
+    }),
+  );
   try {
     for (const batch of batches) {
       const done = new Promise<void>((resolve) => {
