@@ -170,9 +170,9 @@ async function startStages(
     backpressure,
     drops,
     agentConfigured: () => triage.configured,
-    stored: () => {
+    stored: (results) => {
       triage.kick();
-      notifications.kick();
+      if (results.some((result) => result.created)) notifications.kick();
     },
     stopping: stopping.signal,
     mark,

@@ -84,8 +84,6 @@ interface BatchState {
   queued: number;
   /** New incidents by cluster, status and skip reason (`incident_counts` rows to add). */
   created: Map<string, CountRow>;
-  /** The `seq` the batch's next new incident gets (0 until the first one asks the database). */
-  nextSeq: number;
 }
 
 const log = logger({ component: "incident-store" });
@@ -105,6 +103,8 @@ export class SqliteStore implements IncidentStore {
   readonly #window: DedupWindow;
   /** `PRAGMA data_version` when the window was last brought up to date (another writer changes it). */
   #dataVersion = -1;
+  /** The next new incident's `seq` (0: ask the database), kept across batches and forgotten with the window. */
+  #nextSeq = 0;
   /** The thread copying the WAL into the file, when the store was opened with `checkpointInThread`. */
   #checkpointer: Checkpointer | null = null;
   /** Absolute path of the database file. */
@@ -170,7 +170,6 @@ export class SqliteStore implements IncidentStore {
         const state: BatchState = {
           queued: batch.some((item) => item.decision.action === "triage") ? this.#queueDepth() : 0,
           created: new Map(),
-          nextSeq: 0,
         };
         const results = batch.map((item) => this.#ingestOne(item, now, state));
         for (const count of state.created.values()) this.#statements.countIncidents.run(count);
@@ -179,19 +178,22 @@ export class SqliteStore implements IncidentStore {
     } catch (error) {
       // Rolled back: the window may hold incidents that were never committed; it is warmed again.
       this.#window.reset(this.#settings.dedupWindowMs);
+      this.#nextSeq = 0;
       throw error;
     }
   }
 
   /**
    * Loads the dedup window from the database the first time it is needed, after a reset, and whenever
-   * another process has written the database since (two faultlines on one file while one is exiting).
+   * another process has written the database since (two faultlines on one file while one is exiting);
+   * the next `seq` is then asked again too.
    */
   #warmWindow(now: number): void {
     const version = this.#statements.dataVersion.get()?.data_version ?? -1;
     if (version !== this.#dataVersion) {
       this.#dataVersion = version;
       this.#window.reset(this.#settings.dedupWindowMs);
+      this.#nextSeq = 0;
     }
     if (this.#window.warmed) {
       this.#window.prune(now);
@@ -258,8 +260,8 @@ export class SqliteStore implements IncidentStore {
   ): { row: IncidentRow; created: true; queued: boolean } {
     const { event } = item;
     const triage = this.#triageState(item.decision, state);
-    if (state.nextSeq === 0) state.nextSeq = this.#statements.nextSeq.get()?.seq ?? 1;
-    const seq = state.nextSeq++;
+    if (this.#nextSeq === 0) this.#nextSeq = this.#statements.nextSeq.get()?.seq ?? 1;
+    const seq = this.#nextSeq++;
     const id = sequencedIncidentId(event.cluster, received, seq);
     const row = newIncidentRow(event, seq, id, received, now, triage);
     // The insert's parameters: the row and its fault key (set on it, not spread into a copy per event).

@@ -11,7 +11,7 @@ import type { ClusterConfig } from "../config/types.ts";
 import { describeResource, type FaultEvent } from "../events/fault.ts";
 import type { IngestItem, IngestResult } from "../incidents/model.ts";
 import type { IncidentStore } from "../incidents/store-api.ts";
-import { errorMessage, logger } from "../log.ts";
+import { errorMessage, logEnabled, logger } from "../log.ts";
 import { Backoff } from "../runtime/backoff.ts";
 import { sleep } from "../runtime/sleep.ts";
 import type { Backpressure } from "./backpressure.ts";
@@ -51,8 +51,11 @@ export interface SinkContext {
   drops: Drops;
   /** Whether an agent is configured now (route: `no_agent` otherwise); read for every batch. */
   agentConfigured: () => boolean;
-  /** Called after each stored batch: the dispatcher has work. */
-  stored(): void;
+  /**
+   * Called after each stored batch with what it recorded (in batch order): the dispatcher may have work;
+   * the notifier only when incidents were opened (the one change at ingest that fills the outbox).
+   */
+  stored(results: readonly IngestResult[]): void;
   /** Aborted when faultline stops: store retries give up. */
   stopping: AbortSignal;
   /** Advanced by each batch once stored (or given up on): what a hand-over waits for. */
@@ -85,8 +88,9 @@ export async function runSink(context: SinkContext): Promise<void> {
       });
       continue;
     }
-    for (const result of stored.results) logIngested(result);
-    context.stored();
+    // Its lines are info and debug: at warn (or above) none is written, and none is built.
+    if (logEnabled("info")) for (const result of stored.results) logIngested(result);
+    context.stored(stored.results);
     context.backpressure.check();
   }
 }
@@ -101,7 +105,7 @@ type StoreAttempt = { ok: true; results: IngestResult[] } | { ok: false; error: 
 
 /** Stores one batch, retrying with backoff while the store fails, until faultline stops. */
 async function storeBatch(items: IngestItem[], context: SinkContext): Promise<StoreAttempt> {
-  const backoff = new Backoff(STORE_RETRY_INITIAL_MS, STORE_RETRY_MAX_MS);
+  let backoff: Backoff | null = null; // made on the first failure: a batch that stores at once needs none
   for (let attempt = 1; ; attempt++) {
     try {
       const results = await context.store.ingest(items);
@@ -109,6 +113,7 @@ async function storeBatch(items: IngestItem[], context: SinkContext): Promise<St
       return { ok: true, results };
     } catch (error) {
       if (context.stopping.aborted) return { ok: false, error: errorMessage(error) };
+      backoff ??= new Backoff(STORE_RETRY_INITIAL_MS, STORE_RETRY_MAX_MS);
       const delay = backoff.next();
       context.backpressure.hold();
       log.error("events not stored yet: holding event streams, retrying", {

@@ -81,6 +81,18 @@ describe("the store's window answers as the database would", () => {
     ]);
   });
 
+  test("new incidents are numbered after another writer's: the next seq kept across batches is asked again", () => {
+    const mine = open();
+    const theirs = open();
+    mine.ingest([item("f", T0)]); // this store now counts on the next seq itself
+    theirs.ingest([item("g", T0 + 1)]); // takes that seq
+    const [opened] = mine.ingest([item("h", T0 + 2)]);
+    expect(opened?.created).toBe(true);
+    const ids = mine.list().map((i) => i.id);
+    expect(new Set(ids).size).toBe(3);
+    expect(mine.list().map((i) => i.fault_id)).toEqual(["h", "g", "f"]);
+  });
+
   test("an event that waited longer than the window reaches is looked up in the database", () => {
     const store = open();
     store.ingest([item("f", T0)]);

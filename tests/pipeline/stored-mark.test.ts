@@ -1,15 +1,13 @@
 /** StoredMark: a hand-over waits until the sink is done with every event the channel accepted before it asked. */
 import { expect, test } from "bun:test";
-import type { ClusterConfig } from "../../src/config/types.ts";
 import type { FaultEvent } from "../../src/events/fault.ts";
 import type { IngestItem, IngestResult } from "../../src/incidents/model.ts";
 import type { IncidentStore } from "../../src/incidents/store-api.ts";
-import { Backpressure } from "../../src/pipeline/backpressure.ts";
 import { Channel } from "../../src/pipeline/channel.ts";
 import { runSink } from "../../src/pipeline/sink.ts";
-import { Drops } from "../../src/pipeline/stages.ts";
 import { StoredMark } from "../../src/pipeline/stored-mark.ts";
 import { makeFault } from "../helpers/fault.ts";
+import { sinkContext } from "../helpers/sink.ts";
 
 test("counts what the channel accepted and what the sink is done with; waits resolve in order", async () => {
   const channel = new Channel<number>(2);
@@ -30,16 +28,6 @@ test("counts what the channel accepted and what the sink is done with; waits res
   expect(mark.done).toBe(2);
 });
 
-const prodEu: ClusterConfig = {
-  name: "prod-eu",
-  mcp_endpoint: "http://127.0.0.1:1/mcp",
-  kubeconfig: "/nonexistent/kubeconfig",
-  enabled: true,
-  labels: {},
-  severity_threshold: "info",
-  triage: true,
-};
-
 test("with the sink: resolves once the batch holding the events accepted before the call is stored, not before", async () => {
   const channel = new Channel<FaultEvent>(100);
   const mark = new StoredMark(channel);
@@ -55,20 +43,7 @@ test("with the sink: resolves once the batch holding the events accepted before 
     },
   } as unknown as IncidentStore;
   const stopping = new AbortController();
-  const sink = runSink({
-    channel,
-    clusters: new Map<string, ClusterConfig>([["prod-eu", prodEu]]),
-    store,
-    backpressure: new Backpressure(
-      () => channel.size,
-      () => {},
-    ),
-    drops: new Drops(),
-    agentConfigured: () => false,
-    stored: () => {},
-    stopping: stopping.signal,
-    mark,
-  });
+  const sink = runSink(sinkContext(channel, store, { stopping: stopping.signal, mark }));
   channel.push(makeFault({ fault_id: "a" }));
   channel.push(makeFault({ fault_id: "b" }));
   let done = false;
