@@ -79,6 +79,8 @@ try {
   let active = 0;
   let events = 0;
   let pings = 0;
+  /** Event batches received from the workers (with `--workers`). */
+  let batches = 0;
   if (values.sdk) {
     await Promise.all(
       endpoints.map(async ({ endpoint }) => {
@@ -119,8 +121,10 @@ try {
       for (let w = 0; w < workers; w++) {
         const thread = startThread<MainToWorker, WorkerToMain>(entry, {
           message: (message) => {
-            if (message.type === "events") events += message.json.split("\n").length;
-            else if (message.type === "alives") pings += message.reports.length;
+            if (message.type === "events") {
+              events += message.json.split("\n").length;
+              batches++;
+            } else if (message.type === "alives") pings += message.reports.length;
             else if (message.type !== "stopped" && message.type !== "removed" && message.type !== "crashed")
               emit(message);
           },
@@ -150,6 +154,7 @@ try {
   const idlePings = pings - pings0;
   const idleThreads = threadCpuDelta(threads0, readThreadCpu(process.pid));
   const events0 = events;
+  const batches0 = batches;
   const steady0 = cpuSeconds();
   const steadyThreads0 = readThreadCpu(process.pid);
   await sim.request({ cmd: "steady", clusters, rate, seconds, tag: "s" }, 60_000);
@@ -158,10 +163,12 @@ try {
   const steadyCpu = cpuSeconds() - steady0;
   const steadyThreads = threadCpuDelta(steadyThreads0, readThreadCpu(process.pid));
   const steadyEvents = events - events0;
+  const steadyBatches = batches - batches0;
   let burst: Record<string, unknown> = {};
   if (burstTotal > 0) {
     await sleep(500);
     const burstEvents0 = events;
+    const burstBatches0 = batches;
     const burst0 = cpuSeconds();
     const burstThreads0 = readThreadCpu(process.pid);
     const burstWall0 = performance.now();
@@ -171,6 +178,7 @@ try {
     const burstCpu = cpuSeconds() - burst0;
     burst = {
       burst_events: events - burstEvents0,
+      burst_batches: batches - burstBatches0,
       burst_wall_s: +burstWallS.toFixed(3),
       burst_events_per_s: Math.round((events - burstEvents0) / burstWallS),
       burst_cpu_s: +burstCpu.toFixed(3),
@@ -193,6 +201,7 @@ try {
       idle_threads: idleThreads,
       steady_cpu_s: +steadyCpu.toFixed(3),
       events: steadyEvents,
+      batches: steadyBatches,
       steady_us_per_event: +((steadyCpu * 1e6) / expected).toFixed(1),
       steady_threads: steadyThreads,
       ...burst,

@@ -117,7 +117,8 @@ export class DepthScanner {
  * An SSE body bounded event by event: each event (its lines up to the blank line that ends it) is passed
  * on whole when it fits `bounds`, else dropped and reported through `onRefused`. Memory held: at most
  * one event up to `maxBytes`, plus one chunk. An event that fits is first offered to `take`, if given:
- * what it takes is not passed on.
+ * what it takes is not passed on. `watch`, if given, paces and watches the reads of `body` (see
+ * {@link SourceWatch}).
  *
  * @example
  * ```ts
@@ -129,9 +130,23 @@ export function boundSseStream(
   bounds: StreamBounds,
   onRefused: OnRefused,
   take?: TakeEvent,
+  watch?: SourceWatch,
 ): ReadableStream<Uint8Array> {
   const framer = new SseFramer(bounds, onRefused, take);
-  return transformBody(body, (chunk, out) => framer.push(chunk, out));
+  return transformBody(body, (chunk, out) => framer.push(chunk, out), watch);
+}
+
+/**
+ * How {@link transformBody} reads its source, beyond reading it: in the same pull, so a watched body
+ * costs no stream of its own (a stream in between costs a pull, an enqueue and a read promise per chunk).
+ */
+export interface SourceWatch {
+  /** Undefined to read now; else a promise to wait for before the next read (backpressure). */
+  ready?(): Promise<void> | undefined;
+  /** The source ended. */
+  ended?(): void;
+  /** Reading the source failed with `error` (the body fails with it too). */
+  broke?(error: unknown): void;
 }
 
 /** Where {@link transformBody}'s step puts what it makes of a chunk. */
@@ -159,6 +174,7 @@ export interface BodyOutput {
 export function transformBody(
   body: ReadableStream<Uint8Array>,
   step: (chunk: Uint8Array, out: BodyOutput) => void,
+  watch?: SourceWatch,
 ): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   const stopSource = (reason?: unknown): void => {
@@ -186,8 +202,18 @@ export function transformBody(
           },
         };
         while (!passed && !finished) {
-          const { done, value } = await reader.read();
+          const held = watch?.ready?.();
+          if (held) await held;
+          let read: Awaited<ReturnType<typeof reader.read>>;
+          try {
+            read = await reader.read();
+          } catch (error) {
+            watch?.broke?.(error);
+            throw error;
+          }
+          const { done, value } = read;
           if (done) {
+            watch?.ended?.();
             controller.close();
             return;
           }
