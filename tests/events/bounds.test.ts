@@ -28,6 +28,20 @@ describe("truncation", () => {
     expect(bounded.labels).toBe(event.labels);
     expect(boundEvent(makeFault(), 256)).toEqual(makeFault());
   });
+
+  test("an event with nothing too long is returned as it is; one long field anywhere cuts that field", () => {
+    const event = makeFault({ raw: { message: "short" } });
+    expect(boundEvent(event, 256)).toBe(event);
+    const long = "n".repeat(300);
+    const cutLong = `${"n".repeat(256)}…[truncated: 300 chars]`;
+    for (const field of ["fault_id", "fault_type", "context", "timestamp"] as const) {
+      expect(boundEvent({ ...event, [field]: long }, 256)[field]).toBe(cutLong);
+    }
+    for (const field of ["apiVersion", "kind", "name", "namespace", "uid"] as const) {
+      const bounded = boundEvent({ ...event, resource: { ...event.resource, [field]: long } }, 256);
+      expect(bounded.resource[field]).toBe(cutLong);
+    }
+  });
 });
 
 describe("timestamps", () => {
