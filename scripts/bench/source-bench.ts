@@ -4,7 +4,7 @@
  * simulator in a process of its own; or, with `--sdk`, N bare MCP SDK clients as the naive baseline
  * runs them. Pings every `--ping-seconds` (default 1, so pings dominate the idle phase), then a steady
  * rate of faults. Prints the time and this process's CPU (by thread) from start to all active, its CPU time
- * (µs) per ping while idle and per event while steady.
+ * (µs) per ping while idle and per event while steady, by thread; with `--burst`, the same for a burst.
  * With `--workers K`, the connections run in K worker threads (src/worker/entry.ts, as faultline runs
  * them), this thread only counting their messages.
  *
@@ -13,6 +13,7 @@
  *   With 256 clusters or more, set BUN_CONFIG_MAX_HTTP_REQUESTS (e.g. 4096; src/runtime/http-capacity.ts):
  *   past Bun's default cap the connections hang and the figures count only the first 255.
  *     [--rate 1000] [--seconds 5]      (add bun's --cpu-prof to see where the CPU goes)
+ *     [--burst 20000]                  (then that many faults as fast as the simulator sends them)
  */
 import { cpuUsage } from "node:process";
 import { parseArgs } from "node:util";
@@ -43,6 +44,7 @@ const { values } = parseArgs({
     "idle-seconds": { type: "string" },
     rate: { type: "string" },
     seconds: { type: "string" },
+    burst: { type: "string" },
   },
   strict: true,
 });
@@ -53,6 +55,8 @@ const idleSeconds = Number(values["idle-seconds"] ?? 20);
 const checkSeconds = values["check-seconds"] === undefined ? undefined : Number(values["check-seconds"]);
 const rate = Number(values.rate ?? 1000);
 const seconds = Number(values.seconds ?? 5);
+/** Faults sent as fast as the simulator can after the steady phase (0: no burst phase). */
+const burstTotal = Number(values.burst ?? 0);
 
 const cpuSeconds = (): number => {
   const { user, system } = cpuUsage();
@@ -75,6 +79,8 @@ try {
   let active = 0;
   let events = 0;
   let pings = 0;
+  /** Event batches received from the workers (with `--workers`). */
+  let batches = 0;
   if (values.sdk) {
     await Promise.all(
       endpoints.map(async ({ endpoint }) => {
@@ -115,8 +121,10 @@ try {
       for (let w = 0; w < workers; w++) {
         const thread = startThread<MainToWorker, WorkerToMain>(entry, {
           message: (message) => {
-            if (message.type === "events") events += message.json.split("\n").length;
-            else if (message.type === "alives") pings += message.reports.length;
+            if (message.type === "events") {
+              events += message.json.split("\n").length;
+              batches++;
+            } else if (message.type === "alives") pings += message.reports.length;
             else if (message.type !== "stopped" && message.type !== "removed" && message.type !== "crashed")
               emit(message);
           },
@@ -146,11 +154,38 @@ try {
   const idlePings = pings - pings0;
   const idleThreads = threadCpuDelta(threads0, readThreadCpu(process.pid));
   const events0 = events;
+  const batches0 = batches;
   const steady0 = cpuSeconds();
+  const steadyThreads0 = readThreadCpu(process.pid);
   await sim.request({ cmd: "steady", clusters, rate, seconds, tag: "s" }, 60_000);
   const expected = Math.round(rate * seconds);
   for (let i = 0; i < 100 && events - events0 < expected; i++) await sleep(20);
   const steadyCpu = cpuSeconds() - steady0;
+  const steadyThreads = threadCpuDelta(steadyThreads0, readThreadCpu(process.pid));
+  const steadyEvents = events - events0;
+  const steadyBatches = batches - batches0;
+  let burst: Record<string, unknown> = {};
+  if (burstTotal > 0) {
+    await sleep(500);
+    const burstEvents0 = events;
+    const burstBatches0 = batches;
+    const burst0 = cpuSeconds();
+    const burstThreads0 = readThreadCpu(process.pid);
+    const burstWall0 = performance.now();
+    await sim.request({ cmd: "burst", clusters, total: burstTotal, tag: "b" }, 120_000);
+    for (let i = 0; i < 1000 && events - burstEvents0 < burstTotal; i++) await sleep(5);
+    const burstWallS = (performance.now() - burstWall0) / 1000;
+    const burstCpu = cpuSeconds() - burst0;
+    burst = {
+      burst_events: events - burstEvents0,
+      burst_batches: batches - burstBatches0,
+      burst_wall_s: +burstWallS.toFixed(3),
+      burst_events_per_s: Math.round((events - burstEvents0) / burstWallS),
+      burst_cpu_s: +burstCpu.toFixed(3),
+      burst_us_per_event: +((burstCpu * 1e6) / burstTotal).toFixed(1),
+      burst_threads: threadCpuDelta(burstThreads0, readThreadCpu(process.pid)),
+    };
+  }
   const mode = values.sdk ? "sdk" : values.workers ? `faultline, ${values.workers} workers` : "faultline";
   console.log(
     JSON.stringify({
@@ -165,8 +200,11 @@ try {
       idle_us_per_cluster_second: +((idleCpu * 1e6) / (clusters * idleSeconds)).toFixed(1),
       idle_threads: idleThreads,
       steady_cpu_s: +steadyCpu.toFixed(3),
-      events: events - events0,
+      events: steadyEvents,
+      batches: steadyBatches,
       steady_us_per_event: +((steadyCpu * 1e6) / expected).toFixed(1),
+      steady_threads: steadyThreads,
+      ...burst,
     }),
   );
 } finally {

@@ -63,10 +63,24 @@ export function truncateStrings(value: unknown, max: number, depth = 0): unknown
 /**
  * `event` with its strings cut at `max` characters (`context`, the resource's and the fault's fields,
  * every string in `raw`; `labels` come from the config): what the store, the API and an agent get.
+ * `event` itself when nothing is longer (no copy: the common case, once per event).
  */
 export function boundEvent(event: FaultEvent, max: number): FaultEvent {
-  const cut = (text: string): string => truncateText(text, max);
   const { resource } = event;
+  const raw = truncateStrings(event.raw, max);
+  const fits =
+    raw === event.raw &&
+    event.fault_id.length <= max &&
+    event.fault_type.length <= max &&
+    event.context.length <= max &&
+    event.timestamp.length <= max &&
+    resource.apiVersion.length <= max &&
+    resource.kind.length <= max &&
+    resource.name.length <= max &&
+    (resource.namespace === null || resource.namespace.length <= max) &&
+    (resource.uid === null || resource.uid.length <= max);
+  if (fits) return event;
+  const cut = (text: string): string => truncateText(text, max);
   return {
     ...event,
     fault_id: cut(event.fault_id),
@@ -80,6 +94,6 @@ export function boundEvent(event: FaultEvent, max: number): FaultEvent {
     },
     context: cut(event.context),
     timestamp: cut(event.timestamp),
-    raw: truncateStrings(event.raw, max),
+    raw,
   };
 }

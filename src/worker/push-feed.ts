@@ -274,6 +274,7 @@ export class PushFeed implements Feed {
 
   /** Whether a backfill listed `event` already: same object and fault type, at its time or later. */
   #listedAlready(event: FaultEvent): boolean {
+    if (this.#listedAt.size === 0) return false; // nothing listed yet (the rule): no key to build
     const listed = this.#listedAt.get(listedKey(event));
     return listed !== undefined && listed >= Date.parse(event.timestamp);
   }

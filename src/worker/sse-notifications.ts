@@ -46,7 +46,9 @@ export function takeLoggingNotifications(deliver: (params: unknown) => void): Ta
  */
 export function messageData(text: string): string | null {
   let data: string | null = null;
-  for (const line of text.split(/\r\n|\r|\n/)) {
+  // The usual stream ends its lines in LF alone: split on that without a regular expression.
+  const lines = text.includes("\r") ? text.split(/\r\n|\r|\n/) : text.split("\n");
+  for (const line of lines) {
     if (line.startsWith("data:")) {
       const value = line.charCodeAt(5) === 0x20 ? line.slice(6) : line.slice(5);
       data = data === null ? value : `${data}\n${value}`;

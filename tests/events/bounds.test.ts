@@ -28,6 +28,20 @@ describe("truncation", () => {
     expect(bounded.labels).toBe(event.labels);
     expect(boundEvent(makeFault(), 256)).toEqual(makeFault());
   });
+
+  test("an event with nothing too long is returned as it is; one long field anywhere cuts that field", () => {
+    const event = makeFault({ raw: { message: "short" } });
+    expect(boundEvent(event, 256)).toBe(event);
+    const long = "n".repeat(300);
+    const cutLong = `${"n".repeat(256)}…[truncated: 300 chars]`;
+    for (const field of ["fault_id", "fault_type", "context", "timestamp"] as const) {
+      expect(boundEvent({ ...event, [field]: long }, 256)[field]).toBe(cutLong);
+    }
+    for (const field of ["apiVersion", "kind", "name", "namespace", "uid"] as const) {
+      const bounded = boundEvent({ ...event, resource: { ...event.resource, [field]: long } }, 256);
+      expect(bounded.resource[field]).toBe(cutLong);
+    }
+  });
 });
 
 describe("timestamps", () => {
@@ -39,6 +53,10 @@ describe("timestamps", () => {
       "2026-11-25 03:15:05z",
       "2000-01-01T00:00:00Z",
       "2026-11-26T03:15:05Z", // a day ahead: clock skew
+      "2000-02-29T00:00:00Z", // a leap day (divisible by 400)
+      "2024-02-29T12:00:00Z",
+      "2026-04-30T00:00:00+23:59",
+      "2026-11-25t03:15:05Z",
     ]) {
       expect(isSaneTimestamp(ok, received)).toBe(true);
     }
@@ -50,6 +68,11 @@ describe("timestamps", () => {
       "2026-11-25",
       "2026-11-25T03:15:05", // no offset
       "2026-02-30T00:00:00Z", // no such day
+      "2026-02-29T00:00:00Z", // not a leap year
+      "2026-04-31T00:00:00Z",
+      "2026-11-25T03:15:05+24:00",
+      "2026-11-25T03:15:05+05:60",
+      "2026-11-25T03:60:05Z",
       "2026-13-01T00:00:00Z",
       "2026-11-25T24:00:00Z",
       "0001-01-01T00:00:00Z", // Go's zero time

@@ -1,7 +1,14 @@
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
+import * as v from "valibot";
 import type { FaultEvent } from "../../src/events/fault.ts";
-import { classifyNotification, deriveFaultId, type NotificationOutcome } from "../../src/events/normalise.ts";
+import {
+  classifyNotification,
+  deriveFaultId,
+  FlatFaultSchema,
+  type NotificationOutcome,
+  readFlatFault,
+} from "../../src/events/normalise.ts";
 
 const CLUSTER = { name: "prod-eu", labels: { env: "prod", region: "eu" } };
 const RECEIVED = new Date("2026-11-25T03:00:00.000Z");
@@ -517,5 +524,70 @@ describe("malformed", () => {
     ]) {
       expect(outcome.detail).toContain(`${path}:`);
     }
+  });
+});
+
+describe("the flat shape's fast path (readFlatFault)", () => {
+  test("reads exactly what the schema outputs, or leaves the payload to the schema; never accepts what it refuses", () => {
+    // Every field of a valid payload replaced, in turn and in pairs, by values of every kind.
+    const values: unknown[] = [
+      undefined,
+      null,
+      "",
+      "x",
+      "warning",
+      "critical",
+      0,
+      1,
+      true,
+      [],
+      ["x"],
+      {},
+      { kind: "Pod" },
+    ];
+    const fields = ["faultId", "faultType", "severity", "context", "timestamp", "resource"];
+    const resourceFields = ["apiVersion", "kind", "name", "namespace", "uid"];
+    const variants: Record<string, unknown>[] = [flatData()];
+    for (const field of fields) for (const value of values) variants.push({ ...flatData(), [field]: value });
+    for (const field of resourceFields) {
+      for (const value of values) {
+        const data = flatData();
+        variants.push({ ...data, resource: { ...(data.resource as object), [field]: value } });
+      }
+    }
+    for (const value of values) {
+      const { context: _context, ...withoutContext } = flatData();
+      variants.push({
+        ...withoutContext,
+        severity: value,
+        resource: { kind: "Node", name: "n1", extra: value },
+      });
+    }
+    let fast = 0;
+    for (const data of variants) {
+      const schema = v.safeParse(FlatFaultSchema, data);
+      const read = readFlatFault(data);
+      if (read === null) continue;
+      fast++;
+      expect({ data, read }).toEqual({ data, read: schema.success ? schema.output : ("refused" as never) });
+    }
+    // The common shapes do take the fast path.
+    expect(fast).toBeGreaterThan(40);
+  });
+
+  test("missing, null and empty optional fields read as the schema's defaults", () => {
+    const data = {
+      ...flatData(),
+      context: null,
+      resource: { kind: "Node", name: "n1", namespace: null, uid: "" },
+    };
+    expect(readFlatFault(data)).toEqual(v.parse(FlatFaultSchema, data));
+    expect(faultOf(classify("kubernetes/faults", data)).resource).toEqual({
+      apiVersion: "",
+      kind: "Node",
+      name: "n1",
+      namespace: null,
+      uid: null,
+    });
   });
 });

@@ -1,6 +1,8 @@
 import { expect, test } from "bun:test";
 import type { FaultEvent } from "../../src/events/fault.ts";
+import { FAN_IN_LINGER_MS } from "../../src/pipeline/sink.ts";
 import { EventBatcher } from "../../src/worker/event-batcher.ts";
+import { EVENT_BATCH_MS } from "../../src/worker/protocol.ts";
 
 const event = (cluster: string): FaultEvent => ({ cluster }) as FaultEvent;
 
@@ -46,4 +48,10 @@ test("a batch that fails to send stays pending (a dying worker counts it)", () =
   batcher.add(event("a"));
   expect(() => batcher.flush()).toThrow(/cannot encode/);
   expect(batcher.pending.map((e) => e.cluster)).toEqual(["a"]);
+});
+
+test("a worker's wait is never longer than the sink's (counted from received_at, the two do not add up)", () => {
+  // Longer, a batch would reach the sink after its own wait ended: the difference adds to every event's latency.
+  expect(EVENT_BATCH_MS).toBeGreaterThan(0);
+  expect(EVENT_BATCH_MS).toBeLessThanOrEqual(FAN_IN_LINGER_MS);
 });
