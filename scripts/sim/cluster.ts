@@ -11,6 +11,7 @@ import {
   ErrorCode,
   ListToolsRequestSchema,
   type LoggingLevel,
+  PingRequestSchema,
   SetLevelRequestSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 import { refusal, type SimAuth } from "./auth.ts";
@@ -77,6 +78,7 @@ export class SimCluster {
     refused: 0,
     listSubscriptionsCalls: 0,
     listEventsCalls: 0,
+    pings: 0,
   };
 
   constructor(options: SimClusterOptions, hostname: string) {
@@ -296,6 +298,10 @@ export class SimCluster {
       stream: null,
       wire: null,
     };
+    server.setRequestHandler(PingRequestSchema, () => {
+      this.counters.pings++;
+      return {};
+    });
     server.setRequestHandler(SetLevelRequestSchema, this.handleSetLevel);
     server.setRequestHandler(ListToolsRequestSchema, this.handleListTools);
     server.setRequestHandler(CallToolRequestSchema, this.handleCallTool);

@@ -113,6 +113,8 @@ export interface SimClusterStats {
   listSubscriptionsCalls: number;
   /** `events_list` calls received. */
   listEventsCalls: number;
+  /** `ping` requests received (answered as the SDK's server does: an empty result). */
+  pings: number;
 }
 
 /** A cluster as listed by the control API. */

@@ -285,11 +285,13 @@ export const NotifySinkSchema = v.strictObject({
 });
 
 /**
- * Default `workers.max`: the cores this process may use, at least 2, at most 16. Measured (README,
- * Performance): each worker thread costs ~15 MB and loads the MCP SDK again; past the core count more
- * workers add isolation but no throughput, and make start-up slower.
+ * Default `workers.max`: the cores this process may use (`availableParallelism()`, which follows CPU
+ * affinity such as `taskset`), at most 16; one on one core. Measured (README, Performance): each worker
+ * thread costs 10-15 MB and loads and JIT-compiles the MCP SDK again; past the core count more workers
+ * add isolation (a CPU-hungry cluster shares its thread with fewer others) but no throughput, and cost
+ * memory and idle CPU.
  */
-export const DEFAULT_WORKERS_MAX = Math.max(2, Math.min(16, availableParallelism()));
+export const DEFAULT_WORKERS_MAX = Math.max(1, Math.min(16, availableParallelism()));
 
 /** `workers`: the worker-thread pool. */
 export const WorkersSchema = v.strictObject({

@@ -75,6 +75,13 @@ export interface Feed {
   ended(lastAliveMs: number): void;
   /** Stops for good while the session still stands: unsubscribes, releases timers. */
   stop(): Promise<void>;
+  /**
+   * A request of this feed's own sent on the session at or after `sinceMs` (`performance.now()` time),
+   * if any: it settles as a ping would, resolving once the server answered it (any answer) and
+   * rejecting when none came (no answer in time, an HTTP error). The connection lets it stand for the
+   * ping due then (see ClusterConnection); null when there is none.
+   */
+  sentSince?(sinceMs: number): Promise<void> | null;
 }
 
 /**

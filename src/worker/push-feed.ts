@@ -16,7 +16,7 @@ import { now, reportEvents, reportNotification } from "./feed.ts";
 import { eventsLister, findSubscriptionId, mentionsMissingTool, textContent, toolArguments } from "./mcp.ts";
 import { backfill } from "./poller.ts";
 import { SharedClock } from "./shared-clock.ts";
-import { checkSubscription } from "./subscription-check.ts";
+import { answeredAnyway, checkSubscription } from "./subscription-check.ts";
 
 /** The `last_error` shown when a server lacks the events extension. */
 export const MISSING_EVENTS_SUBSCRIBE =
@@ -79,6 +79,8 @@ export class PushFeed implements Feed {
   #checking = false;
   /** When the subscription was last known to exist (subscribed, or found by a check). */
   #confirmedAtMs = 0;
+  /** The latest check: when it was sent (`performance.now()` time) and whether the server answered it. */
+  #lastCheck: { sentAt: number; answered: Promise<void> } | null = null;
 
   /** A push feed for `context`'s cluster, subscribing in `subscribeMode`. */
   constructor(context: FeedContext, subscribeMode: "faults" | "events") {
@@ -120,9 +122,16 @@ export class PushFeed implements Feed {
     for (const [key, at] of seen) this.#remember(key, at);
   }
 
+  /** The latest subscription check, if it was sent at or after `sinceMs`: see {@link Feed.sentSince}. */
+  sentSince(sinceMs: number): Promise<void> | null {
+    const check = this.#lastCheck;
+    return check !== null && check.sentAt >= sinceMs ? check.answered : null;
+  }
+
   /** Forgets the subscription and remembers since when the next session has to backfill. */
   ended(lastAliveMs: number): void {
     this.#stopChecks?.();
+    this.#lastCheck = null;
     this.#session = null;
     this.#subscriptionId = null;
     this.#lostAtMs ??= lastAliveMs;
@@ -190,8 +199,22 @@ export class PushFeed implements Feed {
     if (this.#checking || this.#session !== session || !subscriptionId) return;
     this.#checking = true;
     const { cluster, timeoutMs, log, report } = this.#context;
+    // The check is a request on the session as a ping is: whether the server answered it (see sentSince).
+    const answered = Promise.withResolvers<void>();
+    answered.promise.catch(() => {}); // nobody may ask; the connection reads it when it does
+    this.#lastCheck = { sentAt: performance.now(), answered: answered.promise };
     try {
-      const found = await checkSubscription(session.client, subscriptionId, timeoutMs, cluster.context);
+      const found = await checkSubscription(session.client, subscriptionId, timeoutMs, cluster.context).then(
+        (outcome) => {
+          answered.resolve();
+          return outcome;
+        },
+        (error: unknown) => {
+          if (answeredAnyway(error)) answered.resolve();
+          else answered.reject(error);
+          throw error;
+        },
+      );
       if (this.#session !== session) return;
       if (found === "unsupported") {
         this.#stopChecks?.();

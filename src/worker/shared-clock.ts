@@ -23,7 +23,7 @@ interface Job {
   readonly slackMs: number;
   /** When its next run is due (`performance.now()` time). */
   due: number;
-  readonly run: () => void;
+  readonly run: (dueMs: number) => void;
 }
 
 /** Periodic jobs on one timer; see the module's comment. */
@@ -33,8 +33,11 @@ export class SharedClock {
   /** When the armed timer fires (`performance.now()` time). */
   #timerAt = Number.POSITIVE_INFINITY;
 
-  /** Runs `run` every `intervalMs` (first one interval from now) until the returned function is called. */
-  every(intervalMs: number, run: () => void): () => void {
+  /**
+   * Runs `run` every `intervalMs` (first one interval from now) until the returned function is called.
+   * `run` is given the moment that run was due (`performance.now()` time; it runs up to its slack later).
+   */
+  every(intervalMs: number, run: (dueMs: number) => void): () => void {
     const job: Job = {
       intervalMs,
       slackMs: Math.min(MAX_SLACK_MS, intervalMs / 10),
@@ -75,11 +78,12 @@ export class SharedClock {
     for (const job of [...this.#jobs]) {
       if (!this.#jobs.has(job)) continue; // stopped by a job that ran before it
       if (job.due <= now) {
+        const dueMs = job.due;
         job.due += job.intervalMs;
         // A thread that was stalled for several intervals runs a job once, not once per missed interval.
         if (job.due <= now) job.due = now + job.intervalMs;
         try {
-          job.run();
+          job.run(dueMs);
         } catch (error) {
           // As a timer of its own would have: the error reaches the thread's handlers; the others still run.
           queueMicrotask(() => {

@@ -4,6 +4,7 @@
  * `events_list_subscriptions` (the session's subscriptions), faultline asks it.
  */
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { errorMessage } from "../log.ts";
 import { mentionsMissingTool, textContent, toolArguments } from "./mcp.ts";
 
@@ -42,7 +43,34 @@ export async function checkSubscription(
   const text = textContent(result.content);
   if (result.isError) {
     if (mentionsMissingTool(text, LIST_SUBSCRIPTIONS_TOOL)) return "unsupported";
-    throw new Error(`${LIST_SUBSCRIPTIONS_TOOL} failed: ${text.trim().slice(0, 200) || "(no reason given)"}`);
+    throw new CheckRefused(text);
   }
   return text.includes(subscriptionId) ? "present" : "gone";
+}
+
+/** The server answered the check with a tool error (`isError`) that is not about a missing tool. */
+export class CheckRefused extends Error {
+  constructor(text: string) {
+    super(`${LIST_SUBSCRIPTIONS_TOOL} failed: ${text.trim().slice(0, 200) || "(no reason given)"}`);
+    this.name = "CheckRefused";
+  }
+}
+
+/**
+ * Whether a check that rejected with `error` still got an answer from the server (a tool error, a
+ * JSON-RPC error): the session is alive. No answer within the timeout, a closed connection, an HTTP
+ * error or a refused body are not answers, as they are not for a ping.
+ *
+ * @example
+ * ```ts
+ * checkSubscription(client, id, 10_000).catch((error) => (answeredAnyway(error) ? alive() : lose(error)));
+ * ```
+ */
+export function answeredAnyway(error: unknown): boolean {
+  if (error instanceof CheckRefused) return true;
+  return (
+    error instanceof McpError &&
+    error.code !== ErrorCode.RequestTimeout &&
+    error.code !== ErrorCode.ConnectionClosed
+  );
 }

@@ -70,7 +70,7 @@ describe("multi-cluster configuration", () => {
     expect(config.subscribe).toEqual({ mode: "auto", poll_interval_seconds: 15 });
     expect(config.health).toEqual({ enabled: true, listen: { hostname: "127.0.0.1", port: 8080 } });
     expect(config.workers.max).toBe(DEFAULT_WORKERS_MAX);
-    expect(DEFAULT_WORKERS_MAX).toBe(Math.max(2, Math.min(16, availableParallelism())));
+    expect(DEFAULT_WORKERS_MAX).toBe(Math.max(1, Math.min(16, availableParallelism())));
     expect(config.state_dir).toBe(join(dir.path, "faultline-data"));
   });
 
