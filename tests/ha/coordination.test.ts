@@ -263,6 +263,68 @@ describe.skipIf(!available)("HA coordination on PostgreSQL", () => {
     expect(coordinators[0]?.state.handovers.taken).toBeGreaterThan(0);
   }, 60_000);
 
+  test("a graceful stop whose handover outlasts the lease: heartbeats go on, and no replica settles the leaver's runs before it finishes", async () => {
+    const url = await freshDatabase();
+    const hosts = new Hosts();
+    const slowRelease = 4500; // > lease (3 s): a release waiting for its intake to be stored, under load
+    const leaverHost = hosts.host("leaver");
+    const leaver = new Coordinator({
+      sql: client(url),
+      replica: "leaver",
+      leaseSeconds: 3,
+      url: null,
+      version: "test",
+      clusters: () => CLUSTERS,
+      sinks: () => [],
+      clusterHost: {
+        take: (keys) => leaverHost.take(keys),
+        release: async (keys, reason) => {
+          await leaverHost.release(keys, reason);
+          if (reason === "stopping") await Bun.sleep(slowRelease);
+        },
+      },
+      sinkHost: noSinks,
+      tickMs: 200,
+    });
+    const settled: string[] = [];
+    const other = new Coordinator({
+      sql: client(url),
+      replica: "other",
+      leaseSeconds: 3,
+      url: null,
+      version: "test",
+      clusters: () => CLUSTERS,
+      sinks: () => [],
+      clusterHost: hosts.host("other"),
+      sinkHost: noSinks,
+      tickMs: 200,
+      settle: async (dead) => {
+        settled.push(dead);
+      },
+    });
+    await leaver.start();
+    await other.start();
+    await waitFor("both hold clusters", () => leaverHost.held.size > 0 && other.clusters.held.size > 0, 5000);
+    const started = performance.now();
+    await leaver.stop();
+    expect(performance.now() - started).toBeGreaterThan(slowRelease);
+    // While it handed over (longer than its lease), nobody settled its runs.
+    expect(settled).toEqual([]);
+    await waitFor(
+      "the leaver's clusters held by the other",
+      () => other.clusters.held.size === CLUSTERS.length,
+      3000,
+    );
+    await Bun.sleep(600); // several ticks of the other: the leaver's row is passed by while it holds its runs
+    expect(settled).toEqual([]);
+    await leaver.finish();
+    await waitFor("the leaver settled once it finished", () => settled.includes("leaver"), 3000);
+    expect(settled).toEqual(["leaver"]);
+    await other.stop();
+    await other.finish();
+    expect(hosts.overlaps).toBe(0);
+  }, 30_000);
+
   test("fleet status: owners write their clusters' states; any replica reads the fleet with live owners, an expired owner as null", async () => {
     const url = await freshDatabase();
     const sql = client(url);
