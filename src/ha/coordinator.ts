@@ -154,8 +154,14 @@ export class Coordinator {
     const tickMs = this.#options.tickMs ?? HA_TICK_MS;
     this.#beats = (async () => {
       while (!beating.aborted) {
-        await sleep(Math.min(tickMs, this.heartbeat.intervalMs), beating);
-        if (!beating.aborted && this.heartbeat.due()) await this.#beat();
+        // Due an interval after the last good one was sent, not after its answer: a slow database does
+        // not stretch the cadence into a fence. After a failure: again a tick later.
+        const failed = this.#beatError !== null;
+        await sleep(
+          failed ? Math.min(tickMs, this.heartbeat.intervalMs) : this.heartbeat.untilDueMs(),
+          beating,
+        );
+        if (!beating.aborted) await this.#beat();
       }
     })();
     this.#loop = (async () => {

@@ -56,6 +56,16 @@ export class Heartbeat {
     return this.sinceLastMs() >= this.intervalMs;
   }
 
+  /**
+   * Milliseconds until the next heartbeat is due: the interval counted from when the last good one was
+   * sent, not from when its answer came. Sent then, heartbeats go out every interval however slow the
+   * database answers, and a replica fences itself ({@link fenced}: lease - 1 s since the last good one
+   * was sent) only when one answer takes longer than lease - 1 s - interval, not from a few slow ones.
+   */
+  untilDueMs(): number {
+    return Math.max(0, this.intervalMs - this.sinceLastMs());
+  }
+
   /** True when no heartbeat has succeeded for `lease_seconds - 1` s (or none ever did). */
   fenced(): boolean {
     return this.sinceLastMs() > (this.#options.leaseSeconds - 1) * 1000;

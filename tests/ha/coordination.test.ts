@@ -363,6 +363,45 @@ describe.skipIf(!available)("HA coordination on PostgreSQL", () => {
     expect(expired[0]).toMatchObject({ name: "a", owner: null, status: "active" });
   });
 
+  test("a slow database (every answer 700 ms late) does not fence a replica: heartbeats go out every lease/3 from their sending, not from their answers", async () => {
+    const url = await freshDatabase();
+    const proxy = await startTcpProxy(pg.port);
+    try {
+      const slowSql = openHaDatabase(url.replace(`:${pg.port}/`, `:${proxy.port}/`));
+      clients.push(slowSql);
+      // Ticks far apart: only heartbeats use the connection, so each one waits only for its own answer.
+      const slow = new Coordinator({
+        sql: slowSql,
+        replica: "slow",
+        leaseSeconds: 3,
+        url: null,
+        version: "test",
+        clusters: () => [],
+        sinks: () => [],
+        clusterHost: noSinks,
+        sinkHost: noSinks,
+        tickMs: 60_000,
+      });
+      await slow.start();
+      proxy.delay(700);
+      let fenced = false;
+      const watching = setInterval(() => {
+        fenced ||= slow.state.fenced;
+      }, 20);
+      await Bun.sleep(6000);
+      clearInterval(watching);
+      proxy.delay(0);
+      expect(fenced).toBe(false);
+      expect(
+        await new Heartbeat(client(url), { replica: "x", leaseSeconds: 3, url: null, version: "1" }).live(),
+      ).toEqual(["slow"]);
+      await slow.stop();
+      await slow.finish();
+    } finally {
+      await proxy.stop();
+    }
+  }, 30_000);
+
   test("fencing through a cut network: the cut replica drops everything before its lease ends, the others take over, and it takes its share back once heartbeats succeed", async () => {
     const url = await freshDatabase();
     const proxy = await startTcpProxy(pg.port);
