@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Registry } from "../../src/cluster/registry.ts";
 import type { ClusterConfig } from "../../src/config/types.ts";
-import { Coordinator } from "../../src/ha/coordinator.ts";
+import { Coordinator, type CoordinatorOptions } from "../../src/ha/coordinator.ts";
 import { type HaSql, migrateHa, openHaDatabase } from "../../src/ha/database.ts";
 import { FleetStatusWriter, readFleet } from "../../src/ha/fleet-status.ts";
 import { Heartbeat, settleExpired } from "../../src/ha/heartbeat.ts";
@@ -73,7 +73,13 @@ class Hosts {
 const noSinks: OwnedHost = { take: () => {}, release: () => {} };
 const CLUSTERS = Array.from({ length: 30 }, (_, i) => `cluster-${i}`);
 
-function coordinator(sql: HaSql, replica: string, host: OwnedHost, leaseSeconds = 3): Coordinator {
+function coordinator(
+  sql: HaSql,
+  replica: string,
+  host: OwnedHost,
+  leaseSeconds = 3,
+  more: Partial<CoordinatorOptions> = {},
+): Coordinator {
   return new Coordinator({
     sql,
     replica,
@@ -85,6 +91,7 @@ function coordinator(sql: HaSql, replica: string, host: OwnedHost, leaseSeconds 
     clusterHost: host,
     sinkHost: noSinks,
     tickMs: 200,
+    ...more,
   });
 }
 
@@ -268,36 +275,15 @@ describe.skipIf(!available)("HA coordination on PostgreSQL", () => {
     const hosts = new Hosts();
     const slowRelease = 4500; // > lease (3 s): a release waiting for its intake to be stored, under load
     const leaverHost = hosts.host("leaver");
-    const leaver = new Coordinator({
-      sql: client(url),
-      replica: "leaver",
-      leaseSeconds: 3,
-      url: null,
-      version: "test",
-      clusters: () => CLUSTERS,
-      sinks: () => [],
-      clusterHost: {
-        take: (keys) => leaverHost.take(keys),
-        release: async (keys, reason) => {
-          await leaverHost.release(keys, reason);
-          if (reason === "stopping") await Bun.sleep(slowRelease);
-        },
+    const leaver = coordinator(client(url), "leaver", {
+      take: (keys) => leaverHost.take(keys),
+      release: async (keys, reason) => {
+        await leaverHost.release(keys, reason);
+        if (reason === "stopping") await Bun.sleep(slowRelease);
       },
-      sinkHost: noSinks,
-      tickMs: 200,
     });
     const settled: string[] = [];
-    const other = new Coordinator({
-      sql: client(url),
-      replica: "other",
-      leaseSeconds: 3,
-      url: null,
-      version: "test",
-      clusters: () => CLUSTERS,
-      sinks: () => [],
-      clusterHost: hosts.host("other"),
-      sinkHost: noSinks,
-      tickMs: 200,
+    const other = coordinator(client(url), "other", hosts.host("other"), 3, {
       settle: async (dead) => {
         settled.push(dead);
       },
@@ -370,18 +356,7 @@ describe.skipIf(!available)("HA coordination on PostgreSQL", () => {
       const slowSql = openHaDatabase(url.replace(`:${pg.port}/`, `:${proxy.port}/`));
       clients.push(slowSql);
       // Ticks far apart: only heartbeats use the connection, so each one waits only for its own answer.
-      const slow = new Coordinator({
-        sql: slowSql,
-        replica: "slow",
-        leaseSeconds: 3,
-        url: null,
-        version: "test",
-        clusters: () => [],
-        sinks: () => [],
-        clusterHost: noSinks,
-        sinkHost: noSinks,
-        tickMs: 60_000,
-      });
+      const slow = coordinator(slowSql, "slow", noSinks, 3, { clusters: () => [], tickMs: 60_000 });
       await slow.start();
       proxy.delay(700);
       let fenced = false;

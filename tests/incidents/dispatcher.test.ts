@@ -123,14 +123,22 @@ function slowClaims(delayMs: number): { store: IncidentStore; mostInFlight: () =
       inFlight--;
     }
   };
-  const slow = new Proxy(store, {
-    get(target, key) {
-      if (key === "claimNext") return claimNext;
-      const value = Reflect.get(target, key, target);
-      return typeof value === "function" ? value.bind(target) : value;
+  return { store: replacing(store, "claimNext", claimNext), mostInFlight: () => most };
+}
+
+/** `target` with its method `key` replaced by `method` (the others bound to it). */
+function replacing<K extends keyof IncidentStore>(
+  target: IncidentStore,
+  key: K,
+  method: IncidentStore[K],
+): IncidentStore {
+  return new Proxy(target, {
+    get(inner, name) {
+      if (name === key) return method;
+      const value = Reflect.get(inner, name, inner);
+      return typeof value === "function" ? value.bind(inner) : value;
     },
   });
-  return { store: slow, mostInFlight: () => most };
 }
 
 test("kicks during a slow claim make one claim loop go round: each incident starts once, never more than max_concurrent", async () => {
@@ -181,14 +189,7 @@ function gatedOutcomes(gate: Promise<void>): { store: IncidentStore; recording: 
     await gate;
     return store.finishRun(runId, outcome);
   };
-  const gated = new Proxy(store, {
-    get(target, key) {
-      if (key === "finishRun") return finishRun;
-      const value = Reflect.get(target, key, target);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-  return { store: gated, recording: () => recording };
+  return { store: replacing(store, "finishRun", finishRun), recording: () => recording };
 }
 
 test("a fence waits for an ended agent's outcome to be recorded: the settle that lifts it keeps the real outcome", async () => {
