@@ -325,13 +325,10 @@ export class ClusterConnection {
 
   #reportAlive(sessionId: string | null): void {
     this.#lastAliveReportMs = Date.now();
-    // Not past a gap the feed has not backfilled yet: a taker resuming from this report backfills it.
-    const gap = this.#feed.unbackfilledSinceMs?.() ?? null;
-    const alive = this.#lastAliveMs || this.#lastAliveReportMs;
     this.#emit({
       type: "alive",
       cluster: this.#spec.name,
-      at: new Date(gap === null ? alive : Math.min(alive, gap)).toISOString(),
+      at: new Date(this.#lastAliveMs || this.#lastAliveReportMs).toISOString(),
       session_id: sessionId,
     });
   }

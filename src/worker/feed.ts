@@ -73,12 +73,6 @@ export interface Feed {
   resume(sinceMs: number, seen: ReadonlyMap<string, number>): void;
   /** The session was lost (it is not to be used again); `lastAliveMs` is when it last proved alive. */
   ended(lastAliveMs: number): void;
-  /**
-   * Where a gap starts whose backfill has not succeeded yet (pending or in flight; epoch ms), or null:
-   * the connection's `alive` reports do not run past it, so whoever resumes the cluster from them
-   * (a taker, a restart) backfills that gap too. Absent: the feed leaves no such gap.
-   */
-  unbackfilledSinceMs?(): number | null;
   /** Stops for good while the session still stands: unsubscribes, releases timers. */
   stop(): Promise<void>;
 }

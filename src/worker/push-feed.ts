@@ -70,8 +70,6 @@ export class PushFeed implements Feed {
   readonly #listedAt = new Map<string, number>();
   /** Set when a session was lost: since when to backfill once the next one is subscribed. */
   #lostAtMs: number | null = null;
-  /** The start of the outage backfill in flight, until it succeeded. */
-  #backfillingFromMs: number | null = null;
   /** Checks that the subscription still exists, while the server offers `events_list_subscriptions`. */
   /** The clock its subscription checks run on. */
   readonly #clock: SharedClock;
@@ -232,16 +230,8 @@ export class PushFeed implements Feed {
     const since = this.#lostAtMs;
     if (since === null) return;
     this.#lostAtMs = null;
-    this.#backfillingFromMs = since;
-    const done = await this.#backfillSince(client, since, "outage");
-    this.#backfillingFromMs = null;
-    if (!done) this.#lostAtMs = Math.min(this.#lostAtMs ?? since, since);
-  }
-
-  /** See {@link Feed.unbackfilledSinceMs}: a lost session's gap, or the outage backfill in flight. */
-  unbackfilledSinceMs(): number | null {
-    const starts = [this.#lostAtMs, this.#backfillingFromMs].filter((ms) => ms !== null);
-    return starts.length === 0 ? null : Math.min(...starts);
+    if (await this.#backfillSince(client, since, "outage")) return;
+    this.#lostAtMs = Math.min(this.#lostAtMs ?? since, since);
   }
 
   /**
