@@ -24,6 +24,7 @@ import { agentScript } from "./chaos/agent.ts";
 import { analyzeRun, type ChaosReport } from "./chaos/analyze.ts";
 import { ChaosEngine } from "./chaos/engine.ts";
 import { CHAOS_RECONNECT, FaultlineRunner, writeFaultlineConfig } from "./chaos/faultline.ts";
+import { keepRunFiles } from "./chaos/keep.ts";
 import { appendJsonLine, newRunMeta, RUN_FILES, writeMeta } from "./chaos/ledger.ts";
 import { loadRun } from "./chaos/load.ts";
 import { type ChaosOptions, enabledDisruptions, parseChaosOptions, USAGE } from "./chaos/options.ts";
@@ -173,6 +174,14 @@ async function main(argv: string[]): Promise<number> {
   if (options.json) {
     writeFileSync(options.json, `${JSON.stringify(report, null, 2)}\n`);
     console.log(`figures written to ${options.json}`);
+  }
+  if (
+    options.keepFailed &&
+    options.analyze === null &&
+    (!report.verdict.ok || report.harness_errors.length > 0)
+  ) {
+    const kept = keepRunFiles(dir, options.keepFailed);
+    console.log(`failed run kept in ${kept.dir}; faultline logs:\n  ${kept.logs.join("\n  ")}`);
   }
   if (temporary && (report.verdict.ok || options.selfCheck)) rmSync(dir, { recursive: true, force: true });
   else if (options.analyze === null) console.log(`run files kept in ${dir}`);

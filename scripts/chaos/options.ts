@@ -43,6 +43,9 @@ exit 2 when the harness itself could not run.
                           a second completed run of another fault's agent: the figures must show 1 lost and
                           1 double run, and the exit code 1 (proves the counting can fail)
   --json FILE             also write the figures as JSON to FILE
+  --keep-failed DIR       when the verdict fails, copy the run's files (each replica's log, the agent's
+                          record, the store, the workspaces' results) into a new directory under DIR and
+                          print where (for callers whose run directory does not outlive them, e.g. a test)
   -h, --help              this text`;
 
 /** What a chaos run does. */
@@ -68,6 +71,8 @@ export interface ChaosOptions {
   analyze: string | null;
   selfCheck: boolean;
   json: string | null;
+  /** `--keep-failed`: where a failed run's files are copied (null: not copied). */
+  keepFailed: string | null;
 }
 
 function positive(value: string | undefined, flag: string, fallback: number, integer = false): number {
@@ -113,6 +118,7 @@ export function parseChaosOptions(argv: string[]): ChaosOptions | null {
       analyze: { type: "string" },
       "self-check": { type: "boolean" },
       json: { type: "string" },
+      "keep-failed": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -144,6 +150,7 @@ export function parseChaosOptions(argv: string[]): ChaosOptions | null {
     analyze: values.analyze === undefined ? null : resolve(values.analyze),
     selfCheck: values["self-check"] ?? false,
     json: values.json === undefined ? null : resolve(values.json),
+    keepFailed: values["keep-failed"] === undefined ? null : resolve(values["keep-failed"]),
   };
 }
 

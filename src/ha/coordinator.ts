@@ -81,7 +81,10 @@ export class Coordinator {
   readonly clusters: Ownership;
   readonly sinks: Ownership;
   readonly #handovers: Record<HandoverDirection, number> = { taken: 0, released: 0 };
+  /** Ends the reconcile loop (a graceful stop: first). */
   readonly #stopping = new AbortController();
+  /** Ends the heartbeats and the fencing watchdog (a graceful stop: once the handover is done). */
+  readonly #beating = new AbortController();
   #live: string[] = [];
   #fenced = true;
   #loop: Promise<void> | null = null;
@@ -147,11 +150,18 @@ export class Coordinator {
     this.#fenced = false;
     await this.tick();
     const { signal } = this.#stopping;
+    const beating = this.#beating.signal;
     const tickMs = this.#options.tickMs ?? HA_TICK_MS;
     this.#beats = (async () => {
-      while (!signal.aborted) {
-        await sleep(Math.min(tickMs, this.heartbeat.intervalMs), signal);
-        if (!signal.aborted && this.heartbeat.due()) await this.#beat();
+      while (!beating.aborted) {
+        // Due an interval after the last good one was sent, not after its answer: a slow database does
+        // not stretch the cadence into a fence. After a failure: again a tick later.
+        const failed = this.#beatError !== null;
+        await sleep(
+          failed ? Math.min(tickMs, this.heartbeat.intervalMs) : this.heartbeat.untilDueMs(),
+          beating,
+        );
+        if (!beating.aborted) await this.#beat();
       }
     })();
     this.#loop = (async () => {
@@ -183,21 +193,38 @@ export class Coordinator {
   /**
    * Stops the loops, unsubscribes every held cluster and stops every sink, releases their rows, and
    * marks this replica gone so the others take over at their next tick. Its open agent runs stay its
-   * own (no replica settles them) until {@link finish}.
+   * own (no replica settles them) until {@link finish}: the hold on them ({@link Heartbeat.hold}) is
+   * taken first, and heartbeats go on until the handover is done, so a handover slower than the lease
+   * (a release waits for the intake to be stored) neither expires this replica nor lets another settle
+   * runs still going here.
    */
   async stop(): Promise<void> {
     this.#stopping.abort();
-    if (this.#watchdog) clearInterval(this.#watchdog);
-    await Promise.all([this.#loop, this.#beats]);
+    await this.#loop;
+    let hold: (() => Promise<void>) | null = null;
+    try {
+      hold = await this.heartbeat.hold();
+    } catch (error) {
+      log.warn(
+        "cannot hold this replica's runs while it hands over; they are its own while its lease lasts",
+        {
+          error: errorMessage(error),
+        },
+      );
+    }
     await this.clusters.releaseAll();
     await this.sinks.releaseAll();
+    this.#beating.abort();
+    if (this.#watchdog) clearInterval(this.#watchdog);
+    await this.#beats;
     try {
-      this.#leaving ??= await this.heartbeat.leave();
+      await this.heartbeat.markGone();
     } catch (error) {
       log.warn("cannot mark this replica gone; the others take over once its lease expires", {
         error: errorMessage(error),
       });
     }
+    this.#leaving ??= hold;
   }
 
   /** After {@link stop} and once this process's agent runs are over: lets the others settle what is left. */

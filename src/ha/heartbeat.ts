@@ -56,6 +56,16 @@ export class Heartbeat {
     return this.sinceLastMs() >= this.intervalMs;
   }
 
+  /**
+   * Milliseconds until the next heartbeat is due: the interval counted from when the last good one was
+   * sent, not from when its answer came. Sent then, heartbeats go out every interval however slow the
+   * database answers, and a replica fences itself ({@link fenced}: lease - 1 s since the last good one
+   * was sent) only when one answer takes longer than lease - 1 s - interval, not from a few slow ones.
+   */
+  untilDueMs(): number {
+    return Math.max(0, this.intervalMs - this.sinceLastMs());
+  }
+
   /** True when no heartbeat has succeeded for `lease_seconds - 1` s (or none ever did). */
   fenced(): boolean {
     return this.sinceLastMs() > (this.#options.leaseSeconds - 1) * 1000;
@@ -93,12 +103,9 @@ export class Heartbeat {
   }
 
   /**
-   * Leaving (a graceful stop): the row's heartbeat is set to expired, so the others see this replica
-   * gone at once (their next tick) and take its clusters, instead of after the lease. Its agent runs
-   * still finish here, so until the returned `done` is called this process holds a `FOR KEY SHARE`
-   * lock on its row: {@link settleExpired} (`FOR UPDATE SKIP LOCKED`) passes it by, and no replica
-   * closes its runs as interrupted while they run. After `done` (or if this process dies, its
-   * connection with it), whoever settles expired replicas settles the rest and deletes the row.
+   * Leaving (a graceful stop), in one step: {@link hold} then {@link markGone}. The others see this
+   * replica gone at once (their next tick) and take its clusters, instead of after the lease; its agent
+   * runs still finish here and stay its own until the returned `done` is called.
    *
    * @example
    * ```ts
@@ -108,6 +115,34 @@ export class Heartbeat {
    * ```
    */
   async leave(): Promise<() => Promise<void>> {
+    const done = await this.hold();
+    try {
+      await this.markGone();
+    } catch (error) {
+      await done().catch(() => {});
+      throw error;
+    }
+    return done;
+  }
+
+  /**
+   * Holds this replica's runs: until the returned `done` is called, this process holds a `FOR KEY
+   * SHARE` lock on its row, so {@link settleExpired} (`FOR UPDATE SKIP LOCKED`) passes it by and no
+   * replica closes its runs as interrupted, even once its heartbeat has expired or it is marked gone.
+   * Heartbeats may go on meanwhile (a non-key update). If this process dies, the lock ends with its
+   * connection. A graceful stop takes it before it hands its clusters over, so a handover longer than
+   * the lease cannot let another replica settle runs that are still going here.
+   *
+   * @example
+   * ```ts
+   * const done = await heartbeat.hold();
+   * await releaseEverything(); // heartbeats go on
+   * await heartbeat.markGone();
+   * await triage.stop(graceMs);
+   * await done();
+   * ```
+   */
+  async hold(): Promise<() => Promise<void>> {
     const replica = this.#options.replica;
     let release = (): void => {};
     const released = new Promise<void>((resolve) => {
@@ -123,18 +158,19 @@ export class Heartbeat {
       await released;
     });
     await Promise.race([lockTaken, holding]);
-    try {
-      await this.#sql`UPDATE replicas SET heartbeat_at = '-infinity' WHERE name = ${replica}`;
-    } catch (error) {
-      release();
-      await holding.catch(() => {});
-      throw error;
-    }
-    this.#lastSentOk = null;
     return async () => {
       release();
       await holding;
     };
+  }
+
+  /**
+   * Marks this replica gone: its row's heartbeat is set to expired, so the others stop counting it live
+   * at once. Call once heartbeats have stopped (a later one would make it live again).
+   */
+  async markGone(): Promise<void> {
+    await this.#sql`UPDATE replicas SET heartbeat_at = '-infinity' WHERE name = ${this.#options.replica}`;
+    this.#lastSentOk = null;
   }
 }
 

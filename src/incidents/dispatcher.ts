@@ -61,7 +61,7 @@ export class Dispatcher {
     return this.#running.size;
   }
 
-  /** The runs of the agents running now (still going: a settle must keep them open). */
+  /** The runs of the agents running now or whose outcome is being recorded (a settle must keep them open). */
   get runIds(): number[] {
     return [...this.#running.values()].map((r) => r.runId);
   }
@@ -69,8 +69,9 @@ export class Dispatcher {
   /**
    * A replica cut off from the shared store (fenced, src/ha/coordinator.ts): starts no more agents and
    * ends the running ones (SIGTERM, then SIGKILL after the grace), so no incident runs here while another
-   * replica may take it over. Resolves once they have exited; each is recorded as interrupted if the
-   * store answers, else its run stays open for {@link unfence} (or the replica settling this one).
+   * replica may take it over. Resolves once they have exited and their outcomes are recorded (an agent
+   * that had already ended keeps its real outcome; the others are interrupted) if the store answers,
+   * else its run stays open for {@link unfence} (or the replica settling this one).
    */
   async fence(): Promise<void> {
     this.#fenced = true;
@@ -232,7 +233,6 @@ export class Dispatcher {
       outcome.workspace === ""
         ? noAgentOutput("the agent had no workspace")
         : await readAgentOutput(outcome.workspace);
-    this.#running.delete(incident.id);
     try {
       const finished = await this.#options.store.finishRun(runId, { ...outcome, output });
       this.#options.onOutcome?.(outcome, finished);
@@ -242,6 +242,9 @@ export class Dispatcher {
         incident_id: incident.id,
         error: errorMessage(error),
       });
+    } finally {
+      // Only now: until its outcome is recorded, a fence waits for it and a settle keeps its run open.
+      this.#running.delete(incident.id);
     }
     void this.kick();
   }

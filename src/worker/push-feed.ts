@@ -243,16 +243,25 @@ export class PushFeed implements Feed {
     }
   }
 
-  /** After an outage: list once and report the Warning events since the connection was last alive. */
+  /**
+   * After an outage: list once and report the Warning events since the connection was last alive. A
+   * backfill that fails (the session dropped again) leaves its start for the next session's, which then
+   * starts there (or earlier), not at the later moment the dropped session was last alive: the gap since
+   * a takeover's or restart's resume point is never skipped.
+   */
   async #backfillAfterOutage(client: Client): Promise<void> {
     const since = this.#lostAtMs;
     if (since === null) return;
     this.#lostAtMs = null;
-    await this.#backfillSince(client, since, "outage");
+    if (await this.#backfillSince(client, since, "outage")) return;
+    this.#lostAtMs = Math.min(this.#lostAtMs ?? since, since);
   }
 
-  /** Lists once and reports the Warning events since `since` that were not pushed already. */
-  async #backfillSince(client: Client, since: number, why: BackfillReason): Promise<void> {
+  /**
+   * Lists once and reports the Warning events since `since` that were not pushed already; false when the
+   * listing failed (a server without `events_list` is not a failure: there is nothing to retry).
+   */
+  async #backfillSince(client: Client, since: number, why: BackfillReason): Promise<boolean> {
     const { cluster, subscribe, timeoutMs, log } = this.#context;
     try {
       const listed = await backfill(
@@ -278,10 +287,15 @@ export class PushFeed implements Feed {
         since: new Date(since).toISOString(),
         events: faults.length,
       });
+      return true;
     } catch (error) {
       const message = errorMessage(error);
-      if (mentionsMissingTool(message, "events_list")) log.debug(`no events_list: ${why} not backfilled`);
-      else log.warn(`backfill after ${why} failed`, { error: message });
+      if (mentionsMissingTool(message, "events_list")) {
+        log.debug(`no events_list: ${why} not backfilled`);
+        return true;
+      }
+      log.warn(`backfill after ${why} failed`, { error: message });
+      return false;
     }
   }
 

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Registry } from "../../src/cluster/registry.ts";
 import type { ClusterConfig } from "../../src/config/types.ts";
-import { Coordinator } from "../../src/ha/coordinator.ts";
+import { Coordinator, type CoordinatorOptions } from "../../src/ha/coordinator.ts";
 import { type HaSql, migrateHa, openHaDatabase } from "../../src/ha/database.ts";
 import { FleetStatusWriter, readFleet } from "../../src/ha/fleet-status.ts";
 import { Heartbeat, settleExpired } from "../../src/ha/heartbeat.ts";
@@ -73,7 +73,13 @@ class Hosts {
 const noSinks: OwnedHost = { take: () => {}, release: () => {} };
 const CLUSTERS = Array.from({ length: 30 }, (_, i) => `cluster-${i}`);
 
-function coordinator(sql: HaSql, replica: string, host: OwnedHost, leaseSeconds = 3): Coordinator {
+function coordinator(
+  sql: HaSql,
+  replica: string,
+  host: OwnedHost,
+  leaseSeconds = 3,
+  more: Partial<CoordinatorOptions> = {},
+): Coordinator {
   return new Coordinator({
     sql,
     replica,
@@ -85,6 +91,7 @@ function coordinator(sql: HaSql, replica: string, host: OwnedHost, leaseSeconds 
     clusterHost: host,
     sinkHost: noSinks,
     tickMs: 200,
+    ...more,
   });
 }
 
@@ -263,6 +270,47 @@ describe.skipIf(!available)("HA coordination on PostgreSQL", () => {
     expect(coordinators[0]?.state.handovers.taken).toBeGreaterThan(0);
   }, 60_000);
 
+  test("a graceful stop whose handover outlasts the lease: heartbeats go on, and no replica settles the leaver's runs before it finishes", async () => {
+    const url = await freshDatabase();
+    const hosts = new Hosts();
+    const slowRelease = 4500; // > lease (3 s): a release waiting for its intake to be stored, under load
+    const leaverHost = hosts.host("leaver");
+    const leaver = coordinator(client(url), "leaver", {
+      take: (keys) => leaverHost.take(keys),
+      release: async (keys, reason) => {
+        await leaverHost.release(keys, reason);
+        if (reason === "stopping") await Bun.sleep(slowRelease);
+      },
+    });
+    const settled: string[] = [];
+    const other = coordinator(client(url), "other", hosts.host("other"), 3, {
+      settle: async (dead) => {
+        settled.push(dead);
+      },
+    });
+    await leaver.start();
+    await other.start();
+    await waitFor("both hold clusters", () => leaverHost.held.size > 0 && other.clusters.held.size > 0, 5000);
+    const started = performance.now();
+    await leaver.stop();
+    expect(performance.now() - started).toBeGreaterThan(slowRelease);
+    // While it handed over (longer than its lease), nobody settled its runs.
+    expect(settled).toEqual([]);
+    await waitFor(
+      "the leaver's clusters held by the other",
+      () => other.clusters.held.size === CLUSTERS.length,
+      3000,
+    );
+    await Bun.sleep(600); // several ticks of the other: the leaver's row is passed by while it holds its runs
+    expect(settled).toEqual([]);
+    await leaver.finish();
+    await waitFor("the leaver settled once it finished", () => settled.includes("leaver"), 3000);
+    expect(settled).toEqual(["leaver"]);
+    await other.stop();
+    await other.finish();
+    expect(hosts.overlaps).toBe(0);
+  }, 30_000);
+
   test("fleet status: owners write their clusters' states; any replica reads the fleet with live owners, an expired owner as null", async () => {
     const url = await freshDatabase();
     const sql = client(url);
@@ -300,6 +348,34 @@ describe.skipIf(!available)("HA coordination on PostgreSQL", () => {
     const expired = await readFleet(sql, 3, "r2", configs, r2.list());
     expect(expired[0]).toMatchObject({ name: "a", owner: null, status: "active" });
   });
+
+  test("a slow database (every answer 700 ms late) does not fence a replica: heartbeats go out every lease/3 from their sending, not from their answers", async () => {
+    const url = await freshDatabase();
+    const proxy = await startTcpProxy(pg.port);
+    try {
+      const slowSql = openHaDatabase(url.replace(`:${pg.port}/`, `:${proxy.port}/`));
+      clients.push(slowSql);
+      // Ticks far apart: only heartbeats use the connection, so each one waits only for its own answer.
+      const slow = coordinator(slowSql, "slow", noSinks, 3, { clusters: () => [], tickMs: 60_000 });
+      await slow.start();
+      proxy.delay(700);
+      let fenced = false;
+      const watching = setInterval(() => {
+        fenced ||= slow.state.fenced;
+      }, 20);
+      await Bun.sleep(6000);
+      clearInterval(watching);
+      proxy.delay(0);
+      expect(fenced).toBe(false);
+      expect(
+        await new Heartbeat(client(url), { replica: "x", leaseSeconds: 3, url: null, version: "1" }).live(),
+      ).toEqual(["slow"]);
+      await slow.stop();
+      await slow.finish();
+    } finally {
+      await proxy.stop();
+    }
+  }, 30_000);
 
   test("fencing through a cut network: the cut replica drops everything before its lease ends, the others take over, and it takes its share back once heartbeats succeed", async () => {
     const url = await freshDatabase();

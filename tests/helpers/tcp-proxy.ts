@@ -1,7 +1,9 @@
 /**
  * A TCP proxy on loopback that can cut its target off: while cut, every open connection is destroyed
  * and new ones are closed at once, so a client sees its server (e.g. PostgreSQL) unreachable; uncut, it
- * forwards again. Used to fence a replica without touching the server the others use.
+ * forwards again. Used to fence a replica without touching the server the others use. It can also
+ * slow its target down: with a delay set, every answer reaches the client that much later (in order),
+ * as a database on a loaded machine would answer.
  */
 import { createConnection, createServer, type Socket } from "node:net";
 
@@ -11,6 +13,8 @@ export interface TcpProxy {
   port: number;
   /** Cuts (true) or restores (false) the target. */
   cut(on: boolean): void;
+  /** Delays every answer from the target by `ms` (0: none). */
+  delay(ms: number): void;
   stop(): Promise<void>;
 }
 
@@ -18,6 +22,7 @@ export interface TcpProxy {
 export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const open = new Set<Socket>();
   let cut = false;
+  let delayMs = 0;
   const server = createServer((client) => {
     if (cut) {
       client.destroy();
@@ -32,7 +37,16 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     client.on("close", () => upstream.destroy());
     upstream.on("close", () => client.destroy());
     client.pipe(upstream);
-    upstream.pipe(client);
+    // Answers in order: a chunk waits for the delay, and for the chunks before it.
+    let previous = Promise.resolve();
+    upstream.on("data", (chunk: Buffer) => {
+      const due = Date.now() + delayMs;
+      previous = previous.then(async () => {
+        const wait = due - Date.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        if (!client.destroyed) client.write(chunk);
+      });
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const address = server.address();
@@ -42,6 +56,9 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     cut(on) {
       cut = on;
       if (on) for (const socket of open) socket.destroy();
+    },
+    delay(ms) {
+      delayMs = ms;
     },
     stop: () =>
       new Promise<void>((resolve) => {

@@ -123,14 +123,22 @@ function slowClaims(delayMs: number): { store: IncidentStore; mostInFlight: () =
       inFlight--;
     }
   };
-  const slow = new Proxy(store, {
-    get(target, key) {
-      if (key === "claimNext") return claimNext;
-      const value = Reflect.get(target, key, target);
-      return typeof value === "function" ? value.bind(target) : value;
+  return { store: replacing(store, "claimNext", claimNext), mostInFlight: () => most };
+}
+
+/** `target` with its method `key` replaced by `method` (the others bound to it). */
+function replacing<K extends keyof IncidentStore>(
+  target: IncidentStore,
+  key: K,
+  method: IncidentStore[K],
+): IncidentStore {
+  return new Proxy(target, {
+    get(inner, name) {
+      if (name === key) return method;
+      const value = Reflect.get(inner, name, inner);
+      return typeof value === "function" ? value.bind(inner) : value;
     },
   });
-  return { store: slow, mostInFlight: () => most };
 }
 
 test("kicks during a slow claim make one claim loop go round: each incident starts once, never more than max_concurrent", async () => {
@@ -171,6 +179,48 @@ test("kicks during a slow claim make one claim loop go round: each incident star
   expect(mostRunning).toBeGreaterThan(1);
   for (const { incident } of results) expect(store.get(incident.id)?.runs).toHaveLength(1);
   await dispatcher.stop(1000);
+});
+
+/** `store` whose finishRun waits for `gate` (as a slow database would), saying when one is waiting. */
+function gatedOutcomes(gate: Promise<void>): { store: IncidentStore; recording: () => boolean } {
+  let recording = false;
+  const finishRun: IncidentStore["finishRun"] = async (runId, outcome) => {
+    recording = true;
+    await gate;
+    return store.finishRun(runId, outcome);
+  };
+  return { store: replacing(store, "finishRun", finishRun), recording: () => recording };
+}
+
+test("a fence waits for an ended agent's outcome to be recorded: the settle that lifts it keeps the real outcome", async () => {
+  const agent = recordingAgent(0.05);
+  const gate = Promise.withResolvers<void>();
+  const gated = gatedOutcomes(gate.promise);
+  const dispatcher = new Dispatcher({
+    store: gated.store,
+    agent: agentConfig(agent.command),
+    stateDir,
+    clusters: new Map([["a", cluster("a")]]),
+    killGraceMs: 200,
+  });
+  ingest([fault("a", "p1")]);
+  await dispatcher.kick();
+  await waitFor("the agent ended and its outcome is being recorded", gated.recording);
+  expect(agent.lines().map((l) => l.split(" ")[0])).toEqual(["start", "end"]);
+  let fenced = false;
+  const fencing = dispatcher.fence().then(() => {
+    fenced = true;
+  });
+  await Bun.sleep(200);
+  expect(fenced).toBe(false);
+  gate.resolve();
+  await fencing;
+  // What lifting the fence does (src/ha/replica.ts): settle this replica's runs left open, keeping the running ones.
+  store.recoverInterrupted({ retry: true, maxAttempts: 3, keepRunIds: dispatcher.runIds });
+  const [incident] = store.list();
+  expect(incident?.status).toBe("succeeded");
+  expect(store.get(incident?.id ?? "")?.runs.map((r) => r.status)).toEqual(["succeeded"]);
+  await dispatcher.stop(0);
 });
 
 test("a noisy cluster does not starve a quiet one: the quiet cluster's incident runs second", async () => {
