@@ -40,13 +40,13 @@ function hasRepeatedKeyOrDepth(text: string): boolean {
   // One entry per open object or array: the object's keys so far, or null for an array.
   const open: (Set<string> | null)[] = [];
   for (let i = 0; i < text.length; i++) {
-    const char = text.charCodeAt(i);
-    if (char === OPEN_BRACE || char === OPEN_BRACKET) {
-      open.push(char === OPEN_BRACE ? new Set() : null);
+    const char = text[i];
+    if (char === "{" || char === "[") {
+      open.push(char === "{" ? new Set() : null);
       if (open.length > MAX_JSON_CONFIG_DEPTH) return true;
-    } else if (char === CLOSE_BRACE || char === CLOSE_BRACKET) {
+    } else if (char === "}" || char === "]") {
       open.pop();
-    } else if (char === QUOTE) {
+    } else if (char === '"') {
       const end = stringEnd(text, i);
       const keys = open[open.length - 1];
       if (keys && isKey(text, end + 1)) {
@@ -61,18 +61,10 @@ function hasRepeatedKeyOrDepth(text: string): boolean {
   return false;
 }
 
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COLON = 0x3a;
-
 /** The index of the quote closing the string that opens at `start` (valid JSON: it exists). */
 function stringEnd(text: string, start: number): number {
   let i = start + 1;
-  while (text.charCodeAt(i) !== QUOTE) i += text.charCodeAt(i) === BACKSLASH ? 2 : 1;
+  while (text[i] !== '"') i += text[i] === "\\" ? 2 : 1;
   return i;
 }
 
@@ -80,5 +72,5 @@ function stringEnd(text: string, start: number): number {
 function isKey(text: string, from: number): boolean {
   let i = from;
   while (i < text.length && /\s/.test(text[i] ?? "")) i++;
-  return text.charCodeAt(i) === COLON;
+  return text[i] === ":";
 }
