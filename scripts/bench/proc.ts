@@ -4,7 +4,7 @@
  */
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { appendFileSync, readdirSync, readFileSync } from "node:fs";
+import { createWriteStream, readdirSync, readFileSync, type WriteStream } from "node:fs";
 import { constants } from "node:os";
 import { lines } from "../lines.ts";
 
@@ -147,12 +147,13 @@ export class JsonLineChild {
   readonly #tail: string[] = [];
   readonly #listeners = new Set<(line: Record<string, unknown>) => void>();
   /** Where every line the child writes is appended as well (null: kept in the tail only). */
-  readonly #logFile: string | null;
+  readonly #log: WriteStream | null;
 
   /** Reads `proc`'s output; with `logFile`, appends every line of it (stderr lines prefixed) to that file. */
   constructor(name: string, proc: ChildProcess, logFile: string | null = null) {
     this.name = name;
-    this.#logFile = logFile;
+    // Buffered: a slow log file must not hold the child's stdout (and so the child) back.
+    this.#log = logFile ? createWriteStream(logFile, { flags: "a" }) : null;
     this.proc = handleOf(proc);
     this.#stdin = proc.stdin;
     // A child that exits with commands still queued: EPIPE on its stdin is not the benchmark's failure.
@@ -160,7 +161,7 @@ export class JsonLineChild {
     this.#drained = Promise.all([
       proc.stdout && this.#read(proc.stdout, true),
       proc.stderr && this.#read(proc.stderr, false),
-    ]);
+    ]).finally(() => this.#log?.end());
   }
 
   /** The child's pid. */
@@ -266,7 +267,7 @@ export class JsonLineChild {
   }
 
   #remember(line: string): void {
-    if (this.#logFile) appendFileSync(this.#logFile, `${line}\n`);
+    this.#log?.write(`${line}\n`);
     this.#tail.push(line.length > 400 ? `${line.slice(0, 400)}…` : line);
     if (this.#tail.length > 20) this.#tail.shift();
   }
