@@ -167,7 +167,7 @@ async function runFaultline(
     ping: { interval_seconds: PING_SECONDS },
     health: { listen: `127.0.0.1:${port}` },
     state_dir: stateDir,
-    log_level: "warn",
+    log_level: options.logDir ? "info" : "warn",
     ...(options.workersMax === null ? {} : { workers: { max: options.workersMax } }),
   };
   const configFile = join(runDir, "faultline.yaml");
@@ -175,6 +175,7 @@ async function runFaultline(
   const base = `http://127.0.0.1:${port}`;
   const env: Record<string, string> = {};
   if (options.noReexec) env[HTTP_LIMIT_VARIABLE] = String(httpLimitFor(n));
+  if (options.logDir) mkdirSync(options.logDir, { recursive: true });
   const bunArgs: string[] = [];
   if (options.cpuProf) {
     mkdirSync(options.cpuProf, { recursive: true });
@@ -201,6 +202,7 @@ async function runFaultline(
     {
       cwd: ROOT,
       env,
+      ...(options.logDir ? { logFile: join(options.logDir, `faultline-${n}-${kind}.log`) } : {}),
     },
   );
   try {
@@ -475,7 +477,7 @@ async function main(argv: string[]): Promise<number> {
       `faultline benchmark: sizes ${options.sizes.join(", ")}; burst ${options.burst} faults; steady ${options.rate}/s for ${options.seconds} s; settle ${options.settleMs / 1000} s`,
     );
     console.log(
-      `machine: ${navigator.hardwareConcurrency} cores; simulator on bun ${runtimeVersion("bun")}; faultline and the baseline on ${options.runtime} ${runtimeVersion(options.runtime)}; faultline ${options.compiled ? "compiled binary" : "from source"} without an agent, log_level warn, workers.max ${options.workersMax ?? "default"}${options.noReexec ? ", no re-exec" : ""}${options.pin ? "; pinned: simulator CPU 0, measured process CPU 1" : ""}\n`,
+      `machine: ${navigator.hardwareConcurrency} cores; simulator on bun ${runtimeVersion("bun")}; faultline and the baseline on ${options.runtime} ${runtimeVersion(options.runtime)}; faultline ${options.compiled ? "compiled binary" : "from source"} without an agent, log_level ${options.logDir ? `info (logs in ${options.logDir})` : "warn"}, workers.max ${options.workersMax ?? "default"}${options.noReexec ? ", no re-exec" : ""}${options.pin ? "; pinned: simulator CPU 0, measured process CPU 1" : ""}\n`,
     );
     const running = sim;
     const run = async (result: RunResult, kind: RunKind): Promise<void> => {

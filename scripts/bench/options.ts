@@ -28,6 +28,8 @@ export const USAGE = `Usage: bun scripts/bench.ts [options]   (or: deno run -A s
   --pin                 pin the simulator to CPU 0 and the measured process to CPU 1 (taskset), so the
                         simulator does not compete for the measured process's core
   --json FILE           also write the results as JSON to FILE
+  --log-dir DIR         run faultline at log_level info and append its output to DIR/faultline-N-full.log
+                        and DIR/faultline-N-startup.log (the start-up run against servers holding headers)
   --keep                keep the temporary directory (configs, databases)
   -h, --help            this text`;
 
@@ -57,6 +59,8 @@ export interface BenchOptions {
   /** Events in the store-only run (0: skipped). */
   storeEvents: number;
   json: string | null;
+  /** Set by --log-dir: faultline logs at info into files there (see USAGE). */
+  logDir: string | null;
   keep: boolean;
 }
 
@@ -82,6 +86,7 @@ export function parseOptions(argv: string[]): BenchOptions | null {
       pin: { type: "boolean" },
       "faultline-main": { type: "string" },
       json: { type: "string" },
+      "log-dir": { type: "string" },
       keep: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -134,6 +139,7 @@ export function parseOptions(argv: string[]): BenchOptions | null {
     faultlineMain: resolve(values["faultline-main"] ?? join(ROOT, "src/main.ts")),
     compiled: values.compiled ?? false,
     json: values.json ?? null,
+    logDir: values["log-dir"] ? resolve(values["log-dir"]) : null,
     keep: values.keep ?? false,
   };
 }

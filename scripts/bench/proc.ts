@@ -4,7 +4,7 @@
  */
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { createWriteStream, readdirSync, readFileSync, type WriteStream } from "node:fs";
 import { constants } from "node:os";
 import { lines } from "../lines.ts";
 
@@ -146,9 +146,14 @@ export class JsonLineChild {
   }>();
   readonly #tail: string[] = [];
   readonly #listeners = new Set<(line: Record<string, unknown>) => void>();
+  /** Where every line the child writes is appended as well (null: kept in the tail only). */
+  readonly #log: WriteStream | null;
 
-  constructor(name: string, proc: ChildProcess) {
+  /** Reads `proc`'s output; with `logFile`, appends every line of it (stderr lines prefixed) to that file. */
+  constructor(name: string, proc: ChildProcess, logFile: string | null = null) {
     this.name = name;
+    // Buffered: a slow log file must not hold the child's stdout (and so the child) back.
+    this.#log = logFile ? createWriteStream(logFile, { flags: "a" }) : null;
     this.proc = handleOf(proc);
     this.#stdin = proc.stdin;
     // A child that exits with commands still queued: EPIPE on its stdin is not the benchmark's failure.
@@ -156,7 +161,7 @@ export class JsonLineChild {
     this.#drained = Promise.all([
       proc.stdout && this.#read(proc.stdout, true),
       proc.stderr && this.#read(proc.stderr, false),
-    ]);
+    ]).finally(() => this.#log?.end());
   }
 
   /** The child's pid. */
@@ -262,6 +267,7 @@ export class JsonLineChild {
   }
 
   #remember(line: string): void {
+    this.#log?.write(`${line}\n`);
     this.#tail.push(line.length > 400 ? `${line.slice(0, 400)}…` : line);
     if (this.#tail.length > 20) this.#tail.shift();
   }
@@ -274,7 +280,13 @@ const children = new Set<JsonLineChild>();
 export function spawnChild(
   name: string,
   argv: string[],
-  options: { env?: Record<string, string | undefined>; stdin?: boolean; cwd?: string } = {},
+  options: {
+    env?: Record<string, string | undefined>;
+    stdin?: boolean;
+    cwd?: string;
+    /** Appends every line the child writes to this file. */
+    logFile?: string;
+  } = {},
 ): JsonLineChild {
   const [program, ...args] = argv;
   if (program === undefined) throw new Error(`${name}: empty command`);
@@ -283,7 +295,7 @@ export function spawnChild(
     env: { ...process.env, ...options.env },
     stdio: [options.stdin ? "pipe" : "ignore", "pipe", "pipe"],
   });
-  const child = new JsonLineChild(name, proc);
+  const child = new JsonLineChild(name, proc, options.logFile ?? null);
   children.add(child);
   void child.proc.exited.then(() => children.delete(child));
   return child;

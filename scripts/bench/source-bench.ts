@@ -20,7 +20,6 @@ import { parseArgs } from "node:util";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
-import { Gate } from "../../src/runtime/gate.ts";
 import { sleep } from "../../src/runtime/sleep.ts";
 import { startThread } from "../../src/runtime/threads.ts";
 import { ClusterConnection } from "../../src/worker/connection.ts";
@@ -32,6 +31,7 @@ import type {
   WorkerToMain,
 } from "../../src/worker/protocol.ts";
 import { SharedClock } from "../../src/worker/shared-clock.ts";
+import { StartupGate } from "../../src/worker/startup-gate.ts";
 import { killAllChildren, readThreadCpu, spawnChild, threadCpuDelta } from "./proc.ts";
 
 const { values } = parseArgs({
@@ -135,7 +135,7 @@ try {
       }
     } else {
       // Shared as a worker shares them: the start-up gate, the flow, the ping clock.
-      const gate = new Gate(settings.connect_concurrency);
+      const gate = new StartupGate(settings.connect_concurrency);
       const flow = new Flow();
       const clock = new SharedClock();
       for (const spec of specs) new ClusterConnection(spec, settings, emit, gate, flow, clock).start();

@@ -14,7 +14,6 @@ import type { LimitsConfig } from "../config/types.ts";
 import { errorMessage, type Logger, logger } from "../log.ts";
 import { Backoff } from "../runtime/backoff.ts";
 import { deadline, fulfilsWithin } from "../runtime/deadline.ts";
-import { Gate } from "../runtime/gate.ts";
 import { redactUrl, type Scrubber, scrubbingLogger } from "../runtime/redact.ts";
 import { sleep } from "../runtime/sleep.ts";
 import { VERSION } from "../version.ts";
@@ -35,6 +34,7 @@ import {
 } from "./protocol.ts";
 import { MissingEventsSubscribe, PushFeed } from "./push-feed.ts";
 import { SharedClock } from "./shared-clock.ts";
+import { StartupGate } from "./startup-gate.ts";
 import { insecureWarning, openClusterTransport, specScrubber } from "./transport.ts";
 import type { Refusal } from "./wire-bounds.ts";
 
@@ -55,9 +55,6 @@ export const UNCONFIRMED_BACKFILL_MS = 2000;
 /** How long closing the session at shutdown may take. */
 const SESSION_CLOSE_WAIT_MS = 2000;
 
-/** How long one connection attempt may hold its start-up gate slot (it is given back once `initialize` answers). */
-export const GATE_SLOT_MAX_MS = 1000;
-
 /** Lost sessions remembered for ending later (older ones are left to the server's own expiry). */
 const MAX_LOST_SESSIONS = 16;
 
@@ -72,8 +69,8 @@ export class ClusterConnection {
   readonly #limits: LimitsConfig;
   readonly #emit: (message: ConnectionMessage) => void;
   readonly #backoff: Backoff;
-  /** Shared by the worker's connections: bounds concurrent connection attempts. */
-  readonly #gate: Gate;
+  /** Shared by the worker's connections: bounds concurrent connection handshakes. */
+  readonly #gate: StartupGate;
   /** Shared by the worker's connections: holds event streams while the main thread catches up. */
   readonly #flow: Flow;
   /** Shared by the worker's connections: one timer for all their pings. */
@@ -107,7 +104,7 @@ export class ClusterConnection {
     spec: ClusterSpec,
     settings: ConnectionSettings,
     emit: (message: ConnectionMessage) => void,
-    gate: Gate = new Gate(settings.connect_concurrency),
+    gate: StartupGate = new StartupGate(settings.connect_concurrency),
     flow: Flow = new Flow(),
     clock: SharedClock = new SharedClock(),
   ) {
@@ -173,16 +170,15 @@ export class ClusterConnection {
   async #run(): Promise<void> {
     while (!this.#stopping.signal.aborted) {
       let reason: string;
-      const release = await this.#gate.acquire();
-      // A slow server keeps its slot for a moment at most: the gate spreads start-up, it never queues behind one.
-      const slotTimer = setTimeout(release, GATE_SLOT_MAX_MS);
+      // A server slower than its peers gives its slot back early: the gate bounds the handshakes in
+      // flight (however slow they all are now), it never queues behind one server (see startup-gate.ts).
+      const slot = await this.#gate.acquire();
       try {
-        reason = await this.#session(release);
+        reason = await this.#session(slot.answered);
       } catch (error) {
         reason = this.#describe(error);
       } finally {
-        clearTimeout(slotTimer);
-        release();
+        slot.done();
       }
       await this.#closeSession(false);
       if (this.#stopping.signal.aborted) return;

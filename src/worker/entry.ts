@@ -6,7 +6,6 @@
 
 import type { FaultEvent } from "../events/fault.ts";
 import { errorMessage, setLogLevel } from "../log.ts";
-import { Gate } from "../runtime/gate.ts";
 import { parentThread } from "../runtime/threads.ts";
 import { ClusterConnection } from "./connection.ts";
 import { EventBatcher } from "./event-batcher.ts";
@@ -23,13 +22,14 @@ import {
   type WorkerToMain,
 } from "./protocol.ts";
 import { SharedClock } from "./shared-clock.ts";
+import { StartupGate } from "./startup-gate.ts";
 
 /** Connections by cluster name. */
 const connections = new Map<string, ClusterConnection>();
 const flow = new Flow();
 /** One timer for every connection's pings (see shared-clock.ts). */
 const clock = new SharedClock();
-let gate: Gate | null = null;
+let gate: StartupGate | null = null;
 const parent = parentThread<WorkerToMain, MainToWorker>();
 const post = (message: WorkerToMain): void => parent.post(message);
 
@@ -122,7 +122,7 @@ function report(message: ConnectionMessage): void {
 
 /** Starts a connection for each spec. */
 function connect(specs: readonly ClusterSpec[], settings: ConnectionSettings): void {
-  gate ??= new Gate(settings.connect_concurrency);
+  gate ??= new StartupGate(settings.connect_concurrency);
   for (const spec of specs) {
     const connection = new ClusterConnection(spec, settings, report, gate, flow, clock);
     connections.set(spec.name, connection);

@@ -13,15 +13,27 @@ export interface BlackholeProxy {
   readonly requests: number;
   /** Distinct client TCP connections (source ports) seen so far. */
   readonly connections: number;
+  /** The most `initialize` requests (POSTs without a session id) waiting for their answer at once. */
+  readonly maxInitializing: number;
   stop(): Promise<void>;
 }
 
-/** Proxies every request to `target` (an absolute URL); paths are kept. `delayGetMs` holds each GET (an
- * event stream) that long before passing it on, so the server attaches the stream late. */
-export function startBlackholeProxy(target: string, options: { delayGetMs?: number } = {}): BlackholeProxy {
+/**
+ * Proxies every request to `target` (an absolute URL); paths are kept. `delayGetMs` holds each GET (an
+ * event stream) that long before passing it on, so the server attaches the stream late. `initializeMs`
+ * makes a busy server: `initialize` requests are handled one at a time, each taking that long, so the
+ * more wait at once, the longer each waits (a server, or a client, with a fixed share of a CPU).
+ */
+export function startBlackholeProxy(
+  target: string,
+  options: { delayGetMs?: number; initializeMs?: number } = {},
+): BlackholeProxy {
   const upstream = new URL(target);
   let silent = false;
   let requests = 0;
+  let initializing = 0;
+  let maxInitializing = 0;
+  let initializeQueue = Promise.resolve();
   const clientPorts = new Set<number>();
   const server = Bun.serve({
     port: 0,
@@ -33,25 +45,41 @@ export function startBlackholeProxy(target: string, options: { delayGetMs?: numb
       if (port !== undefined) clientPorts.add(port);
       if (silent) return new Promise<Response>(() => {});
       if (request.method === "GET" && options.delayGetMs) await Bun.sleep(options.delayGetMs);
-      const url = new URL(request.url);
-      const response = await fetch(new URL(url.pathname + url.search, upstream), {
-        method: request.method,
-        headers: request.headers,
-        body: request.method === "GET" || request.method === "HEAD" ? undefined : await request.arrayBuffer(),
-      });
-      if (!response.body) return response;
-      const reader = response.body.getReader();
-      const gated = new ReadableStream<Uint8Array>({
-        async pull(controller) {
-          const { done, value } = await reader.read();
-          if (done) controller.close();
-          else if (!silent) controller.enqueue(value);
-        },
-        cancel: (reason) => reader.cancel(reason),
-      });
-      return new Response(gated, { status: response.status, headers: response.headers });
+      const initialize = request.method === "POST" && !request.headers.has("mcp-session-id");
+      if (initialize) {
+        maxInitializing = Math.max(maxInitializing, ++initializing);
+        const turn = initializeQueue.then(() => Bun.sleep(options.initializeMs ?? 0));
+        initializeQueue = turn;
+        await turn;
+      }
+      try {
+        return await forward(request);
+      } finally {
+        if (initialize) initializing--;
+      }
     },
   });
+  /** Passes `request` on to the target; its answer's body stops while the proxy is silent. */
+  async function forward(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    const response = await fetch(new URL(url.pathname + url.search, upstream), {
+      method: request.method,
+      headers: request.headers,
+      body: request.method === "GET" || request.method === "HEAD" ? undefined : await request.arrayBuffer(),
+    });
+    if (!response.body) return response;
+    const reader = response.body.getReader();
+    const gated = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        const { done, value } = await reader.read();
+        if (done) controller.close();
+        else if (!silent) controller.enqueue(value);
+      },
+      cancel: (reason) => reader.cancel(reason),
+    });
+    return new Response(gated, { status: response.status, headers: response.headers });
+  }
+
   return {
     url: `http://127.0.0.1:${server.port}${upstream.pathname}`,
     blackhole: (on) => {
@@ -62,6 +90,9 @@ export function startBlackholeProxy(target: string, options: { delayGetMs?: numb
     },
     get connections() {
       return clientPorts.size;
+    },
+    get maxInitializing() {
+      return maxInitializing;
     },
     stop: () => server.stop(true),
   };

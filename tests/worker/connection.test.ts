@@ -8,14 +8,13 @@ import {
   SUBSCRIPTIONS_PER_SESSION,
   startSimulator,
 } from "../../scripts/sim/index.ts";
-import { Gate } from "../../src/runtime/gate.ts";
 import {
   ClusterConnection,
-  GATE_SLOT_MAX_MS,
   STREAM_OPEN_GRACE_MS,
   UNCONFIRMED_BACKFILL_MS,
 } from "../../src/worker/connection.ts";
 import type { ConnectionMessage, StatusMessage } from "../../src/worker/protocol.ts";
+import { MIN_SLOT_HOLD_MS, StartupGate } from "../../src/worker/startup-gate.ts";
 import { connectionSettings } from "../helpers/connection-settings.ts";
 import { type BlackholeProxy, startBlackholeProxy } from "../helpers/proxy.ts";
 import { waitFor } from "../helpers/wait.ts";
@@ -33,6 +32,7 @@ beforeAll(async () => {
       { name: "late" },
       { name: "held", holdHeaders: true },
       { name: "again" },
+      { name: "busy" },
     ],
   });
   proxy = startBlackholeProxy(sim.endpoint("slow"));
@@ -44,7 +44,7 @@ afterAll(async () => {
 });
 
 test("a hanging server does not hold the start-up gate: the next cluster connects within the slot limit", async () => {
-  const gate = new Gate(1);
+  const gate = new StartupGate(1);
   const messages: ConnectionMessage[] = [];
   const emit = (m: ConnectionMessage) => messages.push(m);
   const slow = new ClusterConnection(
@@ -65,8 +65,8 @@ test("a hanging server does not hold the start-up gate: the next cluster connect
   try {
     await waitFor("fast active", () => fast.status === "active", 5000);
     const waited = performance.now() - started;
-    // Waited for the slow one's slot (≈ GATE_SLOT_MAX_MS), far less than its 10 s request timeout.
-    expect(waited).toBeGreaterThanOrEqual(GATE_SLOT_MAX_MS - 50);
+    // Waited for the slow one's slot (≈ MIN_SLOT_HOLD_MS), far less than its 10 s request timeout.
+    expect(waited).toBeGreaterThanOrEqual(MIN_SLOT_HOLD_MS - 50);
     expect(waited).toBeLessThan(settings.ping.timeout_seconds * 1000);
     expect(slow.status).toBe("connecting");
   } finally {
@@ -79,6 +79,35 @@ test("a hanging server does not hold the start-up gate: the next cluster connect
       .map((m) => m.type === "status" && m.status),
   ).toEqual(["connecting", "connected", "subscribing", "active", "disconnected"]);
 });
+
+test("a busy server (every initialize slow, one at a time) never has more than twice the gate's limit waiting: no timeouts, no retries", async () => {
+  // As on a starved node: a fixed capacity, so the more attempts wait at once, the longer each waits.
+  // A gate that gives slots back after a fixed time admits a fixed number a second whatever the
+  // capacity: attempts pile up past their request timeout and retry (a livelock).
+  const busy = startBlackholeProxy(sim.endpoint("busy"), { initializeMs: 300 });
+  const gate = new StartupGate(2, 250);
+  const busySettings = connectionSettings({ interval_seconds: 5, timeout_seconds: 3 }, 2);
+  const messages: ConnectionMessage[] = [];
+  const connections = Array.from(
+    { length: 20 },
+    (_, i) =>
+      new ClusterConnection(
+        { name: `busy-${i}`, mcp_endpoint: busy.url, labels: {} },
+        busySettings,
+        (m) => messages.push(m),
+        gate,
+      ),
+  );
+  for (const connection of connections) connection.start();
+  try {
+    await waitFor("all active", () => connections.every((c) => c.status === "active"), 30_000);
+    expect(busy.maxInitializing).toBeLessThanOrEqual(2 * gate.limit);
+    expect(messages.filter((m) => m.type === "status" && m.status === "failed")).toEqual([]);
+  } finally {
+    await Promise.all(connections.map((c) => c.stop()));
+    await busy.stop();
+  }
+}, 40_000);
 
 test("events_subscribe answering isError fails the attempt with the server's reason, and it keeps retrying", async () => {
   // Fill the server's subscription limit (10 sessions × 10 subscriptions = 100 per server).
@@ -242,7 +271,7 @@ test("a fault backfilled after an outage is reported once, though the next outag
     { name: "again", mcp_endpoint: sim.endpoint("again"), labels: {} },
     settings,
     (m) => messages.push(m),
-    new Gate(1),
+    new StartupGate(1),
   );
   // Stamped ahead (the server prints whole seconds): every backfill from now on lists them.
   const ahead = new Date(Date.now() + 10_000).toISOString().replace(/\.\d{3}Z$/, "Z");
