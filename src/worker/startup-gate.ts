@@ -12,8 +12,10 @@
  * more work: a livelock (measured: 311 attempts in flight behind a gate of 64, 89 `initialize` timeouts
  * and 35 s to start 1000 clusters on a loaded machine).
  *
- * Slots given back early are bounded too: at most `limit` attempts may be waiting for `initialize`
- * outside the gate, so never more than twice `limit` are in flight.
+ * Slots given back early are bounded too, unless the recent answers came within the minimum hold (then a
+ * slow attempt is a dead or hanging server, not a sign of a busy node, and many dead servers must not
+ * hold the healthy ones back): at most `limit` attempts may be waiting for `initialize` outside the gate,
+ * so never more than twice `limit` are in flight while `initialize` is slow or nothing is known yet.
  *
  * @example
  * ```ts
@@ -100,7 +102,7 @@ export class StartupGate {
       if (state !== "holding") return;
       const remaining = this.holdMs() - (performance.now() - startedMs);
       if (remaining > 0) return arm(remaining);
-      if (this.#overflow >= this.#overflowLimit) return arm(this.#minHoldMs);
+      if (this.#overflow >= this.#overflowLimit && !this.#peersAnswerFast()) return arm(this.#minHoldMs);
       state = "overflow";
       this.#overflow++;
       release();
@@ -120,6 +122,11 @@ export class StartupGate {
       },
       done: finish,
     };
+  }
+
+  /** Whether the recent `initialize` answers were typically faster than the minimum hold. */
+  #peersAnswerFast(): boolean {
+    return this.#recent.length > 0 && this.holdMs() <= this.#minHoldMs;
   }
 
   #record(ms: number): void {

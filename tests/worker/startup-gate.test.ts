@@ -76,6 +76,18 @@ test("slots given back early are bounded: never more than twice the limit waitin
   for (const slot of hanging) slot.done();
 });
 
+test("while peers answer fast, any number of hanging servers give their slots back (they hold no one up)", async () => {
+  const gate = new StartupGate(2, MIN_HOLD_MS);
+  for (let i = 0; i < 3; i++) await attempt(gate, 5); // peers answer fast
+  // Six hanging attempts, three times the limit: each gives its slot back after the minimum hold.
+  const started = performance.now();
+  const hanging: StartupSlot[] = [];
+  for (let i = 0; i < 6; i++) hanging.push(await gate.acquire());
+  await attempt(gate, 5);
+  expect(performance.now() - started).toBeLessThan(MIN_HOLD_MS * 6);
+  for (const slot of hanging) slot.done();
+});
+
 test("done after answered, and done twice, change nothing", async () => {
   const gate = new StartupGate(1, MIN_HOLD_MS);
   const slot = await gate.acquire();
