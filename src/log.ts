@@ -26,14 +26,9 @@ export function setLogSink(next: (line: string) => void): (line: string) => void
   return previous;
 }
 
-/** True when lines at `level` are written (a line below the threshold costs no more than this check). */
-function enabled(level: LogLevel): boolean {
-  return LOG_LEVELS.indexOf(level) >= threshold;
-}
-
 /**
- * Whether lines at `level` are written now: lets a hot path skip building the fields of lines that
- * would be dropped.
+ * Whether lines at `level` are written now (a line below the threshold costs no more than this check):
+ * lets a hot path skip building the fields of lines that would be dropped.
  *
  * @example
  * ```ts
@@ -41,7 +36,7 @@ function enabled(level: LogLevel): boolean {
  * ```
  */
 export function logEnabled(level: LogLevel): boolean {
-  return enabled(level);
+  return LOG_LEVELS.indexOf(level) >= threshold;
 }
 
 function write(level: LogLevel, msg: string, fields?: LogFields): void {
@@ -60,10 +55,10 @@ export interface Logger {
 /** Creates a logger whose lines all carry `base` fields. */
 export function logger(base: LogFields = {}): Logger {
   return {
-    debug: (msg, fields) => enabled("debug") && write("debug", msg, { ...base, ...fields }),
-    info: (msg, fields) => enabled("info") && write("info", msg, { ...base, ...fields }),
-    warn: (msg, fields) => enabled("warn") && write("warn", msg, { ...base, ...fields }),
-    error: (msg, fields) => enabled("error") && write("error", msg, { ...base, ...fields }),
+    debug: (msg, fields) => logEnabled("debug") && write("debug", msg, { ...base, ...fields }),
+    info: (msg, fields) => logEnabled("info") && write("info", msg, { ...base, ...fields }),
+    warn: (msg, fields) => logEnabled("warn") && write("warn", msg, { ...base, ...fields }),
+    error: (msg, fields) => logEnabled("error") && write("error", msg, { ...base, ...fields }),
     child: (fields) => logger({ ...base, ...fields }),
   };
 }
