@@ -107,6 +107,7 @@ async function startStages(
   const supervisor = new Supervisor({
     clusters: shared ? [] : enabled,
     workersMax: config.workers.max,
+    hangMs: config.workers.hang_seconds * 1000,
     settings: connectionSettings(config),
     onMessage: withLiveness(liveness, fanIn({ registry, channel, backpressure, drops })),
     resume: await resumeStates(store.maintenance),

@@ -125,7 +125,12 @@ try {
               events += message.json.split("\n").length;
               batches++;
             } else if (message.type === "alives") pings += message.reports.length;
-            else if (message.type !== "stopped" && message.type !== "removed" && message.type !== "crashed")
+            else if (
+              message.type !== "stopped" &&
+              message.type !== "removed" &&
+              message.type !== "crashed" &&
+              message.type !== "watched"
+            )
               emit(message);
           },
           error: (message) => console.error(`worker: ${message}`),

@@ -4,6 +4,7 @@
  * connection still supervised on its own inside its worker). A worker that dies is restarted with
  * backoff; its clusters reconnect, the others never notice.
  */
+import { DEFAULT_HANG_SECONDS } from "../config/schema.ts";
 import type { ClusterConfig } from "../config/types.ts";
 import type { LogLevel } from "../log.ts";
 import { errorMessage, logger } from "../log.ts";
@@ -17,6 +18,7 @@ import {
   type MainToWorker,
   type WorkerToMain,
 } from "../worker/protocol.ts";
+import { watchIntervalMs, watchVerdict } from "./worker-watchdog.ts";
 
 const log = logger({ component: "supervisor" });
 
@@ -102,6 +104,8 @@ export interface SupervisorOptions {
   onMessage: (message: WorkerToMain) => void;
   /** Where a previous faultline left each cluster; given to the connections on the first start only. */
   resume?: ReadonlyMap<string, ClusterResume>;
+  /** A worker silent this long is taken for hung and restarted (`workers.hang_seconds`; see worker-watchdog.ts). */
+  hangMs?: number;
 }
 
 /** A worker thread holding connections. */
@@ -128,6 +132,10 @@ interface Slot {
   stopped: PromiseWithResolvers<void> | null;
   /** A restart after a crash is scheduled (adding a cluster then must not spawn a second worker). */
   restartPending: boolean;
+  /** When its worker last posted anything (`performance.now()`). */
+  heardMs: number;
+  /** Set when the watchdog ended its worker as hung: how long it had been silent. */
+  hungForMs: number | null;
 }
 
 /** Owns the worker threads. */
@@ -139,6 +147,10 @@ export class Supervisor {
   #started = false;
   /** Clusters being removed: called when their worker reports them closed. */
   readonly #removing = new Map<string, () => void>();
+  readonly #hangMs: number;
+  #watchTimer: ReturnType<typeof setInterval> | null = null;
+  /** When the watchdog last looked (`performance.now()`). */
+  #lastWatchMs = 0;
 
   constructor(options: SupervisorOptions) {
     this.#options = options;
@@ -149,6 +161,7 @@ export class Supervisor {
       connect_concurrency: Math.max(1, Math.ceil(CONNECT_CONCURRENCY / Math.max(1, groups.length))),
     };
     this.#slots = groups.map((group, index) => this.#newSlot(index, group));
+    this.#hangMs = options.hangMs ?? DEFAULT_HANG_SECONDS * 1000;
   }
 
   /** Number of worker threads holding clusters. */
@@ -170,6 +183,9 @@ export class Supervisor {
   start(): void {
     this.#started = true;
     for (const slot of this.#slots) this.#spawn(slot);
+    this.#lastWatchMs = performance.now();
+    this.#watchTimer = setInterval(() => this.#watch(), watchIntervalMs(this.#hangMs));
+    this.#watchTimer.unref?.();
     log.info("workers started", {
       workers: this.#slots.length,
       clusters: this.#options.clusters.length,
@@ -190,6 +206,42 @@ export class Supervisor {
    */
   failWorker(index: number): void {
     this.#slots[index]?.worker?.post({ type: "fail" } satisfies MainToWorker);
+  }
+
+  /**
+   * Makes a worker's thread spin forever without yielding (fault injection for tests and drills): it
+   * answers nothing from then on, until the watchdog takes it for hung and restarts it.
+   */
+  hangWorker(index: number): void {
+    this.#slots[index]?.worker?.post({ type: "hang" } satisfies MainToWorker);
+  }
+
+  /**
+   * Asks each worker silent for a while to answer; ends one silent past the hang timeout (it is restarted).
+   * A tick that comes late means this thread itself was stalled: the workers' messages are still queued
+   * behind it, so the time it was late is not counted against them.
+   */
+  #watch(): void {
+    const now = performance.now();
+    const late = now - this.#lastWatchMs - watchIntervalMs(this.#hangMs);
+    this.#lastWatchMs = now;
+    if (late > 0) for (const slot of this.#slots) slot.heardMs += late;
+    for (const slot of this.#slots) {
+      const worker = slot.worker;
+      if (!worker || slot.stopped || this.#stopping) continue;
+      const silentMs = now - slot.heardMs;
+      const verdict = watchVerdict(silentMs, this.#hangMs);
+      if (verdict === "ask") worker.post({ type: "watch" });
+      else if (verdict === "hung") {
+        slot.hungForMs = silentMs;
+        log.error("worker hung: no answer, ending it", {
+          worker: slot.index,
+          silent_ms: Math.round(silentMs),
+          clusters: slot.specs.length,
+        });
+        worker.terminate();
+      }
+    }
   }
 
   /** Sends `message` to every running worker (e.g. hold or release event streams). */
@@ -281,6 +333,7 @@ export class Supervisor {
   /** Asks every worker to unsubscribe and close its sessions, waits up to `timeoutMs`, then ends them. */
   async stop(timeoutMs = 5000): Promise<void> {
     this.#stopping = true;
+    if (this.#watchTimer !== null) clearInterval(this.#watchTimer);
     const waits = this.#slots.map(async (slot) => {
       const worker = slot.worker;
       if (!worker) return;
@@ -310,7 +363,17 @@ export class Supervisor {
   #newSlot(index: number, specs: ClusterSpec[]): Slot {
     const { initial_seconds, max_seconds } = this.#options.settings.reconnect;
     const backoff = new Backoff(initial_seconds * 1000, max_seconds * 1000);
-    return { index, specs, worker: null, backoff, restarts: 0, stopped: null, restartPending: false };
+    return {
+      index,
+      specs,
+      worker: null,
+      backoff,
+      restarts: 0,
+      stopped: null,
+      restartPending: false,
+      heardMs: 0,
+      hungForMs: null,
+    };
   }
 
   /** Ends a worker left without clusters, once it has closed their connections. */
@@ -332,6 +395,8 @@ export class Supervisor {
   #spawn(slot: Slot): void {
     const handlers: ThreadHandlers<WorkerToMain> = {
       message: (data) => {
+        slot.heardMs = performance.now();
+        if (data.type === "watched") return;
         if (data.type === "stopped") {
           slot.stopped?.resolve();
           return;
@@ -352,6 +417,8 @@ export class Supervisor {
     const worker: WorkerThread =
       taken?.thread ?? startThread<MainToWorker, WorkerToMain>(WORKER_ENTRY, handlers);
     slot.worker = worker;
+    slot.heardMs = performance.now();
+    slot.hungForMs = null;
     worker.post({ type: "start", clusters: slot.specs, settings: this.#settings });
     // A restarted worker starts fresh: the gap a previous faultline left is backfilled once.
     slot.specs = slot.specs.map(({ resume: _done, ...spec }) => spec);
@@ -362,7 +429,10 @@ export class Supervisor {
     slot.worker = null;
     slot.restarts++;
     const delay = slot.backoff.next();
-    const error = `worker ${slot.index} stopped unexpectedly; restarting it`;
+    const error =
+      slot.hungForMs === null
+        ? `worker ${slot.index} stopped unexpectedly; restarting it`
+        : `worker ${slot.index} hung (no answer for ${Math.round(slot.hungForMs / 1000)} s); restarting it`;
     log.error("worker died", { worker: slot.index, restart_in_ms: delay, clusters: slot.specs.length });
     for (const spec of slot.specs) {
       this.#options.onMessage({

@@ -3,6 +3,7 @@
  * whole document or the file system (duplicate names, mutual exclusivity, readable files) live in
  * `load.ts`.
  */
+
 import { availableParallelism } from "node:os";
 import * as v from "valibot";
 import { SEVERITIES } from "../events/fault.ts";
@@ -293,9 +294,23 @@ export const NotifySinkSchema = v.strictObject({
  */
 export const DEFAULT_WORKERS_MAX = Math.max(1, Math.min(16, availableParallelism()));
 
+/**
+ * Default `workers.hang_seconds`: how long a worker thread may answer nothing before it is taken for
+ * hung and restarted. A live worker answers within milliseconds even at full load; this is far above that.
+ */
+export const DEFAULT_HANG_SECONDS = 30;
+
 /** `workers`: the worker-thread pool. */
 export const WorkersSchema = v.strictObject({
   max: v.optional(v.pipe(PositiveInt, v.maxValue(1024, "must be at most 1024")), DEFAULT_WORKERS_MAX),
+  /**
+   * A worker thread that answers nothing for this long (its event loop no longer turns) is ended and
+   * restarted, its clusters reconnecting (see src/cluster/worker-watchdog.ts).
+   */
+  hang_seconds: v.optional(
+    v.pipe(PositiveSeconds, v.maxValue(3600, "must be at most 3600")),
+    DEFAULT_HANG_SECONDS,
+  ),
 });
 
 /** `retention`: how long finished incidents are kept (0 = for ever). */

@@ -108,6 +108,7 @@ export function fanIn({
         return;
       case "stopped":
       case "removed":
+      case "watched":
         return;
     }
   };

@@ -55,6 +55,13 @@ function flushAlive(): void {
 /** Set by a `fail` message (fault injection): the next batch fails to encode. */
 let failNextBatch = false;
 
+/** Fault injection (a `hang` message): never yields again, as a runaway loop would; only `terminate` ends it. */
+function spinForever(): never {
+  for (;;) {
+    // Nothing: the thread's event loop never turns again.
+  }
+}
+
 /**
  * Sends a batch of events as one message: a structured clone, and a wake-up and a task of the main
  * thread, for all of them (see {@link EVENT_BATCH_MS}).
@@ -177,5 +184,7 @@ parent.onMessage((message) => {
   else if (message.type === "release") flow.release();
   else if (message.type === "log_level") setLogLevel(message.level);
   else if (message.type === "fail") failNextBatch = true;
+  else if (message.type === "watch") post({ type: "watched" });
+  else if (message.type === "hang") spinForever();
   else queue = queue.then(() => handle(message)).catch(() => {});
 });

@@ -100,6 +100,22 @@ export interface FailMessage {
 }
 
 /**
+ * main → worker: answer {@link WatchedMessage} now. The supervisor asks a worker it has not heard from for
+ * a while; one that stays silent past `workers.hang_seconds` is taken for hung and restarted.
+ */
+export interface WatchMessage {
+  type: "watch";
+}
+
+/**
+ * main → worker, fault injection for tests and drills: the worker's thread spins forever without
+ * yielding (as a runaway loop would), so it answers nothing until the supervisor ends it.
+ */
+export interface HangMessage {
+  type: "hang";
+}
+
+/**
  * main → worker (config reload): start connections for these clusters, with these settings (the
  * worker's own from {@link StartMessage} stay for its other connections).
  */
@@ -136,6 +152,8 @@ export type MainToWorker =
   | StartMessage
   | StopMessage
   | FlowMessage
+  | WatchMessage
+  | HangMessage
   | AddClustersMessage
   | RemoveClustersMessage
   | ReplaceClustersMessage
@@ -267,6 +285,11 @@ export interface StoppedMessage {
   type: "stopped";
 }
 
+/** The worker's answer to a {@link WatchMessage}: its event loop still turns. */
+export interface WatchedMessage {
+  type: "watched";
+}
+
 /** The worker closed these clusters' connections (unsubscribed, sessions ended) for a {@link RemoveClustersMessage}. */
 export interface RemovedMessage {
   type: "removed";
@@ -290,6 +313,7 @@ export type WorkerToMain =
   | AliveBatchMessage
   | StoppedMessage
   | RemovedMessage
+  | WatchedMessage
   | CrashedMessage;
 
 /**

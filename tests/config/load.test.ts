@@ -3,7 +3,11 @@ import { chmodSync, mkdirSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { loadConfig, MAX_CONFIG_BYTES, parseConfig } from "../../src/config/load.ts";
-import { DEFAULT_ENV_PASSTHROUGH, DEFAULT_WORKERS_MAX } from "../../src/config/schema.ts";
+import {
+  DEFAULT_ENV_PASSTHROUGH,
+  DEFAULT_HANG_SECONDS,
+  DEFAULT_WORKERS_MAX,
+} from "../../src/config/schema.ts";
 import { configProblems } from "../helpers/config.ts";
 import { tempDir, writeFile, writeKubeconfig } from "../helpers/tmp.ts";
 import { aliasBombYaml } from "../helpers/yaml-bomb.ts";
@@ -70,6 +74,7 @@ describe("multi-cluster configuration", () => {
     expect(config.subscribe).toEqual({ mode: "auto", poll_interval_seconds: 15 });
     expect(config.health).toEqual({ enabled: true, listen: { hostname: "127.0.0.1", port: 8080 } });
     expect(config.workers.max).toBe(DEFAULT_WORKERS_MAX);
+    expect(config.workers.hang_seconds).toBe(DEFAULT_HANG_SECONDS);
     expect(DEFAULT_WORKERS_MAX).toBe(Math.max(1, Math.min(16, availableParallelism())));
     expect(config.state_dir).toBe(join(dir.path, "faultline-data"));
   });
@@ -105,7 +110,7 @@ clusters:
     colour: blue
 severity_threshold: severe
 agent: { command: "./agent.sh --fast" }
-workers: { max: 0 }
+workers: { max: 0, hang_seconds: 0 }
 reconnect: { initial_seconds: 10, max_seconds: 5 }
 extra: 1
 `;
@@ -118,6 +123,7 @@ extra: 1
         "severity_threshold: must be one of info, warning, critical",
         "agent.command: must be a list of strings (an argv array, never a shell string)",
         "workers.max: must be at least 1",
+        "workers.hang_seconds: must be greater than 0",
         "reconnect.max_seconds: must be at least initial_seconds (10)",
         "extra: unknown key",
       ].sort(),
