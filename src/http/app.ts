@@ -11,6 +11,7 @@ import type { ReloadOutcome } from "../reload/reloader.ts";
 import { statusPageRoutes } from "../ui/routes.tsx";
 import { VERSION } from "../version.ts";
 import { requireToken } from "./auth.ts";
+import type { FailedAuthThrottle } from "./failed-auth-throttle.ts";
 import { incidentRoutes } from "./incidents.ts";
 import type { FaultlineMetrics } from "./metrics.ts";
 import { notificationRoutes } from "./notifications.ts";
@@ -56,6 +57,8 @@ export interface HealthDeps {
   probes?: ProbeState;
   /** When set, every route but `/livez` and `/readyz` requires `Authorization: Bearer <authToken>`. */
   authToken?: string | null;
+  /** Failed-attempt budgets per client address (default: one of {@link FailedAuthThrottle}'s defaults). */
+  authThrottle?: FailedAuthThrottle;
   /** With replicas: `/health/clusters` answers for the whole fleet, with each cluster's owner. */
   fleet?: FleetView;
   /** Serves `POST /-/reload` when given (see reload.ts; behind the token like every route but the probes). */
@@ -72,7 +75,7 @@ export interface ClusterHealth extends ClusterState {
 /** Builds the health routes. Mount further routes on the returned app. */
 export function createHealthApp(deps: HealthDeps): Hono {
   const app = new Hono();
-  if (deps.authToken) app.use("*", requireToken(deps.authToken));
+  if (deps.authToken) app.use("*", requireToken(deps.authToken, deps.authThrottle));
   app.get("/health", (c) => {
     const clusters = deps.registry.list();
     const body: HealthBody = {

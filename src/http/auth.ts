@@ -2,12 +2,19 @@
  * Token protection of the HTTP API (`health.auth_token` / `health.auth_token_file`): every route
  * except {@link OPEN_ROUTES} requires `Authorization: Bearer <token>`, compared in constant time, or —
  * for reading (GET, HEAD) only — the status page's login cookie (session.ts); anything else gets 401,
- * and a browser asking for a page of the status page is sent to its login form instead.
+ * and a browser asking for a page of the status page is sent to its login form instead. A client
+ * address that keeps sending a wrong token (bearer or login form) is slowed down: see
+ * failed-auth-throttle.ts.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
+import { logger } from "../log.ts";
+import type { ClientInfo } from "../runtime/http-server.ts";
+import { FailedAuthThrottle } from "./failed-auth-throttle.ts";
 import { SESSION_COOKIE, sessionValid } from "./session.ts";
+
+const log = logger({ component: "http" });
 
 /**
  * Routes that answer without a token: the probes (orchestrators probe them without credentials), and
@@ -63,21 +70,64 @@ export function tokenMatches(offered: string, token: string): boolean {
  * // curl -H "Authorization: Bearer $TOKEN" localhost:8080/health
  * ```
  */
-export function requireToken(token: string): MiddlewareHandler {
+export function requireToken(token: string, throttle = new FailedAuthThrottle()): MiddlewareHandler {
   const expected = token;
   return async (c, next) => {
     const reading = c.req.method === "GET" || c.req.method === "HEAD";
+    // The login form takes the token too: it is throttled like a bearer header.
+    const login = c.req.method === "POST" && c.req.path === "/ui/login";
+    if (OPEN_ROUTES.has(c.req.path) && !login) {
+      await next();
+      return;
+    }
+    const client = clientAddress(c);
+    const waitMs = throttle.retryAfterMs(client);
+    if (waitMs > 0) return tooManyFailures(c, waitMs);
+    if (login) {
+      await next();
+      if (c.res.status === 401) failedFrom(client, throttle);
+      return;
+    }
+    const authorization = c.req.header("authorization");
     if (
-      OPEN_ROUTES.has(c.req.path) ||
-      bearerMatches(c.req.header("authorization"), expected) ||
+      bearerMatches(authorization, expected) ||
       (reading && sessionValid(getCookie(c, SESSION_COOKIE), expected))
     ) {
       await next();
       return;
     }
+    // A wrong bearer token is a guess; no credentials at all (a browser on its way to the login form)
+    // is not, nor is a stale login cookie (guessing one means forging an HMAC).
+    if (authorization !== undefined) failedFrom(client, throttle);
     if (reading && isPagePath(c.req.path)) return c.redirect(loginLocation(c.req.path), 303);
     return c.json({ error: "unauthorized: send Authorization: Bearer <health.auth_token>" }, 401, {
       "www-authenticate": 'Bearer realm="faultline"',
     });
   };
+}
+
+/** The client's address as the server saw it (see runtime/http-server.ts), or "unknown". */
+function clientAddress(c: Context): string {
+  const env = c.env as Partial<ClientInfo> | undefined;
+  return env?.remoteAddress ?? "unknown";
+}
+
+/** Counts a failed attempt from `client`; says so once its budget is spent. */
+function failedFrom(client: string, throttle: FailedAuthThrottle): void {
+  throttle.failed(client);
+  const waitMs = throttle.retryAfterMs(client);
+  if (waitMs > 0) {
+    log.warn("too many failed token attempts: refusing this address for a while", {
+      client,
+      retry_after_s: Math.ceil(waitMs / 1000),
+    });
+  }
+}
+
+/** 429 with `Retry-After`: a page's form gets text, the API JSON. */
+function tooManyFailures(c: Context, waitMs: number): Response {
+  const seconds = Math.ceil(waitMs / 1000);
+  const message = `too many failed attempts from this address: try again in ${seconds} s`;
+  const headers = { "retry-after": String(seconds) };
+  return isPagePath(c.req.path) ? c.text(message, 429, headers) : c.json({ error: message }, 429, headers);
 }

@@ -5,8 +5,14 @@
  * under both runtimes' type definitions.
  */
 
-/** A WHATWG request handler. */
-export type FetchHandler = (request: Request) => Response | Promise<Response>;
+/** Who sent a request, as the server saw the connection (hono hands it to routes as `c.env`). */
+export interface ClientInfo {
+  /** The peer's IP address (a proxy's, behind one), or null when the runtime does not say. */
+  remoteAddress: string | null;
+}
+
+/** A WHATWG request handler, told the client's address (e.g. a hono app's `fetch`). */
+export type FetchHandler = (request: Request, client: ClientInfo) => Response | Promise<Response>;
 
 /** A server that is listening. */
 export interface HttpListener {
@@ -25,7 +31,14 @@ export interface ListenOptions {
 
 /** `Bun.serve`, as used here. */
 interface BunServeApi {
-  serve(options: { hostname: string; port: number; fetch: FetchHandler }): {
+  serve(options: {
+    hostname: string;
+    port: number;
+    fetch: (
+      request: Request,
+      server: { requestIP(request: Request): { address: string } | null },
+    ) => Response | Promise<Response>;
+  }): {
     port?: number;
     stop(closeActiveConnections?: boolean): Promise<void>;
   };
@@ -35,7 +48,7 @@ interface BunServeApi {
 interface DenoServeApi {
   serve(
     options: { hostname: string; port: number; onListen?: () => void },
-    handler: FetchHandler,
+    handler: (request: Request, info: { remoteAddr: { hostname?: string } }) => Response | Promise<Response>,
   ): { addr: { port: number }; shutdown(): Promise<void> };
 }
 
@@ -59,7 +72,11 @@ export const listen: (handler: FetchHandler, options: ListenOptions) => HttpList
 
 function bunListen(bun: BunServeApi) {
   return (handler: FetchHandler, options: ListenOptions): HttpListener => {
-    const server = bun.serve({ hostname: options.hostname, port: options.port, fetch: handler });
+    const server = bun.serve({
+      hostname: options.hostname,
+      port: options.port,
+      fetch: (request, self) => handler(request, { remoteAddress: self.requestIP(request)?.address ?? null }),
+    });
     return { port: server.port ?? options.port, stop: () => server.stop(true) };
   };
 }
@@ -69,7 +86,7 @@ function denoListen(deno: DenoServeApi) {
     // onListen: without it Deno prints "Listening on …" to stdout, which carries faultline's JSON logs.
     const server = deno.serve(
       { hostname: options.hostname, port: options.port, onListen: () => {} },
-      handler,
+      (request, info) => handler(request, { remoteAddress: info.remoteAddr.hostname ?? null }),
     );
     return { port: server.addr.port, stop: () => server.shutdown() };
   };

@@ -9,6 +9,7 @@ import { connectionIssues, healthToken } from "../../src/config/connection-check
 import { parseConfig } from "../../src/config/load.ts";
 import { createHealthApp } from "../../src/http/app.ts";
 import { bearerMatches } from "../../src/http/auth.ts";
+import { FailedAuthThrottle } from "../../src/http/failed-auth-throttle.ts";
 import { FaultlineMetrics } from "../../src/http/metrics.ts";
 import { type RunningServer, serve } from "../../src/http/serve.ts";
 import { SqliteStore } from "../../src/incidents/store.ts";
@@ -52,7 +53,13 @@ beforeAll(() => {
       return { ok: false as const, error: "invalid config", problems: [] };
     },
   };
-  guarded = serve(createHealthApp({ ...deps, authToken: TOKEN }), { hostname: "127.0.0.1", port: 0 });
+  // These tests send more wrong tokens from one address than it may by default (see
+  // failed-auth-throttle.test.ts for that budget): a larger one keeps them about the 401s.
+  const authThrottle = new FailedAuthThrottle({ burst: 1000 });
+  guarded = serve(createHealthApp({ ...deps, authToken: TOKEN, authThrottle }), {
+    hostname: "127.0.0.1",
+    port: 0,
+  });
   open = serve(createHealthApp(deps), { hostname: "127.0.0.1", port: 0 });
 });
 afterAll(async () => {
