@@ -264,9 +264,20 @@ export class SqliteStore implements IncidentStore {
     const seq = this.#nextSeq++;
     const id = sequencedIncidentId(event.cluster, received, seq);
     const row = newIncidentRow(event, seq, id, received, now, triage);
-    // The insert's parameters: the row and its fault key (set on it, not spread into a copy per event).
-    const insert = row as SqliteIncidentInsert;
-    insert.fault_key = faultKey(event.cluster, event.fault_id);
+    const insert: SqliteIncidentInsert = {
+      seq,
+      id,
+      cluster: row.cluster,
+      fault_id: row.fault_id,
+      fault_type: row.fault_type,
+      severity: row.severity,
+      resource: row.resource,
+      status: row.status,
+      skip_reason: row.skip_reason,
+      received_ms: received,
+      now,
+      fault_key: faultKey(event.cluster, event.fault_id),
+    };
     this.#statements.insertIncident.run(insert);
     const countKey = `${row.cluster}\u0000${row.status}\u0000${row.skip_reason ?? ""}`;
     const count = state.created.get(countKey);
