@@ -477,10 +477,9 @@ function parseJson<T>(text: string): T {
 
 /** `value` when it is one of `allowed`; else throws naming `what` (a value a newer or damaged database holds). */
 export function oneOf<T extends string>(allowed: readonly T[], value: string, what: string): T {
-  const found = allowed.find((candidate) => candidate === value);
-  if (found === undefined)
+  if (!(allowed as readonly string[]).includes(value))
     throw new Error(`unexpected ${what} in the incident store: ${JSON.stringify(value)}`);
-  return found;
+  return value as T;
 }
 
 /** A stored severity, checked against {@link SEVERITIES}. */
