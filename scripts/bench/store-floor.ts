@@ -20,7 +20,12 @@ import { eventJson } from "../../src/events/event-json.ts";
 import { faultKey } from "../../src/incidents/fault-key.ts";
 import { sequencedIncidentId } from "../../src/incidents/id.ts";
 import { openStoreDatabase } from "../../src/incidents/open.ts";
-import { newIncidentRow, prepareStatements, type SqliteIncidentInsert } from "../../src/incidents/rows.ts";
+import {
+  newIncidentInsert,
+  newIncidentRow,
+  prepareStatements,
+  type SqliteIncidentInsert,
+} from "../../src/incidents/rows.ts";
 import { setLogLevel } from "../../src/log.ts";
 import type { SqlDatabase } from "../../src/runtime/sqlite.ts";
 import { benchEvents } from "./store-bench.ts";
@@ -68,14 +73,8 @@ function floorRows(events: number, clusters: number): FloorRow[] {
       status: "skipped",
       skip_reason: "no_agent",
     });
-    const { cluster, fault_id, fault_type, severity, resource, status, skip_reason } = row;
     return {
-      incident: {
-        ...{ seq, id, cluster, fault_id, fault_type, severity, resource, status, skip_reason },
-        received_ms: received,
-        now: received,
-        fault_key: faultKey(cluster, fault_id),
-      },
+      incident: newIncidentInsert(row, faultKey(row.cluster, row.fault_id)),
       event: { incident_seq: seq, received_ms: received, event: eventJson(item.event) },
     };
   });

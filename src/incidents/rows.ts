@@ -393,6 +393,24 @@ export function newIncidentRow(
   };
 }
 
+/** The parameters of the SQLite store's insert of the new incident `row` (see {@link newIncidentRow}), keyed `faultKey`. */
+export function newIncidentInsert(row: IncidentRow, faultKey: number): SqliteIncidentInsert {
+  return {
+    seq: row.seq,
+    id: row.id,
+    cluster: row.cluster,
+    fault_id: row.fault_id,
+    fault_type: row.fault_type,
+    severity: row.severity,
+    resource: row.resource,
+    status: row.status,
+    skip_reason: row.skip_reason,
+    received_ms: row.first_seen_ms,
+    now: row.created_ms,
+    fault_key: faultKey,
+  };
+}
+
 /** An incident row as the model's {@link Incident}. */
 export function toIncident(row: IncidentRow): Incident {
   return withResource(row, parseJson<FaultResource>(row.resource));

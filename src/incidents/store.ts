@@ -59,11 +59,11 @@ import {
   ABSORB_COLUMNS,
   type CountRow,
   type IncidentRow,
+  newIncidentInsert,
   newIncidentRow,
   pick,
   prepareStatements,
   type RunRow,
-  type SqliteIncidentInsert,
   type Statements,
   toAgentRun,
   toIncident,
@@ -290,21 +290,7 @@ export class SqliteStore implements IncidentStore {
     const seq = this.#nextSeq++;
     const id = sequencedIncidentId(event.cluster, received, seq);
     const row = newIncidentRow(event, seq, id, received, now, triage);
-    const insert: SqliteIncidentInsert = {
-      seq,
-      id,
-      cluster: row.cluster,
-      fault_id: row.fault_id,
-      fault_type: row.fault_type,
-      severity: row.severity,
-      resource: row.resource,
-      status: row.status,
-      skip_reason: row.skip_reason,
-      received_ms: received,
-      now,
-      fault_key: faultKey(event.cluster, event.fault_id),
-    };
-    this.#statements.insertIncident.run(insert);
+    this.#statements.insertIncident.run(newIncidentInsert(row, faultKey(event.cluster, event.fault_id)));
     countNew(state.created, row.cluster, row.status, row.skip_reason ?? "");
     return { row, created: true, queued: triage.status === "queued" };
   }

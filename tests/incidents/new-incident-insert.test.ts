@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { faultKey } from "../../src/incidents/fault-key.ts";
 import { sequencedIncidentId } from "../../src/incidents/id.ts";
-import { newIncidentRow, prepareStatements } from "../../src/incidents/rows.ts";
+import { newIncidentInsert, newIncidentRow, prepareStatements } from "../../src/incidents/rows.ts";
 import { migrate } from "../../src/incidents/schema.ts";
 import type { SqliteDriver } from "../../src/runtime/sqlite.ts";
 import { bunSqlite } from "../../src/runtime/sqlite-bun.ts";
@@ -36,20 +36,7 @@ describe.each(drivers.map((driver) => [driver.name, driver] as const))("%s", (na
           skip_reason: "no_agent",
         },
       );
-      statements.insertIncident.run({
-        seq,
-        id: row.id,
-        cluster: row.cluster,
-        fault_id: row.fault_id,
-        fault_type: row.fault_type,
-        severity: row.severity,
-        resource: row.resource,
-        status: row.status,
-        skip_reason: row.skip_reason,
-        received_ms: received,
-        now,
-        fault_key: faultKey(event.cluster, event.fault_id),
-      });
+      statements.insertIncident.run(newIncidentInsert(row, faultKey(event.cluster, event.fault_id)));
       expect({ ...statements.incidentBySeq.get({ seq }) }).toEqual(row);
       const key = db.query<{ fault_key: number }, []>("SELECT fault_key FROM incidents").get()?.fault_key;
       expect(key).toBe(faultKey("prod-eu", "fault-9"));
