@@ -132,6 +132,13 @@ export class DedupWindow {
   }
 }
 
+/** The last key made: an event's lookup and its `seen` ask for the same one (built and hashed once). */
+let lastKey = { cluster: "", faultId: "", key: "\u0000" };
+
 function keyOf(cluster: string, faultId: string): string {
-  return `${cluster}\u0000${faultId}`;
+  const last = lastKey;
+  if (last.cluster === cluster && last.faultId === faultId) return last.key;
+  const key = `${cluster}\u0000${faultId}`;
+  lastKey = { cluster, faultId, key };
+  return key;
 }

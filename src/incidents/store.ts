@@ -59,11 +59,11 @@ import {
   ABSORB_COLUMNS,
   type CountRow,
   type IncidentRow,
+  newIncidentInsert,
   newIncidentRow,
   pick,
   prepareStatements,
   type RunRow,
-  type SqliteIncidentInsert,
   type Statements,
   toAgentRun,
   toIncident,
@@ -82,8 +82,32 @@ interface TriageState {
 /** What one batch is ingested with: the places left in the queue, the new incidents to count. */
 interface BatchState {
   queued: number;
-  /** New incidents by cluster, status and skip reason (`incident_counts` rows to add). */
-  created: Map<string, CountRow>;
+  /** New incidents by cluster, then by status and skip reason (`incident_counts` rows to add). */
+  created: Map<string, CountRow[]>;
+}
+
+/**
+ * Counts one new incident in `created` (keyed by the cluster string the event already hashed, then a
+ * short list: a batch gives a cluster one or two statuses, so no key is built per incident).
+ */
+function countNew(
+  created: Map<string, CountRow[]>,
+  cluster: string,
+  status: string,
+  skipReason: string,
+): void {
+  let rows = created.get(cluster);
+  if (rows === undefined) {
+    rows = [];
+    created.set(cluster, rows);
+  }
+  for (const row of rows) {
+    if (row.status === status && row.skip_reason === skipReason) {
+      row.n += 1;
+      return;
+    }
+  }
+  rows.push({ cluster, status, skip_reason: skipReason, n: 1 });
 }
 
 const log = logger({ component: "incident-store" });
@@ -172,7 +196,9 @@ export class SqliteStore implements IncidentStore {
           created: new Map(),
         };
         const results = batch.map((item) => this.#ingestOne(item, now, state));
-        for (const count of state.created.values()) this.#statements.countIncidents.run(count);
+        for (const counts of state.created.values()) {
+          for (const count of counts) this.#statements.countIncidents.run(count);
+        }
         return results;
       });
     } catch (error) {
@@ -264,20 +290,8 @@ export class SqliteStore implements IncidentStore {
     const seq = this.#nextSeq++;
     const id = sequencedIncidentId(event.cluster, received, seq);
     const row = newIncidentRow(event, seq, id, received, now, triage);
-    // The insert's parameters: the row and its fault key (set on it, not spread into a copy per event).
-    const insert = row as SqliteIncidentInsert;
-    insert.fault_key = faultKey(event.cluster, event.fault_id);
-    this.#statements.insertIncident.run(insert);
-    const countKey = `${row.cluster}\u0000${row.status}\u0000${row.skip_reason ?? ""}`;
-    const count = state.created.get(countKey);
-    if (count) count.n += 1;
-    else
-      state.created.set(countKey, {
-        cluster: row.cluster,
-        status: row.status,
-        skip_reason: row.skip_reason ?? "",
-        n: 1,
-      });
+    this.#statements.insertIncident.run(newIncidentInsert(row, faultKey(event.cluster, event.fault_id)));
+    countNew(state.created, row.cluster, row.status, row.skip_reason ?? "");
     return { row, created: true, queued: triage.status === "queued" };
   }
 
@@ -578,9 +592,14 @@ const TRIGGER_OF_RUN: Partial<Record<RunStatus, NotifyTrigger>> = {
   timed_out: "failed",
 };
 
+/** The last `received_at` parsed and its value: events of one burst share their millisecond. */
+let lastReceived = { text: "", ms: null as number | null };
+
 /** The event's `received_at` in ms; the store's clock when it is missing or unparseable. */
 function receivedMs(event: FaultEvent, fallback: number): number {
-  return parseTime(event.received_at) ?? fallback;
+  const text = event.received_at;
+  if (text !== lastReceived.text) lastReceived = { text, ms: parseTime(text) };
+  return lastReceived.ms ?? fallback;
 }
 
 function parseTime(text: string): number | null {

@@ -22,7 +22,7 @@ import {
   type RouteDecision,
   StoreError,
 } from "../../src/incidents/model.ts";
-import { DB_FILE } from "../../src/incidents/open.ts";
+import { DB_FILE, openStoreDatabase, PAGE_CACHE_KIB } from "../../src/incidents/open.ts";
 import { SCHEMA_VERSION } from "../../src/incidents/schema.ts";
 import type { IncidentStoreOptions } from "../../src/incidents/settings.ts";
 import { SqliteStore } from "../../src/incidents/store.ts";
@@ -145,6 +145,17 @@ describe("schema", () => {
     const reopened = openStore();
     expect(reopened.get(created.id)?.incident).toEqual(created);
     expect(reopened.queueDepth()).toBe(1);
+  });
+
+  test("the store's connection has a page cache of PAGE_CACHE_KIB, not SQLite's 2000 KiB", () => {
+    const { db } = openStoreDatabase(stateDir, 0);
+    try {
+      const size = db.query<{ cache_size: number }, []>("PRAGMA cache_size").get()?.cache_size;
+      expect(size).toBe(-PAGE_CACHE_KIB);
+      expect(PAGE_CACHE_KIB).toBeGreaterThan(2000);
+    } finally {
+      db.close();
+    }
   });
 
   test("a database from a newer faultline is refused, untouched", () => {
