@@ -39,12 +39,39 @@ import { insecureWarning, openClusterTransport, specScrubber } from "./transport
 import type { Refusal } from "./wire-bounds.ts";
 
 /**
- * How long after `logging/setLevel` answered to wait for the event stream's headers before subscribing
- * anyway. A server that flushes them (the Go server) has answered the stream's GET by then, since it went
- * out first; one that holds them until its first event (the MCP TypeScript SDK's server on Bun) never
- * will, and its connection would otherwise wait here for nothing.
+ * The longest wait, after `logging/setLevel` answered, for the event stream's headers before subscribing
+ * anyway (see {@link streamOpenGraceMs} for the wait itself). A server that flushes them (the Go server)
+ * has answered the stream's GET by then, since it went out first; one that holds them until its first
+ * event (the MCP TypeScript SDK's server on Bun) never will, and its connection would otherwise wait here
+ * for nothing.
  */
 export const STREAM_OPEN_GRACE_MS = 250;
+
+/** The shortest wait for the event stream's headers (timer and scheduling jitter on a fast link). */
+export const MIN_STREAM_OPEN_GRACE_MS = 20;
+
+/** The wait for the event stream's headers, in round trips of this connection's `logging/setLevel`. */
+export const STREAM_OPEN_GRACE_ROUND_TRIPS = 3;
+
+/**
+ * How long to wait for the event stream's headers once `logging/setLevel` answered after `roundTripMs`.
+ * The stream's GET went out before setLevel, so a server that flushes its headers sends them about one
+ * round trip after the GET: they are due by the time setLevel answers, and a few round trips more cover a
+ * GET that left late or a busy server. Bounded by {@link MIN_STREAM_OPEN_GRACE_MS} and
+ * {@link STREAM_OPEN_GRACE_MS}. A server whose headers come later anyway is subscribed without proof and
+ * backfilled (see {@link UNCONFIRMED_BACKFILL_MS}): no event is lost, only a list call spent.
+ *
+ * @example
+ * ```ts
+ * streamOpenGraceMs(1); // 20: loopback, a held server costs 20 ms, not 250
+ * streamOpenGraceMs(40); // 120
+ * streamOpenGraceMs(500); // 250
+ * ```
+ */
+export function streamOpenGraceMs(roundTripMs: number): number {
+  const scaled = roundTripMs > 0 ? STREAM_OPEN_GRACE_ROUND_TRIPS * roundTripMs : 0;
+  return Math.min(STREAM_OPEN_GRACE_MS, Math.max(MIN_STREAM_OPEN_GRACE_MS, scaled));
+}
 
 /**
  * When the stream was not seen open before subscribing, the push feed lists what the server sent since
@@ -250,13 +277,17 @@ export class ClusterConnection {
     attempted();
     this.#setStatus("connected", null, null);
     // Events travel on the standalone stream (its GET went out with `initialized`): see it open before
-    // subscribing, so none is missed. setLevel needs no stream, so it goes out meanwhile.
+    // subscribing, so none is missed. setLevel needs no stream, so it goes out meanwhile, and its round
+    // trip says how long the stream's headers may take on this link now.
+    const setLevelSentMs = performance.now();
     await step(client.setLoggingLevel("info", { timeout: this.#timeoutMs }));
-    const opened = await fulfilsWithin(streamOpen.promise, STREAM_OPEN_GRACE_MS);
+    const graceMs = streamOpenGraceMs(performance.now() - setLevelSentMs);
+    const opened = await fulfilsWithin(streamOpen.promise, graceMs);
     // A server may hold the stream's headers until its first event: subscribe without proof, and let
     // the feed list what the server sent meanwhile (where it has events_list).
     const unconfirmed = opened ? undefined : { sinceMs: attemptStartedMs, settled: settledSoon(streamOpen) };
-    if (unconfirmed) this.#log.debug("event stream not confirmed open; subscribing anyway");
+    if (unconfirmed)
+      this.#log.debug("event stream not confirmed open; subscribing anyway", { grace_ms: graceMs });
     this.#setStatus("subscribing", null, null);
     const feed = await step(this.#startFeed({ client, lose: lost.resolve, unconfirmed }));
     this.#backoff.reset();

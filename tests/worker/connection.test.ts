@@ -10,7 +10,10 @@ import {
 } from "../../scripts/sim/index.ts";
 import {
   ClusterConnection,
+  MIN_STREAM_OPEN_GRACE_MS,
   STREAM_OPEN_GRACE_MS,
+  STREAM_OPEN_GRACE_ROUND_TRIPS,
+  streamOpenGraceMs,
   UNCONFIRMED_BACKFILL_MS,
 } from "../../src/worker/connection.ts";
 import type { ConnectionMessage, StatusMessage } from "../../src/worker/protocol.ts";
@@ -30,6 +33,7 @@ beforeAll(async () => {
       { name: "fast" },
       { name: "full" },
       { name: "late" },
+      { name: "flushed-late" },
       { name: "held", holdHeaders: true },
       { name: "again" },
       { name: "busy" },
@@ -196,10 +200,11 @@ function reportedNames(messages: readonly ConnectionMessage[]): string[] {
 
 /**
  * A connection to simulated cluster `cluster` through a proxy delaying its event stream's GET by
- * `delayGetMs`, with faults injected every few ms from before it starts; not started yet.
+ * `delayGetMs` (and every request by `delayMs`), with faults injected every few ms from before it starts;
+ * not started yet.
  */
-function lateStreamSetup(cluster: string, delayGetMs: number) {
-  const proxy = startBlackholeProxy(sim.endpoint(cluster), { delayGetMs });
+function lateStreamSetup(cluster: string, delayGetMs: number, delayMs = 0) {
+  const proxy = startBlackholeProxy(sim.endpoint(cluster), { delayGetMs, delayMs });
   const messages: ConnectionMessage[] = [];
   const connection = new ClusterConnection(
     { name: cluster, mcp_endpoint: proxy.url, labels: {} },
@@ -216,10 +221,13 @@ function lateStreamSetup(cluster: string, delayGetMs: number) {
 }
 
 test("a server that flushes its stream headers loses no event: subscribed only once the stream is open, even when the stream's GET comes late", async () => {
-  // The stream's GET reaches the server 150 ms late (< STREAM_OPEN_GRACE_MS): subscribing before it is
-  // attached would lose what the server sends meanwhile.
-  expect(150).toBeLessThan(STREAM_OPEN_GRACE_MS);
-  const { messages, connection, injector, stop } = lateStreamSetup("late", 150);
+  // A link with 60 ms of latency, and the stream's GET reaches the server 130 ms later still (after
+  // events_subscribe would, were the connection to wait only the minimum): the wait for the stream
+  // scales with setLevel's round trip (3 × ~60 ms), so the connection sees the stream open before
+  // subscribing. Subscribing before it is attached would lose what the server sends meanwhile.
+  expect(streamOpenGraceMs(60)).toBeGreaterThan(130 + 30);
+  expect(2 * 60 + MIN_STREAM_OPEN_GRACE_MS).toBeLessThan(60 + 130 - 30);
+  const { messages, connection, injector, stop } = lateStreamSetup("late", 130, 60);
   connection.start();
   try {
     await waitFor("late active", () => connection.status === "active", 5000);
@@ -239,6 +247,41 @@ test("a server that flushes its stream headers loses no event: subscribed only o
   } finally {
     await stop();
   }
+});
+
+test("a server that flushes its stream headers after the wait for them loses nothing: what it sent before the stream was attached is backfilled once it opens, each fault once", async () => {
+  // A fast link (the wait is its minimum), and the stream's GET reaches the server 150 ms late: the
+  // connection subscribes before the stream is attached, and lists what it missed once the stream opens.
+  expect(streamOpenGraceMs(1)).toBeLessThan(150);
+  const { messages, connection, injector, stop } = lateStreamSetup("flushed-late", 150);
+  connection.start();
+  try {
+    await waitFor("flushed-late active", () => connection.status === "active", 5000);
+    await Bun.sleep(400); // the stream opens ~150 ms after subscribing: its backfill follows at once
+    await injector.stop();
+    const lostOnTheWire = injector.sent.filter((s) => s.subscribed && s.delivered === 0);
+    expect(lostOnTheWire.length).toBeGreaterThan(0); // the window is real …
+    const wanted = injector.sent.filter((s) => s.subscribed).map((s) => s.name);
+    // … and the backfill closes it well before UNCONFIRMED_BACKFILL_MS: every fault sent while
+    // subscribed is reported, once.
+    await waitFor(
+      "every subscribed fault reported",
+      () => wanted.every((name) => reportedNames(messages).includes(name)),
+      UNCONFIRMED_BACKFILL_MS / 2,
+    );
+    const reported = reportedNames(messages);
+    expect(new Set(reported).size).toBe(reported.length);
+  } finally {
+    await stop();
+  }
+});
+
+test("the wait for a stream's headers scales with the link's round trip, within its bounds", () => {
+  expect(streamOpenGraceMs(0)).toBe(MIN_STREAM_OPEN_GRACE_MS);
+  expect(streamOpenGraceMs(1)).toBe(MIN_STREAM_OPEN_GRACE_MS);
+  expect(streamOpenGraceMs(40)).toBe(40 * STREAM_OPEN_GRACE_ROUND_TRIPS);
+  expect(streamOpenGraceMs(10_000)).toBe(STREAM_OPEN_GRACE_MS);
+  expect(streamOpenGraceMs(Number.NaN)).toBe(MIN_STREAM_OPEN_GRACE_MS);
 });
 
 test("a server that holds its stream headers does not hold start-up: active at once, and what it sent before the stream was attached is backfilled", async () => {
