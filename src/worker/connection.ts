@@ -7,7 +7,7 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
-import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+import { type JSONRPCMessage, LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { fieldOf } from "../config/connection-check.ts";
 import { DEFAULT_LIMITS } from "../config/schema.ts";
 import type { LimitsConfig } from "../config/types.ts";
@@ -19,6 +19,7 @@ import { sleep } from "../runtime/sleep.ts";
 import { VERSION } from "../version.ts";
 import { type Feed, type FeedContext, type FeedSession, now } from "./feed.ts";
 import { Flow } from "./flow.ts";
+import { initializeSession, type OpenedSession } from "./handshake.ts";
 import { describeFailure, type FailureTarget, sharedSchemaValidator, watchEventStream } from "./mcp.ts";
 import { type PingTarget, ping } from "./ping.ts";
 import { PollFeed } from "./poll-feed.ts";
@@ -33,6 +34,7 @@ import {
   type StatusMessage,
 } from "./protocol.ts";
 import { MissingEventsSubscribe, PushFeed } from "./push-feed.ts";
+import { type SessionTarget, sessionRequest } from "./session-request.ts";
 import { SharedClock } from "./shared-clock.ts";
 import { StartupGate } from "./startup-gate.ts";
 import { insecureWarning, openClusterTransport, specScrubber } from "./transport.ts";
@@ -86,6 +88,9 @@ const SESSION_CLOSE_WAIT_MS = 2000;
 
 /** Lost sessions remembered for ending later (older ones are left to the server's own expiry). */
 const MAX_LOST_SESSIONS = 16;
+
+/** Messages the server sends with the handshake's answers, kept until the SDK's transport takes them. */
+const MAX_EARLY_MESSAGES = 16;
 
 /** A connection reports that it is alive (an `alive` message) at most this often. */
 export const ALIVE_REPORT_MS = 2000;
@@ -222,6 +227,17 @@ export class ClusterConnection {
    * `initialize` has answered: the gate spreads the handshakes, and the rest of a session needs no slot.
    */
   async #session(attempted: () => void): Promise<string> {
+    const sessionEnded = new AbortController();
+    try {
+      // Stopping ends it too: a request still waiting for its answer (initialize) is given up at once.
+      return await this.#attempt(attempted, AbortSignal.any([sessionEnded.signal, this.#stopping.signal]));
+    } finally {
+      sessionEnded.abort();
+    }
+  }
+
+  /** {@link #session}'s work; `ended` is aborted once it is over (answers still being read are then closed). */
+  async #attempt(attempted: () => void, ended: AbortSignal): Promise<string> {
     const attemptStartedMs = Date.now();
     this.#setStatus("connecting", null, null);
     const lost = Promise.withResolvers<string>();
@@ -234,22 +250,6 @@ export class ClusterConnection {
       onRefused: (reason: Refusal, detail: string) => this.#drop(reason, detail),
       onNotification: (params: unknown) => this.#notified(params),
     };
-    const transport = new StreamableHTTPClientTransport(new URL(this.#spec.mcp_endpoint), {
-      fetch: watchEventStream(
-        streamOpen.resolve,
-        lost.resolve,
-        this.#flow,
-        guard,
-        cluster.fetch({ onRefused: lost.resolve }),
-      ),
-      // The connection, not the transport, decides when and how to reconnect.
-      reconnectionOptions: {
-        maxRetries: 0,
-        initialReconnectionDelay: 1000,
-        maxReconnectionDelay: 1000,
-        reconnectionDelayGrowFactor: 1,
-      },
-    });
     const client = new Client(
       { name: "faultline", version: VERSION },
       { capabilities: {}, jsonSchemaValidator: sharedSchemaValidator },
@@ -266,7 +266,6 @@ export class ClusterConnection {
       this.#notified(notification.params);
     });
     this.#client = client;
-    this.#transport = transport;
     const step = <T>(work: Promise<T>): Promise<T> =>
       Promise.race([
         work,
@@ -274,15 +273,57 @@ export class ClusterConnection {
           throw new Error(reason);
         }),
       ]);
-
-    await step(client.connect(transport, { timeout: this.#timeoutMs }));
+    // initialize and setLevel go out without the SDK's request machinery (see handshake.ts); what else
+    // the server sends with their answers reaches the SDK once its transport exists.
+    const early: JSONRPCMessage[] = [];
+    const requests = (session?: OpenedSession): SessionTarget => ({
+      url: new URL(this.#spec.mcp_endpoint),
+      send: cluster.fetch({ onRefused: lost.resolve }),
+      sessionId: session?.sessionId,
+      protocolVersion: session?.protocolVersion,
+      timeoutMs: this.#timeoutMs,
+      closed: ended,
+      bounds: { maxBytes: this.#limits.max_message_bytes, maxDepth: this.#limits.max_event_depth },
+      onRefused: guard.onRefused,
+      deliver: (message) => {
+        if (this.#transport) this.#transport.onmessage?.(message);
+        else if (early.length < MAX_EARLY_MESSAGES) early.push(message);
+      },
+      unparsable: (error) => client.onerror?.(error),
+    });
+    const session = await step(initializeSession(requests(), { name: "faultline", version: VERSION }));
     attempted();
+    const transport = new StreamableHTTPClientTransport(new URL(this.#spec.mcp_endpoint), {
+      fetch: watchEventStream(
+        streamOpen.resolve,
+        lost.resolve,
+        this.#flow,
+        guard,
+        cluster.fetch({ onRefused: lost.resolve }),
+      ),
+      // The session initialize opened ("" from a server without sessions: no session header is sent).
+      sessionId: session.sessionId ?? "",
+      // The connection, not the transport, decides when and how to reconnect.
+      reconnectionOptions: {
+        maxRetries: 0,
+        initialReconnectionDelay: 1000,
+        maxReconnectionDelay: 1000,
+        reconnectionDelayGrowFactor: 1,
+      },
+    });
+    transport.setProtocolVersion(session.protocolVersion);
+    this.#transport = transport;
+    // With a session already open, the client connects without a request.
+    await step(client.connect(transport, { timeout: this.#timeoutMs }));
+    for (const message of early.splice(0)) transport.onmessage?.(message);
+    // Accepted, `initialized` makes the transport open the standalone event stream (its GET).
+    await step(transport.send({ jsonrpc: "2.0", method: "notifications/initialized" }));
     this.#setStatus("connected", null, null);
     // Events travel on the standalone stream (its GET went out with `initialized`): see it open before
     // subscribing, so none is missed. setLevel needs no stream, so it goes out meanwhile, and its round
     // trip says how long the stream's headers may take on this link now.
     const setLevelSentMs = performance.now();
-    await step(client.setLoggingLevel("info", { timeout: this.#timeoutMs }));
+    await step(sessionRequest(requests(session), "logging/setLevel", { level: "info" }));
     const graceMs = streamOpenGraceMs(performance.now() - setLevelSentMs);
     const opened = await fulfilsWithin(streamOpen.promise, graceMs);
     // A server may hold the stream's headers until its first event: subscribe without proof, and let
@@ -297,19 +338,7 @@ export class ClusterConnection {
     this.#markAlive(true);
     this.#endLostSessions();
 
-    const sessionEnded = new AbortController();
-    const pingTarget: PingTarget = {
-      url: new URL(this.#spec.mcp_endpoint),
-      send: cluster.fetch({ onRefused: lost.resolve }),
-      sessionId: transport.sessionId,
-      protocolVersion: transport.protocolVersion,
-      timeoutMs: this.#timeoutMs,
-      closed: sessionEnded.signal,
-      bounds: { maxBytes: this.#limits.max_message_bytes, maxDepth: this.#limits.max_event_depth },
-      onRefused: guard.onRefused,
-      deliver: (message) => transport.onmessage?.(message),
-      unparsable: (error) => transport.onerror?.(error),
-    };
+    const pingTarget: PingTarget = requests(session);
     // A subscription check sent since the ping fell due is a request on the session as the ping is, with
     // the same timeout: it stands for that ping (its answer proves the session alive, none loses it).
     // Checks run on the same clock and mostly fall due with a ping: one request instead of two.
@@ -323,7 +352,6 @@ export class ClusterConnection {
       return await lost.promise;
     } finally {
       stopPinging();
-      sessionEnded.abort();
       feed.ended(this.#lastAliveMs);
     }
   }
