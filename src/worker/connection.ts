@@ -379,7 +379,8 @@ export class ClusterConnection {
   #markAlive(force = false): void {
     this.#lastAliveMs = Date.now();
     if (force || this.#lastAliveMs - this.#lastAliveReportMs >= ALIVE_REPORT_MS) {
-      this.#reportAlive(this.#transport?.sessionId ?? null);
+      // A server without sessions has the id "" (see #attempt): no session to resume.
+      this.#reportAlive(this.#transport?.sessionId || null);
     }
   }
 
