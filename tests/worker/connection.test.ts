@@ -199,6 +199,24 @@ function reportedNames(messages: readonly ConnectionMessage[]): string[] {
 }
 
 /**
+ * Stops `injector`, then checks that faults were sent while subscribed but before the stream was
+ * attached (the window is real), and that the backfill closed it: every fault sent while subscribed is
+ * reported.
+ */
+async function expectWindowBackfilled(
+  injector: ReturnType<typeof injectWhileConnecting>,
+  messages: readonly ConnectionMessage[],
+): Promise<void> {
+  await injector.stop();
+  const lostOnTheWire = injector.sent.filter((s) => s.subscribed && s.delivered === 0);
+  expect(lostOnTheWire.length).toBeGreaterThan(0);
+  const wanted = injector.sent.filter((s) => s.subscribed).map((s) => s.name);
+  await waitFor("every subscribed fault reported", () =>
+    wanted.every((name) => reportedNames(messages).includes(name)),
+  );
+}
+
+/**
  * A connection to simulated cluster `cluster` through a proxy delaying its event stream's GET by
  * `delayGetMs` (and every request by `delayMs`), with faults injected every few ms from before it starts;
  * not started yet.
@@ -259,15 +277,8 @@ test("a server that flushes its stream headers after the wait for them loses not
   try {
     await waitFor("flushed-late active", () => connection.status === "active", 5000);
     await Bun.sleep(1200); // the stream opens < 1 s after subscribing: its backfill follows at once
-    await injector.stop();
-    const lostOnTheWire = injector.sent.filter((s) => s.subscribed && s.delivered === 0);
-    expect(lostOnTheWire.length).toBeGreaterThan(0); // the window is real …
-    const wanted = injector.sent.filter((s) => s.subscribed).map((s) => s.name);
-    // … and the backfill closes it: every fault sent while subscribed is reported, once.
-    await waitFor("every subscribed fault reported", () =>
-      wanted.every((name) => reportedNames(messages).includes(name)),
-    );
-    const reported = reportedNames(messages);
+    await expectWindowBackfilled(injector, messages);
+    const reported = reportedNames(messages); // once each
     expect(new Set(reported).size).toBe(reported.length);
   } finally {
     await stop();
@@ -293,14 +304,7 @@ test("a server that holds its stream headers does not hold start-up: active at o
     // Not the 2 s the connection used to wait for proof of the stream.
     expect(performance.now() - started).toBeLessThan(STREAM_OPEN_GRACE_MS + 500);
     await Bun.sleep(UNCONFIRMED_BACKFILL_MS + 300);
-    await injector.stop();
-    const lostOnTheWire = injector.sent.filter((s) => s.subscribed && s.delivered === 0);
-    expect(lostOnTheWire.length).toBeGreaterThan(0); // the window is real …
-    const wanted = injector.sent.filter((s) => s.subscribed).map((s) => s.name);
-    // … and the backfill closes it: every fault sent while subscribed is reported.
-    await waitFor("every subscribed fault reported", () =>
-      wanted.every((name) => reportedNames(messages).includes(name)),
-    );
+    await expectWindowBackfilled(injector, messages);
   } finally {
     await stop();
   }

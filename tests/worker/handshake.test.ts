@@ -4,37 +4,20 @@ import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamable
 import { type JSONRPCMessage, LATEST_PROTOCOL_VERSION } from "@modelcontextprotocol/sdk/types.js";
 import { initializeSession } from "../../src/worker/handshake.ts";
 import type { SessionTarget } from "../../src/worker/session-request.ts";
+import { type RpcAnswer, type SeenRequest, serveRpc, stopRpcServers } from "../helpers/rpc-server.ts";
 
-let server: ReturnType<typeof Bun.serve> | null = null;
-afterEach(async () => {
-  await server?.stop(true);
-  server = null;
-});
+afterEach(stopRpcServers);
 
-interface Seen {
-  headers: Headers;
-  body: { id: string; method: string; params?: Record<string, unknown> };
-}
-
-/** A loopback server answering every POST with `answer`; returns what it saw. */
-function serve(answer: (seen: Seen) => Response): {
+/** A loopback server answering every POST with `answer`, and a target for it recording what it hands on. */
+function serve(answer: RpcAnswer): {
   target: SessionTarget;
-  seen: Seen[];
+  seen: SeenRequest[];
   delivered: JSONRPCMessage[];
 } {
-  const seen: Seen[] = [];
+  const { url, seen } = serveRpc(answer);
   const delivered: JSONRPCMessage[] = [];
-  server = Bun.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    fetch: async (request) => {
-      const entry = { headers: request.headers, body: (await request.json()) as Seen["body"] };
-      seen.push(entry);
-      return answer(entry);
-    },
-  });
   const target: SessionTarget = {
-    url: new URL(`http://127.0.0.1:${server.port}/mcp`),
+    url,
     send: fetch,
     sessionId: undefined,
     protocolVersion: undefined,
