@@ -7,7 +7,7 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
-import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+import { type JSONRPCMessage, LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { fieldOf } from "../config/connection-check.ts";
 import { DEFAULT_LIMITS } from "../config/schema.ts";
 import type { LimitsConfig } from "../config/types.ts";
@@ -19,6 +19,7 @@ import { sleep } from "../runtime/sleep.ts";
 import { VERSION } from "../version.ts";
 import { type Feed, type FeedContext, type FeedSession, now } from "./feed.ts";
 import { Flow } from "./flow.ts";
+import { initializeSession, type OpenedSession } from "./handshake.ts";
 import { describeFailure, type FailureTarget, sharedSchemaValidator, watchEventStream } from "./mcp.ts";
 import { type PingTarget, ping } from "./ping.ts";
 import { PollFeed } from "./poll-feed.ts";
@@ -33,18 +34,48 @@ import {
   type StatusMessage,
 } from "./protocol.ts";
 import { MissingEventsSubscribe, PushFeed } from "./push-feed.ts";
+import { type SessionTarget, sessionRequest } from "./session-request.ts";
 import { SharedClock } from "./shared-clock.ts";
 import { StartupGate } from "./startup-gate.ts";
 import { insecureWarning, openClusterTransport, specScrubber } from "./transport.ts";
 import type { Refusal } from "./wire-bounds.ts";
 
 /**
- * How long after `logging/setLevel` answered to wait for the event stream's headers before subscribing
- * anyway. A server that flushes them (the Go server) has answered the stream's GET by then, since it went
- * out first; one that holds them until its first event (the MCP TypeScript SDK's server on Bun) never
- * will, and its connection would otherwise wait here for nothing.
+ * The longest wait, after `logging/setLevel` answered, for the event stream's headers before subscribing
+ * anyway (see {@link streamOpenGraceMs} for the wait itself). A server that flushes them (the Go server)
+ * has answered the stream's GET by then, since it went out first; one that holds them until its first
+ * event (the MCP TypeScript SDK's server on Bun) never will, and its connection would otherwise wait here
+ * for nothing.
  */
 export const STREAM_OPEN_GRACE_MS = 250;
+
+/** The shortest wait for the event stream's headers (timer and scheduling jitter on a fast link). */
+export const MIN_STREAM_OPEN_GRACE_MS = 20;
+
+/** The wait for the event stream's headers, in round trips of this connection's `logging/setLevel`. */
+export const STREAM_OPEN_GRACE_ROUND_TRIPS = 2;
+
+/**
+ * How long to wait for the event stream's headers once `logging/setLevel` answered after `roundTripMs`.
+ * The stream's GET went out before setLevel, so a server that flushes its headers sends them about one
+ * round trip after the GET: they are due by the time setLevel answers (measured against the simulator:
+ * 97-100% of streams are open by then, at 100 and 1000 clusters), and two round trips more cover a GET
+ * that paid a connection's handshake setLevel did not. While a worker is busy starting many connections
+ * its round trips grow with its queue, and so does the wait. Bounded by {@link MIN_STREAM_OPEN_GRACE_MS}
+ * and {@link STREAM_OPEN_GRACE_MS}. A server whose headers come later anyway is subscribed without proof
+ * and backfilled (see {@link UNCONFIRMED_BACKFILL_MS}): no event is lost, one list call is spent.
+ *
+ * @example
+ * ```ts
+ * streamOpenGraceMs(1); // 20: on loopback a server holding its headers costs 20 ms, not 250
+ * streamOpenGraceMs(40); // 80
+ * streamOpenGraceMs(500); // 250
+ * ```
+ */
+export function streamOpenGraceMs(roundTripMs: number): number {
+  const scaled = roundTripMs > 0 ? STREAM_OPEN_GRACE_ROUND_TRIPS * roundTripMs : 0;
+  return Math.min(STREAM_OPEN_GRACE_MS, Math.max(MIN_STREAM_OPEN_GRACE_MS, scaled));
+}
 
 /**
  * When the stream was not seen open before subscribing, the push feed lists what the server sent since
@@ -57,6 +88,9 @@ const SESSION_CLOSE_WAIT_MS = 2000;
 
 /** Lost sessions remembered for ending later (older ones are left to the server's own expiry). */
 const MAX_LOST_SESSIONS = 16;
+
+/** Messages the server sends with the handshake's answers, kept until the SDK's transport takes them. */
+const MAX_EARLY_MESSAGES = 16;
 
 /** A connection reports that it is alive (an `alive` message) at most this often. */
 export const ALIVE_REPORT_MS = 2000;
@@ -193,6 +227,17 @@ export class ClusterConnection {
    * `initialize` has answered: the gate spreads the handshakes, and the rest of a session needs no slot.
    */
   async #session(attempted: () => void): Promise<string> {
+    const sessionEnded = new AbortController();
+    try {
+      // Stopping ends it too: a request still waiting for its answer (initialize) is given up at once.
+      return await this.#attempt(attempted, AbortSignal.any([sessionEnded.signal, this.#stopping.signal]));
+    } finally {
+      sessionEnded.abort();
+    }
+  }
+
+  /** {@link #session}'s work; `ended` is aborted once it is over (answers still being read are then closed). */
+  async #attempt(attempted: () => void, ended: AbortSignal): Promise<string> {
     const attemptStartedMs = Date.now();
     this.#setStatus("connecting", null, null);
     const lost = Promise.withResolvers<string>();
@@ -205,22 +250,6 @@ export class ClusterConnection {
       onRefused: (reason: Refusal, detail: string) => this.#drop(reason, detail),
       onNotification: (params: unknown) => this.#notified(params),
     };
-    const transport = new StreamableHTTPClientTransport(new URL(this.#spec.mcp_endpoint), {
-      fetch: watchEventStream(
-        streamOpen.resolve,
-        lost.resolve,
-        this.#flow,
-        guard,
-        cluster.fetch({ onRefused: lost.resolve }),
-      ),
-      // The connection, not the transport, decides when and how to reconnect.
-      reconnectionOptions: {
-        maxRetries: 0,
-        initialReconnectionDelay: 1000,
-        maxReconnectionDelay: 1000,
-        reconnectionDelayGrowFactor: 1,
-      },
-    });
     const client = new Client(
       { name: "faultline", version: VERSION },
       { capabilities: {}, jsonSchemaValidator: sharedSchemaValidator },
@@ -237,7 +266,6 @@ export class ClusterConnection {
       this.#notified(notification.params);
     });
     this.#client = client;
-    this.#transport = transport;
     const step = <T>(work: Promise<T>): Promise<T> =>
       Promise.race([
         work,
@@ -245,18 +273,64 @@ export class ClusterConnection {
           throw new Error(reason);
         }),
       ]);
-
-    await step(client.connect(transport, { timeout: this.#timeoutMs }));
+    // initialize and setLevel go out without the SDK's request machinery (see handshake.ts); what else
+    // the server sends with their answers reaches the SDK once its transport exists.
+    const early: JSONRPCMessage[] = [];
+    const requests = (session?: OpenedSession): SessionTarget => ({
+      url: new URL(this.#spec.mcp_endpoint),
+      send: cluster.fetch({ onRefused: lost.resolve }),
+      sessionId: session?.sessionId,
+      protocolVersion: session?.protocolVersion,
+      timeoutMs: this.#timeoutMs,
+      closed: ended,
+      bounds: { maxBytes: this.#limits.max_message_bytes, maxDepth: this.#limits.max_event_depth },
+      onRefused: guard.onRefused,
+      deliver: (message) => {
+        if (this.#transport) this.#transport.onmessage?.(message);
+        else if (early.length < MAX_EARLY_MESSAGES) early.push(message);
+      },
+      unparsable: (error) => client.onerror?.(error),
+    });
+    const session = await step(initializeSession(requests(), { name: "faultline", version: VERSION }));
     attempted();
+    const transport = new StreamableHTTPClientTransport(new URL(this.#spec.mcp_endpoint), {
+      fetch: watchEventStream(
+        streamOpen.resolve,
+        lost.resolve,
+        this.#flow,
+        guard,
+        cluster.fetch({ onRefused: lost.resolve }),
+      ),
+      // The session initialize opened ("" from a server without sessions: no session header is sent).
+      sessionId: session.sessionId ?? "",
+      // The connection, not the transport, decides when and how to reconnect.
+      reconnectionOptions: {
+        maxRetries: 0,
+        initialReconnectionDelay: 1000,
+        maxReconnectionDelay: 1000,
+        reconnectionDelayGrowFactor: 1,
+      },
+    });
+    transport.setProtocolVersion(session.protocolVersion);
+    this.#transport = transport;
+    // With a session already open, the client connects without a request.
+    await step(client.connect(transport, { timeout: this.#timeoutMs }));
+    for (const message of early.splice(0)) transport.onmessage?.(message);
+    // Accepted, `initialized` makes the transport open the standalone event stream (its GET).
+    await step(transport.send({ jsonrpc: "2.0", method: "notifications/initialized" }));
     this.#setStatus("connected", null, null);
     // Events travel on the standalone stream (its GET went out with `initialized`): see it open before
-    // subscribing, so none is missed. setLevel needs no stream, so it goes out meanwhile.
-    await step(client.setLoggingLevel("info", { timeout: this.#timeoutMs }));
-    const opened = await fulfilsWithin(streamOpen.promise, STREAM_OPEN_GRACE_MS);
+    // subscribing, so none is missed. setLevel needs no stream, so it goes out meanwhile, and its round
+    // trip says how long the stream's headers may take on this link now.
+    const setLevelSentMs = performance.now();
+    await step(sessionRequest(requests(session), "logging/setLevel", { level: "info" }));
+    const graceMs = streamOpenGraceMs(performance.now() - setLevelSentMs);
+    const opened = await fulfilsWithin(streamOpen.promise, graceMs);
     // A server may hold the stream's headers until its first event: subscribe without proof, and let
     // the feed list what the server sent meanwhile (where it has events_list).
     const unconfirmed = opened ? undefined : { sinceMs: attemptStartedMs, settled: settledSoon(streamOpen) };
-    if (unconfirmed) this.#log.debug("event stream not confirmed open; subscribing anyway");
+    if (unconfirmed)
+      this.#log.debug("event stream not confirmed open; subscribing anyway", { grace_ms: graceMs });
     this.#setStatus("subscribing", null, null);
     const feed = await step(this.#startFeed({ client, lose: lost.resolve, unconfirmed }));
     this.#backoff.reset();
@@ -264,19 +338,7 @@ export class ClusterConnection {
     this.#markAlive(true);
     this.#endLostSessions();
 
-    const sessionEnded = new AbortController();
-    const pingTarget: PingTarget = {
-      url: new URL(this.#spec.mcp_endpoint),
-      send: cluster.fetch({ onRefused: lost.resolve }),
-      sessionId: transport.sessionId,
-      protocolVersion: transport.protocolVersion,
-      timeoutMs: this.#timeoutMs,
-      closed: sessionEnded.signal,
-      bounds: { maxBytes: this.#limits.max_message_bytes, maxDepth: this.#limits.max_event_depth },
-      onRefused: guard.onRefused,
-      deliver: (message) => transport.onmessage?.(message),
-      unparsable: (error) => transport.onerror?.(error),
-    };
+    const pingTarget: PingTarget = requests(session);
     // A subscription check sent since the ping fell due is a request on the session as the ping is, with
     // the same timeout: it stands for that ping (its answer proves the session alive, none loses it).
     // Checks run on the same clock and mostly fall due with a ping: one request instead of two.
@@ -290,7 +352,6 @@ export class ClusterConnection {
       return await lost.promise;
     } finally {
       stopPinging();
-      sessionEnded.abort();
       feed.ended(this.#lastAliveMs);
     }
   }
@@ -318,7 +379,8 @@ export class ClusterConnection {
   #markAlive(force = false): void {
     this.#lastAliveMs = Date.now();
     if (force || this.#lastAliveMs - this.#lastAliveReportMs >= ALIVE_REPORT_MS) {
-      this.#reportAlive(this.#transport?.sessionId ?? null);
+      // A server without sessions has the id "" (see #attempt): no session to resume.
+      this.#reportAlive(this.#transport?.sessionId || null);
     }
   }
 

@@ -19,14 +19,15 @@ export interface BlackholeProxy {
 }
 
 /**
- * Proxies every request to `target` (an absolute URL); paths are kept. `delayGetMs` holds each GET (an
- * event stream) that long before passing it on, so the server attaches the stream late. `initializeMs`
+ * Proxies every request to `target` (an absolute URL); paths are kept. `delayMs` holds every request
+ * that long before passing it on (a link with that much latency). `delayGetMs` holds each GET (an
+ * event stream) that long more, so the server attaches the stream late. `initializeMs`
  * makes a busy server: `initialize` requests are handled one at a time, each taking that long, so the
  * more wait at once, the longer each waits (a server, or a client, with a fixed share of a CPU).
  */
 export function startBlackholeProxy(
   target: string,
-  options: { delayGetMs?: number; initializeMs?: number } = {},
+  options: { delayMs?: number; delayGetMs?: number; initializeMs?: number } = {},
 ): BlackholeProxy {
   const upstream = new URL(target);
   let silent = false;
@@ -44,6 +45,7 @@ export function startBlackholeProxy(
       const port = self.requestIP(request)?.port;
       if (port !== undefined) clientPorts.add(port);
       if (silent) return new Promise<Response>(() => {});
+      if (options.delayMs) await Bun.sleep(options.delayMs);
       if (request.method === "GET" && options.delayGetMs) await Bun.sleep(options.delayGetMs);
       const initialize = request.method === "POST" && !request.headers.has("mcp-session-id");
       if (initialize) {

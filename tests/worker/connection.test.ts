@@ -10,7 +10,10 @@ import {
 } from "../../scripts/sim/index.ts";
 import {
   ClusterConnection,
+  MIN_STREAM_OPEN_GRACE_MS,
   STREAM_OPEN_GRACE_MS,
+  STREAM_OPEN_GRACE_ROUND_TRIPS,
+  streamOpenGraceMs,
   UNCONFIRMED_BACKFILL_MS,
 } from "../../src/worker/connection.ts";
 import type { ConnectionMessage, StatusMessage } from "../../src/worker/protocol.ts";
@@ -30,6 +33,7 @@ beforeAll(async () => {
       { name: "fast" },
       { name: "full" },
       { name: "late" },
+      { name: "flushed-late" },
       { name: "held", holdHeaders: true },
       { name: "again" },
       { name: "busy" },
@@ -195,11 +199,30 @@ function reportedNames(messages: readonly ConnectionMessage[]): string[] {
 }
 
 /**
- * A connection to simulated cluster `cluster` through a proxy delaying its event stream's GET by
- * `delayGetMs`, with faults injected every few ms from before it starts; not started yet.
+ * Stops `injector`, then checks that faults were sent while subscribed but before the stream was
+ * attached (the window is real), and that the backfill closed it: every fault sent while subscribed is
+ * reported.
  */
-function lateStreamSetup(cluster: string, delayGetMs: number) {
-  const proxy = startBlackholeProxy(sim.endpoint(cluster), { delayGetMs });
+async function expectWindowBackfilled(
+  injector: ReturnType<typeof injectWhileConnecting>,
+  messages: readonly ConnectionMessage[],
+): Promise<void> {
+  await injector.stop();
+  const lostOnTheWire = injector.sent.filter((s) => s.subscribed && s.delivered === 0);
+  expect(lostOnTheWire.length).toBeGreaterThan(0);
+  const wanted = injector.sent.filter((s) => s.subscribed).map((s) => s.name);
+  await waitFor("every subscribed fault reported", () =>
+    wanted.every((name) => reportedNames(messages).includes(name)),
+  );
+}
+
+/**
+ * A connection to simulated cluster `cluster` through a proxy delaying its event stream's GET by
+ * `delayGetMs` (and every request by `delayMs`), with faults injected every few ms from before it starts;
+ * not started yet.
+ */
+function lateStreamSetup(cluster: string, delayGetMs: number, delayMs = 0) {
+  const proxy = startBlackholeProxy(sim.endpoint(cluster), { delayGetMs, delayMs });
   const messages: ConnectionMessage[] = [];
   const connection = new ClusterConnection(
     { name: cluster, mcp_endpoint: proxy.url, labels: {} },
@@ -216,10 +239,14 @@ function lateStreamSetup(cluster: string, delayGetMs: number) {
 }
 
 test("a server that flushes its stream headers loses no event: subscribed only once the stream is open, even when the stream's GET comes late", async () => {
-  // The stream's GET reaches the server 150 ms late (< STREAM_OPEN_GRACE_MS): subscribing before it is
-  // attached would lose what the server sends meanwhile.
-  expect(150).toBeLessThan(STREAM_OPEN_GRACE_MS);
-  const { messages, connection, injector, stop } = lateStreamSetup("late", 150);
+  // A link with 60 ms of latency, and the stream's GET reaches the server 100 ms later still (as a GET
+  // paying a handshake would; after events_subscribe would, were the connection to wait only the
+  // minimum): the wait for the stream scales with setLevel's round trip (2 × ~60 ms), so the connection
+  // sees the stream open before subscribing. Subscribing before it is attached would lose what the
+  // server sends meanwhile.
+  expect(streamOpenGraceMs(60)).toBeGreaterThan(100);
+  expect(2 * 60 + MIN_STREAM_OPEN_GRACE_MS).toBeLessThan(60 + 100);
+  const { messages, connection, injector, stop } = lateStreamSetup("late", 100, 60);
   connection.start();
   try {
     await waitFor("late active", () => connection.status === "active", 5000);
@@ -241,6 +268,31 @@ test("a server that flushes its stream headers loses no event: subscribed only o
   }
 });
 
+test("a server that flushes its stream headers after the wait for them loses nothing: what it sent before the stream was attached is backfilled once it opens, each fault once", async () => {
+  // The stream's GET reaches the server 1 s late, far later than the longest wait for it: the connection
+  // subscribes before the stream is attached, and lists what it missed once the stream opens.
+  expect(STREAM_OPEN_GRACE_MS).toBeLessThan(1000);
+  const { messages, connection, injector, stop } = lateStreamSetup("flushed-late", 1000);
+  connection.start();
+  try {
+    await waitFor("flushed-late active", () => connection.status === "active", 5000);
+    await Bun.sleep(1200); // the stream opens < 1 s after subscribing: its backfill follows at once
+    await expectWindowBackfilled(injector, messages);
+    const reported = reportedNames(messages); // once each
+    expect(new Set(reported).size).toBe(reported.length);
+  } finally {
+    await stop();
+  }
+});
+
+test("the wait for a stream's headers scales with the link's round trip, within its bounds", () => {
+  expect(streamOpenGraceMs(0)).toBe(MIN_STREAM_OPEN_GRACE_MS);
+  expect(streamOpenGraceMs(1)).toBe(MIN_STREAM_OPEN_GRACE_MS);
+  expect(streamOpenGraceMs(40)).toBe(40 * STREAM_OPEN_GRACE_ROUND_TRIPS);
+  expect(streamOpenGraceMs(10_000)).toBe(STREAM_OPEN_GRACE_MS);
+  expect(streamOpenGraceMs(Number.NaN)).toBe(MIN_STREAM_OPEN_GRACE_MS);
+});
+
 test("a server that holds its stream headers does not hold start-up: active at once, and what it sent before the stream was attached is backfilled", async () => {
   // Holds the headers until the first event, and the stream's GET arrives 400 ms late: the connection
   // cannot see the stream open, subscribes anyway and lists what it may have missed.
@@ -252,14 +304,7 @@ test("a server that holds its stream headers does not hold start-up: active at o
     // Not the 2 s the connection used to wait for proof of the stream.
     expect(performance.now() - started).toBeLessThan(STREAM_OPEN_GRACE_MS + 500);
     await Bun.sleep(UNCONFIRMED_BACKFILL_MS + 300);
-    await injector.stop();
-    const lostOnTheWire = injector.sent.filter((s) => s.subscribed && s.delivered === 0);
-    expect(lostOnTheWire.length).toBeGreaterThan(0); // the window is real …
-    const wanted = injector.sent.filter((s) => s.subscribed).map((s) => s.name);
-    // … and the backfill closes it: every fault sent while subscribed is reported.
-    await waitFor("every subscribed fault reported", () =>
-      wanted.every((name) => reportedNames(messages).includes(name)),
-    );
+    await expectWindowBackfilled(injector, messages);
   } finally {
     await stop();
   }

@@ -3,39 +3,13 @@ import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamable
 import { ErrorCode, type JSONRPCMessage, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { type PingTarget, ping } from "../../src/worker/ping.ts";
 import { BodyRefused, type Refusal } from "../../src/worker/wire-bounds.ts";
+import { serveRpc, stopRpcServers } from "../helpers/rpc-server.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 const encoder = new TextEncoder();
 
-/** What the test server saw of one request. */
-interface Seen {
-  headers: Headers;
-  body: { id: string; method: string };
-}
-
-type Answer = (seen: Seen) => Response;
-
-let server: ReturnType<typeof Bun.serve> | null = null;
-
-afterEach(async () => {
-  await server?.stop(true);
-  server = null;
-});
-
-/** A loopback server answering every POST with `answer`; returns what it saw. */
-function serve(answer: Answer): { url: URL; seen: Seen[] } {
-  const seen: Seen[] = [];
-  server = Bun.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    fetch: async (request) => {
-      const entry = { headers: request.headers, body: (await request.json()) as Seen["body"] };
-      seen.push(entry);
-      return answer(entry);
-    },
-  });
-  return { url: new URL(`http://127.0.0.1:${server.port}/mcp`), seen };
-}
+afterEach(stopRpcServers);
+const serve = serveRpc;
 
 /** A ping target for `url`, recording what it delivers and refuses. */
 function targetFor(url: URL, overrides: Partial<PingTarget> = {}) {
@@ -126,13 +100,13 @@ describe("ping", () => {
     const error = await ping(targetFor(rpcError.url).target).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(McpError);
     expect((error as McpError).code).toBe(-32601);
-    await server?.stop(true);
+    await stopRpcServers();
 
     const gone = serve(() => new Response("unknown session", { status: 404 }));
     const http = await ping(targetFor(gone.url).target).catch((e: unknown) => e);
     expect(http).toBeInstanceOf(StreamableHTTPError);
     expect((http as StreamableHTTPError).code).toBe(404);
-    await server?.stop(true);
+    await stopRpcServers();
 
     const silent = serve(
       () => new Response(new ReadableStream(), { headers: { "content-type": "text/event-stream" } }),
@@ -140,7 +114,7 @@ describe("ping", () => {
     const timeout = await ping(targetFor(silent.url, { timeoutMs: 200 }).target).catch((e: unknown) => e);
     expect(timeout).toBeInstanceOf(McpError);
     expect((timeout as McpError).code).toBe(ErrorCode.RequestTimeout);
-    await server?.stop(true);
+    await stopRpcServers();
 
     const other = serve(() => sse(message({ jsonrpc: "2.0", id: "someone-else", result: {} })));
     const { target, delivered } = targetFor(other.url);
@@ -153,7 +127,7 @@ describe("ping", () => {
     const first = targetFor(big.url);
     expect(await ping(first.target).catch((e: unknown) => e)).toBeInstanceOf(BodyRefused);
     expect(first.refused).toEqual(["oversized"]);
-    await server?.stop(true);
+    await stopRpcServers();
 
     const deep = serve(({ body }) =>
       sse(
