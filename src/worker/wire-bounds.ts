@@ -321,7 +321,11 @@ export class SseFramer {
     // runtime's chunk can cost more than the rest of the framing).
     const whole = from === 0 && to === chunk.length;
     const event =
-      this.#pieces.length > 0 ? concat(this.#pieces, chunk, from, to) : whole ? chunk : chunk.subarray(from, to);
+      this.#pieces.length > 0
+        ? concat(this.#pieces, chunk, from, to)
+        : whole
+          ? chunk
+          : chunk.subarray(from, to);
     if (this.#tooDeep(event)) this.#refuse("too_deep");
     else if (!this.#take?.(event)) out.enqueue(event);
     this.#reset();
