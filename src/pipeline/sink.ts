@@ -33,8 +33,10 @@ export const STORE_BATCH = 4096;
  * the main thread each). Counted from `received_at`, the worker's own wait (`EVENT_BATCH_MS`) is part
  * of it, and an event already late (the main thread was busy) waits for nothing: a bounded addition to
  * the fan-in latency, well inside its 10 ms p99 goal. Past {@link STORE_BATCH} events it stores at once.
+ * Equal to `EVENT_BATCH_MS`: with one worker its batch arrives once this wait is over (no timer here);
+ * with several, the batches of each that arrive within it share one commit.
  */
-export const FAN_IN_LINGER_MS = 2;
+export const FAN_IN_LINGER_MS = 4;
 
 /** First wait before retrying a failed store write; it doubles up to {@link STORE_RETRY_MAX_MS}. */
 export const STORE_RETRY_INITIAL_MS = 500;

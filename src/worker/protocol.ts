@@ -204,11 +204,12 @@ export interface EventMessage {
  * transaction each. Bounded well inside the 10 ms p99 fan-in goal; the sink's own wait counts from the
  * event's `received_at`, so the two waits do not add up (see `FAN_IN_LINGER_MS` in pipeline/sink.ts).
  * Equal to that wait (never longer: tests/worker/event-batcher.test.ts), a batch reaches the sink about
- * when the sink would store it anyway, so waiting here costs no latency; measured against 1 ms (source
- * stage alone, 1000 events/s over 100 clusters): 40 % fewer messages, ~10 % less worker CPU per event,
- * and the main thread woken half as often.
+ * when the sink would store it anyway, so waiting here costs no latency. 4 ms, not 2: at 1000 events/s
+ * the main thread's cost is per message and per commit far more than per event (a commit of 2-3 events
+ * cost ~350 µs of it), so ~5 events a batch instead of ~3 took ~25 % off the steady phase's CPU (main and
+ * worker together; README, Performance, eighth pass) for ~1-2 ms more p50, p99 inside its goal.
  */
-export const EVENT_BATCH_MS = 2;
+export const EVENT_BATCH_MS = 4;
 
 /**
  * The faults a worker's connections reported within {@link EVENT_BATCH_MS} (one message, not one each),

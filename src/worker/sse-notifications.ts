@@ -45,9 +45,28 @@ export function takeLoggingNotifications(deliver: (params: unknown) => void): Ta
  * another type or without data.
  */
 export function messageData(text: string): string | null {
+  // The usual stream ends its lines in LF alone: walk them with indexOf, no array of lines, no regex.
+  if (text.includes("\r")) return dataOfLines(text.split(/\r\n|\r|\n/));
   let data: string | null = null;
-  // The usual stream ends its lines in LF alone: split on that without a regular expression.
-  const lines = text.includes("\r") ? text.split(/\r\n|\r|\n/) : text.split("\n");
+  const length = text.length;
+  for (let start = 0; start < length; ) {
+    const newline = text.indexOf("\n", start);
+    const end = newline < 0 ? length : newline;
+    if (text.startsWith("data:", start)) {
+      const value = text.slice(text.charCodeAt(start + 5) === 0x20 ? start + 6 : start + 5, end);
+      data = data === null ? value : `${data}\n${value}`;
+    } else if (text.startsWith("event:", start)) {
+      const from = text.charCodeAt(start + 6) === 0x20 ? start + 7 : start + 6;
+      if (end - from !== 7 || !text.startsWith("message", from)) return null;
+    }
+    start = end + 1;
+  }
+  return data;
+}
+
+/** {@link messageData} of an event's lines. */
+function dataOfLines(lines: readonly string[]): string | null {
+  let data: string | null = null;
   for (const line of lines) {
     if (line.startsWith("data:")) {
       const value = line.charCodeAt(5) === 0x20 ? line.slice(6) : line.slice(5);

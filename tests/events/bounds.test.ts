@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { boundEvent, truncateStrings, truncateText } from "../../src/events/bounds.ts";
-import { isSaneTimestamp } from "../../src/events/timestamp.ts";
+import { isSaneTimestamp, rfc3339Ms } from "../../src/events/timestamp.ts";
 import { makeFault } from "../helpers/fault.ts";
 
 describe("truncation", () => {
@@ -81,6 +81,31 @@ describe("timestamps", () => {
       "+275760-09-13T00:00:00Z",
     ]) {
       expect(isSaneTimestamp(bad, received)).toBe(false);
+    }
+  });
+  test("rfc3339Ms reads what Date.parse reads, and refuses what the RFC 3339 shape does not have", () => {
+    for (let k = 0; k < 2000; k++) {
+      const iso = new Date(k * 2_000_000_003 + (k % 7) * 123).toISOString(); // 1970-2096, with ms
+      expect(rfc3339Ms(iso)).toBe(Date.parse(iso));
+      const offset = `${k % 2 ? "+" : "-"}${String(k % 24).padStart(2, "0")}:${String(k % 60).padStart(2, "0")}`;
+      const zoned = iso.replace("Z", offset);
+      expect(rfc3339Ms(zoned)).toBe(Date.parse(zoned));
+      const nanos = iso.replace(/\.(\d{3})Z$/, ".$1456789z").replace("T", k % 2 ? " " : "t");
+      expect(rfc3339Ms(nanos)).toBe(Date.parse(iso));
+    }
+    expect(rfc3339Ms("0099-03-01T00:00:00Z")).toBe(Date.parse("0099-03-01T00:00:00Z"));
+    expect(rfc3339Ms("2026-11-25T03:15:05.5Z")).toBe(Date.parse("2026-11-25T03:15:05.500Z"));
+    for (const bad of [
+      "2026-11-25T03:15:60Z", // a leap second: Date.parse says NaN too
+      "2026-11-25T03:15:05.Z",
+      "2026-11-25T03:15:05.1234567890Z",
+      "2026-11-25T03:15:05Zx",
+      "2026-11-25T03:15:05+0530",
+      "2026-11-25T03:15:05+05:30x",
+      "2026-1a-25T03:15:05Z",
+      "2026-11-25T03:15:05 ",
+    ]) {
+      expect(rfc3339Ms(bad)).toBeNaN();
     }
   });
 });

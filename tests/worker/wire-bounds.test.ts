@@ -89,6 +89,21 @@ describe("DepthScanner", () => {
       expect({ text, max, verdict }).toEqual({ text, max, verdict: reference(bytes, max) });
     }
   });
+
+  test("bytes after `to` never count, whether a few (scanned in place) or many (a view), quotes among them", () => {
+    const unclosed = encoder.encode('{"a":"b'); // a string open at `to`: the quotes after it do not close it
+    for (const tail of [0, 1, 7, 8, 9, 64]) {
+      for (const junk of ['"', "]", "\\"]) {
+        const bytes = new Uint8Array(3 + unclosed.length + tail).fill(junk.charCodeAt(0));
+        bytes.set(unclosed, 3);
+        const scanner = new DepthScanner(2);
+        expect(scanner.feed(bytes, 3, 3 + unclosed.length)).toBe(false);
+        // Still inside the string: brackets are text until its quote, then they nest.
+        expect(scanner.feed(encoder.encode('[[[[["'))).toBe(false);
+        expect(scanner.feed(encoder.encode("[["))).toBe(true);
+      }
+    }
+  });
 });
 
 describe("boundSseStream", () => {
