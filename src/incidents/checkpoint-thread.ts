@@ -1,32 +1,54 @@
 /**
  * The WAL checkpointer's thread (see `checkpointer.ts`): its own connection to the store's file, copying
- * the WAL into the database with `PRAGMA wal_checkpoint(PASSIVE)` every few hundred ms. PASSIVE never
- * waits for the writer or readers and never blocks them; what it cannot copy now it copies next time.
- * On `stop` it copies once more, closes its connection and says `stopped`; on a failure it says `failed`
- * and ends, and the main thread's connection checkpoints by itself again.
+ * the WAL into the database with `PRAGMA wal_checkpoint(PASSIVE)` one interval after the main thread
+ * says something was committed (never on an idle store: no timer runs while nothing was written).
+ * PASSIVE never waits for the writer or readers and never blocks them; what it cannot copy now it
+ * copies an interval later. On `stop` it copies once more, closes its connection and says `stopped`; on
+ * a failure it says `failed` and ends, and the main thread's connection checkpoints by itself again.
  */
 import { openSqlite, type SqlDatabase } from "../runtime/sqlite.ts";
 import { parentThread } from "../runtime/threads.ts";
-import type { CheckpointerToMain, MainToCheckpointer } from "./checkpointer.ts";
+import { type CheckpointerToMain, type MainToCheckpointer, settleWake, WAKE_ARMED } from "./checkpointer.ts";
 
 const parent = parentThread<CheckpointerToMain, MainToCheckpointer>();
 let db: SqlDatabase | null = null;
-let timer: ReturnType<typeof setInterval> | null = null;
+let timer: ReturnType<typeof setTimeout> | null = null;
+let intervalMs = 0;
+/** Shared with the main thread: whether a pass is armed and whether it committed since (see checkpointer.ts). */
+let wake: Int32Array | null = null;
 
-/** Copies what the WAL holds into the database file; a failure ends the thread (the main thread takes over). */
-function checkpoint(): boolean {
+interface CheckpointResult {
+  /** WAL frames, and how many of them are in the database file now (-1 both when not in WAL mode). */
+  log: number;
+  checkpointed: number;
+}
+
+/** Copies what the WAL holds into the database file; null on a failure, which ends the thread. */
+function checkpoint(): CheckpointResult | null {
   try {
-    db?.query("PRAGMA wal_checkpoint(PASSIVE)").get();
-    return true;
+    return db?.query<CheckpointResult>("PRAGMA wal_checkpoint(PASSIVE)").get() ?? null;
   } catch (error) {
     end({ type: "failed", error: error instanceof Error ? error.message : String(error) });
-    return false;
+    return null;
   }
 }
 
-function end(last: CheckpointerToMain): void {
-  if (timer !== null) clearInterval(timer);
+/** One pass: copies the WAL, then arms the next one if a commit came meanwhile or frames were left. */
+function pass(): void {
   timer = null;
+  const result = checkpoint();
+  if (result === null || wake === null) return;
+  if (settleWake(wake, result.checkpointed < result.log)) arm();
+}
+
+function arm(): void {
+  timer ??= setTimeout(pass, intervalMs);
+}
+
+function end(last: CheckpointerToMain): void {
+  if (timer !== null) clearTimeout(timer);
+  timer = null;
+  wake = null;
   try {
     db?.close();
   } catch {
@@ -46,9 +68,14 @@ parent.onMessage((message) => {
       end({ type: "failed", error: error instanceof Error ? error.message : String(error) });
       return;
     }
-    timer = setInterval(checkpoint, message.interval_ms);
+    intervalMs = message.interval_ms;
+    wake = message.wake;
+    // The main thread starts armed: what it wrote before the thread started is copied by a first pass.
+    if (Atomics.load(wake, 0) >= WAKE_ARMED) arm();
     parent.post({ type: "started" });
+  } else if (message.type === "wake") {
+    if (db !== null) arm();
   } else if (message.type === "stop") {
-    if (checkpoint()) end({ type: "stopped" });
+    if (checkpoint() !== null) end({ type: "stopped" });
   }
 });

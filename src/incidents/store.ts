@@ -152,7 +152,12 @@ export class SqliteStore implements IncidentStore {
     this.#queries = new IncidentQueries(db, this.outbox);
     this.maintenance = new StoreMaintenance(db, this.#statements, {
       write: (action, work) => this.#write(action, work),
-      read: (action, work) => this.#read(action, work),
+      // Space upkeep (incremental vacuum) writes outside a transaction of #write: copied all the same.
+      read: (action, work) => {
+        const result = this.#read(action, work);
+        this.#checkpointer?.committed();
+        return result;
+      },
     });
   }
 
@@ -569,7 +574,9 @@ export class SqliteStore implements IncidentStore {
   /** Runs `work` in an IMMEDIATE transaction; SQLite failures become a {@link StoreError}. */
   #write<T>(action: string, work: () => T): T {
     try {
-      return this.#db.immediate(work);
+      const result = this.#db.immediate(work);
+      this.#checkpointer?.committed(); // the thread copies the WAL once something is in it
+      return result;
     } catch (error) {
       throw sqliteFailure(error) ? toStoreError(this.path, `cannot ${action}`, error) : error;
     }

@@ -6,7 +6,13 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { statSync } from "node:fs";
 import { join } from "node:path";
-import { Checkpointer } from "../../src/incidents/checkpointer.ts";
+import {
+  Checkpointer,
+  settleWake,
+  WAKE_AGAIN,
+  WAKE_ARMED,
+  WAKE_IDLE,
+} from "../../src/incidents/checkpointer.ts";
 import { DB_FILE, WAL_AUTOCHECKPOINT_PAGES } from "../../src/incidents/open.ts";
 import { SqliteStore } from "../../src/incidents/store.ts";
 import { sleep } from "../../src/runtime/sleep.ts";
@@ -94,5 +100,43 @@ describe("WAL checkpoints in a thread", () => {
     } finally {
       db.close();
     }
+  });
+
+  test("an idle store arms no pass; a commit wakes the thread and is copied one interval later", async () => {
+    const dir = stateDir();
+    const file = join(dir, "wake.db");
+    const db = openSqlite(file);
+    db.exec("PRAGMA journal_mode = WAL");
+    db.exec("CREATE TABLE t (v TEXT)");
+    const checkpointer = Checkpointer.start(db, file, 50);
+    try {
+      expect(checkpointer.idle).toBe(false); // armed at start: what was written before is copied
+      for (let i = 0; i < 100 && !checkpointer.idle; i++) await sleep(20);
+      expect(checkpointer.idle).toBe(true);
+      const before = statSync(file).size;
+      await sleep(200); // idle: nothing armed, nothing copied
+      expect(checkpointer.idle).toBe(true);
+      db.query<never, { v: string }>("INSERT INTO t (v) VALUES ($v)").run({ v: "x".repeat(50_000) });
+      checkpointer.committed();
+      expect(checkpointer.idle).toBe(false);
+      for (let i = 0; i < 100 && !checkpointer.idle; i++) await sleep(20);
+      expect(checkpointer.idle).toBe(true);
+      expect(statSync(file).size).toBeGreaterThan(before + 40_000);
+    } finally {
+      await checkpointer.stop();
+      db.close();
+    }
+  });
+
+  test("the wake word: a pass left frames or saw a commit arms another; otherwise the thread goes idle", () => {
+    const wake = new Int32Array(new SharedArrayBuffer(4));
+    Atomics.store(wake, 0, WAKE_ARMED);
+    expect(settleWake(wake, false)).toBe(false);
+    expect(Atomics.load(wake, 0)).toBe(WAKE_IDLE);
+    Atomics.store(wake, 0, WAKE_AGAIN); // the writer committed during the pass
+    expect(settleWake(wake, false)).toBe(true);
+    expect(Atomics.load(wake, 0)).toBe(WAKE_ARMED);
+    expect(settleWake(wake, true)).toBe(true); // frames left (a reader held them): try again
+    expect(Atomics.load(wake, 0)).toBe(WAKE_ARMED);
   });
 });

@@ -2,8 +2,10 @@ import { expect, test } from "bun:test";
 import {
   BUN_DEFAULT_MAX_HTTP_REQUESTS,
   estimateClusters,
+  GC_TIMER_VARIABLE,
   planHttpLimit,
   REEXEC_MARKER,
+  reexecEnv,
   requiredHttpRequests,
   selfArgv,
 } from "../../src/runtime/http-capacity.ts";
@@ -76,4 +78,15 @@ test("the estimate counts quoted keys too: a JSON config (JSON is YAML) is not p
   expect(estimateClusters(JSON.stringify({ clusters }, null, 2))).toBe(3);
   expect(estimateClusters(JSON.stringify({ clusters }))).toBe(3);
   expect(estimateClusters("clusters:\n  - 'mcp_endpoint': http://x/mcp\n")).toBe(1);
+});
+
+test("the re-executed process gets the raised cap, the marker and Bun's GC timer off, unless the user set that timer", () => {
+  expect(reexecEnv({ PATH: "/bin" }, 2064)).toEqual({
+    PATH: "/bin",
+    BUN_CONFIG_MAX_HTTP_REQUESTS: "2064",
+    [REEXEC_MARKER]: "1",
+    [GC_TIMER_VARIABLE]: "1",
+  });
+  expect(reexecEnv({ BUN_GC_TIMER_INTERVAL: "5000" }, 300)[GC_TIMER_VARIABLE]).toBeUndefined();
+  expect(reexecEnv({ [GC_TIMER_VARIABLE]: "" }, 300)[GC_TIMER_VARIABLE]).toBe("");
 });
