@@ -36,7 +36,8 @@ const log = logger({ component: "ha" });
 
 /**
  * How long a cluster's release waits for the events it received to be stored before its row is freed
- * anyway (the store failing): past it, the taker may store some of them a second time.
+ * anyway (the store failing): past it, those events are refused here (`not_owner`: the store checks the
+ * owner row in each ingest) and left to the taker's backfill.
  */
 export const HANDOVER_STORE_WAIT_MS = 5000;
 
@@ -252,7 +253,7 @@ async function storedOrLate(stored: Promise<void>, clusters: readonly string[]):
   const outcome = await Promise.race([stored.catch(() => "failed" as const), late]);
   clearTimeout(timer);
   if (outcome === "late" || outcome === "failed")
-    log.warn("released clusters before their last events were stored; the taker may store some twice", {
+    log.warn("released clusters before their last events were stored; the taker's backfill lists them", {
       clusters: clusters.join(","),
       waited_ms: outcome === "late" ? HANDOVER_STORE_WAIT_MS : null,
     });
