@@ -75,6 +75,13 @@ export interface ReplicaDeps {
    * {@link HANDOVER_STORE_WAIT_MS}).
    */
   intakeStored(): Promise<void>;
+  /**
+   * Resolves once every event received so far has left the sink (stored, or dropped as no longer
+   * owned): awaited before clusters are taken (bounded by {@link HANDOVER_STORE_WAIT_MS}), so events of
+   * a cluster this replica dropped (fenced) and now takes again are stored before it reads what is
+   * stored for the backfill, or refused; never stored after it.
+   */
+  eventsStored(): Promise<void>;
   metrics: FaultlineMetrics;
   /** Tick interval (tests shorten it). */
   tickMs?: number;
@@ -130,6 +137,13 @@ export async function startReplica(deps: ReplicaDeps): Promise<Replica | null> {
   const held = new Set<string>();
   const ownConfigs = () => [...deps.clusters.values()].filter((c) => held.has(c.name));
   const clusterHost: OwnedHost = {
+    async beforeTake(names) {
+      await storedOrLate(
+        deps.eventsStored(),
+        names,
+        "taking clusters before the events received earlier were stored; some may be stored twice",
+      );
+    },
     async take(names) {
       const resume = await resumeStates(deps.store.maintenance, new Set(names)).catch((error: unknown) => {
         log.warn("cannot read where the taken clusters were left; no backfill", {
@@ -147,7 +161,12 @@ export async function startReplica(deps: ReplicaDeps): Promise<Replica | null> {
       deps.registry.sync(ownConfigs());
       await deps.supervisor.remove(names);
       // Fenced: the store may be out of reach, and the row is not freed from here anyway.
-      if (reason !== "fenced") await storedOrLate(deps.intakeStored(), names);
+      if (reason !== "fenced")
+        await storedOrLate(
+          deps.intakeStored(),
+          names,
+          "released clusters before their last events were stored; the taker's backfill lists them",
+        );
     },
   };
   const served = new Set<string>();
@@ -244,8 +263,12 @@ export async function startReplica(deps: ReplicaDeps): Promise<Replica | null> {
   };
 }
 
-/** Waits for `stored`, at most {@link HANDOVER_STORE_WAIT_MS} (then says so). */
-async function storedOrLate(stored: Promise<void>, clusters: readonly string[]): Promise<void> {
+/** Waits for `stored`, at most {@link HANDOVER_STORE_WAIT_MS} (then logs `message`). */
+async function storedOrLate(
+  stored: Promise<void>,
+  clusters: readonly string[],
+  message: string,
+): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<"late">((resolve) => {
     timer = setTimeout(() => resolve("late"), HANDOVER_STORE_WAIT_MS);
@@ -253,7 +276,7 @@ async function storedOrLate(stored: Promise<void>, clusters: readonly string[]):
   const outcome = await Promise.race([stored.catch(() => "failed" as const), late]);
   clearTimeout(timer);
   if (outcome === "late" || outcome === "failed")
-    log.warn("released clusters before their last events were stored; the taker's backfill lists them", {
+    log.warn(message, {
       clusters: clusters.join(","),
       waited_ms: outcome === "late" ? HANDOVER_STORE_WAIT_MS : null,
     });

@@ -79,6 +79,8 @@ export async function openConfiguredStore(
       maxConnections: pg.max_connections,
       replica: config.ha.replica,
       ownedClustersOnly: ownedClustersOnly ?? false,
+      // A replica stalled longer than its lease mid-ingest holds no owner row past it (pg/fence.ts).
+      ...(ownedClustersOnly ? { idleInTransactionMs: config.ha.lease_seconds * 1000 } : {}),
     });
   }
   return SqliteStore.open(config.state_dir, options);

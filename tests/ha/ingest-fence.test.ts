@@ -17,7 +17,9 @@ import { describeResource, type FaultEvent } from "../../src/events/fault.ts";
 import { type HaSql, migrateHa, openHaDatabase } from "../../src/ha/database.ts";
 import { Heartbeat } from "../../src/ha/heartbeat.ts";
 import { OwnerRows } from "../../src/ha/owner-rows.ts";
+import { type OwnedHost, Ownership } from "../../src/ha/ownership.ts";
 import { type IngestItem, NotOwnerError } from "../../src/incidents/model.ts";
+import { lockOwnedClusters } from "../../src/incidents/pg/fence.ts";
 import { PostgresStore } from "../../src/incidents/pg/store.ts";
 import { setLogSink } from "../../src/log.ts";
 import { Channel } from "../../src/pipeline/channel.ts";
@@ -232,6 +234,78 @@ describe.skipIf(!available)("a replica's ingest is fenced by its owner rows", ()
     expect(await eventRows(url)).toEqual({ "north-p5": 1 });
     const drop = lines.map((line) => JSON.parse(line)).find((entry) => entry.reason === "not_owner");
     expect(drop).toMatchObject({ stage: "sink", reason: "not_owner", cluster: "east", events: 2 });
+  }, 30_000);
+
+  test("an owner stalled mid-batch holds its rows no longer than its bound: the server ends its session, the takeover goes on", async () => {
+    const url = await freshDatabase();
+    const a = await replica(url, "a");
+    const b = await replica(url, "b");
+    await a.rows.take(["east"]);
+    await a.heartbeat.markGone();
+    const stalled = postgres(url, { max: 1, onnotice: () => {} });
+    closers.push(() => stalled.end({ timeout: 1 }));
+    let locked = (): void => {};
+    const holding = new Promise<void>((resolve) => {
+      locked = resolve;
+    });
+    // a's ingest, its client stalled for 1.5 s after the fence check (the event loop held, or cut off).
+    const batch = stalled
+      .begin(async (tx) => {
+        await lockOwnedClusters(tx, ["east"], { replica: "a", idleInTransactionMs: 300 });
+        locked();
+        await Bun.sleep(1500);
+        await tx`SELECT 1`;
+      })
+      .then(
+        () => "committed",
+        (error: unknown) => String(error),
+      );
+    await holding;
+    const started = Date.now();
+    expect([...(await b.rows.take(["east"]))]).toEqual(["east"]);
+    const waitedMs = Date.now() - started;
+    expect(await batch).toMatch(/CONNECTION_CLOSED|idle-in-transaction/); // ended by the server, not committed
+    expect(waitedMs).toBeGreaterThanOrEqual(200);
+    expect(waitedMs).toBeLessThan(1400); // not until the stalled client came back
+  }, 30_000);
+
+  test("a cluster dropped here (fenced) and taken again: its events still on their way are stored before the take, so the resume finds them", async () => {
+    const url = await freshDatabase();
+    const a = await replica(url, "a");
+    const e = fault("east", "p9", 500);
+    let late: Promise<unknown> = Promise.resolve();
+    const order: string[] = [];
+    const host: OwnedHost = {
+      // What the replica's cluster host does: wait for the sink to be past what it received (here: one
+      // batch of east received before the fence, stored only now).
+      beforeTake: async (keys) => {
+        order.push(`before:${keys.join(",")}:${[...(await a.rows.mine())].join(",")}`);
+        await late;
+      },
+      take: async (keys) => {
+        const resume = (await resumeStates(a.store.maintenance, new Set(keys))).get("east");
+        order.push(`take:${keys.join(",")}:seen ${resume?.seen.length ?? 0}`);
+      },
+      release: (keys, reason) => {
+        order.push(`release:${keys.join(",")}:${reason}`);
+      },
+    };
+    const clusters = new Ownership("clusters", a.rows, host, "a");
+    await clusters.reconcile(["east"], ["a"]);
+    await a.store.maintenance.recordLiveness([
+      { cluster: "east", last_alive_ms: Date.now(), session_id: "s" },
+    ]);
+    await clusters.drop("fenced");
+    late = Bun.sleep(300).then(() => a.store.ingest(triage([e])));
+    await clusters.reconcile(["east"], ["a"]);
+    expect(order).toEqual([
+      "before:east:",
+      "take:east:seen 0",
+      "release:east:fenced",
+      "before:east:east", // still a's row: its late batch is stored, then taken again
+      "take:east:seen 1",
+    ]);
+    expect(await eventRows(url)).toEqual({ "east-p9": 1 });
   }, 30_000);
 
   test("a replica releasing clusters waits for its own ingest in flight (rows locked in one order: no deadlock)", async () => {

@@ -15,14 +15,27 @@
 import { NotOwnerError } from "../model.ts";
 import type { PgTransaction } from "./connect.ts";
 
+/** Whose owner rows an ingest checks, and how long its transaction may wait for its client. */
+export interface IngestFence {
+  /** This replica (`ha.replica`). */
+  replica: string;
+  /**
+   * The server ends the session once the transaction waits this long for faultline (a replica stalled
+   * or cut off mid-batch): the locked rows, which a takeover waits for, are held no longer. Set in the
+   * same statement (`SET LOCAL`), for this transaction only: other transactions (an agent's outcome) are
+   * never cut. Unset: the server's `idle_in_transaction_session_timeout`.
+   */
+  idleInTransactionMs?: number | undefined;
+}
+
 /**
- * Locks the owner rows of `clusters` that name `replica` (`FOR SHARE`, until the transaction ends);
- * throws {@link NotOwnerError} naming the others (rows naming another replica, free, or missing).
+ * Locks the owner rows of `clusters` that name `fence.replica` (`FOR SHARE`, until the transaction
+ * ends); throws {@link NotOwnerError} naming the others (rows naming another replica, free, or missing).
  *
  * @example
  * ```ts
  * await sql.begin(async (tx) => {
- *   await lockOwnedClusters(tx, ["prod-east"], "faultline-0"); // NotOwnerError once faultline-1 took it
+ *   await lockOwnedClusters(tx, ["prod-east"], { replica: "faultline-0" }); // NotOwnerError once faultline-1 took it
  *   // … the batch's writes …
  * });
  * ```
@@ -30,12 +43,22 @@ import type { PgTransaction } from "./connect.ts";
 export async function lockOwnedClusters(
   tx: PgTransaction,
   clusters: readonly string[],
-  replica: string,
+  fence: IngestFence,
 ): Promise<void> {
-  const rows = await tx<{ cluster: string }[]>`
-    SELECT cluster FROM cluster_owners
-    WHERE cluster = ANY(${clusters as string[]}::text[]) AND replica = ${replica}
-    ORDER BY cluster FOR SHARE`;
+  const names = clusters as string[];
+  const idle = fence.idleInTransactionMs;
+  const rows =
+    idle === undefined
+      ? await tx<{ cluster: string }[]>`
+        SELECT cluster FROM cluster_owners
+        WHERE cluster = ANY(${names}::text[]) AND replica = ${fence.replica}
+        ORDER BY cluster FOR SHARE`
+      : await tx<{ cluster: string }[]>`
+        SELECT o.cluster
+        FROM set_config('idle_in_transaction_session_timeout', ${String(Math.ceil(idle))}, true) AS s,
+          cluster_owners o
+        WHERE o.cluster = ANY(${names}::text[]) AND o.replica = ${fence.replica}
+        ORDER BY o.cluster FOR SHARE OF o`;
   if (rows.length === clusters.length) return;
   const held = new Set(rows.map((row) => row.cluster));
   throw new NotOwnerError(clusters.filter((cluster) => !held.has(cluster)).sort());

@@ -45,7 +45,7 @@ import {
   retryableConflict,
   toPgStoreError,
 } from "./connect.ts";
-import { clustersOf, lockOwnedClusters } from "./fence.ts";
+import { clustersOf, type IngestFence, lockOwnedClusters } from "./fence.ts";
 import { ingestBatch } from "./ingest.ts";
 import { compactCountDeltas, PgMaintenance } from "./maintenance.ts";
 import { PgOutbox } from "./outbox.ts";
@@ -69,6 +69,12 @@ export interface PostgresStoreOptions extends IncidentStoreOptions {
    * it (replicas share the store); off for a store opened alone (tests, benches, the CLI).
    */
   ownedClustersOnly?: boolean;
+  /**
+   * With `ownedClustersOnly`: the server ends a session whose ingest transaction waits this long for
+   * faultline (stalled or cut off mid-batch), so a takeover waiting for its owner rows waits no longer;
+   * `faultline run` sets the lease. Unset: the server's `idle_in_transaction_session_timeout`.
+   */
+  idleInTransactionMs?: number;
 }
 
 /** Ingest batches between two foldings of the incident count deltas. */
@@ -87,16 +93,16 @@ export class PostgresStore implements IncidentStore {
   readonly maintenance: PgMaintenance;
   readonly #db: PgDatabase;
   readonly #settings: Settings;
-  readonly #ownedClustersOnly: boolean;
+  readonly #fence: IngestFence | null;
   #batches = 0;
   #closed: Promise<void> | null = null;
 
-  private constructor(db: PgDatabase, settings: Settings, replica: string, ownedClustersOnly: boolean) {
+  private constructor(db: PgDatabase, settings: Settings, replica: string, fence: IngestFence | null) {
     this.#db = db;
     this.#settings = settings;
     this.location = db.location;
     this.replica = replica;
-    this.#ownedClustersOnly = ownedClustersOnly;
+    this.#fence = fence;
     const run = <T>(action: string, work: (sql: PgClient) => Promise<T>) => this.#run(action, work);
     this.outbox = new PgOutbox(run, settings.now);
     this.maintenance = new PgMaintenance(run);
@@ -114,7 +120,10 @@ export class PostgresStore implements IncidentStore {
   static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
     const settings = resolveSettings(options);
     const db = connectPostgres(options.url, options.maxConnections);
-    const store = new PostgresStore(db, settings, options.replica, options.ownedClustersOnly ?? false);
+    const fence = options.ownedClustersOnly
+      ? { replica: options.replica, idleInTransactionMs: options.idleInTransactionMs }
+      : null;
+    const store = new PostgresStore(db, settings, options.replica, fence);
     try {
       const { from, to } = await migratePostgres(db.sql);
       if (from !== to) log.info("incident store schema migrated", { location: db.location, from, to });
@@ -138,9 +147,10 @@ export class PostgresStore implements IncidentStore {
    */
   async ingest(batch: readonly IngestItem[]): Promise<IngestResult[]> {
     if (batch.length === 0) return [];
-    const owned = this.#ownedClustersOnly ? clustersOf(batch) : null;
+    const fence = this.#fence;
+    const owned = fence ? clustersOf(batch) : null;
     const results = await this.#transaction("record events", async (tx) => {
-      if (owned) await lockOwnedClusters(tx, owned, this.replica);
+      if (fence && owned) await lockOwnedClusters(tx, owned, fence);
       return ingestBatch(tx, batch, this.#settings);
     });
     this.#batches += 1;
