@@ -77,9 +77,9 @@ export interface ReplicaDeps {
   intakeStored(): Promise<void>;
   /**
    * Resolves once every event received so far has left the sink (stored, or dropped as no longer
-   * owned): awaited before clusters are taken (bounded by {@link HANDOVER_STORE_WAIT_MS}), so events of
-   * a cluster this replica dropped (fenced) and now takes again are stored before it reads what is
-   * stored for the backfill, or refused; never stored after it.
+   * owned): awaited before clusters are taken (after their connections here, if any, are closed; bounded
+   * by {@link HANDOVER_STORE_WAIT_MS}), so events of a cluster this replica dropped (fenced) and now
+   * takes again are stored before it reads what is stored for the backfill, or refused; never after it.
    */
   eventsStored(): Promise<void>;
   metrics: FaultlineMetrics;
@@ -136,8 +136,12 @@ export async function startReplica(deps: ReplicaDeps): Promise<Replica | null> {
   }
   const held = new Set<string>();
   const ownConfigs = () => [...deps.clusters.values()].filter((c) => held.has(c.name));
+  /** Removals under way (a fence drops clusters while the next tick may take them again). */
+  const removing = new Map<string, Promise<void>>();
   const clusterHost: OwnedHost = {
     async beforeTake(names) {
+      // A connection still closing may report events yet: wait for it (the supervisor bounds it).
+      await Promise.all(names.flatMap((name) => removing.get(name) ?? []));
       await storedOrLate(
         deps.eventsStored(),
         names,
@@ -159,7 +163,10 @@ export async function startReplica(deps: ReplicaDeps): Promise<Replica | null> {
     async release(names, reason) {
       for (const name of names) held.delete(name);
       deps.registry.sync(ownConfigs());
-      await deps.supervisor.remove(names);
+      const removed = deps.supervisor.remove(names);
+      for (const name of names) removing.set(name, removed);
+      await removed;
+      for (const name of names) if (removing.get(name) === removed) removing.delete(name);
       // Fenced: the store may be out of reach, and the row is not freed from here anyway.
       if (reason !== "fenced")
         await storedOrLate(
