@@ -138,6 +138,7 @@ async function startStages(
         store,
         metrics,
         intakeStored,
+        eventsStored: () => mark.untilDone(),
         ...steered,
       })
     : null;

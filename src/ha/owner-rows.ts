@@ -3,7 +3,8 @@
  * A replica takes a key only through the conditional update of docs/ha-design.md §2 (the row is free,
  * already its own, or its owner is not live), after locking the rows, so the live set the update reads
  * is current: two replicas never both get a key. It gives a key up by setting the row's replica to NULL
- * (after it stopped using it).
+ * (after it stopped using it). A replica's ingest locks its clusters' rows `FOR SHARE` until it commits
+ * (`src/incidents/pg/fence.ts`): a take waits for it, so the taker reads what is stored after it.
  */
 import type { HaSql } from "./database.ts";
 
@@ -62,12 +63,20 @@ export class OwnerRows {
     return new Set(rows.map((r) => r.key));
   }
 
-  /** Gives up `keys` (only rows this replica holds): their replica becomes NULL. */
+  /**
+   * Gives up `keys` (only rows this replica holds): their replica becomes NULL. The rows are locked in
+   * key order first, as {@link take} and an ingest's fence (`src/incidents/pg/fence.ts`) lock them, so
+   * a release waits for this replica's ingest in flight instead of deadlocking with it.
+   */
   async release(keys: readonly string[]): Promise<void> {
     if (keys.length === 0) return;
+    const table = this.#sql(this.#table);
+    const key = this.#sql(this.#key);
     await this.#sql`
-      UPDATE ${this.#sql(this.#table)} SET replica = NULL, since = now()
-      WHERE ${this.#sql(this.#key)} = ANY(${[...keys]}::text[]) AND replica = ${this.#replica}`;
+      UPDATE ${table} SET replica = NULL, since = now()
+      WHERE ${key} IN (
+        SELECT ${key} FROM ${table} WHERE ${key} = ANY(${[...keys]}::text[]) AND replica = ${this.#replica}
+        ORDER BY ${key} FOR UPDATE)`;
   }
 
   /** The keys whose row names this replica. */

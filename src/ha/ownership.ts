@@ -7,7 +7,9 @@
  * 2. keys rendezvous hashing now gives to another replica, or that left the config, are stopped first
  *    and only then released (row set to NULL), so two replicas never use one key at once;
  * 3. keys hashing gives to this replica are taken (the conditional update) and then started; a key
- *    still held by a live replica is left for a later tick, once that replica released it.
+ *    still held by a live replica is left for a later tick, once that replica released it. Before the
+ *    take, the host settles what it still has of an earlier hold of them ({@link OwnedHost.beforeTake}):
+ *    a key dropped here (fenced, lost) and taken again must not have its old events written after it.
  */
 import { errorMessage, logger } from "../log.ts";
 import type { OwnedKind, OwnerRows } from "./owner-rows.ts";
@@ -24,6 +26,12 @@ export interface OwnedHost {
   take(keys: readonly string[]): Promise<void> | void;
   /** Stop using these keys; resolves once they are stopped (unsubscribed). */
   release(keys: readonly string[], reason: ReleaseReason): Promise<void> | void;
+  /**
+   * Called before these keys are taken (their rows updated): resolves once nothing this host received
+   * under an earlier hold of theirs can still be written after the take (the clusters' events still on
+   * their way are stored, or refused as no longer owned). Optional.
+   */
+  beforeTake?(keys: readonly string[]): Promise<void> | void;
 }
 
 /** A hand-over seen by this replica, for metrics. */
@@ -91,6 +99,7 @@ export class Ownership {
     if (stale.length > 0) await this.#rows.release(stale);
     const wanted = [...desired].filter((k) => !this.#held.has(k));
     if (wanted.length === 0) return;
+    await this.#host.beforeTake?.(wanted);
     const taken = [...(await this.#rows.take(wanted))];
     if (taken.length === 0 || generation !== this.#generation) return;
     for (const key of taken) this.#held.add(key);

@@ -6,14 +6,13 @@
  *   cluster released goes through the path a reload uses to remove one (`Supervisor.remove`, which
  *   resolves once unsubscribed), and its owner row is freed only once the events it received are
  *   stored and its liveness written ({@link ReplicaDeps.intakeStored}): the taker's backfill then skips
- *   them instead of storing them again;
+ *   them instead of storing them again (`cluster-host.ts`);
  * - the registry lists only the clusters this replica holds (its `/health`, `/metrics`, `/readyz`);
  * - the notifier delivers only the sinks this replica owns, and looks at the shared outbox every tick
  *   (messages written by the other replicas do not wake it);
  * - a replica whose lease expired has its open runs settled by exactly one live replica;
  * - a fenced replica ends its agents too, and settles their runs once the fence is lifted.
  */
-import { resumeStates } from "../cluster/liveness.ts";
 import type { Registry } from "../cluster/registry.ts";
 import type { Supervisor } from "../cluster/supervisor.ts";
 import type { ClusterConfig, FaultlineConfig } from "../config/types.ts";
@@ -26,6 +25,7 @@ import type { Notifications } from "../notify/service.ts";
 import type { ClusterPlacement } from "../reload/apply.ts";
 import { redactUrl } from "../runtime/redact.ts";
 import { VERSION } from "../version.ts";
+import { clusterHostOf } from "./cluster-host.ts";
 import { Coordinator, type CoordinatorState, HA_TICK_MS } from "./coordinator.ts";
 import { migrateHa, openHaDatabase } from "./database.ts";
 import { FleetStatusWriter, readFleet } from "./fleet-status.ts";
@@ -33,12 +33,6 @@ import { registerHaMetrics } from "./metrics.ts";
 import type { OwnedHost } from "./ownership.ts";
 
 const log = logger({ component: "ha" });
-
-/**
- * How long a cluster's release waits for the events it received to be stored before its row is freed
- * anyway (the store failing): past it, the taker may store some of them a second time.
- */
-export const HANDOVER_STORE_WAIT_MS = 5000;
 
 /** What the replica needs of the incident store (the `IncidentStore` contract, store-api.ts). */
 export interface ReplicaStore {
@@ -71,9 +65,16 @@ export interface ReplicaDeps {
   /**
    * Resolves once every event received so far is stored (the sink is past them) and the clusters'
    * liveness is written: a released cluster's row is freed after it (bounded by
-   * {@link HANDOVER_STORE_WAIT_MS}).
+   * `HANDOVER_STORE_WAIT_MS`, cluster-host.ts).
    */
   intakeStored(): Promise<void>;
+  /**
+   * Resolves once every event received so far has left the sink (stored, or dropped as no longer
+   * owned): awaited before clusters are taken (after their connections here, if any, are closed; bounded
+   * by `HANDOVER_STORE_WAIT_MS`, cluster-host.ts), so events of a cluster this replica dropped (fenced) and now
+   * takes again are stored before it reads what is stored for the backfill, or refused; never after it.
+   */
+  eventsStored(): Promise<void>;
   metrics: FaultlineMetrics;
   /** Tick interval (tests shorten it). */
   tickMs?: number;
@@ -128,27 +129,7 @@ export async function startReplica(deps: ReplicaDeps): Promise<Replica | null> {
   }
   const held = new Set<string>();
   const ownConfigs = () => [...deps.clusters.values()].filter((c) => held.has(c.name));
-  const clusterHost: OwnedHost = {
-    async take(names) {
-      const resume = await resumeStates(deps.store.maintenance, new Set(names)).catch((error: unknown) => {
-        log.warn("cannot read where the taken clusters were left; no backfill", {
-          error: errorMessage(error),
-        });
-        return undefined;
-      });
-      for (const name of names) held.add(name);
-      deps.registry.sync(ownConfigs());
-      const configs = names.flatMap((name) => deps.clusters.get(name) ?? []);
-      deps.supervisor.add(configs, undefined, resume);
-    },
-    async release(names, reason) {
-      for (const name of names) held.delete(name);
-      deps.registry.sync(ownConfigs());
-      await deps.supervisor.remove(names);
-      // Fenced: the store may be out of reach, and the row is not freed from here anyway.
-      if (reason !== "fenced") await storedOrLate(deps.intakeStored(), names);
-    },
-  };
+  const clusterHost = clusterHostOf(deps, held);
   const served = new Set<string>();
   const sinkHost: OwnedHost = {
     take(names) {
@@ -241,21 +222,6 @@ export async function startReplica(deps: ReplicaDeps): Promise<Replica | null> {
       log.info("replica left", { replica });
     },
   };
-}
-
-/** Waits for `stored`, at most {@link HANDOVER_STORE_WAIT_MS} (then says so). */
-async function storedOrLate(stored: Promise<void>, clusters: readonly string[]): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<"late">((resolve) => {
-    timer = setTimeout(() => resolve("late"), HANDOVER_STORE_WAIT_MS);
-  });
-  const outcome = await Promise.race([stored.catch(() => "failed" as const), late]);
-  clearTimeout(timer);
-  if (outcome === "late" || outcome === "failed")
-    log.warn("released clusters before their last events were stored; the taker may store some twice", {
-      clusters: clusters.join(","),
-      waited_ms: outcome === "late" ? HANDOVER_STORE_WAIT_MS : null,
-    });
 }
 
 /** How interrupted runs are retried (`agent.retry_interrupted`, `agent.max_attempts`). */

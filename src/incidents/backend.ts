@@ -41,6 +41,15 @@ export function storeMayHoldData(config: Pick<FaultlineConfig, "store" | "state_
   return storeBackendOf(config) === "postgres" || existsSync(join(config.state_dir, DB_FILE));
 }
 
+/** Options {@link openConfiguredStore} adds to the config's. */
+export interface OpenStoreExtra extends IncidentStoreOptions {
+  /**
+   * PostgreSQL: ingest stores only clusters this replica holds (`pg/fence.ts`); `faultline run` sets it,
+   * the CLI's read-only commands do not. SQLite (one process, no ownership) ignores it.
+   */
+  ownedClustersOnly?: boolean;
+}
+
 /**
  * Opens the store `config` asks for with its dedup window and queue bound (`extra` may add or override
  * options, e.g. a clock). Throws `StoreError` (a PostgreSQL URL redacted) when it cannot.
@@ -52,12 +61,13 @@ export function storeMayHoldData(config: Pick<FaultlineConfig, "store" | "state_
  */
 export async function openConfiguredStore(
   config: StoreChoice,
-  extra: IncidentStoreOptions = {},
+  extra: OpenStoreExtra = {},
 ): Promise<IncidentStore> {
+  const { ownedClustersOnly, ...rest } = extra;
   const options: IncidentStoreOptions = {
     dedupWindowSeconds: config.dedup_window_seconds,
     maxQueue: config.agent?.max_queue,
-    ...extra,
+    ...rest,
   };
   const pg = config.store.postgres;
   if (pg) {
@@ -68,6 +78,9 @@ export async function openConfiguredStore(
       url: pg.url,
       maxConnections: pg.max_connections,
       replica: config.ha.replica,
+      ownedClustersOnly: ownedClustersOnly ?? false,
+      // A replica stalled longer than its lease mid-ingest holds no owner row past it (pg/fence.ts).
+      ...(ownedClustersOnly ? { idleInTransactionMs: config.ha.lease_seconds * 1000 } : {}),
     });
   }
   return SqliteStore.open(config.state_dir, options);

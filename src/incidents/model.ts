@@ -238,6 +238,22 @@ export class StoreError extends Error {
   }
 }
 
+/**
+ * A replica's ingest refused a batch: it holds events of clusters whose owner row (`cluster_owners`) no
+ * longer names this replica (another took them over after this one was fenced or presumed dead). Nothing
+ * of the batch was recorded; the caller drops those clusters' events (their new owner's backfill lists
+ * them) and stores the rest. Only a store that checks ownership throws it (PostgreSQL shared by replicas).
+ */
+export class NotOwnerError extends Error {
+  constructor(
+    /** The batch's clusters this replica does not hold, sorted. */
+    readonly clusters: readonly string[],
+  ) {
+    super(`this replica no longer holds cluster(s) ${clusters.join(", ")}`);
+    this.name = "NotOwnerError";
+  }
+}
+
 /** A call that does not fit the incident's or run's state (unknown id, not queued, …): a caller bug. */
 export class IncidentStateError extends Error {
   constructor(message: string) {

@@ -39,7 +39,8 @@ export async function ownState(
   try {
     whileOpening();
     // The WAL is copied into the file by a thread of its own, not inside a commit on the event loop.
-    store = await openConfiguredStore(config, { checkpointInThread: true });
+    // Replicas (PostgreSQL) store only the clusters they hold (src/incidents/pg/fence.ts).
+    store = await openConfiguredStore(config, { checkpointInThread: true, ownedClustersOnly: true });
     return { store, lock, adopted: await recoverInterruptedRuns(store, config.agent) };
   } catch (error) {
     await store?.close();

@@ -139,7 +139,10 @@ export interface IncidentStore {
   /**
    * Records a batch of received events in one transaction, each joined to its fault's incident or
    * starting a new one (queued, or skipped with the router's reason, or `queue_full`). Results are
-   * in batch order. If it throws (`StoreError`), nothing of the batch was recorded.
+   * in batch order. If it throws (`StoreError`), nothing of the batch was recorded. A store shared by
+   * replicas (PostgreSQL, opened by `faultline run`) records a batch only while this replica holds every
+   * one of its clusters, checked in the same transaction: else it throws `NotOwnerError` naming the
+   * others, and nothing was recorded (`pg/fence.ts`). SQLite (one process, no ownership) never does.
    */
   ingest(batch: readonly IngestItem[]): Awaitable<IngestResult[]>;
   /**

@@ -5,11 +5,12 @@
  * previous one's ingest has answered. While the store fails
  * (disk full, database locked…) the batch is kept, the event streams are held and the write is retried
  * with backoff: nothing accepted is dropped. Only when faultline stops does it give up on a batch
- * (counted and logged as `store_error`).
+ * (counted and logged as `store_error`). A replica stores only the clusters it holds: events of a cluster
+ * another replica took over are dropped (`not_owner`), the rest of their batch stored.
  */
 import type { ClusterConfig } from "../config/types.ts";
 import { describeResource, type FaultEvent } from "../events/fault.ts";
-import type { IngestItem, IngestResult } from "../incidents/model.ts";
+import { type IngestItem, type IngestResult, NotOwnerError } from "../incidents/model.ts";
 import type { IncidentStore } from "../incidents/store-api.ts";
 import { errorMessage, logEnabled, logger } from "../log.ts";
 import { Backoff } from "../runtime/backoff.ts";
@@ -105,15 +106,27 @@ function lingerUntil(first: FaultEvent): number {
 /** A batch written, or given up on because faultline stopped while the store failed. */
 type StoreAttempt = { ok: true; results: IngestResult[] } | { ok: false; error: string };
 
-/** Stores one batch, retrying with backoff while the store fails, until faultline stops. */
-async function storeBatch(items: IngestItem[], context: SinkContext): Promise<StoreAttempt> {
+/**
+ * Stores one batch, retrying with backoff while the store fails, until faultline stops. A replica's
+ * store refusing clusters this replica no longer holds ({@link NotOwnerError}) stored nothing: their
+ * events are dropped (`not_owner`: their new owner's backfill lists them) and the rest stored at once.
+ */
+async function storeBatch(batch: IngestItem[], context: SinkContext): Promise<StoreAttempt> {
+  let items = batch;
   let backoff: Backoff | null = null; // made on the first failure: a batch that stores at once needs none
   for (let attempt = 1; ; attempt++) {
     try {
-      const results = await context.store.ingest(items);
+      const results = items.length > 0 ? await context.store.ingest(items) : [];
       if (attempt > 1) log.info("events stored after retrying", { events: items.length, attempts: attempt });
       return { ok: true, results };
     } catch (error) {
+      const kept =
+        error instanceof NotOwnerError ? dropNotOwned(items, error.clusters, context.drops) : items;
+      if (kept.length < items.length) {
+        items = kept; // not a failure: the rest is stored at once
+        attempt--;
+        continue;
+      }
       if (context.stopping.aborted) return { ok: false, error: errorMessage(error) };
       backoff ??= new Backoff(STORE_RETRY_INITIAL_MS, STORE_RETRY_MAX_MS);
       const delay = backoff.next();
@@ -127,6 +140,28 @@ async function storeBatch(items: IngestItem[], context: SinkContext): Promise<St
       await sleep(delay, context.stopping);
     }
   }
+}
+
+/** The items of clusters not in `lost`; the others counted and logged as `not_owner`, per cluster. */
+function dropNotOwned(items: IngestItem[], lost: readonly string[], drops: Drops): IngestItem[] {
+  const gone = new Set(lost);
+  const dropped = new Map<string, number>();
+  const kept: IngestItem[] = [];
+  for (const item of items) {
+    const { cluster } = item.event;
+    if (gone.has(cluster)) dropped.set(cluster, (dropped.get(cluster) ?? 0) + 1);
+    else kept.push(item);
+  }
+  for (const [cluster, events] of dropped) {
+    drops.record(
+      "not_owner",
+      events,
+      "events not stored: another replica holds their cluster now; its backfill lists them",
+      { cluster, events },
+      "warn",
+    );
+  }
+  return kept;
 }
 
 function logIngested({ incident, created, queued }: IngestResult): void {

@@ -35,6 +35,11 @@ export const DROP_REASONS = {
   channel_full: "fan-in",
   /** faultline stopped while the store was failing; the batch could not be written. */
   store_error: "sink",
+  /**
+   * A replica no longer holds the event's cluster (another took it over after a fence or an expired
+   * lease): not stored here, its new owner's backfill lists it (replicas on PostgreSQL only).
+   */
+  not_owner: "sink",
 } as const satisfies Record<string, Stage>;
 /** One of the keys of {@link DROP_REASONS}. */
 export type DropReason = keyof typeof DROP_REASONS;
@@ -53,6 +58,7 @@ export class Drops {
     worker_crashed: 0,
     channel_full: 0,
     store_error: 0,
+    not_owner: 0,
   };
   /** When each throttled log key last wrote a line, and the drops it has not logged since. */
   readonly #throttled = new Map<string, { loggedAtMs: number; unlogged: number }>();

@@ -81,6 +81,11 @@ export class PushFeed implements Feed {
   #confirmedAtMs = 0;
   /** The latest check: when it was sent (`performance.now()` time) and whether the server answered it. */
   #lastCheck: { sentAt: number; answered: Promise<void> } | null = null;
+  /**
+   * Set by {@link stop}: a backfill still listing then reports nothing (the cluster was removed here,
+   * maybe to be taken again at once: a late report would reach the store after the new resume's read).
+   */
+  #stopped = false;
 
   /** A push feed for `context`'s cluster, subscribing in `subscribeMode`. */
   constructor(context: FeedContext, subscribeMode: "faults" | "events") {
@@ -139,6 +144,7 @@ export class PushFeed implements Feed {
 
   /** Unsubscribes (best effort, bounded) while the session still stands. */
   async stop(): Promise<void> {
+    this.#stopped = true;
     this.#stopChecks?.();
     const session = this.#session;
     const subscriptionId = this.#subscriptionId;
@@ -270,6 +276,7 @@ export class PushFeed implements Feed {
         subscribe.namespaces,
         new Date(since),
       );
+      if (this.#stopped) return true;
       // A pushed fault carries the server's own id, a listed one a derived id: skip what was reported already.
       const faults = listed.filter(
         (e) => (this.#pushedAt.get(describeResource(e.resource)) ?? -1) < Date.parse(e.timestamp),

@@ -130,3 +130,32 @@ test("a backfill that fails (the session dropped again) is not skipped: the next
     await feed.stop();
   }
 });
+
+test("a backfill still listing when the feed stops (the cluster removed here) reports nothing", async () => {
+  const fault = resolveFault(
+    "removed",
+    { name: "listed-late", faultType: "CrashLoop", timestamp: "2026-11-26T10:00:05Z" },
+    1,
+  );
+  const listText = listedText("listed-late", fault);
+  const { promise: answer, resolve: answerNow } = Promise.withResolvers<void>();
+  let listing = false;
+  const client = {
+    async callTool({ name }: { name: string }) {
+      if (name === "events_list") {
+        listing = true;
+        await answer; // the listing's answer comes only after the feed was stopped
+      }
+      const text = name === "events_list" ? listText : '{"subscriptionId":"sub-1"}';
+      return { content: [{ type: "text", text }] };
+    },
+  } as unknown as Client;
+  const { feed, messages } = pushFeedFor("removed");
+  feed.resume(Date.parse("2026-11-26T10:00:00Z"), new Map());
+  await feed.start({ client, lose: () => {} });
+  await waitFor("the backfill listing", () => listing, 2000, 5);
+  await feed.stop();
+  answerNow();
+  await Bun.sleep(50);
+  expect(messages.filter((m) => m.type === "event")).toEqual([]);
+});

@@ -5,7 +5,8 @@
  * - ingest locks the faults' heads first, so a fault seen by two replicas at once joins one incident;
  * - `max_queue` is counted in the database (fleet-wide), admitted under one advisory lock;
  * - claims are one `FOR UPDATE SKIP LOCKED` pick, and runs record the replica that claimed them;
- * - `openRuns` and `recoverInterrupted` settle this replica's runs, or a named (dead) replica's.
+ * - `openRuns` and `recoverInterrupted` settle this replica's runs, or a named (dead) replica's;
+ * - with `ownedClustersOnly` (replicas), ingest stores only the clusters this replica holds (`fence.ts`).
  *
  * Every failure becomes a `StoreError` naming the database by its redacted URL (never the password).
  * The SQL lives beside this file: `ingest.ts`, `claim.ts`, `runs.ts`, `queries.ts`, `outbox.ts`,
@@ -21,6 +22,7 @@ import {
   type IncidentStatus,
   type IngestItem,
   type IngestResult,
+  NotOwnerError,
   type OpenRun,
   type RecoverOptions,
   type RunEnd,
@@ -43,6 +45,7 @@ import {
   retryableConflict,
   toPgStoreError,
 } from "./connect.ts";
+import { clustersOf, type IngestFence, lockOwnedClusters } from "./fence.ts";
 import { ingestBatch } from "./ingest.ts";
 import { compactCountDeltas, PgMaintenance } from "./maintenance.ts";
 import { PgOutbox } from "./outbox.ts";
@@ -60,6 +63,18 @@ export interface PostgresStoreOptions extends IncidentStoreOptions {
   maxConnections?: number;
   /** This replica's name (`ha.replica`): recorded on its runs. */
   replica: string;
+  /**
+   * Store events only of clusters this replica holds (`cluster_owners`, src/ha/): checked and locked in
+   * each ingest's transaction (`fence.ts`), else the batch throws `NotOwnerError`. `faultline run` sets
+   * it (replicas share the store); off for a store opened alone (tests, benches, the CLI).
+   */
+  ownedClustersOnly?: boolean;
+  /**
+   * With `ownedClustersOnly`: the server ends a session whose ingest transaction waits this long for
+   * faultline (stalled or cut off mid-batch), so a takeover waiting for its owner rows waits no longer;
+   * `faultline run` sets the lease. Unset: the server's `idle_in_transaction_session_timeout`.
+   */
+  idleInTransactionMs?: number;
 }
 
 /** Ingest batches between two foldings of the incident count deltas. */
@@ -78,14 +93,16 @@ export class PostgresStore implements IncidentStore {
   readonly maintenance: PgMaintenance;
   readonly #db: PgDatabase;
   readonly #settings: Settings;
+  readonly #fence: IngestFence | null;
   #batches = 0;
   #closed: Promise<void> | null = null;
 
-  private constructor(db: PgDatabase, settings: Settings, replica: string) {
+  private constructor(db: PgDatabase, settings: Settings, replica: string, fence: IngestFence | null) {
     this.#db = db;
     this.#settings = settings;
     this.location = db.location;
     this.replica = replica;
+    this.#fence = fence;
     const run = <T>(action: string, work: (sql: PgClient) => Promise<T>) => this.#run(action, work);
     this.outbox = new PgOutbox(run, settings.now);
     this.maintenance = new PgMaintenance(run);
@@ -103,7 +120,10 @@ export class PostgresStore implements IncidentStore {
   static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
     const settings = resolveSettings(options);
     const db = connectPostgres(options.url, options.maxConnections);
-    const store = new PostgresStore(db, settings, options.replica);
+    const fence = options.ownedClustersOnly
+      ? { replica: options.replica, idleInTransactionMs: options.idleInTransactionMs }
+      : null;
+    const store = new PostgresStore(db, settings, options.replica, fence);
     try {
       const { from, to } = await migratePostgres(db.sql);
       if (from !== to) log.info("incident store schema migrated", { location: db.location, from, to });
@@ -120,10 +140,19 @@ export class PostgresStore implements IncidentStore {
     }
   }
 
-  /** Records a batch in one transaction (see `ingest.ts`); results in batch order. */
+  /**
+   * Records a batch in one transaction (see `ingest.ts`); results in batch order. With
+   * `ownedClustersOnly`, only while this replica holds every cluster of the batch (`fence.ts`): else
+   * nothing is recorded and `NotOwnerError` names the others.
+   */
   async ingest(batch: readonly IngestItem[]): Promise<IngestResult[]> {
     if (batch.length === 0) return [];
-    const results = await this.#transaction("record events", (tx) => ingestBatch(tx, batch, this.#settings));
+    const fence = this.#fence;
+    const owned = fence ? clustersOf(batch) : null;
+    const results = await this.#transaction("record events", async (tx) => {
+      if (fence && owned) await lockOwnedClusters(tx, owned, fence);
+      return ingestBatch(tx, batch, this.#settings);
+    });
     this.#batches += 1;
     if (this.#batches % COMPACT_EVERY_BATCHES === 0) {
       await this.#run("fold incident counts", (sql) => compactCountDeltas(sql, true));
@@ -229,7 +258,7 @@ export class PostgresStore implements IncidentStore {
     try {
       return await work(this.#db.sql);
     } catch (error) {
-      if (error instanceof IncidentStateError) throw error;
+      if (error instanceof IncidentStateError || error instanceof NotOwnerError) throw error;
       throw toPgStoreError(this.#db, `cannot ${action}`, error);
     }
   }

@@ -1,7 +1,8 @@
 /**
  * The PostgreSQL store beyond the shared contract, against a real throw-away server: a planted password
  * never shows in an error or a log line (wrong password, unreachable server, a good open); the config's
- * `store.postgres` selects it for `faultline run` (`ownState`, replica = `ha.replica`) and for
+ * `store.postgres` selects it for `faultline run` (`ownState`, replica = `ha.replica`, ingest fenced by the
+ * replica's owner rows) and for
  * `faultline incidents` / `incidents show`; `faultline check` shows the URL redacted; the schema's
  * CHECK lists are the model's. Skipped, saying why, where the PostgreSQL binaries are missing.
  */
@@ -10,10 +11,13 @@ import postgres from "postgres";
 import { checkCommand } from "../../../src/cli/check.ts";
 import { incidentsCommand } from "../../../src/cli/incidents.ts";
 import { loadConfig } from "../../../src/config/load.ts";
+import { migrateHa, openHaDatabase } from "../../../src/ha/database.ts";
+import { OwnerRows } from "../../../src/ha/owner-rows.ts";
 import { openConfiguredStore, storeBackendOf } from "../../../src/incidents/backend.ts";
 import {
   INCIDENT_SKIP_REASONS,
   INCIDENT_STATUSES,
+  NotOwnerError,
   RUN_STATUSES,
   StoreError,
 } from "../../../src/incidents/model.ts";
@@ -172,7 +176,18 @@ ha:
       expect(store.backend).toBe("postgres");
       expect(store.location).not.toContain(pg.password);
       expect(adopted).toEqual([]);
-      await store.ingest([item(eventAt(0, { fault_id: "selected" }))]);
+      // A replica stores only the clusters it holds (src/incidents/pg/fence.ts): prod-eu once it is its own.
+      const event = eventAt(0, { fault_id: "selected" });
+      const ha = openHaDatabase(pg.url);
+      try {
+        await migrateHa(ha);
+        const refused = await Promise.resolve(store.ingest([item(event)])).catch((e: unknown) => e);
+        expect(refused).toBeInstanceOf(NotOwnerError);
+        await new OwnerRows(ha, "clusters", "faultline-7", 15).take([event.cluster]);
+      } finally {
+        await ha.end({ timeout: 5 });
+      }
+      await store.ingest([item(event)]);
       const claimed = await claim(store);
       const sql = postgres(pg.url, { max: 1, onnotice: () => {} });
       try {
