@@ -46,7 +46,7 @@ import {
   threadCpuDelta,
 } from "./bench/proc.ts";
 import { DEFINITIONS, storeVerdict, table, verdicts } from "./bench/report.ts";
-import { emptyResult, latencyOf, type RunResult } from "./bench/results.ts";
+import { emptyResult, latencyOf, type RunResult, SETTLE_AFTER_LOAD_MS } from "./bench/results.ts";
 import type { StoreBenchResult } from "./bench/store-bench.ts";
 import { ROOT, runtimeVersion, scriptCommand } from "./runtime.ts";
 
@@ -304,6 +304,8 @@ async function runFaultline(
     const memory = memoryMb(child.pid);
     result.rss_after_mb = memory?.rss ?? null;
     result.rss_peak_mb = memory?.hwm ?? null;
+    await Bun.sleep(SETTLE_AFTER_LOAD_MS);
+    result.rss_settled_mb = memoryMb(child.pid)?.rss ?? null;
   } finally {
     await child.stop(15_000);
   }
@@ -402,6 +404,8 @@ async function runBaseline(
     const memory = memoryMb(child.pid);
     result.rss_after_mb = memory?.rss ?? null;
     result.rss_peak_mb = memory?.hwm ?? null;
+    await Bun.sleep(SETTLE_AFTER_LOAD_MS);
+    result.rss_settled_mb = memoryMb(child.pid)?.rss ?? null;
   } finally {
     unlisten();
     await child.stop(10_000);

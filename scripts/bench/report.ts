@@ -35,6 +35,7 @@ const ROWS: Row[] = [
   { label: "CPU steady phase (s)", pick: (r) => r.cpu_steady_s, digits: 2 },
   { label: "CPU idle, pings only (s per minute)", pick: (r) => r.cpu_idle_per_min, digits: 2 },
   { label: "RSS after load (MB)", pick: (r) => r.rss_after_mb, digits: 1 },
+  { label: "RSS 7 s after load, nothing sent (MB)", pick: (r) => r.rss_settled_mb, digits: 1 },
   { label: "peak RSS, VmHWM (MB)", pick: (r) => r.rss_peak_mb, digits: 1 },
 ];
 

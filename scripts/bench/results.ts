@@ -52,6 +52,8 @@ export interface RunResult {
   cpu_steady_s: number | null;
   /** VmRSS after the load phases (MB). */
   rss_after_mb: number | null;
+  /** VmRSS {@link SETTLE_AFTER_LOAD_MS} after the load phases, with nothing sent meanwhile (MB). */
+  rss_settled_mb: number | null;
   /** VmHWM at the end (MB). */
   rss_peak_mb: number | null;
   /** CPU seconds by thread group (see readThreadCpu) per phase. */
@@ -82,6 +84,7 @@ export function emptyResult(system: SystemName, clusters: number): RunResult {
     steady_rate: null,
     cpu_steady_s: null,
     rss_after_mb: null,
+    rss_settled_mb: null,
     rss_peak_mb: null,
     threads: { startup: {}, idle: {}, burst: {}, steady: {} },
     notes: [],
@@ -106,3 +109,6 @@ export function latencyOf(values: number[], expected: number): Latency {
     mean: sorted.length > 0 ? sum / sorted.length : Number.NaN,
   };
 }
+
+/** How long after the load phases the settled RSS is read: faultline's threads collect 5 s after their last work. */
+export const SETTLE_AFTER_LOAD_MS = 7000;

@@ -8,12 +8,14 @@
  * (counted and logged as `store_error`). A replica stores only the clusters it holds: events of a cluster
  * another replica took over are dropped (`not_owner`), the rest of their batch stored.
  */
+
 import type { ClusterConfig } from "../config/types.ts";
 import { describeResource, type FaultEvent } from "../events/fault.ts";
 import { type IngestItem, type IngestResult, NotOwnerError } from "../incidents/model.ts";
 import type { IncidentStore } from "../incidents/store-api.ts";
 import { errorMessage, logEnabled, logger } from "../log.ts";
 import { Backoff } from "../runtime/backoff.ts";
+import { threadCollector } from "../runtime/quiet-collector.ts";
 import { sleep } from "../runtime/sleep.ts";
 import type { Backpressure } from "./backpressure.ts";
 import type { Channel } from "./channel.ts";
@@ -95,6 +97,7 @@ export async function runSink(context: SinkContext): Promise<void> {
     if (logEnabled("info")) for (const result of stored.results) logIngested(result);
     context.stored(stored.results);
     context.backpressure.check();
+    threadCollector.activity();
   }
 }
 

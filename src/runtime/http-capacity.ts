@@ -68,31 +68,29 @@ export function estimateClusters(configText: string): number {
 }
 
 /**
- * Set on the re-executed process (unless the user set Bun's GC timer variables already): Bun's own GC
- * timer in each of faultline's JavaScript threads (main, cluster workers, WAL checkpointer) ticks every
- * 10 s instead of every second. That timer runs a collection in every thread whose heap changed since the
- * last tick: an idle fleet's pings touch the worker's heap and the `alives` reports the main thread's
- * every second, so at one second each thread paid a collection a second (with the allocator's scavenger
- * after it; idle at 100 clusters ~0.15-0.2 s of CPU per minute, ~0.06 with the timer off). Off entirely,
- * a heap that stopped allocating after a burst was never collected: RSS after the bench's load stayed at
- * its peak (327 MB at 1000 clusters against 230 MB with the timer). At 10 s: 243 MB, and idle CPU within
- * the noise of off (README, Performance).
+ * Set on the re-executed process (unless the user set Bun's GC timer variables already): turns off Bun's
+ * own GC timer in each of faultline's JavaScript threads (main, cluster workers, WAL checkpointer). That
+ * timer runs a collection every second in every thread whose heap changed since the last tick: an idle
+ * fleet's pings touch the worker's heap and the `alives` reports the main thread's every second, so each
+ * thread paid a collection a second (with the allocator's scavenger after it; idle at 100 clusters
+ * ~0.15-0.2 s of CPU per minute, ~0.06 without). JavaScriptCore still collects as the heaps grow; a heap
+ * that stopped allocating after a burst is collected once the thread has been quiet for a few seconds
+ * (quiet-collector.ts): without that it kept its peak (RSS after load 327 MB at 1000 clusters against
+ * 230 MB with the timer).
  */
-export const GC_TIMER_VARIABLE = "BUN_GC_TIMER_INTERVAL";
-/** {@link GC_TIMER_VARIABLE}'s value: milliseconds between the GC timer's ticks. */
-export const GC_TIMER_INTERVAL_MS = 10_000;
+export const GC_TIMER_VARIABLE = "BUN_GC_TIMER_DISABLE";
 
-/** The environment of the re-executed process: `env` with the cap raised to `limit` and Bun's GC timer slowed. */
+/** The environment of the re-executed process: `env` with the cap raised to `limit` and Bun's GC timer off. */
 export function reexecEnv(
   env: Record<string, string | undefined>,
   limit: number,
 ): Record<string, string | undefined> {
-  const gcTimerSet = env[GC_TIMER_VARIABLE] !== undefined || env.BUN_GC_TIMER_DISABLE !== undefined;
+  const gcTimerSet = env[GC_TIMER_VARIABLE] !== undefined || env.BUN_GC_TIMER_INTERVAL !== undefined;
   return {
     ...env,
     [HTTP_LIMIT_VARIABLE]: String(limit),
     [REEXEC_MARKER]: "1",
-    ...(gcTimerSet ? {} : { [GC_TIMER_VARIABLE]: String(GC_TIMER_INTERVAL_MS) }),
+    ...(gcTimerSet ? {} : { [GC_TIMER_VARIABLE]: "1" }),
   };
 }
 

@@ -6,6 +6,7 @@
 
 import type { FaultEvent } from "../events/fault.ts";
 import { errorMessage, setLogLevel } from "../log.ts";
+import { threadCollector } from "../runtime/quiet-collector.ts";
 import { parentThread } from "../runtime/threads.ts";
 import { ClusterConnection } from "./connection.ts";
 import { EventBatcher } from "./event-batcher.ts";
@@ -72,6 +73,7 @@ function sendEvents(batch: FaultEvent[]): void {
     throw new RangeError("injected failure: event batch could not be encoded");
   }
   post(encodeEventBatch(batch));
+  threadCollector.activity();
 }
 
 /** Sends the events waiting now (before any other message: the order is kept). */

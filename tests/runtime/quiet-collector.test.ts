@@ -1,0 +1,43 @@
+import { expect, test } from "bun:test";
+import { QuietCollector } from "../../src/runtime/quiet-collector.ts";
+import { waitFor } from "../helpers/wait.ts";
+
+test("a thread collects once it has been quiet after work; nothing runs while nothing happens; at most one per interval", async () => {
+  let collections = 0;
+  let now = 0; // the verdicts follow this clock; the timers are real
+  const collector = new QuietCollector({
+    collect: () => collections++,
+    quietMs: 40,
+    minIntervalMs: 300,
+    now: () => now,
+  });
+  await Bun.sleep(100);
+  expect(collections).toBe(0); // no work: no collection, no timer
+  collector.activity();
+  await Bun.sleep(100); // the timer fired, but the clock says no quiet yet
+  expect(collections).toBe(0);
+  now = 50; // quiet for 50 ms of the 40 asked
+  await waitFor("the first collection", () => collections === 1);
+  now = 60;
+  collector.activity();
+  now = 110; // quiet again, but only 60 ms after the last collection
+  await Bun.sleep(150);
+  expect(collections).toBe(1);
+  now = 400;
+  await waitFor("the second collection, once the interval passed", () => collections === 2, 5000);
+  await Bun.sleep(100);
+  expect(collections).toBe(2); // nothing more without work
+  collector.stop();
+});
+
+test("a real collection gives a dropped heap back", async () => {
+  const collector = new QuietCollector({ quietMs: 20, minIntervalMs: 0 });
+  let garbage: number[][] | null = Array.from({ length: 200 }, () => new Array(50_000).fill(1.5));
+  const held = process.memoryUsage().heapUsed;
+  garbage = null;
+  expect(garbage).toBeNull();
+  collector.activity();
+  await Bun.sleep(60);
+  expect(collector.collections).toBe(1);
+  expect(process.memoryUsage().heapUsed).toBeLessThan(held - 40 * 1024 * 1024);
+});
