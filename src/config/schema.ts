@@ -287,7 +287,7 @@ export const NotifySinkSchema = v.strictObject({
 
 /**
  * Default `workers.max`: the cores this process may use (`availableParallelism()`, which follows CPU
- * affinity such as `taskset`), at most 16; one on one core. Measured (README, Performance): each worker
+ * affinity such as `taskset`), at most 16; one on one core. Measured (docs/performance.md): each worker
  * thread costs 10-15 MB and loads and JIT-compiles the MCP SDK again; past the core count more workers
  * add isolation (a CPU-hungry cluster shares its thread with fewer others) but no throughput, and cost
  * memory and idle CPU.

@@ -207,7 +207,7 @@ export interface EventMessage {
  * when the sink would store it anyway, so waiting here costs no latency. 4 ms, not 2: at 1000 events/s
  * the main thread's cost is per message and per commit far more than per event (a commit of 2-3 events
  * cost ~350 µs of it), so ~5 events a batch instead of ~3 took ~25 % off the steady phase's CPU (main and
- * worker together; README, Performance, eighth pass) for ~1-2 ms more p50, p99 inside its goal.
+ * worker together; docs/performance.md, eighth pass) for ~1-2 ms more p50, p99 inside its goal.
  */
 export const EVENT_BATCH_MS = 4;
 
