@@ -29,13 +29,25 @@ test("jobs due within the slack of one another run in the same wake-up, none lat
 
 test("the average period is the interval: a late run does not push the next one back", async () => {
   const clock = new SharedClock();
-  let runs = 0;
-  const stop = clock.every(20, () => {
-    runs++;
+  const runs: { due: number; ranAt: number }[] = [];
+  const stop = clock.every(20, (due) => {
+    runs.push({ due, ranAt: performance.now() });
   });
   await Bun.sleep(1010);
   stop();
-  // 50 runs due in the second; a loaded machine may delay the last few.
-  expect(runs).toBeGreaterThanOrEqual(45);
-  expect(runs).toBeLessThanOrEqual(50);
+  // 50 runs due in the second. A thread stalled past a whole interval runs the job once and starts a
+  // new schedule (by design); a run merely late keeps the next one on the old schedule. That is checked
+  // run by run, so a loaded machine's stalls change which pairs are checked, never the verdict.
+  expect(runs.length).toBeLessThanOrEqual(50);
+  expect(runs.length).toBeGreaterThanOrEqual(10);
+  let onSchedule = 0;
+  for (let i = 0; i + 1 < runs.length; i++) {
+    const run = runs[i] as { due: number; ranAt: number };
+    const next = runs[i + 1] as { due: number; ranAt: number };
+    if (run.ranAt < run.due + 20) {
+      expect(next.due).toBe(run.due + 20);
+      onSchedule++;
+    } else expect(next.due).toBeGreaterThan(run.due + 20);
+  }
+  expect(onSchedule).toBeGreaterThan(0);
 });
