@@ -31,7 +31,7 @@ export function keepRunFiles(dir: string, into: string): KeptRun {
   mkdirSync(target, { recursive: true });
   cpSync(dir, target, {
     recursive: true,
-    filter: (source) => !source.startsWith(join(dir, "bin")),
+    filter: (source) => source !== join(dir, "bin"),
   });
   const logs = readdirSync(target)
     .filter((name) => name.startsWith("faultline") && name.endsWith(".log"))

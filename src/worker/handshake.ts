@@ -49,7 +49,9 @@ export async function initializeSession(
     throw new Error(`Server sent invalid initialize result: ${quoted}`);
   }
   if (!SUPPORTED_PROTOCOL_VERSIONS.includes(protocolVersion)) {
-    throw new Error(`Server's protocol version is not supported: ${protocolVersion}`);
+    throw new Error(
+      `Server's protocol version is not supported: ${protocolVersion.slice(0, MAX_QUOTED_CHARS)}`,
+    );
   }
   return { sessionId: sessionId ?? undefined, protocolVersion };
 }

@@ -19,6 +19,7 @@ import { takeLoggingNotifications } from "./sse-notifications.ts";
 import {
   boundSseStream,
   commentsOnly,
+  MAX_ERROR_BODY_BYTES,
   type OnRefused,
   readBoundedJson,
   type SourceWatch,
@@ -41,9 +42,6 @@ export const sharedSchemaValidator: jsonSchemaValidator = {
     return ajv.getValidator(schema);
   },
 };
-
-/** Longest error answer read (its text only feeds an error message, itself cut for health and logs). */
-const MAX_ERROR_BODY_BYTES = 16 * 1024;
 
 /** The edge's limits for one connection, and where refusals are reported. */
 export interface EdgeGuard {

@@ -22,15 +22,13 @@ import {
 import { messageData } from "./sse-notifications.ts";
 import {
   type BodyOutput,
+  MAX_ERROR_BODY_BYTES,
   type OnRefused,
   readBoundedJson,
   SseFramer,
   type StreamBounds,
   truncateBody,
 } from "./wire-bounds.ts";
-
-/** Longest error answer read (its text only feeds the error message). */
-const MAX_ERROR_BODY_BYTES = 16 * 1024;
 
 const decoder = new TextDecoder();
 let requests = 0;

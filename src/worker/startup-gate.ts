@@ -71,11 +71,6 @@ export class StartupGate {
     this.#minHoldMs = minHoldMs;
   }
 
-  /** Attempts waiting for a slot. */
-  get waiting(): number {
-    return this.#gate.waiting;
-  }
-
   /**
    * How long an attempt holds its slot before it counts as slower than its peers: {@link SLOWER_THAN_TYPICAL}
    * times the median of the recent `initialize` times, and never less than the minimum hold.

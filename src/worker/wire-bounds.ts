@@ -66,13 +66,13 @@ export class DepthScanner {
   feed(bytes: Uint8Array, from = 0, to = bytes.length): boolean {
     // A search for a closing quote must never run far past `to` (linear however fed): past a few bytes
     // more (an event's data line followed by its blank line, the usual case), a view ending at `to`.
-    const whole = bytes.length - to <= SHORT_TAIL;
-    const view = whole ? bytes : bytes.subarray(from, to);
-    const end = whole ? to : to - from;
+    const shortTail = bytes.length - to <= SHORT_TAIL;
+    const view = shortTail ? bytes : bytes.subarray(from, to);
+    const end = shortTail ? to : to - from;
     const max = this.#max;
     let depth = this.#depth;
     let inString = this.#inString;
-    let i = whole ? from : 0;
+    let i = shortTail ? from : 0;
     if (this.#escaped && end > i) {
       this.#escaped = false; // the byte after a backslash that ended the previous piece
       i++;
@@ -476,6 +476,9 @@ export async function readBoundedJson(
   if (chunks.length === 1) return chunks[0] as Uint8Array;
   return concat(chunks, new Uint8Array(0), 0, 0);
 }
+
+/** Longest error answer read (its text only feeds an error message, itself cut for health and logs). */
+export const MAX_ERROR_BODY_BYTES = 16 * 1024;
 
 /** A body cut after `maxBytes` (the rest is not read): for error answers, whose text only feeds a message. */
 export function truncateBody(body: ReadableStream<Uint8Array>, maxBytes: number): ReadableStream<Uint8Array> {
