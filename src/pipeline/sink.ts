@@ -87,8 +87,9 @@ export async function runSink(context: SinkContext): Promise<void> {
     const stored = await storeBatch(items, context);
     context.mark?.advance(batch.length);
     if (!stored.ok) {
-      drops.record("store_error", items.length, "events not stored: faultline is stopping", {
-        events: items.length,
+      // Only what was still to store: events dropped as not_owner on the way are counted there.
+      drops.record("store_error", stored.events, "events not stored: faultline is stopping", {
+        events: stored.events,
         error: stored.error,
       });
       continue;
@@ -106,8 +107,8 @@ function lingerUntil(first: FaultEvent): number {
   return Date.parse(first.received_at) + FAN_IN_LINGER_MS;
 }
 
-/** A batch written, or given up on because faultline stopped while the store failed. */
-type StoreAttempt = { ok: true; results: IngestResult[] } | { ok: false; error: string };
+/** A batch written, or given up on (`events` of it left) because faultline stopped while the store failed. */
+type StoreAttempt = { ok: true; results: IngestResult[] } | { ok: false; error: string; events: number };
 
 /**
  * Stores one batch, retrying with backoff while the store fails, until faultline stops. A replica's
@@ -117,32 +118,36 @@ type StoreAttempt = { ok: true; results: IngestResult[] } | { ok: false; error: 
 async function storeBatch(batch: IngestItem[], context: SinkContext): Promise<StoreAttempt> {
   let items = batch;
   let backoff: Backoff | null = null; // made on the first failure: a batch that stores at once needs none
-  for (let attempt = 1; ; attempt++) {
+  let failures = 0;
+  while (items.length > 0) {
     try {
-      const results = items.length > 0 ? await context.store.ingest(items) : [];
-      if (attempt > 1) log.info("events stored after retrying", { events: items.length, attempts: attempt });
+      const results = await context.store.ingest(items);
+      if (failures > 0)
+        log.info("events stored after retrying", { events: items.length, attempts: failures + 1 });
       return { ok: true, results };
     } catch (error) {
-      const kept =
-        error instanceof NotOwnerError ? dropNotOwned(items, error.clusters, context.drops) : items;
-      if (kept.length < items.length) {
-        items = kept; // not a failure: the rest is stored at once
-        attempt--;
-        continue;
+      if (error instanceof NotOwnerError) {
+        const kept = dropNotOwned(items, error.clusters, context.drops);
+        if (kept.length < items.length) {
+          items = kept; // not a failure: the rest is stored at once
+          continue;
+        }
       }
-      if (context.stopping.aborted) return { ok: false, error: errorMessage(error) };
+      if (context.stopping.aborted) return { ok: false, error: errorMessage(error), events: items.length };
+      failures++;
       backoff ??= new Backoff(STORE_RETRY_INITIAL_MS, STORE_RETRY_MAX_MS);
       const delay = backoff.next();
       context.backpressure.hold();
       log.error("events not stored yet: holding event streams, retrying", {
         events: items.length,
-        attempt,
+        attempt: failures,
         retry_in_ms: delay,
         error: errorMessage(error),
       });
       await sleep(delay, context.stopping);
     }
   }
+  return { ok: true, results: [] }; // every event dropped as not_owner
 }
 
 /** The items of clusters not in `lost`; the others counted and logged as `not_owner`, per cluster. */
