@@ -18,10 +18,15 @@ import {
 import { parseStoredEvent, type Statements } from "./rows.ts";
 import type { FileSpace, MaintenanceStore } from "./store-api.ts";
 
-/** How upkeep reaches the database: the store's write (IMMEDIATE transaction) and read, with its errors. */
+/**
+ * How upkeep reaches the database: the store's write (IMMEDIATE transaction) and read, with its errors;
+ * `rewrite` for work that writes outside a transaction (incremental vacuum), so the WAL checkpointer
+ * hears of it as of a commit.
+ */
 export interface StoreAccess {
   write<T>(action: string, work: () => T): T;
   read<T>(action: string, work: () => T): T;
+  rewrite<T>(action: string, work: () => T): T;
 }
 
 /** Liveness and retention on the store's database, and its file's space under {@link file}. */
@@ -84,7 +89,7 @@ export class SqliteFileSpace implements FileSpace {
 
   /** Gives up to `pages` free pages back to the file system; returns how many. */
   reclaimSpace(pages: number): number {
-    return this.#access.read("reclaim free space", () => reclaimPages(this.#db, pages));
+    return this.#access.rewrite("reclaim free space", () => reclaimPages(this.#db, pages));
   }
 
   /** The database's page accounting. */
@@ -94,7 +99,7 @@ export class SqliteFileSpace implements FileSpace {
 
   /** Switches the file to incremental auto-vacuum, rewriting it once if it has data; true if it did. */
   enableIncrementalVacuum(): boolean {
-    return this.#access.read("enable incremental vacuum", () => enableIncrementalVacuum(this.#db));
+    return this.#access.rewrite("enable incremental vacuum", () => enableIncrementalVacuum(this.#db));
   }
 
   /** Copies the write-ahead log into the database and truncates it (after a large delete). */

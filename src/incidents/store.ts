@@ -152,8 +152,9 @@ export class SqliteStore implements IncidentStore {
     this.#queries = new IncidentQueries(db, this.outbox);
     this.maintenance = new StoreMaintenance(db, this.#statements, {
       write: (action, work) => this.#write(action, work),
+      read: (action, work) => this.#read(action, work),
       // Space upkeep (incremental vacuum) writes outside a transaction of #write: copied all the same.
-      read: (action, work) => {
+      rewrite: (action, work) => {
         const result = this.#read(action, work);
         this.#checkpointer?.committed();
         return result;
