@@ -5,18 +5,21 @@
  * after a burst kept its peak. So the threads that carry events (the worker sending batches, the main
  * thread's sink) report work here, and once none has come for {@link QUIET_COLLECT_MS}, the thread runs
  * one full collection; at most one per {@link MIN_COLLECT_INTERVAL_MS}. While nothing happens, nothing
- * runs: no timer is armed until work comes. A runtime without a `gc` to call (Deno) does nothing.
+ * runs: no timer is armed until work comes. Where Bun's GC timer still runs (a process that was not
+ * re-executed: fleets under ~100 clusters), or the runtime has no `gc` to call (Deno), it does nothing.
  */
+import { GC_TIMER_VARIABLE } from "./http-capacity.ts";
 
 /** Quiet this long after work, a thread collects once. */
 export const QUIET_COLLECT_MS = 5000;
 /** Collections triggered here are at least this far apart (sporadic events cost at most one a minute). */
 export const MIN_COLLECT_INTERVAL_MS = 60_000;
 
-/** A full collection of this thread's heap; undefined where the runtime offers none. */
+/** A full collection of this thread's heap; undefined where the runtime offers none or its own GC timer runs. */
 function runtimeCollect(): (() => void) | undefined {
   const bun = (globalThis as { Bun?: { gc?: (force: boolean) => void } }).Bun;
-  return bun?.gc ? () => bun.gc?.(true) : undefined;
+  if (!bun?.gc || process.env[GC_TIMER_VARIABLE] === undefined) return undefined;
+  return () => bun.gc?.(true);
 }
 
 /** Options for {@link QuietCollector} (tests). */

@@ -1,4 +1,5 @@
 import { expect, test } from "bun:test";
+import { GC_TIMER_VARIABLE } from "../../src/runtime/http-capacity.ts";
 import { QuietCollector } from "../../src/runtime/quiet-collector.ts";
 import { waitFor } from "../helpers/wait.ts";
 
@@ -30,8 +31,22 @@ test("a thread collects once it has been quiet after work; nothing runs while no
   collector.stop();
 });
 
-test("a real collection gives a dropped heap back", async () => {
+test("while Bun's own GC timer runs (no re-exec), the collector does nothing", async () => {
+  const saved = process.env[GC_TIMER_VARIABLE];
+  delete process.env[GC_TIMER_VARIABLE];
+  const collector = new QuietCollector({ quietMs: 10, minIntervalMs: 0 });
+  if (saved !== undefined) process.env[GC_TIMER_VARIABLE] = saved;
+  collector.activity();
+  await Bun.sleep(50);
+  expect(collector.collections).toBe(0);
+});
+
+test("with the GC timer off, a real collection gives a dropped heap back", async () => {
+  const saved = process.env[GC_TIMER_VARIABLE];
+  process.env[GC_TIMER_VARIABLE] = "1";
   const collector = new QuietCollector({ quietMs: 20, minIntervalMs: 0 });
+  if (saved === undefined) delete process.env[GC_TIMER_VARIABLE];
+  else process.env[GC_TIMER_VARIABLE] = saved;
   let garbage: number[][] | null = Array.from({ length: 200 }, () => new Array(50_000).fill(1.5));
   const held = process.memoryUsage().heapUsed;
   garbage = null;
