@@ -55,6 +55,15 @@ const BUN = process.execPath;
 /** Both systems ping every cluster this often (faultline's default), so the idle phase compares like with like. */
 const PING_SECONDS = 15;
 
+/** RSS right after the load phases and the peak, then RSS once the process had time to settle. */
+async function readMemoryAfterLoad(result: RunResult, pid: number): Promise<void> {
+  const memory = memoryMb(pid);
+  result.rss_after_mb = memory?.rss ?? null;
+  result.rss_peak_mb = memory?.hwm ?? null;
+  await Bun.sleep(SETTLE_AFTER_LOAD_MS);
+  result.rss_settled_mb = memoryMb(pid)?.rss ?? null;
+}
+
 /** Which run of a system at one N: everything, or start-up only (against servers holding their headers). */
 type RunKind = "full" | "startup";
 
@@ -301,11 +310,7 @@ async function runFaultline(
     } finally {
       stored.close();
     }
-    const memory = memoryMb(child.pid);
-    result.rss_after_mb = memory?.rss ?? null;
-    result.rss_peak_mb = memory?.hwm ?? null;
-    await Bun.sleep(SETTLE_AFTER_LOAD_MS);
-    result.rss_settled_mb = memoryMb(child.pid)?.rss ?? null;
+    await readMemoryAfterLoad(result, child.pid);
   } finally {
     await child.stop(15_000);
   }
@@ -401,11 +406,7 @@ async function runBaseline(
     const steadyReport = await child.request({ cmd: "report", tag: steadyTag }, 10_000);
     result.latency = latencyOf(steadyReport.latencies as number[], expected);
     result.latency_source = "send → notification handler in the baseline (no store)";
-    const memory = memoryMb(child.pid);
-    result.rss_after_mb = memory?.rss ?? null;
-    result.rss_peak_mb = memory?.hwm ?? null;
-    await Bun.sleep(SETTLE_AFTER_LOAD_MS);
-    result.rss_settled_mb = memoryMb(child.pid)?.rss ?? null;
+    await readMemoryAfterLoad(result, child.pid);
   } finally {
     unlisten();
     await child.stop(10_000);

@@ -1,5 +1,5 @@
 /** The benchmark's report: a table per fleet size, the targets of issue 14 and what each figure measures. */
-import type { RunResult } from "./results.ts";
+import { type RunResult, SETTLE_AFTER_LOAD_MS } from "./results.ts";
 import type { StoreBenchResult } from "./store-bench.ts";
 
 function fmt(value: number | null | undefined, digits: number): string {
@@ -35,7 +35,11 @@ const ROWS: Row[] = [
   { label: "CPU steady phase (s)", pick: (r) => r.cpu_steady_s, digits: 2 },
   { label: "CPU idle, pings only (s per minute)", pick: (r) => r.cpu_idle_per_min, digits: 2 },
   { label: "RSS after load (MB)", pick: (r) => r.rss_after_mb, digits: 1 },
-  { label: "RSS 7 s after load, nothing sent (MB)", pick: (r) => r.rss_settled_mb, digits: 1 },
+  {
+    label: `RSS ${SETTLE_AFTER_LOAD_MS / 1000} s after load, nothing sent (MB)`,
+    pick: (r) => r.rss_settled_mb,
+    digits: 1,
+  },
   { label: "peak RSS, VmHWM (MB)", pick: (r) => r.rss_peak_mb, digits: 1 },
 ];
 

@@ -1,3 +1,4 @@
+import { QUIET_COLLECT_MS } from "../../src/runtime/quiet-collector.ts";
 /** What the benchmark measures of one system at one fleet size, and the statistics it derives. */
 
 /** The two systems compared. */
@@ -110,5 +111,8 @@ export function latencyOf(values: number[], expected: number): Latency {
   };
 }
 
-/** How long after the load phases the settled RSS is read: faultline's threads collect 5 s after their last work. */
-export const SETTLE_AFTER_LOAD_MS = 7000;
+/**
+ * How long after the load phases the settled RSS is read: faultline's threads collect once they have been
+ * quiet for QUIET_COLLECT_MS, at most once a minute (so a collection earlier in the run can defer this one).
+ */
+export const SETTLE_AFTER_LOAD_MS = QUIET_COLLECT_MS + 2000;

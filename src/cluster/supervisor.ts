@@ -148,6 +148,8 @@ export class Supervisor {
   /** Clusters being removed: called when their worker reports them closed. */
   readonly #removing = new Map<string, () => void>();
   readonly #hangMs: number;
+  /** How often the watchdog looks ({@link watchIntervalMs} of {@link #hangMs}). */
+  readonly #watchMs: number;
   #watchTimer: ReturnType<typeof setInterval> | null = null;
   /** When the watchdog last looked (`performance.now()`). */
   #lastWatchMs = 0;
@@ -162,6 +164,7 @@ export class Supervisor {
     };
     this.#slots = groups.map((group, index) => this.#newSlot(index, group));
     this.#hangMs = options.hangMs ?? DEFAULT_HANG_SECONDS * 1000;
+    this.#watchMs = watchIntervalMs(this.#hangMs);
   }
 
   /** Number of worker threads holding clusters. */
@@ -184,7 +187,7 @@ export class Supervisor {
     this.#started = true;
     for (const slot of this.#slots) this.#spawn(slot);
     this.#lastWatchMs = performance.now();
-    this.#watchTimer = setInterval(() => this.#watch(), watchIntervalMs(this.#hangMs));
+    this.#watchTimer = setInterval(() => this.#watch(), this.#watchMs);
     this.#watchTimer.unref?.();
     log.info("workers started", {
       workers: this.#slots.length,
@@ -223,12 +226,12 @@ export class Supervisor {
    */
   #watch(): void {
     const now = performance.now();
-    const late = now - this.#lastWatchMs - watchIntervalMs(this.#hangMs);
+    const late = Math.max(0, now - this.#lastWatchMs - this.#watchMs);
     this.#lastWatchMs = now;
-    if (late > 0) for (const slot of this.#slots) slot.heardMs += late;
     for (const slot of this.#slots) {
+      slot.heardMs += late;
       const worker = slot.worker;
-      if (!worker || slot.stopped || this.#stopping) continue;
+      if (!worker || slot.stopped) continue;
       const silentMs = now - slot.heardMs;
       const verdict = watchVerdict(silentMs, this.#hangMs);
       if (verdict === "ask") worker.post({ type: "watch" });
