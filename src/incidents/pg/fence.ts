@@ -46,19 +46,15 @@ export async function lockOwnedClusters(
   fence: IngestFence,
 ): Promise<void> {
   const names = clusters as string[];
-  const idle = fence.idleInTransactionMs;
-  const rows =
-    idle === undefined
-      ? await tx<{ cluster: string }[]>`
-        SELECT cluster FROM cluster_owners
-        WHERE cluster = ANY(${names}::text[]) AND replica = ${fence.replica}
-        ORDER BY cluster FOR SHARE`
-      : await tx<{ cluster: string }[]>`
-        SELECT o.cluster
-        FROM set_config('idle_in_transaction_session_timeout', ${String(Math.ceil(idle))}, true) AS s,
-          cluster_owners o
-        WHERE o.cluster = ANY(${names}::text[]) AND o.replica = ${fence.replica}
-        ORDER BY o.cluster FOR SHARE OF o`;
+  // Unset, the setting is set to what it already is: one statement either way.
+  const idle = fence.idleInTransactionMs === undefined ? null : String(Math.ceil(fence.idleInTransactionMs));
+  const rows = await tx<{ cluster: string }[]>`
+    SELECT o.cluster
+    FROM set_config('idle_in_transaction_session_timeout',
+        COALESCE(${idle}::text, current_setting('idle_in_transaction_session_timeout')), true) AS s,
+      cluster_owners o
+    WHERE o.cluster = ANY(${names}::text[]) AND o.replica = ${fence.replica}
+    ORDER BY o.cluster FOR SHARE OF o`;
   if (rows.length === clusters.length) return;
   const held = new Set(rows.map((row) => row.cluster));
   throw new NotOwnerError(clusters.filter((cluster) => !held.has(cluster)).sort());

@@ -148,9 +148,8 @@ export class PostgresStore implements IncidentStore {
   async ingest(batch: readonly IngestItem[]): Promise<IngestResult[]> {
     if (batch.length === 0) return [];
     const fence = this.#fence;
-    const owned = fence ? clustersOf(batch) : null;
     const results = await this.#transaction("record events", async (tx) => {
-      if (fence && owned) await lockOwnedClusters(tx, owned, fence);
+      if (fence) await lockOwnedClusters(tx, clustersOf(batch), fence);
       return ingestBatch(tx, batch, this.#settings);
     });
     this.#batches += 1;
