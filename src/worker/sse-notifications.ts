@@ -44,9 +44,9 @@ export function takeLoggingNotifications(deliver: (params: unknown) => void): Ta
  * The data of an SSE `message` event (its `data:` lines joined by newlines), or null for an event of
  * another type or without data.
  */
-export function messageData(text: string): string | null {
+export function messageData(event: string): string | null {
   // The usual stream ends its lines in LF alone: walk them with indexOf, no array of lines, no regex.
-  if (text.includes("\r")) return dataOfLines(text.split(/\r\n|\r|\n/));
+  const text = event.includes("\r") ? event.replace(/\r\n?/g, "\n") : event;
   let data: string | null = null;
   const length = text.length;
   for (let start = 0; start < length; ) {
@@ -60,21 +60,6 @@ export function messageData(text: string): string | null {
       if (end - from !== 7 || !text.startsWith("message", from)) return null;
     }
     start = end + 1;
-  }
-  return data;
-}
-
-/** {@link messageData} of an event's lines. */
-function dataOfLines(lines: readonly string[]): string | null {
-  let data: string | null = null;
-  for (const line of lines) {
-    if (line.startsWith("data:")) {
-      const value = line.charCodeAt(5) === 0x20 ? line.slice(6) : line.slice(5);
-      data = data === null ? value : `${data}\n${value}`;
-    } else if (line.startsWith("event:")) {
-      const type = line.charCodeAt(6) === 0x20 ? line.slice(7) : line.slice(6);
-      if (type !== "message") return null;
-    }
   }
   return data;
 }
