@@ -276,9 +276,11 @@ export class ClusterConnection {
     // initialize and setLevel go out without the SDK's request machinery (see handshake.ts); what else
     // the server sends with their answers reaches the SDK once its transport exists.
     const early: JSONRPCMessage[] = [];
+    const url = new URL(this.#spec.mcp_endpoint);
+    const send = cluster.fetch({ onRefused: lost.resolve });
     const requests = (session?: OpenedSession): SessionTarget => ({
-      url: new URL(this.#spec.mcp_endpoint),
-      send: cluster.fetch({ onRefused: lost.resolve }),
+      url,
+      send,
       sessionId: session?.sessionId,
       protocolVersion: session?.protocolVersion,
       timeoutMs: this.#timeoutMs,
@@ -293,14 +295,8 @@ export class ClusterConnection {
     });
     const session = await step(initializeSession(requests(), { name: "faultline", version: VERSION }));
     attempted();
-    const transport = new StreamableHTTPClientTransport(new URL(this.#spec.mcp_endpoint), {
-      fetch: watchEventStream(
-        streamOpen.resolve,
-        lost.resolve,
-        this.#flow,
-        guard,
-        cluster.fetch({ onRefused: lost.resolve }),
-      ),
+    const transport = new StreamableHTTPClientTransport(url, {
+      fetch: watchEventStream(streamOpen.resolve, lost.resolve, this.#flow, guard, send),
       // The session initialize opened ("" from a server without sessions: no session header is sent).
       sessionId: session.sessionId ?? "",
       // The connection, not the transport, decides when and how to reconnect.
@@ -343,7 +339,7 @@ export class ClusterConnection {
     // the same timeout: it stands for that ping (its answer proves the session alive, none loses it).
     // Checks run on the same clock and mostly fall due with a ping: one request instead of two.
     const stopPinging = this.#clock.every(this.#settings.ping.interval_seconds * 1000, (dueMs) => {
-      (this.#feed.sentSince?.(dueMs) ?? ping(pingTarget)).then(
+      (feed.sentSince?.(dueMs) ?? ping(pingTarget)).then(
         () => this.#markAlive(),
         (error: unknown) => lost.resolve(`ping failed: ${this.#describe(error)}`),
       );
