@@ -51,11 +51,6 @@ export class Heartbeat {
     return this.#lastSentOk === null ? Number.POSITIVE_INFINITY : this.#now() - this.#lastSentOk;
   }
 
-  /** Whether a heartbeat is due (none yet, or the interval passed). */
-  due(): boolean {
-    return this.sinceLastMs() >= this.intervalMs;
-  }
-
   /**
    * Milliseconds until the next heartbeat is due: the interval counted from when the last good one was
    * sent, not from when its answer came. Sent then, heartbeats go out every interval however slow the
@@ -77,7 +72,7 @@ export class Heartbeat {
    *
    * @example
    * ```ts
-   * if (heartbeat.due()) await heartbeat.beat();
+   * setTimeout(() => void heartbeat.beat(), heartbeat.untilDueMs());
    * ```
    */
   async beat(): Promise<void> {
@@ -100,29 +95,6 @@ export class Heartbeat {
       WHERE heartbeat_at > now() - make_interval(secs => ${this.#options.leaseSeconds})
       ORDER BY name`;
     return rows.map((r) => r.name);
-  }
-
-  /**
-   * Leaving (a graceful stop), in one step: {@link hold} then {@link markGone}. The others see this
-   * replica gone at once (their next tick) and take its clusters, instead of after the lease; its agent
-   * runs still finish here and stay its own until the returned `done` is called.
-   *
-   * @example
-   * ```ts
-   * const done = await heartbeat.leave();
-   * await triage.stop(graceMs); // runs finish and are recorded by this replica
-   * await done();
-   * ```
-   */
-  async leave(): Promise<() => Promise<void>> {
-    const done = await this.hold();
-    try {
-      await this.markGone();
-    } catch (error) {
-      await done().catch(() => {});
-      throw error;
-    }
-    return done;
   }
 
   /**

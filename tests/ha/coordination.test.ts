@@ -129,7 +129,9 @@ describe.skipIf(!available)("HA coordination on PostgreSQL", () => {
     expect(await a.live()).toEqual(["a"]);
     await b.beat();
     expect(await a.live()).toEqual(["a", "b"]);
-    const done = await b.leave();
+    // Leaving (a graceful stop, as the coordinator does it): hold the runs, then mark the row gone.
+    const done = await b.hold();
+    await b.markGone();
     expect(await a.live()).toEqual(["a"]);
     // Leaving, b still finishes its agent runs: nobody settles them meanwhile.
     expect(await settleExpired(sql, 3, async () => {})).toBeNull();
@@ -153,7 +155,9 @@ describe.skipIf(!available)("HA coordination on PostgreSQL", () => {
     const sql = client(await freshDatabase());
     const b = new Heartbeat(sql, { replica: "b", leaseSeconds: 3, url: null, version: "1" });
     await b.beat();
-    await (await b.leave())();
+    const done = await b.hold();
+    await b.markGone();
+    await done();
     await expect(settleExpired(sql, 3, async () => Promise.reject(new Error("store down")))).rejects.toThrow(
       "store down",
     );
@@ -175,7 +179,7 @@ describe.skipIf(!available)("HA coordination on PostgreSQL", () => {
     expect(beat.fenced()).toBe(false);
     now += 1;
     expect(beat.fenced()).toBe(true);
-    expect(beat.due()).toBe(true);
+    expect(beat.untilDueMs()).toBe(0);
   });
 
   test("the conditional take never gives one key to two replicas, whatever the concurrency", async () => {
