@@ -52,26 +52,18 @@ export interface ClusterHostDeps {
  * ```
  */
 export function clusterHostOf(deps: ClusterHostDeps, held: Set<string>): OwnedHost {
-  const ownConfigs = () => heldConfigs(deps.clusters, held);
+  const ownConfigs = () => [...deps.clusters.values()].filter((c) => held.has(c.name));
   /** Takes under way (reading where their clusters were left), by cluster: a release cancels them. */
   const taking = new Map<string, symbol>();
   /** Removals under way (a fence drops clusters while the next tick may take them again). */
   const removing = new Map<string, Promise<void>>();
-  /**
-   * Clusters this host released and has not taken again. Only a take back needs the waits below: the
-   * owner row still names this replica, so the store's fence cannot tell its late events from the new
-   * connection's. A cluster another replica held is fenced by the store itself.
-   */
-  const released = new Set<string>();
   return {
     async beforeTake(names) {
-      const back = names.filter((name) => released.has(name));
-      if (back.length === 0) return;
       // A connection still closing may report events yet: wait for it (the supervisor bounds it).
-      await Promise.all(back.flatMap((name) => removing.get(name) ?? []));
+      await Promise.all(names.flatMap((name) => removing.get(name) ?? []));
       await storedOrLate(
         deps.eventsStored(),
-        back,
+        names,
         "taking clusters before the events received earlier were stored; some may be stored twice",
       );
     },
@@ -89,7 +81,6 @@ export function clusterHostOf(deps: ClusterHostDeps, held: Set<string>): OwnedHo
       const still = names.filter((name) => taking.get(name) === take);
       for (const name of still) {
         taking.delete(name);
-        released.delete(name);
         held.add(name);
       }
       deps.registry.sync(ownConfigs());
@@ -100,7 +91,6 @@ export function clusterHostOf(deps: ClusterHostDeps, held: Set<string>): OwnedHo
       for (const name of names) {
         held.delete(name);
         taking.delete(name);
-        released.add(name);
       }
       deps.registry.sync(ownConfigs());
       const removed = deps.supervisor.remove(names);
@@ -116,14 +106,6 @@ export function clusterHostOf(deps: ClusterHostDeps, held: Set<string>): OwnedHo
         );
     },
   };
-}
-
-/** The configs of the clusters in `held`. */
-export function heldConfigs(
-  clusters: ReadonlyMap<string, ClusterConfig>,
-  held: ReadonlySet<string>,
-): ClusterConfig[] {
-  return [...clusters.values()].filter((c) => held.has(c.name));
 }
 
 /** Waits for `stored`, at most {@link HANDOVER_STORE_WAIT_MS} (then logs `message`). */

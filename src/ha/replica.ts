@@ -25,7 +25,7 @@ import type { Notifications } from "../notify/service.ts";
 import type { ClusterPlacement } from "../reload/apply.ts";
 import { redactUrl } from "../runtime/redact.ts";
 import { VERSION } from "../version.ts";
-import { clusterHostOf, heldConfigs } from "./cluster-host.ts";
+import { clusterHostOf } from "./cluster-host.ts";
 import { Coordinator, type CoordinatorState, HA_TICK_MS } from "./coordinator.ts";
 import { migrateHa, openHaDatabase } from "./database.ts";
 import { FleetStatusWriter, readFleet } from "./fleet-status.ts";
@@ -128,7 +128,7 @@ export async function startReplica(deps: ReplicaDeps): Promise<Replica | null> {
     throw error;
   }
   const held = new Set<string>();
-  const ownConfigs = () => heldConfigs(deps.clusters, held);
+  const ownConfigs = () => [...deps.clusters.values()].filter((c) => held.has(c.name));
   const clusterHost = clusterHostOf(deps, held);
   const served = new Set<string>();
   const sinkHost: OwnedHost = {
