@@ -69,7 +69,10 @@ test("npm run test:unit passes: no listed file starts a server, process or threa
     new Response(child.stderr).text(),
     child.exited,
   ]);
-  expect(`${stdout}${stderr}`).toContain(" 0 fail");
+  const output = `${stdout}${stderr}`;
+  // The failing tests by name first, so a failure here says which unit test failed and not only that one did.
+  expect(output.split("\n").filter((line) => line.startsWith("(fail)"))).toEqual([]);
+  expect(output).toContain(" 0 fail");
   expect(code).toBe(0);
   // The unit run itself takes ~3 s on a quiet machine; a loaded CI machine may need more.
 }, 60_000);
