@@ -185,7 +185,11 @@ export class ReplicaChaos {
   step(): Promise<void> | null {
     if (this.#busy) return null;
     // Only replicas that have joined: a SIGTERM before faultline installs its handlers is not a graceful stop.
-    const runner = this.rng.pick(this.fleet.runners.filter((r) => r.joined && !this.fleet.isDown(r)));
+    const joined = this.fleet.runners.filter((r) => r.joined && !this.fleet.isDown(r));
+    // One holding an active cluster no other disruption touches, where there is one: its clusters' move is
+    // what a kill measures (on a loaded machine every replica may be between connections at times).
+    const holding = joined.filter((r) => this.#victims(r).length > 0);
+    const runner = this.rng.pick(holding.length > 0 ? holding : joined);
     if (!runner) return null;
     this.#busy = true;
     // The first is always a pod kill (a short run has one at least); the others are drawn.
