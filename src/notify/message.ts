@@ -7,11 +7,12 @@
 import type { TriageSummary } from "../agent/output.ts";
 import type { ClusterConfig, NotifySinkConfig } from "../config/types.ts";
 import type { Incident, RunStatus } from "../incidents/model.ts";
-import type {
-  NotificationPlanner,
-  NotifyTrigger,
-  PlannedNotification,
-  StatusChange,
+import {
+  NOTIFY_TRIGGERS,
+  type NotificationPlanner,
+  type NotifyTrigger,
+  type PlannedNotification,
+  type StatusChange,
 } from "../incidents/outbox.ts";
 import { compileRules, sinkMatches } from "./match.ts";
 
@@ -116,10 +117,19 @@ export interface PlanOptions {
  */
 export function planNotifications(options: PlanOptions): NotificationPlanner {
   const sinks = options.notify.map((sink) => ({ name: sink.name, rules: compileRules(sink) }));
+  // The sinks each trigger may reach: the store plans every new incident inside its ingest, so a trigger
+  // no sink listens to (every trigger, with no sink configured) costs a lookup, nothing more.
+  const sinksOn = new Map(
+    NOTIFY_TRIGGERS.map((trigger) => [trigger, sinks.filter((s) => s.rules.on.has(trigger))]),
+  );
   const labelsOf = new Map(options.clusters.map((cluster) => [cluster.name, cluster.labels]));
   return (change) => {
+    const listening = sinksOn.get(change.trigger);
+    if (listening === undefined || listening.length === 0) return [];
     const labels = labelsOf.get(change.incident.cluster) ?? {};
-    const takers = sinks.filter((sink) => sinkMatches(sink.rules, change.trigger, change.incident, labels));
+    const takers = listening.filter((sink) =>
+      sinkMatches(sink.rules, change.trigger, change.incident, labels),
+    );
     if (takers.length === 0) return [];
     const message = JSON.stringify(buildMessage(change, labels, options.health.public_url));
     const key = idempotencyKey(change);

@@ -80,7 +80,23 @@ export function estimateClusters(configText: string): number {
  */
 export const GC_TIMER_VARIABLE = "BUN_GC_TIMER_DISABLE";
 
-/** The environment of the re-executed process: `env` with the cap raised to `limit` and Bun's GC timer off. */
+/**
+ * Set on the re-executed process to `0` (unless the user set it): JavaScriptCore's fourth tier, the FTL
+ * compiler, stays off; code is still compiled by the tiers below it (baseline JIT and DFG). faultline's
+ * hot paths mostly call into native code (SQLite, JSON, streams), where FTL code runs no faster than DFG
+ * code, but an FTL compile costs far more: the first burst after start-up is when the store's ingest and
+ * the worker's event path first run hot, and their FTL compiles took 0.35-0.45 s of the JIT thread's CPU
+ * in a 20,000-event burst, on the core the main and worker threads share (~25 % of the burst's CPU).
+ * Measured side by side (bench, 100 and 1000 clusters): the JIT thread's burst CPU 0.45 → 0.08 s, the
+ * main and worker threads' CPU per event unchanged in the burst and the steady phase.
+ */
+export const FTL_JIT_VARIABLE = "BUN_JSC_useFTLJIT";
+
+/**
+ * The environment of the re-executed process: `env` with the cap raised to `limit`, Bun's GC timer off
+ * and JavaScriptCore's FTL tier off (see {@link GC_TIMER_VARIABLE}, {@link FTL_JIT_VARIABLE}; a value
+ * the user set wins).
+ */
 export function reexecEnv(
   env: Record<string, string | undefined>,
   limit: number,
@@ -91,6 +107,7 @@ export function reexecEnv(
     [HTTP_LIMIT_VARIABLE]: String(limit),
     [REEXEC_MARKER]: "1",
     ...(gcTimerSet ? {} : { [GC_TIMER_VARIABLE]: "1" }),
+    ...(env[FTL_JIT_VARIABLE] === undefined ? { [FTL_JIT_VARIABLE]: "0" } : {}),
   };
 }
 

@@ -2,6 +2,7 @@ import { expect, test } from "bun:test";
 import {
   BUN_DEFAULT_MAX_HTTP_REQUESTS,
   estimateClusters,
+  FTL_JIT_VARIABLE,
   GC_TIMER_VARIABLE,
   planHttpLimit,
   REEXEC_MARKER,
@@ -80,13 +81,15 @@ test("the estimate counts quoted keys too: a JSON config (JSON is YAML) is not p
   expect(estimateClusters("clusters:\n  - 'mcp_endpoint': http://x/mcp\n")).toBe(1);
 });
 
-test("the re-executed process gets the raised cap, the marker and Bun's GC timer off, unless the user set that timer", () => {
+test("the re-executed process gets the raised cap, the marker, Bun's GC timer off and the FTL tier off, unless the user set those", () => {
   expect(reexecEnv({ PATH: "/bin" }, 2064)).toEqual({
     PATH: "/bin",
     BUN_CONFIG_MAX_HTTP_REQUESTS: "2064",
     [REEXEC_MARKER]: "1",
     [GC_TIMER_VARIABLE]: "1",
+    [FTL_JIT_VARIABLE]: "0",
   });
+  expect(reexecEnv({ [FTL_JIT_VARIABLE]: "1" }, 300)[FTL_JIT_VARIABLE]).toBe("1");
   expect(reexecEnv({ BUN_GC_TIMER_INTERVAL: "5000" }, 300)[GC_TIMER_VARIABLE]).toBeUndefined();
   expect(reexecEnv({ [GC_TIMER_VARIABLE]: "" }, 300)[GC_TIMER_VARIABLE]).toBe("");
 });
