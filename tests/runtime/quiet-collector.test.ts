@@ -55,5 +55,7 @@ test("with the GC timer off, a real collection gives a dropped heap back", async
   // Its timer fires 20 ms on, or later on a loaded machine: wait for the collection rather than a fixed time.
   await waitFor("the collection", () => collector.collections > 0, 5000);
   expect(collector.collections).toBe(1);
-  expect(process.memoryUsage().heapUsed).toBeLessThan(held - 40 * 1024 * 1024);
+  // The 80 MB of arrays read as ~50 MB of heapUsed; the collection gives back 51 MB of it alone and ~34 MB
+  // after the other runtime tests in one process (a 40 MB bound failed there), none without a collection.
+  expect(process.memoryUsage().heapUsed).toBeLessThan(held - 25 * 1024 * 1024);
 });
