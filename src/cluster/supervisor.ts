@@ -9,7 +9,13 @@ import type { ClusterConfig } from "../config/types.ts";
 import type { LogLevel } from "../log.ts";
 import { errorMessage, logger } from "../log.ts";
 import { Backoff } from "../runtime/backoff.ts";
-import { startInline, startThread, type Thread, type ThreadHandlers } from "../runtime/threads.ts";
+import {
+  type ParentPort,
+  startInline,
+  startThread,
+  type Thread,
+  type ThreadHandlers,
+} from "../runtime/threads.ts";
 import {
   type ClusterResume,
   type ClusterSpec,
@@ -37,10 +43,23 @@ const WORKER_ENTRY: string = import.meta.url.includes("/$bunfs/")
  */
 function startSource(handlers: ThreadHandlers<WorkerToMain>, inline: boolean): WorkerThread {
   if (!inline) return startThread<MainToWorker, WorkerToMain>(WORKER_ENTRY, handlers);
-  return startInline<MainToWorker, WorkerToMain>(
-    () => import("../worker/source.ts").then((m) => (port) => m.runSource(port, { inline: true })),
-    handlers,
-  );
+  return startInline<MainToWorker, WorkerToMain>(() => loadSource(), handlers);
+}
+
+/** What the worker entry exports: the source, to run on this thread (see entry.ts). */
+type RunSource = (port: ParentPort<WorkerToMain, MainToWorker>, options: { inline: boolean }) => () => void;
+
+/**
+ * Loads the worker entry on this thread and gives its source to run inline. The entry is imported by the
+ * same computed specifier a worker thread is started with: inside the compiled binary it is an embedded
+ * entry point already, and `deno check` (which cannot resolve the MCP SDK's `./*` type paths) does not
+ * follow it from the main thread's graph, as it never followed the worker's.
+ */
+async function loadSource(): Promise<(port: ParentPort<WorkerToMain, MainToWorker>) => () => void> {
+  const entry: { runSource?: unknown } = await import(WORKER_ENTRY);
+  if (typeof entry.runSource !== "function") throw new Error(`${WORKER_ENTRY} exports no runSource`);
+  const runSource = entry.runSource as RunSource;
+  return (port) => runSource(port, { inline: true });
 }
 
 /** What a prewarmed thread reports to: the spawn that takes it. */
