@@ -11,6 +11,7 @@
 import type { AgentOutcome } from "./agent/runner.ts";
 import { LivenessRecorder, resumeStates, withLiveness } from "./cluster/liveness.ts";
 import { Registry } from "./cluster/registry.ts";
+import { sourcesInline } from "./cluster/source-placement.ts";
 import { discardPrewarmedWorkers, prewarmWorkers, Supervisor } from "./cluster/supervisor.ts";
 import { healthToken } from "./config/connection-check.ts";
 import { loadConfig } from "./config/load.ts";
@@ -53,7 +54,8 @@ export async function startFaultline(
   const startedAt = new Date();
   // The workers load their code while the store opens and recovers.
   const enabled = config.clusters.filter((c) => c.enabled).length;
-  const owned = await ownState(config, () => prewarmWorkers(config.workers.max, enabled)).catch((error) => {
+  const prewarm = () => prewarmWorkers(config.workers.max, enabled, sourcesInline(config.workers));
+  const owned = await ownState(config, prewarm).catch((error) => {
     discardPrewarmedWorkers();
     throw error;
   });
@@ -108,6 +110,7 @@ async function startStages(
     clusters: shared ? [] : enabled,
     workersMax: config.workers.max,
     hangMs: config.workers.hang_seconds * 1000,
+    inline: sourcesInline(config.workers),
     settings: connectionSettings(config),
     onMessage: withLiveness(liveness, fanIn({ registry, channel, backpressure, drops })),
     resume: await resumeStates(store.maintenance),

@@ -94,7 +94,8 @@ export async function runCommand(argv: string[], io: CommandIO = PROCESS_IO): Pr
   // No re-exec can follow: the worker threads start loading their code (the MCP SDK) now, while this
   // thread loads the rest of faultline, takes the lock and opens the store (startFaultline takes them).
   const { prewarmWorkers } = await import("../cluster/supervisor.ts");
-  prewarmWorkers(config.workers.max, enabled);
+  const { sourcesInline } = await import("../cluster/source-placement.ts");
+  prewarmWorkers(config.workers.max, enabled, sourcesInline(config.workers));
   const { runUntilSignalled } = await import("./lifecycle.ts");
   return runUntilSignalled(config, () => loadConfig(configFile, process.env, options));
 }

@@ -9,7 +9,13 @@ import type { ClusterConfig } from "../config/types.ts";
 import type { LogLevel } from "../log.ts";
 import { errorMessage, logger } from "../log.ts";
 import { Backoff } from "../runtime/backoff.ts";
-import { startThread, type Thread, type ThreadHandlers } from "../runtime/threads.ts";
+import {
+  type ParentPort,
+  startInline,
+  startThread,
+  type Thread,
+  type ThreadHandlers,
+} from "../runtime/threads.ts";
 import {
   type ClusterResume,
   type ClusterSpec,
@@ -31,6 +37,31 @@ const WORKER_ENTRY: string = import.meta.url.includes("/$bunfs/")
   ? "./worker/entry.ts"
   : new URL("../worker/entry.ts", import.meta.url).href;
 
+/**
+ * Starts a source: in a worker thread, or `inline` on this thread (`workers.threads`, see
+ * source-placement.ts), behind the same interface.
+ */
+function startSource(handlers: ThreadHandlers<WorkerToMain>, inline: boolean): WorkerThread {
+  if (!inline) return startThread<MainToWorker, WorkerToMain>(WORKER_ENTRY, handlers);
+  return startInline<MainToWorker, WorkerToMain>(() => loadSource(), handlers);
+}
+
+/** What the worker entry exports: the source, to run on this thread (see entry.ts). */
+type RunSource = (port: ParentPort<WorkerToMain, MainToWorker>, options: { inline: boolean }) => () => void;
+
+/**
+ * Loads the worker entry on this thread and gives its source to run inline. The entry is imported by the
+ * same computed specifier a worker thread is started with: inside the compiled binary it is an embedded
+ * entry point already, and `deno check` (which cannot resolve the MCP SDK's `./*` type paths) does not
+ * follow it from the main thread's graph, as it never followed the worker's.
+ */
+async function loadSource(): Promise<(port: ParentPort<WorkerToMain, MainToWorker>) => () => void> {
+  const entry: { runSource?: unknown } = await import(WORKER_ENTRY);
+  if (typeof entry.runSource !== "function") throw new Error(`${WORKER_ENTRY} exports no runSource`);
+  const runSource = entry.runSource as RunSource;
+  return (port) => runSource(port, { inline: true });
+}
+
 /** What a prewarmed thread reports to: the spawn that takes it. */
 interface LateHandlers {
   /** The spawn's handlers, once taken. */
@@ -43,39 +74,51 @@ interface LateHandlers {
 interface PrewarmedThread {
   thread: WorkerThread;
   late: LateHandlers;
+  /** A source on this thread (its code loading), not a worker thread. */
+  inline: boolean;
 }
 
 /** Worker threads started ahead of their clusters (see {@link prewarmWorkers}), taken by the first spawns. */
 const prewarmed: PrewarmedThread[] = [];
 
 /** Starts a worker thread whose handlers are given later (a worker posts nothing before `start`). */
-function startPrewarmed(): PrewarmedThread {
+function startPrewarmed(inline: boolean): PrewarmedThread {
   const late: LateHandlers = { handlers: null, ended: false };
-  const thread = startThread<MainToWorker, WorkerToMain>(WORKER_ENTRY, {
-    message: (data) => late.handlers?.message(data),
-    error: (message) => late.handlers?.error(message),
-    exit: () => {
-      late.ended = true;
-      late.handlers?.exit();
+  const thread = startSource(
+    {
+      message: (data) => late.handlers?.message(data),
+      error: (message) => late.handlers?.error(message),
+      exit: () => {
+        late.ended = true;
+        late.handlers?.exit();
+      },
     },
-  });
-  return { thread, late };
+    inline,
+  );
+  return { thread, late, inline };
 }
 
 /**
  * Starts the worker threads `clusters` enabled clusters will need (at most `workersMax`) before the
  * supervisor exists, so that each loads its code (the MCP SDK) while the main thread still opens the
  * store and recovers: the supervisor's first spawns take them. Messages posted to a worker still
- * loading wait for it.
+ * loading wait for it. With `inline` (see source-placement.ts), one source's code starts loading on
+ * this thread instead.
  *
  * @example
  * ```ts
  * prewarmWorkers(config.workers.max, enabledClusters.length); // then open the store, then new Supervisor(…).start()
  * ```
  */
-export function prewarmWorkers(workersMax: number, clusters: number): void {
-  const wanted = Math.min(workersMax, clusters) - prewarmed.length;
-  for (let i = 0; i < wanted; i++) prewarmed.push(startPrewarmed());
+export function prewarmWorkers(workersMax: number, clusters: number, inline = false): void {
+  const wanted = Math.min(inline ? 1 : workersMax, clusters) - prewarmed.length;
+  for (let i = 0; i < wanted; i++) prewarmed.push(startPrewarmed(inline));
+}
+
+/** The first prewarmed source of the kind wanted (thread or `inline`) still usable; null when none is. */
+function takePrewarmed(inline: boolean): PrewarmedThread | null {
+  const index = prewarmed.findIndex((entry) => entry.inline === inline && !entry.late.ended);
+  return index === -1 ? null : (prewarmed.splice(index, 1)[0] ?? null);
 }
 
 /** Ends the prewarmed workers no supervisor took (start-up failed). */
@@ -106,6 +149,12 @@ export interface SupervisorOptions {
   resume?: ReadonlyMap<string, ClusterResume>;
   /** A worker silent this long is taken for hung and restarted (`workers.hang_seconds`; see worker-watchdog.ts). */
   hangMs?: number;
+  /**
+   * One source on this thread instead of worker threads (`workers.threads`, see source-placement.ts):
+   * `workersMax` is then 1, and there is no hang watchdog (a hung source is a hung main thread, which
+   * nothing on it can notice: the liveness probe can).
+   */
+  inline?: boolean;
 }
 
 /** A worker thread holding connections. */
@@ -141,6 +190,9 @@ interface Slot {
 /** Owns the worker threads. */
 export class Supervisor {
   readonly #options: SupervisorOptions;
+  readonly #inline: boolean;
+  /** `workers.max`, or 1 for an inline source. */
+  readonly #workersMax: number;
   readonly #slots: Slot[];
   #settings: ConnectionSettings;
   #stopping = false;
@@ -156,8 +208,10 @@ export class Supervisor {
 
   constructor(options: SupervisorOptions) {
     this.#options = options;
+    this.#inline = options.inline ?? false;
+    this.#workersMax = this.#inline ? 1 : options.workersMax;
     const specs = options.clusters.map((c) => withResume(c, options.resume));
-    const groups = partition(specs, options.workersMax);
+    const groups = partition(specs, this.#workersMax);
     this.#settings = {
       ...options.settings,
       connect_concurrency: Math.max(1, Math.ceil(CONNECT_CONCURRENCY / Math.max(1, groups.length))),
@@ -187,11 +241,14 @@ export class Supervisor {
     this.#started = true;
     for (const slot of this.#slots) this.#spawn(slot);
     this.#lastWatchMs = performance.now();
-    this.#watchTimer = setInterval(() => this.#watch(), this.#watchMs);
-    this.#watchTimer.unref?.();
+    if (!this.#inline) {
+      this.#watchTimer = setInterval(() => this.#watch(), this.#watchMs);
+      this.#watchTimer.unref?.();
+    }
     log.info("workers started", {
       workers: this.#slots.length,
       clusters: this.#options.clusters.length,
+      threads: !this.#inline,
     });
   }
 
@@ -355,7 +412,7 @@ export class Supervisor {
   #slotFor(): Slot {
     const empty = this.#slots.find((s) => s.specs.length === 0 && !s.worker);
     if (empty) return empty;
-    if (this.#slots.length < this.#options.workersMax) {
+    if (this.#slots.length < this.#workersMax) {
       const slot = this.#newSlot(this.#slots.length, []);
       this.#slots.push(slot);
       return slot;
@@ -414,11 +471,9 @@ export class Supervisor {
       error: (message) => log.error("worker error", { worker: slot.index, error: message }),
       exit: () => this.#onClose(slot, worker),
     };
-    let taken = prewarmed.shift();
-    while (taken?.late.ended) taken = prewarmed.shift();
+    const taken = takePrewarmed(this.#inline);
     if (taken) taken.late.handlers = handlers;
-    const worker: WorkerThread =
-      taken?.thread ?? startThread<MainToWorker, WorkerToMain>(WORKER_ENTRY, handlers);
+    const worker: WorkerThread = taken?.thread ?? startSource(handlers, this.#inline);
     slot.worker = worker;
     slot.heardMs = performance.now();
     slot.hungForMs = null;

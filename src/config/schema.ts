@@ -6,6 +6,7 @@
 
 import { availableParallelism } from "node:os";
 import * as v from "valibot";
+import { SOURCE_THREADS } from "../cluster/source-placement.ts";
 import { SEVERITIES } from "../events/fault.ts";
 import { LOG_LEVELS } from "../log.ts";
 
@@ -311,6 +312,12 @@ export const WorkersSchema = v.strictObject({
     v.pipe(PositiveSeconds, v.maxValue(3600, "must be at most 3600")),
     DEFAULT_HANG_SECONDS,
   ),
+  /**
+   * Where the sources run (src/cluster/source-placement.ts): `always` in worker threads, `never` one
+   * source on the main thread (`max` then does not apply), `auto` on the main thread only with one usable
+   * core and `max` 1.
+   */
+  threads: v.optional(v.picklist(SOURCE_THREADS, `must be one of ${SOURCE_THREADS.join(", ")}`), "auto"),
 });
 
 /** `retention`: how long finished incidents are kept (0 = for ever). */

@@ -39,6 +39,8 @@ export interface ParentPort<Out, In> {
    * Workers); `process.on("uncaughtException")` hears it everywhere.
    */
   onError(handler: (error: unknown) => void): void;
+  /** Ends this side now (a thread exits with `code`; an inline run is ended as by `terminate`). */
+  exit(code: number): void;
 }
 
 const isBun = RUNTIME === "bun";
@@ -105,6 +107,7 @@ export function parentThread<Out, In>(): ParentPort<Out, In> {
       },
       onError: (handler) =>
         scope.addEventListener("error", (event: ErrorEvent) => handler(event.error ?? event.message)),
+      exit: (code) => process.exit(code),
     };
   }
   const port = parentPort;
@@ -113,5 +116,73 @@ export function parentThread<Out, In>(): ParentPort<Out, In> {
     post: (message) => port.postMessage(message),
     onMessage: (handler) => port.on("message", handler),
     onError: () => {},
+    exit: (code) => process.exit(code),
+  };
+}
+
+/** What {@link startInline} runs on this thread: given its port, it runs, and returns what ends it at once. */
+export type InlineRun<Out, In> = (port: ParentPort<In, Out>) => () => void;
+
+/**
+ * Runs what `load` gives on THIS thread instead of a new one, behind the same {@link Thread} interface:
+ * messages cross as they are (no structured clone: neither side may change one it has sent), each in a
+ * microtask of its own, in order; messages posted before `load` resolves wait for it. `terminate` (or the
+ * run's own `exit`) cuts the ports and calls what the run returned to end it; `exit` follows.
+ *
+ * @example
+ * ```ts
+ * const load = () => import("../worker/source.ts").then((m) => (port) => m.runSource(port, { inline: true }));
+ * const thread = startInline(load, { message, error, exit }); // then thread.post(…) as to a worker
+ * ```
+ */
+export function startInline<Out, In>(
+  load: () => Promise<InlineRun<Out, In>>,
+  handlers: ThreadHandlers<In>,
+): Thread<Out, In> {
+  let ended = false;
+  let halt: (() => void) | null = null;
+  let inbound: ((data: Out) => void) | null = null;
+  const waiting: Out[] = [];
+  const listeners: Array<(data: In) => void> = [(data) => handlers.message(data)];
+  const end = (): void => {
+    if (ended) return;
+    ended = true;
+    waiting.length = 0;
+    halt?.();
+    queueMicrotask(() => handlers.exit());
+  };
+  const port: ParentPort<In, Out> = {
+    // Checked when posted, not when delivered: last words before `exit` still arrive (before `exit`).
+    post: (message) => {
+      if (ended) return;
+      queueMicrotask(() => {
+        for (const listener of listeners) listener(message);
+      });
+    },
+    onMessage: (handler) => {
+      inbound = handler;
+      for (const message of waiting.splice(0)) queueMicrotask(() => !ended && handler(message));
+    },
+    onError: () => {},
+    exit: end,
+  };
+  load().then(
+    (run) => {
+      if (!ended) halt = run(port);
+    },
+    (error: unknown) => {
+      handlers.error(error instanceof Error ? error.message : String(error));
+      end();
+    },
+  );
+  return {
+    post: (message) => {
+      if (ended) return;
+      const handler = inbound;
+      if (handler === null) waiting.push(message);
+      else queueMicrotask(() => !ended && handler(message));
+    },
+    onMessage: (listener) => listeners.push(listener),
+    terminate: end,
   };
 }

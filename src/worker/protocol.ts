@@ -221,6 +221,8 @@ export interface EventBatchMessage {
   type: "events";
   /** One event's JSON per line, `\n` between lines (JSON text never holds a raw line break). */
   json: string;
+  /** A source on the main thread hands its events over as they are (`json` is then empty). */
+  events?: FaultEvent[];
 }
 
 /** The server reported its own watch failing (`kubernetes/subscription_error`); the connection stays. */
@@ -352,6 +354,7 @@ export function encodeEventBatch(events: readonly FaultEvent[]): EventBatchMessa
  * main thread trusts a JSON cast.
  */
 export function decodeEventBatch(message: EventBatchMessage): FaultEvent[] {
+  if (message.events) return message.events;
   if (message.json === "") return [];
   const lines = message.json.split("\n");
   const events: FaultEvent[] = new Array(lines.length);

@@ -52,6 +52,8 @@ export interface FleetOptions {
   workersMax?: number;
   /** `workers.hang_seconds` (default: faultline's own). */
   hangSeconds?: number;
+  /** `workers.threads` (default: faultline's own). */
+  threads?: "auto" | "always" | "never";
   /** Rewrites a cluster's endpoint (e.g. to put a proxy in front of the simulator). */
   endpointFor?: (name: string, simEndpoint: string) => string;
   /** The `ping` value (default `{ interval_seconds: 0.5, timeout_seconds: 2 }`). */
@@ -90,7 +92,7 @@ agent: { command: ["./agent.sh"], timeout_seconds: 20, ${options.agentExtra ?? "
 reconnect: { initial_seconds: 0.05, max_seconds: 0.4 }
 ping: ${options.ping ?? "{ interval_seconds: 0.5, timeout_seconds: 2 }"}
 health: { listen: "127.0.0.1:0"${options.healthExtra ? `, ${options.healthExtra}` : ""} }
-workers: { max: ${options.workersMax ?? 16}${options.hangSeconds === undefined ? "" : `, hang_seconds: ${options.hangSeconds}`} }
+workers: { max: ${options.workersMax ?? 16}${options.hangSeconds === undefined ? "" : `, hang_seconds: ${options.hangSeconds}`}${options.threads ? `, threads: ${options.threads}` : ""} }
 state_dir: ./state
 log_level: ${options.logLevel ?? "warn"}
 ${options.extra ?? ""}`;
