@@ -1,7 +1,7 @@
 /**
  * faultline under Deno (`deno run -A src/main.ts run`) as a real process against the simulator: three
  * clusters and the sample agent (examples/agents/triage.sh), `/health/clusters`, SIGTERM, and SIGKILL with
- * a restart that loses nothing. Skipped while faultline does not start under Deno (see tests/helpers/deno.ts).
+ * a restart that loses nothing; and `workers.threads: never` (the source on the main thread). Skipped while faultline does not start under Deno (see tests/helpers/deno.ts).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -30,7 +30,7 @@ beforeAll(async () => {
   sim = await startSimulator({
     clusters: [
       { name: "east", bearerToken: TOKEN },
-      ...["west", "north", "k1", "k2"].map((name) => ({ name })),
+      ...["west", "north", "k1", "k2", "solo"].map((name) => ({ name })),
     ],
   });
 });
@@ -128,6 +128,35 @@ log_level: info
       const before = CLUSTERS.map((name) => sim.stats(name).unsubscribeCalls);
       expect(await run.stop("SIGTERM")).toBe(0);
       expect(CLUSTERS.map((name) => sim.stats(name).unsubscribeCalls)).toEqual(before.map((n) => n + 1));
+    }
+  }, 120_000);
+
+  test("workers.threads: never: the source on the main thread under Deno; a fault reaches the agent with its cluster's kubeconfig; SIGTERM exits 0", async () => {
+    const kubeconfig = writeKubeconfig(dir.path, "solo.kubeconfig");
+    const state = join(dir.path, "inline-state");
+    const config = writeFile(
+      dir.path,
+      "inline.yaml",
+      `clusters:
+  - name: solo
+    mcp_endpoint: "${sim.endpoint("solo")}"
+    kubeconfig: ./solo.kubeconfig
+agent: { command: ["${join(ROOT, "examples", "agents", "triage.sh")}"] }
+workers: { threads: never }
+health: { listen: "127.0.0.1:0" }
+state_dir: ${state}
+log_level: info
+`,
+    );
+    const run = runFaultline(config, {}, "deno");
+    try {
+      await run.waitActive(1, START_MS);
+      expect(run.logs.find((line) => line.msg === "workers started")).toMatchObject({ threads: false });
+      expect(sim.inject("solo", { name: "web-inline", severity: "critical" })).toBe(1);
+      await waitFor("the sample agent's run", () => sampleRuns(state).length >= 1, 30_000);
+      expect(sampleRuns(state)).toEqual([{ cluster: "solo", kubeconfig, exitCode: 0, report: true }]);
+    } finally {
+      expect(await run.stop("SIGTERM")).toBe(0);
     }
   }, 120_000);
 
