@@ -28,3 +28,17 @@ test("both ignore files keep deploy/ (kubeconfigs, tokens) out of the build cont
   expect(readFileSync(join(ROOT, ".dockerignore"), "utf8")).toBe(container);
   expect(container.split("\n")).toContain("deploy");
 });
+
+test("what npm ci's install scripts run is copied in before npm ci (only package.json and the lockfile are there)", () => {
+  const scripts = (
+    JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }
+  ).scripts;
+  const install = ["preinstall", "install", "postinstall", "prepare"].flatMap((name) => scripts[name] ?? []);
+  expect(install).toEqual(["node scripts/patch-deps.mjs"]);
+  const beforeInstall = containerfile.slice(0, containerfile.indexOf("\nRUN npm ci") + 1);
+  for (const command of install) {
+    for (const file of command.split(" ").filter((word) => word.startsWith("scripts/"))) {
+      expect(beforeInstall).toContain(`\nCOPY ${file} scripts/\n`);
+    }
+  }
+});
