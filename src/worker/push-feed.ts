@@ -47,7 +47,7 @@ function gapFrom(ms: number): Gap {
   return { sinceMs: ms, aliveMs: ms };
 }
 
-/** The gap covering both (either may be null). */
+/** The gap covering both (`a` may be null: no gap yet). */
 function joinGaps(a: Gap | null, b: Gap): Gap {
   if (!a) return b;
   return { sinceMs: Math.min(a.sinceMs, b.sinceMs), aliveMs: Math.min(a.aliveMs, b.aliveMs) };
