@@ -159,6 +159,7 @@ export async function resumeStates(
 function resumeOf(row: ClusterLiveness, recent: readonly FaultEvent[]): ClusterResume {
   return {
     since: new Date(row.last_alive_ms - BACKFILL_OVERLAP_MS).toISOString(),
+    last_alive: new Date(row.last_alive_ms).toISOString(),
     session_id: row.session_id,
     seen: latestPerObject(recent),
   };

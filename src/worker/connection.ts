@@ -367,8 +367,10 @@ export class ClusterConnection {
     if (resume.session_id) this.#lostSessions.push(resume.session_id);
     if (!Number.isFinite(since)) return;
     const seen = new Map(resume.seen);
-    this.#feeds.preferred.resume(since, seen);
-    this.#feeds.fallback?.resume(since, seen);
+    const lastAlive = Date.parse(resume.last_alive);
+    const aliveMs = Number.isFinite(lastAlive) ? lastAlive : since;
+    this.#feeds.preferred.resume(since, seen, aliveMs);
+    this.#feeds.fallback?.resume(since, seen, aliveMs);
   }
 
   /** The connection proved alive now; tells the main thread so (at most every {@link ALIVE_REPORT_MS}, unless `force`). */
@@ -380,12 +382,18 @@ export class ClusterConnection {
     }
   }
 
+  /**
+   * Reports the connection alive at its last proof, or at the start of a gap its feed still owes a
+   * backfill of, whichever is earlier (see {@link Feed.owedSince}).
+   */
   #reportAlive(sessionId: string | null): void {
     this.#lastAliveReportMs = Date.now();
+    const aliveMs = this.#lastAliveMs || this.#lastAliveReportMs;
+    const owed = this.#feed.owedSince?.() ?? null;
     this.#emit({
       type: "alive",
       cluster: this.#spec.name,
-      at: new Date(this.#lastAliveMs || this.#lastAliveReportMs).toISOString(),
+      at: new Date(owed === null ? aliveMs : Math.min(aliveMs, owed)).toISOString(),
       session_id: sessionId,
     });
   }

@@ -68,9 +68,18 @@ export interface Feed {
   /**
    * Before the first session: a previous faultline was last alive at `sinceMs` (epoch ms), and had
    * stored faults of the objects in `seen` up to the given times. The feed reports, on its first
-   * session, what the server still lists from that gap (where it has `events_list`).
+   * session, what the server still lists from that gap (where it has `events_list`). `aliveMs` is the
+   * stored moment `sinceMs` was derived from (see {@link owedSince}); `sinceMs` when absent.
    */
-  resume(sinceMs: number, seen: ReadonlyMap<string, number>): void;
+  resume(sinceMs: number, seen: ReadonlyMap<string, number>, aliveMs?: number): void;
+  /**
+   * The earliest moment (epoch ms) whose faults this feed may not all have reported yet (a backfill in
+   * flight, failed, or waiting for the next session), or null. The connection reports the cluster alive
+   * no later than it: the stored liveness is where a restart or a takeover resumes, so it must not pass a
+   * gap nobody has listed yet. Absent: nothing is ever owed once the feed runs (a poll feed lists the gap
+   * before its session is active).
+   */
+  owedSince?(): number | null;
   /** The session was lost (it is not to be used again); `lastAliveMs` is when it last proved alive. */
   ended(lastAliveMs: number): void;
   /** Stops for good while the session still stands: unsubscribes, releases timers. */

@@ -36,8 +36,14 @@ export type FeedMode = "push" | "poll";
  * the server has `events_list`) and ends the session that died with that process.
  */
 export interface ClusterResume {
-  /** RFC 3339: when the connection was last known alive; faults since then are backfilled. */
+  /** RFC 3339: where the backfill starts (shortly before the connection was last known alive). */
   since: string;
+  /**
+   * RFC 3339: when the connection was last known alive (the stored liveness `since` was derived from).
+   * Until the gap is listed, the new connection reports the cluster alive no later than this, so that a
+   * restart or a takeover meanwhile resumes from the same point (see `Feed.owedSince`).
+   */
+  last_alive: string;
   /** The session then, still open on the server unless it was closed cleanly (null). */
   session_id: string | null;
   /**

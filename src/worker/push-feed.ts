@@ -32,6 +32,27 @@ const MAX_PUSHED_REMEMBERED = 256;
 /** Why a push feed lists events: what it may have missed. */
 type BackfillReason = "outage" | "subscription vanished" | "stream unconfirmed";
 
+/**
+ * A stretch of time whose faults the feed may not have reported yet: listed from `sinceMs`; until that
+ * listing succeeded, the connection reports the cluster alive no later than `aliveMs` (see
+ * {@link PushFeed.owedSince}).
+ */
+interface Gap {
+  sinceMs: number;
+  aliveMs: number;
+}
+
+/** A gap from `ms` that holds the reported liveness at `ms` too. */
+function gapFrom(ms: number): Gap {
+  return { sinceMs: ms, aliveMs: ms };
+}
+
+/** The gap covering both (`a` may be null: no gap yet). */
+function joinGaps(a: Gap | null, b: Gap): Gap {
+  if (!a) return b;
+  return { sinceMs: Math.min(a.sinceMs, b.sinceMs), aliveMs: Math.min(a.aliveMs, b.aliveMs) };
+}
+
 /** The window each backfill covers, as its log line names it. */
 const BACKFILL_WINDOWS: Record<BackfillReason, string> = {
   outage: "the outage",
@@ -68,8 +89,10 @@ export class PushFeed implements Feed {
    * carries another id (the server's own), so it is recognised by object, type and time instead.
    */
   readonly #listedAt = new Map<string, number>();
-  /** Set when a session was lost: since when to backfill once the next one is subscribed. */
-  #lostAtMs: number | null = null;
+  /** Set when a session was lost (or a backfill failed): what to backfill once the next one is subscribed. */
+  #lost: Gap | null = null;
+  /** Gaps being listed now, and a not yet confirmed stream's gap waiting for its listing. */
+  readonly #listing = new Set<Gap>();
   /** Checks that the subscription still exists, while the server offers `events_list_subscriptions`. */
   /** The clock its subscription checks run on. */
   readonly #clock: SharedClock;
@@ -105,9 +128,13 @@ export class PushFeed implements Feed {
     void this.#backfillAfterOutage(session.client);
     const { unconfirmed } = session;
     if (unconfirmed) {
+      // Owed from now: events the server sent before the stream was attached are only in its listing.
+      const gap = gapFrom(unconfirmed.sinceMs);
+      this.#listing.add(gap);
       void unconfirmed.settled.then(() => {
-        if (this.#session === session)
-          void this.#backfillSince(session.client, unconfirmed.sinceMs, "stream unconfirmed");
+        if (this.#session === session) return this.#fill(session.client, gap, "stream unconfirmed");
+        this.#listing.delete(gap);
+        this.#lost = joinGaps(this.#lost, gap);
       });
     }
     this.#stopChecks?.();
@@ -121,10 +148,25 @@ export class PushFeed implements Feed {
     if (event) this.#rememberPushed(event);
   }
 
-  /** Backfills from `sinceMs` on the first session, skipping objects whose faults up to `seen` are stored. */
-  resume(sinceMs: number, seen: ReadonlyMap<string, number>): void {
-    this.#lostAtMs = sinceMs;
+  /**
+   * Backfills from `sinceMs` on the first session, skipping objects whose faults up to `seen` are stored;
+   * until that listing succeeded the cluster is reported alive no later than `aliveMs` (the stored moment
+   * `sinceMs` was derived from).
+   */
+  resume(sinceMs: number, seen: ReadonlyMap<string, number>, aliveMs = sinceMs): void {
+    this.#lost = { sinceMs, aliveMs: Math.max(sinceMs, aliveMs) };
     for (const [key, at] of seen) this.#remember(key, at);
+  }
+
+  /**
+   * The earliest moment whose faults may not all be reported yet: a backfill (after a resume, an outage,
+   * a vanished subscription, a stream not confirmed open) in flight, failed, or waiting for the next
+   * session; null when none is owed. See {@link Feed.owedSince}.
+   */
+  owedSince(): number | null {
+    let owed = this.#lost?.aliveMs ?? null;
+    for (const gap of this.#listing) owed = owed === null ? gap.aliveMs : Math.min(owed, gap.aliveMs);
+    return owed;
   }
 
   /** The latest subscription check, if it was sent at or after `sinceMs`: see {@link Feed.sentSince}. */
@@ -139,7 +181,7 @@ export class PushFeed implements Feed {
     this.#lastCheck = null;
     this.#session = null;
     this.#subscriptionId = null;
-    this.#lostAtMs ??= lastAliveMs;
+    this.#lost ??= gapFrom(lastAliveMs);
   }
 
   /** Unsubscribes (best effort, bounded) while the session still stands. */
@@ -233,7 +275,7 @@ export class PushFeed implements Feed {
           subscription_id: subscriptionId,
         });
         this.#subscriptionId = await this.#subscribe(session.client);
-        void this.#backfillSince(session.client, this.#confirmedAtMs, "subscription vanished");
+        void this.#fill(session.client, gapFrom(this.#confirmedAtMs), "subscription vanished");
       }
       this.#confirmedAtMs = checkedAtMs;
       report({
@@ -250,22 +292,40 @@ export class PushFeed implements Feed {
   }
 
   /**
-   * After an outage: list once and report the Warning events since the connection was last alive. A
-   * backfill that fails (the session dropped again) leaves its start for the next session's, which then
-   * starts there (or earlier), not at the later moment the dropped session was last alive: the gap since
-   * a takeover's or restart's resume point is never skipped.
+   * After an outage (or a resume): list once and report the Warning events since the connection was last
+   * alive (since the resume point).
    */
   async #backfillAfterOutage(client: Client): Promise<void> {
-    const since = this.#lostAtMs;
-    if (since === null) return;
-    this.#lostAtMs = null;
-    if (await this.#backfillSince(client, since, "outage")) return;
-    this.#lostAtMs = Math.min(this.#lostAtMs ?? since, since);
+    const gap = this.#lost;
+    if (gap === null) return;
+    this.#lost = null;
+    await this.#fill(client, gap, "outage");
+  }
+
+  /**
+   * Lists `gap` on `client`; it stays owed (the reported liveness held at its start) until the listing
+   * succeeded. One that fails (the session dropped again, the feed stopped) leaves it to the next
+   * session's backfill, which then starts there (or earlier), not at the later moment the dropped session
+   * was last alive: the gap since a takeover's or restart's resume point is never skipped, and a replica
+   * that takes the cluster over meanwhile resumes from it. Listed when another session is already up.
+   */
+  async #fill(client: Client, gap: Gap, why: BackfillReason): Promise<void> {
+    this.#listing.add(gap);
+    try {
+      if (await this.#backfillSince(client, gap.sinceMs, why)) return;
+      this.#lost = joinGaps(this.#lost, gap);
+    } finally {
+      this.#listing.delete(gap);
+    }
+    const current = this.#session;
+    if (current && current.client !== client && !this.#stopped)
+      void this.#backfillAfterOutage(current.client);
   }
 
   /**
    * Lists once and reports the Warning events since `since` that were not pushed already; false when the
-   * listing failed (a server without `events_list` is not a failure: there is nothing to retry).
+   * listing failed or the feed was stopped meanwhile (a server without `events_list` is not a failure:
+   * there is nothing to retry).
    */
   async #backfillSince(client: Client, since: number, why: BackfillReason): Promise<boolean> {
     const { cluster, subscribe, timeoutMs, log } = this.#context;
@@ -276,7 +336,8 @@ export class PushFeed implements Feed {
         subscribe.namespaces,
         new Date(since),
       );
-      if (this.#stopped) return true;
+      // Stopped (the cluster was removed here): not reported, so still owed by whoever resumes it.
+      if (this.#stopped) return false;
       // A pushed fault carries the server's own id, a listed one a derived id: skip what was reported already.
       const faults = listed.filter(
         (e) => (this.#pushedAt.get(describeResource(e.resource)) ?? -1) < Date.parse(e.timestamp),

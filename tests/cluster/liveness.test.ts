@@ -115,6 +115,7 @@ test("resumeStates backfills from before the last-alive moment (uncommitted even
   const resume = states.get("a");
   expect(resume?.session_id).toBe("s-9");
   expect(Date.parse(resume?.since ?? "")).toBe(lastAlive - BACKFILL_OVERLAP_MS);
+  expect(Date.parse(resume?.last_alive ?? "")).toBe(lastAlive);
   expect(asked[0]?.[1]).toBeLessThanOrEqual(lastAlive - BACKFILL_OVERLAP_MS);
   expect(resume?.seen).toHaveLength(1);
   expect((await resumeStates({ liveness: () => [], recentEvents: () => [] })).size).toBe(0);

@@ -159,3 +159,94 @@ test("a backfill still listing when the feed stops (the cluster removed here) re
   await Bun.sleep(50);
   expect(messages.filter((m) => m.type === "event")).toEqual([]);
 });
+
+test("a gap is owed (the reported liveness held at its start) until a listing of it succeeded, a stop included", async () => {
+  const fault = resolveFault(
+    "owed",
+    { name: "owed-fault", faultType: "CrashLoop", timestamp: "2026-11-26T10:00:05Z" },
+    1,
+  );
+  const listText = listedText("owed-fault", fault);
+  let lists = 0;
+  const answers: Array<PromiseWithResolvers<void>> = [];
+  const client = {
+    async callTool({ name }: { name: string }) {
+      if (name !== "events_list") return { content: [{ type: "text", text: '{"subscriptionId":"sub-1"}' }] };
+      lists++;
+      const answer = Promise.withResolvers<void>();
+      answers.push(answer);
+      await answer.promise;
+      return { content: [{ type: "text", text: listText }] };
+    },
+  } as unknown as Client;
+  const { feed, messages } = pushFeedFor("owed");
+  const since = Date.parse("2026-11-26T10:00:00Z");
+  const stored = Date.parse("2026-11-26T10:00:10Z"); // the liveness `since` was derived from
+  expect(feed.owedSince()).toBeNull();
+  feed.resume(since, new Map(), stored);
+  expect(feed.owedSince()).toBe(stored);
+  await feed.start({ client, lose: () => {} });
+  await waitFor("the first listing", () => lists === 1, 2000, 5);
+  expect(feed.owedSince()).toBe(stored);
+  // The session drops (last alive later) and its listing fails: still owed from the resume.
+  feed.ended(Date.parse("2026-11-26T10:00:40Z"));
+  answers[0]?.reject(new Error("MCP error -32000: Connection closed"));
+  await Bun.sleep(10);
+  expect(feed.owedSince()).toBe(stored);
+  // The next session's listing succeeds: nothing owed any more.
+  await feed.start({ client, lose: () => {} });
+  await waitFor("the second listing", () => lists === 2, 2000, 5);
+  answers[1]?.resolve();
+  await waitFor("the gap listed", () => feed.owedSince() === null, 2000, 5);
+  expect(messages.flatMap((m) => (m.type === "event" ? [m.event.resource.name] : []))).toEqual([
+    "owed-fault",
+  ]);
+
+  // Removed here while listing another gap: nothing reported, and the gap is still owed after the stop.
+  feed.ended(Date.parse("2026-11-26T10:01:00Z"));
+  await feed.start({ client, lose: () => {} });
+  await waitFor("the third listing", () => lists === 3, 2000, 5);
+  await feed.stop();
+  answers[2]?.resolve();
+  await Bun.sleep(10);
+  expect(feed.owedSince()).toBe(Date.parse("2026-11-26T10:01:00Z"));
+});
+
+test("a backfill that fails after the next session is up is listed on that session at once", async () => {
+  const fault = resolveFault(
+    "late-fail",
+    { name: "late-fail-fault", faultType: "CrashLoop", timestamp: "2026-11-26T10:00:05Z" },
+    1,
+  );
+  const listText = listedText("late-fail-fault", fault);
+  const answers: Array<PromiseWithResolvers<void>> = [];
+  const callTool = async ({ name }: { name: string }) => {
+    if (name !== "events_list") return { content: [{ type: "text", text: '{"subscriptionId":"sub-1"}' }] };
+    const answer = Promise.withResolvers<void>();
+    answers.push(answer);
+    await answer.promise;
+    return { content: [{ type: "text", text: listText }] };
+  };
+  // Two sessions, two clients (the feed tells its current session by its client).
+  const session = () => ({ client: { callTool } as unknown as Client, lose: () => {} });
+  const { feed, messages } = pushFeedFor("late-fail");
+  feed.resume(Date.parse("2026-11-26T10:00:00Z"), new Map());
+  await feed.start(session());
+  await waitFor("the first listing", () => answers.length === 1, 2000, 5);
+  // The session drops after the fault; the next one is up before the first listing's failure arrives.
+  feed.ended(Date.parse("2026-11-26T10:00:20Z"));
+  await feed.start(session());
+  await waitFor("the second session's listing", () => answers.length === 2, 2000, 5);
+  answers[1]?.resolve(); // from 10:00:20: does not reach back to the fault
+  answers[0]?.reject(new Error("MCP error -32000: Connection closed"));
+  await waitFor("the failed gap listed again on the second session", () => answers.length === 3, 2000, 5);
+  answers[2]?.resolve();
+  await waitFor("nothing owed", () => feed.owedSince() === null, 2000, 5);
+  try {
+    expect(messages.flatMap((m) => (m.type === "event" ? [m.event.resource.name] : []))).toEqual([
+      "late-fail-fault",
+    ]);
+  } finally {
+    await feed.stop();
+  }
+});
