@@ -342,6 +342,9 @@ export class PushFeed implements Feed {
       const faults = listed.filter(
         (e) => (this.#pushedAt.get(describeResource(e.resource)) ?? -1) < Date.parse(e.timestamp),
       );
+      // Oldest first, whatever order the server lists in: reported in time order, and the newest (the ones a
+      // late push can still bring) are remembered last, so the bounded memory drops the oldest first.
+      faults.sort((a, b) => Date.parse(a.timestamp) - Date.parse(b.timestamp));
       reportEvents(faults, this.#context);
       // Reported now: neither a backfill soon after (a session dropped again) nor their push arriving
       // late may report them a second time.
@@ -377,11 +380,15 @@ export class PushFeed implements Feed {
     remember(this.#pushedAt, key, at);
   }
 
-  /** Whether a backfill listed `event` already: same object and fault type, at its time or later. */
+  /**
+   * Whether a backfill listed `event` already: same object and fault type, in its second or later. The
+   * stock server lists whole seconds (`10:00:05 +0000 UTC`) where its push carries milliseconds: a listed
+   * time covers its whole second, or a push that comes after the listing answer would be reported twice.
+   */
   #listedAlready(event: FaultEvent): boolean {
     if (this.#listedAt.size === 0) return false; // nothing listed yet (the rule): no key to build
     const listed = this.#listedAt.get(listedKey(event));
-    return listed !== undefined && listed >= Date.parse(event.timestamp);
+    return listed !== undefined && listed >= Math.floor(Date.parse(event.timestamp) / 1000) * 1000;
   }
 }
 

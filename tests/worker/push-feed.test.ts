@@ -85,6 +85,14 @@ test("a push that arrives after the backfill's listing answer (same object, type
   try {
     await waitFor("the listed fault reported", () => reported().length === 1, 2000, 5);
     push(listed); // its push, late: the same occurrence under the server's own id
+    // … and with the milliseconds a push carries, where the listing printed whole seconds.
+    push(
+      resolveFault(
+        "late",
+        { name: "late-push", faultType: "CrashLoop", timestamp: "2026-11-26T10:00:05.480Z" },
+        1,
+      ),
+    );
     const later = resolveFault(
       "late",
       { name: "late-push", faultType: "CrashLoop", timestamp: "2026-11-26T10:00:09Z" },

@@ -46,7 +46,7 @@ test.skipIf(!available)(
       expect(outcome).toBe("CONNECTION_CLOSED");
       reserved.release();
       // The pool still serves: a new connection replaces the dead one.
-      expect(await sql`select 2 as two`).toEqual([{ two: 2 }]);
+      expect((await sql`select 2 as two`)[0]).toEqual({ two: 2 });
     } finally {
       await sql.end({ timeout: 1 });
     }
