@@ -1,6 +1,7 @@
 /** SharedClock: many periodic jobs on one timer, grouped within their slack, never more than it late. */
 import { expect, test } from "bun:test";
-import { SharedClock } from "../../src/worker/shared-clock.ts";
+import { SharedClock, SLICE_MS } from "../../src/worker/shared-clock.ts";
+import { waitFor } from "../helpers/wait.ts";
 
 test("jobs due within the slack of one another run in the same wake-up, none later than its slack", async () => {
   const clock = new SharedClock();
@@ -50,4 +51,30 @@ test("the average period is the interval: a late run does not push the next one 
     } else expect(next.due).toBeGreaterThan(run.due + 20);
   }
   expect(onSchedule).toBeGreaterThan(0);
+});
+
+test("many jobs due at once run in slices of at most SLICE_MS: what waits for the event loop runs between them", async () => {
+  const clock = new SharedClock();
+  let ran = 0;
+  let ranWhenTheLoopTurned = -1;
+  const stops: Array<() => void> = [];
+  for (let i = 0; i < 10; i++) {
+    stops.push(
+      clock.every(50, () => {
+        if (ran === 0) setImmediate(() => (ranWhenTheLoopTurned = ran));
+        const until = performance.now() + 1; // each job holds the thread for 1 ms
+        while (performance.now() < until) {}
+        ran++;
+      }),
+    );
+  }
+  try {
+    await waitFor("the ten jobs' first runs", () => ran >= 10, 5000);
+    expect(SLICE_MS).toBeLessThan(10);
+    // The loop turned after a slice (2 ms: two or three jobs), not after all ten (10 ms in one turn).
+    expect(ranWhenTheLoopTurned).toBeGreaterThan(0);
+    expect(ranWhenTheLoopTurned).toBeLessThanOrEqual(Math.ceil(SLICE_MS) + 1);
+  } finally {
+    for (const stop of stops) stop();
+  }
 });
