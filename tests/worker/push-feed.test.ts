@@ -40,6 +40,25 @@ function listedText(pod: string, fault: ReturnType<typeof resolveFault>): string
   );
 }
 
+/** A CrashLoop fault of Pod `pod` in cluster `cluster` at `timestamp` (the cluster's `seq`th), as a push carries it. */
+function crashLoop(
+  cluster: string,
+  pod: string,
+  timestamp = "2026-11-26T10:00:05Z",
+  seq = 1,
+): ReturnType<typeof resolveFault> {
+  return resolveFault(cluster, { name: pod, faultType: "CrashLoop", timestamp }, seq);
+}
+
+/** {@link crashLoop} at 10:00:05, and the `events_list` answer that lists it. */
+function listedCrashLoop(
+  cluster: string,
+  pod: string,
+): { fault: ReturnType<typeof resolveFault>; listText: string } {
+  const fault = crashLoop(cluster, pod);
+  return { fault, listText: listedText(pod, fault) };
+}
+
 /** A push feed for cluster `name` (no server: the test's client answers), with the messages it reports. */
 function pushFeedFor(name: string): { feed: PushFeed; messages: ConnectionMessage[] } {
   const messages: ConnectionMessage[] = [];
@@ -59,12 +78,7 @@ function pushFeedFor(name: string): { feed: PushFeed; messages: ConnectionMessag
 }
 
 test("a push that arrives after the backfill's listing answer (same object, type and time) is not reported again; a later one is", async () => {
-  const listed = resolveFault(
-    "late",
-    { name: "late-push", faultType: "CrashLoop", timestamp: "2026-11-26T10:00:05Z" },
-    1,
-  );
-  const listText = listedText("late-push", listed);
+  const { fault: listed, listText } = listedCrashLoop("late", "late-push");
   const client = {
     async callTool({ name }: { name: string }) {
       const text = name === "events_list" ? listText : '{"subscriptionId":"sub-1"}';
@@ -86,19 +100,8 @@ test("a push that arrives after the backfill's listing answer (same object, type
     await waitFor("the listed fault reported", () => reported().length === 1, 2000, 5);
     push(listed); // its push, late: the same occurrence under the server's own id
     // … and with the milliseconds a push carries, where the listing printed whole seconds.
-    push(
-      resolveFault(
-        "late",
-        { name: "late-push", faultType: "CrashLoop", timestamp: "2026-11-26T10:00:05.480Z" },
-        1,
-      ),
-    );
-    const later = resolveFault(
-      "late",
-      { name: "late-push", faultType: "CrashLoop", timestamp: "2026-11-26T10:00:09Z" },
-      2,
-    );
-    push(later);
+    push(crashLoop("late", "late-push", "2026-11-26T10:00:05.480Z"));
+    push(crashLoop("late", "late-push", "2026-11-26T10:00:09Z", 2));
     expect(reported()).toEqual(["late-push@2026-11-26T10:00:05.000Z", "late-push@2026-11-26T10:00:09Z"]);
   } finally {
     await feed.stop();
@@ -106,12 +109,7 @@ test("a push that arrives after the backfill's listing answer (same object, type
 });
 
 test("a backfill that fails (the session dropped again) is not skipped: the next session backfills from the same point", async () => {
-  const fault = resolveFault(
-    "gap",
-    { name: "in-the-gap", faultType: "CrashLoop", timestamp: "2026-11-26T10:00:05Z" },
-    1,
-  );
-  const listText = listedText("in-the-gap", fault);
+  const { listText } = listedCrashLoop("gap", "in-the-gap");
   let lists = 0;
   const client = {
     async callTool({ name }: { name: string }) {
@@ -140,12 +138,7 @@ test("a backfill that fails (the session dropped again) is not skipped: the next
 });
 
 test("a backfill still listing when the feed stops (the cluster removed here) reports nothing", async () => {
-  const fault = resolveFault(
-    "removed",
-    { name: "listed-late", faultType: "CrashLoop", timestamp: "2026-11-26T10:00:05Z" },
-    1,
-  );
-  const listText = listedText("listed-late", fault);
+  const { listText } = listedCrashLoop("removed", "listed-late");
   const { promise: answer, resolve: answerNow } = Promise.withResolvers<void>();
   let listing = false;
   const client = {
@@ -169,12 +162,7 @@ test("a backfill still listing when the feed stops (the cluster removed here) re
 });
 
 test("a gap is owed (the reported liveness held at its start) until a listing of it succeeded, a stop included", async () => {
-  const fault = resolveFault(
-    "owed",
-    { name: "owed-fault", faultType: "CrashLoop", timestamp: "2026-11-26T10:00:05Z" },
-    1,
-  );
-  const listText = listedText("owed-fault", fault);
+  const { listText } = listedCrashLoop("owed", "owed-fault");
   let lists = 0;
   const answers: Array<PromiseWithResolvers<void>> = [];
   const client = {
@@ -221,12 +209,7 @@ test("a gap is owed (the reported liveness held at its start) until a listing of
 });
 
 test("a backfill that fails after the next session is up is listed on that session at once", async () => {
-  const fault = resolveFault(
-    "late-fail",
-    { name: "late-fail-fault", faultType: "CrashLoop", timestamp: "2026-11-26T10:00:05Z" },
-    1,
-  );
-  const listText = listedText("late-fail-fault", fault);
+  const { listText } = listedCrashLoop("late-fail", "late-fail-fault");
   const answers: Array<PromiseWithResolvers<void>> = [];
   const callTool = async ({ name }: { name: string }) => {
     if (name !== "events_list") return { content: [{ type: "text", text: '{"subscriptionId":"sub-1"}' }] };
