@@ -132,22 +132,14 @@ log_level: info
   }, 120_000);
 
   test("workers.threads: never: the source on the main thread under Deno; a fault reaches the agent with its cluster's kubeconfig; SIGTERM exits 0", async () => {
-    const kubeconfig = writeKubeconfig(dir.path, "solo.kubeconfig");
-    const state = join(dir.path, "inline-state");
-    const config = writeFile(
+    const { config, state } = simConfig(
       dir.path,
-      "inline.yaml",
-      `clusters:
-  - name: solo
-    mcp_endpoint: "${sim.endpoint("solo")}"
-    kubeconfig: ./solo.kubeconfig
-agent: { command: ["${join(ROOT, "examples", "agents", "triage.sh")}"] }
-workers: { threads: never }
-health: { listen: "127.0.0.1:0" }
-state_dir: ${state}
-log_level: info
-`,
+      sim,
+      "inline",
+      ["solo"],
+      `agent: { command: ["${join(ROOT, "examples", "agents", "triage.sh")}"] }\nworkers: { threads: never }\nlog_level: info\n`,
     );
+    const kubeconfig = join(dir.path, "solo.kubeconfig");
     const run = runFaultline(config, {}, "deno");
     try {
       await run.waitActive(1, START_MS);
