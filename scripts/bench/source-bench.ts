@@ -122,7 +122,7 @@ try {
         const thread = startThread<MainToWorker, WorkerToMain>(entry, {
           message: (message) => {
             if (message.type === "events") {
-              events += message.json.split("\n").length;
+              events += "json" in message ? message.json.split("\n").length : message.events.length;
               batches++;
             } else if (message.type === "alives") pings += message.reports.length;
             else if (

@@ -10,6 +10,7 @@ import type { LogLevel } from "../log.ts";
 import { errorMessage, logger } from "../log.ts";
 import { Backoff } from "../runtime/backoff.ts";
 import {
+  type InlineRun,
   type ParentPort,
   startInline,
   startThread,
@@ -43,7 +44,7 @@ const WORKER_ENTRY: string = import.meta.url.includes("/$bunfs/")
  */
 function startSource(handlers: ThreadHandlers<WorkerToMain>, inline: boolean): WorkerThread {
   if (!inline) return startThread<MainToWorker, WorkerToMain>(WORKER_ENTRY, handlers);
-  return startInline<MainToWorker, WorkerToMain>(() => loadSource(), handlers);
+  return startInline<MainToWorker, WorkerToMain>(loadSource, handlers);
 }
 
 /** What the worker entry exports: the source, to run on this thread (see entry.ts). */
@@ -55,7 +56,7 @@ type RunSource = (port: ParentPort<WorkerToMain, MainToWorker>, options: { inlin
  * entry point already, and `deno check` (which cannot resolve the MCP SDK's `./*` type paths) does not
  * follow it from the main thread's graph, as it never followed the worker's.
  */
-async function loadSource(): Promise<(port: ParentPort<WorkerToMain, MainToWorker>) => () => void> {
+async function loadSource(): Promise<InlineRun<MainToWorker, WorkerToMain>> {
   const entry: { runSource?: unknown } = await import(WORKER_ENTRY);
   if (typeof entry.runSource !== "function") throw new Error(`${WORKER_ENTRY} exports no runSource`);
   const runSource = entry.runSource as RunSource;

@@ -3,7 +3,8 @@
  * `close` event says when one ended; measured ~2x the messages per second of `node:worker_threads`
  * there), `node:worker_threads` under Deno (whose Web Workers have no event for a worker that ended:
  * its `exit` event is that). {@link startThread} is the main thread's side, {@link parentThread} the
- * worker's.
+ * worker's. {@link startInline} runs the same code on the main thread itself, behind the same
+ * {@link Thread} interface (`workers.threads`): messages cross in microtasks, not cloned.
  */
 import { Worker as NodeWorker, parentPort } from "node:worker_threads";
 import { RUNTIME } from "./runtime.ts";
@@ -20,7 +21,7 @@ export interface ThreadHandlers<In> {
 
 /** A running thread, seen from the main thread. */
 export interface Thread<Out, In> {
-  /** Sends it a message (structured clone). */
+  /** Sends it a message (structured clone between threads; as it is inline). */
   post(message: Out): void;
   /** Also calls `listener` for each message it posts from now on. */
   onMessage(listener: (data: In) => void): void;
@@ -30,7 +31,7 @@ export interface Thread<Out, In> {
 
 /** The worker's side: its parent. */
 export interface ParentPort<Out, In> {
-  /** Sends the main thread a message (structured clone). */
+  /** Sends the main thread a message (structured clone between threads; as it is inline). */
   post(message: Out): void;
   /** Calls `handler` for each message the main thread sends. */
   onMessage(handler: (data: In) => void): void;

@@ -218,17 +218,27 @@ export interface EventMessage {
 export const EVENT_BATCH_MS = 4;
 
 /**
- * The faults a worker's connections reported within {@link EVENT_BATCH_MS} (one message, not one each),
- * as JSON text, one {@link FaultEvent} per line: measured 3.5× cheaper than structured-cloning the objects
- * (0.84 vs 2.98 µs per event), and each line is the event's JSON the store records (not serialised again
- * on the main thread). Validated in the worker; the main thread trusts its own worker's JSON.
+ * The faults a source's connections reported within {@link EVENT_BATCH_MS} (one message, not one each).
+ * From a worker thread as JSON text, one {@link FaultEvent} per line: measured 3.5× cheaper than
+ * structured-cloning the objects (0.84 vs 2.98 µs per event), and each line is the event's JSON the store
+ * records (not serialised again on the main thread). From a source on the main thread (`workers.threads`)
+ * as the objects themselves: nothing crosses a thread, so nothing is encoded. Validated in the source; the
+ * main thread trusts its own source's events.
  */
-export interface EventBatchMessage {
+export type EventBatchMessage = EventJsonBatch | EventObjectBatch;
+
+/** An {@link EventBatchMessage} from a worker thread. */
+export interface EventJsonBatch {
   type: "events";
   /** One event's JSON per line, `\n` between lines (JSON text never holds a raw line break). */
   json: string;
-  /** A source on the main thread hands its events over as they are (`json` is then empty). */
-  events?: FaultEvent[];
+}
+
+/** An {@link EventBatchMessage} from a source on the main thread. */
+export interface EventObjectBatch {
+  type: "events";
+  /** The events as the source validated them. */
+  events: FaultEvent[];
 }
 
 /** The server reported its own watch failing (`kubernetes/subscription_error`); the connection stays. */
@@ -348,7 +358,7 @@ export function boundReport(message: ConnectionMessage): ConnectionMessage {
 }
 
 /** Encodes a worker's batch of events for an {@link EventBatchMessage}: one JSON line per event. */
-export function encodeEventBatch(events: readonly FaultEvent[]): EventBatchMessage {
+export function encodeEventBatch(events: readonly FaultEvent[]): EventJsonBatch {
   let json = "";
   for (let i = 0; i < events.length; i++) json += (i === 0 ? "" : "\n") + JSON.stringify(events[i]);
   return { type: "events", json };
@@ -360,7 +370,7 @@ export function encodeEventBatch(events: readonly FaultEvent[]): EventBatchMessa
  * main thread trusts a JSON cast.
  */
 export function decodeEventBatch(message: EventBatchMessage): FaultEvent[] {
-  if (message.events) return message.events;
+  if ("events" in message) return message.events;
   if (message.json === "") return [];
   const lines = message.json.split("\n");
   const events: FaultEvent[] = new Array(lines.length);

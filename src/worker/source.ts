@@ -61,7 +61,7 @@ export function runSource(
   const post = (message: WorkerToMain): void => parent.post(message);
 
   /** Events wait here up to {@link EVENT_BATCH_MS} and cross in batches (see {@link sendEvents}). */
-  const events = new EventBatcher((batch) => guarded(sendEvents)(batch));
+  const events = new EventBatcher(guarded(sendEvents));
 
   /** `alive` reports not sent yet, the latest per cluster (see {@link AliveBatchMessage}). */
   const pendingAlive = new Map<string, AliveMessage>();
@@ -79,6 +79,12 @@ export function runSource(
     pendingAlive.clear();
   }
 
+  /** Built once: the `alive` timer's callback. */
+  const flushAliveGuarded = guarded(flushAlive);
+
+  /** Set when ended (inline, see the function returned): a change still queued then starts nothing. */
+  let halted = false;
+
   /** Set by a `fail` message (fault injection): the next batch fails to encode. */
   let failNextBatch = false;
 
@@ -90,8 +96,8 @@ export function runSource(
   }
 
   /**
-   * Sends a batch of events as one message: a structured clone, and a wake-up and a task of the main
-   * thread, for all of them (see {@link EVENT_BATCH_MS}).
+   * Sends a batch of events as one message (see {@link EVENT_BATCH_MS}): from a worker thread as JSON
+   * text, one wake-up and task of the main thread for all of them; inline as the objects.
    */
   function sendEvents(batch: FaultEvent[]): void {
     if (failNextBatch) {
@@ -99,7 +105,7 @@ export function runSource(
       throw new RangeError("injected failure: event batch could not be encoded");
     }
     if (options.inline) {
-      post({ type: "events", json: "", events: batch });
+      post({ type: "events", events: batch });
       return;
     }
     post(encodeEventBatch(batch));
@@ -165,7 +171,7 @@ export function runSource(
       pendingAlive.set(message.cluster, message);
       // A new session goes at once: a replica taking the cluster over after a crash must find it to end it.
       if (sentSession.get(message.cluster) !== message.session_id) flushAlive();
-      else aliveTimer ??= setTimeout(guarded(flushAlive), ALIVE_BATCH_MS);
+      else aliveTimer ??= setTimeout(flushAliveGuarded, ALIVE_BATCH_MS);
       return;
     }
     flush();
@@ -173,8 +179,9 @@ export function runSource(
     post(message);
   }
 
-  /** Starts a connection for each spec. */
+  /** Starts a connection for each spec (none once ended: a change queued behind a `disconnect`). */
   function connect(specs: readonly ClusterSpec[], settings: ConnectionSettings): void {
+    if (halted) return;
     gate ??= new StartupGate(settings.connect_concurrency);
     for (const spec of specs) {
       const connection = new ClusterConnection(spec, settings, report, gate, flow, clock);
@@ -240,6 +247,7 @@ export function runSource(
   );
 
   return () => {
+    halted = true;
     flow.release();
     if (aliveTimer !== null) clearTimeout(aliveTimer);
     aliveTimer = null;
