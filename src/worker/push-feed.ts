@@ -134,7 +134,7 @@ export class PushFeed implements Feed {
       void unconfirmed.settled.then(() => {
         if (this.#session === session) return this.#fill(session.client, gap, "stream unconfirmed");
         this.#listing.delete(gap);
-        this.#lost = joinGaps(this.#lost, gap);
+        this.#owe(gap, session.client);
       });
     }
     this.#stopChecks?.();
@@ -278,6 +278,8 @@ export class PushFeed implements Feed {
         void this.#fill(session.client, gapFrom(this.#confirmedAtMs), "subscription vanished");
       }
       this.#confirmedAtMs = checkedAtMs;
+      // A listing that failed on this session (a timeout, a 5xx) is tried again, once a check.
+      if (this.#lost !== null && this.#listing.size === 0) void this.#backfillAfterOutage(session.client);
       report({
         type: "subscription_checked",
         cluster: cluster.name,
@@ -311,12 +313,22 @@ export class PushFeed implements Feed {
    */
   async #fill(client: Client, gap: Gap, why: BackfillReason): Promise<void> {
     this.#listing.add(gap);
+    let listed = false;
     try {
-      if (await this.#backfillSince(client, gap.sinceMs, why)) return;
-      this.#lost = joinGaps(this.#lost, gap);
+      listed = await this.#backfillSince(client, gap.sinceMs, why);
     } finally {
       this.#listing.delete(gap);
     }
+    if (!listed) this.#owe(gap, client);
+  }
+
+  /**
+   * `gap` was not listed on `client`'s session: it is owed to the next backfill, at once when another
+   * session is up already (its own backfill has run), else when the next one starts or, while this
+   * session stays up, at its next successful subscription check.
+   */
+  #owe(gap: Gap, client: Client): void {
+    this.#lost = joinGaps(this.#lost, gap);
     const current = this.#session;
     if (current && current.client !== client && !this.#stopped)
       void this.#backfillAfterOutage(current.client);

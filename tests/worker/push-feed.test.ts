@@ -60,12 +60,12 @@ function listedCrashLoop(
 }
 
 /** A push feed for cluster `name` (no server: the test's client answers), with the messages it reports. */
-function pushFeedFor(name: string): { feed: PushFeed; messages: ConnectionMessage[] } {
+function pushFeedFor(name: string, checkSeconds?: number): { feed: PushFeed; messages: ConnectionMessage[] } {
   const messages: ConnectionMessage[] = [];
   const feed = new PushFeed(
     {
       cluster: { name, mcp_endpoint: "http://127.0.0.1:1/mcp", labels: {} },
-      subscribe: { mode: "faults", poll_interval_seconds: 15 },
+      subscribe: { mode: "faults", poll_interval_seconds: 15, check_interval_seconds: checkSeconds },
       timeoutMs: 1000,
       target: { endpoint: "http://127.0.0.1:1/mcp", field: (field) => field },
       report: (message) => messages.push(message),
@@ -236,6 +236,63 @@ test("a backfill that fails after the next session is up is listed on that sessi
   try {
     expect(messages.flatMap((m) => (m.type === "event" ? [m.event.resource.name] : []))).toEqual([
       "late-fail-fault",
+    ]);
+  } finally {
+    await feed.stop();
+  }
+});
+
+test("a stream not confirmed open whose session dropped before it settled: its gap is listed on the next session, once it settles", async () => {
+  const { listText } = listedCrashLoop("unconfirmed", "unconfirmed-fault"); // at 10:00:05
+  let lists = 0;
+  const callTool = async ({ name }: { name: string }) => {
+    if (name === "events_list") lists++;
+    const text = name === "events_list" ? listText : '{"subscriptionId":"sub-1"}';
+    return { content: [{ type: "text", text }] };
+  };
+  const client = () => ({ callTool }) as unknown as Client;
+  const settled = Promise.withResolvers<void>();
+  const { feed, messages } = pushFeedFor("unconfirmed");
+  await feed.start({
+    client: client(),
+    lose: () => {},
+    unconfirmed: { sinceMs: Date.parse("2026-11-26T10:00:00Z"), settled: settled.promise },
+  });
+  expect(feed.owedSince()).toBe(Date.parse("2026-11-26T10:00:00Z"));
+  // The session drops before its stream settled; the next one is up (its backfill from 10:00:20 misses
+  // the fault) before the first session's wait ends.
+  feed.ended(Date.parse("2026-11-26T10:00:20Z"));
+  await feed.start({ client: client(), lose: () => {} });
+  await waitFor("the second session's own listing", () => lists === 1, 2000, 5);
+  settled.resolve();
+  await waitFor("the unconfirmed gap listed on the second session", () => lists === 2, 2000, 5);
+  await waitFor("nothing owed", () => feed.owedSince() === null, 2000, 5);
+  try {
+    expect(messages.flatMap((m) => (m.type === "event" ? [m.event.resource.name] : []))).toEqual([
+      "unconfirmed-fault",
+    ]);
+  } finally {
+    await feed.stop();
+  }
+});
+
+test("a listing that fails while its session stays up is tried again at the next subscription check", async () => {
+  const { listText } = listedCrashLoop("retried", "retried-fault");
+  let lists = 0;
+  const callTool = async ({ name }: { name: string }) => {
+    if (name === "events_list" && ++lists === 1) throw new Error("MCP error -32001: Request timed out");
+    const text = name === "events_list" ? listText : '{"subscriptionId":"sub-1"}'; // the check finds sub-1
+    return { content: [{ type: "text", text }] };
+  };
+  const { feed, messages } = pushFeedFor("retried", 0.05);
+  feed.resume(Date.parse("2026-11-26T10:00:00Z"), new Map());
+  await feed.start({ client: { callTool } as unknown as Client, lose: () => {} });
+  try {
+    await waitFor("the listing tried again after a check", () => lists === 2, 3000, 5);
+    await waitFor("the fault reported", () => messages.some((m) => m.type === "event"), 2000, 5);
+    await waitFor("nothing owed", () => feed.owedSince() === null, 2000, 5);
+    expect(messages.flatMap((m) => (m.type === "event" ? [m.event.resource.name] : []))).toEqual([
+      "retried-fault",
     ]);
   } finally {
     await feed.stop();
