@@ -28,7 +28,9 @@ export class PgMaintenance implements MaintenanceStore {
    * replicas, so a report never overwrites a newer one: a replica that released (or was fenced from) a
    * cluster may write its last report after the taker wrote its new session, and that session must stay
    * recorded, or a taker after the next crash would not end it (replicas' clocks are assumed within
-   * a second of each other, as for the lease).
+   * a second of each other, as for the lease). A report of the session already recorded may go back:
+   * its own connection holds its liveness back to the start of a gap it still owes a backfill of (see
+   * `Feed.owedSince`), and a taker must resume from there, as on SQLite.
    */
   async recordLiveness(reports: readonly ClusterLiveness[]): Promise<void> {
     if (reports.length === 0) return;
@@ -44,7 +46,8 @@ export class PgMaintenance implements MaintenanceStore {
       SELECT * FROM unnest(${rows.map((r) => r.cluster)}::text[], ${rows.map((r) => r.last_alive_ms)}::int8[],
         ${rows.map((r) => r.session_id)}::text[])
       ON CONFLICT (cluster) DO UPDATE SET last_alive_ms = excluded.last_alive_ms, session_id = excluded.session_id
-      WHERE cluster_liveness.last_alive_ms <= excluded.last_alive_ms`,
+      WHERE cluster_liveness.last_alive_ms <= excluded.last_alive_ms
+        OR cluster_liveness.session_id = excluded.session_id`,
     );
   }
 

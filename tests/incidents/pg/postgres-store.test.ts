@@ -252,7 +252,7 @@ ha:
     expect(out).not.toContain(PLANTED);
   });
 
-  test("shared liveness: a replica's late report never overwrites the newer session another replica recorded", async () => {
+  test("shared liveness: a replica's late report never overwrites the newer session another replica recorded; the same session may go back", async () => {
     const admin = postgres(pg.url, { max: 1, onnotice: () => {} });
     await admin.unsafe("CREATE DATABASE liveness_shared");
     await admin.end();
@@ -269,6 +269,13 @@ ha:
       ]);
       await taker.maintenance.recordLiveness([{ cluster: "c", last_alive_ms: 4000, session_id: "s-r1" }]);
       expect((await releaser.maintenance.liveness())[0]?.last_alive_ms).toBe(4000);
+      // The same session may go back (its connection holds its liveness at a gap it still owes a backfill
+      // of); another session's older report still may not.
+      await taker.maintenance.recordLiveness([{ cluster: "c", last_alive_ms: 3500, session_id: "s-r1" }]);
+      await releaser.maintenance.recordLiveness([{ cluster: "c", last_alive_ms: 3400, session_id: "s-r0" }]);
+      expect(await releaser.maintenance.liveness()).toEqual([
+        { cluster: "c", last_alive_ms: 3500, session_id: "s-r1" },
+      ]);
     } finally {
       await releaser.close();
       await taker.close();
