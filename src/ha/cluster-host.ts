@@ -42,6 +42,14 @@ export interface ClusterHostDeps {
   eventsStored(): Promise<void>;
 }
 
+/** The configs of the clusters in `held`, in config order: what this replica's registry shows. */
+export function heldConfigs(
+  clusters: ReadonlyMap<string, ClusterConfig>,
+  held: ReadonlySet<string>,
+): ClusterConfig[] {
+  return [...clusters.values()].filter((c) => held.has(c.name));
+}
+
 /**
  * The cluster host of a replica; `held` is kept to the clusters running here.
  *
@@ -52,7 +60,7 @@ export interface ClusterHostDeps {
  * ```
  */
 export function clusterHostOf(deps: ClusterHostDeps, held: Set<string>): OwnedHost {
-  const ownConfigs = () => [...deps.clusters.values()].filter((c) => held.has(c.name));
+  const ownConfigs = () => heldConfigs(deps.clusters, held);
   /** Takes under way (reading where their clusters were left), by cluster: a release cancels them. */
   const taking = new Map<string, symbol>();
   /** Removals under way (a fence drops clusters while the next tick may take them again). */

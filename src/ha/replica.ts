@@ -25,7 +25,7 @@ import type { Notifications } from "../notify/service.ts";
 import type { ClusterPlacement } from "../reload/apply.ts";
 import { redactUrl } from "../runtime/redact.ts";
 import { VERSION } from "../version.ts";
-import { clusterHostOf } from "./cluster-host.ts";
+import { clusterHostOf, heldConfigs } from "./cluster-host.ts";
 import { Coordinator, type CoordinatorState, HA_TICK_MS } from "./coordinator.ts";
 import { migrateHa, openHaDatabase } from "./database.ts";
 import { FleetStatusWriter, readFleet } from "./fleet-status.ts";
@@ -128,7 +128,6 @@ export async function startReplica(deps: ReplicaDeps): Promise<Replica | null> {
     throw error;
   }
   const held = new Set<string>();
-  const ownConfigs = () => [...deps.clusters.values()].filter((c) => held.has(c.name));
   const clusterHost = clusterHostOf(deps, held);
   const served = new Set<string>();
   const sinkHost: OwnedHost = {
@@ -192,7 +191,7 @@ export async function startReplica(deps: ReplicaDeps): Promise<Replica | null> {
     name: replica,
     placement: {
       apply(_next, diff, settings) {
-        deps.registry.sync(ownConfigs());
+        deps.registry.sync(heldConfigs(deps.clusters, held));
         deps.supervisor.replace(
           diff.changed.filter((c) => held.has(c.name)),
           settings,

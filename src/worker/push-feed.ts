@@ -93,7 +93,6 @@ export class PushFeed implements Feed {
   #lost: Gap | null = null;
   /** Gaps being listed now, and a not yet confirmed stream's gap waiting for its listing. */
   readonly #listing = new Set<Gap>();
-  /** Checks that the subscription still exists, while the server offers `events_list_subscriptions`. */
   /** The clock its subscription checks run on. */
   readonly #clock: SharedClock;
   /** Stops the subscription checks of the current session. */
