@@ -14,8 +14,8 @@
  *   `--runtime deno` runs faultline and the baseline under `deno run -A` (the simulator stays on Bun).
  *
  * For every N and each of the two, in turn: start it and wait until every cluster is active; let it settle;
- * measure its CPU while idle (pings only); inject a burst of faults as fast as the simulator can send them;
- * then inject a steady rate for a few seconds and measure each fault's latency; stop it. Then, with the
+ * measure its CPU while idle (pings only); inject B bursts (default 3) of K faults never sent before, each as
+ * fast as the simulator can send them and each all stored before the next (scripts/bench/bursts.ts); then inject a steady rate for a few seconds and measure each fault's latency; stop it. Then, with the
  * simulator's servers switched to hold their event streams' headers until the first event (as the MCP
  * TypeScript SDK's server on Bun does), start each once more and time its start-up only. Last, the store
  * alone (scripts/bench/store-bench.ts). Figures are printed per N with the ratio faultline/baseline, then
@@ -33,8 +33,10 @@ import {
   HTTP_LIMIT_VARIABLE,
   requiredHttpRequests,
 } from "../src/runtime/http-capacity.ts";
+import { medianThreads } from "./bench/burst-stats.ts";
+import { type BurstPhase, type BurstPlan, baselineBursts, faultlineBursts } from "./bench/bursts.ts";
 import { wallMs } from "./bench/context.ts";
-import { healthSummary, type ObservedEvent, openStoredEvents, waitForCount } from "./bench/measure.ts";
+import { healthSummary, type ObservedEvent, openStoredEvents } from "./bench/measure.ts";
 import { type BenchOptions, parseOptions, USAGE } from "./bench/options.ts";
 import {
   type JsonLineChild,
@@ -137,6 +139,20 @@ async function waitForStreams(sim: SimHandle, n: number, notes: string[]): Promi
     }
     await Bun.sleep(100);
   }
+}
+
+/** The burst phase's plan for `n` clusters: options.bursts bursts of options.burst faults, tags `<prefix><i>`. */
+function burstPlan(sim: SimHandle, n: number, options: BenchOptions, tagPrefix: string): BurstPlan {
+  return { sim: sim.child, clusters: n, perBurst: options.burst, bursts: options.bursts, tagPrefix };
+}
+
+/** Puts the burst phase's figures in `result`: every burst, the medians, per-thread medians. */
+function recordBursts(result: RunResult, phase: BurstPhase): void {
+  result.bursts = phase.each;
+  result.burst = phase.summary;
+  result.cpu_burst_s = phase.summary.cpu_s;
+  result.threads.burst = medianThreads(phase.each.map((b) => b.threads));
+  result.notes.push(...phase.notes);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -246,30 +262,9 @@ async function runFaultline(
     result.latency_source =
       "send → row committed in faultline.db (first 1 ms poll that sees it; upper bound)";
     try {
-      // Burst.
-      const tag = `f${n}burst`;
-      const cpu0 = readCpuSeconds(child.pid) ?? 0;
-      const threads0 = readThreadCpu(child.pid);
-      const baseCount = await stored.count();
-      const sent = sim.child.request({ cmd: "burst", clusters: n, total: options.burst, tag }, 120_000);
-      const wait = await waitForCount(stored.count, baseCount, options.burst, 5, 10_000);
-      const reply = await sent;
-      result.cpu_burst_s = (readCpuSeconds(child.pid) ?? 0) - cpu0;
-      result.threads.burst = threadCpuDelta(threads0, readThreadCpu(child.pid));
-      const firstSend = Number(reply.first_send_ms);
-      const seconds = (wait.atMs - firstSend) / 1000;
-      result.burst = {
-        injected: options.burst,
-        stored: wait.count,
-        complete: wait.complete,
-        seconds,
-        events_per_s: wait.count / seconds,
-        send_s: (Number(reply.last_send_ms) - firstSend) / 1000,
-        source: "rows in faultline.db events (5 ms polls)",
-      };
-      if (Number(reply.delivered) !== options.burst)
-        result.notes.push(`burst: simulator delivered ${String(reply.delivered)} of ${options.burst}`);
-      await Bun.sleep(1000);
+      // Bursts.
+      const bursts = await faultlineBursts(burstPlan(sim, n, options, `f${n}burst`), child.pid, stored);
+      recordBursts(result, bursts);
 
       // Steady rate: latency.
       const steadyTag = `f${n}steady`;
@@ -360,32 +355,8 @@ async function runBaseline(
     await waitForStreams(sim, n, result.notes);
     await idleCpu(child.pid, options.idleSeconds, result);
 
-    // Burst.
-    const tag = `b${n}burst`;
-    const cpu0 = readCpuSeconds(child.pid) ?? 0;
-    const threads0 = readThreadCpu(child.pid);
-    const reached = child.request({ cmd: "expect", tag, count: options.burst }, 60_000).catch(() => null);
-    const reply = await sim.child.request({ cmd: "burst", clusters: n, total: options.burst, tag }, 120_000);
-    const got = await reached;
-    result.cpu_burst_s = (readCpuSeconds(child.pid) ?? 0) - cpu0;
-    result.threads.burst = threadCpuDelta(threads0, readThreadCpu(child.pid));
-    const firstSend = Number(reply.first_send_ms);
-    const report = got ?? (await child.request({ cmd: "report", tag }, 10_000));
-    const count = Number(report.count);
-    const lastMs = Number(got ? got.at : report.last_ms);
-    const seconds = (lastMs - firstSend) / 1000;
-    result.burst = {
-      injected: options.burst,
-      stored: count,
-      complete: count >= options.burst,
-      seconds,
-      events_per_s: count / seconds,
-      send_s: (Number(reply.last_send_ms) - firstSend) / 1000,
-      source: "notifications received by the baseline (its own clock)",
-    };
-    if (Number(reply.delivered) !== options.burst)
-      result.notes.push(`burst: simulator delivered ${String(reply.delivered)} of ${options.burst}`);
-    await Bun.sleep(1000);
+    // Bursts.
+    recordBursts(result, await baselineBursts(burstPlan(sim, n, options, `b${n}burst`), child));
 
     // Steady rate: latency.
     const steadyTag = `b${n}steady`;
@@ -479,7 +450,7 @@ async function main(argv: string[]): Promise<number> {
     const endpointsFile = join(dir, "endpoints.json");
     writeFileSync(endpointsFile, JSON.stringify({ clusters: sim.clusters }));
     console.log(
-      `faultline benchmark: sizes ${options.sizes.join(", ")}; burst ${options.burst} faults; steady ${options.rate}/s for ${options.seconds} s; settle ${options.settleMs / 1000} s`,
+      `faultline benchmark: sizes ${options.sizes.join(", ")}; ${options.bursts} burst(s) of ${options.burst} faults (median used); steady ${options.rate}/s for ${options.seconds} s; settle ${options.settleMs / 1000} s`,
     );
     console.log(
       `machine: ${navigator.hardwareConcurrency} cores; simulator on bun ${runtimeVersion("bun")}; faultline and the baseline on ${options.runtime} ${runtimeVersion(options.runtime)}; faultline ${options.compiled ? "compiled binary" : "from source"} without an agent, log_level ${options.logDir ? `info (logs in ${options.logDir})` : "warn"}, workers.max ${options.workersMax ?? "default"}${options.noReexec ? ", no re-exec" : ""}${options.pin ? "; pinned: simulator CPU 0, measured process CPU 1" : ""}\n`,

@@ -48,6 +48,7 @@ export const UNIT_TEST_FILES: readonly string[] = [
   "tests/runtime/sha256.test.ts",
   "tests/runtime/sleep.test.ts",
   "tests/runtime/sqlite.test.ts",
+  "tests/scripts/bench-bursts.test.ts",
   "tests/scripts/chaos-analyze.test.ts",
   "tests/ui/markdown.test.ts",
   "tests/ui/status-page.test.ts",

@@ -39,6 +39,8 @@ export interface StoredEvents {
   readNew(seenMs: number): ObservedEvent[];
   /** Makes {@link readNew} start after everything stored so far. */
   skipToEnd(): void;
+  /** Incidents stored so far (each a fault never seen before, or one seen outside the dedup window). */
+  incidents(): number;
   close(): void;
 }
 
@@ -59,6 +61,7 @@ export function openStoredEvents(dbFile: string): StoredEvents {
   const newer = db.prepare(
     "SELECT id, received_ms, json_extract(event, '$.context') AS context FROM events WHERE id > $after ORDER BY id",
   );
+  const incidentCount = db.prepare("SELECT count(*) AS n FROM incidents");
   let lastId = maxId();
   return {
     count: async () => maxId(),
@@ -75,6 +78,7 @@ export function openStoredEvents(dbFile: string): StoredEvents {
     skipToEnd: () => {
       lastId = maxId();
     },
+    incidents: () => Number((incidentCount.get() as { n: number } | undefined)?.n ?? 0),
     close: () => db.close(),
   };
 }

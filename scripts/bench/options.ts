@@ -8,8 +8,11 @@ import type { SystemName } from "./results.ts";
 export const USAGE = `Usage: bun scripts/bench.ts [options]   (or: deno run -A scripts/bench.ts …)
 
   --sizes 10,100,1000   cluster counts to run (default 10,100,1000)
-  --quick               shorter phases: burst 5000, steady 2 s, settle 1 s
-  --burst K             faults in the burst (default 20000)
+  --quick               shorter phases: one burst of 5000, steady 2 s, settle 1 s
+  --burst K             faults in each burst (default 20000)
+  --bursts B            bursts per system and size (default 3; --quick 1), each of K faults never sent
+                        before, each all stored (received) before the next starts; the verdict uses the
+                        median burst, and every burst's figure is printed
   --rate R              steady rate, faults per second (default 1000)
   --seconds S           steady phase length (default 5)
   --only SYSTEM         run only faultline or only baseline (no ratios)
@@ -36,7 +39,10 @@ export const USAGE = `Usage: bun scripts/bench.ts [options]   (or: deno run -A s
 /** Benchmark settings. */
 export interface BenchOptions {
   sizes: number[];
+  /** Faults in each burst (K). */
   burst: number;
+  /** Bursts per system and size (B). */
+  bursts: number;
   rate: number;
   seconds: number;
   settleMs: number;
@@ -72,6 +78,7 @@ export function parseOptions(argv: string[]): BenchOptions | null {
       sizes: { type: "string" },
       quick: { type: "boolean" },
       burst: { type: "string" },
+      bursts: { type: "string" },
       rate: { type: "string" },
       seconds: { type: "string" },
       only: { type: "string" },
@@ -99,6 +106,11 @@ export function parseOptions(argv: string[]): BenchOptions | null {
     if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag} must be a positive number`);
     return n;
   };
+  const positiveInteger = (value: string | undefined, flag: string, fallback: number): number => {
+    const n = positive(value, flag, fallback);
+    if (!Number.isInteger(n)) throw new Error(`${flag} must be a positive integer`);
+    return n;
+  };
   const sizes = (values.sizes ?? "10,100,1000").split(",").map((s) => Number(s.trim()));
   if (sizes.some((n) => !Number.isInteger(n) || n < 1))
     throw new Error("--sizes must list positive integers");
@@ -117,6 +129,7 @@ export function parseOptions(argv: string[]): BenchOptions | null {
   return {
     sizes,
     burst: Math.round(positive(values.burst, "--burst", quick ? 5000 : 20_000)),
+    bursts: positiveInteger(values.bursts, "--bursts", quick ? 1 : 3),
     rate: positive(values.rate, "--rate", 1000),
     seconds: positive(values.seconds, "--seconds", quick ? 2 : 5),
     settleMs: quick ? 1000 : 2000,

@@ -1,5 +1,6 @@
-import { QUIET_COLLECT_MS } from "../../src/runtime/quiet-collector.ts";
 /** What the benchmark measures of one system at one fleet size, and the statistics it derives. */
+import { QUIET_COLLECT_MS } from "../../src/runtime/quiet-collector.ts";
+import type { Burst, BurstSummary } from "./burst-stats.ts";
 
 /** The two systems compared. */
 export type SystemName = "faultline" | "baseline";
@@ -29,19 +30,11 @@ export interface RunResult {
   rss_active_mb: number | null;
   /** CPU (user+system, all threads) from spawn to all active (s). */
   cpu_startup_s: number | null;
-  burst: {
-    injected: number;
-    stored: number;
-    complete: boolean;
-    /** First send → last event stored (s). */
-    seconds: number;
-    events_per_s: number;
-    /** How long the simulator took to send the burst (s). */
-    send_s: number;
-    /** How stored events were counted. */
-    source: string;
-  } | null;
-  /** CPU during the burst, until it was all stored (s). */
+  /** The burst phase: medians over its bursts and each burst's figure (see scripts/bench/burst-stats.ts). */
+  burst: BurstSummary | null;
+  /** Every burst, in order (the first is the coldest: the first load after start-up and the idle phase). */
+  bursts: Burst[];
+  /** The median of each burst's CPU, from its first send until it was all stored (s). */
   cpu_burst_s: number | null;
   /** Server send → stored (faultline: first poll seeing the row committed; baseline: handler). */
   latency: Latency | null;
@@ -57,7 +50,7 @@ export interface RunResult {
   rss_settled_mb: number | null;
   /** VmHWM at the end (MB). */
   rss_peak_mb: number | null;
-  /** CPU seconds by thread group (see readThreadCpu) per phase. */
+  /** CPU seconds by thread group (see readThreadCpu) per phase (burst: each group's median over the bursts). */
   threads: {
     startup: Record<string, number>;
     idle: Record<string, number>;
@@ -78,6 +71,7 @@ export function emptyResult(system: SystemName, clusters: number): RunResult {
     rss_active_mb: null,
     cpu_startup_s: null,
     burst: null,
+    bursts: [],
     cpu_burst_s: null,
     latency: null,
     latency_source: null,

@@ -1,0 +1,138 @@
+/**
+ * The benchmark's burst phase for each system: B bursts of K faults, each burst's faults never sent
+ * before (their tag, hence their names and fault ids, are the burst's own), with a settle between them.
+ * Each burst is measured until every fault was stored (faultline) or received (the baseline); figures in
+ * scripts/bench/burst-stats.ts.
+ */
+import { sleep } from "../../src/runtime/sleep.ts";
+import { type Burst, type BurstSummary, summariseBursts } from "./burst-stats.ts";
+import { type StoredEvents, waitForCount } from "./measure.ts";
+import { type JsonLineChild, readCpuSeconds, readThreadCpu, threadCpuDelta } from "./proc.ts";
+
+/** Quiet time after each burst was all stored, before the next burst (or the steady phase) starts. */
+export const BURST_SETTLE_MS = 1000;
+
+/** How many bursts, of how many faults, and the simulator that sends them. */
+export interface BurstPlan {
+  /** The simulator process (scripts/bench/sim-process.ts). */
+  sim: JsonLineChild;
+  /** Clusters the faults are spread over, round-robin (the simulator's first N). */
+  clusters: number;
+  /** Faults a burst (K). */
+  perBurst: number;
+  /** Bursts (B). */
+  bursts: number;
+  /** Tag prefix: burst i (from 1) sends tag `<prefix><i>`. */
+  tagPrefix: string;
+}
+
+/** Everything measured of one system's bursts. */
+export interface BurstPhase {
+  each: Burst[];
+  summary: BurstSummary;
+  notes: string[];
+}
+
+/** CPU and per-thread CPU of `pid` since a starting reading. */
+function cpuSince(pid: number, cpu0: number, threads0: Record<string, number>) {
+  return {
+    cpu_s: (readCpuSeconds(pid) ?? 0) - cpu0,
+    threads: threadCpuDelta(threads0, readThreadCpu(pid)),
+  };
+}
+
+/** The simulator's reply to a burst: when it sent the first and last fault, and how many it delivered. */
+function sendTimes(reply: Record<string, unknown>): { firstSend: number; send_s: number; delivered: number } {
+  const firstSend = Number(reply.first_send_ms);
+  return {
+    firstSend,
+    send_s: (Number(reply.last_send_ms) - firstSend) / 1000,
+    delivered: Number(reply.delivered),
+  };
+}
+
+/** Runs `one` for bursts 1..B with a settle after each; notes a burst the simulator did not fully deliver. */
+async function runAll(
+  plan: BurstPlan,
+  source: string,
+  one: (tag: string, notes: string[]) => Promise<Burst>,
+): Promise<BurstPhase> {
+  const each: Burst[] = [];
+  const notes: string[] = [];
+  for (let i = 1; i <= plan.bursts; i++) {
+    each.push(await one(`${plan.tagPrefix}${i}`, notes));
+    await sleep(BURST_SETTLE_MS);
+  }
+  return { each, summary: summariseBursts(each, source), notes };
+}
+
+/**
+ * faultline's bursts: each counted in its database (`stored`, 5 ms polls of committed `events` rows) until
+ * all K are there, then its new incidents (K when every fault was new).
+ */
+export function faultlineBursts(plan: BurstPlan, pid: number, stored: StoredEvents): Promise<BurstPhase> {
+  return runAll(plan, "rows in faultline.db events (5 ms polls)", async (tag, notes) => {
+    const incidents0 = stored.incidents();
+    const cpu0 = readCpuSeconds(pid) ?? 0;
+    const threads0 = readThreadCpu(pid);
+    const baseCount = await stored.count();
+    const sent = plan.sim.request(
+      { cmd: "burst", clusters: plan.clusters, total: plan.perBurst, tag },
+      120_000,
+    );
+    const wait = await waitForCount(stored.count, baseCount, plan.perBurst, 5, 10_000);
+    const reply = await sent;
+    const cpu = cpuSince(pid, cpu0, threads0);
+    const send = sendTimes(reply);
+    if (send.delivered !== plan.perBurst)
+      notes.push(`burst ${tag}: simulator delivered ${send.delivered} of ${plan.perBurst}`);
+    const seconds = (wait.atMs - send.firstSend) / 1000;
+    // An event's incident is committed in the same transaction as the event: all K are counted here.
+    return {
+      tag,
+      injected: plan.perBurst,
+      stored: wait.count,
+      complete: wait.complete,
+      seconds,
+      events_per_s: wait.count / seconds,
+      send_s: send.send_s,
+      ...cpu,
+      cpu_us_per_event: (cpu.cpu_s / wait.count) * 1e6,
+      new_incidents: stored.incidents() - incidents0,
+    };
+  });
+}
+
+/** The baseline's bursts: each counted by the baseline itself (notifications of the burst's tag received). */
+export function baselineBursts(plan: BurstPlan, baseline: JsonLineChild): Promise<BurstPhase> {
+  const pid = baseline.pid;
+  return runAll(plan, "notifications received by the baseline (its own clock)", async (tag, notes) => {
+    const cpu0 = readCpuSeconds(pid) ?? 0;
+    const threads0 = readThreadCpu(pid);
+    const reached = baseline.request({ cmd: "expect", tag, count: plan.perBurst }, 60_000).catch(() => null);
+    const reply = await plan.sim.request(
+      { cmd: "burst", clusters: plan.clusters, total: plan.perBurst, tag },
+      120_000,
+    );
+    const got = await reached;
+    const cpu = cpuSince(pid, cpu0, threads0);
+    const send = sendTimes(reply);
+    if (send.delivered !== plan.perBurst)
+      notes.push(`burst ${tag}: simulator delivered ${send.delivered} of ${plan.perBurst}`);
+    const report = got ?? (await baseline.request({ cmd: "report", tag }, 10_000));
+    const count = Number(report.count);
+    const seconds = (Number(got ? got.at : report.last_ms) - send.firstSend) / 1000;
+    return {
+      tag,
+      injected: plan.perBurst,
+      stored: count,
+      complete: count >= plan.perBurst,
+      seconds,
+      events_per_s: count / seconds,
+      send_s: send.send_s,
+      ...cpu,
+      cpu_us_per_event: (cpu.cpu_s / count) * 1e6,
+      new_incidents: null,
+    };
+  });
+}

@@ -1,0 +1,201 @@
+/**
+ * The benchmark's burst figures (scripts/bench/burst-stats.ts), its `--bursts` option and the report's
+ * burst rows and verdict. Pure data: no process, no server.
+ */
+import { describe, expect, test } from "bun:test";
+import {
+  type Burst,
+  burstLines,
+  formatEach,
+  medianAndEach,
+  medianThreads,
+  summariseBursts,
+} from "../../scripts/bench/burst-stats.ts";
+import { parseOptions } from "../../scripts/bench/options.ts";
+import { table, verdicts } from "../../scripts/bench/report.ts";
+import { emptyResult, type RunResult } from "../../scripts/bench/results.ts";
+
+function burst(tag: string, eventsPerS: number, cpuS: number, extra: Partial<Burst> = {}): Burst {
+  const injected = 1000;
+  return {
+    tag,
+    injected,
+    stored: injected,
+    complete: true,
+    seconds: injected / eventsPerS,
+    events_per_s: eventsPerS,
+    send_s: 0.5,
+    cpu_s: cpuS,
+    cpu_us_per_event: (cpuS / injected) * 1e6,
+    threads: { main: cpuS * 0.8, JITWorker: cpuS * 0.2 },
+    new_incidents: injected,
+    ...extra,
+  };
+}
+
+describe("medianAndEach", () => {
+  test("an odd count: the middle value; each value kept in its order", () => {
+    expect(medianAndEach([14603, 16020, 15880])).toEqual({ median: 15880, each: [14603, 16020, 15880] });
+    expect(medianAndEach([3, 1, 2, 5, 4])).toEqual({ median: 3, each: [3, 1, 2, 5, 4] });
+  });
+
+  test("an even count: the mean of the two middle values", () => {
+    expect(medianAndEach([10, 40, 20, 30]).median).toBe(25);
+    expect(medianAndEach([7, 9]).median).toBe(8);
+  });
+
+  test("one value is its own median; none gives NaN", () => {
+    expect(medianAndEach([42])).toEqual({ median: 42, each: [42] });
+    expect(medianAndEach([]).median).toBeNaN();
+  });
+
+  test("one outlier does not move the median (the mean would)", () => {
+    const { median } = medianAndEach([15000, 2000, 16000]);
+    expect(median).toBe(15000);
+  });
+
+  test("NaN counts as the highest value", () => {
+    expect(medianAndEach([Number.NaN, 1, 2]).median).toBe(2);
+  });
+
+  test("the input is not reordered", () => {
+    const values = [3, 1, 2];
+    medianAndEach(values);
+    expect(values).toEqual([3, 1, 2]);
+  });
+});
+
+test("formatEach joins the figures with ' / ' and shows NaN as a dash", () => {
+  expect(formatEach([14603.2, 16020, 15880.4], 0)).toBe("14603 / 16020 / 15880");
+  expect(formatEach([1.234, Number.NaN], 2)).toBe("1.23 / —");
+});
+
+test("medianThreads: per group, a group missing from a burst counts 0; zero medians left out, largest first", () => {
+  const median = medianThreads([
+    { main: 1, JITWorker: 0.3, JSCWarmUp: 0.01 },
+    { main: 3 },
+    { main: 2, JITWorker: 0.1 },
+  ]);
+  expect(median).toEqual({ main: 2, JITWorker: 0.1 });
+  expect(Object.keys(median)).toEqual(["main", "JITWorker"]);
+});
+
+describe("summariseBursts", () => {
+  test("medians, each burst's figures, totals and the incident count", () => {
+    const summary = summariseBursts(
+      [burst("f100burst1", 9000, 1.5), burst("f100burst2", 16000, 1.0), burst("f100burst3", 15000, 1.1)],
+      "rows",
+    );
+    expect(summary.bursts).toBe(3);
+    expect(summary.per_burst).toBe(1000);
+    expect(summary.injected).toBe(3000);
+    expect(summary.stored).toBe(3000);
+    expect(summary.complete).toBe(true);
+    expect(summary.events_per_s).toBe(15000);
+    expect(summary.events_per_s_each).toEqual([9000, 16000, 15000]);
+    expect(summary.cpu_s).toBe(1.1);
+    expect(summary.cpu_s_each).toEqual([1.5, 1.0, 1.1]);
+    expect(summary.cpu_us_per_event).toBeCloseTo(1100, 6);
+    expect(summary.new_incidents).toBe(3000);
+    expect(summary.source).toBe("rows");
+  });
+
+  test("one incomplete burst makes the whole incomplete", () => {
+    const summary = summariseBursts(
+      [burst("a", 1, 1), burst("b", 1, 1, { complete: false, stored: 900 }), burst("c", 1, 1)],
+      "rows",
+    );
+    expect(summary.complete).toBe(false);
+    expect(summary.stored).toBe(2900);
+  });
+
+  test("the baseline has no incidents: null, not 0", () => {
+    expect(
+      summariseBursts([burst("b1", 1, 1, { new_incidents: null })], "received").new_incidents,
+    ).toBeNull();
+  });
+});
+
+describe("burstLines", () => {
+  test("each burst's throughput, CPU and CPU per event, with the median", () => {
+    const lines = burstLines(
+      "faultline",
+      summariseBursts([burst("1", 14603, 1), burst("2", 16020, 1.2), burst("3", 15880, 0.9)], "rows"),
+    );
+    expect(lines[0]).toBe(
+      "faultline burst throughput (events/s), each burst: 14603 / 16020 / 15880; median 15880",
+    );
+    expect(lines[1]).toBe("faultline CPU burst (s), each burst: 1.00 / 1.20 / 0.90; median 1.00");
+    expect(lines[2]).toContain("each burst: 1000.0 / 1200.0 / 900.0; median 1000.0");
+    expect(lines[3]).toBe(
+      "faultline new incidents over the 3 burst(s): 3000 for 3000 faults sent (every fault new)",
+    );
+  });
+
+  test("fewer incidents than faults says that some joined an earlier incident", () => {
+    const lines = burstLines("faultline", summariseBursts([burst("1", 1, 1, { new_incidents: 10 })], "rows"));
+    expect(lines[3]).toContain("10 for 1000 faults sent (NOT one a fault");
+  });
+});
+
+describe("--bursts", () => {
+  test("defaults to 3, --quick to 1; --bursts sets it", () => {
+    expect(parseOptions([])?.bursts).toBe(3);
+    expect(parseOptions(["--quick"])?.bursts).toBe(1);
+    expect(parseOptions(["--bursts", "5"])?.bursts).toBe(5);
+    expect(parseOptions(["--quick", "--bursts", "2"])?.bursts).toBe(2);
+  });
+
+  test("refuses zero and fractions", () => {
+    expect(() => parseOptions(["--bursts", "0"])).toThrow("--bursts must be a positive number");
+    expect(() => parseOptions(["--bursts", "2.5"])).toThrow("--bursts must be a positive integer");
+  });
+});
+
+describe("the report", () => {
+  function measured(system: "faultline" | "baseline", rates: number[], cpu: number[]): RunResult {
+    const result = emptyResult(system, 100);
+    result.bursts = rates.map((rate, i) =>
+      burst(`${system}${i}`, rate, cpu[i] as number, system === "baseline" ? { new_incidents: null } : {}),
+    );
+    result.burst = summariseBursts(result.bursts, "test");
+    result.cpu_burst_s = result.burst.cpu_s;
+    return result;
+  }
+
+  test("the verdict compares the median bursts, not the first", () => {
+    // First bursts alone: 9000 < 14000 (missed); medians: 16000 ≥ 15000 (met).
+    const f = measured("faultline", [9000, 16000, 17000], [1.4, 1, 1]);
+    const b = measured("baseline", [14000, 15000, 15500], [0.9, 0.8, 0.8]);
+    const durable = verdicts([f, b]).find((v) => v.target === "durable throughput ≥ 1.0×");
+    expect(durable?.met).toBe(true);
+    expect(durable?.detail).toBe(
+      "median of 3 burst(s): faultline 16000 events/s, baseline 15000 events/s, ratio 1.07×",
+    );
+  });
+
+  test("an incomplete faultline burst fails the verdict whatever the median", () => {
+    const f = measured("faultline", [20000, 20000, 20000], [1, 1, 1]);
+    (f.bursts[1] as Burst).complete = false;
+    f.burst = summariseBursts(f.bursts, "test");
+    const b = measured("baseline", [15000, 15000, 15000], [1, 1, 1]);
+    expect(verdicts([f, b]).find((v) => v.target === "durable throughput ≥ 1.0×")?.met).toBe(false);
+  });
+
+  test("the table has the median row, the first burst's row and every burst's figure", () => {
+    const f = measured("faultline", [9000, 16000, 17000], [1.4, 1, 1.1]);
+    const b = measured("baseline", [14000, 15000, 15500], [0.9, 0.8, 0.7]);
+    const text = table(100, [f, b]);
+    expect(text).toMatch(/burst throughput, median \(events stored\/s\) +16000 +15000 +1\.07×/);
+    expect(text).toMatch(/first burst, cold \(events stored\/s\) +9000 +14000 +0\.64×/);
+    expect(text).toMatch(/CPU burst, median \(s\) +1\.10 +0\.80 +1\.38×/);
+    expect(text).toMatch(/CPU burst, first burst \(s\) +1\.40 +0\.90/);
+    expect(text).toContain(
+      "faultline burst throughput (events/s), each burst: 9000 / 16000 / 17000; median 16000",
+    );
+    expect(text).toContain(
+      "baseline burst throughput (events/s), each burst: 14000 / 15000 / 15500; median 15000",
+    );
+    expect(text).toContain("faultline: burst 3000/3000 (3 × 1000, sent in 0.50 / 0.50 / 0.50 s)");
+  });
+});
