@@ -109,6 +109,9 @@ export class PushFeed implements Feed {
    */
   #stopped = false;
 
+  /** {@link listedAlready}, bound once (not a closure per notification). */
+  readonly #reported = (event: FaultEvent): boolean => this.#listedAlready(event);
+
   /** A push feed for `context`'s cluster, subscribing in `subscribeMode`. */
   constructor(context: FeedContext, subscribeMode: "faults" | "events") {
     this.#context = context;
@@ -142,8 +145,8 @@ export class PushFeed implements Feed {
   }
 
   /** Reports what the notification carries and remembers pushed faults for the next backfill. */
-  notified(params: unknown): void {
-    const event = reportNotification(params, this.#context, (e) => this.#listedAlready(e));
+  notified(params: unknown, textChars?: number): void {
+    const event = reportNotification(params, this.#context, this.#reported, textChars);
     if (event) this.#rememberPushed(event);
   }
 

@@ -44,6 +44,34 @@ describe("truncation", () => {
   });
 });
 
+describe("boundEvent with the length of the text raw was parsed from", () => {
+  test("within the limit, raw is taken as it is (no string in it can be longer than its text)", () => {
+    const raw = { message: "m".repeat(100) };
+    const event = makeFault({ raw });
+    const text = JSON.stringify(raw);
+    expect(boundEvent(event, 256, text.length)).toBe(event);
+    // The fields outside raw are still checked.
+    const long = makeFault({ raw, context: "c".repeat(300) });
+    expect(boundEvent(long, 256, text.length).context).toBe(`${"c".repeat(256)}…[truncated: 300 chars]`);
+  });
+
+  test("past the limit, raw is walked and its long strings cut as without it", () => {
+    const raw = { message: "m".repeat(300) };
+    const event = makeFault({ raw });
+    expect(boundEvent(event, 256, JSON.stringify(raw).length)).toEqual(boundEvent(event, 256));
+    expect(boundEvent(event, 256, JSON.stringify(raw).length).raw).toEqual({
+      message: `${"m".repeat(256)}…[truncated: 300 chars]`,
+    });
+  });
+
+  test("a parsed string is never longer than its JSON text, escapes and astral characters included", () => {
+    for (const value of ['\n\t"\\', "\u0001\u001f", "😀é€", "x".repeat(50), ""]) {
+      const text = JSON.stringify({ [value]: [value] });
+      expect(value.length).toBeLessThan(text.length);
+    }
+  });
+});
+
 describe("isoTime", () => {
   test("writes what toISOString writes, for the same millisecond again and for others", () => {
     for (const ms of [
