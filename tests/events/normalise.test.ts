@@ -159,7 +159,6 @@ describe("the event's keys", () => {
     expect(Object.keys(received)).toEqual([...ORDER, "timestamp_source", "received_at", "raw"]);
     expect(received.timestamp).toBe(received.received_at);
   });
-
 });
 
 describe("kubernetes/faults, nested shape", () => {
