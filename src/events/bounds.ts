@@ -63,11 +63,13 @@ export function truncateStrings(value: unknown, max: number, depth = 0): unknown
 /**
  * `event` with its strings cut at `max` characters (`context`, the resource's and the fault's fields,
  * every string in `raw`; `labels` come from the config): what the store, the API and an agent get.
- * `event` itself when nothing is longer (no copy: the common case, once per event).
+ * `event` itself when nothing is longer (no copy: the common case, once per event). `rawChars`, when
+ * known, bounds the length of every string in `raw` (the length of the JSON text it was parsed from):
+ * within `max`, `raw` is not walked.
  */
-export function boundEvent(event: FaultEvent, max: number): FaultEvent {
+export function boundEvent(event: FaultEvent, max: number, rawChars = Number.POSITIVE_INFINITY): FaultEvent {
   const { resource } = event;
-  const raw = truncateStrings(event.raw, max);
+  const raw = rawChars <= max ? event.raw : truncateStrings(event.raw, max);
   const fits =
     raw === event.raw &&
     event.fault_id.length <= max &&

@@ -33,7 +33,7 @@ import * as v from "valibot";
 import { sha256Hex } from "../runtime/sha256.ts";
 import { toFieldIssue, type ValibotIssue } from "../validation/issues.ts";
 import { type FaultEvent, type FaultResource, SEVERITIES, type Severity } from "./fault.ts";
-import { faultTimestamp } from "./timestamp.ts";
+import { isoTime, isSaneTime } from "./timestamp.ts";
 
 /** What a `notifications/message` params object turned into. */
 export type NotificationOutcome =
@@ -183,8 +183,9 @@ const CLUSTER_SCOPED_KINDS: ReadonlySet<string> = new Set(["Node", "Namespace", 
 export function classifyNotification(
   params: unknown,
   cluster: ClusterInfo,
-  receivedAt: Date = new Date(),
+  receivedAt?: Date,
 ): NotificationOutcome {
+  const receivedMs = receivedAt === undefined ? Date.now() : receivedAt.getTime();
   let logger: string;
   let data: unknown;
   if (isRecord(params) && typeof params.logger === "string") {
@@ -198,9 +199,9 @@ export function classifyNotification(
   }
   switch (logger) {
     case FAULTS_LOGGER:
-      return classifyFault(data, cluster, receivedAt);
+      return classifyFault(data, cluster, receivedMs);
     case EVENTS_LOGGER:
-      return classifyRawEvent(data, cluster, receivedAt);
+      return classifyRawEvent(data, cluster, receivedMs);
     case SUBSCRIPTION_ERROR_LOGGER:
       return classifySubscriptionError(data);
     default:
@@ -221,29 +222,29 @@ export function deriveFaultId(namespace: string, kind: string, name: string, rea
 
 const IGNORED: NotificationOutcome = Object.freeze({ kind: "ignored" });
 
-function classifyFault(data: unknown, cluster: ClusterInfo, receivedAt: Date): NotificationOutcome {
+function classifyFault(data: unknown, cluster: ClusterInfo, receivedMs: number): NotificationOutcome {
   if (!isRecord(data))
     return { kind: "malformed", detail: `data: ${data === undefined ? "required" : "must be an object"}` };
   if ("faultId" in data) {
     const common = readFlatFault(data);
-    if (common) return { kind: "fault", event: fromFlat(common, data, cluster, receivedAt) };
+    if (common) return { kind: "fault", event: fromFlat(common, data, cluster, receivedMs) };
     const flat = v.safeParse(FlatFaultSchema, data);
     if (!flat.success) return malformed(flat.issues, "data");
-    return { kind: "fault", event: fromFlat(flat.output, data, cluster, receivedAt) };
+    return { kind: "fault", event: fromFlat(flat.output, data, cluster, receivedMs) };
   }
   if ("event" in data) {
     const nested = v.safeParse(NestedFaultSchema, data);
     if (!nested.success) return malformed(nested.issues, "data");
     const { event, logs } = nested.output;
-    return { kind: "fault", event: fromEvent(event, logs, data, cluster, receivedAt) };
+    return { kind: "fault", event: fromEvent(event, logs, data, cluster, receivedMs) };
   }
   return { kind: "malformed", detail: "data: must have faultId (flat shape) or event (nested shape)" };
 }
 
-function classifyRawEvent(data: unknown, cluster: ClusterInfo, receivedAt: Date): NotificationOutcome {
+function classifyRawEvent(data: unknown, cluster: ClusterInfo, receivedMs: number): NotificationOutcome {
   const raw = v.safeParse(RawEventSchema, data);
   if (!raw.success) return malformed(raw.issues, "data");
-  return { kind: "fault", event: fromEvent(raw.output.event, null, data, cluster, receivedAt) };
+  return { kind: "fault", event: fromEvent(raw.output.event, null, data, cluster, receivedMs) };
 }
 
 function classifySubscriptionError(data: unknown): NotificationOutcome {
@@ -300,26 +301,68 @@ function optionalString(value: unknown): string | null {
 // ---------------------------------------------------------------------------------------------------------
 // Normalisation.
 
-function fromFlat(flat: FlatFault, raw: unknown, cluster: ClusterInfo, receivedAt: Date): FaultEvent {
+function fromFlat(flat: FlatFault, raw: unknown, cluster: ClusterInfo, receivedMs: number): FaultEvent {
   const { resource } = flat;
-  return {
+  const faultResource: FaultResource = {
+    apiVersion: resource.apiVersion,
+    kind: resource.kind,
+    name: resource.name,
+    namespace: resource.namespace || null,
+    uid: resource.uid || null,
+  };
+  const fault: Fault = {
+    faultId: flat.faultId,
+    faultType: flat.faultType,
+    severity: flat.severity,
+    resource: faultResource,
+    context: flat.context,
+  };
+  return timedEvent(cluster, fault, flat.timestamp, receivedMs, raw);
+}
+
+/** What identifies and describes a fault, before its times are settled (see {@link timedEvent}). */
+interface Fault {
+  faultId: string;
+  faultType: string;
+  severity: Severity;
+  resource: FaultResource;
+  context: string;
+}
+
+/**
+ * The event of `fault`, with its times: `serverTime` when it is sane (see timestamp.ts), else the time
+ * of receipt with `timestamp_source: "received"` ({@link receivedTimeEvent}). The usual outcome is one
+ * object literal (an object spread of the times cost a generic copy per event).
+ */
+function timedEvent(
+  cluster: ClusterInfo,
+  fault: Fault,
+  serverTime: string,
+  receivedMs: number,
+  raw: unknown,
+): FaultEvent {
+  const event: FaultEvent = {
     cluster: cluster.name,
     labels: cluster.labels,
-    fault_id: flat.faultId,
-    fault_type: flat.faultType,
-    severity: flat.severity,
-    resource: {
-      apiVersion: resource.apiVersion,
-      kind: resource.kind,
-      name: resource.name,
-      namespace: resource.namespace || null,
-      uid: resource.uid || null,
-    },
-    context: flat.context,
-    ...faultTimestamp(flat.timestamp, receivedAt),
-    received_at: receivedAt.toISOString(),
+    fault_id: fault.faultId,
+    fault_type: fault.faultType,
+    severity: fault.severity,
+    resource: fault.resource,
+    context: fault.context,
+    timestamp: serverTime,
+    received_at: isoTime(receivedMs),
     raw,
   };
+  return isSaneTime(serverTime, receivedMs) ? event : receivedTimeEvent(event);
+}
+
+/**
+ * `event` timed by its receipt instead of the server's time, saying so: `timestamp_source` right after
+ * the timestamp it explains (the keys keep one order, and so the event's JSON text).
+ */
+function receivedTimeEvent(event: FaultEvent): FaultEvent {
+  const { timestamp: _server, received_at, raw, ...fault } = event;
+  return { ...fault, timestamp: received_at, timestamp_source: "received", received_at, raw };
 }
 
 function fromEvent(
@@ -327,22 +370,18 @@ function fromEvent(
   logs: readonly LogExcerpt[] | null | undefined,
   raw: unknown,
   cluster: ClusterInfo,
-  receivedAt: Date,
+  receivedMs: number,
 ): FaultEvent {
   const object = event.involvedObject;
   const faultType = faultTypeFor(object.kind, event.reason, event.message);
-  return {
-    cluster: cluster.name,
-    labels: cluster.labels,
-    fault_id: deriveFaultId(event.namespace || object.namespace, object.kind, object.name, event.reason),
-    fault_type: faultType,
+  const fault: Fault = {
+    faultId: deriveFaultId(event.namespace || object.namespace, object.kind, object.name, event.reason),
+    faultType,
     severity: severityFor(faultType, event.type),
     resource: eventResource(event),
     context: logs ? withLogs(event.message, logs) : event.message,
-    ...faultTimestamp(event.lastTimestamp || event.timestamp, receivedAt),
-    received_at: receivedAt.toISOString(),
-    raw,
   };
+  return timedEvent(cluster, fault, event.lastTimestamp || event.timestamp, receivedMs, raw);
 }
 
 function eventResource(event: K8sEvent): FaultResource {

@@ -24,8 +24,13 @@ export type TimestampSource = "received";
  * ```
  */
 export function isSaneTimestamp(text: string, receivedAt: Date): boolean {
+  return isSaneTime(text, receivedAt.getTime());
+}
+
+/** {@link isSaneTimestamp} with the moment of receipt in epoch ms (no `Date` needed). */
+export function isSaneTime(text: string, receivedMs: number): boolean {
   const ms = rfc3339Ms(text);
-  return ms >= EARLIEST_FAULT_TIME_MS && ms <= receivedAt.getTime() + MAX_CLOCK_AHEAD_MS;
+  return ms >= EARLIEST_FAULT_TIME_MS && ms <= receivedMs + MAX_CLOCK_AHEAD_MS;
 }
 
 /**
@@ -107,16 +112,25 @@ function digits(text: string, from: number, count: number): number {
   return value;
 }
 
+/** The last time {@link isoTime} wrote, in epoch ms, and its text. */
+let lastIsoMs = Number.NaN;
+let lastIsoText = "";
+
 /**
- * The event's `timestamp` (and `timestamp_source` when it is not the server's): `serverTime` when
- * {@link isSaneTimestamp}, else `receivedAt`.
+ * `new Date(ms).toISOString()`, written once per millisecond: the events received in the same
+ * millisecond (a burst, the notifications of one read) share the text.
+ *
+ * @example
+ * ```ts
+ * isoTime(Date.UTC(2026, 10, 25, 3, 15, 5)); // "2026-11-25T03:15:05.000Z"
+ * ```
  */
-export function faultTimestamp(
-  serverTime: string,
-  receivedAt: Date,
-): { timestamp: string; timestamp_source?: TimestampSource } {
-  if (isSaneTimestamp(serverTime, receivedAt)) return { timestamp: serverTime };
-  return { timestamp: receivedAt.toISOString(), timestamp_source: "received" };
+export function isoTime(ms: number): string {
+  if (ms !== lastIsoMs) {
+    lastIsoText = new Date(ms).toISOString(); // throws for a time that is no date, as toISOString does
+    lastIsoMs = ms;
+  }
+  return lastIsoText;
 }
 
 /** Days in `month` (1-12) of `year`, by the Gregorian rules (as `Date` counts them from 100 on). */

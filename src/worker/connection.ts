@@ -248,7 +248,7 @@ export class ClusterConnection {
     const guard = {
       limits: this.#limits,
       onRefused: (reason: Refusal, detail: string) => this.#drop(reason, detail),
-      onNotification: (params: unknown) => this.#notified(params),
+      onNotification: (params: unknown, textChars?: number) => this.#notified(params, textChars),
     };
     const client = new Client(
       { name: "faultline", version: VERSION },
@@ -353,9 +353,9 @@ export class ClusterConnection {
   }
 
   /** A logging notification's params: to the feed. Nothing a server sends may end the worker. */
-  #notified(params: unknown): void {
+  #notified(params: unknown, textChars?: number): void {
     try {
-      this.#feed.notified(params);
+      this.#feed.notified(params, textChars);
     } catch (error) {
       this.#drop("malformed", `notification could not be handled: ${errorMessage(error)}`);
     }

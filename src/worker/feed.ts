@@ -63,8 +63,11 @@ export interface Feed {
    * session cannot carry the feed (the connection then fails the attempt or tries another feed).
    */
   start(session: FeedSession): Promise<void>;
-  /** A `notifications/message` arrived on the session (its `params`). */
-  notified(params: unknown): void;
+  /**
+   * A `notifications/message` arrived on the session (its `params`; `textChars`, when known, the length
+   * of the JSON text they were parsed from: see {@link reportNotification}).
+   */
+  notified(params: unknown, textChars?: number): void;
   /**
    * Before the first session: a previous faultline was last alive at `sinceMs` (epoch ms), and had
    * stored faults of the objects in `seen` up to the given times. The feed reports, on its first
@@ -97,12 +100,16 @@ export interface Feed {
  * Reports what a logging notification carries: a fault as an event (the session proved alive), a
  * `subscription_error` as `degraded`, a malformed payload as `dropped`; anything else is ignored.
  * Returns the fault, if it was one and reported. A fault `reported` says was reported already (by a
- * backfill) proves the session alive and is not reported again.
+ * backfill) proves the session alive and is not reported again. `textChars`, when known, is the length
+ * of the JSON text `params` were parsed from: no string in them is longer (a character of a JSON string
+ * takes at least one character of its text), so when it is within the string limit the event's `raw` is
+ * not walked for strings to cut.
  */
 export function reportNotification(
   params: unknown,
   context: FeedContext,
   reported: (event: FaultEvent) => boolean = () => false,
+  textChars = Number.POSITIVE_INFINITY,
 ): FaultEvent | null {
   const { cluster } = context;
   const outcome = classifyNotification(params, cluster);
@@ -110,7 +117,7 @@ export function reportNotification(
     case "fault": {
       context.alive();
       if (reported(outcome.event)) return null;
-      const event = boundEvent(outcome.event, maxStringChars(context));
+      const event = boundEvent(outcome.event, maxStringChars(context), textChars);
       context.report({ type: "event", event });
       return event;
     }

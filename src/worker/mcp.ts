@@ -51,7 +51,7 @@ export interface EdgeGuard {
    * Where the event stream's logging notifications go, taken off the stream before the SDK parses them
    * (see sse-notifications.ts); without it they reach the client's notification handler.
    */
-  onNotification?: (params: unknown) => void;
+  onNotification?: (params: unknown, textChars?: number) => void;
 }
 
 /**

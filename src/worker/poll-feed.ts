@@ -51,8 +51,8 @@ export class PollFeed implements Feed {
   }
 
   /** Reports what the notification carries (a poll-mode server normally sends none). */
-  notified(params: unknown): void {
-    reportNotification(params, this.#context);
+  notified(params: unknown, textChars?: number): void {
+    reportNotification(params, this.#context, undefined, textChars);
   }
 
   /** The first list reports the Warning events since `sinceMs` not stored already, instead of being a mere baseline. */

@@ -15,6 +15,7 @@ import type { Feed, FeedContext, FeedSession } from "./feed.ts";
 import { now, reportEvents, reportNotification } from "./feed.ts";
 import { eventsLister, findSubscriptionId, mentionsMissingTool, textContent, toolArguments } from "./mcp.ts";
 import { backfill } from "./poller.ts";
+import { RecentTimes } from "./recent-times.ts";
 import { SharedClock } from "./shared-clock.ts";
 import { answeredAnyway, checkSubscription } from "./subscription-check.ts";
 
@@ -26,7 +27,7 @@ export const MISSING_EVENTS_SUBSCRIBE =
 /** How long unsubscribing at shutdown may take. */
 const UNSUBSCRIBE_TIMEOUT_MS = 2000;
 
-/** Objects whose last pushed fault time is remembered for backfill (see {@link PushFeed}). */
+/** The most recent objects whose last pushed fault time is always remembered for backfill (see {@link RecentTimes}). */
 const MAX_PUSHED_REMEMBERED = 256;
 
 /** Why a push feed lists events: what it may have missed. */
@@ -82,13 +83,13 @@ export class PushFeed implements Feed {
    * Per object (`kind/namespace/name`), the time of its last fault reported (pushed, or listed by a
    * backfill, or stored before a restart or hand-over: {@link resume}): backfill skips those.
    */
-  readonly #pushedAt = new Map<string, number>();
+  readonly #pushedAt = new RecentTimes(MAX_PUSHED_REMEMBERED);
   /**
    * Per object and fault type, the time of the last fault a backfill listed: the push of the same
    * occurrence can arrive after the listing's answer (two connections, no order between them), and
    * carries another id (the server's own), so it is recognised by object, type and time instead.
    */
-  readonly #listedAt = new Map<string, number>();
+  readonly #listedAt = new RecentTimes(MAX_PUSHED_REMEMBERED);
   /** Set when a session was lost (or a backfill failed): what to backfill once the next one is subscribed. */
   #lost: Gap | null = null;
   /** Gaps being listed now, and a not yet confirmed stream's gap waiting for its listing. */
@@ -108,6 +109,9 @@ export class PushFeed implements Feed {
    * maybe to be taken again at once: a late report would reach the store after the new resume's read).
    */
   #stopped = false;
+
+  /** {@link listedAlready}, bound once (not a closure per notification). */
+  readonly #reported = (event: FaultEvent): boolean => this.#listedAlready(event);
 
   /** A push feed for `context`'s cluster, subscribing in `subscribeMode`. */
   constructor(context: FeedContext, subscribeMode: "faults" | "events") {
@@ -142,8 +146,8 @@ export class PushFeed implements Feed {
   }
 
   /** Reports what the notification carries and remembers pushed faults for the next backfill. */
-  notified(params: unknown): void {
-    const event = reportNotification(params, this.#context, (e) => this.#listedAlready(e));
+  notified(params: unknown, textChars?: number): void {
+    const event = reportNotification(params, this.#context, this.#reported, textChars);
     if (event) this.#rememberPushed(event);
   }
 
@@ -154,7 +158,7 @@ export class PushFeed implements Feed {
    */
   resume(sinceMs: number, seen: ReadonlyMap<string, number>, aliveMs = sinceMs): void {
     this.#lost = { sinceMs, aliveMs: Math.max(sinceMs, aliveMs) };
-    for (const [key, at] of seen) this.#remember(key, at);
+    for (const [key, at] of seen) this.#pushedAt.remember(key, at);
   }
 
   /**
@@ -361,7 +365,7 @@ export class PushFeed implements Feed {
       // late may report them a second time.
       for (const fault of faults) {
         this.#rememberPushed(fault);
-        remember(this.#listedAt, listedKey(fault), Date.parse(fault.timestamp));
+        this.#listedAt.remember(listedKey(fault), Date.parse(fault.timestamp));
       }
       // A stream not confirmed open is the rule with some servers: say so only when it mattered.
       const quiet = why === "stream unconfirmed" && faults.length === 0;
@@ -381,14 +385,9 @@ export class PushFeed implements Feed {
     }
   }
 
-  /** Remembers when `event`'s object last had a fault reported (bounded: the oldest entries go first). */
+  /** Remembers when `event`'s object last had a fault reported (bounded: see {@link RecentTimes}). */
   #rememberPushed(event: FaultEvent): void {
-    this.#remember(describeResource(event.resource), Date.parse(event.timestamp));
-  }
-
-  /** Remembers that object `key` had a fault at `at` (epoch ms), keeping the latest. */
-  #remember(key: string, at: number): void {
-    remember(this.#pushedAt, key, at);
+    this.#pushedAt.remember(describeResource(event.resource), Date.parse(event.timestamp));
   }
 
   /**
@@ -406,19 +405,4 @@ export class PushFeed implements Feed {
 /** The key of a fault's occurrence in {@link PushFeed}'s memory of listed faults: object and type. */
 function listedKey(event: FaultEvent): string {
   return `${describeResource(event.resource)}\u0000${event.fault_type}`;
-}
-
-/**
- * Remembers in `times` that `key` had a fault at `at` (epoch ms), keeping the latest; bounded to
- * {@link MAX_PUSHED_REMEMBERED} keys (the least recently remembered go first).
- */
-function remember(times: Map<string, number>, key: string, at: number): void {
-  if (!Number.isFinite(at)) return;
-  const latest = Math.max(at, times.get(key) ?? 0);
-  times.delete(key); // re-inserted last: the map's order is least recently remembered first
-  times.set(key, latest);
-  if (times.size > MAX_PUSHED_REMEMBERED) {
-    const oldest = times.keys().next().value;
-    if (oldest !== undefined) times.delete(oldest);
-  }
 }

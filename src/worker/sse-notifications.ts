@@ -16,14 +16,15 @@ const decoder = new TextDecoder();
 
 /**
  * A {@link TakeEvent} for an event stream (see `boundSseStream`): takes each SSE event that carries a
- * valid `notifications/message` and calls `deliver` with its params, synchronously; leaves the rest.
+ * valid `notifications/message` and calls `deliver` with its params, synchronously, and the length of
+ * the JSON text they were parsed from (no string in them is longer); leaves the rest.
  *
  * @example
  * ```ts
  * boundSseStream(body, bounds, onRefused, takeLoggingNotifications((params) => feed.notified(params)));
  * ```
  */
-export function takeLoggingNotifications(deliver: (params: unknown) => void): TakeEvent {
+export function takeLoggingNotifications(deliver: (params: unknown, textChars: number) => void): TakeEvent {
   return (event) => {
     const data = messageData(decoder.decode(event));
     if (data === null) return false;
@@ -35,7 +36,7 @@ export function takeLoggingNotifications(deliver: (params: unknown) => void): Ta
     }
     const params = loggingParams(message);
     if (params === null) return false;
-    deliver(params);
+    deliver(params, data.length);
     return true;
   };
 }

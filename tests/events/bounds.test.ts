@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { boundEvent, truncateStrings, truncateText } from "../../src/events/bounds.ts";
-import { isSaneTimestamp, rfc3339Ms } from "../../src/events/timestamp.ts";
+import { isoTime, isSaneTime, isSaneTimestamp, rfc3339Ms } from "../../src/events/timestamp.ts";
 import { makeFault } from "../helpers/fault.ts";
 
 describe("truncation", () => {
@@ -44,6 +44,54 @@ describe("truncation", () => {
   });
 });
 
+describe("boundEvent with the length of the text raw was parsed from", () => {
+  test("within the limit, raw is taken as it is (no string in it can be longer than its text)", () => {
+    const raw = { message: "m".repeat(100) };
+    const event = makeFault({ raw });
+    const text = JSON.stringify(raw);
+    expect(boundEvent(event, 256, text.length)).toBe(event);
+    // The fields outside raw are still checked.
+    const long = makeFault({ raw, context: "c".repeat(300) });
+    expect(boundEvent(long, 256, text.length).context).toBe(`${"c".repeat(256)}…[truncated: 300 chars]`);
+  });
+
+  test("past the limit, raw is walked and its long strings cut as without it", () => {
+    const raw = { message: "m".repeat(300) };
+    const event = makeFault({ raw });
+    expect(boundEvent(event, 256, JSON.stringify(raw).length)).toEqual(boundEvent(event, 256));
+    expect(boundEvent(event, 256, JSON.stringify(raw).length).raw).toEqual({
+      message: `${"m".repeat(256)}…[truncated: 300 chars]`,
+    });
+  });
+
+  test("a parsed string is never longer than its JSON text, escapes and astral characters included", () => {
+    for (const value of ['\n\t"\\', "\u0001\u001f", "😀é€", "x".repeat(50), ""]) {
+      const text = JSON.stringify({ [value]: [value] });
+      expect(value.length).toBeLessThan(text.length);
+    }
+  });
+});
+
+describe("isoTime", () => {
+  test("writes what toISOString writes, for the same millisecond again and for others", () => {
+    for (const ms of [
+      0,
+      1,
+      999,
+      Date.UTC(2026, 10, 25, 3, 15, 5, 7),
+      Date.UTC(2026, 10, 25, 3, 15, 5, 7),
+      8.64e15,
+    ]) {
+      expect(isoTime(ms)).toBe(new Date(ms).toISOString());
+    }
+  });
+
+  test("throws for a time that is no date, as toISOString does", () => {
+    expect(() => isoTime(Number.NaN)).toThrow(RangeError);
+    expect(() => isoTime(8.64e15 + 1)).toThrow(RangeError);
+  });
+});
+
 describe("timestamps", () => {
   const received = new Date("2026-11-25T03:15:06Z");
   test("RFC 3339 date-times within range are the server's", () => {
@@ -59,6 +107,7 @@ describe("timestamps", () => {
       "2026-11-25t03:15:05Z",
     ]) {
       expect(isSaneTimestamp(ok, received)).toBe(true);
+      expect(isSaneTime(ok, received.getTime())).toBe(true);
     }
   });
   test("anything else is not", () => {
@@ -81,6 +130,7 @@ describe("timestamps", () => {
       "+275760-09-13T00:00:00Z",
     ]) {
       expect(isSaneTimestamp(bad, received)).toBe(false);
+      expect(isSaneTime(bad, received.getTime())).toBe(false);
     }
   });
   test("rfc3339Ms reads what Date.parse reads, and refuses what the RFC 3339 shape does not have", () => {

@@ -137,6 +137,30 @@ describe("kubernetes/faults, flat shape", () => {
   });
 });
 
+describe("the event's keys", () => {
+  // The JSON text of an event (crossing to the main thread, written for an agent) keeps one order.
+  const ORDER = [
+    "cluster",
+    "labels",
+    "fault_id",
+    "fault_type",
+    "severity",
+    "resource",
+    "context",
+    "timestamp",
+  ];
+  test("come in the same order for every shape, with timestamp_source after the timestamp it explains", () => {
+    const sane = [
+      faultOf(classify("kubernetes/faults", flatData())),
+      faultOf(classify("kubernetes/faults", nestedData())),
+    ];
+    for (const event of sane) expect(Object.keys(event)).toEqual([...ORDER, "received_at", "raw"]);
+    const received = faultOf(classify("kubernetes/faults", { ...flatData(), timestamp: "yesterday" }));
+    expect(Object.keys(received)).toEqual([...ORDER, "timestamp_source", "received_at", "raw"]);
+    expect(received.timestamp).toBe(received.received_at);
+  });
+});
+
 describe("kubernetes/faults, nested shape", () => {
   test("normalises to the exact FaultEvent", () => {
     const data = nestedData({ lastTimestamp: "2026-11-25T02:59:00Z" });

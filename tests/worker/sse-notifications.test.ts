@@ -35,3 +35,23 @@ test("data lines are joined by newlines, with one leading space dropped, whateve
   expect(messageData("event:message\rdata:  x\r\r")).toBe(" x");
   expect(messageData("id: 1\n\n")).toBeNull();
 });
+
+test("the params come with the length of the JSON text they were parsed from: no string in them is longer", () => {
+  const delivered: Array<{ params: unknown; textChars: number }> = [];
+  const take = takeLoggingNotifications((params, textChars) => delivered.push({ params, textChars }));
+  const params = {
+    level: "warning",
+    logger: "kubernetes/faults",
+    data: { context: "\n".repeat(40), name: "é😀" },
+  };
+  const text = JSON.stringify(notification(params));
+  expect(take(encode(`event: message\ndata: ${text}\n\n`))).toBe(true);
+  expect(delivered).toEqual([{ params, textChars: text.length }]);
+  // Every string in the params (keys too) fits in that length.
+  const strings: string[] = [];
+  JSON.parse(text, (key, value) => {
+    strings.push(key, ...(typeof value === "string" ? [value] : []));
+    return value;
+  });
+  for (const s of strings) expect(s.length).toBeLessThanOrEqual(text.length);
+});
