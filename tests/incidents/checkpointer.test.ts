@@ -16,7 +16,7 @@ import {
 import { DB_FILE, WAL_AUTOCHECKPOINT_PAGES } from "../../src/incidents/open.ts";
 import { SqliteStore } from "../../src/incidents/store.ts";
 import { sleep } from "../../src/runtime/sleep.ts";
-import { openSqlite } from "../../src/runtime/sqlite.ts";
+import { openSqlite, type SqlDatabase } from "../../src/runtime/sqlite.ts";
 import { ingestOne, makeFault } from "../helpers/fault.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
@@ -34,6 +34,15 @@ function stateDir(): string {
 /** Writes `n` distinct faults (far fewer WAL frames than SQLite's own auto-checkpoint waits for). */
 function writeFaults(store: SqliteStore, n: number): void {
   for (let i = 0; i < n; i++) ingestOne(store, makeFault({ fault_id: `fault-${i}` }));
+}
+
+/** A fresh WAL database `name` with a table `t (v TEXT)`, checkpointed by a thread every 50 ms after commits. */
+function tableWithCheckpointer(name: string): { db: SqlDatabase; file: string; checkpointer: Checkpointer } {
+  const file = join(stateDir(), name);
+  const db = openSqlite(file);
+  db.exec("PRAGMA journal_mode = WAL");
+  db.exec("CREATE TABLE t (v TEXT)");
+  return { db, file, checkpointer: Checkpointer.start(db, file, 50) };
 }
 
 /** How often the WAL of `file` has been started over: its header's checkpoint sequence number. */
@@ -115,12 +124,7 @@ describe("WAL checkpoints in a thread", () => {
   });
 
   test("an idle store arms no pass; a commit wakes the thread and is copied one interval later", async () => {
-    const dir = stateDir();
-    const file = join(dir, "wake.db");
-    const db = openSqlite(file);
-    db.exec("PRAGMA journal_mode = WAL");
-    db.exec("CREATE TABLE t (v TEXT)");
-    const checkpointer = Checkpointer.start(db, file, 50);
+    const { db, file, checkpointer } = tableWithCheckpointer("wake.db");
     try {
       expect(checkpointer.idle).toBe(false); // armed at start: what was written before is copied
       for (let i = 0; i < 100 && !checkpointer.idle; i++) await sleep(20);
@@ -141,12 +145,7 @@ describe("WAL checkpoints in a thread", () => {
   });
 
   test("while commits keep coming, the writer still starts the WAL over", async () => {
-    const dir = stateDir();
-    const file = join(dir, "steady.db");
-    const db = openSqlite(file);
-    db.exec("PRAGMA journal_mode = WAL");
-    db.exec("CREATE TABLE t (v TEXT)");
-    const checkpointer = Checkpointer.start(db, file, 50);
+    const { db, file, checkpointer } = tableWithCheckpointer("steady.db");
     const insert = db.query<never, { v: string }>("INSERT INTO t (v) VALUES ($v)");
     let commits = 0;
     const rows = () =>
