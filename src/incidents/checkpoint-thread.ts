@@ -5,6 +5,8 @@
  * PASSIVE never waits for the writer or readers and never blocks them; what it cannot copy now it
  * copies an interval later. On `stop` it copies once more, closes its connection and says `stopped`; on
  * a failure it says `failed` and ends, and the main thread's connection checkpoints by itself again.
+ * A pass copies the WAL to its last frame whenever no reader holds it back (see {@link pass}), so that
+ * the writer starts it over even while commits keep coming.
  */
 import { openSqlite, type SqlDatabase } from "../runtime/sqlite.ts";
 import { parentThread } from "../runtime/threads.ts";
@@ -33,10 +35,27 @@ function checkpoint(): CheckpointResult | null {
   }
 }
 
-/** One pass: copies the WAL, then arms the next one if a commit came meanwhile or frames were left. */
+/** Catch-up checkpoints at most after a pass that copied all it found (see {@link pass}). */
+const CATCH_UP_CHECKPOINTS = 3;
+
+/**
+ * One pass: copies the WAL, then arms the next one if a commit came meanwhile or frames were left. A
+ * checkpoint that copied every frame it found is followed at once by catch-up checkpoints of what was
+ * committed while it ran (a commit's few frames: well under a millisecond), until one finds nothing new.
+ * The writer starts the WAL over (writes it again from its first frame) only at a commit that finds it
+ * copied to its last frame; at a steady rate a commit lands during nearly every pass, and without these
+ * the WAL file grew for as long as the load lasted (measured: ~4300 frames a second at 1000 events/s,
+ * never started over), each commit appending new file pages, which costs the writer more than
+ * rewriting the pages of a WAL started over.
+ */
 function pass(): void {
   timer = null;
-  const result = checkpoint();
+  let result = checkpoint();
+  for (let i = 0; i < CATCH_UP_CHECKPOINTS && result !== null && result.checkpointed === result.log; i++) {
+    const found = result.log;
+    result = checkpoint();
+    if (result?.log === found) break; // nothing committed since: the WAL is copied to its last frame
+  }
   if (result === null || wake === null) return;
   if (settleWake(wake, result.checkpointed < result.log)) arm();
 }
