@@ -15,19 +15,14 @@ export type TimestampSource = "received";
 
 /**
  * True when `text` is an RFC 3339 date-time that names a real day and time, between
- * {@link EARLIEST_FAULT_TIME_MS} and {@link MAX_CLOCK_AHEAD_MS} after `receivedAt`.
+ * {@link EARLIEST_FAULT_TIME_MS} and {@link MAX_CLOCK_AHEAD_MS} after `receivedMs` (epoch ms).
  *
  * @example
  * ```ts
- * isSaneTimestamp("2026-11-25T03:15:05Z", new Date("2026-11-25T03:15:06Z")); // true
- * isSaneTimestamp("not-a-time", new Date()); // false
+ * isSaneTime("2026-11-25T03:15:05Z", Date.parse("2026-11-25T03:15:06Z")); // true
+ * isSaneTime("not-a-time", Date.now()); // false
  * ```
  */
-export function isSaneTimestamp(text: string, receivedAt: Date): boolean {
-  return isSaneTime(text, receivedAt.getTime());
-}
-
-/** {@link isSaneTimestamp} with the moment of receipt in epoch ms (no `Date` needed). */
 export function isSaneTime(text: string, receivedMs: number): boolean {
   const ms = rfc3339Ms(text);
   return ms >= EARLIEST_FAULT_TIME_MS && ms <= receivedMs + MAX_CLOCK_AHEAD_MS;

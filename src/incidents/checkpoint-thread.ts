@@ -5,8 +5,8 @@
  * PASSIVE never waits for the writer or readers and never blocks them; what it cannot copy now it
  * copies an interval later. On `stop` it copies once more, closes its connection and says `stopped`; on
  * a failure it says `failed` and ends, and the main thread's connection checkpoints by itself again.
- * A pass copies the WAL to its last frame whenever no reader holds it back (see {@link pass}), so that
- * the writer starts it over even while commits keep coming.
+ * A pass tries to copy the WAL to its last frame (up to 3 catch-up checkpoints, see {@link pass}), so
+ * that the writer starts it over even while commits keep coming.
  */
 import { openSqlite, type SqlDatabase } from "../runtime/sqlite.ts";
 import { parentThread } from "../runtime/threads.ts";
@@ -20,7 +20,10 @@ let intervalMs = 0;
 let wake: Int32Array | null = null;
 
 interface CheckpointResult {
-  /** WAL frames, and how many of them are in the database file now (-1 both when not in WAL mode). */
+  /**
+   * WAL frames, and how many of them are in the database file now (-1 both when not in WAL mode, or
+   * when another connection's checkpoint held the lock).
+   */
   log: number;
   checkpointed: number;
 }
@@ -51,13 +54,18 @@ const CATCH_UP_CHECKPOINTS = 3;
 function pass(): void {
   timer = null;
   let result = checkpoint();
-  for (let i = 0; i < CATCH_UP_CHECKPOINTS && result !== null && result.checkpointed === result.log; i++) {
+  for (let i = 0; i < CATCH_UP_CHECKPOINTS && copiedAll(result); i++) {
     const found = result.log;
     result = checkpoint();
     if (result?.log === found) break; // nothing committed since: the WAL is copied to its last frame
   }
   if (result === null || wake === null) return;
   if (settleWake(wake, result.checkpointed < result.log)) arm();
+}
+
+/** Whether a checkpoint copied every frame of a WAL that had some (not: failed, held off, or an empty WAL). */
+function copiedAll(result: CheckpointResult | null): result is CheckpointResult {
+  return result !== null && result.log > 0 && result.checkpointed === result.log;
 }
 
 function arm(): void {

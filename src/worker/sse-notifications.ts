@@ -21,7 +21,7 @@ const decoder = new TextDecoder();
  *
  * @example
  * ```ts
- * boundSseStream(body, bounds, onRefused, takeLoggingNotifications((params) => feed.notified(params)));
+ * boundSseStream(body, bounds, onRefused, takeLoggingNotifications((params, chars) => feed.notified(params, chars)));
  * ```
  */
 export function takeLoggingNotifications(deliver: (params: unknown, textChars: number) => void): TakeEvent {

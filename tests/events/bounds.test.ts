@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { boundEvent, truncateStrings, truncateText } from "../../src/events/bounds.ts";
-import { isoTime, isSaneTime, isSaneTimestamp, rfc3339Ms } from "../../src/events/timestamp.ts";
+import { isoTime, isSaneTime, rfc3339Ms } from "../../src/events/timestamp.ts";
 import { makeFault } from "../helpers/fault.ts";
 
 describe("truncation", () => {
@@ -65,8 +65,10 @@ describe("boundEvent with the length of the text raw was parsed from", () => {
   });
 
   test("a parsed string is never longer than its JSON text, escapes and astral characters included", () => {
-    for (const value of ['\n\t"\\', "\u0001\u001f", "😀é€", "x".repeat(50), ""]) {
-      const text = JSON.stringify({ [value]: [value] });
+    // Escaped by hand (a server may escape what JSON.stringify would not): each decodes to fewer UTF-16 units.
+    const texts = ['"\\u00e9"', '"\\ud83d\\ude00"', '"\\n\\t\\"\\\\"', '"\\u0001"', '"😀é€"', '"x"', '""'];
+    for (const text of texts) {
+      const value = JSON.parse(text) as string;
       expect(value.length).toBeLessThan(text.length);
     }
   });
@@ -106,7 +108,7 @@ describe("timestamps", () => {
       "2026-04-30T00:00:00+23:59",
       "2026-11-25t03:15:05Z",
     ]) {
-      expect(isSaneTimestamp(ok, received)).toBe(true);
+      expect(isSaneTime(ok, received.getTime())).toBe(true);
       expect(isSaneTime(ok, received.getTime())).toBe(true);
     }
   });
@@ -129,7 +131,7 @@ describe("timestamps", () => {
       "2026-11-27T03:15:07Z", // more than a day ahead
       "+275760-09-13T00:00:00Z",
     ]) {
-      expect(isSaneTimestamp(bad, received)).toBe(false);
+      expect(isSaneTime(bad, received.getTime())).toBe(false);
       expect(isSaneTime(bad, received.getTime())).toBe(false);
     }
   });
