@@ -6,6 +6,7 @@
  * gracefully (SIGTERM: it hands its clusters over at once) and start it again.
  */
 import { readdirSync, readFileSync } from "node:fs";
+import { sleep } from "../../src/runtime/sleep.ts";
 import type { ChaosEngine, FaultlineSide } from "./engine.ts";
 import { FaultlineRunner, type StatusListener } from "./faultline.ts";
 import type { SeededRandom } from "./random.ts";
@@ -17,17 +18,19 @@ const STOP_GRACE_MS = 30_000;
 const GRACEFUL_SHARE = 0.3;
 
 /**
- * Live processes (not this one) whose command line or environment names `marker` (a replica's state
- * directory): its agent supervisors (workspace argument) and agents (`FAULTLINE_WORKSPACE`).
+ * Live processes (not this one) whose command line or environment names one of `markers`: a replica's
+ * state directory names its agent supervisors (workspace argument) and agents (`FAULTLINE_WORKSPACE`);
+ * its config file names a child faultline forked and had not exec'd yet (it still has faultline's
+ * command line).
  */
-export function processesNaming(marker: string): number[] {
+export function processesNaming(markers: readonly string[]): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     try {
       const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8");
       const environ = readFileSync(`/proc/${entry}/environ`, "utf8");
-      if (cmdline.includes(marker) || environ.includes(marker)) pids.push(Number(entry));
+      if (markers.some((m) => cmdline.includes(m) || environ.includes(m))) pids.push(Number(entry));
     } catch {
       // gone meanwhile, or not ours to read
     }
@@ -35,20 +38,35 @@ export function processesNaming(marker: string): number[] {
   return pids;
 }
 
-/** SIGKILLs every process naming `marker`, a few rounds (a shell may fork while it is killed); returns how many. */
-function killNaming(marker: string): number {
+/** Pause between two scans of {@link killNaming}. */
+const KILL_SCAN_GAP_MS = 20;
+/** Scans at most in one {@link killNaming} (~1 s). */
+const KILL_SCANS_MAX = 50;
+
+/**
+ * SIGKILLs every process naming one of `markers`, and each one's process group (an agent leads its own), as a
+ * container's end kills all it holds: scans again after a pause until two scans in a row find none. A
+ * supervisor killed just after it forked leaves a child that is still exec'ing its agent (its `environ`
+ * unreadable for that moment): scans back to back missed it, and the agent ran on after its pod's death
+ * (a chaos run counted it as a second run of a completed one). Returns how many were killed.
+ */
+async function killNaming(markers: readonly string[]): Promise<number> {
   let killed = 0;
-  for (let round = 0; round < 3; round++) {
-    const pids = processesNaming(marker);
-    if (pids.length === 0) break;
+  let emptyScans = 0;
+  for (let scan = 0; scan < KILL_SCANS_MAX && emptyScans < 2; scan++) {
+    const pids = processesNaming(markers);
+    emptyScans = pids.length === 0 ? emptyScans + 1 : 0;
     for (const pid of pids) {
-      try {
-        process.kill(pid, "SIGKILL");
-        killed++;
-      } catch {
-        // already gone
+      for (const target of [pid, -pid]) {
+        try {
+          process.kill(target, "SIGKILL");
+          if (target > 0) killed++;
+        } catch {
+          // already gone, or no group of that id
+        }
       }
     }
+    await sleep(KILL_SCAN_GAP_MS);
   }
   return killed;
 }
@@ -87,12 +105,13 @@ export class ReplicaFleet implements FaultlineSide {
 
   /**
    * Ends `runner`'s pod: SIGKILLs faultline, then its agent supervisors and agents (processes naming its
-   * state directory); returns how many of those there were.
+   * state directory) and any child it forked that was not exec'd yet (naming its config); returns how many
+   * of those there were.
    */
   async killPod(runner: FaultlineRunner): Promise<number> {
     await runner.kill();
     const stateDir = this.#stateDirs.get(runner);
-    return stateDir ? killNaming(`${stateDir}/`) : 0;
+    return stateDir ? await killNaming([`${stateDir}/`, runner.config]) : 0;
   }
 
   /** True unless a replica exited without the harness stopping it (the engine's watchdog restarts it). */
