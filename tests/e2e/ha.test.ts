@@ -106,6 +106,24 @@ ${body}`,
   }
 
   const oneSubscriptionEach = () => CLUSTERS.every((c) => sim.stats(c).subscriptions === 1);
+  /**
+   * Waits until every cluster has one subscription; on a timeout it first prints, for each cluster with
+   * another count, the simulator's counters and every replica's log lines about it (a failure in CI
+   * explains itself).
+   */
+  async function waitOneSubscriptionEach(what: string): Promise<void> {
+    try {
+      await waitFor(what, oneSubscriptionEach, 10_000);
+    } catch (error) {
+      for (const c of CLUSTERS.filter((name) => sim.stats(name).subscriptions !== 1)) {
+        console.error(`${what}: ${c} ${JSON.stringify(sim.stats(c))}`);
+        for (const [name, proc] of replicas)
+          for (const line of proc.logs.filter((l) => l.cluster === c).slice(-12))
+            console.error(`  ${name}: ${JSON.stringify(line)}`);
+      }
+      throw error;
+    }
+  }
 
   async function fleet(proc: FaultlineProcess): Promise<{ replica: string; clusters: FleetCluster[] }> {
     const response = await fetch(`${await proc.healthUrl()}/health/clusters`);
@@ -142,7 +160,7 @@ ${body}`,
     for (const name of names) start(name, "fleet");
     await waitFor("30 clusters active, each on one replica", () => divided(names), 30_000, 250);
     // The simulator: one subscription per cluster, whatever the hand-overs while the replicas joined.
-    await waitFor("one subscription each", oneSubscriptionEach, 10_000);
+    await waitOneSubscriptionEach("one subscription each");
     const views = await Promise.all(names.map((n) => fleet(replicas.get(n) as FaultlineProcess)));
     expect(views.map((v) => v.replica)).toEqual(names);
     const owners = views.map((v) => v.clusters.map((c) => `${c.name}=${c.owner}`).join(","));
@@ -165,7 +183,7 @@ ${body}`,
     );
     expect(takeoverMs).toBeLessThan(TAKEOVER_MS);
     // The takers ended the dead replica's sessions (resume): its subscriptions are gone from the servers.
-    await waitFor("one subscription each after the kill", oneSubscriptionEach, 10_000);
+    await waitOneSubscriptionEach("one subscription each after the kill");
     const afterKill = await activeOn(alive);
     for (const c of CLUSTERS.filter((c) => !victims.includes(c)))
       expect(afterKill.get(c)).toEqual(before.get(c) ?? []);
@@ -197,7 +215,7 @@ ${body}`,
     process.stderr.write(
       `ha e2e: a gracefully stopped replica's clusters active elsewhere after ${Math.round(performance.now() - stoppedAt)} ms\n`,
     );
-    await waitFor("one subscription each with the 4th", oneSubscriptionEach, 10_000);
+    await waitOneSubscriptionEach("one subscription each with the 4th");
     for (const name of alive) expect(await replicas.get(name)?.stop("SIGTERM")).toBe(0);
     replicas.clear();
     await db.end();
@@ -222,7 +240,7 @@ notify:
       const names = ["s0", "s1", "s2"];
       for (const name of names) start(name, "shared", body);
       await waitFor("30 clusters divided among the 3", () => divided(names), 30_000, 250);
-      await waitFor("one subscription each", oneSubscriptionEach, 10_000);
+      await waitOneSubscriptionEach("one subscription each");
       await waitFor("every cluster's session recorded", () => sessionsRecorded(db), 10_000, 100);
       let sent = 0;
       const inject = (round: number) => {
@@ -258,7 +276,7 @@ notify:
       await waitFor("divided among the survivors", () => divided(alive), 15_000, 100);
       expect(Date.now() - killedAt).toBeLessThan(TAKEOVER_MS + 2500); // + the 2.5 s of injecting
       // The old sessions of the killed replica were ended by their takers (resume): one subscription each.
-      await waitFor("one subscription each after the kill", oneSubscriptionEach, 10_000);
+      await waitOneSubscriptionEach("one subscription each after the kill");
 
       // The dead replica's open runs: settled (interrupted) by exactly one survivor, then run again.
       await waitFor(
@@ -308,7 +326,7 @@ notify:
         20_000,
         250,
       );
-      await waitFor("one subscription each with the 4th", oneSubscriptionEach, 10_000);
+      await waitOneSubscriptionEach("one subscription each with the 4th");
       for (const c of moving) expect(sim.inject(c, { name: `h-${c}` })).toBe(1);
       for (let round = 8; round < 10; round++) inject(round);
 
