@@ -105,25 +105,29 @@ ${body}`,
     });
   }
 
-  const oneSubscriptionEach = () => CLUSTERS.every((c) => sim.stats(c).subscriptions === 1);
   /**
-   * Waits until every cluster has one subscription; on a timeout it first prints, for each cluster with
-   * another count, the simulator's counters and every replica's log lines about it (a failure in CI
-   * explains itself).
+   * Waits until every cluster has `count` subscriptions; on a timeout it first prints, for each cluster
+   * with another count, the simulator's counters and the replicas' log lines about it (`logs`: those of
+   * replicas already stopped too), so that a failure in CI explains itself.
    */
-  async function waitOneSubscriptionEach(what: string): Promise<void> {
+  async function waitSubscriptionsEach(
+    what: string,
+    count: number,
+    logs: ReadonlyMap<string, FaultlineProcess> = replicas,
+  ): Promise<void> {
     try {
-      await waitFor(what, oneSubscriptionEach, 10_000);
+      await waitFor(what, () => CLUSTERS.every((c) => sim.stats(c).subscriptions === count), 10_000);
     } catch (error) {
-      for (const c of CLUSTERS.filter((name) => sim.stats(name).subscriptions !== 1)) {
+      for (const c of CLUSTERS.filter((name) => sim.stats(name).subscriptions !== count)) {
         console.error(`${what}: ${c} ${JSON.stringify(sim.stats(c))}`);
-        for (const [name, proc] of replicas)
+        for (const [name, proc] of logs)
           for (const line of proc.logs.filter((l) => l.cluster === c).slice(-12))
             console.error(`  ${name}: ${JSON.stringify(line)}`);
       }
       throw error;
     }
   }
+  const waitOneSubscriptionEach = (what: string) => waitSubscriptionsEach(what, 1);
 
   async function fleet(proc: FaultlineProcess): Promise<{ replica: string; clusters: FleetCluster[] }> {
     const response = await fetch(`${await proc.healthUrl()}/health/clusters`);
@@ -217,14 +221,11 @@ ${body}`,
     );
     await waitOneSubscriptionEach("one subscription each with the 4th");
     for (const name of alive) expect(await replicas.get(name)?.stop("SIGTERM")).toBe(0);
+    const stopped = new Map(replicas);
     replicas.clear();
     await db.end();
     // Every replica left cleanly: no subscription is left on any server.
-    await waitFor(
-      "no subscription left",
-      () => CLUSTERS.every((c) => sim.stats(c).subscriptions === 0),
-      10_000,
-    );
+    await waitSubscriptionsEach("no subscription left", 0, stopped);
   }, 120_000);
 
   test("shared store: faults flowing while the sink's owner (running agents) is SIGKILLed are stored once each; its runs are settled once and run again; each notification is delivered once; a 4th replica joins and a fault seen across the hand-over joins one incident", async () => {
