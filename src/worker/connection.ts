@@ -184,7 +184,10 @@ export class ClusterConnection {
     this.#loop ??= this.#run();
   }
 
-  /** Stops the feed (unsubscribes), closes the session (HTTP DELETE) and stops retrying. */
+  /**
+   * Stops the feed (unsubscribes), closes the session (HTTP DELETE), ends the sessions it lost before
+   * (bounded) and stops retrying.
+   */
   async stop(): Promise<void> {
     if (this.#stopping.signal.aborted) return this.#loop ?? undefined;
     this.#stopping.abort();
@@ -198,6 +201,9 @@ export class ClusterConnection {
       this.#reportAlive(null);
     }
     await this.#loop;
+    await deadline(this.#endLostSessions(), SESSION_CLOSE_WAIT_MS, "ending lost sessions timed out").catch(
+      () => {},
+    );
     this.#setStatus("disconnected", null, null);
   }
 
@@ -332,7 +338,7 @@ export class ClusterConnection {
     this.#backoff.reset();
     this.#setStatus("active", null, null, feed.mode);
     this.#markAlive(true);
-    this.#endLostSessions();
+    void this.#endLostSessions();
 
     const pingTarget: PingTarget = requests(session);
     // A subscription check sent since the ping fell due is a request on the session as the ping is, with
@@ -421,11 +427,13 @@ export class ClusterConnection {
 
   /**
    * A lost session may still live on the server with its subscription (servers cap them, and a
-   * silently dead peer never heard of the loss). Once the server answers again, end them; best effort.
+   * silently dead peer never heard of the loss). Once the server answers again, end them, and at
+   * {@link stop} (a connection stopped while it waited to reconnect would leave them); best effort.
+   * Resolves when every request has settled.
    */
-  #endLostSessions(): void {
+  #endLostSessions(): Promise<void> {
     const send = this.#send ?? fetch;
-    for (const sessionId of this.#lostSessions.splice(0)) {
+    const ends = this.#lostSessions.splice(0).map((sessionId) =>
       send(this.#spec.mcp_endpoint, {
         method: "DELETE",
         headers: { "mcp-session-id": sessionId },
@@ -433,8 +441,9 @@ export class ClusterConnection {
       }).then(
         (response) => response.body?.cancel(),
         () => {},
-      );
-    }
+      ),
+    );
+    return Promise.all(ends).then(() => {});
   }
 
   async #closeSession(terminate: boolean): Promise<void> {

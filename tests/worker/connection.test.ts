@@ -37,6 +37,7 @@ beforeAll(async () => {
       { name: "held", holdHeaders: true },
       { name: "again" },
       { name: "busy" },
+      { name: "rotated", bearerToken: "tok-1" },
     ],
   });
   proxy = startBlackholeProxy(sim.endpoint("slow"));
@@ -336,4 +337,31 @@ test("a fault backfilled after an outage is reported once, though the next outag
   } finally {
     await connection.stop();
   }
+});
+
+test("a connection stopped while it waits to reconnect ends the session it lost: its subscription does not outlive it on the server", async () => {
+  const messages: ConnectionMessage[] = [];
+  const connection = new ClusterConnection(
+    { name: "rotated", mcp_endpoint: sim.endpoint("rotated"), labels: {}, auth: { bearer_token: "tok-1" } },
+    // Pings every 0.2 s; the next attempt 30 s after a failure: the stop comes while it waits.
+    {
+      ...connectionSettings({ interval_seconds: 0.2, timeout_seconds: 2 }, 1),
+      reconnect: { initial_seconds: 30, max_seconds: 30 },
+    },
+    (m) => messages.push(m),
+  );
+  const failed = () => messages.some((m) => m.type === "status" && m.status === "failed");
+  connection.start();
+  try {
+    await waitFor("subscribed", () => sim.stats("rotated").subscriptions === 1);
+    // The server now wants another token: the next ping is refused and the session lost, but the server
+    // keeps it, with its subscription.
+    sim.setBearerToken("rotated", "tok-2");
+    await waitFor("the session lost, waiting to reconnect", failed);
+    expect(sim.stats("rotated")).toMatchObject({ sessions: 1, subscriptions: 1 });
+    sim.setBearerToken("rotated", "tok-1");
+  } finally {
+    await connection.stop();
+  }
+  expect(sim.stats("rotated")).toMatchObject({ sessions: 0, subscriptions: 0 });
 });
