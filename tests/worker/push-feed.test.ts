@@ -59,6 +59,11 @@ function listedCrashLoop(
   return { fault, listText: listedText(pod, fault) };
 }
 
+/** The names of the objects whose faults `messages` reported, in order. */
+function reportedNames(messages: readonly ConnectionMessage[]): string[] {
+  return messages.flatMap((m) => (m.type === "event" ? [m.event.resource.name] : []));
+}
+
 /** A push feed for cluster `name` (no server: the test's client answers), with the messages it reports. */
 function pushFeedFor(name: string, checkSeconds?: number): { feed: PushFeed; messages: ConnectionMessage[] } {
   const messages: ConnectionMessage[] = [];
@@ -119,7 +124,7 @@ test("a backfill that fails (the session dropped again) is not skipped: the next
     },
   } as unknown as Client;
   const { feed, messages } = pushFeedFor("gap");
-  const reported = () => messages.flatMap((m) => (m.type === "event" ? [m.event.resource.name] : []));
+  const reported = () => reportedNames(messages);
   // Taken over (or restarted): backfill from before the fault; the first session's listing fails.
   feed.resume(Date.parse("2026-11-26T10:00:00Z"), new Map());
   await feed.start({ client, lose: () => {} });
@@ -194,9 +199,7 @@ test("a gap is owed (the reported liveness held at its start) until a listing of
   await waitFor("the second listing", () => lists === 2, 2000, 5);
   answers[1]?.resolve();
   await waitFor("the gap listed", () => feed.owedSince() === null, 2000, 5);
-  expect(messages.flatMap((m) => (m.type === "event" ? [m.event.resource.name] : []))).toEqual([
-    "owed-fault",
-  ]);
+  expect(reportedNames(messages)).toEqual(["owed-fault"]);
 
   // Removed here while listing another gap: nothing reported, and the gap is still owed after the stop.
   feed.ended(Date.parse("2026-11-26T10:01:00Z"));
@@ -234,9 +237,7 @@ test("a backfill that fails after the next session is up is listed on that sessi
   answers[2]?.resolve();
   await waitFor("nothing owed", () => feed.owedSince() === null, 2000, 5);
   try {
-    expect(messages.flatMap((m) => (m.type === "event" ? [m.event.resource.name] : []))).toEqual([
-      "late-fail-fault",
-    ]);
+    expect(reportedNames(messages)).toEqual(["late-fail-fault"]);
   } finally {
     await feed.stop();
   }
@@ -268,9 +269,7 @@ test("a stream not confirmed open whose session dropped before it settled: its g
   await waitFor("the unconfirmed gap listed on the second session", () => lists === 2, 2000, 5);
   await waitFor("nothing owed", () => feed.owedSince() === null, 2000, 5);
   try {
-    expect(messages.flatMap((m) => (m.type === "event" ? [m.event.resource.name] : []))).toEqual([
-      "unconfirmed-fault",
-    ]);
+    expect(reportedNames(messages)).toEqual(["unconfirmed-fault"]);
   } finally {
     await feed.stop();
   }
@@ -291,9 +290,7 @@ test("a listing that fails while its session stays up is tried again at the next
     await waitFor("the listing tried again after a check", () => lists === 2, 3000, 5);
     await waitFor("the fault reported", () => messages.some((m) => m.type === "event"), 2000, 5);
     await waitFor("nothing owed", () => feed.owedSince() === null, 2000, 5);
-    expect(messages.flatMap((m) => (m.type === "event" ? [m.event.resource.name] : []))).toEqual([
-      "retried-fault",
-    ]);
+    expect(reportedNames(messages)).toEqual(["retried-fault"]);
   } finally {
     await feed.stop();
   }
