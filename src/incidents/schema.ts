@@ -401,6 +401,20 @@ export function rebuildWithOrChecks(db: SqlDatabase): void {
 }
 
 /**
+ * Schema version 10: the intake journal (`journal.ts`). A burst's events are recorded here first, one
+ * cheap append each, and their incidents built from them later in the order appended; building a row
+ * deletes it in the same transaction, so a row left here at start-up is one not built yet. `route` is
+ * the route stage's verdict as it was when the event was received: `triage`, or the skip reason.
+ */
+const INTAKE_JOURNAL = `
+CREATE TABLE event_log (
+  seq   INTEGER PRIMARY KEY,
+  event TEXT    NOT NULL,
+  route TEXT    NOT NULL
+);
+`;
+
+/**
  * Forward migrations, oldest first: entry `n` takes a database from version `n` to `n + 1`.
  * Released entries never change what they create (a comment may be added); a schema change
  * appends a new one. The status and reason lists in the CHECK constraints are those of
@@ -416,6 +430,7 @@ export const MIGRATIONS: readonly Migration[] = [
   COUNT_NEW_INCIDENTS_PER_BATCH,
   rebuildIncidentsForIngest,
   rebuildWithOrChecks,
+  INTAKE_JOURNAL,
 ];
 
 /** The schema version this build reads and writes. */

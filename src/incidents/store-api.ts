@@ -77,6 +77,26 @@ export interface RecoverResult {
 /** The settings a config reload may change (what is not given stays). */
 export type StoreSettingsChange = Pick<IncidentStoreOptions, "dedupWindowSeconds" | "maxQueue" | "notify">;
 
+/**
+ * The intake journal, where a backend has one (SQLite: `journal.ts`): a batch recorded durably at once,
+ * one cheap append per event, and its incidents built later, oldest first, by {@link build}. What
+ * {@link IncidentStore.ingest} does in one step, split in two, so that a burst is recorded at the
+ * append's rate and built once it has passed. While entries wait, `ingest` builds them first.
+ */
+export interface EventJournal {
+  /** Events appended and not built yet. */
+  readonly pending: number;
+  /** How long (ms) the oldest event not built yet has waited; 0 when none waits. */
+  oldestWaitMs(): number;
+  /** Records the batch in one transaction, or nothing of it (then throws `StoreError`). */
+  append(batch: readonly IngestItem[]): void;
+  /**
+   * Builds up to `limit` of the oldest events appended, in one transaction that also removes them from
+   * the journal: what `ingest` would have answered for them, in order. If it throws, nothing changed.
+   */
+  build(limit: number): IngestResult[];
+}
+
 /** The notification outbox: filled by the store's status changes, drained by `src/notify/`. */
 export interface OutboxStore {
   /** The oldest pending message of `sink` due at `nowMs`, or null. */
@@ -145,6 +165,12 @@ export interface IncidentStore {
    * others, and nothing was recorded (`pg/fence.ts`). SQLite (one process, no ownership) never does.
    */
   ingest(batch: readonly IngestItem[]): Awaitable<IngestResult[]>;
+  /**
+   * The intake journal, where this backend has one (SQLite; not PostgreSQL, whose set-based ingest is
+   * one statement per batch already). The sink appends a burst to it and builds it once the burst has
+   * passed (`src/pipeline/sink.ts`).
+   */
+  readonly journal?: EventJournal;
   /**
    * Hands the next queued incident (fair order, see the module doc) to an agent in one step: status
    * `running`, one more attempt, a new run in `workspaceOf(incident)`, the cluster's turn recorded,

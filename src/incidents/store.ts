@@ -34,6 +34,7 @@ import { Checkpointer } from "./checkpointer.ts";
 import { DedupWindow, WINDOW_SLACK_MS } from "./dedup-window.ts";
 import { faultKey } from "./fault-key.ts";
 import { seqOfIncidentId, sequencedIncidentId } from "./id.ts";
+import { IntakeJournal } from "./journal.ts";
 import { StoreMaintenance } from "./maintenance.ts";
 import {
   type AgentRun,
@@ -71,7 +72,16 @@ import {
 } from "./rows.ts";
 import { prepareRunOutputStatements, type RunOutputStatements, toRunOutputRow } from "./run-outputs.ts";
 import { type IncidentStoreOptions, resolveSettings, type Settings } from "./settings.ts";
-import type { ClaimedRun, IncidentStore, RecoverResult, StoreSettingsChange } from "./store-api.ts";
+import type {
+  ClaimedRun,
+  EventJournal,
+  IncidentStore,
+  RecoverResult,
+  StoreSettingsChange,
+} from "./store-api.ts";
+
+/** Journal entries built in one transaction at most (as many as the sink stores at once). */
+export const JOURNAL_BUILD_CHUNK = 4096;
 
 /** Where a new or promoted incident goes: the queue, or skipped and why. */
 interface TriageState {
@@ -139,6 +149,8 @@ export class SqliteStore implements IncidentStore {
   readonly outbox: NotificationOutbox;
   /** Liveness for the restart gap, retention and space: see `maintenance.ts`. */
   readonly maintenance: StoreMaintenance;
+  /** The journal's entries not built yet, and its statements. */
+  readonly #journal: IntakeJournal;
 
   private constructor(db: SqlDatabase, path: string, settings: Settings) {
     this.#db = db;
@@ -148,6 +160,16 @@ export class SqliteStore implements IncidentStore {
     this.#window = new DedupWindow(settings.dedupWindowMs);
     this.#statements = prepareStatements(db);
     this.#outputs = prepareRunOutputStatements(db);
+    const journal = new IntakeJournal(db);
+    this.#journal = journal;
+    this.journal = {
+      get pending() {
+        return journal.pending;
+      },
+      oldestWaitMs: () => journal.oldestWaitMs(),
+      append: (batch) => this.#append(batch),
+      build: (limit) => this.#build(limit),
+    };
     this.outbox = new NotificationOutbox(db, (action, work) => this.#write(action, work), settings.now);
     this.#queries = new IncidentQueries(db, this.outbox);
     this.maintenance = new StoreMaintenance(db, this.#statements, {
@@ -176,6 +198,7 @@ export class SqliteStore implements IncidentStore {
       store.#write("record the start-up", () => {
         store.#statements.recordOpened.run({ now: settings.now().toISOString() });
       });
+      store.#buildLeftovers();
       if (options.checkpointInThread) store.#checkpointer = Checkpointer.start(db, file);
       return store;
     } catch (error) {
@@ -191,17 +214,65 @@ export class SqliteStore implements IncidentStore {
    * {@link StoreError}, e.g. disk full), nothing of the batch was recorded.
    */
   ingest(batch: readonly IngestItem[]): IngestResult[] {
+    // Nothing is recorded past an entry of the journal not built yet: dedup sees events in order.
+    while (this.#journal.pending > 0) this.#build(JOURNAL_BUILD_CHUNK);
     if (batch.length === 0) return [];
+    return this.#record(
+      "record events",
+      (now, state) => batch.map((item) => this.#ingestOne(item, null, now, state)),
+      batch,
+    );
+  }
+
+  /**
+   * The intake journal (`journal.ts`): a burst's events recorded at once, each as one cheap append,
+   * their incidents built later by {@link EventJournal.build}, oldest first.
+   */
+  readonly journal: EventJournal;
+
+  #append(batch: readonly IngestItem[]): void {
+    if (batch.length === 0) return;
+    const entries = this.#write("record events", () => this.#journal.append(batch));
+    this.#journal.accept(entries);
+  }
+
+  #build(limit: number): IngestResult[] {
+    const entries = this.#journal.oldest(limit);
+    const last = entries.at(-1);
+    if (last === undefined) return [];
+    const results = this.#record(
+      "build incidents from the journal",
+      (now, state) => {
+        const built = entries.map((entry) => this.#ingestOne(entry.item, entry.json, now, state));
+        this.#journal.deleteThrough(last.seq);
+        return built;
+      },
+      entries.map((entry) => entry.item),
+    );
+    this.#journal.drop(entries.length);
+    return results;
+  }
+
+  /**
+   * One write transaction recording events as incidents (`work` calls {@link #ingestOne} for each), with
+   * the dedup window warmed first and the batch's new incidents counted last. If it throws, nothing was
+   * recorded and the window (which may hold uncommitted incidents) is warmed again next time.
+   */
+  #record(
+    action: string,
+    work: (now: number, state: BatchState) => IngestResult[],
+    items: readonly IngestItem[],
+  ): IngestResult[] {
     try {
-      return this.#write("record events", () => {
+      return this.#write(action, () => {
         const now = this.#settings.now().getTime();
         this.#warmWindow(now);
         // Only triage needs the queue bound; skip the count when nothing in the batch asks for it.
         const state: BatchState = {
-          queued: batch.some((item) => item.decision.action === "triage") ? this.#queueDepth() : 0,
+          queued: items.some((item) => item.decision.action === "triage") ? this.#queueDepth() : 0,
           created: new Map(),
         };
-        const results = batch.map((item) => this.#ingestOne(item, now, state));
+        const results = work(now, state);
         for (const counts of state.created.values()) {
           for (const count of counts) this.#statements.countIncidents.run(count);
         }
@@ -213,6 +284,26 @@ export class SqliteStore implements IncidentStore {
       this.#nextSeq = 0;
       throw error;
     }
+  }
+
+  /**
+   * At open: builds what a previous run appended to the journal and did not build (it stopped, or
+   * crashed, in between), before anything else is read or recorded: its incidents are queued then,
+   * and the dispatcher finds them as any queued incident.
+   */
+  #buildLeftovers(): void {
+    let left: number;
+    try {
+      left = this.#journal.load();
+    } catch (error) {
+      throw toStoreError(this.path, "cannot read the intake journal (event_log)", error);
+    }
+    if (left === 0) return;
+    let created = 0;
+    while (this.#journal.pending > 0) {
+      for (const result of this.#build(JOURNAL_BUILD_CHUNK)) if (result.created) created++;
+    }
+    log.info("built the events a previous run had journaled", { events: left, incidents_created: created });
   }
 
   /**
@@ -235,7 +326,8 @@ export class SqliteStore implements IncidentStore {
     this.#window.warm(this.#statements.seenSince.all({ since }), since);
   }
 
-  #ingestOne(item: IngestItem, now: number, state: BatchState): IngestResult {
+  /** Records one event (its JSON text when already made) as its incident's: new, or a repeat joined. */
+  #ingestOne(item: IngestItem, json: string | null, now: number, state: BatchState): IngestResult {
     const received = receivedMs(item.event, now);
     const { cluster, fault_id } = item.event;
     const repeat = this.#repeatOf(cluster, fault_id, received, now, item.event.severity);
@@ -247,7 +339,7 @@ export class SqliteStore implements IncidentStore {
     const eventId = this.#statements.insertEvent.run({
       incident_seq: row.seq,
       received_ms: received,
-      event: eventJson(item.event),
+      event: json ?? eventJson(item.event),
     }).lastInsertRowid;
     const incident = created ? toNewIncident(row, item.event.resource) : toIncident(row);
     if (created) this.#notify("opened", row.seq, incident, null);
@@ -537,6 +629,7 @@ export class SqliteStore implements IncidentStore {
     this.#queries.finalize();
     for (const statement of Object.values(this.#outputs)) statement.finalize();
     this.outbox.finalize();
+    this.#journal.finalize();
     this.#db.close();
   }
 

@@ -1,0 +1,172 @@
+/**
+ * The intake journal of the SQLite store: received events recorded durably first, one append each to
+ * `event_log`, and their incidents built from them later, in the order appended (schema version 10).
+ *
+ * Why: recording an event as its incident costs SQLite ~10 µs (the incident row, its event and five
+ * indexes, two at random places), an append ~2-3 µs. A burst is recorded at the append's rate and
+ * built once it has passed (the sink decides when, `src/pipeline/sink.ts`); a lone event at a low
+ * rate is still recorded as its incident at once, and never passes through here.
+ *
+ * What keeps it exact:
+ * - Building an entry deletes its row in the same transaction that records its incident and event,
+ *   so every row is built once: a row found at start-up was appended and not built. The store builds
+ *   those before it answers anything else (`SqliteStore.open`).
+ * - Entries are built oldest first and nothing is ingested past an unbuilt one, so dedup sees the
+ *   events in the order they were received.
+ * - An entry keeps the route stage's verdict of when it was received (`route`), so a restart builds it
+ *   as it would have been built.
+ *
+ * This module keeps the entries not built yet (in memory, with the event's JSON text already made, so a
+ * build serialises nothing) and their statements; the building itself is the store's own ingest.
+ */
+import { eventJson } from "../events/event-json.ts";
+import type { SqlDatabase, SqlStatement } from "../runtime/sqlite.ts";
+import { INCIDENT_SKIP_REASONS, type IngestItem, type RouteDecision, type SkipReason } from "./model.ts";
+import { oneOf, parseStoredEvent } from "./rows.ts";
+
+/** An event appended to the journal and not built yet. */
+export interface JournalEntry {
+  /** Its `event_log.seq`. */
+  readonly seq: number;
+  readonly item: IngestItem;
+  /** The event's JSON text, as the `events` table stores it. */
+  readonly json: string;
+  /** When it was appended (`performance.now()`; at start-up for a row a previous run left). */
+  readonly at: number;
+}
+
+/** The route verdict as `event_log.route` keeps it: `triage`, or the skip reason. */
+function routeText(decision: RouteDecision): string {
+  return decision.action === "triage" ? "triage" : decision.reason;
+}
+
+/** The skip reasons the route stage gives (`queue_full` is the store's own, never routed). */
+const ROUTED_SKIP_REASONS = INCIDENT_SKIP_REASONS.filter(
+  (reason): reason is SkipReason => reason !== "queue_full",
+);
+
+/** A stored `route` as a decision; throws naming the value for one this build does not know. */
+function routeDecision(text: string): RouteDecision {
+  if (text === "triage") return { action: "triage" };
+  return { action: "skip", reason: oneOf(ROUTED_SKIP_REASONS, text, "journal route") };
+}
+
+interface LogRow {
+  seq: number;
+  event: string;
+  route: string;
+}
+
+/**
+ * The entries not built yet, oldest first, and the statements that append and delete their rows.
+ * Its writes run inside the store's transactions; the in-memory list changes only once they commit
+ * ({@link accept}, {@link drop}).
+ *
+ * @example
+ * ```ts
+ * const journal = new IntakeJournal(db);
+ * const entries = db.immediate(() => journal.append(items)); // durable now
+ * journal.accept(entries);
+ * const oldest = journal.oldest(4096); // …built in one transaction with journal.deleteThrough(…)
+ * journal.drop(oldest.length);
+ * ```
+ */
+export class IntakeJournal {
+  readonly #insert: SqlStatement<never, { event: string; route: string }>;
+  readonly #deleteThrough: SqlStatement<never, { seq: number }>;
+  readonly #all: SqlStatement<LogRow, []>;
+  #entries: JournalEntry[] = [];
+  #head = 0;
+
+  constructor(db: SqlDatabase) {
+    this.#insert = db.prepare("INSERT INTO event_log (event, route) VALUES ($event, $route)");
+    this.#deleteThrough = db.prepare("DELETE FROM event_log WHERE seq <= $seq");
+    this.#all = db.prepare("SELECT seq, event, route FROM event_log ORDER BY seq");
+  }
+
+  /** Entries appended and not built yet. */
+  get pending(): number {
+    return this.#entries.length - this.#head;
+  }
+
+  /** How long (ms) the oldest entry not built yet has waited, or 0 when none waits. */
+  oldestWaitMs(now = performance.now()): number {
+    const oldest = this.#entries[this.#head];
+    return oldest === undefined ? 0 : now - oldest.at;
+  }
+
+  /** Inside a write transaction: appends one row per item; the entries, for {@link accept} once committed. */
+  append(batch: readonly IngestItem[]): JournalEntry[] {
+    const entries: JournalEntry[] = new Array(batch.length);
+    const at = performance.now();
+    for (let i = 0; i < batch.length; i++) {
+      const item = batch[i] as IngestItem;
+      const json = eventJson(item.event);
+      const { lastInsertRowid } = this.#insert.run({ event: json, route: routeText(item.decision) });
+      entries[i] = { seq: Number(lastInsertRowid), item, json, at };
+    }
+    return entries;
+  }
+
+  /** Takes committed entries in (they wait to be built, after every entry already waiting). */
+  accept(entries: readonly JournalEntry[]): void {
+    for (const entry of entries) this.#entries.push(entry);
+  }
+
+  /** The oldest `limit` entries not built yet (not removed: see {@link drop}). */
+  oldest(limit: number): JournalEntry[] {
+    return this.#entries.slice(this.#head, this.#head + Math.max(0, limit));
+  }
+
+  /** Inside the building transaction: deletes the rows of every entry up to `seq`. */
+  deleteThrough(seq: number): void {
+    this.#deleteThrough.run({ seq });
+  }
+
+  /** Forgets the oldest `count` entries, built and committed. */
+  drop(count: number): void {
+    this.#head += count;
+    if (this.pending === 0) {
+      this.#entries = [];
+      this.#head = 0;
+      return;
+    }
+    if (this.#head > 4096 && this.#head * 2 > this.#entries.length) {
+      this.#entries = this.#entries.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+
+  /** Frees its statements (before the database closes: an unfinalised statement keeps the file open). */
+  finalize(): void {
+    this.#insert.finalize();
+    this.#deleteThrough.finalize();
+    this.#all.finalize();
+  }
+
+  /**
+   * Loads the rows a previous run appended and did not build (at open, before anything is appended).
+   * A row this build cannot read throws, naming its `seq` and what is wrong with it.
+   */
+  load(): number {
+    const rows = this.#all.all();
+    const at = performance.now();
+    const entries: JournalEntry[] = rows.map((row) => {
+      try {
+        return {
+          seq: row.seq,
+          item: { event: parseStoredEvent(row.event), decision: routeDecision(row.route) },
+          json: row.event,
+          at,
+        };
+      } catch (error) {
+        throw new Error(
+          `event_log row ${row.seq} cannot be read: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      }
+    });
+    this.#entries = entries;
+    this.#head = 0;
+    return entries.length;
+  }
+}
