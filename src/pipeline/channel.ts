@@ -86,6 +86,25 @@ export class Channel<T> implements AsyncIterable<T> {
     return batch;
   }
 
+  /**
+   * Waits until an item is queued or the channel closes (true), or `ms` pass first (false). For the
+   * one consumer, between its takes.
+   */
+  async waitForItem(ms: number): Promise<boolean> {
+    if (this.size > 0 || this.#closed) return true;
+    return await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#wake = null;
+        resolve(false);
+      }, ms);
+      this.#wake = () => {
+        clearTimeout(timer);
+        this.#wake = null;
+        resolve(true);
+      };
+    });
+  }
+
   /** Waits as {@link TakeOptions.linger} says; true when it waited at all. */
   async #linger(max: number, linger: NonNullable<TakeOptions<T>["linger"]>): Promise<boolean> {
     if (this.size >= max || this.#closed) return false;

@@ -2,7 +2,9 @@
  * The sink stage: takes batches off the fan-in channel, routes them, and stores each batch in one
  * transaction **before** anything is dispatched for it (the ingest is awaited); then wakes the
  * dispatcher. One batch is stored at a time, in the order taken: the next is taken only once the
- * previous one's ingest has answered. While the store fails
+ * previous one's ingest has answered. A burst's batches go to the store's journal where it has one
+ * ({@link JOURNAL_MIN_BATCH}): committed at once, built into incidents once the burst has passed (or
+ * too many wait), and dispatched only then. While the store fails
  * (disk full, database locked…) the batch is kept, the event streams are held and the write is retried
  * with backoff: nothing accepted is dropped. Only when faultline stops does it give up on a batch
  * (counted and logged as `store_error`). A replica stores only the clusters it holds: events of a cluster
@@ -12,7 +14,7 @@
 import type { ClusterConfig } from "../config/types.ts";
 import { describeResource, type FaultEvent } from "../events/fault.ts";
 import { type IngestItem, type IngestResult, NotOwnerError } from "../incidents/model.ts";
-import type { IncidentStore } from "../incidents/store-api.ts";
+import type { Awaitable, EventJournal, IncidentStore } from "../incidents/store-api.ts";
 import { errorMessage, logEnabled, logger } from "../log.ts";
 import { Backoff } from "../runtime/backoff.ts";
 import { threadCollector } from "../runtime/quiet-collector.ts";
@@ -40,6 +42,25 @@ export const STORE_BATCH = 4096;
  * with several, the batches of each that arrive within it share one commit.
  */
 export const FAN_IN_LINGER_MS = 4;
+
+/**
+ * A batch of at least this many events is a burst's: where the store has a journal (SQLite) it is
+ * appended there, one cheap append per event, and its incidents built once the burst has passed. A
+ * steady rate's batches (a few events every {@link FAN_IN_LINGER_MS}: 32 is 8,000 events a second)
+ * are recorded as incidents at once, in one transaction each, as are all batches of a store without
+ * a journal. While journaled events wait to be built, every batch is appended behind them; the first
+ * smaller batch says the burst has passed, and what waits is built then.
+ */
+export const JOURNAL_MIN_BATCH = 32;
+
+/** Journaled events waiting to be built, at most: past it the sink builds before it takes more. */
+export const JOURNAL_MAX_PENDING = 32_768;
+
+/** The channel empty this long and the journaled events are built: the burst has passed. */
+export const BUILD_QUIET_MS = 10;
+
+/** However long a burst lasts, a journaled event waits at most about this long (ms) for its incident. */
+export const BUILD_MAX_WAIT_MS = 5000;
 
 /** First wait before retrying a failed store write; it doubles up to {@link STORE_RETRY_MAX_MS}. */
 export const STORE_RETRY_INITIAL_MS = 500;
@@ -80,11 +101,27 @@ const log = logger({ stage: "sink" });
  */
 export async function runSink(context: SinkContext): Promise<void> {
   const { channel, clusters, drops, agentConfigured } = context;
+  const journal = context.store.journal;
   const linger = { until: lingerUntil, maxMs: FAN_IN_LINGER_MS };
   const next = () => channel.take(STORE_BATCH, { gather: true, linger });
-  for (let batch = await next(); batch.length > 0; batch = await next()) {
+  // The last batch taken was a steady rate's (small): the burst has passed, what waits is built now.
+  let caughtUp = true;
+  for (;;) {
+    if (journal !== undefined && journal.pending > 0 && (caughtUp || (await buildDue(journal, channel)))) {
+      await buildJournaled(journal, context);
+      continue;
+    }
+    const batch = await next();
+    if (batch.length === 0) break;
     const items = routeBatch(batch, clusters, agentConfigured());
-    const stored = await storeBatch(items, context);
+    caughtUp = items.length < JOURNAL_MIN_BATCH;
+    const toJournal = journal !== undefined && (journal.pending > 0 || !caughtUp);
+    const stored = toJournal
+      ? await storeBatch(items, context, (some) => {
+          journal.append(some);
+          return [];
+        })
+      : await storeBatch(items, context, (some) => context.store.ingest(some));
     context.mark?.advance(batch.length);
     if (!stored.ok) {
       // Only what was still to store: events dropped as not_owner on the way are counted there.
@@ -94,12 +131,34 @@ export async function runSink(context: SinkContext): Promise<void> {
       });
       continue;
     }
-    // Its lines are info and debug: at warn (or above) none is written, and none is built.
-    if (logEnabled("info")) for (const result of stored.results) logIngested(result);
-    context.stored(stored.results);
+    if (!toJournal) afterStored(stored.results, context);
     context.backpressure.check();
-    threadCollector.activity();
   }
+  // Closed and drained: what the journal holds is built now (or, should that fail, at the next start).
+  while (journal !== undefined && journal.pending > 0) {
+    if (!(await buildJournaled(journal, context))) break;
+  }
+}
+
+/** After a batch was recorded as incidents: its log lines, and the dispatcher and notifier told. */
+function afterStored(results: readonly IngestResult[], context: SinkContext): void {
+  // Its lines are info and debug: at warn (or above) none is written, and none is built.
+  if (logEnabled("info")) for (const result of results) logIngested(result);
+  context.stored(results);
+  threadCollector.activity();
+}
+
+/**
+ * While a burst lasts (its batches are big), whether the journal's oldest events are built now anyway:
+ * when too many wait ({@link JOURNAL_MAX_PENDING}) or the oldest has waited {@link BUILD_MAX_WAIT_MS},
+ * or once the channel has been empty for {@link BUILD_QUIET_MS} (the burst has passed). False as soon
+ * as events arrive (the next batch tells whether the burst goes on), or the channel closes (the loop
+ * then drains it and builds what is left).
+ */
+async function buildDue(journal: EventJournal, channel: Channel<FaultEvent>): Promise<boolean> {
+  if (journal.pending >= JOURNAL_MAX_PENDING || journal.oldestWaitMs() >= BUILD_MAX_WAIT_MS) return true;
+  if (channel.size > 0) return false;
+  return !(await channel.waitForItem(BUILD_QUIET_MS));
 }
 
 /** Until when the sink waits for company for `first` (see {@link FAN_IN_LINGER_MS}); NaN (no wait) when unparsable. */
@@ -111,19 +170,22 @@ function lingerUntil(first: FaultEvent): number {
 type StoreAttempt = { ok: true; results: IngestResult[] } | { ok: false; error: string; events: number };
 
 /**
- * Stores one batch, retrying with backoff while the store fails, until faultline stops. A replica's
- * store refusing clusters this replica no longer holds ({@link NotOwnerError}) stored nothing: their
- * events are dropped (`not_owner`: their new owner's backfill lists them) and the rest stored at once.
+ * Stores one batch with `write` (an ingest, or an append to the journal), retrying with backoff while the
+ * store fails, until faultline stops. A replica's store refusing clusters this replica no longer holds
+ * ({@link NotOwnerError}) stored nothing: their events are dropped (`not_owner`: their new owner's
+ * backfill lists them) and the rest stored at once.
  */
-async function storeBatch(batch: IngestItem[], context: SinkContext): Promise<StoreAttempt> {
+async function storeBatch(
+  batch: IngestItem[],
+  context: SinkContext,
+  write: (items: IngestItem[]) => Awaitable<IngestResult[]>,
+): Promise<StoreAttempt> {
   let items = batch;
-  let backoff: Backoff | null = null; // made on the first failure: a batch that stores at once needs none
-  let failures = 0;
+  const retry = new StoreRetry(context);
   while (items.length > 0) {
     try {
-      const results = await context.store.ingest(items);
-      if (failures > 0)
-        log.info("events stored after retrying", { events: items.length, attempts: failures + 1 });
+      const results = await write(items);
+      retry.succeeded(items.length);
       return { ok: true, results };
     } catch (error) {
       if (error instanceof NotOwnerError) {
@@ -133,21 +195,70 @@ async function storeBatch(batch: IngestItem[], context: SinkContext): Promise<St
           continue;
         }
       }
-      if (context.stopping.aborted) return { ok: false, error: errorMessage(error), events: items.length };
-      failures++;
-      backoff ??= new Backoff(STORE_RETRY_INITIAL_MS, STORE_RETRY_MAX_MS);
-      const delay = backoff.next();
-      context.backpressure.hold();
-      log.error("events not stored yet: holding event streams, retrying", {
-        events: items.length,
-        attempt: failures,
-        retry_in_ms: delay,
-        error: errorMessage(error),
-      });
-      await sleep(delay, context.stopping);
+      if (!(await retry.failed(error, items.length)))
+        return { ok: false, error: errorMessage(error), events: items.length };
     }
   }
   return { ok: true, results: [] }; // every event dropped as not_owner
+}
+
+/**
+ * Builds the journal's oldest events ({@link STORE_BATCH} at most), retrying with backoff while the
+ * store fails, as {@link storeBatch} does. False when faultline stopped first: they stay in the
+ * journal, and the next start builds them.
+ */
+async function buildJournaled(journal: EventJournal, context: SinkContext): Promise<boolean> {
+  const retry = new StoreRetry(context);
+  for (;;) {
+    try {
+      const results = journal.build(STORE_BATCH);
+      retry.succeeded(results.length);
+      afterStored(results, context);
+      context.backpressure.check();
+      return true;
+    } catch (error) {
+      if (!(await retry.failed(error, journal.pending))) {
+        log.warn("journaled events left to build at the next start: faultline is stopping", {
+          events: journal.pending,
+          error: errorMessage(error),
+        });
+        return false;
+      }
+    }
+  }
+}
+
+/** One write's retries: the backoff, the streams held meanwhile, and the lines logged. */
+class StoreRetry {
+  readonly #context: SinkContext;
+  #backoff: Backoff | null = null; // made on the first failure: a write that succeeds at once needs none
+  #failures = 0;
+
+  constructor(context: SinkContext) {
+    this.#context = context;
+  }
+
+  succeeded(events: number): void {
+    if (this.#failures > 0)
+      log.info("events stored after retrying", { events, attempts: this.#failures + 1 });
+  }
+
+  /** After a failure: waits for the next attempt (holding the streams); false when faultline is stopping. */
+  async failed(error: unknown, events: number): Promise<boolean> {
+    if (this.#context.stopping.aborted) return false;
+    this.#failures++;
+    this.#backoff ??= new Backoff(STORE_RETRY_INITIAL_MS, STORE_RETRY_MAX_MS);
+    const delay = this.#backoff.next();
+    this.#context.backpressure.hold();
+    log.error("events not stored yet: holding event streams, retrying", {
+      events,
+      attempt: this.#failures,
+      retry_in_ms: delay,
+      error: errorMessage(error),
+    });
+    await sleep(delay, this.#context.stopping);
+    return true;
+  }
 }
 
 /** The items of clusters not in `lost`; the others counted and logged as `not_owner`, per cluster. */

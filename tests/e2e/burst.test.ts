@@ -1,13 +1,15 @@
 /**
  * A fault storm bigger than the fan-in channel's hold mark: every event the servers send is stored,
- * none is dropped (the workers hold their event streams while the store catches up).
+ * none is dropped (the workers hold their event streams while the store catches up). A storm goes
+ * through the store's intake journal: killed in the middle of one, faultline builds at its next start
+ * every event the journal had committed, each into its fault's one incident.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { type Simulator, startSimulator } from "../../scripts/sim/index.ts";
 import { HOLD_AT } from "../../src/pipeline/backpressure.ts";
 import { type FaultlineProcess, runFaultline } from "../helpers/process.ts";
-import { clustersYaml, countState } from "../helpers/state.ts";
+import { clustersYaml, countState, queryState } from "../helpers/state.ts";
 import { tempDir, writeFile, writeKubeconfig } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
 
@@ -49,4 +51,56 @@ test(`a storm of ${CLUSTERS * PER_CLUSTER} events (over ${HOLD_AT} queued at onc
   const stored = () => countState(join(dir.path, "state"), "SELECT count(*) n FROM events");
   await waitFor("every event stored", () => stored() === sent, 60_000, 100);
   expect(run.logs.filter((l) => l.msg === "event dropped: fan-in channel full")).toEqual([]);
+}, 90_000);
+
+test("SIGKILL in the middle of a storm: what the journal committed is built once at the next start, one incident per fault", async () => {
+  await run?.stop("SIGTERM"); // the storm test's faultline: not connected to these servers any more
+  run = undefined;
+  writeKubeconfig(dir.path, "k.yaml");
+  const config = writeFile(
+    dir.path,
+    "storm-kill.yaml",
+    `${clustersYaml(sim, names, "./k.yaml")}health: { listen: "127.0.0.1:0" }\nstate_dir: ./state-kill\n`,
+  );
+  const state = join(dir.path, "state-kill");
+  const first = runFaultline(config);
+  try {
+    await first.waitActive(CLUSTERS);
+    for (let i = 0; i < PER_CLUSTER; i++) {
+      for (const name of names) sim.inject(name, { name: `kill-pod-${i}` });
+      if (i % 100 === 99) await Bun.sleep(0);
+    }
+    await waitFor(
+      "events committed to the journal, not built yet",
+      () => countState(state, "SELECT count(*) n FROM event_log") > 0,
+      30_000,
+      2,
+    );
+  } finally {
+    first.proc.kill("SIGKILL");
+    await first.proc.exited;
+  }
+  const journaled = queryState<{ event: string }>(state, "SELECT event FROM event_log").map((row) => {
+    const event = JSON.parse(row.event) as { cluster: string; fault_id: string };
+    return `${event.cluster}/${event.fault_id}`;
+  });
+  const eventsBefore = countState(state, "SELECT count(*) n FROM events");
+  expect(journaled.length).toBeGreaterThan(0);
+
+  run = runFaultline(config);
+  await run.waitActive(CLUSTERS); // the journal is built as the store opens, before any connection
+  expect(countState(state, "SELECT count(*) n FROM event_log")).toBe(0);
+  expect(countState(state, "SELECT count(*) n FROM events")).toBeGreaterThanOrEqual(
+    eventsBefore + journaled.length,
+  );
+  const incidents = new Map(
+    queryState<{ fault: string; n: number }>(
+      state,
+      "SELECT cluster || '/' || fault_id AS fault, count(*) AS n FROM incidents GROUP BY cluster, fault_id",
+    ).map((row) => [row.fault, row.n]),
+  );
+  for (const fault of journaled) expect(incidents.get(fault)).toBe(1);
+  expect([...incidents.values()].filter((n) => n !== 1)).toEqual([]);
+  expect(await run.stop("SIGTERM")).toBe(0);
+  run = undefined;
 }, 90_000);
