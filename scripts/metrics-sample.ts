@@ -32,6 +32,7 @@ export async function sampleExposition(): Promise<string> {
     incidents: () => new Map([["dev", { queued: 1, succeeded: 3 }]]),
     skips: () => new Map([["dev", { queue_full: 1 }]]),
     agents: () => ({ running: 1, queued: 1 }),
+    journalPending: () => 0,
     reload: () => ({ successful: false, lastSuccess: new Date(1_800_000_000_000) }),
   });
   metrics.observeAgentRun(1500, "succeeded");

@@ -39,5 +39,6 @@ export function appMetrics(stages: MetricStages, later: () => LaterStages): Faul
     agents: async () => ({ running: later().triage.running, queued: await store.queueDepth() }),
     reload: () => later().reloader.state,
     notifications: async () => ({ attempts: notifications.totals(), outbox: await store.outbox.counts() }),
+    ...(store.journal ? { journalPending: () => store.journal?.pending ?? 0 } : {}),
   });
 }

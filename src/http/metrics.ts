@@ -34,6 +34,8 @@ export interface MetricsSources {
   notifications?: () => Awaitable<{ attempts: PerCluster; outbox: PerCluster }>;
   /** The config reload's state (`faultline_config_last_reload_*`). */
   reload?: () => Readonly<ReloadState>;
+  /** Events committed to the store's intake journal and not built into incidents yet (SQLite only). */
+  journalPending?: () => number;
 }
 
 /** The runtime running faultline, for `faultline_build_info`: `bun 1.4.5`, `deno 2.1.0`, `node 22.1.0`. */
@@ -169,6 +171,17 @@ export class FaultlineMetrics {
       });
     }
     if (sources.notifications) this.#notificationMetrics(sources.notifications);
+    const journalPending = sources.journalPending;
+    if (journalPending) {
+      new Gauge({
+        name: "faultline_journal_pending_events",
+        help: "Events committed to the store's intake journal whose incidents are not built yet (a burst's, until it has passed).",
+        registers,
+        collect() {
+          this.set(journalPending());
+        },
+      });
+    }
     const reload = sources.reload;
     if (reload) {
       new Gauge({

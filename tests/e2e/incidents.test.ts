@@ -83,6 +83,7 @@ test("GET /metrics is Prometheus text with per-cluster and global series", async
   );
   expect(samples.has("faultline_agents_running")).toBe(true);
   expect(samples.has("faultline_agent_queue_depth")).toBe(true);
+  expect(samples.get("faultline_journal_pending_events")).toBe(0); // every event built by now
   expect(
     samples.get('faultline_agent_run_duration_seconds_count{status="succeeded"}'),
   ).toBeGreaterThanOrEqual(1);
