@@ -14,9 +14,18 @@ export interface Burst {
   /** First send → last event stored (s). */
   seconds: number;
   events_per_s: number;
+  /**
+   * faultline only: first send → the last event's incident built (s). Equal to {@link seconds} when the
+   * burst was recorded as incidents at once; later when it went to the intake journal first. Null for
+   * the baseline, which builds nothing.
+   */
+  built_s: number | null;
   /** How long the simulator took to send it (s). */
   send_s: number;
-  /** CPU of the measured process (all threads) from just before the first send until all stored (s). */
+  /**
+   * CPU of the measured process (all threads) from just before the first send until all stored (s);
+   * for faultline, until every incident was built too.
+   */
   cpu_s: number;
   /** {@link cpu_s} per event stored, in µs. */
   cpu_us_per_event: number;
@@ -99,6 +108,8 @@ export interface BurstSummary {
   cpu_us_per_event_each: number[];
   /** Each burst's send time (s). */
   send_s_each: number[];
+  /** faultline only: each burst's first send → every incident built (s); null for the baseline. */
+  built_s_each: number[] | null;
   /** faultline only: incidents opened over all bursts (B×K when every fault was new); null for the baseline. */
   new_incidents: number | null;
   /** How stored events were counted. */
@@ -128,6 +139,7 @@ export function summariseBursts(bursts: readonly Burst[], source: string): Burst
     cpu_us_per_event: perEvent.median,
     cpu_us_per_event_each: perEvent.each,
     send_s_each: bursts.map((b) => b.send_s),
+    built_s_each: bursts.some((b) => b.built_s === null) ? null : bursts.map((b) => b.built_s ?? Number.NaN),
     new_incidents: incidents.some((n) => n === null)
       ? null
       : incidents.reduce<number>((sum, n) => sum + (n ?? 0), 0),
@@ -145,6 +157,12 @@ export function burstLines(system: string, summary: BurstSummary): string[] {
     `${system} CPU burst (s), each burst: ${formatEach(summary.cpu_s_each, 2)}; median ${summary.cpu_s.toFixed(2)}`,
     `${system} CPU per burst event (µs), each burst: ${formatEach(summary.cpu_us_per_event_each, 1)}; median ${summary.cpu_us_per_event.toFixed(1)}`,
   ];
+  if (summary.built_s_each !== null)
+    lines.push(
+      `${system} burst: first send → last stored / every incident built (s), each burst: ${summary.seconds_each
+        .map((stored, i) => `${stored.toFixed(2)} / ${(summary.built_s_each?.[i] ?? Number.NaN).toFixed(2)}`)
+        .join(", ")}`,
+    );
   if (summary.new_incidents !== null)
     lines.push(
       `${system} new incidents over the ${summary.bursts} burst(s): ${summary.new_incidents} for ${summary.injected} faults sent${summary.new_incidents === summary.injected ? " (every fault new)" : " (NOT one a fault: some joined an earlier incident)"}`,

@@ -33,8 +33,14 @@ export interface ObservedEvent {
 
 /** Counts and reads faultline's stored events. */
 export interface StoredEvents {
-  /** Events stored so far (the highest `events.id`, ids being sequential). */
+  /**
+   * Events stored so far, durable: those recorded as their incident's (the highest `events.id`, ids
+   * being sequential) plus those committed to the intake journal and not built yet (`event_log` rows),
+   * read in one statement.
+   */
   count(): Promise<number>;
+  /** Events recorded as their incident's so far (the highest `events.id`): built, ready to dispatch. */
+  built(): Promise<number>;
   /** Benchmark events stored since the last call, stamped with `seenMs`. */
   readNew(seenMs: number): ObservedEvent[];
   /** Makes {@link readNew} start after everything stored so far. */
@@ -58,13 +64,22 @@ export function openStoredEvents(dbFile: string): StoredEvents {
   const db = new DatabaseSync(dbFile, { readOnly: true });
   const maxIdQuery = db.prepare("SELECT max(id) AS id FROM events");
   const maxId = (): number => (maxIdQuery.get() as { id: number | null } | undefined)?.id ?? 0;
+  // A faultline from before the journal (`--faultline-main` of an older tree) has no event_log.
+  const journaled = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'event_log'").get() !== undefined;
+  const durableQuery = db.prepare(
+    journaled
+      ? "SELECT coalesce((SELECT max(id) FROM events), 0) + (SELECT count(*) FROM event_log) AS n"
+      : "SELECT coalesce(max(id), 0) AS n FROM events",
+  );
+  const durable = (): number => Number((durableQuery.get() as { n: number } | undefined)?.n ?? 0);
   const newer = db.prepare(
     "SELECT id, received_ms, json_extract(event, '$.context') AS context FROM events WHERE id > $after ORDER BY id",
   );
   const incidentCount = db.prepare("SELECT count(*) AS n FROM incidents");
   let lastId = maxId();
   return {
-    count: async () => maxId(),
+    count: async () => durable(),
+    built: async () => maxId(),
     readNew: (seenMs) => {
       const rows = newer.all({ after: lastId }) as unknown as EventRow[];
       const out: ObservedEvent[] = [];

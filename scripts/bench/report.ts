@@ -164,17 +164,22 @@ export function verdicts(results: RunResult[]): Verdict[] {
   ];
 }
 
-/** The store-only target: events recorded durably per second by `IncidentStore.ingest` alone. */
+/**
+ * The store-only target: events recorded durably per second by the store alone. A burst is recorded
+ * through the intake journal (committed appends, built later), so its appends' rate is the durable one;
+ * the detail also gives the building's rate and `ingest`'s (one step, as at a steady rate).
+ */
 export const STORE_TARGET_PER_S = 100_000;
 
 /** The store-only verdict (no baseline: the target is absolute). */
 export function storeVerdict(store: StoreBenchResult | null): Verdict {
   const target = `store alone ≥ ${STORE_TARGET_PER_S / 1000}k events/s`;
   if (!store) return { target, met: null, detail: "not measured" };
+  const { journal } = store;
   return {
     target,
-    met: store.events_per_s >= STORE_TARGET_PER_S,
-    detail: `${store.events_per_s.toFixed(0)} events/s wall (${(store.events_per_s / STORE_TARGET_PER_S).toFixed(2)}× the target), ${store.events_per_cpu_s.toFixed(0)} per CPU second; ${store.events} events, ${store.clusters} clusters, batches of ${store.batch}`,
+    met: journal.durable_per_s >= STORE_TARGET_PER_S,
+    detail: `journal: ${journal.durable_per_s.toFixed(0)} events/s durable wall (${(journal.durable_per_s / STORE_TARGET_PER_S).toFixed(2)}× the target), ${journal.durable_per_cpu_s.toFixed(0)} per CPU second; built after at ${journal.built_per_cpu_s.toFixed(0)} per CPU second (both ${journal.total_per_cpu_s.toFixed(0)}); ingest in one step ${store.events_per_s.toFixed(0)} events/s wall, ${store.events_per_cpu_s.toFixed(0)} per CPU second; ${store.events} events, ${store.clusters} clusters, batches of ${store.batch}`,
   };
 }
 
@@ -189,7 +194,9 @@ export const DEFINITIONS = `What each figure measures
   = B×K, the baseline receives B×K), sent round-robin over the N clusters as fast as the simulator can;
   each burst is all stored (received) and followed by 1 s of quiet before the next. A burst's figure:
   events / (first send → last event stored). faultline: stored = committed rows in faultline.db 'events'
-  (5 ms polls of a read-only connection); baseline: notifications received (it stores nothing). The row
+  and its intake journal 'event_log' (5 ms polls of a read-only connection, one statement); its CPU is
+  read once every incident is built too, and each burst's first send → every incident built is printed
+  beside it; baseline: notifications received (it stores nothing). The row
   and the verdict use the median burst; "each burst" lists all; the first burst (the coldest: the first
   load after start-up and the idle phase) keeps a row of its own.
 - fan-in latency: a steady R faults/s for S s round-robin over the N clusters; each fault carries its send
@@ -203,6 +210,8 @@ export const DEFINITIONS = `What each figure measures
   during each burst (first send until all stored: the median, each burst's, the first burst's, and per
   event, the steadier figure; by thread: each group's median); during the steady phase. The simulator's
   and the benchmark's CPU are not counted, but all three share the machine's cores.
-- store alone: SqliteStore.ingest in a process of its own (pinned like faultline with --pin) on a fresh
-  database: distinct faults normalised from the simulator's payloads, batches of the sink's size.
+- store alone: SqliteStore in a process of its own (pinned like faultline with --pin) on a fresh
+  database: distinct faults normalised from the simulator's payloads, batches of the sink's size;
+  ingest in one step (as a steady rate is recorded), then the intake journal (as a burst is): appends
+  committed (the durable rate, the verdict's), then every incident built.
 - ratio f/b = faultline / baseline.`;

@@ -6,7 +6,9 @@
  *
  *   bun scripts/bench/store-bench.ts [--events 100000] [--clusters 1000] [--repeats 0.5] [--batch 512]
  *
- * Prints one JSON line: `{ events, clusters, batch, seconds, events_per_s, repeat_share }`. With
+ * Prints one JSON line: `{ events, clusters, batch, seconds, events_per_s, repeat_share, …, journal }`:
+ * `ingest` as the sink records a steady rate, then the same events through the intake journal (appended,
+ * durable, then built), as it records a burst. With
  * `--repeats F`, a share F of the events repeats a fault seen shortly before (it joins its incident);
  * `--batch 1` measures one transaction per event, as the sink writes at low rates.
  */
@@ -34,6 +36,19 @@ export interface StoreBenchResult {
   /** CPU time of the process while it ingested (less sensitive to other load on the machine). */
   cpu_seconds: number;
   events_per_cpu_s: number;
+  /**
+   * The same events through the intake journal (as the sink records a burst): appended in batches of
+   * `batch`, each committed (durable), then every incident built, {@link STORE_BATCH} per transaction.
+   */
+  journal: {
+    /** Appends alone: events committed per second (wall, CPU). */
+    durable_per_s: number;
+    durable_per_cpu_s: number;
+    /** The building alone: events built into incidents per CPU second. */
+    built_per_cpu_s: number;
+    /** Append and build together, per CPU second (what the journal costs in all). */
+    total_per_cpu_s: number;
+  };
 }
 
 /** `count` events as the sink would hand them to the store, a share `repeats` of them repeats. */
@@ -57,6 +72,45 @@ export function benchEvents(count: number, clusters: number, repeats: number): I
   // As the sink gets them: decoded from a worker's batch message, each event with its JSON line.
   const decoded = decodeEventBatch(encodeEventBatch(items.map((item) => item.event)));
   return items.map((item, i) => ({ ...item, event: decoded[i] as FaultEvent }));
+}
+
+/** CPU and wall time of `work`. */
+function timed(work: () => void): { seconds: number; cpu_seconds: number } {
+  const started = performance.now();
+  const cpu = process.cpuUsage();
+  work();
+  const used = process.cpuUsage(cpu);
+  return { seconds: (performance.now() - started) / 1000, cpu_seconds: (used.user + used.system) / 1e6 };
+}
+
+/** What the journal's run measured: the appends (durable), then the building of every incident. */
+export interface JournalBenchTimes {
+  append: { seconds: number; cpu_seconds: number };
+  build: { seconds: number; cpu_seconds: number };
+}
+
+/**
+ * Appends `items` to a fresh store's intake journal in batches of `batch` (each committed: durable), then
+ * builds all their incidents, {@link STORE_BATCH} per transaction, as the sink does once a burst passed.
+ */
+export function runJournalBench(items: readonly IngestItem[], batch: number): JournalBenchTimes {
+  const dir = mkdtempSync(join(tmpdir(), "faultline-store-bench-"));
+  try {
+    const store = SqliteStore.open(dir);
+    try {
+      const append = timed(() => {
+        for (let i = 0; i < items.length; i += batch) store.journal.append(items.slice(i, i + batch));
+      });
+      const build = timed(() => {
+        while (store.journal.pending > 0) store.journal.build(STORE_BATCH);
+      });
+      return { append, build };
+    } finally {
+      store.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Ingests `items` in batches of `batch` into a fresh store in a temporary directory; returns the rate. */
@@ -105,6 +159,8 @@ function main(argv: string[]): void {
   // One warm-up pass (JIT, page cache), then the measured one.
   runStoreBench(items.slice(0, Math.min(items.length, 10_000)), STORE_BATCH);
   const { seconds, cpu_seconds } = runStoreBench(items, batch);
+  runJournalBench(items.slice(0, Math.min(items.length, 10_000)), batch);
+  const { append, build } = runJournalBench(items, batch);
   const result: StoreBenchResult = {
     events,
     clusters,
@@ -114,6 +170,12 @@ function main(argv: string[]): void {
     events_per_s: events / seconds,
     cpu_seconds,
     events_per_cpu_s: events / cpu_seconds,
+    journal: {
+      durable_per_s: events / append.seconds,
+      durable_per_cpu_s: events / append.cpu_seconds,
+      built_per_cpu_s: events / build.cpu_seconds,
+      total_per_cpu_s: events / (append.cpu_seconds + build.cpu_seconds),
+    },
   };
   console.log(JSON.stringify(result));
 }

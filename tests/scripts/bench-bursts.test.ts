@@ -24,6 +24,7 @@ function burst(tag: string, eventsPerS: number, cpuS: number, extra: Partial<Bur
     complete: true,
     seconds: injected / eventsPerS,
     events_per_s: eventsPerS,
+    built_s: injected / eventsPerS,
     send_s: 0.5,
     cpu_s: cpuS,
     cpu_us_per_event: (cpuS / injected) * 1e6,
