@@ -12,7 +12,7 @@ import {
   summariseBursts,
 } from "../../scripts/bench/burst-stats.ts";
 import { parseOptions } from "../../scripts/bench/options.ts";
-import { table, verdicts } from "../../scripts/bench/report.ts";
+import { storeVerdict, table, verdicts } from "../../scripts/bench/report.ts";
 import { emptyResult, type RunResult } from "../../scripts/bench/results.ts";
 
 function burst(tag: string, eventsPerS: number, cpuS: number, extra: Partial<Burst> = {}): Burst {
@@ -121,7 +121,10 @@ describe("burstLines", () => {
   test("each burst's throughput, CPU and CPU per event, with the median", () => {
     const lines = burstLines(
       "faultline",
-      summariseBursts([burst("1", 14603, 1), burst("2", 16020, 1.2), burst("3", 15880, 0.9)], "rows"),
+      summariseBursts(
+        [burst("1", 14603, 1), burst("2", 16020, 1.2, { built_s: 0.5 }), burst("3", 15880, 0.9)],
+        "rows",
+      ),
     );
     expect(lines[0]).toBe(
       "faultline burst throughput (events/s), each burst: 14603 / 16020 / 15880; median 15880",
@@ -129,13 +132,24 @@ describe("burstLines", () => {
     expect(lines[1]).toBe("faultline CPU burst (s), each burst: 1.00 / 1.20 / 0.90; median 1.00");
     expect(lines[2]).toContain("each burst: 1000.0 / 1200.0 / 900.0; median 1000.0");
     expect(lines[3]).toBe(
+      "faultline burst: first send → last stored / every incident built (s), each burst: 0.07 / 0.07, 0.06 / 0.50, 0.06 / 0.06",
+    );
+    expect(lines[4]).toBe(
       "faultline new incidents over the 3 burst(s): 3000 for 3000 faults sent (every fault new)",
     );
   });
 
+  test("the baseline builds nothing: no built line, no incidents line", () => {
+    const lines = burstLines(
+      "baseline",
+      summariseBursts([burst("1", 1000, 1, { built_s: null, new_incidents: null })], "received"),
+    );
+    expect(lines).toHaveLength(3);
+  });
+
   test("fewer incidents than faults says that some joined an earlier incident", () => {
     const lines = burstLines("faultline", summariseBursts([burst("1", 1, 1, { new_incidents: 10 })], "rows"));
-    expect(lines[3]).toContain("10 for 1000 faults sent (NOT one a fault");
+    expect(lines[4]).toContain("10 for 1000 faults sent (NOT one a fault");
   });
 });
 
@@ -198,5 +212,34 @@ describe("the report", () => {
       "baseline burst throughput (events/s), each burst: 14000 / 15000 / 15500; median 15000",
     );
     expect(text).toContain("faultline: burst 3000/3000 (3 × 1000, sent in 0.50 / 0.50 / 0.50 s)");
+  });
+});
+
+describe("storeVerdict", () => {
+  const result = (durablePerS: number) => ({
+    events: 100_000,
+    clusters: 1000,
+    batch: 4096,
+    repeat_share: 0,
+    seconds: 2.5,
+    events_per_s: 40_000,
+    cpu_seconds: 2.4,
+    events_per_cpu_s: 41_667,
+    journal: {
+      durable_per_s: durablePerS,
+      durable_per_cpu_s: 200_000,
+      built_per_cpu_s: 42_000,
+      total_per_cpu_s: 35_000,
+    },
+  });
+
+  test("the durable rate is the journal's appends; the building's and ingest's rates are in the detail", () => {
+    const met = storeVerdict(result(180_000));
+    expect(met.met).toBe(true);
+    expect(met.detail).toContain("journal: 180000 events/s durable wall (1.80× the target)");
+    expect(met.detail).toContain("built after at 42000 per CPU second (both 35000)");
+    expect(met.detail).toContain("ingest in one step 40000 events/s wall, 41667 per CPU second");
+    expect(storeVerdict(result(99_999)).met).toBe(false);
+    expect(storeVerdict(null).met).toBeNull();
   });
 });
