@@ -10,7 +10,8 @@
  * What keeps it exact:
  * - Building an entry deletes its row in the same transaction that records its incident and event,
  *   so every row is built once: a row found at start-up was appended and not built. The store builds
- *   those before it answers anything else (`SqliteStore.open`).
+ *   those before it answers anything else (`SqliteStore.open`). A build first checks its entries' rows
+ *   are still there: another process that opened the file meanwhile may have built them.
  * - Entries are built oldest first and nothing is ingested past an unbuilt one, so dedup sees the
  *   events in the order they were received.
  * - An entry keeps the route stage's verdict of when it was received (`route`), so a restart builds it
@@ -75,6 +76,8 @@ export class IntakeJournal {
   readonly #insert: SqlStatement<never, { event: string; route: string }>;
   readonly #deleteThrough: SqlStatement<never, { seq: number }>;
   readonly #all: SqlStatement<LogRow, []>;
+  readonly #countRange: SqlStatement<{ n: number }, { first: number; last: number }>;
+  readonly #seqsInRange: SqlStatement<{ seq: number }, { first: number; last: number }>;
   #entries: JournalEntry[] = [];
   #head = 0;
 
@@ -82,6 +85,8 @@ export class IntakeJournal {
     this.#insert = db.prepare("INSERT INTO event_log (event, route) VALUES ($event, $route)");
     this.#deleteThrough = db.prepare("DELETE FROM event_log WHERE seq <= $seq");
     this.#all = db.prepare("SELECT seq, event, route FROM event_log ORDER BY seq");
+    this.#countRange = db.prepare("SELECT count(*) AS n FROM event_log WHERE seq BETWEEN $first AND $last");
+    this.#seqsInRange = db.prepare("SELECT seq FROM event_log WHERE seq BETWEEN $first AND $last");
   }
 
   /** Entries appended and not built yet. */
@@ -118,6 +123,21 @@ export class IntakeJournal {
     return this.#entries.slice(this.#head, this.#head + Math.max(0, limit));
   }
 
+  /**
+   * Inside the building transaction: of `entries` (the oldest, in order), those whose rows are still
+   * there. Another process opening the same file (`faultline incidents …` while faultline runs) builds
+   * every row it finds at its open; the entries it built are not built again here.
+   */
+  unbuilt(entries: readonly JournalEntry[]): readonly JournalEntry[] {
+    const first = entries[0];
+    const last = entries.at(-1);
+    if (first === undefined || last === undefined) return entries;
+    const range = { first: first.seq, last: last.seq };
+    if (this.#countRange.get(range)?.n === entries.length) return entries;
+    const present = new Set(this.#seqsInRange.all(range).map((row) => row.seq));
+    return entries.filter((entry) => present.has(entry.seq));
+  }
+
   /** Inside the building transaction: deletes the rows of every entry up to `seq`. */
   deleteThrough(seq: number): void {
     this.#deleteThrough.run({ seq });
@@ -142,6 +162,8 @@ export class IntakeJournal {
     this.#insert.finalize();
     this.#deleteThrough.finalize();
     this.#all.finalize();
+    this.#countRange.finalize();
+    this.#seqsInRange.finalize();
   }
 
   /**

@@ -92,7 +92,8 @@ export interface EventJournal {
   append(batch: readonly IngestItem[]): void;
   /**
    * Builds up to `limit` of the oldest events appended, in one transaction that also removes them from
-   * the journal: what `ingest` would have answered for them, in order. If it throws, nothing changed.
+   * the journal: what `ingest` would have answered for them, in order (leaving out any another process
+   * on the same file built meanwhile). If it throws, nothing changed.
    */
   build(limit: number): IngestResult[];
 }

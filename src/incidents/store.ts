@@ -243,7 +243,8 @@ export class SqliteStore implements IncidentStore {
     const results = this.#record(
       "build incidents from the journal",
       (now, state) => {
-        const built = entries.map((entry) => this.#ingestOne(entry.item, entry.json, now, state));
+        const unbuilt = this.#journal.unbuilt(entries);
+        const built = unbuilt.map((entry) => this.#ingestOne(entry.item, entry.json, now, state));
         this.#journal.deleteThrough(last.seq);
         return built;
       },

@@ -199,6 +199,26 @@ process.kill(process.pid, "SIGKILL");
   expect(count(stateDir, "events")).toBe(21);
 });
 
+test("another process opening the file builds what waits (as after a crash); this one then builds none of it again", () => {
+  const stateDir = freshStateDir();
+  const running = openStore(stateDir);
+  try {
+    running.journal.append(items(10, 10));
+    const cli = openStore(stateDir); // e.g. `faultline incidents list` while faultline runs
+    cli.close();
+    expect(count(stateDir, "events")).toBe(10);
+    expect(count(stateDir, "event_log")).toBe(0);
+    expect(running.journal.build(100)).toEqual([]);
+    expect(running.journal.pending).toBe(0);
+    running.journal.append(items(4, 100, 10));
+    expect(running.journal.build(100).map((r) => r.created)).toEqual([true, true, true, true]);
+    expect(count(stateDir, "events")).toBe(14);
+    expect(count(stateDir, "incidents")).toBe(14);
+  } finally {
+    running.close();
+  }
+});
+
 test("a journal row this build cannot read is a clear error at open, naming the row; nothing is changed", () => {
   const stateDir = freshStateDir();
   const store = openStore(stateDir);
