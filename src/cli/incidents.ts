@@ -93,7 +93,7 @@ async function listIncidents(
     );
     return [];
   }
-  const store: IncidentStore = await openConfiguredStore(config);
+  const store: IncidentStore = await openConfiguredStore(config, { buildJournal: false }); // faultline run's job
   try {
     return await store.list(filter);
   } finally {

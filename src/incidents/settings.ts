@@ -20,6 +20,12 @@ export interface IncidentStoreOptions {
    * the WAL; `faultline run` sets it. Off by default (a store opened in a test or a CLI command).
    */
   checkpointInThread?: boolean;
+  /**
+   * Build at open what a previous run left in the intake journal (`journal.ts`): default true.
+   * `faultline run` does, with {@link notify} given at open so those incidents get their messages; the
+   * CLI's commands (no planner, no lock) leave it to the next `faultline run`.
+   */
+  buildJournal?: boolean;
 }
 
 /** Store settings after defaults and validation. */

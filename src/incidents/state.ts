@@ -5,6 +5,7 @@
  * a second faultline must not even migrate a store another one owns.
  */
 import type { FaultlineConfig } from "../config/types.ts";
+import { planNotifications } from "../notify/message.ts";
 import { openConfiguredStore } from "./backend.ts";
 import { StateDirLock } from "./lock.ts";
 import { prepareStateDir } from "./open.ts";
@@ -40,7 +41,13 @@ export async function ownState(
     whileOpening();
     // The WAL is copied into the file by a thread of its own, not inside a commit on the event loop.
     // Replicas (PostgreSQL) store only the clusters they hold (src/incidents/pg/fence.ts).
-    store = await openConfiguredStore(config, { checkpointInThread: true, ownedClustersOnly: true });
+    // The planner from the start: what the journal holds from a previous run is built as the store
+    // opens, and each incident it opens gets its messages then (the reloads keep it up to date after).
+    store = await openConfiguredStore(config, {
+      checkpointInThread: true,
+      ownedClustersOnly: true,
+      notify: planNotifications(config),
+    });
     return { store, lock, adopted: await recoverInterruptedRuns(store, config.agent) };
   } catch (error) {
     await store?.close();

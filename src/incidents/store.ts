@@ -198,7 +198,7 @@ export class SqliteStore implements IncidentStore {
       store.#write("record the start-up", () => {
         store.#statements.recordOpened.run({ now: settings.now().toISOString() });
       });
-      store.#buildLeftovers();
+      if (options.buildJournal ?? true) store.#buildLeftovers();
       if (options.checkpointInThread) store.#checkpointer = Checkpointer.start(db, file);
       return store;
     } catch (error) {

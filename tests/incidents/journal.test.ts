@@ -204,8 +204,8 @@ test("another process opening the file builds what waits (as after a crash); thi
   const running = openStore(stateDir);
   try {
     running.journal.append(items(10, 10));
-    const cli = openStore(stateDir); // e.g. `faultline incidents list` while faultline runs
-    cli.close();
+    const other = openStore(stateDir); // a second store on the file, opened as `faultline run` opens it
+    other.close();
     expect(count(stateDir, "events")).toBe(10);
     expect(count(stateDir, "event_log")).toBe(0);
     expect(running.journal.build(100)).toEqual([]);
@@ -216,6 +216,42 @@ test("another process opening the file builds what waits (as after a crash); thi
     expect(count(stateDir, "incidents")).toBe(14);
   } finally {
     running.close();
+  }
+});
+
+test("left by a crash: the CLI's open leaves the rows; faultline run's open builds them, with their messages", () => {
+  const stateDir = freshStateDir();
+  const crashed = openStore(stateDir);
+  crashed.journal.append(items(6, 3)); // 3 faults (f0-f2) on two clusters: 6 incidents
+  crashed.close(); // closed unbuilt, as a crash leaves it
+  const cli = SqliteStore.open(stateDir, { buildJournal: false });
+  expect(cli.journal.pending).toBe(0);
+  cli.close();
+  expect(count(stateDir, "event_log")).toBe(6);
+  const run = SqliteStore.open(stateDir, {
+    now: () => NOW,
+    notify: ({ trigger, incident }) => [
+      {
+        sink: "ops",
+        idempotency_key: `${trigger}:${incident.id}`,
+        message: JSON.stringify({ id: incident.id }),
+      },
+    ],
+  });
+  try {
+    expect(count(stateDir, "event_log")).toBe(0);
+    const opened = run
+      .list({ limit: 100 })
+      .map((i) => i.id)
+      .sort();
+    expect(opened).toHaveLength(6);
+    const messages = dbRows<{ idempotency_key: string }>(
+      stateDir,
+      "SELECT idempotency_key FROM notifications",
+    );
+    expect(messages.map((m) => m.idempotency_key).sort()).toEqual(opened.map((id) => `opened:${id}`).sort());
+  } finally {
+    run.close();
   }
 });
 
