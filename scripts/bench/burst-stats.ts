@@ -152,8 +152,14 @@ export function summariseBursts(bursts: readonly Burst[], source: string): Burst
  * proves every fault was new (faultline: one new incident per fault).
  */
 export function burstLines(system: string, summary: BurstSummary): string[] {
+  // What the system itself adds to a burst: the simulator sends as fast as it can (its own pace moves
+  // a burst's time most), and this is how long after its last send the last event was stored.
+  const lag = medianAndEach(
+    summary.seconds_each.map((seconds, i) => seconds - (summary.send_s_each[i] ?? Number.NaN)),
+  );
   const lines = [
     `${system} burst throughput (events/s), each burst: ${formatEach(summary.events_per_s_each, 0)}; median ${summary.events_per_s.toFixed(0)}`,
+    `${system} burst: simulator's send (s), each burst: ${formatEach(summary.send_s_each, 2)}; its last send → last stored (s): ${formatEach(lag.each, 3)}; median ${lag.median.toFixed(3)}`,
     `${system} CPU burst (s), each burst: ${formatEach(summary.cpu_s_each, 2)}; median ${summary.cpu_s.toFixed(2)}`,
     `${system} CPU per burst event (µs), each burst: ${formatEach(summary.cpu_us_per_event_each, 1)}; median ${summary.cpu_us_per_event.toFixed(1)}`,
   ];

@@ -129,12 +129,16 @@ describe("burstLines", () => {
     expect(lines[0]).toBe(
       "faultline burst throughput (events/s), each burst: 14603 / 16020 / 15880; median 15880",
     );
-    expect(lines[1]).toBe("faultline CPU burst (s), each burst: 1.00 / 1.20 / 0.90; median 1.00");
-    expect(lines[2]).toContain("each burst: 1000.0 / 1200.0 / 900.0; median 1000.0");
-    expect(lines[3]).toBe(
+    // The fixture's bursts took 1000/rate s each, the simulator 0.5 s to send.
+    expect(lines[1]).toBe(
+      "faultline burst: simulator's send (s), each burst: 0.50 / 0.50 / 0.50; its last send → last stored (s): -0.432 / -0.438 / -0.437; median -0.437",
+    );
+    expect(lines[2]).toBe("faultline CPU burst (s), each burst: 1.00 / 1.20 / 0.90; median 1.00");
+    expect(lines[3]).toContain("each burst: 1000.0 / 1200.0 / 900.0; median 1000.0");
+    expect(lines[4]).toBe(
       "faultline burst: first send → last stored / every incident built (s), each burst: 0.07 / 0.07, 0.06 / 0.50, 0.06 / 0.06",
     );
-    expect(lines[4]).toBe(
+    expect(lines[5]).toBe(
       "faultline new incidents over the 3 burst(s): 3000 for 3000 faults sent (every fault new)",
     );
   });
@@ -144,12 +148,12 @@ describe("burstLines", () => {
       "baseline",
       summariseBursts([burst("1", 1000, 1, { built_s: null, new_incidents: null })], "received"),
     );
-    expect(lines).toHaveLength(3);
+    expect(lines).toHaveLength(4);
   });
 
   test("fewer incidents than faults says that some joined an earlier incident", () => {
     const lines = burstLines("faultline", summariseBursts([burst("1", 1, 1, { new_incidents: 10 })], "rows"));
-    expect(lines[4]).toContain("10 for 1000 faults sent (NOT one a fault");
+    expect(lines[5]).toContain("10 for 1000 faults sent (NOT one a fault");
   });
 });
 
