@@ -179,7 +179,9 @@ export function storeVerdict(store: StoreBenchResult | null): Verdict {
   return {
     target,
     met: journal.durable_per_s >= STORE_TARGET_PER_S,
-    detail: `journal: ${journal.durable_per_s.toFixed(0)} events/s durable wall (${(journal.durable_per_s / STORE_TARGET_PER_S).toFixed(2)}× the target), ${journal.durable_per_cpu_s.toFixed(0)} per CPU second; built after at ${journal.built_per_cpu_s.toFixed(0)} per CPU second (both ${journal.total_per_cpu_s.toFixed(0)}); ingest in one step ${store.events_per_s.toFixed(0)} events/s wall, ${store.events_per_cpu_s.toFixed(0)} per CPU second; ${store.events} events, ${store.clusters} clusters, batches of ${store.batch}`,
+    // A burst's durable rate: past the journal's bound (32,768 waiting) a sustained flood is recorded at
+    // the build's rate, which the detail gives too.
+    detail: `journal: ${journal.durable_per_s.toFixed(0)} events/s durable wall (${(journal.durable_per_s / STORE_TARGET_PER_S).toFixed(2)}× the target), ${journal.durable_per_cpu_s.toFixed(0)} per CPU second; built after (a sustained flood's rate) at ${journal.built_per_cpu_s.toFixed(0)} per CPU second (both ${journal.total_per_cpu_s.toFixed(0)}); ingest in one step ${store.events_per_s.toFixed(0)} events/s wall, ${store.events_per_cpu_s.toFixed(0)} per CPU second; ${store.events} events, ${store.clusters} clusters, batches of ${store.batch}`,
   };
 }
 

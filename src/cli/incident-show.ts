@@ -76,7 +76,7 @@ export async function incidentShowCommand(argv: string[], io: CommandIO = PROCES
 
 /** The incident's detail from the configured store; null if unknown. */
 async function readDetail(config: FaultlineConfig, id: string): Promise<IncidentDetail | null> {
-  const store: IncidentStore = await openConfiguredStore(config, { buildJournal: false }); // faultline run's job
+  const store: IncidentStore = await openConfiguredStore(config);
   try {
     return await store.get(id);
   } finally {

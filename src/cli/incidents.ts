@@ -93,7 +93,7 @@ async function listIncidents(
     );
     return [];
   }
-  const store: IncidentStore = await openConfiguredStore(config, { buildJournal: false }); // faultline run's job
+  const store: IncidentStore = await openConfiguredStore(config);
   try {
     return await store.list(filter);
   } finally {

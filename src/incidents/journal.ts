@@ -2,16 +2,20 @@
  * The intake journal of the SQLite store: received events recorded durably first, one append each to
  * `event_log`, and their incidents built from them later, in the order appended (schema version 10).
  *
- * Why: recording an event as its incident costs SQLite ~10 µs (the incident row, its event and five
- * indexes, two at random places), an append ~2-3 µs. A burst is recorded at the append's rate and
- * built once it has passed (the sink decides when, `src/pipeline/sink.ts`); a lone event at a low
- * rate is still recorded as its incident at once, and never passes through here.
+ * Why: recording an event as its incident costs ~21 µs of CPU in big batches (the incident row, its
+ * event, their indexes, two of them at random places, and the store's JavaScript), an append ~4 µs
+ * (`scripts/bench/store-bench.ts`). A burst is recorded at the append's rate and built once it has
+ * passed (the sink decides when and what: `src/pipeline/sink.ts`); a steady rate's small batches are
+ * recorded as incidents at once, unless entries are waiting here, when they are appended behind them.
  *
  * What keeps it exact:
  * - Building an entry deletes its row in the same transaction that records its incident and event,
- *   so every row is built once: a row found at start-up was appended and not built. The store builds
- *   those before it answers anything else (`SqliteStore.open`). A build first checks its entries' rows
- *   are still there: another process that opened the file meanwhile may have built them.
+ *   so every row is built once: a row found at start-up was appended and not built. `faultline run`
+ *   (which holds the state directory's lock) builds those as it opens the store, before anything else
+ *   reads it (`SqliteStore.open` with `buildJournal`).
+ * - `seq` is AUTOINCREMENT, never given twice; a build first checks its entries' rows are still there,
+ *   so entries another store on the file built (a test, a tool opened with `buildJournal`) are not
+ *   built again.
  * - Entries are built oldest first and nothing is ingested past an unbuilt one, so dedup sees the
  *   events in the order they were received.
  * - An entry keeps the route stage's verdict of when it was received (`route`), so a restart builds it
@@ -80,6 +84,8 @@ export class IntakeJournal {
   readonly #seqsInRange: SqlStatement<{ seq: number }, { first: number; last: number }>;
   #entries: JournalEntry[] = [];
   #head = 0;
+  /** The JSON text's length (UTF-16 units) of the entries not built yet, summed. */
+  #pendingChars = 0;
 
   constructor(db: SqlDatabase) {
     this.#insert = db.prepare("INSERT INTO event_log (event, route) VALUES ($event, $route)");
@@ -92,6 +98,11 @@ export class IntakeJournal {
   /** Entries appended and not built yet. */
   get pending(): number {
     return this.#entries.length - this.#head;
+  }
+
+  /** The events not built yet, as JSON text: their lengths summed (UTF-16 units; a bound on memory). */
+  get pendingChars(): number {
+    return this.#pendingChars;
   }
 
   /** How long (ms) the oldest entry not built yet has waited, or 0 when none waits. */
@@ -115,7 +126,10 @@ export class IntakeJournal {
 
   /** Takes committed entries in (they wait to be built, after every entry already waiting). */
   accept(entries: readonly JournalEntry[]): void {
-    for (const entry of entries) this.#entries.push(entry);
+    for (const entry of entries) {
+      this.#entries.push(entry);
+      this.#pendingChars += entry.json.length;
+    }
   }
 
   /** The oldest `limit` entries not built yet (not removed: see {@link drop}). */
@@ -145,10 +159,14 @@ export class IntakeJournal {
 
   /** Forgets the oldest `count` entries, built and committed. */
   drop(count: number): void {
-    this.#head += count;
+    const end = Math.min(this.#entries.length, this.#head + count);
+    for (let i = this.#head; i < end; i++)
+      this.#pendingChars -= (this.#entries[i] as JournalEntry).json.length;
+    this.#head = end;
     if (this.pending === 0) {
       this.#entries = [];
       this.#head = 0;
+      this.#pendingChars = 0;
       return;
     }
     if (this.#head > 4096 && this.#head * 2 > this.#entries.length) {
@@ -189,6 +207,7 @@ export class IntakeJournal {
     });
     this.#entries = entries;
     this.#head = 0;
+    this.#pendingChars = entries.reduce((sum, entry) => sum + entry.json.length, 0);
     return entries.length;
   }
 }

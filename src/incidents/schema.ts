@@ -405,10 +405,12 @@ export function rebuildWithOrChecks(db: SqlDatabase): void {
  * cheap append each, and their incidents built from them later in the order appended; building a row
  * deletes it in the same transaction, so a row left here at start-up is one not built yet. `route` is
  * the route stage's verdict as it was when the event was received: `triage`, or the skip reason.
+ * AUTOINCREMENT: a `seq` is never given twice, even after the table was emptied, so an entry a process
+ * still holds in memory can never be confused with a newer row.
  */
 const INTAKE_JOURNAL = `
 CREATE TABLE event_log (
-  seq   INTEGER PRIMARY KEY,
+  seq   INTEGER PRIMARY KEY AUTOINCREMENT,
   event TEXT    NOT NULL,
   route TEXT    NOT NULL
 );

@@ -21,9 +21,10 @@ export interface IncidentStoreOptions {
    */
   checkpointInThread?: boolean;
   /**
-   * Build at open what a previous run left in the intake journal (`journal.ts`): default true.
-   * `faultline run` does, with {@link notify} given at open so those incidents get their messages; the
-   * CLI's commands (no planner, no lock) leave it to the next `faultline run`.
+   * Build at open what a previous run left in the intake journal (`journal.ts`); default false.
+   * `faultline run` sets it (it holds the state directory's lock, so no other process builds
+   * meanwhile) and gives {@link notify} at open, so those incidents get their messages; any other
+   * opener (the CLI's commands, scripts) leaves the rows to the next `faultline run`.
    */
   buildJournal?: boolean;
 }

@@ -47,6 +47,7 @@ export async function ownState(
       checkpointInThread: true,
       ownedClustersOnly: true,
       notify: planNotifications(config),
+      buildJournal: true,
     });
     return { store, lock, adopted: await recoverInterruptedRuns(store, config.agent) };
   } catch (error) {

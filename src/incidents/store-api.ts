@@ -86,6 +86,8 @@ export type StoreSettingsChange = Pick<IncidentStoreOptions, "dedupWindowSeconds
 export interface EventJournal {
   /** Events appended and not built yet. */
   readonly pending: number;
+  /** Their JSON text's length, summed (UTF-16 units): what they hold in memory, roughly. */
+  readonly pendingChars: number;
   /** How long (ms) the oldest event not built yet has waited; 0 when none waits. */
   oldestWaitMs(): number;
   /** Records the batch in one transaction, or nothing of it (then throws `StoreError`). */

@@ -166,6 +166,9 @@ export class SqliteStore implements IncidentStore {
       get pending() {
         return journal.pending;
       },
+      get pendingChars() {
+        return journal.pendingChars;
+      },
       oldestWaitMs: () => journal.oldestWaitMs(),
       append: (batch) => this.#append(batch),
       build: (limit) => this.#build(limit),
@@ -198,7 +201,7 @@ export class SqliteStore implements IncidentStore {
       store.#write("record the start-up", () => {
         store.#statements.recordOpened.run({ now: settings.now().toISOString() });
       });
-      if (options.buildJournal ?? true) store.#buildLeftovers();
+      if (options.buildJournal) store.#buildLeftovers();
       if (options.checkpointInThread) store.#checkpointer = Checkpointer.start(db, file);
       return store;
     } catch (error) {
@@ -214,7 +217,8 @@ export class SqliteStore implements IncidentStore {
    * {@link StoreError}, e.g. disk full), nothing of the batch was recorded.
    */
   ingest(batch: readonly IngestItem[]): IngestResult[] {
-    // Nothing is recorded past an entry of the journal not built yet: dedup sees events in order.
+    // Nothing is recorded past an entry of the journal not built yet: dedup sees events in order. The
+    // sink never ingests while entries wait; a caller that does gets only its own batch's results.
     while (this.#journal.pending > 0) this.#build(JOURNAL_BUILD_CHUNK);
     if (batch.length === 0) return [];
     return this.#record(

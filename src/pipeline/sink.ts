@@ -53,14 +53,38 @@ export const FAN_IN_LINGER_MS = 4;
  */
 export const JOURNAL_MIN_BATCH = 32;
 
-/** Journaled events waiting to be built, at most: past it the sink builds before it takes more. */
+/** Journaled events waiting to be built: past this many the sink builds before it takes more. */
 export const JOURNAL_MAX_PENDING = 32_768;
+
+/**
+ * Their JSON text, summed (UTF-16 units, ~bytes): past this the sink builds before it takes more, so
+ * that big events (up to `max_event_bytes` each) cannot hold more than about this much memory.
+ */
+export const JOURNAL_MAX_PENDING_CHARS = 64 * 1024 * 1024;
 
 /** The channel empty this long and the journaled events are built: the burst has passed. */
 export const BUILD_QUIET_MS = 10;
 
 /** However long a burst lasts, a journaled event waits at most about this long (ms) for its incident. */
 export const BUILD_MAX_WAIT_MS = 5000;
+
+/** When the sink journals a batch and when it builds: the constants above (a test may pass its own). */
+export interface JournalLimits {
+  minBatch: number;
+  maxPending: number;
+  maxPendingChars: number;
+  quietMs: number;
+  maxWaitMs: number;
+}
+
+/** The limits `faultline run` uses. */
+export const JOURNAL_LIMITS: Readonly<JournalLimits> = {
+  minBatch: JOURNAL_MIN_BATCH,
+  maxPending: JOURNAL_MAX_PENDING,
+  maxPendingChars: JOURNAL_MAX_PENDING_CHARS,
+  quietMs: BUILD_QUIET_MS,
+  maxWaitMs: BUILD_MAX_WAIT_MS,
+};
 
 /** First wait before retrying a failed store write; it doubles up to {@link STORE_RETRY_MAX_MS}. */
 export const STORE_RETRY_INITIAL_MS = 500;
@@ -86,6 +110,8 @@ export interface SinkContext {
   stopping: AbortSignal;
   /** Advanced by each batch once stored (or given up on): what a hand-over waits for. */
   mark?: StoredMark;
+  /** When to journal and build ({@link JOURNAL_LIMITS} unless given). */
+  journalLimits?: Readonly<JournalLimits>;
 }
 
 const log = logger({ stage: "sink" });
@@ -104,17 +130,25 @@ export async function runSink(context: SinkContext): Promise<void> {
   const journal = context.store.journal;
   const linger = { until: lingerUntil, maxMs: FAN_IN_LINGER_MS };
   const next = () => channel.take(STORE_BATCH, { gather: true, linger });
+  const limits = context.journalLimits ?? JOURNAL_LIMITS;
   // The last batch taken was a steady rate's (small): the burst has passed, what waits is built now.
   let caughtUp = true;
+  // False once a build gave up (faultline stopping while the store fails): the rest stays journaled.
+  let building = true;
   for (;;) {
-    if (journal !== undefined && journal.pending > 0 && (caughtUp || (await buildDue(journal, channel)))) {
-      await buildJournaled(journal, context);
+    const due =
+      journal !== undefined &&
+      building &&
+      journal.pending > 0 &&
+      (caughtUp || (await journalBuildDue(journal, channel, limits)));
+    if (due) {
+      building = await buildJournaled(journal, context);
       continue;
     }
     const batch = await next();
     if (batch.length === 0) break;
     const items = routeBatch(batch, clusters, agentConfigured());
-    caughtUp = items.length < JOURNAL_MIN_BATCH;
+    caughtUp = items.length < limits.minBatch;
     const toJournal = journal !== undefined && (journal.pending > 0 || !caughtUp);
     const stored = toJournal
       ? await storeBatch(items, context, (some) => {
@@ -131,12 +165,13 @@ export async function runSink(context: SinkContext): Promise<void> {
       });
       continue;
     }
-    if (!toJournal) afterStored(stored.results, context);
+    if (toJournal) threadCollector.activity();
+    else afterStored(stored.results, context);
     context.backpressure.check();
   }
   // Closed and drained: what the journal holds is built now (or, should that fail, at the next start).
-  while (journal !== undefined && journal.pending > 0) {
-    if (!(await buildJournaled(journal, context))) break;
+  while (journal !== undefined && building && journal.pending > 0) {
+    building = await buildJournaled(journal, context);
   }
 }
 
@@ -150,15 +185,25 @@ function afterStored(results: readonly IngestResult[], context: SinkContext): vo
 
 /**
  * While a burst lasts (its batches are big), whether the journal's oldest events are built now anyway:
- * when too many wait ({@link JOURNAL_MAX_PENDING}) or the oldest has waited {@link BUILD_MAX_WAIT_MS},
- * or once the channel has been empty for {@link BUILD_QUIET_MS} (the burst has passed). False as soon
- * as events arrive (the next batch tells whether the burst goes on), or the channel closes (the loop
- * then drains it and builds what is left).
+ * when too many wait ({@link JOURNAL_MAX_PENDING} events or {@link JOURNAL_MAX_PENDING_CHARS}) or the
+ * oldest has waited {@link BUILD_MAX_WAIT_MS}, or once the channel has been empty for
+ * {@link BUILD_QUIET_MS} (the burst has passed). False as soon as events arrive (the next batch tells
+ * whether the burst goes on), or the channel closes (the loop then drains it and builds what is left).
+ *
+ * @example
+ * ```ts
+ * if (await journalBuildDue(store.journal, channel, JOURNAL_LIMITS)) store.journal.build(STORE_BATCH);
+ * ```
  */
-async function buildDue(journal: EventJournal, channel: Channel<FaultEvent>): Promise<boolean> {
-  if (journal.pending >= JOURNAL_MAX_PENDING || journal.oldestWaitMs() >= BUILD_MAX_WAIT_MS) return true;
+export async function journalBuildDue(
+  journal: Pick<EventJournal, "pending" | "pendingChars" | "oldestWaitMs">,
+  channel: Channel<FaultEvent>,
+  limits: Readonly<JournalLimits>,
+): Promise<boolean> {
+  if (journal.pending >= limits.maxPending || journal.pendingChars >= limits.maxPendingChars) return true;
+  if (journal.oldestWaitMs() >= limits.maxWaitMs) return true;
   if (channel.size > 0) return false;
-  return !(await channel.waitForItem(BUILD_QUIET_MS));
+  return !(await channel.waitForItem(limits.quietMs));
 }
 
 /** Until when the sink waits for company for `first` (see {@link FAN_IN_LINGER_MS}); NaN (no wait) when unparsable. */
