@@ -139,8 +139,8 @@ export class IntakeJournal {
 
   /**
    * Inside the building transaction: of `entries` (the oldest, in order), those whose rows are still
-   * there. Another process opening the same file (`faultline incidents …` while faultline runs) builds
-   * every row it finds at its open; the entries it built are not built again here.
+   * there. Another store on the same file opened with `buildJournal` (a test, a tool; `faultline run`
+   * holds the lock) builds every row it finds at its open; the entries it built are not built again here.
    */
   unbuilt(entries: readonly JournalEntry[]): readonly JournalEntry[] {
     const first = entries[0];
