@@ -43,8 +43,26 @@ function freshFault(): FaultEvent {
   return makeFault({ fault_id: `f-${n}`, at: new Date(), resource: { name: `pod-${n}` } });
 }
 
-/** A sink over a fresh store, with what it handed on, the stored mark, and the database to look at. */
-function startSink(limits: Partial<JournalLimits> = {}, onAppend: () => void = () => {}) {
+/** From the sink's first append on, `perTick` new faults every `everyMs` (a burst that goes on). */
+interface Feed {
+  everyMs: number;
+  perTick: number;
+}
+
+/**
+ * A sink over a fresh store, with what it handed on, the stored mark, and the database to look at;
+ * with `feed`, fed from its first append on (`feedStartedAt`) until it stops.
+ */
+function startSink(limits: Partial<JournalLimits> = {}, feed?: Feed) {
+  let feeder: ReturnType<typeof setInterval> | undefined;
+  const fed = { startedAt: Number.NaN };
+  const onAppend = () => {
+    if (feed === undefined || feeder !== undefined) return;
+    fed.startedAt = performance.now();
+    feeder = setInterval(() => {
+      for (let i = 0; i < feed.perTick; i++) channel.push(freshFault());
+    }, feed.everyMs);
+  };
   const stateDir = join(dir.path, `state-${Math.random().toString(36).slice(2)}`);
   const store = SqliteStore.open(stateDir);
   const channel = new Channel<FaultEvent>(100_000);
@@ -81,7 +99,9 @@ function startSink(limits: Partial<JournalLimits> = {}, onAppend: () => void = (
     count,
     stopping,
     sink,
+    fed,
     async stop(): Promise<void> {
+      clearInterval(feeder);
       channel.close();
       await sink;
       db.close();
@@ -107,21 +127,13 @@ test("a burst's batch is committed to the journal, the mark advanced, and built 
 });
 
 test("the first small batch after a burst says it has passed: what waits is built at once", async () => {
-  // Quiet would take 5 s here: only the small batch can start the build.
-  let feeder: ReturnType<typeof setInterval> | undefined;
-  let appendedAt = Number.NaN;
-  const sink = startSink({ quietMs: 5000, maxWaitMs: 60_000 }, () => {
-    if (feeder !== undefined) return;
-    appendedAt = performance.now();
-    // From the first append on, one event every 2 ms: small batches.
-    feeder = setInterval(() => sink.channel.push(freshFault()), 2);
-  });
+  // Quiet would take 5 s here: only the small batches (one event every 2 ms) can start the build.
+  const sink = startSink({ quietMs: 5000, maxWaitMs: 60_000 }, { everyMs: 2, perTick: 1 });
   try {
     for (let i = 0; i < 400; i++) sink.channel.push(freshFault());
     await waitFor("the burst built", () => sink.handedOn.flat().length >= 400, 3000);
-    expect(performance.now() - appendedAt).toBeLessThan(2000);
+    expect(performance.now() - sink.fed.startedAt).toBeLessThan(2000);
   } finally {
-    clearInterval(feeder);
     await sink.stop();
   }
   const built = sink.handedOn.flat().map((r) => Number(r.incident.fault_id.slice(2)));
@@ -130,25 +142,15 @@ test("the first small batch after a burst says it has passed: what waits is buil
 });
 
 test("a burst that never pauses is built all the same once its oldest event has waited the bound", async () => {
-  let feeder: ReturnType<typeof setInterval> | undefined;
-  let appendedAt = Number.NaN;
-  const sink = startSink({ quietMs: 1000, maxWaitMs: 500 }, () => {
-    if (feeder !== undefined) return;
-    appendedAt = performance.now();
-    // 40 events every 5 ms from the first append on: every batch a burst's, never a quiet second.
-    feeder = setInterval(() => {
-      for (let i = 0; i < 40; i++) sink.channel.push(freshFault());
-    }, 5);
-  });
+  // 40 events every 5 ms: every batch a burst's, never a quiet second.
+  const sink = startSink({ quietMs: 1000, maxWaitMs: 500 }, { everyMs: 5, perTick: 40 });
   try {
     for (let i = 0; i < 100; i++) sink.channel.push(freshFault());
     await waitFor("the oldest built", () => sink.handedOn.length > 0, 5000);
-    const builtAfter = performance.now() - appendedAt;
-    expect(builtAfter).toBeLessThan(3000);
+    expect(performance.now() - sink.fed.startedAt).toBeLessThan(3000);
     expect(sink.mark.done).toBeGreaterThan(100); // the later batches were journaled meanwhile
     expect(Math.min(...sink.appended)).toBeGreaterThanOrEqual(JOURNAL_MIN_BATCH);
   } finally {
-    clearInterval(feeder);
     await sink.stop();
   }
   expect(sink.handedOn.flat().length).toBe(sink.channel.accepted);
