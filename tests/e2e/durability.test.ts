@@ -141,9 +141,14 @@ test("SIGTERM with an agent running: it may finish within shutdown_timeout_secon
   const again = runFaultline(slow.config);
   await again.waitActive(1);
   sim.inject("g1", { name: "cut-short" });
+  // Started means it wrote its start line: a run row comes before the agent's process has begun.
   await waitFor(
     "slow agent started",
-    () => queryState<{ n: number }>(slow.state, "SELECT count(*) n FROM runs")[0]?.n === 1,
+    () =>
+      queryState<{ n: number }>(slow.state, "SELECT count(*) n FROM runs")[0]?.n === 1 &&
+      readFileSync(timeline, "utf8")
+        .split("\n")
+        .filter((line) => line.startsWith("start")).length === 2,
   );
   expect(await again.stop("SIGTERM")).toBe(0);
   expect(
