@@ -21,19 +21,28 @@
  * - An entry keeps the route stage's verdict of when it was received (`route`), so a restart builds it
  *   as it would have been built.
  *
- * This module keeps the entries not built yet (in memory, with the event's JSON text already made, so a
- * build serialises nothing) and their statements; the building itself is the store's own ingest.
+ * This module keeps the entries not built yet (in memory: the event's JSON text already made, so a build
+ * serialises nothing, and the few facts the build reads, not the parsed event with its `raw` payload)
+ * and their statements; the building itself is the store's own ingest.
  */
 import { eventJson } from "../events/event-json.ts";
 import type { SqlDatabase, SqlStatement } from "../runtime/sqlite.ts";
-import { INCIDENT_SKIP_REASONS, type IngestItem, type RouteDecision, type SkipReason } from "./model.ts";
+import {
+  INCIDENT_SKIP_REASONS,
+  type IngestItem,
+  incidentFacts,
+  type RecordedItem,
+  type RouteDecision,
+  type SkipReason,
+} from "./model.ts";
 import { oneOf, parseStoredEvent } from "./rows.ts";
 
 /** An event appended to the journal and not built yet. */
 export interface JournalEntry {
   /** Its `event_log.seq`. */
   readonly seq: number;
-  readonly item: IngestItem;
+  /** Its facts (not the whole event: an entry does not keep the event's `raw` payload alive) and route. */
+  readonly item: RecordedItem;
   /** The event's JSON text, as the `events` table stores it. */
   readonly json: string;
   /** When it was appended (`performance.now()`; at start-up for a row a previous run left). */
@@ -119,7 +128,12 @@ export class IntakeJournal {
       const item = batch[i] as IngestItem;
       const json = eventJson(item.event);
       const { lastInsertRowid } = this.#insert.run({ event: json, route: routeText(item.decision) });
-      entries[i] = { seq: Number(lastInsertRowid), item, json, at };
+      entries[i] = {
+        seq: Number(lastInsertRowid),
+        item: { event: incidentFacts(item.event), decision: item.decision },
+        json,
+        at,
+      };
     }
     return entries;
   }
@@ -195,7 +209,7 @@ export class IntakeJournal {
       try {
         return {
           seq: row.seq,
-          item: { event: parseStoredEvent(row.event), decision: routeDecision(row.route) },
+          item: { event: incidentFacts(parseStoredEvent(row.event)), decision: routeDecision(row.route) },
           json: row.event,
           at,
         };

@@ -165,6 +165,27 @@ export interface IngestItem {
   decision: RouteDecision;
 }
 
+/** What recording an event as its incident reads of it (the rest is in the event's JSON text). */
+export type IncidentFacts = Pick<
+  FaultEvent,
+  "cluster" | "fault_id" | "fault_type" | "severity" | "resource" | "received_at"
+>;
+
+/** An event as the SQLite store records it: its {@link IncidentFacts} and its route verdict. */
+export interface RecordedItem {
+  event: IncidentFacts;
+  decision: RouteDecision;
+}
+
+/**
+ * The {@link IncidentFacts} of `event`: a small object, so that what keeps it (the intake journal's
+ * entries) does not keep the event's `raw` payload, labels and context alive.
+ */
+export function incidentFacts(event: IncidentFacts): IncidentFacts {
+  const { cluster, fault_id, fault_type, severity, resource, received_at } = event;
+  return { cluster, fault_id, fault_type, severity, resource, received_at };
+}
+
 /** What `IncidentStore.ingest` did with one event. */
 export interface IngestResult {
   /** The event's incident after this event. */

@@ -17,6 +17,7 @@ import {
   INCIDENT_SKIP_REASONS,
   INCIDENT_STATUSES,
   type Incident,
+  type IncidentFacts,
   type IncidentSkipReason,
   type IncidentStatus,
   type OpenRun,
@@ -366,7 +367,7 @@ export type Statements = ReturnType<typeof prepareStatements>;
  * triage state the router and the queue gave it.
  */
 export function newIncidentRow(
-  event: FaultEvent,
+  event: IncidentFacts,
   seq: number,
   id: string,
   received: number,

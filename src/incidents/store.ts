@@ -27,7 +27,7 @@
  * and statements in `rows.ts`, the read queries in `queries.ts`, the outbox in `outbox.ts`.
  */
 import { eventJson } from "../events/event-json.ts";
-import type { FaultEvent, Severity } from "../events/fault.ts";
+import type { Severity } from "../events/fault.ts";
 import { logger } from "../log.ts";
 import { type SqlDatabase, sqliteFailure } from "../runtime/sqlite.ts";
 import { Checkpointer } from "./checkpointer.ts";
@@ -40,6 +40,7 @@ import {
   type AgentRun,
   type Incident,
   type IncidentDetail,
+  type IncidentFacts,
   type IncidentFilter,
   type IncidentSkipReason,
   IncidentStateError,
@@ -47,6 +48,7 @@ import {
   type IngestItem,
   type IngestResult,
   type OpenRun,
+  type RecordedItem,
   type RecoverOptions,
   type RouteDecision,
   type RunEnd,
@@ -223,7 +225,7 @@ export class SqliteStore implements IncidentStore {
     if (batch.length === 0) return [];
     return this.#record(
       "record events",
-      (now, state) => batch.map((item) => this.#ingestOne(item, null, now, state)),
+      (now, state) => batch.map((item) => this.#ingestOne(item, eventJson(item.event), now, state)),
       batch,
     );
   }
@@ -266,7 +268,7 @@ export class SqliteStore implements IncidentStore {
   #record(
     action: string,
     work: (now: number, state: BatchState) => IngestResult[],
-    items: readonly IngestItem[],
+    items: readonly RecordedItem[],
   ): IngestResult[] {
     try {
       return this.#write(action, () => {
@@ -331,8 +333,8 @@ export class SqliteStore implements IncidentStore {
     this.#window.warm(this.#statements.seenSince.all({ since }), since);
   }
 
-  /** Records one event (its JSON text when already made) as its incident's: new, or a repeat joined. */
-  #ingestOne(item: IngestItem, json: string | null, now: number, state: BatchState): IngestResult {
+  /** Records one event (its facts and its JSON text) as its incident's: new, or a repeat joined. */
+  #ingestOne(item: RecordedItem, json: string, now: number, state: BatchState): IngestResult {
     const received = receivedMs(item.event, now);
     const { cluster, fault_id } = item.event;
     const repeat = this.#repeatOf(cluster, fault_id, received, now, item.event.severity);
@@ -344,7 +346,7 @@ export class SqliteStore implements IncidentStore {
     const eventId = this.#statements.insertEvent.run({
       incident_seq: row.seq,
       received_ms: received,
-      event: json ?? eventJson(item.event),
+      event: json,
     }).lastInsertRowid;
     const incident = created ? toNewIncident(row, item.event.resource) : toIncident(row);
     if (created) this.#notify("opened", row.seq, incident, null);
@@ -382,7 +384,7 @@ export class SqliteStore implements IncidentStore {
   }
 
   #createIncident(
-    item: IngestItem,
+    item: RecordedItem,
     received: number,
     now: number,
     state: BatchState,
@@ -404,7 +406,7 @@ export class SqliteStore implements IncidentStore {
    */
   #absorbEvent(
     row: IncidentRow,
-    item: IngestItem,
+    item: RecordedItem,
     now: number,
     state: BatchState,
   ): { row: IncidentRow; created: false; queued: boolean } {
@@ -702,7 +704,7 @@ const TRIGGER_OF_RUN: Partial<Record<RunStatus, NotifyTrigger>> = {
 let lastReceived = { text: "", ms: null as number | null };
 
 /** The event's `received_at` in ms; the store's clock when it is missing or unparseable. */
-function receivedMs(event: FaultEvent, fallback: number): number {
+function receivedMs(event: IncidentFacts, fallback: number): number {
   const text = event.received_at;
   if (text !== lastReceived.text) lastReceived = { text, ms: parseTime(text) };
   return lastReceived.ms ?? fallback;
