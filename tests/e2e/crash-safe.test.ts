@@ -96,10 +96,13 @@ function escapeeOf(workspace: string): number {
   return pid;
 }
 
-test("SIGKILL with 4 agents running that finish while faultline is down: on restart one run each, with its true exit code, no second triage", async () => {
+test("SIGKILL with 4 agents running that finish while faultline is down: on restart one run each, with its true exit code and its message, no second triage", async () => {
   const timeline = join(dir.path, "finished-timeline.txt");
   writeFileSync(timeline, "");
-  const { config, state } = writeConfig("finished", "k1", agentScript("finished.sh", timeline, 1.5));
+  // A sink told of triaged and failed runs (unreachable: the messages wait in the outbox, as planned).
+  const sink =
+    'notify: [{ name: ops, type: webhook, url: "http://127.0.0.1:9/hook", on: [triaged, failed] }]\n';
+  const { config, state } = writeConfig("finished", "k1", agentScript("finished.sh", timeline, 1.5), sink);
   const first = runFaultline(config, { AWS_SECRET_ACCESS_KEY: "planted-secret", PASSED_ON: "passed" });
   try {
     await first.waitActive(1);
@@ -137,6 +140,12 @@ test("SIGKILL with 4 agents running that finish while faultline is down: on rest
     "SELECT status, attempts FROM incidents",
   );
   expect(incidents.map((i) => i.attempts)).toEqual([1, 1, 1, 1]);
+  // Each run recorded at the restart got its message, planned with the outcome (3 triaged, 1 failed).
+  const messages = queryState<{ trigger: string }>(
+    state,
+    "SELECT trigger FROM notifications ORDER BY trigger",
+  );
+  expect(messages.map((m) => m.trigger)).toEqual(["failed", "triaged", "triaged", "triaged"]);
   for (const kinds of timelineOf(timeline).values()) expect(kinds).toEqual(["start", "end"]);
   // The agents left setsid children; their supervisors ended them although faultline was down.
   for (const run of after) expect(alive(escapeeOf(run.workspace))).toBe(false);
