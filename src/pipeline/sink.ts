@@ -3,7 +3,7 @@
  * transaction **before** anything is dispatched for it (the ingest is awaited); then wakes the
  * dispatcher. One batch is stored at a time, in the order taken: the next is taken only once the
  * previous one's ingest has answered. A burst's batches go to the store's journal where it has one
- * ({@link JOURNAL_MIN_BATCH}): committed at once, built into incidents once the burst has passed (or
+ * ({@link JOURNAL_LIMITS}): committed at once, built into incidents once the burst has passed (or
  * too many wait), and dispatched only then. While the store fails
  * (disk full, database locked…) the batch is kept, the event streams are held and the write is retried
  * with backoff: nothing accepted is dropped. Only when faultline stops does it give up on a batch
@@ -43,47 +43,37 @@ export const STORE_BATCH = 4096;
  */
 export const FAN_IN_LINGER_MS = 4;
 
-/**
- * A batch of at least this many events is a burst's: where the store has a journal (SQLite) it is
- * appended there, one cheap append per event, and its incidents built once the burst has passed. A
- * steady rate's batches (a few events every {@link FAN_IN_LINGER_MS}: 32 is 8,000 events a second)
- * are recorded as incidents at once, in one transaction each, as are all batches of a store without
- * a journal. While journaled events wait to be built, every batch is appended behind them; the first
- * smaller batch says the burst has passed, and what waits is built then.
- */
-export const JOURNAL_MIN_BATCH = 32;
-
-/** Journaled events waiting to be built: past this many the sink builds before it takes more. */
-export const JOURNAL_MAX_PENDING = 32_768;
-
-/**
- * Their JSON text, summed (UTF-16 units, ~bytes): past this the sink builds before it takes more, so
- * that big events (up to `max_event_bytes` each) cannot hold more than about this much memory.
- */
-export const JOURNAL_MAX_PENDING_CHARS = 64 * 1024 * 1024;
-
-/** The channel empty this long and the journaled events are built: the burst has passed. */
-export const BUILD_QUIET_MS = 10;
-
-/** However long a burst lasts, a journaled event waits at most about this long (ms) for its incident. */
-export const BUILD_MAX_WAIT_MS = 5000;
-
-/** When the sink journals a batch and when it builds: the constants above (a test may pass its own). */
+/** When the sink journals a batch and when it builds what the journal holds ({@link JOURNAL_LIMITS}). */
 export interface JournalLimits {
+  /**
+   * A batch of at least this many events is a burst's: where the store has a journal (SQLite) it is
+   * appended there, one cheap append per event, and its incidents built once the burst has passed. A
+   * steady rate's batches (a few events every {@link FAN_IN_LINGER_MS}: 32 is 8,000 events a second)
+   * are recorded as incidents at once, in one transaction each, as are all batches of a store without
+   * a journal. While journaled events wait to be built, every batch is appended behind them; the first
+   * smaller batch says the burst has passed, and what waits is built then.
+   */
   minBatch: number;
+  /** Journaled events waiting to be built: past this many the sink builds before it takes more. */
   maxPending: number;
+  /**
+   * Their JSON text, summed (UTF-16 units, ~bytes): past this the sink builds before it takes more, so
+   * that big events (up to `max_event_bytes` each) cannot hold more than about this much memory.
+   */
   maxPendingChars: number;
+  /** The channel empty this long (ms) and the journaled events are built: the burst has passed. */
   quietMs: number;
+  /** However long a burst lasts, a journaled event waits at most about this long (ms) for its incident. */
   maxWaitMs: number;
 }
 
-/** The limits `faultline run` uses. */
+/** The limits `faultline run` uses (a test may pass its own: {@link SinkContext.journalLimits}). */
 export const JOURNAL_LIMITS: Readonly<JournalLimits> = {
-  minBatch: JOURNAL_MIN_BATCH,
-  maxPending: JOURNAL_MAX_PENDING,
-  maxPendingChars: JOURNAL_MAX_PENDING_CHARS,
-  quietMs: BUILD_QUIET_MS,
-  maxWaitMs: BUILD_MAX_WAIT_MS,
+  minBatch: 32,
+  maxPending: 32_768,
+  maxPendingChars: 64 * 1024 * 1024,
+  quietMs: 10,
+  maxWaitMs: 5000,
 };
 
 /** First wait before retrying a failed store write; it doubles up to {@link STORE_RETRY_MAX_MS}. */
@@ -185,9 +175,8 @@ function afterStored(results: readonly IngestResult[], context: SinkContext): vo
 
 /**
  * While a burst lasts (its batches are big), whether the journal's oldest events are built now anyway:
- * when too many wait ({@link JOURNAL_MAX_PENDING} events or {@link JOURNAL_MAX_PENDING_CHARS}) or the
- * oldest has waited {@link BUILD_MAX_WAIT_MS}, or once the channel has been empty for
- * {@link BUILD_QUIET_MS} (the burst has passed). False as soon as events arrive (the next batch tells
+ * when too many wait (`maxPending` events or `maxPendingChars`) or the oldest has waited `maxWaitMs`, or
+ * once the channel has been empty for `quietMs` (the burst has passed; {@link JournalLimits}). False as soon as events arrive (the next batch tells
  * whether the burst goes on), or the channel closes (the loop then drains it and builds what is left).
  *
  * @example

@@ -15,13 +15,7 @@ import type { IngestResult } from "../../src/incidents/model.ts";
 import { SqliteStore } from "../../src/incidents/store.ts";
 import { setLogSink } from "../../src/log.ts";
 import { Channel } from "../../src/pipeline/channel.ts";
-import {
-  JOURNAL_LIMITS,
-  JOURNAL_MIN_BATCH,
-  type JournalLimits,
-  journalBuildDue,
-  runSink,
-} from "../../src/pipeline/sink.ts";
+import { JOURNAL_LIMITS, type JournalLimits, journalBuildDue, runSink } from "../../src/pipeline/sink.ts";
 import { StoredMark } from "../../src/pipeline/stored-mark.ts";
 import { makeFault } from "../helpers/fault.ts";
 import { sinkContext } from "../helpers/sink.ts";
@@ -116,7 +110,7 @@ test("a burst's batch is committed to the journal, the mark advanced, and built 
     for (let i = 0; i < 500; i++) sink.channel.push(freshFault());
     await waitFor("the burst handed on", () => sink.handedOn.flat().length === 500);
     expect(sink.appended.reduce((a, b) => a + b, 0)).toBe(500);
-    expect(sink.appended[0]).toBeGreaterThanOrEqual(JOURNAL_MIN_BATCH);
+    expect(sink.appended[0]).toBeGreaterThanOrEqual(JOURNAL_LIMITS.minBatch);
     expect(sink.handedOn.flat().every((r) => r.created)).toBe(true);
     expect(sink.count("incidents")).toBe(500);
     expect(sink.count("event_log")).toBe(0);
@@ -149,7 +143,7 @@ test("a burst that never pauses is built all the same once its oldest event has 
     await waitFor("the oldest built", () => sink.handedOn.length > 0, 5000);
     expect(performance.now() - sink.fed.startedAt).toBeLessThan(3000);
     expect(sink.mark.done).toBeGreaterThan(100); // the later batches were journaled meanwhile
-    expect(Math.min(...sink.appended)).toBeGreaterThanOrEqual(JOURNAL_MIN_BATCH);
+    expect(Math.min(...sink.appended)).toBeGreaterThanOrEqual(JOURNAL_LIMITS.minBatch);
   } finally {
     await sink.stop();
   }
