@@ -260,7 +260,7 @@ async function runFaultline(
 
     const stored = openStoredEvents(join(stateDir, DB_FILE));
     result.latency_source =
-      "send → row committed in faultline.db (first 1 ms poll that sees it; upper bound)";
+      "send → row committed in faultline.db, in the intake journal or as its incident's (first 1 ms poll that sees it; upper bound)";
     try {
       // Bursts.
       const bursts = await faultlineBursts(burstPlan(sim, n, options, `f${n}burst`), child.pid, stored);
@@ -273,6 +273,7 @@ async function runFaultline(
       const cpu1 = readCpuSeconds(child.pid) ?? 0;
       const threads1 = readThreadCpu(child.pid);
       const observed: ObservedEvent[] = [];
+      const built: ObservedEvent[] = [];
       let replied: Record<string, unknown> | null = null;
       const steady = sim.child
         .request(
@@ -284,9 +285,13 @@ async function runFaultline(
         });
       let repliedAt = 0;
       for (;;) {
-        for (const event of stored.readNew(wallMs())) if (event.tag === steadyTag) observed.push(event);
+        for (const event of stored.readNew(wallMs())) {
+          if (event.tag !== steadyTag) continue;
+          if (event.built) built.push(event);
+          else observed.push(event);
+        }
         if (replied && repliedAt === 0) repliedAt = wallMs();
-        if (observed.length >= expected || (repliedAt > 0 && wallMs() - repliedAt > 5000)) break;
+        if (built.length >= expected || (repliedAt > 0 && wallMs() - repliedAt > 5000)) break;
         await Bun.sleep(1);
       }
       await steady;
@@ -296,6 +301,10 @@ async function runFaultline(
       result.steady_rate = steadyReply ? Number(steadyReply.achieved_rate) : null;
       result.latency = latencyOf(
         observed.map((e) => e.seenMs - e.sendMs),
+        expected,
+      );
+      result.built_latency = latencyOf(
+        built.map((e) => e.seenMs - e.sendMs),
         expected,
       );
       result.received_latency = latencyOf(

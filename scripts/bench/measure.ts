@@ -29,6 +29,12 @@ export interface ObservedEvent {
   receivedMs: number;
   /** Start of the first poll that saw the row committed (wall-clock ms): an upper bound of the commit time. */
   seenMs: number;
+  /**
+   * False: the first sighting of the event committed (in the intake journal, or already recorded as its
+   * incident's). True: the sighting of it recorded as its incident's (in `events`: built, dispatchable).
+   * An event seen first in `events` is reported twice, once of each, with the same `seenMs`.
+   */
+  built: boolean;
 }
 
 /** Counts and reads faultline's stored events. */
@@ -56,6 +62,12 @@ interface EventRow {
   context: string | null;
 }
 
+interface JournaledRow {
+  id: number;
+  received_at: string | null;
+  context: string | null;
+}
+
 /**
  * Opens faultline's database `dbFile` read-only (faultline creates it, with its `events` table, before its
  * health server answers).
@@ -75,23 +87,50 @@ export function openStoredEvents(dbFile: string): StoredEvents {
   const newer = db.prepare(
     "SELECT id, received_ms, json_extract(event, '$.context') AS context FROM events WHERE id > $after ORDER BY id",
   );
+  // The journal's rows (not built yet) read in the same snapshot as `events`: one read transaction.
+  const newerJournaled = journaled
+    ? db.prepare(
+        "SELECT seq AS id, json_extract(event, '$.received_at') AS received_at, json_extract(event, '$.context') AS context FROM event_log WHERE seq > $after ORDER BY seq",
+      )
+    : null;
+  const maxSeqQuery = journaled ? db.prepare("SELECT max(seq) AS seq FROM event_log") : null;
+  const maxSeq = (): number => (maxSeqQuery?.get() as { seq: number | null } | undefined)?.seq ?? 0;
   const incidentCount = db.prepare("SELECT count(*) AS n FROM incidents");
   let lastId = maxId();
+  let lastSeq = maxSeq();
+  // Benchmark events already reported committed (their context), so that building them reports only `built`.
+  const seen = new Set<string>();
   return {
     count: async () => durable(),
     built: async () => maxId(),
     readNew: (seenMs) => {
-      const rows = newer.all({ after: lastId }) as unknown as EventRow[];
       const out: ObservedEvent[] = [];
-      for (const row of rows) {
-        lastId = row.id;
-        const parsed = parseBenchContext(row.context);
-        if (parsed) out.push({ ...parsed, receivedMs: row.received_ms, seenMs });
+      db.exec("BEGIN");
+      try {
+        for (const row of (newerJournaled?.all({ after: lastSeq }) ?? []) as unknown as JournaledRow[]) {
+          lastSeq = row.id;
+          const parsed = parseBenchContext(row.context);
+          if (parsed === null || seen.has(row.context as string)) continue;
+          seen.add(row.context as string);
+          out.push({ ...parsed, receivedMs: Date.parse(row.received_at ?? ""), seenMs, built: false });
+        }
+        for (const row of newer.all({ after: lastId }) as unknown as EventRow[]) {
+          lastId = row.id;
+          const parsed = parseBenchContext(row.context);
+          if (parsed === null) continue;
+          const event = { ...parsed, receivedMs: row.received_ms, seenMs };
+          if (!seen.delete(row.context as string)) out.push({ ...event, built: false });
+          out.push({ ...event, built: true });
+        }
+      } finally {
+        db.exec("COMMIT");
       }
       return out;
     },
     skipToEnd: () => {
       lastId = maxId();
+      lastSeq = maxSeq();
+      seen.clear();
     },
     incidents: () => Number((incidentCount.get() as { n: number } | undefined)?.n ?? 0),
     close: () => db.close(),

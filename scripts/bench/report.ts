@@ -64,6 +64,12 @@ export function table(n: number, results: RunResult[]): string {
       `${row.label.padEnd(LABEL_WIDTH)}${fmt(fv, row.digits).padStart(12)}${fmt(bv, row.digits).padStart(12)}${ratio(fv, bv).padStart(12)}`,
     );
   }
+  if (f?.built_latency) {
+    const r = f.built_latency;
+    lines.push(
+      `faultline send → incident built (dispatchable): p50 ${fmt(r.p50, 2)} ms, p99 ${fmt(r.p99, 2)} ms, max ${fmt(r.max, 2)} ms`,
+    );
+  }
   if (f?.received_latency) {
     const r = f.received_latency;
     lines.push(
@@ -202,8 +208,10 @@ export const DEFINITIONS = `What each figure measures
   and the verdict use the median burst; "each burst" lists all; the first burst (the coldest: the first
   load after start-up and the idle phase) keeps a row of its own.
 - fan-in latency: a steady R faults/s for S s round-robin over the N clusters; each fault carries its send
-  time. faultline: send → first 1 ms poll that sees the row committed (upper bound of the commit time,
-  poll error ≤ ~1-2 ms); baseline: send → its notification handler.
+  time. faultline: send → first 1 ms poll that sees the row committed, in the intake journal or as its
+  incident's event (upper bound of the commit time, poll error ≤ ~1-2 ms); "send → incident built" is
+  the same to the event recorded as its incident's (dispatchable); baseline: send → its notification
+  handler.
 - start → all active, headers held: the same in a run of its own (start-up only) against the same
   servers switched to hold each event stream's headers until its first event (the MCP TypeScript SDK's
   server on Bun); "flushed" is every other figure's run (headers and an SSE comment at once, the Go server).

@@ -41,6 +41,8 @@ export interface RunResult {
   latency_source: string | null;
   /** faultline only: server send → `received_at` (the worker's receipt, ms precision). */
   received_latency: Latency | null;
+  /** faultline: send → the event recorded as its incident's (built from the journal: dispatchable). */
+  built_latency: Latency | null;
   steady_rate: number | null;
   /** CPU during the steady phase (s). */
   cpu_steady_s: number | null;
@@ -76,6 +78,7 @@ export function emptyResult(system: SystemName, clusters: number): RunResult {
     latency: null,
     latency_source: null,
     received_latency: null,
+    built_latency: null,
     steady_rate: null,
     cpu_steady_s: null,
     rss_after_mb: null,
