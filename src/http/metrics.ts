@@ -175,7 +175,7 @@ export class FaultlineMetrics {
     if (journalPending) {
       new Gauge({
         name: "faultline_journal_pending_events",
-        help: "Events committed to the store's intake journal whose incidents are not built yet (a burst's, until it has passed).",
+        help: "Events committed to the store's intake journal whose incidents are not built yet.",
         registers,
         collect() {
           this.set(journalPending());

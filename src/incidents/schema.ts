@@ -401,7 +401,7 @@ export function rebuildWithOrChecks(db: SqlDatabase): void {
 }
 
 /**
- * Schema version 10: the intake journal (`journal.ts`). A burst's events are recorded here first, one
+ * Schema version 10: the intake journal (`journal.ts`). Events are recorded here first, one
  * cheap append each, and their incidents built from them later in the order appended; building a row
  * deletes it in the same transaction, so a row left here at start-up is one not built yet. `route` is
  * the route stage's verdict as it was when the event was received: `triage`, or the skip reason.

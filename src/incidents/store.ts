@@ -231,7 +231,7 @@ export class SqliteStore implements IncidentStore {
   }
 
   /**
-   * The intake journal (`journal.ts`): a burst's events recorded at once, each as one cheap append,
+   * The intake journal (`journal.ts`): events recorded at once, each as one cheap append,
    * their incidents built later by {@link EventJournal.build}, oldest first.
    */
   readonly journal: EventJournal;

@@ -2,9 +2,10 @@
  * The sink stage: takes batches off the fan-in channel, routes them, and stores each batch in one
  * transaction **before** anything is dispatched for it (the ingest is awaited); then wakes the
  * dispatcher. One batch is stored at a time, in the order taken: the next is taken only once the
- * previous one's ingest has answered. A burst's batches go to the store's journal where it has one
- * ({@link JOURNAL_LIMITS}): committed at once, built into incidents once the burst has passed (or
- * too many wait), and dispatched only then. While the store fails
+ * previous one's ingest has answered. Where the store has a journal (SQLite) every batch goes there
+ * ({@link JOURNAL_LIMITS}): committed at once (durable), built into incidents later in bigger
+ * transactions (a steady rate's every {@link JournalLimits.steadyBuildMs}, a burst's once it has passed
+ * or too many wait), and dispatched only once built. While the store fails
  * (disk full, database locked…) the batch is kept, the event streams are held and the write is retried
  * with backoff: nothing accepted is dropped. Only when faultline stops does it give up on a batch
  * (counted and logged as `store_error`). A replica stores only the clusters it holds: events of a cluster
@@ -46,12 +47,10 @@ export const FAN_IN_LINGER_MS = 4;
 /** When the sink journals a batch and when it builds what the journal holds ({@link JOURNAL_LIMITS}). */
 export interface JournalLimits {
   /**
-   * A batch of at least this many events is a burst's: where the store has a journal (SQLite) it is
-   * appended there, one cheap append per event, and its incidents built once the burst has passed. A
-   * steady rate's batches (a few events every {@link FAN_IN_LINGER_MS}: 32 is 8,000 events a second)
-   * are recorded as incidents at once, in one transaction each, as are all batches of a store without
-   * a journal. While journaled events wait to be built, every batch is appended behind them; the first
-   * smaller batch says the burst has passed, and what waits is built then.
+   * A batch of at least this many events is a burst's (a steady rate's batches are a few events every
+   * {@link FAN_IN_LINGER_MS}: 32 is 8,000 events a second): while they come, nothing is built, so that
+   * the burst is taken in at the journal's append rate; the first smaller batch says the burst has
+   * passed, and what waits is built then.
    */
   minBatch: number;
   /** Journaled events waiting to be built: past this many the sink builds before it takes more. */
@@ -61,8 +60,16 @@ export interface JournalLimits {
    * that big events (up to `max_event_bytes` each) cannot hold more than about this much memory.
    */
   maxPendingChars: number;
-  /** The channel empty this long (ms) and the journaled events are built: the burst has passed. */
+  /** The channel empty this long (ms) and the journaled events are built: the burst (or a lone event) has passed. */
   quietMs: number;
+  /**
+   * At a steady rate (the last batch smaller than {@link minBatch}) the journaled events are built once
+   * the oldest has waited this long (ms): that many milliseconds of appends become incidents in one
+   * transaction. Measured: recording a steady rate's few events per transaction cost ~2× per event what
+   * a few dozen do (cold caches), and the fan-in latency goal (send → committed, p99 ≤ 10 ms) leaves no
+   * room to wait longer before the commit; the append is the commit, the build can wait.
+   */
+  steadyBuildMs: number;
   /** However long a burst lasts, a journaled event waits at most about this long (ms) for its incident. */
   maxWaitMs: number;
 }
@@ -73,6 +80,7 @@ export const JOURNAL_LIMITS: Readonly<JournalLimits> = {
   maxPending: 32_768,
   maxPendingChars: 64 * 1024 * 1024,
   quietMs: 10,
+  steadyBuildMs: 50,
   maxWaitMs: 5000,
 };
 
@@ -121,8 +129,8 @@ export async function runSink(context: SinkContext): Promise<void> {
   const linger = { until: lingerUntil, maxMs: FAN_IN_LINGER_MS };
   const next = () => channel.take(STORE_BATCH, { gather: true, linger });
   const limits = context.journalLimits ?? JOURNAL_LIMITS;
-  // The last batch taken was a steady rate's (small): the burst has passed, what waits is built now.
-  let caughtUp = true;
+  // The last batch taken was a steady rate's (small): no burst is going on.
+  let steady = true;
   // False once a build gave up (faultline stopping while the store fails): the rest stays journaled.
   let building = true;
   for (;;) {
@@ -130,7 +138,7 @@ export async function runSink(context: SinkContext): Promise<void> {
       journal !== undefined &&
       building &&
       journal.pending > 0 &&
-      (caughtUp || (await journalBuildDue(journal, channel, limits)));
+      (await journalBuildDue(journal, channel, limits, steady));
     if (due) {
       building = await buildJournaled(journal, context);
       continue;
@@ -138,8 +146,8 @@ export async function runSink(context: SinkContext): Promise<void> {
     const batch = await next();
     if (batch.length === 0) break;
     const items = routeBatch(batch, clusters, agentConfigured());
-    caughtUp = items.length < limits.minBatch;
-    const toJournal = journal !== undefined && (journal.pending > 0 || !caughtUp);
+    steady = items.length < limits.minBatch;
+    const toJournal = journal !== undefined;
     const stored = toJournal
       ? await storeBatch(items, context, (some) => {
           journal.append(some);
@@ -174,25 +182,31 @@ function afterStored(results: readonly IngestResult[], context: SinkContext): vo
 }
 
 /**
- * While a burst lasts (its batches are big), whether the journal's oldest events are built now anyway:
- * when too many wait (`maxPending` events or `maxPendingChars`) or the oldest has waited `maxWaitMs`, or
- * once the channel has been empty for `quietMs` (the burst has passed; {@link JournalLimits}). False as soon as events arrive (the next batch tells
- * whether the burst goes on), or the channel closes (the loop then drains it and builds what is left).
+ * Whether the journal's events are built now ({@link JournalLimits}): when too many wait (`maxPending`
+ * events or `maxPendingChars`) or the oldest has waited `maxWaitMs`; at a `steady` rate (the last batch
+ * was small) once the oldest has waited `steadyBuildMs`; or once the channel has been empty for
+ * `quietMs` (or, at a steady rate, until `steadyBuildMs` is reached, if sooner). False as soon as events
+ * arrive first (the next batch tells whether a burst goes on), or the channel closes (the loop then
+ * drains it and builds what is left).
  *
  * @example
  * ```ts
- * if (await journalBuildDue(store.journal, channel, JOURNAL_LIMITS)) store.journal.build(STORE_BATCH);
+ * if (await journalBuildDue(store.journal, channel, JOURNAL_LIMITS, true)) store.journal.build(STORE_BATCH);
  * ```
  */
 export async function journalBuildDue(
   journal: Pick<EventJournal, "pending" | "pendingChars" | "oldestWaitMs">,
   channel: Channel<FaultEvent>,
   limits: Readonly<JournalLimits>,
+  steady: boolean,
 ): Promise<boolean> {
   if (journal.pending >= limits.maxPending || journal.pendingChars >= limits.maxPendingChars) return true;
-  if (journal.oldestWaitMs() >= limits.maxWaitMs) return true;
+  const waited = journal.oldestWaitMs();
+  if (waited >= limits.maxWaitMs) return true;
+  if (steady && waited >= limits.steadyBuildMs) return true;
   if (channel.size > 0) return false;
-  return !(await channel.waitForItem(limits.quietMs));
+  const wait = steady ? Math.min(limits.quietMs, limits.steadyBuildMs - waited) : limits.quietMs;
+  return !(await channel.waitForItem(wait));
 }
 
 /** Until when the sink waits for company for `first` (see {@link FAN_IN_LINGER_MS}); NaN (no wait) when unparsable. */

@@ -1,8 +1,8 @@
 /**
  * The sink with a real SQLite store and its intake journal: a burst's batches are committed to the
  * journal first (durable, the stored mark advanced) and built once the burst has passed, then handed on;
- * a lone event is recorded as its incident at once, never journaled; the first small batch after a
- * burst builds at once; a burst that never pauses is built within the wait bound; what is journaled
+ * a steady rate's small batches are journaled too and built in one transaction per `steadyBuildMs`; a
+ * lone event is built once the channel has been quiet; the first small batch after a burst builds at once; a burst that never pauses is built within the wait bound; what is journaled
  * when the channel closes is built before the sink ends; a stop while the store fails ends the sink and
  * leaves the entries for the next start. `journalBuildDue`'s rules are checked on their own, with a
  * real channel.
@@ -150,15 +150,41 @@ test("a burst that never pauses is built all the same once its oldest event has 
   expect(sink.handedOn.flat().length).toBe(sink.channel.accepted);
 }, 15_000);
 
-test("a lone event is recorded as its incident at once: nothing goes through the journal", async () => {
-  const sink = startSink();
+test("a steady rate: every small batch is journaled (durable at once), and built in one transaction per steadyBuildMs", async () => {
+  // One event every 2 ms, never a quiet moment: only the steady rule can build.
+  const sink = startSink(
+    { quietMs: 60_000, maxWaitMs: 60_000, steadyBuildMs: 100 },
+    { everyMs: 2, perTick: 1 },
+  );
+  try {
+    sink.channel.push(freshFault());
+    await waitFor("three builds", () => sink.handedOn.length >= 3, 5000);
+    // Each batch committed to the journal as it came (small: a steady rate's), the mark advanced with it.
+    expect(Math.max(...sink.appended)).toBeLessThan(JOURNAL_LIMITS.minBatch);
+    // Many appends per build.
+    expect(sink.appended.length).toBeGreaterThan(sink.handedOn.length * 5);
+    // A build takes what ~100 ms of appends left (~50 events), not each batch on its own.
+    const sizes = sink.handedOn.slice(1, 3).map((built) => built.length);
+    for (const size of sizes) expect(size).toBeGreaterThan(10);
+  } finally {
+    await sink.stop();
+  }
+  const built = sink.handedOn.flat().map((r) => Number(r.incident.fault_id.slice(2)));
+  expect(built).toEqual([...built].sort((a, b) => a - b)); // in the order received
+  expect(built.length).toBe(sink.channel.accepted);
+});
+
+test("a lone event is journaled, then built once the channel has been quiet for quietMs", async () => {
+  const sink = startSink({ quietMs: 20, steadyBuildMs: 60_000 });
   try {
     for (let i = 0; i < 5; i++) {
       sink.channel.push(freshFault());
       await waitFor("handed on", () => sink.handedOn.flat().length === i + 1);
     }
-    expect(sink.appended).toEqual([]);
+    expect(sink.appended).toEqual([1, 1, 1, 1, 1]);
+    expect(sink.handedOn.map((built) => built.length)).toEqual([1, 1, 1, 1, 1]);
     expect(sink.count("incidents")).toBe(5);
+    expect(sink.count("event_log")).toBe(0);
   } finally {
     await sink.stop();
   }
@@ -217,6 +243,7 @@ describe("journalBuildDue", () => {
     maxPendingChars: 1000,
     quietMs: 30,
     maxWaitMs: 500,
+    steadyBuildMs: 50,
   };
   const waiting = (over: Partial<{ pending: number; pendingChars: number; waitedMs: number }> = {}) => ({
     pending: over.pending ?? 10,
@@ -227,22 +254,35 @@ describe("journalBuildDue", () => {
   test("too many events, too many characters, or the oldest waited the bound: due at once, whatever the channel holds", async () => {
     const busy = new Channel<FaultEvent>(10);
     busy.push(freshFault());
-    expect(await journalBuildDue(waiting({ pending: 100 }), busy, limits)).toBe(true);
-    expect(await journalBuildDue(waiting({ pendingChars: 1000 }), busy, limits)).toBe(true);
-    expect(await journalBuildDue(waiting({ waitedMs: 500 }), busy, limits)).toBe(true);
-    expect(await journalBuildDue(waiting(), busy, limits)).toBe(false);
+    expect(await journalBuildDue(waiting({ pending: 100 }), busy, limits, false)).toBe(true);
+    expect(await journalBuildDue(waiting({ pendingChars: 1000 }), busy, limits, false)).toBe(true);
+    expect(await journalBuildDue(waiting({ waitedMs: 500 }), busy, limits, false)).toBe(true);
+    expect(await journalBuildDue(waiting(), busy, limits, false)).toBe(false);
   });
 
   test("an empty channel: due after quietMs of nothing; not due when an event arrives first or it closes", async () => {
     const quiet = new Channel<FaultEvent>(10);
     const started = performance.now();
-    expect(await journalBuildDue(waiting(), quiet, limits)).toBe(true);
+    expect(await journalBuildDue(waiting(), quiet, limits, false)).toBe(true);
     expect(performance.now() - started).toBeGreaterThanOrEqual(limits.quietMs - 2);
     const arriving = new Channel<FaultEvent>(10);
     setTimeout(() => arriving.push(freshFault()), 5);
-    expect(await journalBuildDue(waiting(), arriving, limits)).toBe(false);
+    expect(await journalBuildDue(waiting(), arriving, limits, false)).toBe(false);
     const closing = new Channel<FaultEvent>(10);
     setTimeout(() => closing.close(), 5);
-    expect(await journalBuildDue(waiting(), closing, limits)).toBe(false);
+    expect(await journalBuildDue(waiting(), closing, limits, false)).toBe(false);
+  });
+
+  test("at a steady rate: due once the oldest waited steadyBuildMs, events arriving or not; an empty channel waits no longer than that", async () => {
+    const busy = new Channel<FaultEvent>(10);
+    busy.push(freshFault());
+    expect(await journalBuildDue(waiting({ waitedMs: 50 }), busy, limits, true)).toBe(true);
+    expect(await journalBuildDue(waiting({ waitedMs: 50 }), busy, limits, false)).toBe(false); // a burst goes on
+    expect(await journalBuildDue(waiting({ waitedMs: 49 }), busy, limits, true)).toBe(false);
+    // 45 of 50 ms waited, the channel empty: due after ~5 ms, not the 30 ms of quiet.
+    const quiet = new Channel<FaultEvent>(10);
+    const started = performance.now();
+    expect(await journalBuildDue(waiting({ waitedMs: 45 }), quiet, limits, true)).toBe(true);
+    expect(performance.now() - started).toBeLessThan(limits.quietMs - 5);
   });
 });
