@@ -78,9 +78,13 @@ export function openStoredEvents(dbFile: string): StoredEvents {
   const maxId = (): number => (maxIdQuery.get() as { id: number | null } | undefined)?.id ?? 0;
   // A faultline from before the journal (`--faultline-main` of an older tree) has no event_log.
   const journaled = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'event_log'").get() !== undefined;
+  // The journal's rows are counted from its first and last seq, two lookups: `count(*)` walks every page
+  // of the table (~5 ms a poll with 20,000 rows waiting, every 5 ms: half a core taken from the machine
+  // during faultline's bursts). The rows waiting are contiguous: a build deletes every row up to a seq,
+  // and an append takes the next seq (AUTOINCREMENT, one writer).
   const durableQuery = db.prepare(
     journaled
-      ? "SELECT coalesce((SELECT max(id) FROM events), 0) + (SELECT count(*) FROM event_log) AS n"
+      ? "SELECT coalesce((SELECT max(id) FROM events), 0) + coalesce((SELECT max(seq) FROM event_log) - (SELECT min(seq) FROM event_log) + 1, 0) AS n"
       : "SELECT coalesce(max(id), 0) AS n FROM events",
   );
   const durable = (): number => Number((durableQuery.get() as { n: number } | undefined)?.n ?? 0);

@@ -1,0 +1,60 @@
+/**
+ * The bench's reader of faultline's database (`openStoredEvents`), over a real store: events committed to
+ * the intake journal count as stored (durable) before they are built, the count stays exact as the journal
+ * is built (its rows deleted, their events written), and `readNew` reports each benchmark event once
+ * committed (from the journal) and once built.
+ */
+import { expect, test } from "bun:test";
+import { join } from "node:path";
+import { benchContext } from "../../scripts/bench/context.ts";
+import { openStoredEvents } from "../../scripts/bench/measure.ts";
+import { SqliteStore } from "../../src/incidents/store.ts";
+import { makeFault } from "../helpers/fault.ts";
+import { tempDir } from "../helpers/tmp.ts";
+
+test("journaled events count as stored before they are built; readNew reports each committed, then built", async () => {
+  const dir = tempDir("faultline-bench-measure-");
+  const store = SqliteStore.open(dir.path);
+  const stored = openStoredEvents(join(dir.path, "faultline.db"));
+  try {
+    const sentMs = Date.now() - 5;
+    const item = (i: number) => ({
+      event: makeFault({ fault_id: `f-${i}`, at: new Date(), context: benchContext("t", i, sentMs) }),
+      decision: { action: "skip", reason: "no_agent" } as const,
+    });
+    // Two recorded as incidents at once, then five journaled in two appends.
+    store.ingest([item(0), item(1)]);
+    store.journal?.append([item(2), item(3), item(4)]);
+    store.journal?.append([item(5), item(6)]);
+    expect(await stored.count()).toBe(7);
+    expect(await stored.built()).toBe(2);
+    const first = stored.readNew(Date.now());
+    expect(first.filter((e) => !e.built).map((e) => e.seq)).toEqual([2, 3, 4, 5, 6, 0, 1]);
+    expect(first.filter((e) => e.built).map((e) => e.seq)).toEqual([0, 1]);
+    expect(first.every((e) => e.tag === "t" && e.sendMs === Number(sentMs.toFixed(3)))).toBe(true);
+
+    // Built in part: the count is still every event once.
+    store.journal?.build(4);
+    expect(await stored.count()).toBe(7);
+    expect(await stored.built()).toBe(6);
+    const second = stored.readNew(Date.now());
+    expect(second.map((e) => [e.seq, e.built])).toEqual([
+      [2, true],
+      [3, true],
+      [4, true],
+      [5, true],
+    ]);
+    store.journal?.build(4);
+    store.journal?.append([item(7)]);
+    expect(await stored.count()).toBe(8);
+    const third = stored.readNew(Date.now());
+    expect(third.map((e) => [e.seq, e.built])).toEqual([
+      [7, false],
+      [6, true],
+    ]);
+  } finally {
+    stored.close();
+    store.close();
+    dir.cleanup();
+  }
+});
