@@ -49,10 +49,17 @@ export interface JournalLimits {
   /**
    * A batch of at least this many events is a burst's (a steady rate's batches are a few events every
    * {@link FAN_IN_LINGER_MS}: 32 is 8,000 events a second): while they come, nothing is built, so that
-   * the burst is taken in at the journal's append rate; the first smaller batch says the burst has
-   * passed, and what waits is built then.
+   * the burst is taken in at the journal's append rate. Once only smaller batches have come for
+   * {@link burstEndMs} (or the channel has been empty for {@link quietMs}) the burst has passed, and
+   * what waits is built then.
    */
   minBatch: number;
+  /**
+   * How long (ms) after the last burst's batch smaller batches mean the burst has passed. A lull inside
+   * a burst (the senders paused a few ms) gives one small batch; building then (up to 4096 events, ~0.1 s
+   * of the main thread) held the rest of the burst back.
+   */
+  burstEndMs: number;
   /** Journaled events waiting to be built: past this many the sink builds before it takes more. */
   maxPending: number;
   /**
@@ -63,7 +70,7 @@ export interface JournalLimits {
   /** The channel empty this long (ms) and the journaled events are built: the burst (or a lone event) has passed. */
   quietMs: number;
   /**
-   * At a steady rate (the last batch smaller than {@link minBatch}) the journaled events are built once
+   * At a steady rate (no burst's batch for {@link burstEndMs}) the journaled events are built once
    * the oldest has waited this long (ms): that many milliseconds of appends become incidents in one
    * transaction. Measured: recording a steady rate's few events per transaction cost ~2× per event what
    * a few dozen do (cold caches), and the fan-in latency goal (send → committed, p99 ≤ 10 ms) leaves no
@@ -77,6 +84,7 @@ export interface JournalLimits {
 /** The limits `faultline run` uses (a test may pass its own: {@link SinkContext.journalLimits}). */
 export const JOURNAL_LIMITS: Readonly<JournalLimits> = {
   minBatch: 32,
+  burstEndMs: 20,
   maxPending: 32_768,
   maxPendingChars: 64 * 1024 * 1024,
   quietMs: 10,
@@ -129,8 +137,9 @@ export async function runSink(context: SinkContext): Promise<void> {
   const linger = { until: lingerUntil, maxMs: FAN_IN_LINGER_MS };
   const next = () => channel.take(STORE_BATCH, { gather: true, linger });
   const limits = context.journalLimits ?? JOURNAL_LIMITS;
-  // The last batch taken was a steady rate's (small): no burst is going on.
+  // Only small batches (a steady rate's) for burstEndMs: no burst is going on.
   let steady = true;
+  let lastBurstBatchAt = Number.NEGATIVE_INFINITY;
   // False once a build gave up (faultline stopping while the store fails): the rest stays journaled.
   let building = true;
   for (;;) {
@@ -146,7 +155,9 @@ export async function runSink(context: SinkContext): Promise<void> {
     const batch = await next();
     if (batch.length === 0) break;
     const items = routeBatch(batch, clusters, agentConfigured());
-    steady = items.length < limits.minBatch;
+    const now = performance.now();
+    if (items.length >= limits.minBatch) lastBurstBatchAt = now;
+    steady = now - lastBurstBatchAt >= limits.burstEndMs;
     const toJournal = journal !== undefined;
     const stored = toJournal
       ? await storeBatch(items, context, (some) => {
@@ -183,8 +194,8 @@ function afterStored(results: readonly IngestResult[], context: SinkContext): vo
 
 /**
  * Whether the journal's events are built now ({@link JournalLimits}): when too many wait (`maxPending`
- * events or `maxPendingChars`) or the oldest has waited `maxWaitMs`; at a `steady` rate (the last batch
- * was small) once the oldest has waited `steadyBuildMs`; or once the channel has been empty for
+ * events or `maxPendingChars`) or the oldest has waited `maxWaitMs`; at a `steady` rate (no burst's batch
+ * for `burstEndMs`) once the oldest has waited `steadyBuildMs`; or once the channel has been empty for
  * `quietMs` (or, at a steady rate, until `steadyBuildMs` is reached, if sooner). False as soon as events
  * arrive first (the next batch tells whether a burst goes on), or the channel closes (the loop then
  * drains it and builds what is left).

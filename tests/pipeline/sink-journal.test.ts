@@ -120,7 +120,7 @@ test("a burst's batch is committed to the journal, the mark advanced, and built 
   }
 });
 
-test("the first small batch after a burst says it has passed: what waits is built at once", async () => {
+test("small batches for burstEndMs after a burst say it has passed: what waits is built then", async () => {
   // Quiet would take 5 s here: only the small batches (one event every 2 ms) can start the build.
   const sink = startSink({ quietMs: 5000, maxWaitMs: 60_000 }, { everyMs: 2, perTick: 1 });
   try {
@@ -133,6 +133,27 @@ test("the first small batch after a burst says it has passed: what waits is buil
   const built = sink.handedOn.flat().map((r) => Number(r.incident.fault_id.slice(2)));
   expect(built).toEqual([...built].sort((a, b) => a - b)); // in the order received
   expect(built.length).toBe(sink.channel.accepted);
+});
+
+test("a lull inside a burst (small batches for less than burstEndMs) builds nothing; once it lasts burstEndMs, what waits is built", async () => {
+  // Small batches from the first append on (one event every 2 ms), quiet never reached: only the end of
+  // the burst (300 ms of small batches) can start the build.
+  const sink = startSink(
+    { quietMs: 60_000, maxWaitMs: 60_000, steadyBuildMs: 0, burstEndMs: 300 },
+    { everyMs: 2, perTick: 1 },
+  );
+  try {
+    for (let i = 0; i < 200; i++) sink.channel.push(freshFault());
+    await waitFor("the burst journaled", () => sink.mark.done >= 200);
+    const journaledAt = performance.now();
+    await waitFor("built", () => sink.handedOn.length > 0, 5000);
+    const builtAfterMs = performance.now() - journaledAt;
+    expect(builtAfterMs).toBeGreaterThanOrEqual(250);
+    expect(sink.appended.slice(1).some((size) => size < JOURNAL_LIMITS.minBatch)).toBe(true);
+  } finally {
+    await sink.stop();
+  }
+  expect(sink.handedOn.flat().length).toBe(sink.channel.accepted);
 });
 
 test("a burst that never pauses is built all the same once its oldest event has waited the bound", async () => {
@@ -244,6 +265,7 @@ describe("journalBuildDue", () => {
     quietMs: 30,
     maxWaitMs: 500,
     steadyBuildMs: 50,
+    burstEndMs: 20,
   };
   const waiting = (over: Partial<{ pending: number; pendingChars: number; waitedMs: number }> = {}) => ({
     pending: over.pending ?? 10,
