@@ -104,6 +104,13 @@ function startSink(limits: Partial<JournalLimits> = {}, feed?: Feed) {
   };
 }
 
+/** Every event the channel accepted was built and handed on, in the order received. */
+function expectAllBuiltInOrder(sink: ReturnType<typeof startSink>): void {
+  const built = sink.handedOn.flat().map((r) => Number(r.incident.fault_id.slice(2)));
+  expect(built).toEqual([...built].sort((a, b) => a - b));
+  expect(built.length).toBe(sink.channel.accepted);
+}
+
 test("a burst's batch is committed to the journal, the mark advanced, and built and handed on once the channel is quiet", async () => {
   const sink = startSink();
   try {
@@ -130,9 +137,7 @@ test("small batches for burstEndMs after a burst say it has passed: what waits i
   } finally {
     await sink.stop();
   }
-  const built = sink.handedOn.flat().map((r) => Number(r.incident.fault_id.slice(2)));
-  expect(built).toEqual([...built].sort((a, b) => a - b)); // in the order received
-  expect(built.length).toBe(sink.channel.accepted);
+  expectAllBuiltInOrder(sink);
 });
 
 test("a lull inside a burst (small batches for less than burstEndMs) builds nothing; once it lasts burstEndMs, what waits is built", async () => {
@@ -190,9 +195,7 @@ test("a steady rate: every small batch is journaled (durable at once), and built
   } finally {
     await sink.stop();
   }
-  const built = sink.handedOn.flat().map((r) => Number(r.incident.fault_id.slice(2)));
-  expect(built).toEqual([...built].sort((a, b) => a - b)); // in the order received
-  expect(built.length).toBe(sink.channel.accepted);
+  expectAllBuiltInOrder(sink);
 });
 
 test("a lone event is journaled, then built once the channel has been quiet for quietMs", async () => {
