@@ -132,8 +132,14 @@ export function openStoredEvents(dbFile: string): StoredEvents {
       return out;
     },
     skipToEnd: () => {
-      lastId = maxId();
-      lastSeq = maxSeq();
+      // One snapshot: an event built between two reads would be reported again, as new.
+      db.exec("BEGIN");
+      try {
+        lastId = maxId();
+        lastSeq = maxSeq();
+      } finally {
+        db.exec("COMMIT");
+      }
       seen.clear();
     },
     incidents: () => Number((incidentCount.get() as { n: number } | undefined)?.n ?? 0),

@@ -44,20 +44,20 @@ export const STORE_BATCH = 4096;
  */
 export const FAN_IN_LINGER_MS = 4;
 
-/** When the sink journals a batch and when it builds what the journal holds ({@link JOURNAL_LIMITS}). */
+/** When the sink builds what the journal holds ({@link JOURNAL_LIMITS}). */
 export interface JournalLimits {
   /**
-   * A batch of at least this many events is a burst's (a steady rate's batches are a few events every
-   * {@link FAN_IN_LINGER_MS}: 32 is 8,000 events a second): while they come, nothing is built, so that
-   * the burst is taken in at the journal's append rate. Once only smaller batches have come for
-   * {@link burstEndMs} (or the channel has been empty for {@link quietMs}) the burst has passed, and
-   * what waits is built then.
+   * A burst: a batch of this many events or more, or this many per {@link FAN_IN_LINGER_MS} over the last
+   * {@link JournalLimits.burstEndMs} (32: 8,000 events a second; a steady rate's batches are a few
+   * events). While it lasts nothing is built, so that the burst is taken in at the journal's append
+   * rate. Once a small batch is taken with the rate below it (or the channel has been empty for
+   * {@link JournalLimits.quietMs}) the burst has passed, and what waits is built.
    */
   minBatch: number;
   /**
-   * How long (ms) after the last burst's batch smaller batches mean the burst has passed. A lull inside
-   * a burst (the senders paused a few ms) gives one small batch; building then (up to 4096 events, ~0.1 s
-   * of the main thread) held the rest of the burst back.
+   * The window (ms) the intake rate is counted over. A lull inside a burst (the senders paused a few ms)
+   * gives a small batch, and building then (up to 4096 events, ~0.1 s of the main thread) held the rest
+   * of the burst back: the burst's batches in the window keep it a burst.
    */
   burstEndMs: number;
   /** Journaled events waiting to be built: past this many the sink builds before it takes more. */
@@ -70,7 +70,7 @@ export interface JournalLimits {
   /** The channel empty this long (ms) and the journaled events are built: the burst (or a lone event) has passed. */
   quietMs: number;
   /**
-   * At a steady rate (no burst's batch for {@link burstEndMs}) the journaled events are built once
+   * At a steady rate (no burst: {@link JournalLimits.minBatch}) the journaled events are built once
    * the oldest has waited this long (ms): that many milliseconds of appends become incidents in one
    * transaction. Measured: recording a steady rate's few events per transaction cost ~2× per event what
    * a few dozen do (cold caches), and the fan-in latency goal (send → committed, p99 ≤ 10 ms) leaves no
@@ -137,9 +137,9 @@ export async function runSink(context: SinkContext): Promise<void> {
   const linger = { until: lingerUntil, maxMs: FAN_IN_LINGER_MS };
   const next = () => channel.take(STORE_BATCH, { gather: true, linger });
   const limits = context.journalLimits ?? JOURNAL_LIMITS;
-  // Only small batches (a steady rate's) for burstEndMs: no burst is going on.
+  // Fewer events than a burst's rate over the last burstEndMs: no burst is going on.
+  const intake = new IntakeRate(limits.burstEndMs, limits.minBatch);
   let steady = true;
-  let lastBurstBatchAt = Number.NEGATIVE_INFINITY;
   // False once a build gave up (faultline stopping while the store fails): the rest stays journaled.
   let building = true;
   for (;;) {
@@ -155,9 +155,7 @@ export async function runSink(context: SinkContext): Promise<void> {
     const batch = await next();
     if (batch.length === 0) break;
     const items = routeBatch(batch, clusters, agentConfigured());
-    const now = performance.now();
-    if (items.length >= limits.minBatch) lastBurstBatchAt = now;
-    steady = now - lastBurstBatchAt >= limits.burstEndMs;
+    steady = !intake.took(items.length, performance.now());
     const toJournal = journal !== undefined;
     const stored = toJournal
       ? await storeBatch(items, context, (some) => {
@@ -194,8 +192,8 @@ function afterStored(results: readonly IngestResult[], context: SinkContext): vo
 
 /**
  * Whether the journal's events are built now ({@link JournalLimits}): when too many wait (`maxPending`
- * events or `maxPendingChars`) or the oldest has waited `maxWaitMs`; at a `steady` rate (no burst's batch
- * for `burstEndMs`) once the oldest has waited `steadyBuildMs`; or once the channel has been empty for
+ * events or `maxPendingChars`) or the oldest has waited `maxWaitMs`; at a `steady` rate (no burst going
+ * on) once the oldest has waited `steadyBuildMs`; or once the channel has been empty for
  * `quietMs` (or, at a steady rate, until `steadyBuildMs` is reached, if sooner). False as soon as events
  * arrive first (the next batch tells whether a burst goes on), or the channel closes (the loop then
  * drains it and builds what is left).
@@ -218,6 +216,42 @@ export async function journalBuildDue(
   if (channel.size > 0) return false;
   const wait = steady ? Math.min(limits.quietMs, limits.steadyBuildMs - waited) : limits.quietMs;
   return !(await channel.waitForItem(wait));
+}
+
+/**
+ * The batches the sink takes, and whether they are a burst's ({@link JournalLimits.minBatch}): a batch of
+ * `minBatch` events or more, or `minBatch` per {@link FAN_IN_LINGER_MS} over the last `windowMs`.
+ *
+ * @example
+ * ```ts
+ * const intake = new IntakeRate(20, 32); // a burst: a batch of 32, or 160 events in 20 ms
+ * intake.took(400, 0); // true
+ * intake.took(1, 10); // true: a lull inside the burst (the 400 are in the window)
+ * intake.took(1, 25); // false: the burst has passed
+ * ```
+ */
+export class IntakeRate {
+  readonly #windowMs: number;
+  readonly #minBatch: number;
+  readonly #burstEvents: number;
+  readonly #taken: { at: number; events: number }[] = [];
+  #inWindow = 0;
+
+  constructor(windowMs: number, minBatch: number) {
+    this.#windowMs = windowMs;
+    this.#minBatch = minBatch;
+    this.#burstEvents = (minBatch * windowMs) / FAN_IN_LINGER_MS;
+  }
+
+  /** Counts a batch of `events` taken at `now` (ms, not decreasing); true when it is a burst's. */
+  took(events: number, now: number): boolean {
+    this.#taken.push({ at: now, events });
+    this.#inWindow += events;
+    while (this.#taken.length > 0 && (this.#taken[0]?.at ?? now) <= now - this.#windowMs) {
+      this.#inWindow -= this.#taken.shift()?.events ?? 0;
+    }
+    return events >= this.#minBatch || this.#inWindow >= this.#burstEvents;
+  }
 }
 
 /** Until when the sink waits for company for `first` (see {@link FAN_IN_LINGER_MS}); NaN (no wait) when unparsable. */

@@ -2,7 +2,8 @@
  * The sink with a real SQLite store and its intake journal: a burst's batches are committed to the
  * journal first (durable, the stored mark advanced) and built once the burst has passed, then handed on;
  * a steady rate's small batches are journaled too and built in one transaction per `steadyBuildMs`; a
- * lone event is built once the channel has been quiet; the first small batch after a burst builds at once; a burst that never pauses is built within the wait bound; what is journaled
+ * lone event is built once the channel has been quiet; a burst is built once its rate has left the
+ * window (`burstEndMs`, `IntakeRate`), not at a lull inside it; a burst that never pauses is built within the wait bound; what is journaled
  * when the channel closes is built before the sink ends; a stop while the store fails ends the sink and
  * leaves the entries for the next start. `journalBuildDue`'s rules are checked on their own, with a
  * real channel.
@@ -15,7 +16,13 @@ import type { IngestResult } from "../../src/incidents/model.ts";
 import { SqliteStore } from "../../src/incidents/store.ts";
 import { setLogSink } from "../../src/log.ts";
 import { Channel } from "../../src/pipeline/channel.ts";
-import { JOURNAL_LIMITS, type JournalLimits, journalBuildDue, runSink } from "../../src/pipeline/sink.ts";
+import {
+  IntakeRate,
+  JOURNAL_LIMITS,
+  type JournalLimits,
+  journalBuildDue,
+  runSink,
+} from "../../src/pipeline/sink.ts";
 import { StoredMark } from "../../src/pipeline/stored-mark.ts";
 import { makeFault } from "../helpers/fault.ts";
 import { sinkContext } from "../helpers/sink.ts";
@@ -140,25 +147,50 @@ test("small batches for burstEndMs after a burst say it has passed: what waits i
   expectAllBuiltInOrder(sink);
 });
 
-test("a lull inside a burst (small batches for less than burstEndMs) builds nothing; once it lasts burstEndMs, what waits is built", async () => {
-  // Small batches from the first append on (one event every 2 ms), quiet never reached: only the end of
-  // the burst (300 ms of small batches) can start the build.
+test("a lull inside a burst builds nothing: what waits is built once the burst's rate has left the window (burstEndMs)", async () => {
+  // A window of 1 s (a burst: 8,000 events in it); 10,000 events at once, then one every 2 ms (a lull),
+  // quiet never reached: only the burst leaving the window can start the build.
   const sink = startSink(
-    { quietMs: 60_000, maxWaitMs: 60_000, steadyBuildMs: 0, burstEndMs: 300 },
+    { quietMs: 60_000, maxWaitMs: 60_000, steadyBuildMs: 0, burstEndMs: 1000 },
     { everyMs: 2, perTick: 1 },
   );
   try {
-    for (let i = 0; i < 200; i++) sink.channel.push(freshFault());
-    await waitFor("the burst journaled", () => sink.mark.done >= 200);
-    const journaledAt = performance.now();
+    for (let i = 0; i < 10_000; i++) sink.channel.push(freshFault());
     await waitFor("built", () => sink.handedOn.length > 0, 5000);
-    const builtAfterMs = performance.now() - journaledAt;
-    expect(builtAfterMs).toBeGreaterThanOrEqual(250);
-    expect(sink.appended.slice(1).some((size) => size < JOURNAL_LIMITS.minBatch)).toBe(true);
+    expect(performance.now() - sink.fed.startedAt).toBeGreaterThanOrEqual(900);
+    expect(sink.appended.some((size) => size < JOURNAL_LIMITS.minBatch)).toBe(true); // the lull's batches
   } finally {
     await sink.stop();
   }
-  expect(sink.handedOn.flat().length).toBe(sink.channel.accepted);
+  expectAllBuiltInOrder(sink);
+});
+
+describe("IntakeRate", () => {
+  test("a burst's batch, and a lull inside the burst while its batches are in the window; a small batch after it is steady", () => {
+    const intake = new IntakeRate(20, 32);
+    expect(intake.took(400, 0)).toBe(true);
+    expect(intake.took(1, 10)).toBe(true); // a lull: the 400 are in the window
+    expect(intake.took(1, 19.9)).toBe(true);
+    expect(intake.took(1, 20)).toBe(false); // out of it
+  });
+
+  test("a steady rate: small batches are steady; one bigger batch (what came during a build) is one batch, not a burst", () => {
+    const intake = new IntakeRate(20, 32);
+    // 3,500 events a second: 14 every 4 ms (56-70 in the window, under 160).
+    for (let at = 0; at < 100; at += 4) expect(intake.took(14, at)).toBe(false);
+    expect(intake.took(38, 107)).toBe(true); // 32 or more: this batch is a burst's
+    expect(intake.took(14, 111)).toBe(false); // and the next small one is steady again
+    // 9,000 a second in batches of 30: steady batch by batch, a burst by the window once it holds 160.
+    const fast = new IntakeRate(20, 32);
+    expect([0, 3.33, 6.67, 10, 13.33, 16.67].map((at) => fast.took(30, at))).toEqual([
+      false,
+      false,
+      false,
+      false,
+      false,
+      true,
+    ]);
+  });
 });
 
 test("a burst that never pauses is built all the same once its oldest event has waited the bound", async () => {
@@ -304,10 +336,12 @@ describe("journalBuildDue", () => {
     expect(await journalBuildDue(waiting({ waitedMs: 50 }), busy, limits, true)).toBe(true);
     expect(await journalBuildDue(waiting({ waitedMs: 50 }), busy, limits, false)).toBe(false); // a burst goes on
     expect(await journalBuildDue(waiting({ waitedMs: 49 }), busy, limits, true)).toBe(false);
-    // 45 of 50 ms waited, the channel empty: due after ~5 ms, not the 30 ms of quiet.
+    // 45 of 50 ms waited, the channel empty: due after ~5 ms, not the second of quiet.
     const quiet = new Channel<FaultEvent>(10);
     const started = performance.now();
-    expect(await journalBuildDue(waiting({ waitedMs: 45 }), quiet, limits, true)).toBe(true);
-    expect(performance.now() - started).toBeLessThan(limits.quietMs - 5);
+    expect(await journalBuildDue(waiting({ waitedMs: 45 }), quiet, { ...limits, quietMs: 1000 }, true)).toBe(
+      true,
+    );
+    expect(performance.now() - started).toBeLessThan(500);
   });
 });
