@@ -142,6 +142,14 @@ export async function runSink(context: SinkContext): Promise<void> {
   let steady = true;
   // False once a build gave up (faultline stopping while the store fails): the rest stays journaled.
   let building = true;
+  // Where the store has a journal every batch is appended there (built later); otherwise ingested.
+  const write =
+    journal === undefined
+      ? (some: IngestItem[]) => context.store.ingest(some)
+      : (some: IngestItem[]) => {
+          journal.append(some);
+          return [];
+        };
   for (;;) {
     const due =
       journal !== undefined &&
@@ -156,13 +164,7 @@ export async function runSink(context: SinkContext): Promise<void> {
     if (batch.length === 0) break;
     const items = routeBatch(batch, clusters, agentConfigured());
     steady = !intake.took(items.length, performance.now());
-    const toJournal = journal !== undefined;
-    const stored = toJournal
-      ? await storeBatch(items, context, (some) => {
-          journal.append(some);
-          return [];
-        })
-      : await storeBatch(items, context, (some) => context.store.ingest(some));
+    const stored = await storeBatch(items, context, write);
     context.mark?.advance(batch.length);
     if (!stored.ok) {
       // Only what was still to store: events dropped as not_owner on the way are counted there.
@@ -172,8 +174,8 @@ export async function runSink(context: SinkContext): Promise<void> {
       });
       continue;
     }
-    if (toJournal) threadCollector.activity();
-    else afterStored(stored.results, context);
+    if (journal === undefined) afterStored(stored.results, context);
+    else threadCollector.activity(); // built, and handed on, later
     context.backpressure.check();
   }
   // Closed and drained: what the journal holds is built now (or, should that fail, at the next start).
