@@ -73,14 +73,19 @@ export class DedupWindow {
     this.#warm = false;
   }
 
-  /** Loads every incident last seen at or after `sinceMs` (the rows, in any order): complete from then on. */
+  /**
+   * Loads every incident last seen at or after `sinceMs` (the rows, in any order): complete from then on,
+   * or, when there are more than the bound, from just after the newest it had to drop (older lookups ask
+   * the database).
+   */
   warm(
     rows: Iterable<{ seq: number; cluster: string; fault_id: string; last_seen_ms: number }>,
     sinceMs: number,
   ): void {
     const sorted = [...rows].sort((a, b) => a.last_seen_ms - b.last_seen_ms || a.seq - b.seq);
-    for (const row of sorted) this.#put(row.cluster, row.fault_id, row.seq, row.last_seen_ms);
+    // Set first: an entry dropped past the bound while loading moves it later (see #drop).
     this.#completeFromMs = sinceMs;
+    for (const row of sorted) this.#put(row.cluster, row.fault_id, row.seq, row.last_seen_ms);
     this.#warm = true;
   }
 

@@ -1,5 +1,6 @@
 /** The incident store's options, and its settings once defaults are applied and checked. */
 
+import { DEFAULT_MAX_WINDOW_ENTRIES } from "./dedup-window.ts";
 import { DEFAULT_DEDUP_WINDOW_SECONDS, DEFAULT_MAX_QUEUE } from "./model.ts";
 import type { NotificationPlanner } from "./outbox.ts";
 
@@ -9,6 +10,11 @@ export interface IncidentStoreOptions {
   dedupWindowSeconds?: number;
   /** `agent.max_queue`, default {@link DEFAULT_MAX_QUEUE}. */
   maxQueue?: number;
+  /**
+   * Faults the in-memory dedup window holds at most (`dedup-window.ts`), default
+   * {@link DEFAULT_MAX_WINDOW_ENTRIES}; past it the oldest are asked of the database. Tests lower it.
+   */
+  dedupWindowEntries?: number;
   /** Start-up fails when the filesystem has less free space; default {@link DEFAULT_MIN_FREE_BYTES}. */
   minFreeBytes?: number;
   /** The store's clock (tests inject one). */
@@ -32,6 +38,7 @@ export interface IncidentStoreOptions {
 /** Store settings after defaults and validation. */
 export interface Settings {
   dedupWindowMs: number;
+  dedupWindowEntries: number;
   maxQueue: number;
   now: () => Date;
   notify: NotificationPlanner | null;
@@ -41,14 +48,19 @@ export interface Settings {
 export function resolveSettings(options: IncidentStoreOptions): Settings {
   const dedupWindowSeconds = options.dedupWindowSeconds ?? DEFAULT_DEDUP_WINDOW_SECONDS;
   const maxQueue = options.maxQueue ?? DEFAULT_MAX_QUEUE;
+  const dedupWindowEntries = options.dedupWindowEntries ?? DEFAULT_MAX_WINDOW_ENTRIES;
   if (!Number.isFinite(dedupWindowSeconds) || dedupWindowSeconds < 0) {
     throw new RangeError(`dedupWindowSeconds must be a number >= 0, got ${dedupWindowSeconds}`);
   }
   if (!Number.isInteger(maxQueue) || maxQueue < 0) {
     throw new RangeError(`maxQueue must be an integer >= 0, got ${maxQueue}`);
   }
+  if (!Number.isInteger(dedupWindowEntries) || dedupWindowEntries < 1) {
+    throw new RangeError(`dedupWindowEntries must be an integer >= 1, got ${dedupWindowEntries}`);
+  }
   return {
     dedupWindowMs: dedupWindowSeconds * 1000,
+    dedupWindowEntries,
     maxQueue,
     now: options.now ?? (() => new Date()),
     notify: options.notify ?? null,

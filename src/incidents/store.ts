@@ -159,7 +159,7 @@ export class SqliteStore implements IncidentStore {
     this.path = path;
     this.location = path;
     this.#settings = settings;
-    this.#window = new DedupWindow(settings.dedupWindowMs);
+    this.#window = new DedupWindow(settings.dedupWindowMs, settings.dedupWindowEntries);
     this.#statements = prepareStatements(db);
     this.#outputs = prepareRunOutputStatements(db);
     const journal = new IntakeJournal(db);

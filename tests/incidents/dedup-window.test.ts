@@ -42,6 +42,23 @@ describe("DedupWindow", () => {
     expect(window.lookup("a", "g", T0 + WINDOW_MS + 3)).toBe("unknown");
     expect(window.lookup("a", "h", T0 + 4)).toEqual({ seq: 4, lastSeenMs: T0 + 4 });
   });
+
+  test("warmed with more incidents than the bound, it asks the database about the ones it dropped", () => {
+    const window = new DedupWindow(WINDOW_MS, 2);
+    const rows = ["f", "g", "h"].map((fault_id, i) => ({
+      seq: i + 1,
+      cluster: "a",
+      fault_id,
+      last_seen_ms: T0 + i,
+    }));
+    window.warm(rows, T0 - WINDOW_MS);
+    expect(window.size).toBe(2);
+    // f (last seen T0) was dropped: only the database knows it. Not "none", which opens a second incident.
+    expect(window.lookup("a", "f", T0 + 10)).toBe("unknown");
+    expect(window.lookup("a", "g", T0 + 10)).toEqual({ seq: 2, lastSeenMs: T0 + 1 });
+    // A fault never seen, looked up past the dropped one's time: the window is complete there.
+    expect(window.lookup("a", "new", T0 + WINDOW_MS + 1)).toBe("none");
+  });
 });
 
 describe("the store's window answers as the database would", () => {
@@ -54,10 +71,11 @@ describe("the store's window answers as the database would", () => {
     dir = tempDir("faultline-window-");
     nowMs = T0;
   });
-  const open = (dedupWindowSeconds = WINDOW_MS / 1000): SqliteStore => {
+  const open = (dedupWindowSeconds = WINDOW_MS / 1000, dedupWindowEntries?: number): SqliteStore => {
     const store = SqliteStore.open(join(dir.path, "state"), {
       now: () => new Date(nowMs),
       dedupWindowSeconds,
+      dedupWindowEntries,
     });
     stores.push(store);
     return store;
@@ -112,6 +130,21 @@ describe("the store's window answers as the database would", () => {
     const [repeat] = open().ingest([item("f", T0 + 1000)]);
     expect(repeat?.created).toBe(false);
     expect(repeat?.incident.count).toBe(2);
+  });
+
+  test("after a restart with more open incidents than the window holds, a repeat of any joins its incident", () => {
+    open().ingest(["f", "g", "h"].map((faultId, i) => item(faultId, T0 + i)));
+    stores.splice(0).forEach((s) => {
+      s.close();
+    });
+    nowMs = T0 + 1000;
+    const store = open(WINDOW_MS / 1000, 2); // warmed with three: f, the oldest, is dropped
+    const repeats = store.ingest(["f", "g", "h"].map((faultId) => item(faultId, T0 + 1000)));
+    expect(repeats.map((r) => [r.incident.fault_id, r.created, r.incident.count])).toEqual([
+      ["f", false, 2],
+      ["g", false, 2],
+      ["h", false, 2],
+    ]);
   });
 
   test("an incident deleted by retention is not joined: the repeat opens a new one", () => {
