@@ -8,6 +8,8 @@
  * then the other, then both (what they cost, not a proposal); and `deferred`, both indexes partial
  * (`WHERE indexed = 1`), new incidents entering them later in big batches ("flips", as an LSM merges),
  * which is what a builder off the main thread could do without stalling the event path.
+ * `store-floor.ts` measures the same inserts in a burst's transactions of 4096, where each index page is
+ * written once for many entries; this is the steady rate's case, where it is written for about one.
  *
  *   bun scripts/bench/index-cost.ts [--preload 60000] [--builds 400] [--per-build 50] [--clusters 100]
  *                                   [--flip 2000] [--json]
@@ -21,15 +23,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { eventJson } from "../../src/events/event-json.ts";
-import { faultKey } from "../../src/incidents/fault-key.ts";
-import { sequencedIncidentId } from "../../src/incidents/id.ts";
-import type { IngestItem } from "../../src/incidents/model.ts";
 import { openStoreDatabase } from "../../src/incidents/open.ts";
-import { newIncidentInsert, newIncidentRow, prepareStatements } from "../../src/incidents/rows.ts";
+import { prepareStatements } from "../../src/incidents/rows.ts";
 import { setLogLevel } from "../../src/log.ts";
 import type { SqlDatabase } from "../../src/runtime/sqlite.ts";
-import { benchEvents } from "./store-bench.ts";
+import { type FloorRow, floorRows } from "./store-floor.ts";
 
 /** The schema variants measured, in the order printed. */
 export const INDEX_VARIANTS = ["today", "no_fault_key", "no_cluster", "neither", "deferred"] as const;
@@ -94,25 +92,14 @@ function variantDdl(variant: IndexVariant): string {
   }
 }
 
-/** Records `items` as new incidents with the store's statements (no transaction of its own). */
-function insertIncidents(
-  statements: ReturnType<typeof prepareStatements>,
-  items: readonly IngestItem[],
-  firstSeq: number,
-  now: number,
-): void {
+/** Records `rows` as new incidents with the store's statements (no transaction of its own), counted as the store counts. */
+function insertIncidents(statements: ReturnType<typeof prepareStatements>, rows: readonly FloorRow[]): void {
   const counts = new Map<string, number>();
-  items.forEach((item, i) => {
-    const { event } = item;
-    const seq = firstSeq + i;
-    const row = newIncidentRow(event, seq, sequencedIncidentId(event.cluster, now, seq), now, now, {
-      status: "skipped",
-      skip_reason: "no_agent",
-    });
-    statements.insertIncident.run(newIncidentInsert(row, faultKey(event.cluster, event.fault_id)));
-    statements.insertEvent.run({ incident_seq: seq, received_ms: now, event: eventJson(event) });
-    counts.set(event.cluster, (counts.get(event.cluster) ?? 0) + 1);
-  });
+  for (const row of rows) {
+    statements.insertIncident.run(row.incident);
+    statements.insertEvent.run(row.event);
+    counts.set(row.incident.cluster, (counts.get(row.incident.cluster) ?? 0) + 1);
+  }
   for (const [cluster, n] of counts) {
     statements.countIncidents.run({ cluster, status: "skipped", skip_reason: "no_agent", n });
   }
@@ -132,16 +119,15 @@ function write(db: SqlDatabase, work: () => void): { work: number; commit: numbe
 export function measureIndexCost(
   variant: IndexVariant,
   options: IndexCostOptions,
-  preload: readonly IngestItem[],
-  load: readonly IngestItem[],
+  preload: readonly FloorRow[],
+  load: readonly FloorRow[],
 ): IndexCostResult {
   const dir = mkdtempSync(join(tmpdir(), "faultline-index-cost-"));
   const { db } = openStoreDatabase(dir, 0);
   try {
     const statements = prepareStatements(db);
-    const now = Date.now();
     for (let i = 0; i < preload.length; i += 4096) {
-      write(db, () => insertIncidents(statements, preload.slice(i, i + 4096), i + 1, now));
+      write(db, () => insertIncidents(statements, preload.slice(i, i + 4096)));
     }
     applyIndexVariant(db, variant);
     db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
@@ -152,17 +138,16 @@ export function measureIndexCost(
           )
         : null;
     const spent = { insert: 0, commit: 0, checkpoint: 0, flip: 0, longest: 0 };
-    let nextSeq = preload.length + 1;
     let flipped = preload.length;
     const cpu = process.cpuUsage();
     for (let b = 0; b < options.builds; b++) {
-      const items = load.slice(b * options.perBuild, (b + 1) * options.perBuild);
-      const took = write(db, () => insertIncidents(statements, items, nextSeq, now));
-      nextSeq += items.length;
+      const rows = load.slice(b * options.perBuild, (b + 1) * options.perBuild);
+      const took = write(db, () => insertIncidents(statements, rows));
+      const built = preload.length + (b + 1) * options.perBuild;
       spent.insert += took.work;
       spent.commit += took.commit;
       spent.longest = Math.max(spent.longest, took.work + took.commit);
-      if (flip !== null && nextSeq - 1 - flipped >= options.flip) {
+      if (flip !== null && built - flipped >= options.flip) {
         const from = flipped;
         const flipTook = write(db, () => flip.run({ from, to: from + options.flip }));
         flipped += options.flip;
@@ -230,9 +215,9 @@ if (import.meta.main) {
       "Usage: bun scripts/bench/index-cost.ts [--preload 60000] [--builds 400] [--per-build 50] [--clusters 100] [--flip 2000] [--json]",
     );
   } else {
-    const events = benchEvents(options.preload + options.builds * options.perBuild, options.clusters, 0);
-    const preload = events.slice(0, options.preload);
-    const load = events.slice(options.preload);
+    const rows = floorRows(options.preload + options.builds * options.perBuild, options.clusters);
+    const preload = rows.slice(0, options.preload);
+    const load = rows.slice(options.preload);
     const results = INDEX_VARIANTS.map((variant) => measureIndexCost(variant, options, preload, load));
     if (options.json) console.log(JSON.stringify({ options, results }));
     else {

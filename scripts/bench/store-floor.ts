@@ -31,7 +31,7 @@ import type { SqlDatabase } from "../../src/runtime/sqlite.ts";
 import { benchEvents } from "./store-bench.ts";
 
 /** One new incident's two inserts, as the store binds them. */
-interface FloorRow {
+export interface FloorRow {
   incident: SqliteIncidentInsert;
   event: { incident_seq: number; received_ms: number; event: string };
 }
@@ -64,7 +64,8 @@ const VARIANTS: Variant[] = [
   },
 ];
 
-function floorRows(events: number, clusters: number): FloorRow[] {
+/** `events` distinct faults over `clusters` (the store-bench's), each as its new incident's two inserts, `seq` 1 on. */
+export function floorRows(events: number, clusters: number): FloorRow[] {
   return benchEvents(events, clusters, 0).map((item, i) => {
     const seq = i + 1;
     const received = Date.parse(item.event.received_at);

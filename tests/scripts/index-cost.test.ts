@@ -10,7 +10,7 @@ import {
   type IndexVariant,
   measureIndexCost,
 } from "../../scripts/bench/index-cost.ts";
-import { benchEvents } from "../../scripts/bench/store-bench.ts";
+import { floorRows } from "../../scripts/bench/store-floor.ts";
 import { openStoreDatabase } from "../../src/incidents/open.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
@@ -46,7 +46,7 @@ test("each variant has the random-place indexes it names", () => {
 
 test("a small run of every variant completes; only the deferred one flips", () => {
   const options = { preload: 300, builds: 20, perBuild: 10, clusters: 7, flip: 50 };
-  const events = benchEvents(options.preload + options.builds * options.perBuild, options.clusters, 0);
+  const events = floorRows(options.preload + options.builds * options.perBuild, options.clusters);
   for (const variant of INDEX_VARIANTS) {
     const result = measureIndexCost(
       variant,
