@@ -38,7 +38,6 @@ export interface FloorRow {
 
 /** The secondary indexes of the hot tables, each dropped by one variant. */
 const INDEXES = [
-  "incidents_by_fault_key",
   "incidents_by_cluster",
   "incidents_by_status",
   "incidents_finished_by_age",

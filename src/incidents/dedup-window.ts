@@ -5,7 +5,13 @@
  * store's own writes (only ingesting moves `last_seen_ms`).
  *
  * Bounded: past `maxEntries` the oldest entries are dropped, and a lookup reaching back to them asks the
- * database (as does one for an event that waited longer than the slack between its worker and the store).
+ * database. The database keeps no index of every incident by fault for that (a new incident would write
+ * one at a random place: measured, the biggest share of a steady rate's build, `scripts/bench/index-cost.ts`):
+ * an entry dropped past the bound is **spilled** ({@link DedupWindow.takeSpilled}), and the store writes
+ * it to `dedup_spill` in the same transaction. So every incident last seen since {@link
+ * DedupWindow.coveredFromMs} is in the window or in the spill; an event reaching back further (it waited
+ * longer than the slack between its worker and the store, or a previous run journaled it) makes the store
+ * warm the window again from further back.
  */
 
 /** A fault's latest incident, as the window knows it. */
@@ -14,6 +20,12 @@ export interface WindowEntry {
   seq: number;
   /** The incident's `last_seen_ms`. */
   lastSeenMs: number;
+}
+
+/** An entry dropped past the bound, for the store to keep in the database (`dedup_spill`). */
+export interface SpilledEntry extends WindowEntry {
+  cluster: string;
+  faultId: string;
 }
 
 /** What the window says about a fault: its incident, none within the window, or ask the database. */
@@ -27,7 +39,8 @@ export const WINDOW_SLACK_MS = 60_000;
 
 /**
  * Faults seen within the dedup window, oldest update first. It is complete from a moment on: every
- * incident last seen since then is in it; a lookup reaching further back answers `"unknown"`.
+ * incident last seen since then is in it; a lookup reaching further back answers `"unknown"`, and the
+ * database answers it from the spill as long as it reaches no further back than {@link coveredFromMs}.
  *
  * @example
  * ```ts
@@ -43,6 +56,10 @@ export class DedupWindow {
   readonly #maxEntries: number;
   /** Every incident last seen at or after this moment is in {@link #entries}. */
   #completeFromMs = Number.POSITIVE_INFINITY;
+  /** Every incident last seen at or after this moment is in {@link #entries} or was spilled. */
+  #coveredFromMs = Number.POSITIVE_INFINITY;
+  /** Entries dropped past the bound since the last {@link takeSpilled}. */
+  #spilled: SpilledEntry[] = [];
   #warm = false;
 
   constructor(windowMs: number, maxEntries = DEFAULT_MAX_WINDOW_ENTRIES) {
@@ -65,18 +82,35 @@ export class DedupWindow {
     return this.#windowMs;
   }
 
+  /**
+   * Every incident last seen at or after this moment is in the window or was spilled (+Infinity before
+   * {@link warm}): a lookup reaching back further needs the window warmed again from further back.
+   */
+  get coveredFromMs(): number {
+    return this.#coveredFromMs;
+  }
+
+  /** The entries dropped past the bound since the last call (the store writes them to `dedup_spill`). */
+  takeSpilled(): SpilledEntry[] {
+    const spilled = this.#spilled;
+    this.#spilled = [];
+    return spilled;
+  }
+
   /** Forgets everything, with a window of `windowMs`: {@link warm} runs again before the next lookup. */
   reset(windowMs: number): void {
     this.#windowMs = windowMs;
     this.#entries.clear();
     this.#completeFromMs = Number.POSITIVE_INFINITY;
+    this.#coveredFromMs = Number.POSITIVE_INFINITY;
+    this.#spilled = [];
     this.#warm = false;
   }
 
   /**
    * Loads every incident last seen at or after `sinceMs` (the rows, in any order): complete from then on,
-   * or, when there are more than the bound, from just after the newest it had to drop (older lookups ask
-   * the database).
+   * or, when there are more than the bound, from just after the newest it had to drop (those are spilled,
+   * and older lookups ask the database); covered from `sinceMs`.
    */
   warm(
     rows: Iterable<{ seq: number; cluster: string; fault_id: string; last_seen_ms: number }>,
@@ -85,6 +119,7 @@ export class DedupWindow {
     const sorted = [...rows].sort((a, b) => a.last_seen_ms - b.last_seen_ms || a.seq - b.seq);
     // Set first: an entry dropped past the bound while loading moves it later (see #drop).
     this.#completeFromMs = sinceMs;
+    this.#coveredFromMs = sinceMs;
     for (const row of sorted) this.#put(row.cluster, row.fault_id, row.seq, row.last_seen_ms);
     this.#warm = true;
   }
@@ -111,12 +146,16 @@ export class DedupWindow {
     this.#entries.delete(keyOf(cluster, faultId));
   }
 
-  /** Drops entries last seen before `nowMs - window - WINDOW_SLACK_MS` (oldest first). */
+  /**
+   * Drops entries last seen before `nowMs - window - WINDOW_SLACK_MS` (oldest first): not spilled, so the
+   * window covers only what comes after them.
+   */
   prune(nowMs: number): void {
     const cutoff = nowMs - this.#windowMs - WINDOW_SLACK_MS;
     for (const [key, entry] of this.#entries) {
       if (entry.lastSeenMs >= cutoff) break;
       this.#drop(key, entry);
+      this.#coveredFromMs = Math.max(this.#coveredFromMs, entry.lastSeenMs + 1);
     }
   }
 
@@ -127,6 +166,13 @@ export class DedupWindow {
     if (this.#entries.size > this.#maxEntries) {
       const [oldestKey, oldest] = this.#entries.entries().next().value as [string, WindowEntry];
       this.#drop(oldestKey, oldest);
+      // The key is `cluster \0 fault_id`, and a cluster name holds no NUL: the first one separates them.
+      const separator = oldestKey.indexOf("\u0000");
+      this.#spilled.push({
+        cluster: oldestKey.slice(0, separator),
+        faultId: oldestKey.slice(separator + 1),
+        ...oldest,
+      });
     }
   }
 

@@ -195,14 +195,25 @@ export function prepareStatements(db: SqlDatabase) {
   return {
     incidentById: db.prepare<IncidentRow, IdLookup>(SELECT_INCIDENT_BY_ID),
     incidentBySeq: db.prepare<IncidentRow, { seq: number }>(`${SELECT_INCIDENTS} WHERE seq = $seq`),
-    // The fault's incidents by its integer key (few rows), then the exact fault and the window.
-    openIncident: db.prepare<
+    // A fault the dedup window let go past its bound (`dedup_spill`, by its integer key: few rows), then
+    // the exact fault and the window.
+    spilledIncident: db.prepare<
       Pick<IncidentRow, "seq">,
       { fault_key: number; cluster: string; fault_id: string; since: number }
     >(
-      `SELECT seq FROM incidents
-       WHERE fault_key = $fault_key AND cluster = $cluster AND fault_id = $fault_id AND last_seen_ms >= $since
-       ORDER BY last_seen_ms DESC LIMIT 1`,
+      `SELECT i.seq FROM dedup_spill s JOIN incidents i ON i.seq = s.seq
+       WHERE s.fault_key = $fault_key AND i.cluster = $cluster AND i.fault_id = $fault_id
+         AND i.last_seen_ms >= $since
+       ORDER BY i.last_seen_ms DESC LIMIT 1`,
+    ),
+    // An entry the dedup window drops past its bound, kept (again: a fault may be dropped more than once).
+    spill: db.prepare<never, { fault_key: number; seq: number }>(
+      "INSERT OR IGNORE INTO dedup_spill (fault_key, seq) VALUES ($fault_key, $seq)",
+    ),
+    // Spilled entries no lookup can need any more: their incident is gone, or last seen before `since`.
+    pruneSpill: db.prepare<never, { since: number }>(
+      `DELETE FROM dedup_spill WHERE NOT EXISTS
+         (SELECT 1 FROM incidents i WHERE i.seq = dedup_spill.seq AND i.last_seen_ms >= $since)`,
     ),
     // The `seq` the next new incident gets (the store assigns it, inside its write transaction).
     nextSeq: db.prepare<{ seq: number }, []>("SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM incidents"),

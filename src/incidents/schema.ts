@@ -225,7 +225,10 @@ const COPIED_INCIDENT_COLUMNS =
   "seq, id, cluster, fault_id, fault_type, severity, resource, status, skip_reason, count, " +
   "first_seen_ms, last_seen_ms, attempts, workspace, created_ms, updated_ms";
 
-/** The indexes and triggers of `incidents` since version 8 (dropped with the table, so created again by each rebuild). */
+/**
+ * The indexes and triggers of `incidents` since version 8 (dropped with the table, so created again by
+ * each rebuild). Version 11 (`DEDUP_SPILL`) drops `incidents_by_fault_key`: a later rebuild leaves it out.
+ */
 const INCIDENT_INDEXES_AND_TRIGGERS = `
 -- Dedup: a fault's incidents by its integer key (see fault-key.ts); a repeat moves no entry.
 CREATE INDEX incidents_by_fault_key ON incidents (fault_key);
@@ -417,6 +420,22 @@ CREATE TABLE event_log (
 `;
 
 /**
+ * The dedup index of every incident by fault key is gone: each new incident wrote an entry at a random
+ * place in it, one page per incident at a steady rate's build, which measured as the biggest share of
+ * that build (`scripts/bench/index-cost.ts`), while the in-memory dedup window answered nearly every
+ * lookup. The window now keeps in `dedup_spill` only the faults it drops past its bound (`dedup-window.ts`),
+ * and the database answers a lookup reaching back to them from there. `incidents.fault_key` stays.
+ */
+const DEDUP_SPILL = `
+DROP INDEX incidents_by_fault_key;
+CREATE TABLE dedup_spill (
+  fault_key INTEGER NOT NULL,
+  seq       INTEGER NOT NULL,
+  PRIMARY KEY (fault_key, seq)
+) WITHOUT ROWID;
+`;
+
+/**
  * Forward migrations, oldest first: entry `n` takes a database from version `n` to `n + 1`.
  * Released entries never change what they create (a comment may be added); a schema change
  * appends a new one. The status and reason lists in the CHECK constraints are those of
@@ -433,6 +452,7 @@ export const MIGRATIONS: readonly Migration[] = [
   rebuildIncidentsForIngest,
   rebuildWithOrChecks,
   INTAKE_JOURNAL,
+  DEDUP_SPILL,
 ];
 
 /** The schema version this build reads and writes. */

@@ -139,6 +139,8 @@ export class SqliteStore implements IncidentStore {
   readonly #window: DedupWindow;
   /** `PRAGMA data_version` when the window was last brought up to date (another writer changes it). */
   #dataVersion = -1;
+  /** When `dedup_spill` was first written since it was last pruned (null: not since). */
+  #spillWrittenMs: number | null = null;
   /** The next new incident's `seq` (0: ask the database), kept across batches and forgotten with the window. */
   #nextSeq = 0;
   /** The thread copying the WAL into the file, when the store was opened with `checkpointInThread`. */
@@ -273,7 +275,7 @@ export class SqliteStore implements IncidentStore {
     try {
       return this.#write(action, () => {
         const now = this.#settings.now().getTime();
-        this.#warmWindow(now);
+        this.#warmWindow(now, oldestReceived(items, now));
         // Only triage needs the queue bound; skip the count when nothing in the batch asks for it.
         const state: BatchState = {
           queued: items.some((item) => item.decision.action === "triage") ? this.#queueDepth() : 0,
@@ -283,6 +285,7 @@ export class SqliteStore implements IncidentStore {
         for (const counts of state.created.values()) {
           for (const count of counts) this.#statements.countIncidents.run(count);
         }
+        this.#keepSpilled();
         return results;
       });
     } catch (error) {
@@ -316,21 +319,43 @@ export class SqliteStore implements IncidentStore {
   /**
    * Loads the dedup window from the database the first time it is needed, after a reset, and whenever
    * another process has written the database since (two faultlines on one file while one is exiting);
-   * the next `seq` is then asked again too.
+   * the next `seq` is then asked again too. Loaded again from further back when the batch's `oldest`
+   * event reaches back past what the window and its spill cover (see `dedup-window.ts`).
    */
-  #warmWindow(now: number): void {
+  #warmWindow(now: number, oldest: number): void {
     const version = this.#statements.dataVersion.get()?.data_version ?? -1;
     if (version !== this.#dataVersion) {
       this.#dataVersion = version;
       this.#window.reset(this.#settings.dedupWindowMs);
       this.#nextSeq = 0;
     }
+    // Far enough back for the batch's oldest event (one that waited, or one a previous run journaled):
+    // nothing it may join is pruned, and the window is warmed again if it does not reach back that far.
+    const from = Math.min(now, oldest);
+    const since = from - this.#settings.dedupWindowMs - WINDOW_SLACK_MS;
     if (this.#window.warmed) {
-      this.#window.prune(now);
-      return;
+      this.#window.prune(from);
+      if (since >= this.#window.coveredFromMs) {
+        if (this.#spillWrittenMs !== null && now - this.#spillWrittenMs >= SPILL_PRUNE_INTERVAL_MS) {
+          this.#spillWrittenMs = null;
+          this.#statements.pruneSpill.run({ since: this.#window.coveredFromMs });
+        }
+        return;
+      }
+      this.#window.reset(this.#settings.dedupWindowMs);
     }
-    const since = now - this.#settings.dedupWindowMs - WINDOW_SLACK_MS;
     this.#window.warm(this.#statements.seenSince.all({ since }), since);
+    this.#statements.pruneSpill.run({ since });
+    this.#keepSpilled();
+  }
+
+  /** Writes the entries the window dropped past its bound to `dedup_spill` (inside the write transaction). */
+  #keepSpilled(): void {
+    const spilled = this.#window.takeSpilled();
+    for (const entry of spilled) {
+      this.#statements.spill.run({ fault_key: faultKey(entry.cluster, entry.faultId), seq: entry.seq });
+    }
+    if (spilled.length > 0) this.#spillWrittenMs ??= this.#settings.now().getTime();
   }
 
   /** Records one event (its facts and its JSON text) as its incident's: new, or a repeat joined. */
@@ -367,9 +392,11 @@ export class SqliteStore implements IncidentStore {
   ): IncidentRow | null {
     const found = this.#window.lookup(cluster, faultId, received);
     if (found === "none") return null;
+    // What the window dropped so far must be in the spill before the spill is asked.
+    if (found === "unknown") this.#keepSpilled();
     const seq =
       found === "unknown"
-        ? this.#statements.openIncident.get({
+        ? this.#statements.spilledIncident.get({
             fault_key: faultKey(cluster, faultId),
             cluster,
             fault_id: faultId,
@@ -699,6 +726,20 @@ const TRIGGER_OF_RUN: Partial<Record<RunStatus, NotifyTrigger>> = {
   failed: "failed",
   timed_out: "failed",
 };
+
+/**
+ * How often at most `dedup_spill` is pruned of entries no lookup can need (their incident gone, or last
+ * seen before what the window covers) while it is being written: the window spills only past its bound
+ * (a storm of distinct faults), and a warm prunes it too.
+ */
+const SPILL_PRUNE_INTERVAL_MS = 60_000;
+
+/** The earliest `received_at` of `items` in ms (`now` for one missing or unparseable, and for none). */
+function oldestReceived(items: readonly RecordedItem[], now: number): number {
+  let oldest = now;
+  for (const item of items) oldest = Math.min(oldest, receivedMs(item.event, now));
+  return oldest;
+}
 
 /** The last `received_at` parsed and its value: events of one burst share their millisecond. */
 let lastReceived = { text: "", ms: null as number | null };

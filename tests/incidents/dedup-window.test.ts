@@ -2,9 +2,11 @@
  * The dedup window in memory: on its own, and through the store, where it must answer exactly as the
  * database would (another writer, an event that waited long, a restart, retention, a changed window).
  */
+import { Database } from "bun:sqlite";
 import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { DedupWindow, WINDOW_SLACK_MS } from "../../src/incidents/dedup-window.ts";
+import { faultKey } from "../../src/incidents/fault-key.ts";
 import type { IngestItem } from "../../src/incidents/model.ts";
 import { SqliteStore } from "../../src/incidents/store.ts";
 import { makeFault } from "../helpers/fault.ts";
@@ -58,6 +60,23 @@ describe("DedupWindow", () => {
     expect(window.lookup("a", "g", T0 + 10)).toEqual({ seq: 2, lastSeenMs: T0 + 1 });
     // A fault never seen, looked up past the dropped one's time: the window is complete there.
     expect(window.lookup("a", "new", T0 + WINDOW_MS + 1)).toBe("none");
+    expect(window.takeSpilled()).toEqual([{ cluster: "a", faultId: "f", seq: 1, lastSeenMs: T0 }]);
+  });
+
+  test("entries dropped past the bound are spilled once; pruned ones are not, and narrow what is covered", () => {
+    const window = new DedupWindow(WINDOW_MS, 1);
+    window.warm([], T0);
+    expect(window.coveredFromMs).toBe(T0);
+    window.seen("a", "f\u0000x", 1, T0 + 1); // a fault id may hold a NUL; a cluster name cannot
+    window.seen("b", "g", 2, T0 + 2);
+    expect(window.takeSpilled()).toEqual([{ cluster: "a", faultId: "f\u0000x", seq: 1, lastSeenMs: T0 + 1 }]);
+    expect(window.takeSpilled()).toEqual([]);
+    window.prune(T0 + 2 + WINDOW_MS + WINDOW_SLACK_MS + 1);
+    expect(window.size).toBe(0);
+    expect(window.takeSpilled()).toEqual([]);
+    expect(window.coveredFromMs).toBe(T0 + 3);
+    window.reset(WINDOW_MS);
+    expect(window.coveredFromMs).toBe(Number.POSITIVE_INFINITY);
   });
 });
 
@@ -145,6 +164,52 @@ describe("the store's window answers as the database would", () => {
       ["g", false, 2],
       ["h", false, 2],
     ]);
+  });
+
+  test("a fault the window dropped past its bound is kept in the spill, and its repeat joins its incident", () => {
+    const store = open(WINDOW_MS / 1000, 2);
+    store.ingest([item("f", T0)]);
+    store.ingest([item("g", T0 + 1), item("h", T0 + 2)]); // f is dropped: spilled
+    const spill = new Database(join(dir.path, "state", "faultline.db"), { readonly: true });
+    try {
+      expect(spill.query("SELECT fault_key, seq FROM dedup_spill").all()).toEqual([
+        { fault_key: faultKey("prod-eu", "f"), seq: 1 },
+      ]);
+    } finally {
+      spill.close();
+    }
+    const [repeat] = store.ingest([item("f", T0 + 3)]);
+    expect([repeat?.created, repeat?.incident.count]).toEqual([false, 2]);
+  });
+
+  test("spilled faults no lookup can need any more leave the spill", () => {
+    const store = open(WINDOW_MS / 1000, 1);
+    store.ingest([item("f", T0), item("g", T0 + 1)]); // f spilled
+    const spilled = () => {
+      const db = new Database(join(dir.path, "state", "faultline.db"), { readonly: true });
+      try {
+        return db.query<{ n: number }, []>("SELECT count(*) AS n FROM dedup_spill").get()?.n;
+      } finally {
+        db.close();
+      }
+    };
+    expect(spilled()).toBe(1);
+    nowMs = T0 + WINDOW_MS + WINDOW_SLACK_MS + 10; // f, last seen at T0, is out of every lookup's reach
+    store.ingest([item("h", nowMs)]);
+    expect(spilled()).toBe(0);
+  });
+
+  test("an event older than the window reaches back warms it again from further back: it joins its incident", () => {
+    open().ingest([item("f", T0)]);
+    stores.splice(0).forEach((s) => {
+      s.close();
+    });
+    nowMs = T0 + 10 * WINDOW_MS;
+    const store = open();
+    store.ingest([item("g", nowMs)]); // warmed: covers only the last window (and the slack)
+    // An event received just after f, built only now (a previous run journaled it, say).
+    const [late] = store.ingest([item("f", T0 + 1)]);
+    expect([late?.created, late?.incident.count]).toEqual([false, 2]);
   });
 
   test("an incident deleted by retention is not joined: the repeat opens a new one", () => {

@@ -81,9 +81,11 @@ describe.each(drivers.map((driver) => [driver.name, driver] as const))("%s", (na
       expect(migrate(db)).toEqual({ from: BEFORE, to: SCHEMA_VERSION });
 
       expect(snapshot(db)).toEqual(before);
-      expect({ incidents: extrasOf(db, "incidents"), notifications: extrasOf(db, "notifications") }).toEqual(
-        extras,
-      );
+      // Every index and trigger kept, but the fault-key index a later version drops (DEDUP_SPILL).
+      expect({ incidents: extrasOf(db, "incidents"), notifications: extrasOf(db, "notifications") }).toEqual({
+        ...extras,
+        incidents: extras.incidents.filter((name) => name !== "incidents_by_fault_key"),
+      });
       expect(db.query("PRAGMA foreign_key_check").all()).toEqual([]);
       expect(db.query<{ integrity_check: string }, []>("PRAGMA integrity_check").get()?.integrity_check).toBe(
         "ok",
