@@ -147,16 +147,16 @@ export class DedupWindow {
   }
 
   /**
-   * Drops entries last seen before `nowMs - window - WINDOW_SLACK_MS` (oldest first): not spilled, so the
-   * window covers only what comes after them.
+   * Drops entries last seen before `nowMs - window - WINDOW_SLACK_MS` (oldest first), not spilled: the
+   * window covers only what comes after that moment from now on (so the spill's older rows can go too).
    */
   prune(nowMs: number): void {
     const cutoff = nowMs - this.#windowMs - WINDOW_SLACK_MS;
     for (const [key, entry] of this.#entries) {
       if (entry.lastSeenMs >= cutoff) break;
       this.#drop(key, entry);
-      this.#coveredFromMs = Math.max(this.#coveredFromMs, entry.lastSeenMs + 1);
     }
+    this.#coveredFromMs = Math.max(this.#coveredFromMs, cutoff);
   }
 
   #put(cluster: string, faultId: string, seq: number, lastSeenMs: number): void {

@@ -427,7 +427,7 @@ CREATE TABLE event_log (
  * and the database answers a lookup reaching back to them from there. `incidents.fault_key` stays.
  */
 const DEDUP_SPILL = `
-DROP INDEX incidents_by_fault_key;
+DROP INDEX IF EXISTS incidents_by_fault_key;
 CREATE TABLE dedup_spill (
   fault_key INTEGER NOT NULL,
   seq       INTEGER NOT NULL,

@@ -330,13 +330,14 @@ export class SqliteStore implements IncidentStore {
       this.#nextSeq = 0;
     }
     // Far enough back for the batch's oldest event (one that waited, or one a previous run journaled):
-    // nothing it may join is pruned, and the window is warmed again if it does not reach back that far.
+    // nothing it may join is pruned, and the window is warmed again if it does not reach back that far
+    // (its lookups reach back one window; a warm reaches back the slack more, for later batches).
     const from = Math.min(now, oldest);
-    const since = from - this.#settings.dedupWindowMs - WINDOW_SLACK_MS;
     if (this.#window.warmed) {
       this.#window.prune(from);
-      if (since >= this.#window.coveredFromMs) {
-        if (this.#spillWrittenMs !== null && now - this.#spillWrittenMs >= SPILL_PRUNE_INTERVAL_MS) {
+      if (from - this.#settings.dedupWindowMs >= this.#window.coveredFromMs) {
+        const written = this.#spillWrittenMs;
+        if (written !== null && Math.abs(now - written) >= SPILL_PRUNE_INTERVAL_MS) {
           this.#spillWrittenMs = null;
           this.#statements.pruneSpill.run({ since: this.#window.coveredFromMs });
         }
@@ -344,8 +345,15 @@ export class SqliteStore implements IncidentStore {
       }
       this.#window.reset(this.#settings.dedupWindowMs);
     }
-    this.#window.warm(this.#statements.seenSince.all({ since }), since);
+    const since = from - this.#settings.dedupWindowMs - WINDOW_SLACK_MS;
+    const rows = this.#statements.seenSince.all({ since });
+    log.debug("dedup window warmed from the database", {
+      since: new Date(since).toISOString(),
+      incidents: rows.length,
+    });
+    this.#window.warm(rows, since);
     this.#statements.pruneSpill.run({ since });
+    this.#spillWrittenMs = null;
     this.#keepSpilled();
   }
 

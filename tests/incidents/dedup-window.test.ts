@@ -9,6 +9,7 @@ import { DedupWindow, WINDOW_SLACK_MS } from "../../src/incidents/dedup-window.t
 import { faultKey } from "../../src/incidents/fault-key.ts";
 import type { IngestItem } from "../../src/incidents/model.ts";
 import { SqliteStore } from "../../src/incidents/store.ts";
+import { setLogLevel, setLogSink } from "../../src/log.ts";
 import { makeFault } from "../helpers/fault.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
@@ -197,6 +198,40 @@ describe("the store's window answers as the database would", () => {
     nowMs = T0 + WINDOW_MS + WINDOW_SLACK_MS + 10; // f, last seen at T0, is out of every lookup's reach
     store.ingest([item("h", nowMs)]);
     expect(spilled()).toBe(0);
+  });
+
+  test("a batch a little older than the one before (events reordered within the slack) does not warm it again", () => {
+    const lines: string[] = [];
+    const previousSink = setLogSink((line) => lines.push(line));
+    setLogLevel("debug");
+    try {
+      const store = open();
+      nowMs = T0 + 10_000;
+      store.ingest([item("f", T0 + 10_000)]);
+      store.ingest([item("g", T0 + 9_000)]);
+      store.ingest([item("h", T0 + 9_900), item("f", T0 + 9_950)]);
+      expect(lines.filter((line) => line.includes("dedup window warmed"))).toHaveLength(1);
+    } finally {
+      setLogSink(previousSink);
+      setLogLevel("info"); // tests/setup.ts's level
+    }
+  });
+
+  test("during a storm that keeps the window full, the spill keeps only what a lookup can still need", () => {
+    const store = open(WINDOW_MS / 1000, 5);
+    for (let step = 0; step < 120; step++) {
+      nowMs = T0 + step * 10_000; // 20 minutes, two new faults every 10 s
+      store.ingest([item(`a-${step}`, nowMs), item(`b-${step}`, nowMs)]);
+    }
+    const db = new Database(join(dir.path, "state", "faultline.db"), { readonly: true });
+    try {
+      const spilled = db.query<{ n: number }, []>("SELECT count(*) AS n FROM dedup_spill").get()?.n ?? 0;
+      // The window and its slack hold 72 of the 240; a prune a minute lets at most 12 more wait.
+      expect(spilled).toBeGreaterThan(0);
+      expect(spilled).toBeLessThanOrEqual(72 + 12);
+    } finally {
+      db.close();
+    }
   });
 
   test("an event older than the window reaches back warms it again from further back: it joins its incident", () => {
