@@ -247,6 +247,23 @@ describe("the store's window answers as the database would", () => {
     expect([late?.created, late?.incident.count]).toEqual([false, 2]);
   });
 
+  test("a repeat a previous run journaled and did not build joins its incident, however long ago that was", () => {
+    const first = open();
+    first.ingest([item("f", T0)]);
+    first.journal?.append([item("f", T0 + 1000)]); // committed, not built: faultline stopped
+    stores.splice(0).forEach((s) => {
+      s.close();
+    });
+    nowMs = T0 + 10 * WINDOW_MS;
+    const store = SqliteStore.open(join(dir.path, "state"), {
+      now: () => new Date(nowMs),
+      dedupWindowSeconds: WINDOW_MS / 1000,
+      buildJournal: true, // as faultline run opens it: the leftover is built at open
+    });
+    stores.push(store);
+    expect(store.list().map((i) => [i.fault_id, i.count])).toEqual([["f", 2]]);
+  });
+
   test("an incident deleted by retention is not joined: the repeat opens a new one", () => {
     const store = open(10 * 86_400); // a window longer than retention keeps incidents
     store.ingest([item("f", T0)]);
