@@ -31,7 +31,7 @@ import type { Severity } from "../events/fault.ts";
 import { logger } from "../log.ts";
 import { type SqlDatabase, sqliteFailure } from "../runtime/sqlite.ts";
 import { Checkpointer } from "./checkpointer.ts";
-import { DedupWindow, WINDOW_SLACK_MS } from "./dedup-window.ts";
+import { DedupLookup } from "./dedup-lookup.ts";
 import { faultKey } from "./fault-key.ts";
 import { seqOfIncidentId, sequencedIncidentId } from "./id.ts";
 import { IntakeJournal } from "./journal.ts";
@@ -135,12 +135,8 @@ export class SqliteStore implements IncidentStore {
   readonly #queries: IncidentQueries;
   readonly #outputs: RunOutputStatements;
   readonly #settings: Settings;
-  /** Each fault's latest incident within the dedup window (asked instead of the database). */
-  readonly #window: DedupWindow;
-  /** `PRAGMA data_version` when the window was last brought up to date (another writer changes it). */
-  #dataVersion = -1;
-  /** When `dedup_spill` was first written since it was last pruned (null: not since). */
-  #spillWrittenMs: number | null = null;
+  /** Which incident a fault's event joins: the dedup window in memory, and its spill. */
+  readonly #dedup: DedupLookup;
   /** The next new incident's `seq` (0: ask the database), kept across batches and forgotten with the window. */
   #nextSeq = 0;
   /** The thread copying the WAL into the file, when the store was opened with `checkpointInThread`. */
@@ -161,8 +157,8 @@ export class SqliteStore implements IncidentStore {
     this.path = path;
     this.location = path;
     this.#settings = settings;
-    this.#window = new DedupWindow(settings.dedupWindowMs, settings.dedupWindowEntries);
     this.#statements = prepareStatements(db);
+    this.#dedup = new DedupLookup(this.#statements, settings.dedupWindowMs, settings.dedupWindowEntries);
     this.#outputs = prepareRunOutputStatements(db);
     const journal = new IntakeJournal(db);
     this.#journal = journal;
@@ -275,7 +271,7 @@ export class SqliteStore implements IncidentStore {
     try {
       return this.#write(action, () => {
         const now = this.#settings.now().getTime();
-        this.#warmWindow(now, oldestReceived(items, now));
+        if (this.#dedup.prepare(now, oldestReceived(items, now))) this.#nextSeq = 0;
         // Only triage needs the queue bound; skip the count when nothing in the batch asks for it.
         const state: BatchState = {
           queued: items.some((item) => item.decision.action === "triage") ? this.#queueDepth() : 0,
@@ -285,12 +281,12 @@ export class SqliteStore implements IncidentStore {
         for (const counts of state.created.values()) {
           for (const count of counts) this.#statements.countIncidents.run(count);
         }
-        this.#keepSpilled();
+        this.#dedup.keepSpilled();
         return results;
       });
     } catch (error) {
       // Rolled back: the window may hold incidents that were never committed; it is warmed again.
-      this.#window.reset(this.#settings.dedupWindowMs);
+      this.#dedup.reset();
       this.#nextSeq = 0;
       throw error;
     }
@@ -316,56 +312,6 @@ export class SqliteStore implements IncidentStore {
     log.info("built the events a previous run had journaled", { events: left, incidents_created: created });
   }
 
-  /**
-   * Loads the dedup window from the database the first time it is needed, after a reset, and whenever
-   * another process has written the database since (two faultlines on one file while one is exiting);
-   * the next `seq` is then asked again too. Loaded again from further back when the batch's `oldest`
-   * event reaches back past what the window and its spill cover (see `dedup-window.ts`).
-   */
-  #warmWindow(now: number, oldest: number): void {
-    const version = this.#statements.dataVersion.get()?.data_version ?? -1;
-    if (version !== this.#dataVersion) {
-      this.#dataVersion = version;
-      this.#window.reset(this.#settings.dedupWindowMs);
-      this.#nextSeq = 0;
-    }
-    // Far enough back for the batch's oldest event (one that waited, or one a previous run journaled):
-    // nothing it may join is pruned, and the window is warmed again if it does not reach back that far
-    // (its lookups reach back one window; a warm reaches back the slack more, for later batches).
-    const from = Math.min(now, oldest);
-    if (this.#window.warmed) {
-      this.#window.prune(from);
-      if (from - this.#settings.dedupWindowMs >= this.#window.coveredFromMs) {
-        const written = this.#spillWrittenMs;
-        if (written !== null && Math.abs(now - written) >= SPILL_PRUNE_INTERVAL_MS) {
-          this.#spillWrittenMs = null;
-          this.#statements.pruneSpill.run({ since: this.#window.coveredFromMs });
-        }
-        return;
-      }
-      this.#window.reset(this.#settings.dedupWindowMs);
-    }
-    const since = from - this.#settings.dedupWindowMs - WINDOW_SLACK_MS;
-    const rows = this.#statements.seenSince.all({ since });
-    log.debug("dedup window warmed from the database", {
-      since: new Date(since).toISOString(),
-      incidents: rows.length,
-    });
-    this.#window.warm(rows, since);
-    this.#statements.pruneSpill.run({ since });
-    this.#spillWrittenMs = null;
-    this.#keepSpilled();
-  }
-
-  /** Writes the entries the window dropped past its bound to `dedup_spill` (inside the write transaction). */
-  #keepSpilled(): void {
-    const spilled = this.#window.takeSpilled();
-    for (const entry of spilled) {
-      this.#statements.spill.run({ fault_key: faultKey(entry.cluster, entry.faultId), seq: entry.seq });
-    }
-    if (spilled.length > 0) this.#spillWrittenMs ??= this.#settings.now().getTime();
-  }
-
   /** Records one event (its facts and its JSON text) as its incident's: new, or a repeat joined. */
   #ingestOne(item: RecordedItem, json: string, now: number, state: BatchState): IngestResult {
     const received = receivedMs(item.event, now);
@@ -375,7 +321,7 @@ export class SqliteStore implements IncidentStore {
       repeat === null
         ? this.#createIncident(item, received, now, state)
         : this.#absorbEvent(repeat, item, now, state);
-    this.#window.seen(cluster, fault_id, row.seq, row.last_seen_ms);
+    this.#dedup.seen(cluster, fault_id, row.seq, row.last_seen_ms);
     const eventId = this.#statements.insertEvent.run({
       incident_seq: row.seq,
       received_ms: received,
@@ -398,23 +344,11 @@ export class SqliteStore implements IncidentStore {
     now: number,
     severity: Severity,
   ): IncidentRow | null {
-    const found = this.#window.lookup(cluster, faultId, received);
-    if (found === "none") return null;
-    // What the window dropped so far must be in the spill before the spill is asked.
-    if (found === "unknown") this.#keepSpilled();
-    const seq =
-      found === "unknown"
-        ? this.#statements.spilledIncident.get({
-            fault_key: faultKey(cluster, faultId),
-            cluster,
-            fault_id: faultId,
-            since: received - this.#settings.dedupWindowMs,
-          })?.seq
-        : found.seq;
-    if (seq === undefined) return null;
+    const seq = this.#dedup.find(cluster, faultId, received);
+    if (seq === null) return null;
     const row = this.#statements.absorbRepeat.get({ seq, received_ms: received, severity, updated_ms: now });
     // Deleted meanwhile (retention): the fault starts a new incident.
-    if (row === null) this.#window.forget(cluster, faultId);
+    if (row === null) this.#dedup.forget(cluster, faultId);
     return row;
   }
 
@@ -648,7 +582,7 @@ export class SqliteStore implements IncidentStore {
         maxQueue: options.maxQueue ?? this.#settings.maxQueue,
         now: this.#settings.now,
       });
-      if (next.dedupWindowMs !== this.#settings.dedupWindowMs) this.#window.reset(next.dedupWindowMs);
+      if (next.dedupWindowMs !== this.#settings.dedupWindowMs) this.#dedup.reset(next.dedupWindowMs);
       this.#settings.dedupWindowMs = next.dedupWindowMs;
       this.#settings.maxQueue = next.maxQueue;
     }
@@ -734,13 +668,6 @@ const TRIGGER_OF_RUN: Partial<Record<RunStatus, NotifyTrigger>> = {
   failed: "failed",
   timed_out: "failed",
 };
-
-/**
- * How often at most `dedup_spill` is pruned of entries no lookup can need (their incident gone, or last
- * seen before what the window covers) while it is being written: the window spills only past its bound
- * (a storm of distinct faults), and a warm prunes it too.
- */
-const SPILL_PRUNE_INTERVAL_MS = 60_000;
 
 /** The earliest `received_at` of `items` in ms (`now` for one missing or unparseable, and for none). */
 function oldestReceived(items: readonly RecordedItem[], now: number): number {
