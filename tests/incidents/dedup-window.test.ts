@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { DedupWindow, WINDOW_SLACK_MS } from "../../src/incidents/dedup-window.ts";
 import { faultKey } from "../../src/incidents/fault-key.ts";
 import type { IngestItem } from "../../src/incidents/model.ts";
+import type { IncidentStoreOptions } from "../../src/incidents/settings.ts";
 import { SqliteStore } from "../../src/incidents/store.ts";
 import { setLogLevel, setLogSink } from "../../src/log.ts";
 import { makeFault } from "../helpers/fault.ts";
@@ -91,14 +92,30 @@ describe("the store's window answers as the database would", () => {
     dir = tempDir("faultline-window-");
     nowMs = T0;
   });
-  const open = (dedupWindowSeconds = WINDOW_MS / 1000, dedupWindowEntries?: number): SqliteStore => {
+  const open = (
+    dedupWindowSeconds = WINDOW_MS / 1000,
+    options: Pick<IncidentStoreOptions, "dedupWindowEntries" | "buildJournal"> = {},
+  ): SqliteStore => {
     const store = SqliteStore.open(join(dir.path, "state"), {
       now: () => new Date(nowMs),
       dedupWindowSeconds,
-      dedupWindowEntries,
+      ...options,
     });
     stores.push(store);
     return store;
+  };
+  /** Closes every store opened: as faultline stopping, before it starts again. */
+  const stop = (): void => {
+    for (const store of stores.splice(0)) store.close();
+  };
+  /** The rows of `dedup_spill`, read by a connection of its own. */
+  const spillRows = (): { fault_key: number; seq: number }[] => {
+    const db = new Database(join(dir.path, "state", "faultline.db"), { readonly: true });
+    try {
+      return db.query<{ fault_key: number; seq: number }, []>("SELECT fault_key, seq FROM dedup_spill").all();
+    } finally {
+      db.close();
+    }
   };
   const item = (faultId: string, atMs: number): IngestItem => ({
     event: makeFault({ fault_id: faultId, at: new Date(atMs) }),
@@ -143,9 +160,7 @@ describe("the store's window answers as the database would", () => {
 
   test("after a restart the window is warmed from the database: a repeat joins its incident", () => {
     open().ingest([item("f", T0)]);
-    stores.splice(0).forEach((s) => {
-      s.close();
-    });
+    stop();
     nowMs = T0 + 1000;
     const [repeat] = open().ingest([item("f", T0 + 1000)]);
     expect(repeat?.created).toBe(false);
@@ -154,11 +169,9 @@ describe("the store's window answers as the database would", () => {
 
   test("after a restart with more open incidents than the window holds, a repeat of any joins its incident", () => {
     open().ingest(["f", "g", "h"].map((faultId, i) => item(faultId, T0 + i)));
-    stores.splice(0).forEach((s) => {
-      s.close();
-    });
+    stop();
     nowMs = T0 + 1000;
-    const store = open(WINDOW_MS / 1000, 2); // warmed with three: f, the oldest, is dropped
+    const store = open(WINDOW_MS / 1000, { dedupWindowEntries: 2 }); // warmed with three: f, the oldest, is dropped
     const repeats = store.ingest(["f", "g", "h"].map((faultId) => item(faultId, T0 + 1000)));
     expect(repeats.map((r) => [r.incident.fault_id, r.created, r.incident.count])).toEqual([
       ["f", false, 2],
@@ -168,36 +181,21 @@ describe("the store's window answers as the database would", () => {
   });
 
   test("a fault the window dropped past its bound is kept in the spill, and its repeat joins its incident", () => {
-    const store = open(WINDOW_MS / 1000, 2);
+    const store = open(WINDOW_MS / 1000, { dedupWindowEntries: 2 });
     store.ingest([item("f", T0)]);
     store.ingest([item("g", T0 + 1), item("h", T0 + 2)]); // f is dropped: spilled
-    const spill = new Database(join(dir.path, "state", "faultline.db"), { readonly: true });
-    try {
-      expect(spill.query("SELECT fault_key, seq FROM dedup_spill").all()).toEqual([
-        { fault_key: faultKey("prod-eu", "f"), seq: 1 },
-      ]);
-    } finally {
-      spill.close();
-    }
+    expect(spillRows()).toEqual([{ fault_key: faultKey("prod-eu", "f"), seq: 1 }]);
     const [repeat] = store.ingest([item("f", T0 + 3)]);
     expect([repeat?.created, repeat?.incident.count]).toEqual([false, 2]);
   });
 
   test("spilled faults no lookup can need any more leave the spill", () => {
-    const store = open(WINDOW_MS / 1000, 1);
+    const store = open(WINDOW_MS / 1000, { dedupWindowEntries: 1 });
     store.ingest([item("f", T0), item("g", T0 + 1)]); // f spilled
-    const spilled = () => {
-      const db = new Database(join(dir.path, "state", "faultline.db"), { readonly: true });
-      try {
-        return db.query<{ n: number }, []>("SELECT count(*) AS n FROM dedup_spill").get()?.n;
-      } finally {
-        db.close();
-      }
-    };
-    expect(spilled()).toBe(1);
+    expect(spillRows()).toHaveLength(1);
     nowMs = T0 + WINDOW_MS + WINDOW_SLACK_MS + 10; // f, last seen at T0, is out of every lookup's reach
     store.ingest([item("h", nowMs)]);
-    expect(spilled()).toBe(0);
+    expect(spillRows()).toHaveLength(0);
   });
 
   test("a batch a little older than the one before (events reordered within the slack) does not warm it again", () => {
@@ -218,27 +216,20 @@ describe("the store's window answers as the database would", () => {
   });
 
   test("during a storm that keeps the window full, the spill keeps only what a lookup can still need", () => {
-    const store = open(WINDOW_MS / 1000, 5);
+    const store = open(WINDOW_MS / 1000, { dedupWindowEntries: 5 });
     for (let step = 0; step < 120; step++) {
       nowMs = T0 + step * 10_000; // 20 minutes, two new faults every 10 s
       store.ingest([item(`a-${step}`, nowMs), item(`b-${step}`, nowMs)]);
     }
-    const db = new Database(join(dir.path, "state", "faultline.db"), { readonly: true });
-    try {
-      const spilled = db.query<{ n: number }, []>("SELECT count(*) AS n FROM dedup_spill").get()?.n ?? 0;
-      // The window and its slack hold 72 of the 240; a prune a minute lets at most 12 more wait.
-      expect(spilled).toBeGreaterThan(0);
-      expect(spilled).toBeLessThanOrEqual(72 + 12);
-    } finally {
-      db.close();
-    }
+    const spilled = spillRows().length;
+    // The window and its slack hold 72 of the 240; a prune a minute lets at most 12 more wait.
+    expect(spilled).toBeGreaterThan(0);
+    expect(spilled).toBeLessThanOrEqual(72 + 12);
   });
 
   test("an event older than the window reaches back warms it again from further back: it joins its incident", () => {
     open().ingest([item("f", T0)]);
-    stores.splice(0).forEach((s) => {
-      s.close();
-    });
+    stop();
     nowMs = T0 + 10 * WINDOW_MS;
     const store = open();
     store.ingest([item("g", nowMs)]); // warmed: covers only the last window (and the slack)
@@ -251,16 +242,9 @@ describe("the store's window answers as the database would", () => {
     const first = open();
     first.ingest([item("f", T0)]);
     first.journal?.append([item("f", T0 + 1000)]); // committed, not built: faultline stopped
-    stores.splice(0).forEach((s) => {
-      s.close();
-    });
+    stop();
     nowMs = T0 + 10 * WINDOW_MS;
-    const store = SqliteStore.open(join(dir.path, "state"), {
-      now: () => new Date(nowMs),
-      dedupWindowSeconds: WINDOW_MS / 1000,
-      buildJournal: true, // as faultline run opens it: the leftover is built at open
-    });
-    stores.push(store);
+    const store = open(WINDOW_MS / 1000, { buildJournal: true }); // as faultline run: the leftover is built at open
     expect(store.list().map((i) => [i.fault_id, i.count])).toEqual([["f", 2]]);
   });
 
