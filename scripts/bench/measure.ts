@@ -6,6 +6,7 @@ import { DatabaseSync } from "node:sqlite";
 import type { RegistrySummary } from "../../src/cluster/registry.ts";
 import { sleep } from "../../src/runtime/sleep.ts";
 import { parseBenchContext, wallMs } from "./context.ts";
+import { IntakeTail } from "./intake-tail.ts";
 
 /** Reads `GET <base>/health`'s summary; null when the server does not answer (yet). */
 export async function healthSummary(base: string): Promise<RegistrySummary | null> {
@@ -41,8 +42,8 @@ export interface ObservedEvent {
 export interface StoredEvents {
   /**
    * Events stored so far, durable: those recorded as their incident's (the highest `events.id`, ids
-   * being sequential) plus those committed to the intake journal and not built yet (`event_log` rows),
-   * read in one statement.
+   * being sequential) plus those committed to the intake journal and not built yet (its file's lines
+   * above the mark; `event_log` rows before schema version 12).
    */
   count(): Promise<number>;
   /** Events recorded as their incident's so far (the highest `events.id`): built, ready to dispatch. */
@@ -74,10 +75,96 @@ interface JournaledRow {
  */
 export function openStoredEvents(dbFile: string): StoredEvents {
   const db = new DatabaseSync(dbFile, { readOnly: true });
+  const has = (name: string): boolean =>
+    db.prepare("SELECT 1 FROM sqlite_master WHERE name = $name").get({ name }) !== undefined;
+  // Schema version 12 keeps the journal in a file of its own; 10 and 11 in `event_log` (a
+  // `--faultline-main` of an older tree); before 10 there is none.
+  return has("intake_mark") ? openWithIntakeFile(db, dbFile) : openWithEventLog(db, has("event_log"));
+}
+
+/** What the readers of both journals share: `events`, and the incidents. */
+function eventReads(db: DatabaseSync) {
   const maxIdQuery = db.prepare("SELECT max(id) AS id FROM events");
-  const maxId = (): number => (maxIdQuery.get() as { id: number | null } | undefined)?.id ?? 0;
-  // A faultline from before the journal (`--faultline-main` of an older tree) has no event_log.
-  const journaled = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'event_log'").get() !== undefined;
+  const newer = db.prepare(
+    "SELECT id, received_ms, json_extract(event, '$.context') AS context FROM events WHERE id > $after ORDER BY id",
+  );
+  const incidentCount = db.prepare("SELECT count(*) AS n FROM incidents");
+  return {
+    maxId: (): number => (maxIdQuery.get() as { id: number | null } | undefined)?.id ?? 0,
+    newer: (after: number) => newer.all({ after }) as unknown as EventRow[],
+    incidents: () => Number((incidentCount.get() as { n: number } | undefined)?.n ?? 0),
+  };
+}
+
+/** Reports the events built since `lastId`, each also as committed unless its journal line was seen. */
+function reportBuilt(
+  rows: readonly EventRow[],
+  seen: Set<string>,
+  seenMs: number,
+  out: ObservedEvent[],
+): void {
+  for (const row of rows) {
+    const parsed = parseBenchContext(row.context);
+    if (parsed === null) continue;
+    const event = { ...parsed, receivedMs: row.received_ms, seenMs };
+    if (!seen.delete(row.context as string)) out.push({ ...event, built: false });
+    out.push({ ...event, built: true });
+  }
+}
+
+/**
+ * Schema version 12: the journal's lines read from its file as it grows (`intake-tail.ts`); the events
+ * durable are those built (`events`) and the lines above the mark, the mark and `events` read in one
+ * statement, the file's last line after it (a line built in between is counted once, as a line).
+ */
+function openWithIntakeFile(db: DatabaseSync, dbFile: string): StoredEvents {
+  const reads = eventReads(db);
+  const tail = new IntakeTail(dbFile);
+  const builtQuery = db.prepare(
+    "SELECT coalesce((SELECT max(id) FROM events), 0) AS built, (SELECT built_through FROM intake_mark) AS mark",
+  );
+  const durable = (): number => {
+    const { built, mark } = builtQuery.get() as { built: number; mark: number };
+    return built + Math.max(0, tail.lastSeq() - mark);
+  };
+  let lastId = reads.maxId();
+  tail.skipToEnd();
+  const seen = new Set<string>();
+  return {
+    count: async () => durable(),
+    built: async () => reads.maxId(),
+    readNew: (seenMs) => {
+      const out: ObservedEvent[] = [];
+      // The file first: a line built after this look is seen in `events` below, reported once of each.
+      for (const record of tail.poll()) {
+        const event = JSON.parse(record.event) as { received_at?: string; context?: string | null };
+        const context = event.context ?? null;
+        const parsed = parseBenchContext(context);
+        if (parsed === null || seen.has(context as string)) continue;
+        seen.add(context as string);
+        out.push({ ...parsed, receivedMs: Date.parse(event.received_at ?? ""), seenMs, built: false });
+      }
+      const rows = reads.newer(lastId);
+      if (rows.length > 0) lastId = (rows.at(-1) as EventRow).id;
+      reportBuilt(rows, seen, seenMs, out);
+      return out;
+    },
+    skipToEnd: () => {
+      tail.skipToEnd();
+      lastId = reads.maxId();
+      seen.clear();
+    },
+    incidents: reads.incidents,
+    close: () => {
+      tail.close();
+      db.close();
+    },
+  };
+}
+
+/** Schema versions 10 and 11 (the journal in `event_log`), and before (no journal). */
+function openWithEventLog(db: DatabaseSync, journaled: boolean): StoredEvents {
+  const reads = eventReads(db);
   // The journal's rows are counted from its first and last seq, two lookups: `count(*)` walks every page
   // of the table (~5 ms a poll with 20,000 rows waiting, every 5 ms: half a core taken from the machine
   // during faultline's bursts). The rows waiting are contiguous: a build deletes every row up to a seq,
@@ -88,9 +175,6 @@ export function openStoredEvents(dbFile: string): StoredEvents {
       : "SELECT coalesce(max(id), 0) AS n FROM events",
   );
   const durable = (): number => Number((durableQuery.get() as { n: number } | undefined)?.n ?? 0);
-  const newer = db.prepare(
-    "SELECT id, received_ms, json_extract(event, '$.context') AS context FROM events WHERE id > $after ORDER BY id",
-  );
   // The journal's rows (not built yet) read in the same snapshot as `events`: one read transaction.
   const newerJournaled = journaled
     ? db.prepare(
@@ -99,14 +183,13 @@ export function openStoredEvents(dbFile: string): StoredEvents {
     : null;
   const maxSeqQuery = journaled ? db.prepare("SELECT max(seq) AS seq FROM event_log") : null;
   const maxSeq = (): number => (maxSeqQuery?.get() as { seq: number | null } | undefined)?.seq ?? 0;
-  const incidentCount = db.prepare("SELECT count(*) AS n FROM incidents");
-  let lastId = maxId();
+  let lastId = reads.maxId();
   let lastSeq = maxSeq();
   // Benchmark events already reported committed (their context), so that building them reports only `built`.
   const seen = new Set<string>();
   return {
     count: async () => durable(),
-    built: async () => maxId(),
+    built: async () => reads.maxId(),
     readNew: (seenMs) => {
       const out: ObservedEvent[] = [];
       db.exec("BEGIN");
@@ -118,14 +201,9 @@ export function openStoredEvents(dbFile: string): StoredEvents {
           seen.add(row.context as string);
           out.push({ ...parsed, receivedMs: Date.parse(row.received_at ?? ""), seenMs, built: false });
         }
-        for (const row of newer.all({ after: lastId }) as unknown as EventRow[]) {
-          lastId = row.id;
-          const parsed = parseBenchContext(row.context);
-          if (parsed === null) continue;
-          const event = { ...parsed, receivedMs: row.received_ms, seenMs };
-          if (!seen.delete(row.context as string)) out.push({ ...event, built: false });
-          out.push({ ...event, built: true });
-        }
+        const rows = reads.newer(lastId);
+        if (rows.length > 0) lastId = (rows.at(-1) as EventRow).id;
+        reportBuilt(rows, seen, seenMs, out);
       } finally {
         db.exec("COMMIT");
       }
@@ -135,14 +213,14 @@ export function openStoredEvents(dbFile: string): StoredEvents {
       // One snapshot: an event built between two reads would be reported again, as new.
       db.exec("BEGIN");
       try {
-        lastId = maxId();
+        lastId = reads.maxId();
         lastSeq = maxSeq();
       } finally {
         db.exec("COMMIT");
       }
       seen.clear();
     },
-    incidents: () => Number((incidentCount.get() as { n: number } | undefined)?.n ?? 0),
+    incidents: reads.incidents,
     close: () => db.close(),
   };
 }

@@ -436,6 +436,24 @@ CREATE TABLE dedup_spill (
 `;
 
 /**
+ * Schema version 12: the intake journal moves to a file of its own (`journal-file.ts`), where an
+ * append is one write instead of a transaction; `intake_mark` is how far the file is built, written in
+ * each build's transaction. The mark starts below the rows `event_log` still holds (the store moves
+ * them into the file at its next open, with their `seq`s, and deletes them), or at the last `seq` it gave.
+ */
+const INTAKE_MARK = `
+CREATE TABLE intake_mark (
+  id            INTEGER PRIMARY KEY CHECK (id = 1),
+  built_through INTEGER NOT NULL
+);
+INSERT INTO intake_mark (id, built_through) VALUES (1, coalesce(
+  (SELECT min(seq) - 1 FROM event_log),
+  (SELECT seq FROM sqlite_sequence WHERE name = 'event_log'),
+  0
+));
+`;
+
+/**
  * Forward migrations, oldest first: entry `n` takes a database from version `n` to `n + 1`.
  * Released entries never change what they create (a comment may be added); a schema change
  * appends a new one. The status and reason lists in the CHECK constraints are those of
@@ -453,6 +471,7 @@ export const MIGRATIONS: readonly Migration[] = [
   rebuildWithOrChecks,
   INTAKE_JOURNAL,
   DEDUP_SPILL,
+  INTAKE_MARK,
 ];
 
 /** The schema version this build reads and writes. */

@@ -1,6 +1,7 @@
 /** The incident store's options, and its settings once defaults are applied and checked. */
 
 import { DEFAULT_MAX_WINDOW_ENTRIES } from "./dedup-window.ts";
+import { INTAKE_RESET_BYTES, INTAKE_ROTATE_BYTES } from "./journal-file.ts";
 import { DEFAULT_DEDUP_WINDOW_SECONDS, DEFAULT_MAX_QUEUE } from "./model.ts";
 import type { NotificationPlanner } from "./outbox.ts";
 
@@ -15,6 +16,12 @@ export interface IncidentStoreOptions {
    * {@link DEFAULT_MAX_WINDOW_ENTRIES}; past it the oldest are asked of the database. Tests lower it.
    */
   dedupWindowEntries?: number;
+  /**
+   * When the intake journal's file is emptied (every event in it built, past `reset` bytes) and renamed
+   * (events waiting, past `rotate` bytes): `journal-file.ts`, defaults {@link INTAKE_RESET_BYTES} and
+   * {@link INTAKE_ROTATE_BYTES}. Tests lower them.
+   */
+  intakeFileBytes?: IntakeFileBytes;
   /** Start-up fails when the filesystem has less free space; default {@link DEFAULT_MIN_FREE_BYTES}. */
   minFreeBytes?: number;
   /** The store's clock (tests inject one). */
@@ -35,10 +42,19 @@ export interface IncidentStoreOptions {
   buildJournal?: boolean;
 }
 
+/** The intake journal file's bounds (bytes). */
+export interface IntakeFileBytes {
+  /** A file whose every event is built is emptied past this. */
+  reset: number;
+  /** A file with events waiting is renamed and a new one started past this. */
+  rotate: number;
+}
+
 /** Store settings after defaults and validation. */
 export interface Settings {
   dedupWindowMs: number;
   dedupWindowEntries: number;
+  intakeFileBytes: IntakeFileBytes;
   maxQueue: number;
   now: () => Date;
   notify: NotificationPlanner | null;
@@ -58,9 +74,20 @@ export function resolveSettings(options: IncidentStoreOptions): Settings {
   if (!Number.isInteger(dedupWindowEntries) || dedupWindowEntries < 1) {
     throw new RangeError(`dedupWindowEntries must be an integer >= 1, got ${dedupWindowEntries}`);
   }
+  const intakeFileBytes = options.intakeFileBytes ?? {
+    reset: INTAKE_RESET_BYTES,
+    rotate: INTAKE_ROTATE_BYTES,
+  };
+  for (const key of ["reset", "rotate"] as const) {
+    const value = intakeFileBytes[key];
+    if (!Number.isInteger(value) || value < 0) {
+      throw new RangeError(`intakeFileBytes.${key} must be an integer >= 0, got ${value}`);
+    }
+  }
   return {
     dedupWindowMs: dedupWindowSeconds * 1000,
     dedupWindowEntries,
+    intakeFileBytes,
     maxQueue,
     now: options.now ?? (() => new Date()),
     notify: options.notify ?? null,

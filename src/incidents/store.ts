@@ -34,7 +34,7 @@ import { Checkpointer } from "./checkpointer.ts";
 import { DedupLookup } from "./dedup-lookup.ts";
 import { faultKey } from "./fault-key.ts";
 import { seqOfIncidentId, sequencedIncidentId } from "./id.ts";
-import { IntakeJournal } from "./journal.ts";
+import { IntakeJournal, type JournalEntry } from "./journal.ts";
 import { StoreMaintenance } from "./maintenance.ts";
 import {
   type AgentRun,
@@ -160,7 +160,7 @@ export class SqliteStore implements IncidentStore {
     this.#statements = prepareStatements(db);
     this.#dedup = new DedupLookup(this.#statements, settings.dedupWindowMs, settings.dedupWindowEntries);
     this.#outputs = prepareRunOutputStatements(db);
-    const journal = new IntakeJournal(db);
+    const journal = new IntakeJournal(db, path, settings.intakeFileBytes);
     this.#journal = journal;
     this.journal = {
       get pending() {
@@ -236,7 +236,12 @@ export class SqliteStore implements IncidentStore {
 
   #append(batch: readonly IngestItem[]): void {
     if (batch.length === 0) return;
-    const entries = this.#write("record events", () => this.#journal.append(batch));
+    let entries: JournalEntry[];
+    try {
+      entries = this.#journal.append(batch);
+    } catch (error) {
+      throw toStoreError(this.#journal.path, "cannot append to the intake journal", error);
+    }
     this.#journal.accept(entries);
   }
 
@@ -249,7 +254,7 @@ export class SqliteStore implements IncidentStore {
       (now, state) => {
         const unbuilt = this.#journal.unbuilt(entries);
         const built = unbuilt.map((entry) => this.#ingestOne(entry.item, entry.json, now, state));
-        this.#journal.deleteThrough(last.seq);
+        this.#journal.markBuilt(last.seq);
         return built;
       },
       entries.map((entry) => entry.item),
@@ -302,7 +307,7 @@ export class SqliteStore implements IncidentStore {
     try {
       left = this.#journal.load();
     } catch (error) {
-      throw toStoreError(this.path, "cannot read the intake journal (event_log)", error);
+      throw toStoreError(this.#journal.path, "cannot read the intake journal", error);
     }
     if (left === 0) return;
     let created = 0;

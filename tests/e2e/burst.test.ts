@@ -8,6 +8,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { type Simulator, startSimulator } from "../../scripts/sim/index.ts";
 import { HOLD_AT } from "../../src/pipeline/backpressure.ts";
+import { intakeWaiting } from "../helpers/intake.ts";
 import { type FaultlineProcess, runFaultline } from "../helpers/process.ts";
 import { clustersYaml, countState, queryState } from "../helpers/state.ts";
 import { tempDir, writeFile, writeKubeconfig } from "../helpers/tmp.ts";
@@ -63,7 +64,7 @@ test("SIGKILL in the middle of a storm: what the journal committed is built once
     `${clustersYaml(sim, names, "./k.yaml")}health: { listen: "127.0.0.1:0" }\nstate_dir: ./state-kill\n`,
   );
   const state = join(dir.path, "state-kill");
-  const pending = () => countState(state, "SELECT count(*) n FROM event_log");
+  const pending = () => intakeWaiting(state).length;
   const first = runFaultline(config);
   try {
     await first.waitActive(CLUSTERS);
@@ -89,8 +90,8 @@ test("SIGKILL in the middle of a storm: what the journal committed is built once
     first.proc.kill("SIGKILL");
     await first.proc.exited;
   }
-  const journaled = queryState<{ event: string }>(state, "SELECT event FROM event_log").map((row) => {
-    const event = JSON.parse(row.event) as { cluster: string; fault_id: string };
+  const journaled = intakeWaiting(state).map((record) => {
+    const event = JSON.parse(record.event) as { cluster: string; fault_id: string };
     return `${event.cluster}/${event.fault_id}`;
   });
   const eventsBefore = countState(state, "SELECT count(*) n FROM events");

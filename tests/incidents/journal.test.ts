@@ -1,18 +1,20 @@
 /**
  * The SQLite store's intake journal (`src/incidents/journal.ts`) on real files: a batch appended is
- * durable at once and built later into exactly what `ingest` would have recorded; a row is built once
- * (its delete commits with its incident); what a killed process appended is built at the next open,
+ * durable at once (a line in its file) and built later into exactly what `ingest` would have recorded; an
+ * entry is built once (the mark commits with its incident); what a killed process appended is built at the next open,
  * before anything else; nothing is recorded past an entry not built yet; a failed build changes nothing.
  */
 import { Database } from "bun:sqlite";
 import { afterAll, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { FaultEvent } from "../../src/events/fault.ts";
 import type { IngestItem, IngestResult } from "../../src/incidents/model.ts";
 import { StoreError } from "../../src/incidents/model.ts";
 import { SqliteStore } from "../../src/incidents/store.ts";
 import { makeFault } from "../helpers/fault.ts";
+import { intakePath, intakeWaiting } from "../helpers/intake.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 const dir = tempDir("faultline-journal-");
@@ -74,8 +76,11 @@ function dbRows<T>(stateDir: string, sql: string): T[] {
   }
 }
 
+/** Rows in `table`; for "journal", the journal's entries not built yet (its file's lines above the mark). */
 const count = (stateDir: string, table: string): number =>
-  dbRows<{ n: number }>(stateDir, `SELECT count(*) AS n FROM ${table}`)[0]?.n ?? -1;
+  table === "journal"
+    ? intakeWaiting(stateDir).length
+    : (dbRows<{ n: number }>(stateDir, `SELECT count(*) AS n FROM ${table}`)[0]?.n ?? -1);
 
 test("appended, then built: what ingest records (incidents, events, counts, queue bound), and the journal empty", () => {
   const direct = openStore(freshStateDir());
@@ -88,14 +93,14 @@ test("appended, then built: what ingest records (incidents, events, counts, queu
     journaled.journal.append(batch.slice(0, 25));
     journaled.journal.append(batch.slice(25));
     expect(journaled.journal.pending).toBe(40);
-    expect(count(journaledDir, "event_log")).toBe(40); // durable before anything is built
+    expect(count(journaledDir, "journal")).toBe(40); // durable before anything is built
     expect(count(journaledDir, "incidents")).toBe(0);
 
     const built = [...journaled.journal.build(25), ...journaled.journal.build(100)];
     expect(summary(built)).toEqual(expected);
     expect(journaled.journal.pending).toBe(0);
     expect(journaled.journal.build(10)).toEqual([]);
-    expect(count(journaledDir, "event_log")).toBe(0);
+    expect(count(journaledDir, "journal")).toBe(0);
     expect(journaled.list({ limit: 100 }).map((i) => [i.id, i.count, i.status])).toEqual(
       direct.list({ limit: 100 }).map((i) => [i.id, i.count, i.status]),
     );
@@ -140,7 +145,7 @@ test("a failed build changes nothing: the entries wait, their rows stay, and the
     );
     expect(() => store.journal.build(100)).toThrow(StoreError);
     expect(store.journal.pending).toBe(11);
-    expect(count(stateDir, "event_log")).toBe(11);
+    expect(count(stateDir, "journal")).toBe(11);
     expect(count(stateDir, "incidents")).toBe(0);
     expect(count(stateDir, "events")).toBe(0);
     other.exec("DROP TRIGGER poison");
@@ -149,7 +154,7 @@ test("a failed build changes nothing: the entries wait, their rows stay, and the
     expect(built).toHaveLength(11);
     expect(built.every((r) => r.created)).toBe(true);
     expect(count(stateDir, "incidents")).toBe(11);
-    expect(count(stateDir, "event_log")).toBe(0);
+    expect(count(stateDir, "journal")).toBe(0);
   } finally {
     store.close();
   }
@@ -176,13 +181,13 @@ process.kill(process.pid, "SIGKILL");
   );
   const child = spawnSync(process.execPath, [script, stateDir], { stdio: "inherit" });
   expect(child.signal).toBe("SIGKILL");
-  expect(count(stateDir, "event_log")).toBe(16);
+  expect(count(stateDir, "journal")).toBe(16);
   expect(count(stateDir, "events")).toBe(5);
 
   const reopened = openStore(stateDir);
   try {
     expect(reopened.journal.pending).toBe(0);
-    expect(count(stateDir, "event_log")).toBe(0);
+    expect(count(stateDir, "journal")).toBe(0);
     expect(count(stateDir, "events")).toBe(21);
     // Faults f0..f7 on their clusters: f0-f4 existed (joined), f5-f7 new; n and n+8 share a fault.
     const incidents = reopened.list({ limit: 100 });
@@ -208,7 +213,7 @@ test("another process opening the file builds what waits (as after a crash); thi
     const other = openStore(stateDir); // a second store on the file, opened as `faultline run` opens it
     other.close();
     expect(count(stateDir, "events")).toBe(10);
-    expect(count(stateDir, "event_log")).toBe(0);
+    expect(count(stateDir, "journal")).toBe(0);
     // Appended after the table was emptied, before this store built its stale entries: new seqs
     // (AUTOINCREMENT), so the stale ones are known as built elsewhere and only the new are built.
     running.journal.append(items(4, 100, 10));
@@ -235,7 +240,7 @@ test("left by a crash: the CLI's open leaves the rows; faultline run's open buil
   const cli = SqliteStore.open(stateDir); // as the CLI's commands open it: no buildJournal
   expect(cli.journal.pending).toBe(0);
   cli.close();
-  expect(count(stateDir, "event_log")).toBe(6);
+  expect(count(stateDir, "journal")).toBe(6);
   const run = SqliteStore.open(stateDir, {
     now: () => NOW,
     buildJournal: true,
@@ -248,7 +253,7 @@ test("left by a crash: the CLI's open leaves the rows; faultline run's open buil
     ],
   });
   try {
-    expect(count(stateDir, "event_log")).toBe(0);
+    expect(count(stateDir, "journal")).toBe(0);
     const opened = run
       .list({ limit: 100 })
       .map((i) => i.id)
@@ -264,15 +269,15 @@ test("left by a crash: the CLI's open leaves the rows; faultline run's open buil
   }
 });
 
-test("a journal row this build cannot read is a clear error at open, naming the row; nothing is changed", () => {
+test("a journal entry this build cannot read is a clear error at open, naming the file and the entry; nothing is changed", () => {
   const stateDir = freshStateDir();
   const store = openStore(stateDir);
   store.journal.append(items(2, 2));
-  store.close(); // closed unbuilt (a crash would leave the same rows)
-  const db = new Database(join(stateDir, "faultline.db"));
-  db.exec("UPDATE event_log SET route = 'maybe' WHERE seq = (SELECT max(seq) FROM event_log)");
-  const bad = db.query<{ seq: number }, []>("SELECT max(seq) AS seq FROM event_log").get()?.seq;
-  db.close();
+  store.close(); // closed unbuilt (a crash would leave the same lines)
+  const file = intakePath(stateDir);
+  const text = readFileSync(file, "utf8");
+  const last = text.lastIndexOf("\ttriage\t");
+  writeFileSync(file, `${text.slice(0, last)}\tmaybe\t${text.slice(last + "\ttriage\t".length)}`);
   let thrown: unknown;
   try {
     openStore(stateDir).close();
@@ -280,8 +285,8 @@ test("a journal row this build cannot read is a clear error at open, naming the 
     thrown = error;
   }
   expect(thrown).toBeInstanceOf(StoreError);
-  expect(String((thrown as Error).message)).toContain(`event_log row ${bad}`);
+  expect(String((thrown as Error).message)).toContain(`${file}: seq 2 cannot be read`);
   expect(String((thrown as Error).message)).toContain('"maybe"');
-  expect(count(stateDir, "event_log")).toBe(2);
+  expect(count(stateDir, "journal")).toBe(2);
   expect(count(stateDir, "incidents")).toBe(0);
 });

@@ -58,3 +58,51 @@ test("journaled events count as stored before they are built; readNew reports ea
     dir.cleanup();
   }
 });
+
+test("the journal's file emptied or renamed under the reader: every event reported committed once, then built once", async () => {
+  const dir = tempDir("faultline-bench-measure-");
+  const sentMs = Date.now() - 5;
+  const item = (i: number) => ({
+    event: makeFault({ fault_id: `g-${i}`, at: new Date(), context: benchContext("u", i, sentMs) }),
+    decision: { action: "skip", reason: "no_agent" } as const,
+  });
+  const reported = (events: readonly { seq: number; built: boolean }[]) =>
+    events.map((e) => [e.seq, e.built]);
+  for (const bytes of [
+    { reset: 0, rotate: 1 << 30 }, // emptied after every build that leaves nothing waiting
+    { reset: 1 << 30, rotate: 1 }, // renamed after every append while nothing renamed waits
+  ]) {
+    const stateDir = join(dir.path, `state-${bytes.reset}`);
+    const store = SqliteStore.open(stateDir, { intakeFileBytes: bytes });
+    const stored = openStoredEvents(join(stateDir, "faultline.db"));
+    try {
+      store.journal?.append([item(0), item(1), item(2)]);
+      expect(reported(stored.readNew(Date.now()))).toEqual([
+        [0, false],
+        [1, false],
+        [2, false],
+      ]);
+      store.journal?.build(10);
+      store.journal?.append([item(3), item(4)]);
+      expect(await stored.count()).toBe(5);
+      expect(reported(stored.readNew(Date.now()))).toEqual([
+        [3, false],
+        [4, false],
+        [0, true],
+        [1, true],
+        [2, true],
+      ]);
+      store.journal?.build(1);
+      store.journal?.append([item(5)]);
+      expect(await stored.count()).toBe(6);
+      expect(reported(stored.readNew(Date.now()))).toEqual([
+        [5, false],
+        [3, true],
+      ]);
+    } finally {
+      stored.close();
+      store.close();
+    }
+  }
+  dir.cleanup();
+});

@@ -1,0 +1,148 @@
+/**
+ * The benchmark's reader of faultline's intake journal file (`src/incidents/journal-file.ts`), from
+ * outside and read-only: the lines appended since the last look, and the last `seq` in the file. The
+ * writer appends whole lines, empties the file once every line in it is built (and it has grown past a
+ * bound), and renames it while lines wait past another; a look that finds the file shorter than where it
+ * read to starts again from its beginning, one that finds another file at the path reads the old one to
+ * its end first (or, not having had it open, the renamed file), and a `seq` seen already is not handed
+ * out again.
+ */
+import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from "node:fs";
+import {
+  INTAKE_SUFFIX,
+  type IntakeRecord,
+  parseIntakeLine,
+  ROTATED_SUFFIX,
+  readIntakeFile,
+} from "../../src/incidents/journal-file.ts";
+
+/** Longest tail read to find the file's last line (a line is one event, at most `max_event_bytes` long). */
+const LAST_LINE_BYTES = 1024 * 1024;
+
+/**
+ * Reads the journal file of the database `dbFile` as it grows.
+ *
+ * @example
+ * ```ts
+ * const tail = new IntakeTail("/state/faultline.db");
+ * for (const record of tail.poll()) console.log(record.seq);
+ * ```
+ */
+export class IntakeTail {
+  readonly #path: string;
+  #fd: number | null = null;
+  #ino = 0;
+  #offset = 0;
+  #partial = "";
+  #lastSeq = 0;
+
+  constructor(dbFile: string) {
+    this.#path = `${dbFile}${INTAKE_SUFFIX}`;
+  }
+
+  /** The records appended since the last poll (or since {@link skipToEnd}), oldest first. */
+  poll(): IntakeRecord[] {
+    const out: IntakeRecord[] = [];
+    for (;;) {
+      if (this.#fd === null && !this.#reopen(out)) return out;
+      this.#readToEnd(out);
+      // Renamed (a new file at the path): the old one is read to its end; go on with the new one.
+      let ino: number;
+      try {
+        ino = statSync(this.#path).ino;
+      } catch {
+        return out;
+      }
+      if (ino === this.#ino) return out;
+      this.#close();
+    }
+  }
+
+  /** Makes {@link poll} start after everything in the file now. */
+  skipToEnd(): void {
+    this.poll();
+  }
+
+  /** The last `seq` appended (the file's, or the renamed file's when the file is empty): 0 for none. */
+  lastSeq(): number {
+    const dbFile = this.#path.slice(0, -INTAKE_SUFFIX.length);
+    return lastSeqIn(this.#path) || lastSeqIn(`${dbFile}${ROTATED_SUFFIX}`);
+  }
+
+  close(): void {
+    this.#close();
+  }
+
+  #reopen(out: IntakeRecord[]): boolean {
+    // Renamed before this reader opened it: the renamed file's lines not seen yet come first.
+    const rotated = `${this.#path.slice(0, -INTAKE_SUFFIX.length)}${ROTATED_SUFFIX}`;
+    if (existsSync(rotated)) {
+      for (const record of readIntakeFile(rotated, this.#lastSeq).records) out.push(record);
+      this.#lastSeq = out.at(-1)?.seq ?? this.#lastSeq;
+    }
+    if (!existsSync(this.#path)) return false;
+    this.#fd = openSync(this.#path, "r");
+    this.#ino = fstatSync(this.#fd).ino;
+    this.#offset = 0;
+    this.#partial = "";
+    return true;
+  }
+
+  #close(): void {
+    if (this.#fd !== null) closeSync(this.#fd);
+    this.#fd = null;
+  }
+
+  #readToEnd(out: IntakeRecord[]): void {
+    const fd = this.#fd as number;
+    const size = fstatSync(fd).size;
+    if (size < this.#offset) {
+      this.#offset = 0; // emptied: every line in it was built
+      this.#partial = "";
+    }
+    if (size === this.#offset) return;
+    const bytes = Buffer.alloc(size - this.#offset);
+    const read = readSync(fd, bytes, 0, bytes.length, this.#offset);
+    this.#offset += read;
+    const text = this.#partial + bytes.subarray(0, read).toString("utf8");
+    const end = text.lastIndexOf("\n");
+    this.#partial = text.slice(end + 1);
+    if (end < 0) return;
+    for (const line of text.slice(0, end).split("\n")) {
+      let record: IntakeRecord;
+      try {
+        record = parseIntakeLine(line);
+      } catch {
+        continue; // not a whole line (read from the middle of a file emptied and written again)
+      }
+      if (record.seq <= this.#lastSeq) continue;
+      this.#lastSeq = record.seq;
+      out.push(record);
+    }
+  }
+}
+
+/** The `seq` of the last whole line of the file at `path`, 0 when it has none (or is not there). */
+function lastSeqIn(path: string): number {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch {
+    return 0;
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const length = Math.min(size, LAST_LINE_BYTES);
+    const bytes = Buffer.alloc(length);
+    readSync(fd, bytes, 0, length, size - length);
+    const end = bytes.lastIndexOf(0x0a);
+    if (end < 0) return 0;
+    const start = bytes.lastIndexOf(0x0a, end - 1) + 1;
+    const line = bytes.subarray(start, end).toString("utf8");
+    const tab = line.indexOf("\t");
+    const seq = Number(line.slice(0, tab));
+    return tab > 0 && Number.isSafeInteger(seq) ? seq : 0;
+  } finally {
+    closeSync(fd);
+  }
+}
