@@ -210,6 +210,9 @@ async function runFaultline(
       options.cpuProf,
       "--cpu-prof-name",
       `faultline-${n}.cpuprofile`,
+      ...(options.cpuProfIntervalUs === null
+        ? []
+        : ["--cpu-prof-interval", String(options.cpuProfIntervalUs)]),
     );
   }
 

@@ -24,6 +24,7 @@ export const USAGE = `Usage: bun scripts/bench.ts [options]   (or: deno run -A s
   --workers-max K       faultline's workers.max (default: faultline's own default)
   --no-reexec           start faultline with BUN_CONFIG_MAX_HTTP_REQUESTS already set (no self re-exec)
   --cpu-prof DIR        run faultline under bun --cpu-prof, profiles in DIR (implies --no-reexec)
+  --cpu-prof-interval US  the profile's sampling interval in µs (default Bun's, 1000)
   --compiled            benchmark the standalone binary (scripts/build.ts, built into a temporary directory)
                         instead of \`bun src/main.ts\`
   --faultline-main FILE run faultline from FILE instead of src/main.ts (e.g. a patched copy of the tree);
@@ -50,6 +51,8 @@ export interface BenchOptions {
   workersMax: number | null;
   noReexec: boolean;
   cpuProf: string | null;
+  /** --cpu-prof-interval: µs between samples, or null for Bun's default. */
+  cpuProfIntervalUs: number | null;
   /** Set by --compiled: the faultline binary built into the temporary directory. */
   binary: string | null;
   compiled: boolean;
@@ -89,6 +92,7 @@ export function parseOptions(argv: string[]): BenchOptions | null {
       "workers-max": { type: "string" },
       "no-reexec": { type: "boolean" },
       "cpu-prof": { type: "string" },
+      "cpu-prof-interval": { type: "string" },
       compiled: { type: "boolean" },
       pin: { type: "boolean" },
       "faultline-main": { type: "string" },
@@ -118,6 +122,8 @@ export function parseOptions(argv: string[]): BenchOptions | null {
   const only = values.only;
   if (only !== undefined && only !== "faultline" && only !== "baseline")
     throw new Error("--only must be faultline or baseline");
+  if (values["cpu-prof-interval"] !== undefined && values["cpu-prof"] === undefined)
+    throw new Error("--cpu-prof-interval needs --cpu-prof");
   if (values.compiled && values["cpu-prof"] !== undefined)
     throw new Error("--cpu-prof profiles faultline run from source; it cannot be combined with --compiled");
   const runtime = values.runtime ?? "bun";
@@ -140,6 +146,10 @@ export function parseOptions(argv: string[]): BenchOptions | null {
         : Math.round(positive(values["workers-max"], "--workers-max", 16)),
     noReexec: (values["no-reexec"] ?? false) || values["cpu-prof"] !== undefined,
     cpuProf: values["cpu-prof"] ? resolve(values["cpu-prof"]) : null,
+    cpuProfIntervalUs:
+      values["cpu-prof-interval"] === undefined
+        ? null
+        : positiveInteger(values["cpu-prof-interval"], "--cpu-prof-interval", 1000),
     binary: null,
     pin: values.pin ?? false,
     runtime,

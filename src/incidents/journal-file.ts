@@ -170,8 +170,8 @@ export class IntakeFile {
   }
 
   /**
-   * Appends `text` (whole lines) in one write where the kernel takes it all. If a write fails (disk
-   * full…), the file is cut back to where it was, and the error thrown: nothing of `text` stays.
+   * Appends `text` (whole lines) in one write. If the write fails or is short (disk full…), the file is
+   * cut back to where it was, and the error thrown: nothing of `text` stays.
    */
   append(text: string): void {
     // A failed write's bytes are cut off before anything else is written after them.
@@ -179,9 +179,12 @@ export class IntakeFile {
       ftruncateSync(this.#fd, this.#size);
       this.#torn = false;
     }
-    const bytes = Buffer.from(text, "utf8");
+    // The string written as it is (a Buffer of it first cost more than the write); a regular file takes
+    // it whole or fails (disk full, a size limit): a short write is taken as a failure.
+    const length = Buffer.byteLength(text, "utf8");
     try {
-      for (let done = 0; done < bytes.length; ) done += writeSync(this.#fd, bytes, done, bytes.length - done);
+      const written = writeSync(this.#fd, text);
+      if (written !== length) throw new Error(`short write: ${written} of ${length} bytes (disk full?)`);
     } catch (error) {
       this.#torn = true;
       try {
@@ -192,7 +195,7 @@ export class IntakeFile {
       }
       throw error;
     }
-    this.#size += bytes.length;
+    this.#size += length;
   }
 
   /** Waits until what was written is on the disk (`fsync`). */

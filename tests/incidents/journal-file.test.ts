@@ -8,6 +8,7 @@
  */
 import { Database } from "bun:sqlite";
 import { afterAll, describe, expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
 import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { eventJson } from "../../src/events/event-json.ts";
@@ -314,5 +315,64 @@ describe("a version-11 database's event_log", () => {
       store.close();
     }
     expect(readFileSync(intakePath(stateDir), "utf8").split("\n")).toHaveLength(3);
+  });
+});
+
+describe("a write the disk refuses", () => {
+  test("past a file size limit: the batch fails with a StoreError naming the file, the file is cut back, and what was accepted is built once", () => {
+    const stateDir = freshStateDir();
+    openStore(stateDir).close(); // the database made without a limit (its own writes are not under test)
+    const script = join(dir.path, "append-past-limit.ts");
+    writeFileSync(
+      script,
+      `import { statSync } from "node:fs";
+import { SqliteStore } from ${JSON.stringify(join(import.meta.dir, "../../src/incidents/store.ts"))};
+const store = SqliteStore.open(process.argv[2], { now: () => new Date(${NOW.getTime()}) });
+const file = process.argv[2] + "/faultline.db-intake";
+const event = (n) => ({ cluster: "c0", labels: {}, fault_id: "f" + n, fault_type: "CrashLoop", severity: "critical",
+  resource: { apiVersion: "v1", kind: "Pod", name: "pod-" + n, namespace: "shop", uid: null },
+  context: "x".repeat(300), timestamp: "2026-11-27T03:05:00.000Z", received_at: "2026-11-27T03:05:00.000Z", raw: {} });
+let accepted = 0;
+for (let batch = 0; batch < 100; batch++) {
+  const before = statSync(file, { throwIfNoEntry: false })?.size ?? 0;
+  try {
+    store.journal.append(Array.from({ length: 10 }, (_, i) => ({ event: event(batch * 10 + i), decision: { action: "triage" } })));
+    accepted += 10;
+  } catch (error) {
+    console.log(JSON.stringify({ accepted, error: String(error.message), before, after: statSync(file).size }));
+    process.exit(0);
+  }
+}
+console.log(JSON.stringify({ accepted, error: null }));
+`,
+    );
+    // 64 KiB at most per file (ulimit -f counts 1 KiB blocks); SIGXFSZ ignored, so the write fails (EFBIG)
+    // or comes back short instead of ending the process.
+    const child = spawnSync(
+      "bash",
+      ["-c", `trap '' XFSZ; ulimit -f 64; exec "$0" "$@"`, process.execPath, script, stateDir],
+      {
+        encoding: "utf8",
+      },
+    );
+    expect(child.status).toBe(0);
+    const outcome = JSON.parse(child.stdout.trim()) as {
+      accepted: number;
+      error: string | null;
+      before: number;
+      after: number;
+    };
+    expect(outcome.error).toContain(`${intakePath(stateDir)}: cannot append to the intake journal`);
+    expect(outcome.accepted).toBeGreaterThan(0);
+    expect(outcome.after).toBe(outcome.before); // nothing of the failed batch stays
+    expect(readFileSync(intakePath(stateDir), "utf8").endsWith("\n")).toBe(true);
+
+    const reopened = openStore(stateDir);
+    try {
+      expect(count(stateDir, "events")).toBe(outcome.accepted);
+      expect(reopened.list({ limit: 1000 })).toHaveLength(outcome.accepted);
+    } finally {
+      reopened.close();
+    }
   });
 });
