@@ -17,7 +17,9 @@ import {
 } from "../../src/incidents/journal-file.ts";
 
 /** Longest tail read to find the file's last line (a line is one event, at most `max_event_bytes` long). */
-const LAST_LINE_BYTES = 1024 * 1024;
+const LAST_LINE_BYTES = 4 * 1024 * 1024;
+/** The first tail read for it: a line is ~1 KB. */
+const FIRST_WINDOW_BYTES = 8 * 1024;
 
 /**
  * Reads the journal file of the database `dbFile` as it grows.
@@ -122,7 +124,11 @@ export class IntakeTail {
   }
 }
 
-/** The `seq` of the last whole line of the file at `path`, 0 when it has none (or is not there). */
+/**
+ * The `seq` of the last whole line of the file at `path`, 0 when it has none (or is not there). Reads
+ * the file's end only, a window growing until it holds a whole line: polled every 5 ms through a burst
+ * (a file of ~20 MB), reading 1 MiB each time cost the machine more than the answer is worth.
+ */
 function lastSeqIn(path: string): number {
   let fd: number;
   try {
@@ -132,16 +138,19 @@ function lastSeqIn(path: string): number {
   }
   try {
     const size = fstatSync(fd).size;
-    const length = Math.min(size, LAST_LINE_BYTES);
-    const bytes = Buffer.alloc(length);
-    readSync(fd, bytes, 0, length, size - length);
-    const end = bytes.lastIndexOf(0x0a);
-    if (end < 0) return 0;
-    const start = bytes.lastIndexOf(0x0a, end - 1) + 1;
-    const line = bytes.subarray(start, end).toString("utf8");
-    const tab = line.indexOf("\t");
-    const seq = Number(line.slice(0, tab));
-    return tab > 0 && Number.isSafeInteger(seq) ? seq : 0;
+    for (let window = FIRST_WINDOW_BYTES; ; window *= 4) {
+      const length = Math.min(size, window);
+      const bytes = Buffer.allocUnsafe(length);
+      readSync(fd, bytes, 0, length, size - length);
+      const end = bytes.lastIndexOf(0x0a);
+      if (end < 0) return 0; // no whole line at all (the window covers the file) or one longer than it
+      const newline = bytes.lastIndexOf(0x0a, end - 1);
+      if (newline < 0 && length < size && window < LAST_LINE_BYTES) continue; // the line starts further back
+      const line = bytes.subarray(newline + 1, end).toString("utf8");
+      const tab = line.indexOf("\t");
+      const seq = Number(line.slice(0, tab));
+      return tab > 0 && Number.isSafeInteger(seq) ? seq : 0;
+    }
   } finally {
     closeSync(fd);
   }

@@ -5,9 +5,12 @@
  * committed (from the journal) and once built.
  */
 import { expect, test } from "bun:test";
+import { appendFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { benchContext } from "../../scripts/bench/context.ts";
+import { IntakeTail } from "../../scripts/bench/intake-tail.ts";
 import { openStoredEvents } from "../../scripts/bench/measure.ts";
+import { intakeLine } from "../../src/incidents/journal-file.ts";
 import { SqliteStore } from "../../src/incidents/store.ts";
 import { makeFault } from "../helpers/fault.ts";
 import { tempDir } from "../helpers/tmp.ts";
@@ -105,4 +108,24 @@ test("the journal's file emptied or renamed under the reader: every event report
     }
   }
   dir.cleanup();
+});
+
+test("the journal's last seq is read from the file's end, also past lines longer than the first look", () => {
+  const dir = tempDir("faultline-bench-measure-");
+  const dbFile = join(dir.path, "faultline.db");
+  const tail = new IntakeTail(dbFile);
+  try {
+    expect(tail.lastSeq()).toBe(0); // no file
+    const long = `{"context":"${"x".repeat(40_000)}"}`;
+    writeFileSync(`${dbFile}-intake`, `${intakeLine(1, "triage", "{}")}${intakeLine(2, "triage", long)}`);
+    expect(tail.lastSeq()).toBe(2);
+    appendFileSync(`${dbFile}-intake`, `${intakeLine(3, "triage", long)}3`); // and a torn line
+    expect(tail.lastSeq()).toBe(3);
+    writeFileSync(`${dbFile}-intake`, intakeLine(9, "triage", long)); // one line, the whole file
+    expect(tail.lastSeq()).toBe(9);
+    expect(tail.poll().map((record) => record.seq)).toEqual([9]);
+  } finally {
+    tail.close();
+    dir.cleanup();
+  }
 });
