@@ -1,13 +1,12 @@
 /**
  * The benchmark's reader of faultline's intake journal file (`src/incidents/journal-file.ts`), from
  * outside and read-only: the lines appended since the last look, and the last `seq` in the file. The
- * writer appends whole lines, empties the file once every line in it is built (and it has grown past a
- * bound), and renames it while lines wait past another; a look that finds the file shorter than where it
- * read to starts again from its beginning, one that finds another file at the path reads the old one to
- * its end first (or, not having had it open, the renamed file), and a `seq` seen already is not handed
- * out again.
+ * writer appends whole lines and retires the file (renames it, starts a new one) past its bounds; a
+ * look that finds another file at the path reads the old one to its end first (or, not having had it
+ * open, the retired file), one that finds the file shorter than where it read to starts again from its
+ * beginning, and a `seq` seen already is not handed out again.
  */
-import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync, statSync } from "node:fs";
 import {
   INTAKE_SUFFIX,
   type IntakeRecord,
@@ -78,12 +77,17 @@ export class IntakeTail {
   #reopen(out: IntakeRecord[]): boolean {
     // Renamed before this reader opened it: the renamed file's lines not seen yet come first.
     const rotated = `${this.#path.slice(0, -INTAKE_SUFFIX.length)}${ROTATED_SUFFIX}`;
-    if (existsSync(rotated)) {
+    try {
       for (const record of readIntakeFile(rotated, this.#lastSeq).records) out.push(record);
       this.#lastSeq = out.at(-1)?.seq ?? this.#lastSeq;
+    } catch {
+      // Removed between the look and the read (every line in it built): nothing to read there.
     }
-    if (!existsSync(this.#path)) return false;
-    this.#fd = openSync(this.#path, "r");
+    try {
+      this.#fd = openSync(this.#path, "r");
+    } catch {
+      return false; // not there (yet, or between a rename and the new file)
+    }
     this.#ino = fstatSync(this.#fd).ino;
     this.#offset = 0;
     this.#partial = "";

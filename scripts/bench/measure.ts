@@ -123,20 +123,28 @@ function openWithIntakeFile(db: DatabaseSync, dbFile: string): StoredEvents {
   const builtQuery = db.prepare(
     "SELECT coalesce((SELECT max(id) FROM events), 0) AS built, (SELECT built_through FROM intake_mark) AS mark",
   );
+  const markQuery = db.prepare("SELECT built_through AS mark FROM intake_mark");
   const durable = (): number => {
+    // The file first: a line appended after this look is not counted yet; one built after it is counted
+    // once (the mark has not passed it, or its event is counted and the mark has).
+    const last = tail.lastSeq();
     const { built, mark } = builtQuery.get() as { built: number; mark: number };
-    return built + Math.max(0, tail.lastSeq() - mark);
+    return built + Math.max(0, last - mark);
   };
   let lastId = reads.maxId();
   tail.skipToEnd();
+  /** Every line up to this seq was reported from `events` (built) already. */
+  let reportedThrough = 0;
   const seen = new Set<string>();
   return {
     count: async () => durable(),
     built: async () => reads.maxId(),
     readNew: (seenMs) => {
       const out: ObservedEvent[] = [];
-      // The file first: a line built after this look is seen in `events` below, reported once of each.
+      // The file first: a line built after this look is seen in `events` below, reported once of each;
+      // one built before it was, and is not reported again from here.
       for (const record of tail.poll()) {
+        if (record.seq <= reportedThrough) continue;
         const event = JSON.parse(record.event) as { received_at?: string; context?: string | null };
         const context = event.context ?? null;
         const parsed = parseBenchContext(context);
@@ -144,7 +152,15 @@ function openWithIntakeFile(db: DatabaseSync, dbFile: string): StoredEvents {
         seen.add(context as string);
         out.push({ ...parsed, receivedMs: Date.parse(event.received_at ?? ""), seenMs, built: false });
       }
-      const rows = reads.newer(lastId);
+      // `events` and the mark in one snapshot: every line up to the mark is among the events read.
+      db.exec("BEGIN");
+      let rows: EventRow[];
+      try {
+        rows = reads.newer(lastId);
+        reportedThrough = (markQuery.get() as { mark: number }).mark;
+      } finally {
+        db.exec("COMMIT");
+      }
       if (rows.length > 0) lastId = (rows.at(-1) as EventRow).id;
       reportBuilt(rows, seen, seenMs, out);
       return out;

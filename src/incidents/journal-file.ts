@@ -16,10 +16,14 @@
  * - A complete line that is not a record (or a `seq` not above the one before) is not something this
  *   file's writer makes: reading stops with an error naming the file and the line.
  *
- * The file is emptied once every event in it is built and it has grown past {@link INTAKE_RESET_BYTES};
- * while events keep waiting (a flood the build never catches up with), it is renamed to
- * `<database>-intake.1` past {@link INTAKE_ROTATE_BYTES} and a new one started; the old one is removed
- * once every event in it is built.
+ * One process writes the file: `faultline run`, which holds the state directory's lock (a second
+ * store appending to the same file is not supported: each keeps its own `seq` and size).
+ *
+ * The file is retired (renamed to `<database>-intake.1`, a new one started) once every event in it is
+ * built and it has grown past {@link INTAKE_RESET_BYTES}, or, while events keep waiting (a flood the
+ * build never catches up with), past {@link INTAKE_ROTATE_BYTES}. A retired file is removed once every
+ * event in it is built and the database's files are synced (`fsync`): the commit that built them is on
+ * the disk before the lines go, so not even a power loss can lose an event the file let go of.
  */
 import {
   closeSync,
@@ -32,15 +36,16 @@ import {
   unlinkSync,
   writeSync,
 } from "node:fs";
+import { type FileHandle, open } from "node:fs/promises";
 import { errnoCode } from "../runtime/errno.ts";
 
 /** The file name after the database's: `faultline.db-intake`. */
 export const INTAKE_SUFFIX = "-intake";
-/** The previous file's, while events in it wait to be built: `faultline.db-intake.1`. */
+/** A retired file's, until it may be removed: `faultline.db-intake.1`. */
 export const ROTATED_SUFFIX = "-intake.1";
-/** Past this size, a file whose every event is built is emptied (at the next build that leaves none waiting). */
+/** Past this size, a file whose every event is built is retired (at the next build that leaves none waiting). */
 export const INTAKE_RESET_BYTES = 4 * 1024 * 1024;
-/** Past this size while events in it wait, the file is renamed ({@link ROTATED_SUFFIX}) and a new one started. */
+/** Past this size while events in it wait, the file is retired too ({@link ROTATED_SUFFIX}) and a new one started. */
 export const INTAKE_ROTATE_BYTES = 64 * 1024 * 1024;
 
 /** One event as the file keeps it. */
@@ -203,18 +208,23 @@ export class IntakeFile {
     fsyncSync(this.#fd);
   }
 
-  /** Empties the file (every event in it is built). */
-  reset(): void {
-    ftruncateSync(this.#fd, 0);
-    this.#size = 0;
-  }
-
-  /** Renames the file to `rotatedPath` and starts a new, empty one at {@link path}. */
+  /**
+   * Renames the file to `rotatedPath` and starts a new, empty one at {@link path}. If the new one cannot
+   * be made, the file gets its name back and this one goes on (the error thrown).
+   */
   rotate(rotatedPath: string): void {
     renameSync(this.path, rotatedPath);
+    let fd: number;
+    try {
+      fd = openSync(this.path, "a", 0o600);
+    } catch (error) {
+      renameSync(rotatedPath, this.path);
+      throw error;
+    }
     closeSync(this.#fd);
-    this.#fd = openSync(this.path, "a", 0o600);
+    this.#fd = fd;
     this.#size = 0;
+    this.#torn = false;
   }
 
   /** Closes the file. */
@@ -229,5 +239,26 @@ export function removeIfPresent(path: string): void {
     unlinkSync(path);
   } catch (error) {
     if (errnoCode(error) !== "ENOENT") throw error;
+  }
+}
+
+/**
+ * Syncs the database's files (`fsync` of its WAL, if any, and of the file itself): every commit made
+ * so far is on the disk once it resolves, whatever the connection's `synchronous`.
+ */
+export async function syncDatabaseFiles(databasePath: string): Promise<void> {
+  for (const path of [`${databasePath}-wal`, databasePath]) {
+    let handle: FileHandle;
+    try {
+      handle = await open(path, "r");
+    } catch (error) {
+      if (errnoCode(error) === "ENOENT") continue;
+      throw error;
+    }
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
   }
 }

@@ -43,6 +43,7 @@ import {
   ROTATED_SUFFIX,
   readIntakeFile,
   removeIfPresent,
+  syncDatabaseFiles,
 } from "./journal-file.ts";
 import {
   INCIDENT_SKIP_REASONS,
@@ -119,8 +120,13 @@ export class IntakeJournal {
   #file: IntakeFile | null = null;
   /** The highest `seq` given or found. */
   #lastSeq = 0;
-  /** The last `seq` in the renamed file while entries in it wait to be built; 0 when there is none. */
-  #rotatedThrough = 0;
+  /** The retired file, while it is there: the last `seq` in it. */
+  #retired: { through: number } | null = null;
+  /** Its removal waits for the database's files to be synced. */
+  #removing = false;
+  /** Closed: a removal still waiting leaves the file to the next open. */
+  #finalized = false;
+  readonly #databasePath: string;
   #entries: JournalEntry[] = [];
   #head = 0;
   /** The JSON text's length (UTF-16 units) of the entries not built yet, summed. */
@@ -141,6 +147,7 @@ export class IntakeJournal {
     this.#bytes = bytes;
     this.path = `${databasePath}${INTAKE_SUFFIX}`;
     this.#rotatedPath = `${databasePath}${ROTATED_SUFFIX}`;
+    this.#databasePath = databasePath;
     this.#markQuery = db.prepare("SELECT built_through AS seq FROM intake_mark");
     this.#setMark = db.prepare("UPDATE intake_mark SET built_through = max(built_through, $seq)");
     this.#legacyRows = db.prepare("SELECT seq, event, route FROM event_log ORDER BY seq");
@@ -185,7 +192,7 @@ export class IntakeJournal {
     }
     file.append(text);
     this.#lastSeq += batch.length;
-    if (file.size > this.#bytes.rotate && this.#rotatedThrough === 0) this.#rotate(file);
+    if (file.size > this.#bytes.rotate && this.#retired === null) this.#retire(file);
     return entries;
   }
 
@@ -221,7 +228,7 @@ export class IntakeJournal {
 
   /**
    * Forgets the oldest `count` entries, built and committed. Then a file whose every entry is built is
-   * emptied once past its reset bound, and a renamed one removed.
+   * retired past its bound, and a retired one whose every entry is built removed once synced.
    */
   drop(count: number): void {
     const end = Math.min(this.#entries.length, this.#head + count);
@@ -248,6 +255,7 @@ export class IntakeJournal {
     this.#legacyLast.finalize();
     this.#file?.close();
     this.#file = null;
+    this.#finalized = true;
   }
 
   /**
@@ -281,6 +289,7 @@ export class IntakeJournal {
     this.#entries = entries;
     this.#head = 0;
     this.#pendingChars = entries.reduce((sum, entry) => sum + entry.json.length, 0);
+    this.#tidy(); // a retired file whose every line was built before is removed (once synced)
     return entries.length;
   }
 
@@ -322,19 +331,20 @@ export class IntakeJournal {
     this.#file = IntakeFile.open(this.path, current.validBytes);
     const legacyLast = this.#legacyLast.get()?.seq ?? 0;
     this.#lastSeq = Math.max(this.#lastSeq, mark, legacyLast, oldLast, current.records.at(-1)?.seq ?? 0);
-    this.#rotatedThrough = existsSync(this.#rotatedPath) ? Math.max(1, oldLast) : 0;
+    this.#retired = existsSync(this.#rotatedPath) ? { through: oldLast } : null;
     return {
       old: old.records.filter((record) => record.seq > mark),
       current: current.records.filter((record) => record.seq > mark),
     };
   }
 
-  /** Past its bound with entries waiting: the file is renamed and a new one started. */
-  #rotate(file: IntakeFile): void {
-    // The batch is in the file: a failed rename must not fail the append (it would be appended again).
+  /** The file renamed (retired) and a new one started; a failure leaves the file as it was, growing. */
+  #retire(file: IntakeFile): void {
+    // After an append the batch is in the file: a failure here must not fail the append (it would be
+    // appended again).
     try {
       file.rotate(this.#rotatedPath);
-      this.#rotatedThrough = this.#lastSeq;
+      this.#retired = { through: this.#lastSeq };
     } catch (error) {
       log.warn("cannot start a new intake journal file; the current one grows", {
         file: this.path,
@@ -343,23 +353,36 @@ export class IntakeJournal {
     }
   }
 
-  /** After a build: the renamed file removed once every entry in it is built, the file emptied once all are. */
+  /**
+   * After a build: a file whose every entry is built is retired past its bound; a retired file whose
+   * every entry is built is removed, once the database's files are synced (so the commit that built its
+   * entries is on the disk first).
+   */
   #tidy(): void {
     const oldest = this.#entries[this.#head];
-    try {
-      if (this.#rotatedThrough > 0 && (oldest === undefined || oldest.seq > this.#rotatedThrough)) {
-        removeIfPresent(this.#rotatedPath);
-        this.#rotatedThrough = 0;
-      }
-      if (oldest === undefined && this.#file !== null && this.#file.size > this.#bytes.reset)
-        this.#file.reset();
-    } catch (error) {
-      // Built and committed all the same: the file is only longer than it needs to be.
-      log.warn("cannot empty the intake journal's built lines", {
-        file: this.path,
-        error: errorMessage(error),
-      });
+    const file = this.#file;
+    if (oldest === undefined && this.#retired === null && file !== null && file.size > this.#bytes.reset) {
+      this.#retire(file);
     }
+    const retired = this.#retired;
+    if (retired === null || this.#removing || (oldest !== undefined && oldest.seq <= retired.through)) return;
+    this.#removing = true;
+    syncDatabaseFiles(this.#databasePath)
+      .then(() => {
+        if (this.#finalized) return; // the next open removes it (its lines are below the mark)
+        removeIfPresent(this.#rotatedPath);
+        if (this.#retired === retired) this.#retired = null;
+      })
+      .catch((error: unknown) => {
+        // Built and committed all the same: the file stays until a later build tries again.
+        log.warn("cannot remove the retired intake journal file", {
+          file: this.#rotatedPath,
+          error: errorMessage(error),
+        });
+      })
+      .finally(() => {
+        this.#removing = false;
+      });
   }
 
   /**

@@ -2,7 +2,8 @@
  * The intake journal's file (`src/incidents/journal-file.ts`) and the store over it, on real files: its
  * lines read back (a torn last line cut off, any other bad line a clear error naming the file and the
  * line); a store reopened after a torn write builds the whole lines and appends after them; the file
- * emptied and renamed at its bounds with nothing lost, built in order, and no `seq` given twice; the rows
+ * retired at its bounds and removed once built and synced, with nothing lost, built in order, and no
+ * `seq` given twice; a write past a size limit cut back; the rows
  * a version-11 database left in `event_log` moved into the file and built once, even after a crash
  * halfway through the move.
  */
@@ -23,6 +24,7 @@ import { openSqlite } from "../../src/runtime/sqlite.ts";
 import { makeFault } from "../helpers/fault.ts";
 import { intakeMark, intakePath, intakeWaiting, rotatedIntakePath } from "../helpers/intake.ts";
 import { tempDir } from "../helpers/tmp.ts";
+import { waitFor } from "../helpers/wait.ts";
 
 const dir = tempDir("faultline-intake-file-");
 afterAll(dir.cleanup);
@@ -144,25 +146,31 @@ describe("the store over the file", () => {
     expect(count(stateDir, "events")).toBe(4);
   });
 
-  test("a file whose every line is built is emptied past its bound; seqs go on above the mark", () => {
+  test("a file whose every line is built is retired past its bound and removed once the database is synced; seqs go on above the mark", async () => {
     const stateDir = freshStateDir();
-    const store = openStore(stateDir, { intakeFileBytes: { reset: 0, rotate: 1 << 30 } });
+    const bytes = { reset: 0, rotate: 1 << 30 };
+    const store = openStore(stateDir, { intakeFileBytes: bytes });
     try {
       store.journal.append(items(3, 3));
-      expect(statSync(intakePath(stateDir)).size).toBeGreaterThan(0);
       store.journal.build(2);
-      expect(statSync(intakePath(stateDir)).size).toBeGreaterThan(0); // one line still waits
+      expect(existsSync(rotatedIntakePath(stateDir))).toBe(false); // one line still waits
       store.journal.build(10);
-      expect(statSync(intakePath(stateDir)).size).toBe(0);
+      expect(statSync(intakePath(stateDir)).size).toBe(0); // a new file
       expect(intakeMark(stateDir)).toBe(3);
+      await waitFor("the retired file removed", () => !existsSync(rotatedIntakePath(stateDir)));
+      store.journal.append(items(1, 100, 10));
+      store.journal.build(10);
+      store.close(); // closed before its removal: the retired file is left to the next open
     } finally {
       store.close();
     }
-    const reopened = openStore(stateDir, { intakeFileBytes: { reset: 0, rotate: 1 << 30 } });
+    expect(existsSync(rotatedIntakePath(stateDir))).toBe(true);
+    const reopened = openStore(stateDir, { intakeFileBytes: bytes });
     try {
-      expect(count(stateDir, "events")).toBe(3); // nothing built again
-      reopened.journal.append(items(1, 100, 10));
-      expect(seqsInFiles(stateDir)).toEqual([4]);
+      expect(count(stateDir, "events")).toBe(4); // nothing built again
+      await waitFor("the retired file removed", () => !existsSync(rotatedIntakePath(stateDir)));
+      reopened.journal.append(items(1, 100, 20));
+      expect(seqsInFiles(stateDir)).toEqual([5]);
     } finally {
       reopened.close();
     }
@@ -180,33 +188,39 @@ describe("the store over the file", () => {
     expect(count(stateDir, "events")).toBe(5);
   });
 
-  test("past its bound with entries waiting the file is renamed; the renamed one is built first and removed once built", () => {
+  test("past its bound with entries waiting the file is retired; the retired one is built first and removed once built", async () => {
     const stateDir = freshStateDir();
     const bytes = { reset: 1 << 30, rotate: 1 };
     const store = openStore(stateDir, { intakeFileBytes: bytes });
-    store.journal.append(items(4, 2)); // c0/f0, c1/f1 twice: renamed after this append
+    store.journal.append(items(4, 2)); // c0/f0, c1/f1 twice: retired after this append
     expect(existsSync(rotatedIntakePath(stateDir))).toBe(true);
     expect(statSync(intakePath(stateDir)).size).toBe(0);
-    store.journal.append(items(4, 2, 4)); // the same two faults again, in the new file
+    store.journal.append(items(4, 2, 4)); // the same two faults again, in the new file (one retired at a time)
     expect(seqsInFiles(stateDir)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     store.journal.build(3);
-    expect(existsSync(rotatedIntakePath(stateDir))).toBe(true); // seq 4 still waits in it
-    store.close(); // closed with five waiting, as a crash leaves it
+    store.close(); // closed with five waiting (one in the retired file), as a crash leaves it
+    expect(existsSync(rotatedIntakePath(stateDir))).toBe(true);
 
     const reopened = openStore(stateDir, { intakeFileBytes: bytes });
     try {
-      expect(existsSync(rotatedIntakePath(stateDir))).toBe(false);
       expect(count(stateDir, "events")).toBe(8);
-      // Built in order, each repeat joined: two incidents of four events each.
+      // Built in the order received (the retired file first): each repeat joined, the events' ids in order.
       expect(reopened.list({ limit: 10 }).map((i) => [i.cluster, i.fault_id, i.count])).toEqual([
         ["c1", "f1", 4],
         ["c0", "f0", 4],
       ]);
-      // The file (built lines 5-8) past its bound again: renamed with the new line, removed once it is built.
+      const db = new Database(join(stateDir, "faultline.db"), { readonly: true });
+      const received = db.query<{ ms: number }, []>("SELECT received_ms AS ms FROM events ORDER BY id").all();
+      db.close();
+      expect(received.map((row) => row.ms - Date.parse("2026-11-27T03:05:00.000Z"))).toEqual([
+        0, 1, 2, 3, 4, 5, 6, 7,
+      ]);
+      await waitFor("the retired file removed", () => !existsSync(rotatedIntakePath(stateDir)));
+      // The file (built lines 5-8) past its bound again: retired with the new line, removed once it is built.
       reopened.journal.append(items(1, 100, 20));
       expect(seqsInFiles(stateDir)).toEqual([5, 6, 7, 8, 9]);
       expect(reopened.journal.build(10)).toHaveLength(1);
-      expect(existsSync(rotatedIntakePath(stateDir))).toBe(false);
+      await waitFor("the retired file removed", () => !existsSync(rotatedIntakePath(stateDir)));
       expect(seqsInFiles(stateDir)).toEqual([]);
     } finally {
       reopened.close();

@@ -214,8 +214,8 @@ test("another process opening the file builds what waits (as after a crash); thi
     other.close();
     expect(count(stateDir, "events")).toBe(10);
     expect(count(stateDir, "journal")).toBe(0);
-    // Appended after the table was emptied, before this store built its stale entries: new seqs
-    // (AUTOINCREMENT), so the stale ones are known as built elsewhere and only the new are built.
+    // Appended after the other store built them, before this store built its stale entries: new seqs
+    // (above its own last), and the mark says the stale ones were built elsewhere: only the new are built.
     running.journal.append(items(4, 100, 10));
     const built = running.journal.build(100);
     expect(built.map((r) => [r.incident.fault_id, r.created])).toEqual([
