@@ -209,27 +209,24 @@ export function transformBody(
         while (!passed && !finished) {
           const held = watch?.ready?.();
           if (held) await held;
-          let read: ChunksRead;
+          let read: Awaited<ReturnType<typeof reader.read>>;
           try {
-            const next = readChunks(reader);
-            read = next instanceof Promise ? await next : next; // no await (a microtask) when it has them
+            read = await reader.read();
           } catch (error) {
             watch?.broke?.(error);
             throw error;
           }
-          try {
-            for (const chunk of read.value) {
-              step(chunk, out);
-              if (finished) return;
-            }
-          } catch (error) {
-            stopSource(error);
-            throw error;
-          }
-          if (read.done) {
+          const { done, value } = read;
+          if (done) {
             watch?.ended?.();
             controller.close();
             return;
+          }
+          try {
+            step(value, out);
+          } catch (error) {
+            stopSource(error);
+            throw error;
           }
         }
       },
@@ -237,32 +234,6 @@ export function transformBody(
     },
     { highWaterMark: 0 },
   );
-}
-
-/** What one read of a body gave: the chunks it held (maybe none), and whether it has ended (Bun's `readMany` result). */
-interface ChunksRead {
-  value: readonly Uint8Array[];
-  done: boolean;
-}
-
-/** A reader that can hand over every chunk it holds at once (Bun's `readMany`). */
-interface ManyReader {
-  readMany(): ChunksRead | Promise<ChunksRead>;
-}
-
-/**
- * The next chunks of `reader`: on Bun every chunk already queued at once, without a promise when some
- * are (`readMany`: a burst's chunks pile up in a connection's queue, and each `read` cost a promise and
- * the stream's bookkeeping); elsewhere one `read`.
- */
-function readChunks(reader: {
-  read(): Promise<{ done: boolean; value?: Uint8Array | undefined }>;
-}): ChunksRead | Promise<ChunksRead> {
-  const many = reader as unknown as Partial<ManyReader>;
-  if (typeof many.readMany === "function") return many.readMany();
-  return reader
-    .read()
-    .then(({ done, value }) => ({ value: done || value === undefined ? [] : [value], done }));
 }
 
 /**

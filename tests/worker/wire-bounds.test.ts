@@ -116,38 +116,6 @@ describe("boundSseStream", () => {
     }
   });
 
-  test("the same events whether the reader hands over every queued chunk at once (Bun's readMany) or one per read", async () => {
-    const events = 'data: {"a":1}\n\ndata: [[[[[[]]]]]]\n\nevent: message\ndata: [1,\ndata: 2]\n\n';
-    const chunks: string[] = [];
-    for (let i = 0; i < events.length; i += 5) chunks.push(events.slice(i, i + 5));
-    const read = async (stream: ReadableStream<Uint8Array>) => {
-      const refused: Refusal[] = [];
-      const body = boundSseStream(stream, { maxBytes: 100, maxDepth: 4 }, (reason) => refused.push(reason));
-      return { text: await new Response(body).text(), refused };
-    };
-    const many = await read(streamOf(chunks));
-    // A reader without readMany, as on Deno: one chunk per read.
-    const one = streamOf(chunks);
-    const getReader = one.getReader.bind(one);
-    Object.assign(one, {
-      getReader: () => {
-        const reader = getReader();
-        return {
-          read: () => reader.read(),
-          cancel: (reason?: unknown) => reader.cancel(reason),
-          closed: reader.closed,
-        };
-      },
-    });
-    expect(typeof (streamOf([]).getReader() as unknown as { readMany?: unknown }).readMany).toBe("function");
-    const single = await read(one);
-    expect(many).toEqual({
-      text: 'data: {"a":1}\n\nevent: message\ndata: [1,\ndata: 2]\n\n',
-      refused: ["too_deep"],
-    });
-    expect(single).toEqual(many);
-  });
-
   test("CRLF and CR line endings end events too", async () => {
     const text = 'data: {"a":1}\r\n\r\ndata: {"b":2}\r\rdata: [[[[[[]]]]]]\r\n\r\ndata: 3\n\n';
     const { text: out, refused } = await throughSse([text.slice(0, 17), text.slice(17)]);
