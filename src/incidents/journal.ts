@@ -7,7 +7,7 @@
  * event, their indexes, and the store's JavaScript), and a few events per transaction cost about twice
  * per event what a few dozen do. The sink (`src/pipeline/sink.ts`) appends every batch, so an event is
  * durable within the fan-in's few milliseconds, and decides when to build: a burst once it has passed, a
- * steady rate's appends every 50 ms (up to 4096 events a transaction). An append to the file is one
+ * steady rate's appends every 100 ms (up to 4096 events a transaction). An append to the file is one
  * `write(2)`; as a row of `event_log` it was a SQLite transaction of its own (~25 µs an event at a steady
  * rate), whose pages the build's delete and the checkpoint wrote again.
  *
