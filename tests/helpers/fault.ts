@@ -32,6 +32,20 @@ export function makeFault(overrides: FaultOverrides = {}): FaultEvent {
   };
 }
 
+/**
+ * Event `n` of a numbered series: fault `f<n % faults>` (its resource `pod-<n % faults>`) on cluster
+ * `c<n % 2>`, received `n` ms after `startIso`: a journal's or a store's stream of events with repeats.
+ */
+export function numberedFault(n: number, faults: number, startIso: string): FaultEvent {
+  const at = new Date(Date.parse(startIso) + n).toISOString();
+  return makeFault({
+    cluster: `c${n % 2}`,
+    fault_id: `f${n % faults}`,
+    at,
+    resource: { name: `pod-${n % faults}` },
+  });
+}
+
 /** An agent run's outcome fixture: exited 0 after one second, with `overrides` applied. */
 export function makeOutcome(overrides: Partial<AgentOutcome> = {}): AgentOutcome {
   return {

@@ -21,7 +21,7 @@ import { MIGRATIONS } from "../../src/incidents/schema.ts";
 import type { IncidentStoreOptions } from "../../src/incidents/settings.ts";
 import { SqliteStore } from "../../src/incidents/store.ts";
 import { openSqlite } from "../../src/runtime/sqlite.ts";
-import { makeFault } from "../helpers/fault.ts";
+import { numberedFault } from "../helpers/fault.ts";
 import { intakeMark, intakePath, intakeWaiting, rotatedIntakePath } from "../helpers/intake.ts";
 import { tempDir } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
@@ -42,13 +42,7 @@ function openStore(stateDir: string, options: IncidentStoreOptions = {}): Sqlite
 
 /** Event `n` of fault `f<n % faults>` on cluster `c<n % 2>`, received at 03:05:00 + n ms. */
 function fault(n: number, faults: number): FaultEvent {
-  const at = new Date(Date.parse("2026-11-27T03:05:00.000Z") + n).toISOString();
-  return makeFault({
-    cluster: `c${n % 2}`,
-    fault_id: `f${n % faults}`,
-    at,
-    resource: { name: `pod-${n % faults}` },
-  });
+  return numberedFault(n, faults, "2026-11-27T03:05:00.000Z");
 }
 
 /** Items `from`..`from + count - 1`, all for triage. */

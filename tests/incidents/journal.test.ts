@@ -13,7 +13,7 @@ import type { FaultEvent } from "../../src/events/fault.ts";
 import type { IngestItem, IngestResult } from "../../src/incidents/model.ts";
 import { StoreError } from "../../src/incidents/model.ts";
 import { SqliteStore } from "../../src/incidents/store.ts";
-import { makeFault } from "../helpers/fault.ts";
+import { numberedFault } from "../helpers/fault.ts";
 import { intakePath, intakeWaiting } from "../helpers/intake.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
@@ -35,13 +35,7 @@ function openStore(stateDir: string): SqliteStore {
 
 /** Event `n` of fault `f<n % faults>` on cluster `c<n % 2>`, received at 03:05:00 + n ms. */
 function fault(n: number, faults: number): FaultEvent {
-  const at = new Date(Date.parse("2026-11-25T03:05:00.000Z") + n).toISOString();
-  return makeFault({
-    cluster: `c${n % 2}`,
-    fault_id: `f${n % faults}`,
-    at,
-    resource: { name: `pod-${n % faults}` },
-  });
+  return numberedFault(n, faults, "2026-11-25T03:05:00.000Z");
 }
 
 /** Items 0..count-1, every third skipped as below threshold, the rest for triage. */
