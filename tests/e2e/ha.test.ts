@@ -306,10 +306,12 @@ notify:
       const four = [...alive, "s3"];
       const moving = [...keysOwnedBy("s3", CLUSTERS, four)];
       expect(moving.length).toBeGreaterThan(0);
-      // Each delivered to a live subscription: on a loaded machine a session may be reconnecting just then,
-      // and a fault injected meanwhile reaches none (seen once in 4 runs beside two busy loops).
+      // Each delivered to at most one live subscription. On a loaded machine a session may be reconnecting
+      // just then (seen in CI, and once in 4 runs beside two busy loops): a fault injected meanwhile reaches
+      // none, and the reconnected session's backfill lists it (the simulator records every fault), so it is
+      // stored all the same: the waits below count what was stored, not what was pushed.
       await waitOneSubscriptionEach("one subscription each before the hand-over");
-      for (const c of moving) expect(sim.inject(c, { name: `h-${c}` })).toBe(1);
+      for (const c of moving) expect(sim.inject(c, { name: `h-${c}` })).toBeLessThanOrEqual(1);
       await waitFor(
         "the faults before the hand-over stored",
         async () => {
@@ -331,7 +333,7 @@ notify:
         250,
       );
       await waitOneSubscriptionEach("one subscription each with the 4th");
-      for (const c of moving) expect(sim.inject(c, { name: `h-${c}` })).toBe(1);
+      for (const c of moving) expect(sim.inject(c, { name: `h-${c}` })).toBeLessThanOrEqual(1); // as above
       for (let round = 8; round < 10; round++) inject(round);
 
       const settlingFrom = Date.now();
