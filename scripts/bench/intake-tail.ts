@@ -37,6 +37,7 @@ export class IntakeTail {
   #partial = "";
   #lastSeq = 0;
 
+  /** A reader of the journal file of the database `dbFile` (`<dbFile>-intake`), from its beginning. */
   constructor(dbFile: string) {
     this.#path = `${dbFile}${INTAKE_SUFFIX}`;
   }
@@ -70,6 +71,7 @@ export class IntakeTail {
     return lastSeqIn(this.#path) || lastSeqIn(`${dbFile}${ROTATED_SUFFIX}`);
   }
 
+  /** Closes the file it holds open, if any. */
   close(): void {
     this.#close();
   }

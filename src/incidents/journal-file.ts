@@ -145,6 +145,7 @@ export function readIntakeFile(path: string, afterSeq = 0): IntakeFileContents {
  * ```
  */
 export class IntakeFile {
+  /** Where the file is. */
   readonly path: string;
   #fd: number;
   #size: number;
