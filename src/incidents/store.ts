@@ -196,18 +196,18 @@ export class SqliteStore implements IncidentStore {
   static open(stateDir: string, options: IncidentStoreOptions = {}): SqliteStore {
     const settings = resolveSettings(options);
     const { db, file } = openStoreDatabase(stateDir, options.minFreeBytes ?? DEFAULT_MIN_FREE_BYTES);
-    let store: SqliteStore | undefined;
+    let journal: IntakeJournal | undefined;
     try {
-      store = new SqliteStore(db, file, settings);
-      const opened = store;
-      opened.#write("record the start-up", () => {
-        opened.#statements.recordOpened.run({ now: settings.now().toISOString() });
+      const store = new SqliteStore(db, file, settings);
+      journal = store.#journal;
+      store.#write("record the start-up", () => {
+        store.#statements.recordOpened.run({ now: settings.now().toISOString() });
       });
-      if (options.buildJournal) opened.#buildLeftovers();
-      if (options.checkpointInThread) opened.#checkpointer = Checkpointer.start(db, file);
-      return opened;
+      if (options.buildJournal) store.#buildLeftovers();
+      if (options.checkpointInThread) store.#checkpointer = Checkpointer.start(db, file);
+      return store;
     } catch (error) {
-      if (store !== undefined) store.#journal.finalize(); // its file, if the journal opened it
+      journal?.finalize(); // its file, if the journal opened it
       db.close();
       throw toStoreError(file, "cannot write to the database", error);
     }
