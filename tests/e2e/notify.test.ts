@@ -216,12 +216,15 @@ test("a fault is triaged, its summary is in /incidents/:id, and Slack, a signed 
     expect(new Set(flaky.map((r) => r.body)).size).toBe(1);
     // The Retry-After was honoured: the attempt after the 429 came at least a second later (backoff alone: 0.2 s).
     expect((flaky[2]?.at ?? 0) - (flaky[1]?.at ?? 0)).toBeGreaterThanOrEqual(950);
-    expect(
-      countState(
-        state,
-        "SELECT count(*) n FROM notifications WHERE sink = 'flaky' AND status = 'sent' AND attempts = 4",
-      ),
-    ).toBe(1);
+    // The receiver saw the 200 before faultline recorded it: wait for the outbox to say sent.
+    await waitFor(
+      "flaky message recorded sent after 4 attempts",
+      () =>
+        countState(
+          state,
+          "SELECT count(*) n FROM notifications WHERE sink = 'flaky' AND status = 'sent' AND attempts = 4",
+        ) === 1,
+    );
 
     // A sink that never accepts: dead-letter after max_attempts, in the API and the metrics.
     const dead = await waitFor("dead-letter", async () => {
