@@ -36,7 +36,7 @@ import {
 import { medianThreads } from "./bench/burst-stats.ts";
 import { type BurstPhase, type BurstPlan, baselineBursts, faultlineBursts } from "./bench/bursts.ts";
 import { wallMs } from "./bench/context.ts";
-import { healthSummary, type ObservedEvent, openStoredEvents } from "./bench/measure.ts";
+import { healthSummary, type ObservedEvent, openStoredEvents, type StoredEvents } from "./bench/measure.ts";
 import { type BenchOptions, parseOptions, USAGE } from "./bench/options.ts";
 import {
   type JsonLineChild,
@@ -122,11 +122,14 @@ async function listEventsCalls(sim: SimHandle, n: number): Promise<number> {
   return Number(stats.list_events_calls);
 }
 
-/** Waits until the first `n` clusters have `n` open event streams; returns the simulator's counts. */
-async function waitForStreams(sim: SimHandle, n: number, notes: string[]): Promise<void> {
+/**
+ * Waits until `n` clusters (the first `n`, or from index `from`) have `n` open event streams; notes what
+ * falls short.
+ */
+async function waitForStreams(sim: SimHandle, n: number, notes: string[], from = 0): Promise<void> {
   const deadline = Date.now() + 15_000;
   for (;;) {
-    const stats = await sim.child.request({ cmd: "stats", clusters: n }, 10_000);
+    const stats = await sim.child.request({ cmd: "stats", clusters: n, from }, 10_000);
     const streams = Number(stats.streams);
     if (streams >= n) {
       if (Number(stats.subscriptions) !== n)
@@ -170,14 +173,27 @@ function httpLimitFor(clusters: number): number {
   return Math.max(BUN_DEFAULT_MAX_HTTP_REQUESTS, requiredHttpRequests(clusters));
 }
 
-async function runFaultline(
+/** A faultline process the bench started, with where to reach and read it. */
+interface FaultlineRun {
+  child: JsonLineChild;
+  stateDir: string;
+  /** Its health server's base URL. */
+  base: string;
+  spawnedMs: number;
+}
+
+/**
+ * Writes a config for `n` simulated clusters (the first `n`, or from index `from`) and starts faultline
+ * on it (pinned to CPU 1).
+ */
+async function startFaultline(
   sim: SimHandle,
   n: number,
   options: BenchOptions,
   dir: string,
-  result: RunResult,
-  kind: RunKind = "full",
-): Promise<void> {
+  kind: RunKind | "alternating",
+  from = 0,
+): Promise<FaultlineRun> {
   const runDir = join(dir, `faultline-${n}-${kind}`);
   const stateDir = join(runDir, "state");
   mkdirSync(runDir, { recursive: true });
@@ -186,7 +202,7 @@ async function runFaultline(
   const port = await freePort();
   const config = {
     clusters: sim.clusters
-      .slice(0, n)
+      .slice(from, from + n)
       .map(({ name, endpoint }) => ({ name, mcp_endpoint: endpoint, kubeconfig })),
     subscribe: { mode: "faults" },
     ping: { interval_seconds: PING_SECONDS },
@@ -216,7 +232,6 @@ async function runFaultline(
     );
   }
 
-  const listed0 = await listEventsCalls(sim, n);
   const spawnedMs = wallMs();
   const child = spawnChild(
     "faultline",
@@ -233,23 +248,41 @@ async function runFaultline(
       ...(options.logDir ? { logFile: join(options.logDir, `faultline-${n}-${kind}.log`) } : {}),
     },
   );
+  return { child, stateDir, base, spawnedMs };
+}
+
+/** Polls faultline's GET /health every 25 ms until all `n` clusters are active; resolves with that time. */
+async function waitFaultlineActive(run: FaultlineRun, n: number): Promise<number> {
+  const deadline = run.spawnedMs + 120_000;
+  for (;;) {
+    if (run.child.exited) throw new Error(`faultline exited during start-up\n${run.child.tail()}`);
+    const probe = wallMs();
+    const summary = await healthSummary(run.base);
+    if (summary && summary.active >= n) return probe;
+    if (probe > deadline)
+      throw new Error(`not all active after 120 s (${summary?.active ?? "?"}/${n})\n${run.child.tail()}`);
+    await Bun.sleep(25);
+  }
+}
+
+async function runFaultline(
+  sim: SimHandle,
+  n: number,
+  options: BenchOptions,
+  dir: string,
+  result: RunResult,
+  kind: RunKind = "full",
+): Promise<void> {
+  const listed0 = await listEventsCalls(sim, n);
+  const started = await startFaultline(sim, n, options, dir, kind);
+  const { child, stateDir, spawnedMs } = started;
   try {
-    // Time to all active.
-    const deadline = spawnedMs + 120_000;
-    for (;;) {
-      if (child.exited) throw new Error(`faultline exited during start-up\n${child.tail()}`);
-      const probe = wallMs();
-      const summary = await healthSummary(base);
-      if (summary && summary.active >= n) {
-        if (kind === "startup") result.all_active_hold_s = (probe - spawnedMs) / 1000;
-        else result.all_active_s = (probe - spawnedMs) / 1000;
-        break;
-      }
-      if (probe > deadline)
-        throw new Error(`not all active after 120 s (${summary?.active ?? "?"}/${n})\n${child.tail()}`);
-      await Bun.sleep(25);
+    const activeMs = await waitFaultlineActive(started, n);
+    if (kind === "startup") {
+      result.all_active_hold_s = (activeMs - spawnedMs) / 1000;
+      return;
     }
-    if (kind === "startup") return;
+    result.all_active_s = (activeMs - spawnedMs) / 1000;
     result.cpu_startup_s = readCpuSeconds(child.pid);
     result.threads.startup = threadCpuDelta({}, readThreadCpu(child.pid));
     await Bun.sleep(options.settleMs);
@@ -327,6 +360,22 @@ async function runFaultline(
 // The baseline
 // ---------------------------------------------------------------------------------------------------------------
 
+/** Starts the baseline on the first `n` clusters of `endpointsFile` (pinned to CPU 1). */
+function startBaseline(n: number, options: BenchOptions, endpointsFile: string): JsonLineChild {
+  const argv = [
+    ...scriptCommand(options.runtime, join(ROOT, "scripts/baseline.ts")),
+    "--endpoints-file",
+    endpointsFile,
+    "--count",
+    String(n),
+  ];
+  return spawnChild("baseline", pinned([...argv, "--ping-seconds", String(PING_SECONDS)], 1, options), {
+    cwd: ROOT,
+    env: { [HTTP_LIMIT_VARIABLE]: String(httpLimitFor(n)) },
+    stdin: true,
+  });
+}
+
 async function runBaseline(
   sim: SimHandle,
   n: number,
@@ -336,18 +385,7 @@ async function runBaseline(
   kind: RunKind = "full",
 ): Promise<void> {
   const spawnedMs = wallMs();
-  const argv = [
-    ...scriptCommand(options.runtime, join(ROOT, "scripts/baseline.ts")),
-    "--endpoints-file",
-    endpointsFile,
-    "--count",
-    String(n),
-  ];
-  const child = spawnChild(
-    "baseline",
-    pinned([...argv, "--ping-seconds", String(PING_SECONDS)], 1, options),
-    { cwd: ROOT, env: { [HTTP_LIMIT_VARIABLE]: String(httpLimitFor(n)) }, stdin: true },
-  );
+  const child = startBaseline(n, options, endpointsFile);
   let failures = 0;
   const unlisten = child.onLine((line) => {
     if (line.type === "failed") failures++;
@@ -397,6 +435,112 @@ async function runBaseline(
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Side by side
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * The steady phase's CPU in alternating windows: faultline on `n` clusters and the baseline on `n` others
+ * (the simulator's clusters `n`…`2n-1`), both running at once, each idle while the other's window runs.
+ * Both are first warmed with the full runs' bursts (not recorded), then round i runs one steady window of each (`options.seconds` at `options.rate`, each until faultline built
+ * every fault or the baseline received every one), faultline first in even rounds and the baseline first
+ * in odd ones, and reads the CPU of the system whose window it is. The two windows of a round are seconds
+ * apart, so a spell of the machine (minutes long) falls on both: round i's ratio compares like with like.
+ */
+async function runAlternating(
+  sim: SimHandle,
+  n: number,
+  options: BenchOptions,
+  dir: string,
+  f: RunResult,
+  b: RunResult,
+): Promise<void> {
+  const endpointsFile = join(dir, `endpoints-alternating-${n}.json`);
+  writeFileSync(endpointsFile, JSON.stringify({ clusters: sim.clusters.slice(n, 2 * n) }));
+  const faultline = await startFaultline(sim, n, options, dir, "alternating");
+  let baseline: JsonLineChild | null = null;
+  try {
+    await waitFaultlineActive(faultline, n);
+    baseline = startBaseline(n, options, endpointsFile);
+    await baseline.waitForLine("all active", (line) => line.type === "active", 120_000);
+    await Bun.sleep(options.settleMs);
+    await waitForStreams(sim, n, f.notes);
+    await waitForStreams(sim, n, b.notes, n);
+    const events = openStoredEvents(join(faultline.stateDir, DB_FILE));
+    try {
+      // Warmed as in the full runs, where the steady phase follows the bursts: the same bursts, not
+      // recorded (a process fresh from start-up pays its JIT's first compilations in its first window).
+      const warm = (prefix: string, from: number): BurstPlan => ({
+        ...burstPlan(sim, n, options, prefix),
+        from,
+      });
+      await faultlineBursts(warm(`a${n}fwarm`, 0), faultline.child.pid, events);
+      await baselineBursts(warm(`a${n}bwarm`, n), baseline);
+      const windows = alternatingWindows(sim, n, options);
+      const faultlineRun = { pid: faultline.child.pid, events };
+      for (let round = 0; round < options.alternate; round++) {
+        const runFaultlineWindow = () => windows.faultline(round, faultlineRun, f);
+        const runBaselineWindow = () => windows.baseline(round, baseline as JsonLineChild, b);
+        const order =
+          round % 2 === 0 ? [runFaultlineWindow, runBaselineWindow] : [runBaselineWindow, runFaultlineWindow];
+        for (const window of order) {
+          await window();
+          await Bun.sleep(500);
+        }
+      }
+    } finally {
+      events.close();
+    }
+  } finally {
+    await baseline?.stop(10_000);
+    await faultline.child.stop(15_000);
+  }
+}
+
+/**
+ * One steady window of each system for {@link runAlternating}: faultline's on clusters 0…n-1 (its CPU
+ * read once it built every fault of the window), the baseline's on n…2n-1 (once it received every one);
+ * each appends its CPU seconds to its result's `cpu_steady_alternating_s`.
+ */
+function alternatingWindows(sim: SimHandle, n: number, options: BenchOptions) {
+  const expected = Math.round(options.rate * options.seconds);
+  const steady = (tag: string, from: number) =>
+    sim.child.request(
+      { cmd: "steady", clusters: n, from, rate: options.rate, seconds: options.seconds, tag },
+      120_000,
+    );
+  return {
+    async faultline(round: number, run: { pid: number; events: StoredEvents }, result: RunResult) {
+      const tag = `a${n}f${round}`;
+      run.events.skipToEnd();
+      const cpu0 = readCpuSeconds(run.pid) ?? 0;
+      let repliedAt = 0;
+      const sent = steady(tag, 0).finally(() => {
+        repliedAt = wallMs();
+      });
+      let built = 0;
+      while (built < expected && (repliedAt === 0 || wallMs() - repliedAt < 5000)) {
+        for (const event of run.events.readNew(wallMs())) if (event.tag === tag && event.built) built++;
+        await Bun.sleep(1);
+      }
+      await sent;
+      result.cpu_steady_alternating_s.push((readCpuSeconds(run.pid) ?? 0) - cpu0);
+      if (built < expected) result.notes.push(`alternating round ${round + 1}: ${built}/${expected} built`);
+    },
+    async baseline(round: number, child: JsonLineChild, result: RunResult) {
+      const tag = `a${n}b${round}`;
+      const cpu0 = readCpuSeconds(child.pid) ?? 0;
+      const received = child
+        .request({ cmd: "expect", tag, count: expected }, 120_000)
+        .then(() => true)
+        .catch(() => false);
+      await steady(tag, n);
+      const all = await Promise.race([received, Bun.sleep(5000).then(() => false)]);
+      result.cpu_steady_alternating_s.push((readCpuSeconds(child.pid) ?? 0) - cpu0);
+      if (!all) result.notes.push(`alternating round ${round + 1}: not every fault received`);
+    },
+  };
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Main
 // ---------------------------------------------------------------------------------------------------------------
@@ -445,7 +589,9 @@ async function main(argv: string[]): Promise<number> {
   try {
     const maxN = Math.max(...options.sizes);
     progress(`starting the simulator with ${maxN} clusters`);
-    sim = await startSim(maxN, options);
+    // The alternating windows run the baseline on clusters of its own, past faultline's.
+    const alternating = options.alternate > 0 && options.systems.length === 2;
+    sim = await startSim(alternating ? 2 * maxN : maxN, options);
     if (options.compiled) {
       const binary = join(dir, "bin", "faultline");
       progress(`building ${binary}`);
@@ -460,7 +606,7 @@ async function main(argv: string[]): Promise<number> {
       options.binary = binary;
     }
     const endpointsFile = join(dir, "endpoints.json");
-    writeFileSync(endpointsFile, JSON.stringify({ clusters: sim.clusters }));
+    writeFileSync(endpointsFile, JSON.stringify({ clusters: sim.clusters.slice(0, maxN) }));
     console.log(
       `faultline benchmark: sizes ${options.sizes.join(", ")}; ${options.bursts} burst(s) of ${options.burst} faults (median used); steady ${options.rate}/s for ${options.seconds} s; settle ${options.settleMs / 1000} s`,
     );
@@ -486,6 +632,18 @@ async function main(argv: string[]): Promise<number> {
     for (const n of options.sizes) {
       const perN = options.systems.map((system) => emptyResult(system, n));
       for (const result of perN) await run(result, "full");
+      const f = perN.find((r) => r.system === "faultline");
+      const b = perN.find((r) => r.system === "baseline");
+      if (options.alternate > 0 && f && b) {
+        progress(`N=${n}: the steady phase in ${options.alternate} round(s) of alternating windows`);
+        try {
+          await runAlternating(running, n, options, dir, f, b);
+        } catch (error) {
+          f.notes.push(`alternating windows failed: ${errorMessage(error)}`);
+          progress(`N=${n}: alternating windows failed: ${errorMessage(error)}`);
+        }
+        await Bun.sleep(500);
+      }
       if (options.hold) {
         await holdHeaders(running, true);
         for (const result of perN) await run(result, "startup");

@@ -16,8 +16,10 @@ export const BURST_SETTLE_MS = 1000;
 export interface BurstPlan {
   /** The simulator process (scripts/bench/sim-process.ts). */
   sim: JsonLineChild;
-  /** Clusters the faults are spread over, round-robin (the simulator's first N). */
+  /** Clusters the faults are spread over, round-robin (the simulator's first N, or N from {@link from}). */
   clusters: number;
+  /** Index of the first of those clusters among the simulator's (default 0). */
+  from?: number;
   /** Faults a burst (K). */
   perBurst: number;
   /** Bursts (B). */
@@ -78,7 +80,7 @@ export function faultlineBursts(plan: BurstPlan, pid: number, stored: StoredEven
     const baseCount = await stored.count();
     const baseBuilt = await stored.built();
     const sent = plan.sim.request(
-      { cmd: "burst", clusters: plan.clusters, total: plan.perBurst, tag },
+      { cmd: "burst", clusters: plan.clusters, from: plan.from ?? 0, total: plan.perBurst, tag },
       120_000,
     );
     const wait = await waitForCount(stored.count, baseCount, plan.perBurst, 5, 10_000);
@@ -115,7 +117,7 @@ export function baselineBursts(plan: BurstPlan, baseline: JsonLineChild): Promis
     const threads0 = readThreadCpu(pid);
     const reached = baseline.request({ cmd: "expect", tag, count: plan.perBurst }, 60_000).catch(() => null);
     const reply = await plan.sim.request(
-      { cmd: "burst", clusters: plan.clusters, total: plan.perBurst, tag },
+      { cmd: "burst", clusters: plan.clusters, from: plan.from ?? 0, total: plan.perBurst, tag },
       120_000,
     );
     const got = await reached;

@@ -15,7 +15,11 @@ export const USAGE = `Usage: bun scripts/bench.ts [options]   (or: deno run -A s
                         median burst, and every burst's figure is printed
   --rate R              steady rate, faults per second (default 1000)
   --seconds S           steady phase length (default 5)
-  --only SYSTEM         run only faultline or only baseline (no ratios)
+  --alternate R         after each N's full runs, R rounds of steady windows alternated between the two
+                        systems, both running (each on N clusters of its own, warmed with the bursts),
+                        one window each per round seconds apart, so a spell of the machine falls on both
+                        (default 5; --quick 1; 0 skips them; the simulator then runs 2 × the largest N)
+  --only SYSTEM         run only faultline or only baseline (no ratios, no alternating rounds)
   --runtime bun|deno    run faultline and the baseline under Bun (default) or Deno (\`deno run -A\`); the
                         simulator always runs under Bun, so the load is the same
   --idle-seconds S      idle phase length: every cluster subscribed, pings only (default 30; --quick 10)
@@ -46,6 +50,8 @@ export interface BenchOptions {
   bursts: number;
   rate: number;
   seconds: number;
+  /** Rounds of alternating steady windows (0: none). */
+  alternate: number;
   settleMs: number;
   systems: SystemName[];
   workersMax: number | null;
@@ -84,6 +90,7 @@ export function parseOptions(argv: string[]): BenchOptions | null {
       bursts: { type: "string" },
       rate: { type: "string" },
       seconds: { type: "string" },
+      alternate: { type: "string" },
       only: { type: "string" },
       runtime: { type: "string" },
       "idle-seconds": { type: "string" },
@@ -138,6 +145,7 @@ export function parseOptions(argv: string[]): BenchOptions | null {
     bursts: positiveInteger(values.bursts, "--bursts", quick ? 1 : 3),
     rate: positive(values.rate, "--rate", 1000),
     seconds: positive(values.seconds, "--seconds", quick ? 2 : 5),
+    alternate: values.alternate === "0" ? 0 : positiveInteger(values.alternate, "--alternate", quick ? 1 : 5),
     settleMs: quick ? 1000 : 2000,
     systems: only ? [only] : ["faultline", "baseline"],
     workersMax:

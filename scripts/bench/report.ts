@@ -1,5 +1,5 @@
 /** The benchmark's report: a table per fleet size, the targets of issue 14 and what each figure measures. */
-import { burstLines, formatEach } from "./burst-stats.ts";
+import { burstLines, formatEach, medianAndEach } from "./burst-stats.ts";
 import { type RunResult, SETTLE_AFTER_LOAD_MS } from "./results.ts";
 import type { StoreBenchResult } from "./store-bench.ts";
 
@@ -40,6 +40,11 @@ const ROWS: Row[] = [
   { label: "  CPU burst, first burst (s)", pick: (r) => r.bursts[0]?.cpu_s, digits: 2 },
   { label: "CPU per burst event, median (µs)", pick: (r) => r.burst?.cpu_us_per_event, digits: 1 },
   { label: "CPU steady phase (s)", pick: (r) => r.cpu_steady_s, digits: 2 },
+  {
+    label: "CPU steady, alternating windows, median (s)",
+    pick: (r) => medianAndEach(r.cpu_steady_alternating_s).median,
+    digits: 2,
+  },
   { label: "CPU idle, pings only (s per minute)", pick: (r) => r.cpu_idle_per_min, digits: 2 },
   { label: "RSS after load (MB)", pick: (r) => r.rss_after_mb, digits: 1 },
   {
@@ -85,6 +90,11 @@ export function table(n: number, results: RunResult[]): string {
       lines.push(`${r.system} CPU s by thread, ${phase}: ${describe(r.threads[phase])}`);
   }
   for (const r of results) if (r.burst) lines.push(...burstLines(r.system, r.burst));
+  const windows = alternatingRatios(f, b);
+  if (windows.length > 0)
+    lines.push(
+      `CPU steady, alternating windows (s), faultline/baseline in each round: ${windows.map((w) => `${w.f.toFixed(2)}/${w.b.toFixed(2)} ${w.ratio.toFixed(2)}×`).join(", ")}`,
+    );
   for (const r of results) {
     const rate = r.steady_rate ? `, steady rate achieved ${r.steady_rate.toFixed(0)}/s` : "";
     const burst = r.burst
@@ -95,6 +105,26 @@ export function table(n: number, results: RunResult[]): string {
     for (const note of r.notes) lines.push(`${r.system}: note: ${note}`);
   }
   return lines.join("\n");
+}
+
+/** One round of alternating steady windows: both systems' CPU seconds and their ratio. */
+interface WindowRatio {
+  f: number;
+  b: number;
+  ratio: number;
+}
+
+/** The alternating rounds both systems measured (round i of one is round i of the other). */
+function alternatingRatios(f: RunResult | undefined, b: RunResult | undefined): WindowRatio[] {
+  if (!f || !b) return [];
+  const count = Math.min(f.cpu_steady_alternating_s.length, b.cpu_steady_alternating_s.length);
+  const out: WindowRatio[] = [];
+  for (let i = 0; i < count; i++) {
+    const fv = f.cpu_steady_alternating_s[i] as number;
+    const bv = b.cpu_steady_alternating_s[i] as number;
+    if (bv > 0) out.push({ f: fv, b: bv, ratio: fv / bv });
+  }
+  return out;
 }
 
 export interface Verdict {
@@ -159,6 +189,7 @@ export function verdicts(results: RunResult[]): Verdict[] {
       f?.burst?.bursts,
     ),
     check("CPU steady phase ≤ 1.5×", f?.cpu_steady_s, b?.cpu_steady_s, (x, y) => x <= 1.5 * y, "s", 2),
+    alternatingVerdict(alternatingRatios(f, b)),
     check("CPU idle ≤ 1.0×", f?.cpu_idle_per_min, b?.cpu_idle_per_min, (x, y) => x <= y, "s/min", 2),
     p99 === undefined || p99 === null || Number.isNaN(p99)
       ? { target: "p99 fan-in latency ≤ 10 ms", met: null, detail: "not measured" }
@@ -168,6 +199,24 @@ export function verdicts(results: RunResult[]): Verdict[] {
           detail: `faultline p99 ${p99.toFixed(2)} ms`,
         },
   ];
+}
+
+/**
+ * The steady target measured in alternating windows: the median over the rounds of faultline's CPU / the
+ * baseline's in the same round (a paired comparison: the two windows of a round are seconds apart).
+ */
+function alternatingVerdict(windows: readonly WindowRatio[]): Verdict {
+  const target = "CPU steady, alternating ≤ 1.5×";
+  if (windows.length === 0) return { target, met: null, detail: "not measured" };
+  const ratio = medianAndEach(windows.map((w) => w.ratio)).median;
+  return {
+    target,
+    met: ratio <= 1.5,
+    detail: `median of ${windows.length} round(s)' ratios ${ratio.toFixed(2)}× (each: ${formatEach(
+      windows.map((w) => w.ratio),
+      2,
+    )})`,
+  };
 }
 
 /**
@@ -212,6 +261,14 @@ export const DEFINITIONS = `What each figure measures
   incident's event (upper bound of the commit time, poll error ≤ ~1-2 ms); "send → incident built" is
   the same to the event recorded as its incident's (dispatchable); baseline: send → its notification
   handler.
+- CPU steady, alternating: after the full runs, both systems started again, each on N clusters of its
+  own (the simulator runs 2N), both pinned to the same CPU with --pin, each warmed first with the full
+  runs' bursts (not recorded; a fresh process pays its JIT's compilations); R rounds (--alternate, default 5),
+  each one steady window of each system (the same rate and length as the steady phase; faultline first
+  in even rounds, the baseline first in odd ones), the other idle meanwhile; a window's CPU is read once
+  faultline built every fault (the baseline received every one). The verdict is the median of the
+  rounds' ratios: a paired comparison, the two windows of a round seconds apart, so a spell of the
+  machine (which moves either system's figure 30-60 % between runs minutes apart) falls on both.
 - start → all active, headers held: the same in a run of its own (start-up only) against the same
   servers switched to hold each event stream's headers until its first event (the MCP TypeScript SDK's
   server on Bun); "flushed" is every other figure's run (headers and an SSE comment at once, the Go server).

@@ -46,6 +46,11 @@ export interface RunResult {
   steady_rate: number | null;
   /** CPU during the steady phase (s). */
   cpu_steady_s: number | null;
+  /**
+   * CPU of each steady window in the alternating rounds (both systems running, each on clusters of its
+   * own, one window each per round, seconds apart; index i of both systems is round i) (s).
+   */
+  cpu_steady_alternating_s: number[];
   /** VmRSS after the load phases (MB). */
   rss_after_mb: number | null;
   /** VmRSS {@link SETTLE_AFTER_LOAD_MS} after the load phases, with nothing sent meanwhile (MB). */
@@ -81,6 +86,7 @@ export function emptyResult(system: SystemName, clusters: number): RunResult {
     built_latency: null,
     steady_rate: null,
     cpu_steady_s: null,
+    cpu_steady_alternating_s: [],
     rss_after_mb: null,
     rss_settled_mb: null,
     rss_peak_mb: null,

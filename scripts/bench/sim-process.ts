@@ -5,7 +5,8 @@
  *   bun scripts/bench/sim-process.ts --clusters 1000
  *
  * Prints `{ "type": "ready", "clusters": [{ name, endpoint }] }`, then answers each command line with one
- * JSON line carrying the command's `id`:
+ * JSON line carrying the command's `id`. A command's N clusters are the first N, or with `from: F` the N
+ * from index F on:
  *
  * - `{ cmd: "burst", clusters: N, total: K, tag }`: injects K distinct faults round-robin over the first N
  *   clusters as fast as it can (in chunks, yielding between them so sockets drain while it injects).
@@ -84,8 +85,9 @@ function stats(sim: Simulator, names: readonly string[]) {
 
 async function handle(sim: Simulator, command: Record<string, unknown>): Promise<void> {
   const id = command.id;
-  const count = Math.min(Number(command.clusters ?? sim.clusters.length), sim.clusters.length);
-  const names = sim.clusters.slice(0, count);
+  const from = Math.min(Math.max(0, Number(command.from ?? 0)), sim.clusters.length);
+  const count = Math.min(Number(command.clusters ?? sim.clusters.length), sim.clusters.length - from);
+  const names = sim.clusters.slice(from, from + count);
   const tag = String(command.tag ?? "x");
   try {
     switch (command.cmd) {

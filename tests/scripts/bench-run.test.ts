@@ -22,6 +22,8 @@ interface JsonResult {
   burst: BurstSummary | null;
   bursts: Burst[];
   cpu_burst_s: number | null;
+  cpu_steady_alternating_s: number[];
+  notes: string[];
 }
 
 test("bench --bursts 2: two bursts of new faults per system, each burst's figures and the medians", async () => {
@@ -33,6 +35,7 @@ test("bench --bursts 2: two bursts of new faults per system, each burst's figure
       ...scriptCommand("bun", join(ROOT, "scripts", "bench.ts")),
       ...["--sizes", "3", "--quick", "--bursts", "2", "--burst", "150"],
       ...["--rate", "100", "--seconds", "1", "--idle-seconds", "1", "--no-hold", "--store-events", "0"],
+      ...["--alternate", "2"],
       ...["--json", json],
     ],
     ROOT,
@@ -69,4 +72,20 @@ test("bench --bursts 2: two bursts of new faults per system, each burst's figure
   expect(bySystem.get("baseline")?.burst?.new_incidents).toBeNull();
   expect(bench.stdout).toMatch(/burst throughput, median \(events stored\/s\) +\d+ +\d+ +\d+\.\d\d×/);
   expect(bench.stdout).toMatch(/durable throughput ≥ 1\.0× +(met|MISSED) +median of 2 burst\(s\): /);
+
+  // Two rounds of alternating steady windows, both systems running, each on clusters of its own: each
+  // system's CPU in each (100 faults in each, every one built by faultline and received by the baseline:
+  // no note says otherwise).
+  for (const system of ["faultline", "baseline"]) {
+    const result = bySystem.get(system);
+    expect(result?.cpu_steady_alternating_s).toHaveLength(2);
+    for (const cpu of result?.cpu_steady_alternating_s ?? []) expect(cpu).toBeGreaterThan(0);
+    expect(result?.notes.filter((note) => note.includes("alternating"))).toEqual([]);
+  }
+  expect(bench.stdout).toMatch(
+    /CPU steady, alternating windows \(s\), faultline\/baseline in each round: \d+\.\d\d\/\d+\.\d\d \d+\.\d\d×, \d+\.\d\d\/\d+\.\d\d \d+\.\d\d×/,
+  );
+  expect(bench.stdout).toMatch(
+    /CPU steady, alternating ≤ 1\.5× +(met|MISSED) +median of 2 round\(s\)' ratios \d+\.\d\d× \(each: /,
+  );
 }, 120_000);
