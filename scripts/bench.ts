@@ -1,13 +1,14 @@
 /**
  * Benchmark: faultline against a naive baseline (scripts/baseline.ts) on the same simulator.
  *
- *   bun run bench                       # N = 10, 100, 1000 clusters (about 70 s on 2 cores)
+ *   bun run bench                       # N = 10, 100, 1000 clusters (several minutes on 2 cores)
  *   bun run bench --sizes 10,100 --quick
  *   bun run bench --json results.json
  *
  * Three kinds of process, each measured (or not) on its own:
  * - the simulator (scripts/bench/sim-process.ts): one loopback listener per cluster, started once with the
- *   largest N; runs with fewer clusters use its first N. Its CPU and memory are not counted;
+ *   largest N (2N with the alternating rounds); runs with fewer clusters use its first N. Its CPU and
+ *   memory are not counted;
  * - faultline: `bun src/main.ts run --config <generated>` (workers, fan-in, store; no agent configured, so
  *   faults are stored as skipped incidents and no agent process runs; log_level warn);
  * - the baseline: `bun scripts/baseline.ts` (one thread, one SDK client per cluster, no store).
@@ -15,7 +16,10 @@
  *
  * For every N and each of the two, in turn: start it and wait until every cluster is active; let it settle;
  * measure its CPU while idle (pings only); inject B bursts (default 3) of K faults never sent before, each as
- * fast as the simulator can send them and each all stored before the next (scripts/bench/bursts.ts); then inject a steady rate for a few seconds and measure each fault's latency; stop it. Then, with the
+ * fast as the simulator can send them and each all stored before the next (scripts/bench/bursts.ts);
+ * then inject a steady rate for a few seconds and measure each fault's latency; stop it. Then both
+ * again at once, each on N clusters of its own, for rounds of alternating steady windows (a paired
+ * measure of the steady phase's CPU: see runAlternating; the simulator serves 2N). Then, with the
  * simulator's servers switched to hold their event streams' headers until the first event (as the MCP
  * TypeScript SDK's server on Bun does), start each once more and time its start-up only. Last, the store
  * alone (scripts/bench/store-bench.ts). Figures are printed per N with the ratio faultline/baseline, then
@@ -460,8 +464,9 @@ async function runAlternating(
   let baseline: JsonLineChild | null = null;
   try {
     await waitFaultlineActive(faultline, n);
-    baseline = startBaseline(n, options, endpointsFile);
-    await baseline.waitForLine("all active", (line) => line.type === "active", 120_000);
+    const base = startBaseline(n, options, endpointsFile);
+    baseline = base;
+    await base.waitForLine("all active", (line) => line.type === "active", 120_000);
     await Bun.sleep(options.settleMs);
     await waitForStreams(sim, n, f.notes);
     await waitForStreams(sim, n, b.notes, n);
@@ -474,12 +479,12 @@ async function runAlternating(
         from,
       });
       await faultlineBursts(warm(`a${n}fwarm`, 0), faultline.child.pid, events);
-      await baselineBursts(warm(`a${n}bwarm`, n), baseline);
+      await baselineBursts(warm(`a${n}bwarm`, n), base);
       const windows = alternatingWindows(sim, n, options);
       const faultlineRun = { pid: faultline.child.pid, events };
       for (let round = 0; round < options.alternate; round++) {
         const runFaultlineWindow = () => windows.faultline(round, faultlineRun, f);
-        const runBaselineWindow = () => windows.baseline(round, baseline as JsonLineChild, b);
+        const runBaselineWindow = () => windows.baseline(round, base, b);
         const order =
           round % 2 === 0 ? [runFaultlineWindow, runBaselineWindow] : [runBaselineWindow, runFaultlineWindow];
         for (const window of order) {
