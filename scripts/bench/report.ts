@@ -246,6 +246,8 @@ export const DEFINITIONS = `What each figure measures
 - start → all active: from spawning the process to every cluster active (faultline: first 25 ms poll of
   GET /health with summary.active = N, including its self re-exec to raise BUN_CONFIG_MAX_HTTP_REQUESTS;
   baseline: its own report after the last events_subscribe answered; it is launched with the variable set).
+  Before the first, the simulator is warmed by throw-away baseline runs (300 sessions, at most 3 runs):
+  fresh, it served the first system started against it (always faultline) ~0.2 s slower at 100 clusters.
 - burst throughput: B bursts (--bursts, default 3) per system, each of K faults never sent before (the
   burst's own tag in every fault's name, so no fault joins an earlier incident: faultline's new incidents
   = B×K, the baseline receives B×K), sent round-robin over the N clusters as fast as the simulator can;
