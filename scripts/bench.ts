@@ -187,17 +187,13 @@ interface FaultlineRun {
   spawnedMs: number;
 }
 
-/**
- * Writes a config for `n` simulated clusters (the first `n`, or from index `from`) and starts faultline
- * on it (pinned to CPU 1).
- */
+/** Writes a config for the first `n` simulated clusters and starts faultline on it (pinned to CPU 1). */
 async function startFaultline(
   sim: SimHandle,
   n: number,
   options: BenchOptions,
   dir: string,
   kind: RunKind | "alternating",
-  from = 0,
 ): Promise<FaultlineRun> {
   const runDir = join(dir, `faultline-${n}-${kind}`);
   const stateDir = join(runDir, "state");
@@ -207,7 +203,7 @@ async function startFaultline(
   const port = await freePort();
   const config = {
     clusters: sim.clusters
-      .slice(from, from + n)
+      .slice(0, n)
       .map(({ name, endpoint }) => ({ name, mcp_endpoint: endpoint, kubeconfig })),
     subscribe: { mode: "faults" },
     ping: { interval_seconds: PING_SECONDS },
@@ -445,9 +441,9 @@ const WARM_SESSIONS = 300;
 /**
  * Warms the simulator before the first measured start-up: throw-away runs of the baseline on the first
  * `n` clusters (until {@link WARM_SESSIONS} sessions were opened, at most 3 runs), each connected, sent
- * a small burst and stopped. A simulator fresh from start-up serves its first sessions with its code not yet compiled
- * hot: the first system started against it took 0.35 s to all active at 100 clusters where the third
- * took 0.13 (the same faultline binary), and the bench always starts faultline first.
+ * a small burst and stopped. A simulator fresh from start-up serves its first sessions with its code
+ * not yet compiled hot: the first system started against it took 0.35 s to all active at 100 clusters
+ * where the third took 0.13 (the same faultline binary), and the bench always starts faultline first.
  */
 async function warmSimulator(
   sim: SimHandle,
@@ -473,15 +469,16 @@ async function warmSimulator(
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Side by side
+// Alternating rounds
 // ---------------------------------------------------------------------------------------------------------------
 
 /**
  * The steady phase's CPU in alternating windows: faultline on `n` clusters and the baseline on `n` others
  * (the simulator's clusters `n`…`2n-1`), both running at once, each idle while the other's window runs.
- * Both are first warmed with the full runs' bursts (not recorded), then round i runs one steady window of each (`options.seconds` at `options.rate`, each until faultline built
- * every fault or the baseline received every one), faultline first in even rounds and the baseline first
- * in odd ones, and reads the CPU of the system whose window it is. The two windows of a round are seconds
+ * Both are first warmed with the full runs' bursts (not recorded), then round i runs one steady window
+ * of each (`options.seconds` at `options.rate`, each until faultline built every fault or the baseline
+ * received every one), faultline first in even rounds and the baseline first in odd ones, and reads the
+ * CPU of the system whose window it is. The two windows of a round are seconds
  * apart, so a spell of the machine (minutes long) falls on both: round i's ratio compares like with like.
  */
 async function runAlternating(
@@ -627,10 +624,11 @@ async function main(argv: string[]): Promise<number> {
   let store: StoreBenchResult | null = null;
   try {
     const maxN = Math.max(...options.sizes);
-    progress(`starting the simulator with ${maxN} clusters`);
     // The alternating windows run the baseline on clusters of its own, past faultline's.
     const alternating = options.alternate > 0 && options.systems.length === 2;
-    sim = await startSim(alternating ? 2 * maxN : maxN, options);
+    const simClusters = alternating ? 2 * maxN : maxN;
+    progress(`starting the simulator with ${simClusters} clusters`);
+    sim = await startSim(simClusters, options);
     if (options.compiled) {
       const binary = join(dir, "bin", "faultline");
       progress(`building ${binary}`);

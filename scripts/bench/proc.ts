@@ -219,12 +219,18 @@ export class JsonLineChild {
     this.#stdin.write(`${JSON.stringify(command)}\n`);
   }
 
-  /** Sends a command and waits for the reply line carrying the same `id`. */
+  /**
+   * Sends a command and waits for the reply line carrying the same `id`; rejects when the reply is an
+   * error (`{ id, error }`: an unknown command, a bad argument), naming the child and the command.
+   */
   async request(command: Record<string, unknown>, timeoutMs: number): Promise<Record<string, unknown>> {
     const id = `${Date.now()}-${Math.random().toString(36).slice(2)}`;
     const reply = this.waitForLine(`reply to ${String(command.cmd)}`, (line) => line.id === id, timeoutMs);
     this.#send({ ...command, id });
-    return reply;
+    const line = await reply;
+    if (typeof line.error === "string")
+      throw new Error(`${this.name}: ${String(command.cmd)}: ${line.error}`);
+    return line;
   }
 
   /** The last lines the child wrote, for error messages. */

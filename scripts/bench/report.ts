@@ -265,8 +265,8 @@ export const DEFINITIONS = `What each figure measures
   handler.
 - CPU steady, alternating: after the full runs, both systems started again, each on N clusters of its
   own (the simulator runs 2N), both pinned to the same CPU with --pin, each warmed first with the full
-  runs' bursts (not recorded; a fresh process pays its JIT's compilations); R rounds (--alternate, default 5),
-  each one steady window of each system (the same rate and length as the steady phase; faultline first
+  runs' bursts (not recorded; a fresh process pays its JIT's compilations); R rounds (--alternate,
+  default 5), each one steady window of each system (the same rate and length as the steady phase; faultline first
   in even rounds, the baseline first in odd ones), the other idle meanwhile; a window's CPU is read once
   faultline built every fault (the baseline received every one). The verdict is the median of the
   rounds' ratios: a paired comparison, the two windows of a round seconds apart, so a spell of the

@@ -85,7 +85,11 @@ function stats(sim: Simulator, names: readonly string[]) {
 
 async function handle(sim: Simulator, command: Record<string, unknown>): Promise<void> {
   const id = command.id;
-  const from = Math.min(Math.max(0, Number(command.from ?? 0)), sim.clusters.length);
+  const from = command.from ?? 0;
+  if (typeof from !== "number" || !Number.isInteger(from) || from < 0 || from >= sim.clusters.length) {
+    printJson({ id, error: `from must be an index of the simulator's ${sim.clusters.length} clusters` });
+    return;
+  }
   const count = Math.min(Number(command.clusters ?? sim.clusters.length), sim.clusters.length - from);
   const names = sim.clusters.slice(from, from + count);
   const tag = String(command.tag ?? "x");

@@ -41,6 +41,7 @@ test("bench --bursts 2: two bursts of new faults per system, each burst's figure
     ROOT,
   );
   expect(bench.stderr).not.toContain("failed");
+  expect(bench.stderr).toContain("warming the simulator");
   expect(bench.code).toBe(0);
   const { results } = JSON.parse(readFileSync(json, "utf8")) as { results: JsonResult[] };
   const bySystem = new Map(results.map((r) => [r.system, r]));
