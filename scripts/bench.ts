@@ -163,6 +163,103 @@ function recordBursts(result: RunResult, phase: BurstPhase): void {
   result.notes.push(...phase.notes);
 }
 
+/** Faults a steady window sends: `options.rate` a second for `options.seconds`. */
+function steadyExpected(options: BenchOptions): number {
+  return Math.round(options.rate * options.seconds);
+}
+
+/** The measured process's CPU over one steady window, and the simulator's reply to it. */
+interface SteadyWindow {
+  reply: Record<string, unknown>;
+  cpu_s: number;
+  /** CPU seconds by thread group over the window. */
+  threads: Record<string, number>;
+}
+
+/** Sends a steady window of faults tagged `tag` over `n` clusters from index `from`; resolves with the reply. */
+function sendSteady(
+  sim: SimHandle,
+  n: number,
+  options: BenchOptions,
+  tag: string,
+  from = 0,
+): Promise<Record<string, unknown>> {
+  return sim.child.request(
+    { cmd: "steady", clusters: n, from, rate: options.rate, seconds: options.seconds, tag },
+    120_000,
+  );
+}
+
+/**
+ * One steady window of faultline's (on the first `n` clusters): `stored` polled every 1 ms from the
+ * window's start until every fault of `tag` is built, or 5 s after the simulator's last send; the events
+ * seen committed (`observed`) and built, and faultline's CPU over the window.
+ */
+async function faultlineSteadyWindow(
+  sim: SimHandle,
+  n: number,
+  options: BenchOptions,
+  tag: string,
+  pid: number,
+  stored: StoredEvents,
+): Promise<SteadyWindow & { observed: ObservedEvent[]; built: ObservedEvent[] }> {
+  const expected = steadyExpected(options);
+  stored.skipToEnd();
+  const cpu0 = readCpuSeconds(pid) ?? 0;
+  const threads0 = readThreadCpu(pid);
+  const observed: ObservedEvent[] = [];
+  const built: ObservedEvent[] = [];
+  let repliedAt = 0;
+  const sent = sendSteady(sim, n, options, tag).finally(() => {
+    repliedAt = wallMs();
+  });
+  for (;;) {
+    for (const event of stored.readNew(wallMs())) {
+      if (event.tag !== tag) continue;
+      if (event.built) built.push(event);
+      else observed.push(event);
+    }
+    if (built.length >= expected || (repliedAt > 0 && wallMs() - repliedAt > 5000)) break;
+    await Bun.sleep(1);
+  }
+  const reply = await sent;
+  return {
+    reply,
+    cpu_s: (readCpuSeconds(pid) ?? 0) - cpu0,
+    threads: threadCpuDelta(threads0, readThreadCpu(pid)),
+    observed,
+    built,
+  };
+}
+
+/**
+ * One steady window of the baseline's (on `n` clusters from index `from`): its CPU from the window's
+ * start until it received every fault of `tag` (`received`), or 5 s after the simulator's last send.
+ */
+async function baselineSteadyWindow(
+  sim: SimHandle,
+  n: number,
+  options: BenchOptions,
+  tag: string,
+  child: JsonLineChild,
+  from = 0,
+): Promise<SteadyWindow & { received: boolean }> {
+  const cpu0 = readCpuSeconds(child.pid) ?? 0;
+  const threads0 = readThreadCpu(child.pid);
+  const received = child
+    .request({ cmd: "expect", tag, count: steadyExpected(options) }, 120_000)
+    .then(() => true)
+    .catch(() => false);
+  const reply = await sendSteady(sim, n, options, tag, from);
+  const all = await Promise.race([received, Bun.sleep(5000).then(() => false)]);
+  return {
+    reply,
+    cpu_s: (readCpuSeconds(child.pid) ?? 0) - cpu0,
+    threads: threadCpuDelta(threads0, readThreadCpu(child.pid)),
+    received: all,
+  };
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // faultline
 // ---------------------------------------------------------------------------------------------------------------
@@ -304,48 +401,21 @@ async function runFaultline(
       recordBursts(result, bursts);
 
       // Steady rate: latency.
-      const steadyTag = `f${n}steady`;
-      const expected = Math.round(options.rate * options.seconds);
-      stored.skipToEnd();
-      const cpu1 = readCpuSeconds(child.pid) ?? 0;
-      const threads1 = readThreadCpu(child.pid);
-      const observed: ObservedEvent[] = [];
-      const built: ObservedEvent[] = [];
-      let replied: Record<string, unknown> | null = null;
-      const steady = sim.child
-        .request(
-          { cmd: "steady", clusters: n, rate: options.rate, seconds: options.seconds, tag: steadyTag },
-          120_000,
-        )
-        .then((line) => {
-          replied = line;
-        });
-      let repliedAt = 0;
-      for (;;) {
-        for (const event of stored.readNew(wallMs())) {
-          if (event.tag !== steadyTag) continue;
-          if (event.built) built.push(event);
-          else observed.push(event);
-        }
-        if (replied && repliedAt === 0) repliedAt = wallMs();
-        if (built.length >= expected || (repliedAt > 0 && wallMs() - repliedAt > 5000)) break;
-        await Bun.sleep(1);
-      }
-      await steady;
-      const steadyReply = replied as Record<string, unknown> | null;
-      result.cpu_steady_s = (readCpuSeconds(child.pid) ?? 0) - cpu1;
-      result.threads.steady = threadCpuDelta(threads1, readThreadCpu(child.pid));
-      result.steady_rate = steadyReply ? Number(steadyReply.achieved_rate) : null;
+      const expected = steadyExpected(options);
+      const steady = await faultlineSteadyWindow(sim, n, options, `f${n}steady`, child.pid, stored);
+      result.cpu_steady_s = steady.cpu_s;
+      result.threads.steady = steady.threads;
+      result.steady_rate = Number(steady.reply.achieved_rate);
       result.latency = latencyOf(
-        observed.map((e) => e.seenMs - e.sendMs),
+        steady.observed.map((e) => e.seenMs - e.sendMs),
         expected,
       );
       result.built_latency = latencyOf(
-        built.map((e) => e.seenMs - e.sendMs),
+        steady.built.map((e) => e.seenMs - e.sendMs),
         expected,
       );
       result.received_latency = latencyOf(
-        observed.map((e) => e.receivedMs - e.sendMs),
+        steady.observed.map((e) => e.receivedMs - e.sendMs),
         expected,
       );
     } finally {
@@ -411,22 +481,12 @@ async function runBaseline(
 
     // Steady rate: latency.
     const steadyTag = `b${n}steady`;
-    const expected = Math.round(options.rate * options.seconds);
-    const cpu1 = readCpuSeconds(child.pid) ?? 0;
-    const threads1 = readThreadCpu(child.pid);
-    const waitAll = child
-      .request({ cmd: "expect", tag: steadyTag, count: expected }, 120_000)
-      .catch(() => null);
-    const steadyReply = await sim.child.request(
-      { cmd: "steady", clusters: n, rate: options.rate, seconds: options.seconds, tag: steadyTag },
-      120_000,
-    );
-    await Promise.race([waitAll, Bun.sleep(5000)]);
-    result.cpu_steady_s = (readCpuSeconds(child.pid) ?? 0) - cpu1;
-    result.threads.steady = threadCpuDelta(threads1, readThreadCpu(child.pid));
-    result.steady_rate = Number(steadyReply.achieved_rate);
+    const steady = await baselineSteadyWindow(sim, n, options, steadyTag, child);
+    result.cpu_steady_s = steady.cpu_s;
+    result.threads.steady = steady.threads;
+    result.steady_rate = Number(steady.reply.achieved_rate);
     const steadyReport = await child.request({ cmd: "report", tag: steadyTag }, 10_000);
-    result.latency = latencyOf(steadyReport.latencies as number[], expected);
+    result.latency = latencyOf(steadyReport.latencies as number[], steadyExpected(options));
     result.latency_source = "send → notification handler in the baseline (no store)";
     await readMemoryAfterLoad(result, child.pid);
   } finally {
@@ -456,11 +516,8 @@ async function warmSimulator(
     const child = startBaseline(n, options, endpointsFile);
     try {
       await child.waitForLine("all active", (line) => line.type === "active", 120_000);
-      const tag = `warm${round}`;
-      const total = Math.max(n, 1000);
-      const received = child.request({ cmd: "expect", tag, count: total }, 60_000).catch(() => null);
-      await sim.child.request({ cmd: "burst", clusters: n, total, tag }, 120_000);
-      await received;
+      const plan = { sim: sim.child, clusters: n, perBurst: Math.max(n, 1000), bursts: 1 };
+      await baselineBursts({ ...plan, tagPrefix: `warm${round}-` }, child);
     } finally {
       await child.stop(10_000);
     }
@@ -511,11 +568,26 @@ async function runAlternating(
       });
       await faultlineBursts(warm(`a${n}fwarm`, 0), faultline.child.pid, events);
       await baselineBursts(warm(`a${n}bwarm`, n), base);
-      const windows = alternatingWindows(sim, n, options);
-      const faultlineRun = { pid: faultline.child.pid, events };
+      const expected = steadyExpected(options);
       for (let round = 0; round < options.alternate; round++) {
-        const runFaultlineWindow = () => windows.faultline(round, faultlineRun, f);
-        const runBaselineWindow = () => windows.baseline(round, base, b);
+        const runFaultlineWindow = async (): Promise<void> => {
+          const window = await faultlineSteadyWindow(
+            sim,
+            n,
+            options,
+            `a${n}f${round}`,
+            faultline.child.pid,
+            events,
+          );
+          f.cpu_steady_alternating_s.push(window.cpu_s);
+          if (window.built.length < expected)
+            f.notes.push(`alternating round ${round + 1}: ${window.built.length}/${expected} built`);
+        };
+        const runBaselineWindow = async (): Promise<void> => {
+          const window = await baselineSteadyWindow(sim, n, options, `a${n}b${round}`, base, n);
+          b.cpu_steady_alternating_s.push(window.cpu_s);
+          if (!window.received) b.notes.push(`alternating round ${round + 1}: not every fault received`);
+        };
         const order =
           round % 2 === 0 ? [runFaultlineWindow, runBaselineWindow] : [runBaselineWindow, runFaultlineWindow];
         for (const window of order) {
@@ -530,51 +602,6 @@ async function runAlternating(
     await baseline?.stop(10_000);
     await faultline.child.stop(15_000);
   }
-}
-
-/**
- * One steady window of each system for {@link runAlternating}: faultline's on clusters 0…n-1 (its CPU
- * read once it built every fault of the window), the baseline's on n…2n-1 (once it received every one);
- * each appends its CPU seconds to its result's `cpu_steady_alternating_s`.
- */
-function alternatingWindows(sim: SimHandle, n: number, options: BenchOptions) {
-  const expected = Math.round(options.rate * options.seconds);
-  const steady = (tag: string, from: number) =>
-    sim.child.request(
-      { cmd: "steady", clusters: n, from, rate: options.rate, seconds: options.seconds, tag },
-      120_000,
-    );
-  return {
-    async faultline(round: number, run: { pid: number; events: StoredEvents }, result: RunResult) {
-      const tag = `a${n}f${round}`;
-      run.events.skipToEnd();
-      const cpu0 = readCpuSeconds(run.pid) ?? 0;
-      let repliedAt = 0;
-      const sent = steady(tag, 0).finally(() => {
-        repliedAt = wallMs();
-      });
-      let built = 0;
-      while (built < expected && (repliedAt === 0 || wallMs() - repliedAt < 5000)) {
-        for (const event of run.events.readNew(wallMs())) if (event.tag === tag && event.built) built++;
-        await Bun.sleep(1);
-      }
-      await sent;
-      result.cpu_steady_alternating_s.push((readCpuSeconds(run.pid) ?? 0) - cpu0);
-      if (built < expected) result.notes.push(`alternating round ${round + 1}: ${built}/${expected} built`);
-    },
-    async baseline(round: number, child: JsonLineChild, result: RunResult) {
-      const tag = `a${n}b${round}`;
-      const cpu0 = readCpuSeconds(child.pid) ?? 0;
-      const received = child
-        .request({ cmd: "expect", tag, count: expected }, 120_000)
-        .then(() => true)
-        .catch(() => false);
-      await steady(tag, n);
-      const all = await Promise.race([received, Bun.sleep(5000).then(() => false)]);
-      result.cpu_steady_alternating_s.push((readCpuSeconds(child.pid) ?? 0) - cpu0);
-      if (!all) result.notes.push(`alternating round ${round + 1}: not every fault received`);
-    },
-  };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
