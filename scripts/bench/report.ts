@@ -253,9 +253,11 @@ export const DEFINITIONS = `What each figure measures
   = B×K, the baseline receives B×K), sent round-robin over the N clusters as fast as the simulator can;
   each burst is all stored (received) and followed by 1 s of quiet before the next. A burst's figure:
   events / (first send → last event stored). faultline: stored = committed rows in faultline.db 'events'
-  and its intake journal (the lines of faultline.db-intake above the mark; 5 ms polls); its CPU is
-  read once every incident is built too, and each burst's first send → every incident built is printed
-  beside it; baseline: notifications received (it stores nothing). The row
+  and its intake journal (the lines of faultline.db-intake above the mark), polled every 1 ms from the
+  simulator's answer that it sent the last fault (no polls during the send: they cost ~5 % of a core,
+  where the baseline reports its own count); its CPU is read once every incident is built too, and
+  each burst's first send → every incident built is printed beside it; baseline: notifications
+  received (it stores nothing). The row
   and the verdict use the median burst; "each burst" lists all; the first burst (the coldest: the first
   load after start-up and the idle phase) keeps a row of its own.
 - fan-in latency: a steady R faults/s for S s round-robin over the N clusters; each fault carries its send
