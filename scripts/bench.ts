@@ -19,8 +19,9 @@
  * measure its CPU while idle (pings only); inject B bursts (default 3) of K faults never sent before, each as
  * fast as the simulator can send them and each all stored before the next (scripts/bench/bursts.ts);
  * then inject a steady rate for a few seconds and measure each fault's latency; stop it. Then both
- * again at once, each on N clusters of its own, for rounds of alternating steady windows (a paired
- * measure of the steady phase's CPU: see runAlternating; the simulator serves 2N). Then, with the
+ * again at once, each on N clusters of its own, for rounds of alternating bursts and steady windows (a
+ * paired measure of the burst's rate and the steady phase's CPU: see runAlternating; the simulator
+ * serves 2N). Then, with the
  * simulator's servers switched to hold their event streams' headers until the first event (as the MCP
  * TypeScript SDK's server on Bun does), start each once more and time its start-up only. Last, the store
  * alone (scripts/bench/store-bench.ts). Figures are printed per N with the ratio faultline/baseline, then
@@ -530,13 +531,14 @@ async function warmSimulator(
 // ---------------------------------------------------------------------------------------------------------------
 
 /**
- * The steady phase's CPU in alternating windows: faultline on `n` clusters and the baseline on `n` others
- * (the simulator's clusters `n`…`2n-1`), both running at once, each idle while the other's window runs.
- * Both are first warmed with the full runs' bursts (not recorded), then round i runs one steady window
- * of each (`options.seconds` at `options.rate`, each until faultline built every fault or the baseline
+ * The bursts and the steady phase's CPU in alternating rounds: faultline on `n` clusters and the baseline
+ * on `n` others (the simulator's clusters `n`…`2n-1`), both running at once, each idle while the other's
+ * burst or window runs. Both are first warmed with the full runs' bursts (not recorded); then round i
+ * sends one burst to each, faultline's first (each system's durable or received rate); then round i runs
+ * one steady window of each (`options.seconds` at `options.rate`, each until faultline built every fault or the baseline
  * received every one), faultline first in even rounds and the baseline first in odd ones, and reads the
- * CPU of the system whose window it is. The two windows of a round are seconds
- * apart, so a spell of the machine (minutes long) falls on both: round i's ratio compares like with like.
+ * CPU of the system whose window it is. The two halves of a round are seconds apart, so a spell of the
+ * machine (minutes long) falls on both: round i's ratio compares like with like.
  */
 async function runAlternating(
   sim: SimHandle,
@@ -568,6 +570,25 @@ async function runAlternating(
       });
       await faultlineBursts(warm(`a${n}fwarm`, 0), faultline.child.pid, events);
       await baselineBursts(warm(`a${n}bwarm`, n), base);
+      // Paired bursts first: one burst of each per round, faultline's then the baseline's in every round,
+      // so that every burst follows the other system's (the warm-up ends with the baseline's), one settle
+      // apart. Alternating the order instead (as the windows below do) put a system's burst right after
+      // its own in half the rounds, and those were the slower ones for both systems (one run at 100
+      // clusters: faultline 34.0-35.8k events/s after its own, 38.4-39.8k after the baseline's; the
+      // baseline 31.6-35.8k against 35.7-38.8k), so the median of five rounds leant on who went first.
+      for (let round = 0; round < options.alternate; round++) {
+        const one = (prefix: string, from: number): BurstPlan => ({
+          ...burstPlan(sim, n, options, `a${n}${prefix}${round}-`),
+          from,
+          bursts: 1,
+        });
+        const { summary: fs } = await faultlineBursts(one("fb", 0), faultline.child.pid, events);
+        f.burst_alternating_eps.push(fs.complete ? fs.events_per_s : 0);
+        if (!fs.complete) f.notes.push(`alternating burst ${round + 1}: not every fault stored`);
+        const { summary: bs } = await baselineBursts(one("bb", n), base);
+        b.burst_alternating_eps.push(bs.events_per_s);
+        if (!bs.complete) b.notes.push(`alternating burst ${round + 1}: not every fault received`);
+      }
       const expected = steadyExpected(options);
       for (let round = 0; round < options.alternate; round++) {
         const runFaultlineWindow = async (): Promise<void> => {

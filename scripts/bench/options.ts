@@ -15,10 +15,11 @@ export const USAGE = `Usage: bun scripts/bench.ts [options]   (or: deno run -A s
                         median burst, and every burst's figure is printed
   --rate R              steady rate, faults per second (default 1000)
   --seconds S           steady phase length (default 5)
-  --alternate R         after each N's full runs, R rounds of steady windows alternated between the two
-                        systems, both running (each on N clusters of its own, warmed with the bursts),
-                        one window each per round seconds apart, so a spell of the machine falls on both
-                        (default 5; --quick 1; 0 skips them; the simulator then runs 2 × the largest N)
+  --alternate R         after each N's full runs, R rounds of one burst each, then R rounds of steady
+                        windows, alternated between the two systems, both running (each on N clusters
+                        of its own, warmed with the bursts), one each per round seconds apart, so a
+                        spell of the machine falls on both (default 5; --quick 1; 0 skips them; the
+                        simulator then runs 2 × the largest N)
   --only SYSTEM         run only faultline or only baseline (no ratios, no alternating rounds)
   --runtime bun|deno    run faultline and the baseline under Bun (default) or Deno (\`deno run -A\`); the
                         simulator always runs under Bun, so the load is the same

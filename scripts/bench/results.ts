@@ -51,6 +51,11 @@ export interface RunResult {
    * own, one window each per round, seconds apart; index i of both systems is round i) (s).
    */
   cpu_steady_alternating_s: number[];
+  /**
+   * Events a second of each burst in the alternating rounds (faultline: durable, 0 when a burst was not
+   * all stored; the baseline: received), one burst each per round, as {@link cpu_steady_alternating_s}.
+   */
+  burst_alternating_eps: number[];
   /** VmRSS after the load phases (MB). */
   rss_after_mb: number | null;
   /** VmRSS {@link SETTLE_AFTER_LOAD_MS} after the load phases, with nothing sent meanwhile (MB). */
@@ -87,6 +92,7 @@ export function emptyResult(system: SystemName, clusters: number): RunResult {
     steady_rate: null,
     cpu_steady_s: null,
     cpu_steady_alternating_s: [],
+    burst_alternating_eps: [],
     rss_after_mb: null,
     rss_settled_mb: null,
     rss_peak_mb: null,

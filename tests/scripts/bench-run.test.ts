@@ -23,6 +23,7 @@ interface JsonResult {
   bursts: Burst[];
   cpu_burst_s: number | null;
   cpu_steady_alternating_s: number[];
+  burst_alternating_eps: number[];
   notes: string[];
 }
 
@@ -88,5 +89,18 @@ test("bench --bursts 2: two bursts of new faults per system, each burst's figure
   );
   expect(bench.stdout).toMatch(
     /CPU steady, alternating ≤ 1\.5× +(met|MISSED) +median of 2 round\(s\)' ratios \d+\.\d\d× \(each: /,
+  );
+  // Then two rounds of one burst each (150 faults, all stored by faultline, all received by the baseline:
+  // a burst not complete would be 0 for faultline and noted), and their paired verdict.
+  for (const system of ["faultline", "baseline"]) {
+    const result = bySystem.get(system);
+    expect(result?.burst_alternating_eps).toHaveLength(2);
+    for (const rate of result?.burst_alternating_eps ?? []) expect(rate).toBeGreaterThan(0);
+  }
+  expect(bench.stdout).toMatch(
+    /burst, alternating rounds \(events\/s\), faultline\/baseline in each round: \d+\/\d+ \d+\.\d\d×, \d+\/\d+ \d+\.\d\d×/,
+  );
+  expect(bench.stdout).toMatch(
+    /durable throughput, alternating ≥ 1\.0× +(met|MISSED) +median of 2 round\(s\)' ratios \d+\.\d\d× \(each: /,
   );
 }, 120_000);
