@@ -584,9 +584,11 @@ async function runAlternating(
         });
         const { summary: fs } = await faultlineBursts(one("fb", 0), faultline.child.pid, events);
         f.burst_alternating_eps.push(fs.complete ? fs.events_per_s : 0);
+        f.burst_alternating_send_s.push(...fs.send_s_each);
         if (!fs.complete) f.notes.push(`alternating burst ${round + 1}: not every fault stored`);
         const { summary: bs } = await baselineBursts(one("bb", n), base);
         b.burst_alternating_eps.push(bs.events_per_s);
+        b.burst_alternating_send_s.push(...bs.send_s_each);
         if (!bs.complete) b.notes.push(`alternating burst ${round + 1}: not every fault received`);
       }
       const expected = steadyExpected(options);

@@ -101,10 +101,15 @@ export function table(n: number, results: RunResult[]): string {
       `CPU steady, alternating windows (s), faultline/baseline in each round: ${windows.map((w) => `${w.f.toFixed(2)}/${w.b.toFixed(2)} ${w.ratio.toFixed(2)}×`).join(", ")}`,
     );
   const bursts = alternatingRatios(f, b, BURST_ROUNDS);
-  if (bursts.length > 0)
+  if (f && b && bursts.length > 0) {
     lines.push(
       `burst, alternating rounds (events/s), faultline/baseline in each round: ${bursts.map((w) => `${w.f.toFixed(0)}/${w.b.toFixed(0)} ${w.ratio.toFixed(2)}×`).join(", ")}`,
     );
+    const sends = f.burst_alternating_send_s.map(
+      (s, i) => `${s.toFixed(2)}/${fmt(b.burst_alternating_send_s[i], 2)}`,
+    );
+    lines.push(`  the simulator's send (s), faultline/baseline in each round: ${sends.join(", ")}`);
+  }
   for (const r of results) {
     const rate = r.steady_rate ? `, steady rate achieved ${r.steady_rate.toFixed(0)}/s` : "";
     const burst = r.burst

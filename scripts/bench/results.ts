@@ -56,6 +56,8 @@ export interface RunResult {
    * all stored; the baseline: received), one burst each per round, as {@link cpu_steady_alternating_s}.
    */
   burst_alternating_eps: number[];
+  /** The simulator's send time (first to last fault) of each of those bursts (s): a slow send is its. */
+  burst_alternating_send_s: number[];
   /** VmRSS after the load phases (MB). */
   rss_after_mb: number | null;
   /** VmRSS {@link SETTLE_AFTER_LOAD_MS} after the load phases, with nothing sent meanwhile (MB). */
@@ -93,6 +95,7 @@ export function emptyResult(system: SystemName, clusters: number): RunResult {
     cpu_steady_s: null,
     cpu_steady_alternating_s: [],
     burst_alternating_eps: [],
+    burst_alternating_send_s: [],
     rss_after_mb: null,
     rss_settled_mb: null,
     rss_peak_mb: null,

@@ -24,6 +24,7 @@ interface JsonResult {
   cpu_burst_s: number | null;
   cpu_steady_alternating_s: number[];
   burst_alternating_eps: number[];
+  burst_alternating_send_s: number[];
   notes: string[];
 }
 
@@ -95,10 +96,14 @@ test("bench --bursts 2: two bursts of new faults per system, each burst's figure
   for (const system of ["faultline", "baseline"]) {
     const result = bySystem.get(system);
     expect(result?.burst_alternating_eps).toHaveLength(2);
+    expect(result?.burst_alternating_send_s).toHaveLength(2);
     for (const rate of result?.burst_alternating_eps ?? []) expect(rate).toBeGreaterThan(0);
   }
   expect(bench.stdout).toMatch(
     /burst, alternating rounds \(events\/s\), faultline\/baseline in each round: \d+\/\d+ \d+\.\d\d×, \d+\/\d+ \d+\.\d\d×/,
+  );
+  expect(bench.stdout).toMatch(
+    /the simulator's send \(s\), faultline\/baseline in each round: \d+\.\d\d\/\d+\.\d\d, \d+\.\d\d\/\d+\.\d\d\n/,
   );
   expect(bench.stdout).toMatch(
     /durable throughput, alternating ≥ 1\.0× +(met|MISSED) +median of 2 round\(s\)' ratios \d+\.\d\d× \(each: /,
