@@ -37,6 +37,22 @@ export class JsonRpcError extends Error {
 
 const STREAM_OPEN_COMMENT = new TextEncoder().encode(": stream open\n\n");
 
+const encoder = new TextEncoder();
+
+/**
+ * `message` as one SSE event in the bytes the SDK's streamable HTTP server transport writes for it on a
+ * standalone stream with no event store (its `writeSSEEvent`).
+ *
+ * @example
+ * ```ts
+ * sseMessage({ method: "notifications/message", params: { level: "info", data: 1 }, jsonrpc: "2.0" });
+ * // the bytes of 'event: message\ndata: {"method":"notifications/message",…,"jsonrpc":"2.0"}\n\n'
+ * ```
+ */
+export function sseMessage(message: object): Uint8Array {
+  return encoder.encode(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
+}
+
 /**
  * A session's standalone SSE stream with a side door: {@link WireTap.stream} passes the SDK's body on
  * after an opening SSE comment, {@link WireTap.write} writes raw bytes between its messages (hostile
@@ -77,6 +93,16 @@ export class WireTap {
         },
       }),
     );
+  }
+
+  /**
+   * Enqueues one whole SSE event at once, as the SDK's own writes are; false when the stream is gone or a
+   * {@link write} is under way (the caller then sends through the SDK, whose chunks wait for it).
+   */
+  frame(bytes: Uint8Array): boolean {
+    if (!this.#controller || this.#busy) return false;
+    this.#controller.enqueue(bytes);
+    return true;
   }
 
   /** Writes `chunks` onto the stream, yielding between chunks; resolves false when the stream is gone. */

@@ -11,6 +11,7 @@ import {
   StreamableHTTPClientTransport,
   StreamableHTTPError,
 } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import {
   type CallToolResult,
   type LoggingLevel,
@@ -310,6 +311,49 @@ describe("events extension server", () => {
     expect(sim.stats("east").streams).toBe(1);
     abort.abort();
     await waitFor("stream closed", () => sim.stats("east").streams === 0, 2000, 5);
+  });
+
+  test("a notification goes onto the stream in the very bytes the SDK's transport writes for it", async () => {
+    const sim = await simulator(["east"]);
+    const endpoint = sim.endpoint("east");
+    const initialize = await mcpPost(endpoint, initializeRequest("raw"));
+    const sessionId = initialize.headers.get("mcp-session-id") ?? "";
+    await initialize.text();
+    const setLevel = { jsonrpc: "2.0", id: 2, method: "logging/setLevel", params: { level: "info" } };
+    await (await mcpPost(endpoint, setLevel, { sessionId })).text();
+    const abort = new AbortController();
+    cleanups.push(async () => abort.abort());
+    const stream = await fetch(endpoint, {
+      headers: { accept: "text/event-stream", "mcp-session-id": sessionId },
+      signal: abort.signal,
+    });
+    const data = { probe: "ü", n: [1, { a: null }] };
+    expect(sim.injectRaw("east", "kubernetes/faults", data)).toBe(1);
+    const reader = stream.body?.getReader();
+    let text = "";
+    while (!text.endsWith("\n\n") || text === ": stream open\n\n") {
+      const chunk = await reader?.read();
+      if (!chunk || chunk.done) break;
+      text += new TextDecoder().decode(chunk.value, { stream: true });
+    }
+    // What the SDK's own transport writes for the notification its Server builds (method, params, jsonrpc).
+    const message = {
+      method: "notifications/message",
+      params: { level: "warning", logger: "kubernetes/faults", data },
+      jsonrpc: "2.0",
+    };
+    const written: Uint8Array[] = [];
+    const sdk = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    (sdk as unknown as { writeSSEEvent(c: unknown, e: TextEncoder, m: unknown): boolean }).writeSSEEvent(
+      { enqueue: (bytes: Uint8Array) => written.push(bytes) },
+      new TextEncoder(),
+      message,
+    );
+    expect(written).toHaveLength(1);
+    expect(text).toBe(`: stream open\n\n${new TextDecoder().decode(written[0])}`);
+    expect(text).toBe(`: stream open\n\nevent: message\ndata: ${JSON.stringify(message)}\n\n`);
+    await reader?.cancel();
+    abort.abort();
   });
 
   test("holdHeaders: the standalone GET is answered with its first event, not before", async () => {
