@@ -21,9 +21,9 @@
  * then inject a steady rate for a few seconds and measure each fault's latency; stop it. Then both
  * again at once, each on N clusters of its own, for rounds of alternating bursts and steady windows (a
  * paired measure of the burst's rate and the steady phase's CPU: see runAlternating; the simulator
- * serves 2N). Then, with the
- * simulator's servers switched to hold their event streams' headers until the first event (as the MCP
- * TypeScript SDK's server on Bun does), start each once more and time its start-up only. Last, the store
+ * serves 2N). Then, with the simulator's servers switched to hold their event streams' headers until
+ * the first event (as the MCP TypeScript SDK's server on Bun does), start each once more and time its
+ * start-up only. Last, the store
  * alone (scripts/bench/store-bench.ts). Figures are printed per N with the ratio faultline/baseline, then
  * a verdict against issue 14's targets per N (options: scripts/bench/options.ts; report:
  * scripts/bench/report.ts).
@@ -534,10 +534,10 @@ async function warmSimulator(
  * The bursts and the steady phase's CPU in alternating rounds: faultline on `n` clusters and the baseline
  * on `n` others (the simulator's clusters `n`…`2n-1`), both running at once, each idle while the other's
  * burst or window runs. Both are first warmed with the full runs' bursts (not recorded); then round i
- * sends one burst to each, faultline's first (each system's durable or received rate); then round i runs
- * one steady window of each (`options.seconds` at `options.rate`, each until faultline built every fault or the baseline
- * received every one), faultline first in even rounds and the baseline first in odd ones, and reads the
- * CPU of the system whose window it is. The two halves of a round are seconds apart, so a spell of the
+ * sends one burst to each, faultline's first (each system's durable or received rate); then round i
+ * runs one steady window of each (`options.seconds` at `options.rate`, each until faultline built every
+ * fault or the baseline received every one), faultline first in even rounds and the baseline first in
+ * odd ones, and reads the CPU of the system whose window it is. The two halves of a round are seconds apart, so a spell of the
  * machine (minutes long) falls on both: round i's ratio compares like with like.
  */
 async function runAlternating(
@@ -582,14 +582,14 @@ async function runAlternating(
           from,
           bursts: 1,
         });
-        const { summary: fs } = await faultlineBursts(one("fb", 0), faultline.child.pid, events);
-        f.burst_alternating_eps.push(fs.complete ? fs.events_per_s : 0);
-        f.burst_alternating_send_s.push(...fs.send_s_each);
-        if (!fs.complete) f.notes.push(`alternating burst ${round + 1}: not every fault stored`);
-        const { summary: bs } = await baselineBursts(one("bb", n), base);
-        b.burst_alternating_eps.push(bs.events_per_s);
-        b.burst_alternating_send_s.push(...bs.send_s_each);
-        if (!bs.complete) b.notes.push(`alternating burst ${round + 1}: not every fault received`);
+        const stored = (await faultlineBursts(one("fb", 0), faultline.child.pid, events)).summary;
+        f.burst_alternating_eps.push(stored.complete ? stored.events_per_s : 0);
+        f.burst_alternating_send_s.push(...stored.send_s_each);
+        if (!stored.complete) f.notes.push(`alternating burst ${round + 1}: not every fault stored`);
+        const received = (await baselineBursts(one("bb", n), base)).summary;
+        b.burst_alternating_eps.push(received.events_per_s);
+        b.burst_alternating_send_s.push(...received.send_s_each);
+        if (!received.complete) b.notes.push(`alternating burst ${round + 1}: not every fault received`);
       }
       const expected = steadyExpected(options);
       for (let round = 0; round < options.alternate; round++) {

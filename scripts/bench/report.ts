@@ -311,12 +311,12 @@ export const DEFINITIONS = `What each figure measures
   default 5), each one burst of K faults to each system, faultline's first in every round (so every
   burst follows the other system's, one settle apart: alternating the order put a system's burst right
   after its own in half the rounds, the slower ones for either), figured as in the full runs. The
-  verdict is the median of the rounds' ratios. The first burst of a run is the slowest whichever system
-  takes it, and the full runs always give it to faultline (it is one of their three).
+  verdict is the median of the rounds' ratios. In the full runs each system's first burst is one of its
+  three and its coldest; here both are warmed before the first round.
 - CPU steady, alternating: then R rounds, each one steady window of each system (the same rate and
   length as the steady phase; faultline first in even rounds, the baseline first in odd ones: over the
-  runs of the fifteenth pass neither position was the slower), the other idle meanwhile; a window's CPU is read once
-  faultline built every fault (the baseline received every one). The verdict is the median of the
+  runs of the fifteenth pass neither position was the slower), the other idle meanwhile; a window's
+  CPU is read once faultline built every fault (the baseline received every one). The verdict is the median of the
   rounds' ratios: a paired comparison, the two windows of a round seconds apart, so a spell of the
   machine (which moves either system's figure 30-60 % between runs minutes apart) falls on both.
 - start → all active, headers held: the same in a run of its own (start-up only) against the same
