@@ -59,6 +59,26 @@ async function simulator(
   return sim;
 }
 
+/**
+ * A session on `cluster` opened with raw requests (log level info) and its standalone GET, not awaited
+ * (a server holding headers answers it with its first event); aborted at the test's end at the latest.
+ */
+async function rawStream(sim: Simulator, cluster: string) {
+  const endpoint = sim.endpoint(cluster);
+  const initialize = await mcpPost(endpoint, initializeRequest("raw"));
+  const sessionId = initialize.headers.get("mcp-session-id") ?? "";
+  await initialize.text();
+  const setLevel = { jsonrpc: "2.0", id: 2, method: "logging/setLevel", params: { level: "info" } };
+  await (await mcpPost(endpoint, setLevel, { sessionId })).text();
+  const abort = new AbortController();
+  cleanups.push(async () => abort.abort());
+  const opened = fetch(endpoint, {
+    headers: { accept: "text/event-stream", "mcp-session-id": sessionId },
+    signal: abort.signal,
+  });
+  return { endpoint, sessionId, opened, abort };
+}
+
 /** Connects a real SDK client; `level` null skips logging/setLevel. Waits for the standalone GET stream. */
 async function connect(
   sim: Simulator,
@@ -315,18 +335,8 @@ describe("events extension server", () => {
 
   test("a notification goes onto the stream in the very bytes the SDK's transport writes for it", async () => {
     const sim = await simulator(["east"]);
-    const endpoint = sim.endpoint("east");
-    const initialize = await mcpPost(endpoint, initializeRequest("raw"));
-    const sessionId = initialize.headers.get("mcp-session-id") ?? "";
-    await initialize.text();
-    const setLevel = { jsonrpc: "2.0", id: 2, method: "logging/setLevel", params: { level: "info" } };
-    await (await mcpPost(endpoint, setLevel, { sessionId })).text();
-    const abort = new AbortController();
-    cleanups.push(async () => abort.abort());
-    const stream = await fetch(endpoint, {
-      headers: { accept: "text/event-stream", "mcp-session-id": sessionId },
-      signal: abort.signal,
-    });
+    const { opened, abort } = await rawStream(sim, "east");
+    const stream = await opened;
     const data = { probe: "ü", n: [1, { a: null }] };
     expect(sim.injectRaw("east", "kubernetes/faults", data)).toBe(1);
     const reader = stream.body?.getReader();
@@ -358,18 +368,7 @@ describe("events extension server", () => {
 
   test("holdHeaders: the standalone GET is answered with its first event, not before", async () => {
     const sim = await simulator([{ name: "east", holdHeaders: true }]);
-    const endpoint = sim.endpoint("east");
-    const initialize = await mcpPost(endpoint, initializeRequest("raw"));
-    const sessionId = initialize.headers.get("mcp-session-id") ?? "";
-    await initialize.text();
-    const setLevel = { jsonrpc: "2.0", id: 2, method: "logging/setLevel", params: { level: "info" } };
-    await (await mcpPost(endpoint, setLevel, { sessionId })).text();
-    const abort = new AbortController();
-    cleanups.push(async () => abort.abort());
-    const opened = fetch(endpoint, {
-      headers: { accept: "text/event-stream", "mcp-session-id": sessionId },
-      signal: abort.signal,
-    });
+    const { endpoint, sessionId, opened, abort } = await rawStream(sim, "east");
     const early = await Promise.race([opened, Bun.sleep(500).then(() => null)]);
     expect(early).toBeNull();
     expect(sim.stats("east").streams).toBe(1); // the server holds the stream: events go onto it
