@@ -23,8 +23,7 @@
  * paired measure of the burst's rate and the steady phase's CPU: see runAlternating; the simulator
  * serves 2N). Then, with the simulator's servers switched to hold their event streams' headers until
  * the first event (as the MCP TypeScript SDK's server on Bun does), start each once more and time its
- * start-up only. Last, the store
- * alone (scripts/bench/store-bench.ts). Figures are printed per N with the ratio faultline/baseline, then
+ * start-up only. Last, the store alone (scripts/bench/store-bench.ts). Figures are printed per N with the ratio faultline/baseline, then
  * a verdict against issue 14's targets per N (options: scripts/bench/options.ts; report:
  * scripts/bench/report.ts).
  */
@@ -150,9 +149,25 @@ async function waitForStreams(sim: SimHandle, n: number, notes: string[], from =
   }
 }
 
-/** The burst phase's plan for `n` clusters: options.bursts bursts of options.burst faults, tags `<prefix><i>`. */
-function burstPlan(sim: SimHandle, n: number, options: BenchOptions, tagPrefix: string): BurstPlan {
-  return { sim: sim.child, clusters: n, perBurst: options.burst, bursts: options.bursts, tagPrefix };
+/**
+ * The burst phase's plan for `n` clusters: options.bursts bursts of options.burst faults, tags
+ * `<prefix><i>`, on the simulator's first `n` clusters; `change` for another start, count or size.
+ */
+function burstPlan(
+  sim: SimHandle,
+  n: number,
+  options: BenchOptions,
+  tagPrefix: string,
+  change: Partial<Pick<BurstPlan, "from" | "bursts" | "perBurst">> = {},
+): BurstPlan {
+  return {
+    sim: sim.child,
+    clusters: n,
+    perBurst: options.burst,
+    bursts: options.bursts,
+    tagPrefix,
+    ...change,
+  };
 }
 
 /** Puts the burst phase's figures in `result`: every burst, the medians, per-thread medians. */
@@ -517,8 +532,8 @@ async function warmSimulator(
     const child = startBaseline(n, options, endpointsFile);
     try {
       await child.waitForLine("all active", (line) => line.type === "active", 120_000);
-      const plan = { sim: sim.child, clusters: n, perBurst: Math.max(n, 1000), bursts: 1 };
-      await baselineBursts({ ...plan, tagPrefix: `warm${round}-` }, child);
+      const plan = burstPlan(sim, n, options, `warm${round}-`, { perBurst: Math.max(n, 1000), bursts: 1 });
+      await baselineBursts(plan, child);
     } finally {
       await child.stop(10_000);
     }
@@ -537,8 +552,8 @@ async function warmSimulator(
  * sends one burst to each, faultline's first (each system's durable or received rate); then round i
  * runs one steady window of each (`options.seconds` at `options.rate`, each until faultline built every
  * fault or the baseline received every one), faultline first in even rounds and the baseline first in
- * odd ones, and reads the CPU of the system whose window it is. The two halves of a round are seconds apart, so a spell of the
- * machine (minutes long) falls on both: round i's ratio compares like with like.
+ * odd ones, and reads the CPU of the system whose window it is. The two halves of a round are seconds
+ * apart, so a spell of the machine (minutes long) falls on both: round i's ratio compares like with like.
  */
 async function runAlternating(
   sim: SimHandle,
@@ -564,12 +579,8 @@ async function runAlternating(
     try {
       // Warmed as in the full runs, where the steady phase follows the bursts: the same bursts, not
       // recorded (a process fresh from start-up pays its JIT's first compilations in its first window).
-      const warm = (prefix: string, from: number): BurstPlan => ({
-        ...burstPlan(sim, n, options, prefix),
-        from,
-      });
-      await faultlineBursts(warm(`a${n}fwarm`, 0), faultline.child.pid, events);
-      await baselineBursts(warm(`a${n}bwarm`, n), base);
+      await faultlineBursts(burstPlan(sim, n, options, `a${n}fwarm`), faultline.child.pid, events);
+      await baselineBursts(burstPlan(sim, n, options, `a${n}bwarm`, { from: n }), base);
       // Paired bursts first: one burst of each per round, faultline's then the baseline's in every round,
       // so that every burst follows the other system's (the warm-up ends with the baseline's), one settle
       // apart. Alternating the order instead (as the windows below do) put a system's burst right after
@@ -577,16 +588,13 @@ async function runAlternating(
       // clusters: faultline 34.0-35.8k events/s after its own, 38.4-39.8k after the baseline's; the
       // baseline 31.6-35.8k against 35.7-38.8k), so the median of five rounds leant on who went first.
       for (let round = 0; round < options.alternate; round++) {
-        const one = (prefix: string, from: number): BurstPlan => ({
-          ...burstPlan(sim, n, options, `a${n}${prefix}${round}-`),
-          from,
-          bursts: 1,
-        });
-        const stored = (await faultlineBursts(one("fb", 0), faultline.child.pid, events)).summary;
+        const one = burstPlan(sim, n, options, `a${n}fb${round}-`, { bursts: 1 });
+        const stored = (await faultlineBursts(one, faultline.child.pid, events)).summary;
         f.burst_alternating_eps.push(stored.complete ? stored.events_per_s : 0);
         f.burst_alternating_send_s.push(...stored.send_s_each);
         if (!stored.complete) f.notes.push(`alternating burst ${round + 1}: not every fault stored`);
-        const received = (await baselineBursts(one("bb", n), base)).summary;
+        const other = burstPlan(sim, n, options, `a${n}bb${round}-`, { from: n, bursts: 1 });
+        const received = (await baselineBursts(other, base)).summary;
         b.burst_alternating_eps.push(received.events_per_s);
         b.burst_alternating_send_s.push(...received.send_s_each);
         if (!received.complete) b.notes.push(`alternating burst ${round + 1}: not every fault received`);
@@ -724,12 +732,12 @@ async function main(argv: string[]): Promise<number> {
       const f = perN.find((r) => r.system === "faultline");
       const b = perN.find((r) => r.system === "baseline");
       if (options.alternate > 0 && f && b) {
-        progress(`N=${n}: the steady phase in ${options.alternate} round(s) of alternating windows`);
+        progress(`N=${n}: bursts and steady windows in ${options.alternate} alternating round(s) each`);
         try {
           await runAlternating(running, n, options, dir, f, b);
         } catch (error) {
-          f.notes.push(`alternating windows failed: ${errorMessage(error)}`);
-          progress(`N=${n}: alternating windows failed: ${errorMessage(error)}`);
+          f.notes.push(`alternating rounds failed: ${errorMessage(error)}`);
+          progress(`N=${n}: alternating rounds failed: ${errorMessage(error)}`);
         }
         await Bun.sleep(500);
       }
