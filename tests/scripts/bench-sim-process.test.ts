@@ -8,22 +8,14 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { type JsonLineChild, spawnChild } from "../../scripts/bench/proc.ts";
 import { ROOT } from "../../scripts/runtime.ts";
+import { initializeRequest, mcpPost } from "../helpers/mcp.ts";
 
 let sim: JsonLineChild;
 let endpoints: string[] = [];
 
 /** Opens an MCP session on `endpoint` (an initialize request, as any client's first). */
 async function initialize(endpoint: string): Promise<void> {
-  const response = await fetch(endpoint, {
-    method: "POST",
-    headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
-    body: JSON.stringify({
-      jsonrpc: "2.0",
-      id: 1,
-      method: "initialize",
-      params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } },
-    }),
-  });
+  const response = await mcpPost(endpoint, initializeRequest("t"));
   expect(response.status).toBe(200);
   await response.text();
 }
