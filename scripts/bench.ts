@@ -56,6 +56,8 @@ import {
 } from "./bench/measure.ts";
 import { type BenchOptions, parseOptions, USAGE } from "./bench/options.ts";
 import {
+  type CpuSpent,
+  cpuFrom,
   type JsonLineChild,
   killAllChildren,
   readCpuSeconds,
@@ -126,11 +128,11 @@ async function holdHeaders(sim: SimHandle, hold: boolean): Promise<void> {
 
 /** CPU seconds per minute the process `pid` uses over `seconds` of idleness, and by thread. */
 async function idleCpu(pid: number, seconds: number, result: RunResult): Promise<void> {
-  const cpu0 = readCpuSeconds(pid) ?? 0;
-  const threads0 = readThreadCpu(pid);
+  const spent = cpuFrom(pid);
   await Bun.sleep(seconds * 1000);
-  result.cpu_idle_per_min = (((readCpuSeconds(pid) ?? 0) - cpu0) * 60) / seconds;
-  result.threads.idle = threadCpuDelta(threads0, readThreadCpu(pid));
+  const { cpu_s, threads } = spent();
+  result.cpu_idle_per_min = (cpu_s * 60) / seconds;
+  result.threads.idle = threads;
 }
 
 /** `events_list` calls the first `n` simulated clusters have received so far. */
@@ -197,11 +199,8 @@ function steadyExpected(options: BenchOptions): number {
 }
 
 /** The measured process's CPU over one steady window, and the simulator's reply to it. */
-interface SteadyWindow {
+interface SteadyWindow extends CpuSpent {
   reply: Record<string, unknown>;
-  cpu_s: number;
-  /** CPU seconds by thread group over the window. */
-  threads: Record<string, number>;
 }
 
 /** Sends a steady window of faults tagged `tag` over `n` clusters from index `from`; resolves with the reply. */
@@ -234,8 +233,7 @@ async function faultlineSteadyWindow(
 ): Promise<SteadyWindow & { observed: ObservedEvent[]; built: ObservedEvent[] }> {
   const expected = steadyExpected(options);
   stored.skipToEnd();
-  const cpu0 = readCpuSeconds(pid) ?? 0;
-  const threads0 = readThreadCpu(pid);
+  const spent = cpuFrom(pid);
   const observed: ObservedEvent[] = [];
   const built: ObservedEvent[] = [];
   let repliedAt = 0;
@@ -251,23 +249,15 @@ async function faultlineSteadyWindow(
     if (built.length >= expected || (repliedAt > 0 && wallMs() - repliedAt > 5000)) break;
     await Bun.sleep(1);
   }
-  const reply = await sent;
-  return {
-    reply,
-    cpu_s: (readCpuSeconds(pid) ?? 0) - cpu0,
-    threads: threadCpuDelta(threads0, readThreadCpu(pid)),
-    observed,
-    built,
-  };
+  return { reply: await sent, ...spent(), observed, built };
 }
 
 /**
  * One steady window of faultline's CPU alone (the alternating rounds): no polls while the simulator
  * sends (reading every new event each 1 ms cost the bench 0.29-0.36 s of CPU over a 5 s window, half of
  * what faultline's own window costs, on one of the two cores; watching the baseline's window costs
- * nothing, it reports its own count), then its
- * built events counted every {@link BUILT_POLL_MS} ms until all `expected` are built (`built`), or until
- * none was built for 5 s.
+ * nothing, it reports its own count), then its built events counted every {@link BUILT_POLL_MS} ms
+ * until all `expected` are built (`built`), or until none was built for 5 s.
  */
 async function faultlineSteadyCpu(
   sim: SimHandle,
@@ -278,16 +268,10 @@ async function faultlineSteadyCpu(
   stored: StoredEvents,
 ): Promise<SteadyWindow & { built: number }> {
   const builtBefore = await stored.built();
-  const cpu0 = readCpuSeconds(pid) ?? 0;
-  const threads0 = readThreadCpu(pid);
+  const spent = cpuFrom(pid);
   const reply = await sendSteady(sim, n, options, tag);
   const built = await waitForCount(stored.built, builtBefore, steadyExpected(options), BUILT_POLL_MS, 5000);
-  return {
-    reply,
-    cpu_s: (readCpuSeconds(pid) ?? 0) - cpu0,
-    threads: threadCpuDelta(threads0, readThreadCpu(pid)),
-    built: built.count,
-  };
+  return { reply, ...spent(), built: built.count };
 }
 
 /**
@@ -302,20 +286,14 @@ async function baselineSteadyWindow(
   child: JsonLineChild,
   from = 0,
 ): Promise<SteadyWindow & { received: boolean }> {
-  const cpu0 = readCpuSeconds(child.pid) ?? 0;
-  const threads0 = readThreadCpu(child.pid);
+  const spent = cpuFrom(child.pid);
   const received = child
     .request({ cmd: "expect", tag, count: steadyExpected(options) }, 120_000)
     .then(() => true)
     .catch(() => false);
   const reply = await sendSteady(sim, n, options, tag, from);
   const all = await Promise.race([received, Bun.sleep(5000).then(() => false)]);
-  return {
-    reply,
-    cpu_s: (readCpuSeconds(child.pid) ?? 0) - cpu0,
-    threads: threadCpuDelta(threads0, readThreadCpu(child.pid)),
-    received: all,
-  };
+  return { reply, ...spent(), received: all };
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@
 import { sleep } from "../../src/runtime/sleep.ts";
 import { type Burst, type BurstSummary, summariseBursts } from "./burst-stats.ts";
 import { type StoredEvents, waitForCount } from "./measure.ts";
-import { type JsonLineChild, readCpuSeconds, readThreadCpu, threadCpuDelta } from "./proc.ts";
+import { cpuFrom, type JsonLineChild } from "./proc.ts";
 
 /** Quiet time after each burst was all stored, before the next burst (or the steady phase) starts. */
 export const BURST_SETTLE_MS = 1000;
@@ -33,14 +33,6 @@ export interface BurstPhase {
   each: Burst[];
   summary: BurstSummary;
   notes: string[];
-}
-
-/** CPU and per-thread CPU of `pid` since a starting reading. */
-function cpuSince(pid: number, cpu0: number, threads0: Record<string, number>) {
-  return {
-    cpu_s: (readCpuSeconds(pid) ?? 0) - cpu0,
-    threads: threadCpuDelta(threads0, readThreadCpu(pid)),
-  };
 }
 
 /** The simulator's reply to a burst: when it sent the first and last fault, and how many it delivered. */
@@ -89,8 +81,7 @@ export function faultlineBursts(plan: BurstPlan, pid: number, stored: StoredEven
     `rows in faultline.db events and its intake journal (${DURABLE_POLL_MS} ms polls once sent)`,
     async (tag, notes) => {
       const incidents0 = stored.incidents();
-      const cpu0 = readCpuSeconds(pid) ?? 0;
-      const threads0 = readThreadCpu(pid);
+      const spent = cpuFrom(pid);
       const baseCount = await stored.count();
       const baseBuilt = await stored.built();
       const reply = await plan.sim.request(
@@ -101,7 +92,7 @@ export function faultlineBursts(plan: BurstPlan, pid: number, stored: StoredEven
       // Durable is counted above; the incidents of journaled events are built after. The CPU is read once
       // they are, so it includes the building.
       const built = await waitForCount(stored.built, baseBuilt, plan.perBurst, BUILT_POLL_MS, 10_000);
-      const cpu = cpuSince(pid, cpu0, threads0);
+      const cpu = spent();
       const send = sendTimes(reply);
       if (send.delivered !== plan.perBurst)
         notes.push(`burst ${tag}: simulator delivered ${send.delivered} of ${plan.perBurst}`);
@@ -127,15 +118,14 @@ export function faultlineBursts(plan: BurstPlan, pid: number, stored: StoredEven
 export function baselineBursts(plan: BurstPlan, baseline: JsonLineChild): Promise<BurstPhase> {
   const pid = baseline.pid;
   return runAll(plan, "notifications received by the baseline (its own clock)", async (tag, notes) => {
-    const cpu0 = readCpuSeconds(pid) ?? 0;
-    const threads0 = readThreadCpu(pid);
+    const spent = cpuFrom(pid);
     const reached = baseline.request({ cmd: "expect", tag, count: plan.perBurst }, 60_000).catch(() => null);
     const reply = await plan.sim.request(
       { cmd: "burst", clusters: plan.clusters, from: plan.from ?? 0, total: plan.perBurst, tag },
       120_000,
     );
     const got = await reached;
-    const cpu = cpuSince(pid, cpu0, threads0);
+    const cpu = spent();
     const send = sendTimes(reply);
     if (send.delivered !== plan.perBurst)
       notes.push(`burst ${tag}: simulator delivered ${send.delivered} of ${plan.perBurst}`);

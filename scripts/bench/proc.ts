@@ -94,6 +94,32 @@ export function threadCpuDelta(
   return Object.fromEntries(entries);
 }
 
+/** CPU seconds of a process since a moment: all threads, and by thread group. */
+export interface CpuSpent {
+  cpu_s: number;
+  threads: Record<string, number>;
+}
+
+/**
+ * Reads `pid`'s CPU now; the function returned gives what it spent since (see {@link readCpuSeconds},
+ * {@link readThreadCpu}).
+ *
+ * @example
+ * ```ts
+ * const spent = cpuFrom(child.pid);
+ * await work();
+ * spent(); // { cpu_s: 0.42, threads: { main: 0.35, "HTTP Client": 0.05, … } }
+ * ```
+ */
+export function cpuFrom(pid: number): () => CpuSpent {
+  const cpu0 = readCpuSeconds(pid) ?? 0;
+  const threads0 = readThreadCpu(pid);
+  return () => ({
+    cpu_s: (readCpuSeconds(pid) ?? 0) - cpu0,
+    threads: threadCpuDelta(threads0, readThreadCpu(pid)),
+  });
+}
+
 /**
  * A started child process (node:child_process, which Bun and Deno both implement), with Bun's `exited`:
  * resolves with the exit code once it has exited (128 + the signal's number when a signal ended it).
