@@ -71,15 +71,22 @@ export interface JournalLimits {
   quietMs: number;
   /**
    * At a steady rate (no burst: {@link JournalLimits.minBatch}) the journaled events are built once
-   * the oldest has waited this long (ms): that many milliseconds of appends become incidents in one
-   * transaction. Measured: recording a steady rate's few events per transaction cost ~2× per event what
-   * a few dozen do (cold caches), and the fan-in latency goal (send → committed, p99 ≤ 10 ms) leaves no
-   * room to wait longer before the commit; the append is the commit, the build can wait. 100 ms (it was
-   * 50): at 1000 faults a second ~9 % less CPU in the steady phase (4 pairs), a build holding the main
-   * thread ~2-3 ms, the fan-in p99 not told apart; an incident is built ~56 ms after its fault was sent
-   * at p50 (~31 ms before). 400 ms held the main thread 8-10 ms, past the p99 goal.
+   * the oldest has waited this long (ms), or once {@link JournalLimits.steadyBuildEvents} wait: that many
+   * milliseconds of appends become incidents in one transaction. Each build costs about the same
+   * whatever it holds (its commit writes every page it touched, one per cluster in the per-cluster
+   * index, and each cluster's count is updated once), so fewer, bigger builds cost less per event. The
+   * append is the commit (the fan-in latency goal, send → committed, p99 ≤ 10 ms); the build can wait.
+   * Measured (docs/performance.md, seventeenth pass): 200 ms instead of 100 took 12 % off the steady
+   * phase's CPU at 1000 faults a second (4 alternated pairs), the fan-in p99 not told apart; an
+   * incident is built ~109 ms after its fault was sent at p50 (~57 ms at 100 ms, ~31 ms at 50).
    */
   steadyBuildMs: number;
+  /**
+   * At a steady rate, this many journaled events are built at once, however long the oldest waited: a
+   * build holds the main thread (~20 µs an event), so its size is bounded at every rate under a burst's.
+   * Measured: at 4000 faults a second builds every 200 ms (~800 events) put the fan-in p99 at 19 ms.
+   */
+  steadyBuildEvents: number;
   /** However long a burst lasts, a journaled event waits at most about this long (ms) for its incident. */
   maxWaitMs: number;
 }
@@ -91,7 +98,8 @@ export const JOURNAL_LIMITS: Readonly<JournalLimits> = {
   maxPending: 32_768,
   maxPendingChars: 64 * 1024 * 1024,
   quietMs: 10,
-  steadyBuildMs: 100,
+  steadyBuildMs: 200,
+  steadyBuildEvents: 200,
   maxWaitMs: 5000,
 };
 
@@ -198,7 +206,7 @@ function afterStored(results: readonly IngestResult[], context: SinkContext): vo
 /**
  * Whether the journal's events are built now ({@link JournalLimits}): when too many wait (`maxPending`
  * events or `maxPendingChars`) or the oldest has waited `maxWaitMs`; at a `steady` rate (no burst going
- * on) once the oldest has waited `steadyBuildMs`; or once the channel has been empty for
+ * on) once the oldest has waited `steadyBuildMs` or `steadyBuildEvents` wait; or once the channel has been empty for
  * `quietMs` (or, at a steady rate, until `steadyBuildMs` is reached, if sooner). False as soon as events
  * arrive first (the next batch tells whether a burst goes on), or the channel closes (the loop then
  * drains it and builds what is left).
@@ -217,7 +225,7 @@ export async function journalBuildDue(
   if (journal.pending >= limits.maxPending || journal.pendingChars >= limits.maxPendingChars) return true;
   const waited = journal.oldestWaitMs();
   if (waited >= limits.maxWaitMs) return true;
-  if (steady && waited >= limits.steadyBuildMs) return true;
+  if (steady && (waited >= limits.steadyBuildMs || journal.pending >= limits.steadyBuildEvents)) return true;
   if (channel.size > 0) return false;
   const wait = steady ? Math.min(limits.quietMs, limits.steadyBuildMs - waited) : limits.quietMs;
   return !(await channel.waitForItem(wait));

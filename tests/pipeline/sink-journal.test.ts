@@ -304,6 +304,7 @@ describe("journalBuildDue", () => {
     quietMs: 30,
     maxWaitMs: 500,
     steadyBuildMs: 50,
+    steadyBuildEvents: 40,
     burstEndMs: 20,
   };
   const waiting = (over: Partial<{ pending: number; pendingChars: number; waitedMs: number }> = {}) => ({
@@ -334,12 +335,16 @@ describe("journalBuildDue", () => {
     expect(await journalBuildDue(waiting(), closing, limits, false)).toBe(false);
   });
 
-  test("at a steady rate: due once the oldest waited steadyBuildMs, events arriving or not; an empty channel waits no longer than that", async () => {
+  test("at a steady rate: due once the oldest waited steadyBuildMs or steadyBuildEvents wait, events arriving or not; an empty channel waits no longer than that", async () => {
     const busy = new Channel<FaultEvent>(10);
     busy.push(freshFault());
     expect(await journalBuildDue(waiting({ waitedMs: 50 }), busy, limits, true)).toBe(true);
     expect(await journalBuildDue(waiting({ waitedMs: 50 }), busy, limits, false)).toBe(false); // a burst goes on
     expect(await journalBuildDue(waiting({ waitedMs: 49 }), busy, limits, true)).toBe(false);
+    // steadyBuildEvents waiting: due however short the wait (not in a burst: it is built once it passed).
+    expect(await journalBuildDue(waiting({ pending: 40 }), busy, limits, true)).toBe(true);
+    expect(await journalBuildDue(waiting({ pending: 39 }), busy, limits, true)).toBe(false);
+    expect(await journalBuildDue(waiting({ pending: 40 }), busy, limits, false)).toBe(false);
     // 45 of 50 ms waited, the channel empty: due after ~5 ms, not the second of quiet.
     const quiet = new Channel<FaultEvent>(10);
     const started = performance.now();
