@@ -72,19 +72,22 @@ export interface JournalLimits {
   /**
    * At a steady rate (no burst: {@link JournalLimits.minBatch}) the journaled events are built once
    * the oldest has waited this long (ms), or once {@link JournalLimits.steadyBuildEvents} wait: that many
-   * milliseconds of appends become incidents in one transaction. Each build costs about the same
-   * whatever it holds (its commit writes every page it touched, one per cluster in the per-cluster
-   * index, and each cluster's count is updated once), so fewer, bigger builds cost less per event. The
-   * append is the commit (the fan-in latency goal, send → committed, p99 ≤ 10 ms); the build can wait.
-   * Measured (docs/performance.md, seventeenth pass): 200 ms instead of 100 took 12 % off the steady
-   * phase's CPU at 1000 faults a second (4 alternated pairs), the fan-in p99 not told apart; an
-   * incident is built ~109 ms after its fault was sent at p50 (~57 ms at 100 ms, ~31 ms at 50).
+   * milliseconds of appends become incidents in one transaction. Measured: recording a steady rate's
+   * few events per transaction cost ~2× per event what a few dozen do (cold caches), and the fan-in
+   * latency goal (send → committed, p99 ≤ 10 ms) leaves no room to wait longer before the commit; the
+   * append is the commit, the build can wait. 100 ms (it was 50): at 1000 faults a second ~9 % less CPU
+   * in the steady phase (4 pairs), a build holding the main thread ~2-3 ms, the fan-in p99 not told
+   * apart; an incident is built ~56 ms after its fault was sent at p50 (~31 ms before). 200 ms
+   * (seventeenth pass): ~9 % less CPU at 100 clusters, none told apart at 1000, and the fan-in p99 up
+   * 1-2 ms (10.06 ms in one final run): not kept. 400 ms held the main thread 8-10 ms.
    */
   steadyBuildMs: number;
   /**
-   * At a steady rate, this many journaled events are built at once, however long the oldest waited: a
-   * build holds the main thread (~20 µs an event), so its size is bounded at every rate under a burst's.
-   * Measured: at 4000 faults a second builds every 200 ms (~800 events) put the fan-in p99 at 19 ms.
+   * At a steady rate, this many journaled events are built at once, however short the oldest's wait: a
+   * build holds the main thread (~20 µs an event), so its size is bounded at every rate under a burst's,
+   * not only at the bench's 1000 a second (where `steadyBuildMs` comes first, ~100 events). Measured
+   * (docs/performance.md, seventeenth pass): at 4000 faults a second, builds of ~400 events (every
+   * 100 ms) put the fan-in p99 at 11.3-14.9 ms; of 200 (every ~50 ms) at 9.3-9.4, for ~10 % more CPU.
    */
   steadyBuildEvents: number;
   /** However long a burst lasts, a journaled event waits at most about this long (ms) for its incident. */
@@ -98,7 +101,7 @@ export const JOURNAL_LIMITS: Readonly<JournalLimits> = {
   maxPending: 32_768,
   maxPendingChars: 64 * 1024 * 1024,
   quietMs: 10,
-  steadyBuildMs: 200,
+  steadyBuildMs: 100,
   steadyBuildEvents: 200,
   maxWaitMs: 5000,
 };
