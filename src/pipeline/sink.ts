@@ -88,7 +88,7 @@ export interface JournalLimits {
    * build holds the main thread (~20 µs an event), so its size is bounded at every rate under a burst's,
    * not only at the bench's 1000 a second (where `steadyBuildMs` comes first, ~100 events). Measured
    * (docs/performance.md, seventeenth pass): at 4000 faults a second, builds of ~400 events (every
-   * 100 ms) put the fan-in p99 at 11.3-14.9 ms; of 200 (every ~50 ms) at 9.3-9.4, for ~10 % more CPU.
+   * 100 ms) put the fan-in p99 at 11.3-14.9 ms; of 200 (every ~50 ms) at 9.3-9.7, for ~10 % more CPU.
    */
   steadyBuildEvents: number;
   /** However long a burst lasts, a journaled event waits at most about this long (ms) for its incident. */
@@ -210,10 +210,10 @@ function afterStored(results: readonly IngestResult[], context: SinkContext): vo
 /**
  * Whether the journal's events are built now ({@link JournalLimits}): when too many wait (`maxPending`
  * events or `maxPendingChars`) or the oldest has waited `maxWaitMs`; at a `steady` rate (no burst going
- * on) once the oldest has waited `steadyBuildMs` or `steadyBuildEvents` wait; or once the channel has been empty for
- * `quietMs` (or, at a steady rate, until `steadyBuildMs` is reached, if sooner). False as soon as events
- * arrive first (the next batch tells whether a burst goes on), or the channel closes (the loop then
- * drains it and builds what is left).
+ * on) once the oldest has waited `steadyBuildMs` or `steadyBuildEvents` wait; or once the channel has
+ * been empty for `quietMs` (or, at a steady rate, until `steadyBuildMs` is reached, if sooner). False as
+ * soon as events arrive first (the next batch tells whether a burst goes on), or the channel closes (the
+ * loop then drains it and builds what is left).
  *
  * @example
  * ```ts

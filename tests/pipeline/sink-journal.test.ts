@@ -234,6 +234,28 @@ test("a steady rate: every small batch is journaled (durable at once), and built
   expectAllBuiltInOrder(sink);
 });
 
+test("a steady rate: a build holds at most about steadyBuildEvents events, however long steadyBuildMs is", async () => {
+  // Four events every 2 ms (small batches: a steady rate's), no quiet moment, no time bound within reach:
+  // only the count bounds the builds.
+  const sink = startSink(
+    { quietMs: 60_000, maxWaitMs: 60_000, steadyBuildMs: 60_000, steadyBuildEvents: 30 },
+    { everyMs: 2, perTick: 4 },
+  );
+  try {
+    sink.channel.push(freshFault());
+    await waitFor("four builds", () => sink.handedOn.length >= 4, 5000);
+    expect(Math.max(...sink.appended)).toBeLessThan(JOURNAL_LIMITS.minBatch);
+    // Each build: the 30 that made it due, plus about the one batch appended before it was checked (a
+    // stall of the machine may let one batch grow: the median is held to it).
+    const sizes = sink.handedOn.slice(0, 4).map((built) => built.length);
+    for (const size of sizes) expect(size).toBeGreaterThanOrEqual(30);
+    expect([...sizes].sort((a, b) => a - b)[1]).toBeLessThan(30 + JOURNAL_LIMITS.minBatch);
+  } finally {
+    await sink.stop();
+  }
+  expectAllBuiltInOrder(sink);
+});
+
 test("a lone event is journaled, then built once the channel has been quiet for quietMs", async () => {
   const sink = startSink({ quietMs: 20, steadyBuildMs: 60_000 });
   try {
