@@ -193,9 +193,23 @@ function recordBursts(result: RunResult, phase: BurstPhase): void {
   result.notes.push(...phase.notes);
 }
 
-/** Faults a steady window sends: `options.rate` a second for `options.seconds`. */
-function steadyExpected(options: BenchOptions): number {
-  return Math.round(options.rate * options.seconds);
+/** One steady window to send: `rate` faults a second for `seconds`, tagged `tag`, round-robin over clusters. */
+interface SteadyPlan {
+  sim: SimHandle;
+  /** Clusters the faults are spread over: the simulator's `clusters` from index `from`. */
+  clusters: number;
+  from: number;
+  rate: number;
+  seconds: number;
+  tag: string;
+  /** Faults the window sends (`rate` × `seconds`). */
+  expected: number;
+}
+
+/** The steady phase's window for `n` clusters (from index `from`), at the options' rate and length. */
+function steadyPlan(sim: SimHandle, n: number, options: BenchOptions, tag: string, from = 0): SteadyPlan {
+  const { rate, seconds } = options;
+  return { sim, clusters: n, from, rate, seconds, tag, expected: Math.round(rate * seconds) };
 }
 
 /** The measured process's CPU over one steady window, and the simulator's reply to it. */
@@ -203,41 +217,30 @@ interface SteadyWindow extends CpuSpent {
   reply: Record<string, unknown>;
 }
 
-/** Sends a steady window of faults tagged `tag` over `n` clusters from index `from`; resolves with the reply. */
-function sendSteady(
-  sim: SimHandle,
-  n: number,
-  options: BenchOptions,
-  tag: string,
-  from = 0,
-): Promise<Record<string, unknown>> {
-  return sim.child.request(
-    { cmd: "steady", clusters: n, from, rate: options.rate, seconds: options.seconds, tag },
-    120_000,
-  );
+/** Sends the window's faults; resolves with the simulator's reply once the last is sent. */
+function sendSteady(plan: SteadyPlan): Promise<Record<string, unknown>> {
+  const { clusters, from, rate, seconds, tag } = plan;
+  return plan.sim.child.request({ cmd: "steady", clusters, from, rate, seconds, tag }, 120_000);
 }
 
 /**
- * One steady window of faultline's (on the first `n` clusters): `stored` polled every 1 ms from the
- * window's start until every fault of `tag` is built, or 5 s after the simulator's last send; the events
- * seen committed (`observed`) and built, and faultline's CPU over the window. The polls are what the
- * fan-in latency is read from; {@link faultlineSteadyCpu} measures the CPU alone, without them.
+ * One steady window of faultline's (process `pid`): `stored` polled every 1 ms from the window's start
+ * until every fault of the plan's tag is built, or 5 s after the simulator's last send; the events seen
+ * committed (`observed`) and built, and faultline's CPU over the window. The polls are what the fan-in
+ * latency is read from; {@link faultlineSteadyCpu} measures the CPU alone, without them.
  */
 async function faultlineSteadyWindow(
-  sim: SimHandle,
-  n: number,
-  options: BenchOptions,
-  tag: string,
+  plan: SteadyPlan,
   pid: number,
   stored: StoredEvents,
 ): Promise<SteadyWindow & { observed: ObservedEvent[]; built: ObservedEvent[] }> {
-  const expected = steadyExpected(options);
+  const { expected, tag } = plan;
   stored.skipToEnd();
   const spent = cpuFrom(pid);
   const observed: ObservedEvent[] = [];
   const built: ObservedEvent[] = [];
   let repliedAt = 0;
-  const sent = sendSteady(sim, n, options, tag).finally(() => {
+  const sent = sendSteady(plan).finally(() => {
     repliedAt = wallMs();
   });
   for (;;) {
@@ -260,38 +263,31 @@ async function faultlineSteadyWindow(
  * until all `expected` are built (`built`), or until none was built for 5 s.
  */
 async function faultlineSteadyCpu(
-  sim: SimHandle,
-  n: number,
-  options: BenchOptions,
-  tag: string,
+  plan: SteadyPlan,
   pid: number,
   stored: StoredEvents,
 ): Promise<SteadyWindow & { built: number }> {
   const builtBefore = await stored.built();
   const spent = cpuFrom(pid);
-  const reply = await sendSteady(sim, n, options, tag);
-  const built = await waitForCount(stored.built, builtBefore, steadyExpected(options), BUILT_POLL_MS, 5000);
+  const reply = await sendSteady(plan);
+  const built = await waitForCount(stored.built, builtBefore, plan.expected, BUILT_POLL_MS, 5000);
   return { reply, ...spent(), built: built.count };
 }
 
 /**
- * One steady window of the baseline's (on `n` clusters from index `from`): its CPU from the window's
- * start until it received every fault of `tag` (`received`), or 5 s after the simulator's last send.
+ * One steady window of the baseline's (`child`): its CPU from the window's start until it received every
+ * fault of the plan's tag (`received`), or 5 s after the simulator's last send.
  */
 async function baselineSteadyWindow(
-  sim: SimHandle,
-  n: number,
-  options: BenchOptions,
-  tag: string,
+  plan: SteadyPlan,
   child: JsonLineChild,
-  from = 0,
 ): Promise<SteadyWindow & { received: boolean }> {
   const spent = cpuFrom(child.pid);
   const received = child
-    .request({ cmd: "expect", tag, count: steadyExpected(options) }, 120_000)
+    .request({ cmd: "expect", tag: plan.tag, count: plan.expected }, 120_000)
     .then(() => true)
     .catch(() => false);
-  const reply = await sendSteady(sim, n, options, tag, from);
+  const reply = await sendSteady(plan);
   const all = await Promise.race([received, Bun.sleep(5000).then(() => false)]);
   return { reply, ...spent(), received: all };
 }
@@ -437,8 +433,9 @@ async function runFaultline(
       recordBursts(result, bursts);
 
       // Steady rate: latency.
-      const expected = steadyExpected(options);
-      const steady = await faultlineSteadyWindow(sim, n, options, `f${n}steady`, child.pid, stored);
+      const plan = steadyPlan(sim, n, options, `f${n}steady`);
+      const { expected } = plan;
+      const steady = await faultlineSteadyWindow(plan, child.pid, stored);
       result.cpu_steady_s = steady.cpu_s;
       result.threads.steady = steady.threads;
       result.steady_rate = Number(steady.reply.achieved_rate);
@@ -516,13 +513,13 @@ async function runBaseline(
     recordBursts(result, await baselineBursts(burstPlan(sim, n, options, `b${n}burst`), child));
 
     // Steady rate: latency.
-    const steadyTag = `b${n}steady`;
-    const steady = await baselineSteadyWindow(sim, n, options, steadyTag, child);
+    const plan = steadyPlan(sim, n, options, `b${n}steady`);
+    const steady = await baselineSteadyWindow(plan, child);
     result.cpu_steady_s = steady.cpu_s;
     result.threads.steady = steady.threads;
     result.steady_rate = Number(steady.reply.achieved_rate);
-    const steadyReport = await child.request({ cmd: "report", tag: steadyTag }, 10_000);
-    result.latency = latencyOf(steadyReport.latencies as number[], steadyExpected(options));
+    const steadyReport = await child.request({ cmd: "report", tag: plan.tag }, 10_000);
+    result.latency = latencyOf(steadyReport.latencies as number[], plan.expected);
     result.latency_source = "send → notification handler in the baseline (no store)";
     await readMemoryAfterLoad(result, child.pid);
   } finally {
@@ -619,23 +616,16 @@ async function runAlternating(
         b.burst_alternating_send_s.push(...received.send_s_each);
         if (!received.complete) b.notes.push(`alternating burst ${round + 1}: not every fault received`);
       }
-      const expected = steadyExpected(options);
       for (let round = 0; round < options.alternate; round++) {
         const runFaultlineWindow = async (): Promise<void> => {
-          const window = await faultlineSteadyCpu(
-            sim,
-            n,
-            options,
-            `a${n}f${round}`,
-            faultline.child.pid,
-            events,
-          );
+          const plan = steadyPlan(sim, n, options, `a${n}f${round}`);
+          const window = await faultlineSteadyCpu(plan, faultline.child.pid, events);
           f.cpu_steady_alternating_s.push(window.cpu_s);
-          if (window.built < expected)
-            f.notes.push(`alternating round ${round + 1}: ${window.built}/${expected} built`);
+          if (window.built < plan.expected)
+            f.notes.push(`alternating round ${round + 1}: ${window.built}/${plan.expected} built`);
         };
         const runBaselineWindow = async (): Promise<void> => {
-          const window = await baselineSteadyWindow(sim, n, options, `a${n}b${round}`, base, n);
+          const window = await baselineSteadyWindow(steadyPlan(sim, n, options, `a${n}b${round}`, n), base);
           b.cpu_steady_alternating_s.push(window.cpu_s);
           if (!window.received) b.notes.push(`alternating round ${round + 1}: not every fault received`);
         };
