@@ -23,9 +23,9 @@
  * paired measure of the burst's rate and the steady phase's CPU: see runAlternating; the simulator
  * serves 2N). Then, with the simulator's servers switched to hold their event streams' headers until
  * the first event (as the MCP TypeScript SDK's server on Bun does), start each once more and time its
- * start-up only. Last, the store alone (scripts/bench/store-bench.ts). Figures are printed per N with the ratio faultline/baseline, then
- * a verdict against issue 14's targets per N (options: scripts/bench/options.ts; report:
- * scripts/bench/report.ts).
+ * start-up only. Last, the store alone (scripts/bench/store-bench.ts). Figures are printed per N with
+ * the ratio faultline/baseline, then a verdict against issue 14's targets per N (options:
+ * scripts/bench/options.ts; report: scripts/bench/report.ts).
  */
 
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";

@@ -316,9 +316,10 @@ export const DEFINITIONS = `What each figure measures
 - CPU steady, alternating: then R rounds, each one steady window of each system (the same rate and
   length as the steady phase; faultline first in even rounds, the baseline first in odd ones: over the
   runs of the fifteenth pass neither position was the slower), the other idle meanwhile; a window's
-  CPU is read once faultline built every fault (the baseline received every one). The verdict is the median of the
-  rounds' ratios: a paired comparison, the two windows of a round seconds apart, so a spell of the
-  machine (which moves either system's figure 30-60 % between runs minutes apart) falls on both.
+  CPU is read once faultline built every fault (the baseline received every one). The verdict is the
+  median of the rounds' ratios: a paired comparison, the two windows of a round seconds apart, so a
+  spell of the machine (which moves either system's figure 30-60 % between runs minutes apart) falls on
+  both.
 - start → all active, headers held: the same in a run of its own (start-up only) against the same
   servers switched to hold each event stream's headers until its first event (the MCP TypeScript SDK's
   server on Bun); "flushed" is every other figure's run (headers and an SSE comment at once, the Go server).
