@@ -14,7 +14,9 @@
  *   past Bun's default cap the connections hang and the figures count only the first 255.
  *     [--rate 1000] [--seconds 5]      (add bun's --cpu-prof to see where the CPU goes)
  *     [--burst 20000]                  (then that many faults as fast as the simulator sends them)
+ *     [--pin]                          (the simulator on CPU 0, this process on CPU 1, as `bench.ts --pin`)
  */
+import { spawnSync } from "node:child_process";
 import { cpuUsage } from "node:process";
 import { parseArgs } from "node:util";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -45,6 +47,7 @@ const { values } = parseArgs({
     rate: { type: "string" },
     seconds: { type: "string" },
     burst: { type: "string" },
+    pin: { type: "boolean" },
   },
   strict: true,
 });
@@ -63,13 +66,20 @@ const cpuSeconds = (): number => {
   return (user + system) / 1e6;
 };
 
-const sim = spawnChild(
-  "simulator",
-  [process.execPath, new URL("./sim-process.ts", import.meta.url).pathname, "--clusters", String(clusters)],
-  {
-    stdin: true,
-  },
-);
+const simArgv = [
+  process.execPath,
+  new URL("./sim-process.ts", import.meta.url).pathname,
+  "--clusters",
+  String(clusters),
+];
+if (values.pin) {
+  // Every thread of this process (those started later inherit it), as taskset pins bench.ts's children.
+  const pinned = spawnSync("taskset", ["-a", "-p", "-c", "1", String(process.pid)]);
+  if (pinned.status !== 0) throw new Error(`--pin: taskset failed: ${pinned.stderr}`);
+}
+const sim = spawnChild("simulator", values.pin ? ["taskset", "-c", "0", ...simArgv] : simArgv, {
+  stdin: true,
+});
 try {
   const ready = await sim.waitForLine("ready", (line) => line.type === "ready", 60_000);
   const endpoints = ready.clusters as Array<{ name: string; endpoint: string }>;
