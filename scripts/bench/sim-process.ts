@@ -9,7 +9,10 @@
  * from index F on:
  *
  * - `{ cmd: "burst", clusters: N, total: K, tag }`: injects K distinct faults round-robin over the first N
- *   clusters as fast as it can (in chunks, yielding between them so sockets drain while it injects).
+ *   clusters as fast as it can (in chunks, yielding between them so sockets drain while it injects). It
+ *   first collects its garbage (`gc_ms` in the answer, before `first_send_ms`): what the previous burst
+ *   left, another system's in the bench's paired rounds, would otherwise be collected while this one
+ *   sends, and slow its sends.
  * - `{ cmd: "steady", clusters: N, rate: R, seconds: S, tag }`: injects R faults per second for S seconds,
  *   round-robin over the first N clusters, paced against the wall clock (about 1 ms granularity).
  * - `{ cmd: "stats", clusters: N }`: sessions, open event streams, subscriptions and `events_list` calls so far
@@ -95,9 +98,13 @@ async function handle(sim: Simulator, command: Record<string, unknown>): Promise
   const tag = String(command.tag ?? "x");
   try {
     switch (command.cmd) {
-      case "burst":
-        printJson({ id, ...(await burst(sim, names, Number(command.total), tag)) });
+      case "burst": {
+        const gcStarted = performance.now();
+        Bun.gc(true);
+        const gc_ms = performance.now() - gcStarted;
+        printJson({ id, gc_ms, ...(await burst(sim, names, Number(command.total), tag)) });
         return;
+      }
       case "steady":
         printJson({ id, ...(await steady(sim, names, Number(command.rate), Number(command.seconds), tag)) });
         return;

@@ -44,6 +44,9 @@ test("a command over N clusters from index F counts those clusters only", async 
   // A burst over them sends every fault (none delivered: the session has no event stream).
   const reply = await sim.request({ cmd: "burst", clusters: 2, from: 2, total: 6, tag: "t" }, 10_000);
   expect(reply).toMatchObject({ sent: 6, delivered: 0 });
+  // It collected its garbage first, before the burst's window (which starts at its first send).
+  expect(reply.gc_ms).toBeGreaterThanOrEqual(0);
+  expect(Number.isFinite(reply.gc_ms)).toBe(true);
 });
 
 test("a from outside the simulator's clusters, or not an index, is an error naming it; so is an unknown command", async () => {
