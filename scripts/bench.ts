@@ -60,9 +60,12 @@ import {
   cpuFrom,
   type JsonLineChild,
   killAllChildren,
+  MEASURED_CPU,
+  onCpu,
   readCpuSeconds,
   readMemory,
   readThreadCpu,
+  SIMULATOR_CPU,
   spawnChild,
   threadCpuDelta,
 } from "./bench/proc.ts";
@@ -104,15 +107,19 @@ interface SimHandle {
   clusters: Array<{ name: string; endpoint: string }>;
 }
 
-/** `argv` run on CPU `cpu` only when --pin is given (taskset execs it: same pid). */
+/** `argv` run on CPU `cpu` only when --pin is given (see {@link onCpu}). */
 function pinned(argv: string[], cpu: number, options: BenchOptions): string[] {
-  return options.pin ? ["taskset", "-c", String(cpu), ...argv] : argv;
+  return options.pin ? onCpu(argv, cpu) : argv;
 }
 
 async function startSim(clusters: number, options: BenchOptions): Promise<SimHandle> {
   const child = spawnChild(
     "simulator",
-    pinned([BUN, join(ROOT, "scripts/bench/sim-process.ts"), "--clusters", String(clusters)], 0, options),
+    pinned(
+      [BUN, join(ROOT, "scripts/bench/sim-process.ts"), "--clusters", String(clusters)],
+      SIMULATOR_CPU,
+      options,
+    ),
     {
       stdin: true,
     },
@@ -369,7 +376,7 @@ async function startFaultline(
       options.binary
         ? [options.binary, "run", "--config", configFile]
         : [...scriptCommand(options.runtime, options.faultlineMain, bunArgs), "run", "--config", configFile],
-      1,
+      MEASURED_CPU,
       options,
     ),
     {
@@ -473,11 +480,15 @@ function startBaseline(n: number, options: BenchOptions, endpointsFile: string):
     "--count",
     String(n),
   ];
-  return spawnChild("baseline", pinned([...argv, "--ping-seconds", String(PING_SECONDS)], 1, options), {
-    cwd: ROOT,
-    env: { [HTTP_LIMIT_VARIABLE]: String(httpLimitFor(n)) },
-    stdin: true,
-  });
+  return spawnChild(
+    "baseline",
+    pinned([...argv, "--ping-seconds", String(PING_SECONDS)], MEASURED_CPU, options),
+    {
+      cwd: ROOT,
+      env: { [HTTP_LIMIT_VARIABLE]: String(httpLimitFor(n)) },
+      stdin: true,
+    },
+  );
 }
 
 async function runBaseline(
@@ -652,7 +663,7 @@ async function runAlternating(
 /** The store-only micro-benchmark in a process of its own (on faultline's CPU with --pin). */
 async function runStoreAlone(options: BenchOptions): Promise<StoreBenchResult | null> {
   const argv = [BUN, join(ROOT, "scripts/bench/store-bench.ts"), "--events", String(options.storeEvents)];
-  const child = spawnChild("store-bench", pinned(argv, 1, options), { cwd: ROOT });
+  const child = spawnChild("store-bench", pinned(argv, MEASURED_CPU, options), { cwd: ROOT });
   try {
     const line = await child.waitForLine("store result", (l) => typeof l.events_per_s === "number", 300_000);
     return line as unknown as StoreBenchResult;

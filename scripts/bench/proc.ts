@@ -308,6 +308,23 @@ export class JsonLineChild {
 /** Every child the benchmark started, so that an interrupt can end them all (each by its pid). */
 const children = new Set<JsonLineChild>();
 
+/** The CPU `--pin` gives the simulator; the measured process (faultline, the baseline, a bench) gets {@link MEASURED_CPU}. */
+export const SIMULATOR_CPU = 0;
+/** The CPU `--pin` gives the measured process. */
+export const MEASURED_CPU = 1;
+
+/**
+ * `argv` run on CPU `cpu` only (taskset execs it: the same pid).
+ *
+ * @example
+ * ```ts
+ * spawnChild("simulator", onCpu([process.execPath, "sim-process.ts"], SIMULATOR_CPU));
+ * ```
+ */
+export function onCpu(argv: readonly string[], cpu: number): string[] {
+  return ["taskset", "-c", String(cpu), ...argv];
+}
+
 /** Starts `argv` with stdout/stderr piped (and stdin piped when `stdin` is true) and registers it. */
 export function spawnChild(
   name: string,

@@ -34,7 +34,15 @@ import type {
 } from "../../src/worker/protocol.ts";
 import { SharedClock } from "../../src/worker/shared-clock.ts";
 import { StartupGate } from "../../src/worker/startup-gate.ts";
-import { killAllChildren, readThreadCpu, spawnChild, threadCpuDelta } from "./proc.ts";
+import {
+  killAllChildren,
+  MEASURED_CPU,
+  onCpu,
+  readThreadCpu,
+  SIMULATOR_CPU,
+  spawnChild,
+  threadCpuDelta,
+} from "./proc.ts";
 
 const { values } = parseArgs({
   options: {
@@ -73,13 +81,11 @@ const simArgv = [
   String(clusters),
 ];
 if (values.pin) {
-  // Every thread of this process (those started later inherit it), as taskset pins bench.ts's children.
-  const pinned = spawnSync("taskset", ["-a", "-p", "-c", "1", String(process.pid)]);
+  // This process is the measured one: every thread of it (those started later inherit it) on its CPU.
+  const pinned = spawnSync("taskset", ["-a", "-p", "-c", String(MEASURED_CPU), String(process.pid)]);
   if (pinned.status !== 0) throw new Error(`--pin: taskset failed: ${pinned.stderr}`);
 }
-const sim = spawnChild("simulator", values.pin ? ["taskset", "-c", "0", ...simArgv] : simArgv, {
-  stdin: true,
-});
+const sim = spawnChild("simulator", values.pin ? onCpu(simArgv, SIMULATOR_CPU) : simArgv, { stdin: true });
 try {
   const ready = await sim.waitForLine("ready", (line) => line.type === "ready", 60_000);
   const endpoints = ready.clusters as Array<{ name: string; endpoint: string }>;
