@@ -35,7 +35,7 @@ import {
 } from "./protocol.ts";
 import { MissingEventsSubscribe, PushFeed } from "./push-feed.ts";
 import { type SessionTarget, sessionRequest } from "./session-request.ts";
-import { phaseFraction, SharedClock } from "./shared-clock.ts";
+import { SharedClock } from "./shared-clock.ts";
 import { StartupGate } from "./startup-gate.ts";
 import { insecureWarning, openClusterTransport, specScrubber } from "./transport.ts";
 import type { Refusal } from "./wire-bounds.ts";
@@ -109,8 +109,6 @@ export class ClusterConnection {
   readonly #flow: Flow;
   /** Shared by the worker's connections: one timer for all their pings. */
   readonly #clock: SharedClock;
-  /** Where in the ping interval this cluster's periodic requests fall (from its name; see SharedClock). */
-  readonly #phaseMs: number;
   readonly #log: Logger;
   readonly #timeoutMs: number;
   /** This cluster's secrets (URL credentials, token, header values), kept out of logs and errors. */
@@ -158,7 +156,6 @@ export class ClusterConnection {
     );
     this.#log = scrubbingLogger(logger({ cluster: spec.name }), this.#scrubber);
     this.#timeoutMs = settings.ping.timeout_seconds * 1000;
-    this.#phaseMs = phaseFraction(spec.name) * settings.ping.interval_seconds * 1000;
     this.#target = { endpoint: redactUrl(spec.mcp_endpoint), field: (name) => fieldOf(spec, name) };
     const insecure = insecureWarning(spec);
     if (insecure) this.#log.warn(insecure);
@@ -172,7 +169,6 @@ export class ClusterConnection {
       alive: () => this.#markAlive(),
       log: this.#log,
       clock,
-      phaseMs: this.#phaseMs,
     });
     this.#feed = this.#feeds.preferred;
     if (spec.resume) this.#resume(spec.resume);
@@ -347,18 +343,13 @@ export class ClusterConnection {
     const pingTarget: PingTarget = requests(session);
     // A subscription check sent since the ping fell due is a request on the session as the ping is, with
     // the same timeout: it stands for that ping (its answer proves the session alive, none loses it).
-    // Checks run on the same clock at the cluster's phase and mostly fall due with a ping: one request
-    // instead of two. Other clusters' pings fall at phases of their own, spread over the interval.
-    const stopPinging = this.#clock.every(
-      this.#settings.ping.interval_seconds * 1000,
-      (dueMs) => {
-        (feed.sentSince?.(dueMs) ?? ping(pingTarget)).then(
-          () => this.#markAlive(),
-          (error: unknown) => lost.resolve(`ping failed: ${this.#describe(error)}`),
-        );
-      },
-      { phaseMs: this.#phaseMs },
-    );
+    // Checks run on the same clock and mostly fall due with a ping: one request instead of two.
+    const stopPinging = this.#clock.every(this.#settings.ping.interval_seconds * 1000, (dueMs) => {
+      (feed.sentSince?.(dueMs) ?? ping(pingTarget)).then(
+        () => this.#markAlive(),
+        (error: unknown) => lost.resolve(`ping failed: ${this.#describe(error)}`),
+      );
+    });
     try {
       return await lost.promise;
     } finally {

@@ -34,11 +34,6 @@ export interface FeedContext {
   log: Logger;
   /** The timer for periodic work (polls, subscription checks), shared by a worker's connections; one of its own when absent. */
   clock?: SharedClock;
-  /**
-   * The cluster's phase on the clock (see {@link SharedClock.every}): its polls and checks run at it, as
-   * its pings do, so that a check falls due with a ping. One interval from the feed's start when absent.
-   */
-  phaseMs?: number;
 }
 
 /** One MCP session as a feed sees it. */

@@ -47,7 +47,6 @@ export class PollFeed implements Feed {
     this.#stopPolls = this.#clock.every(
       this.#context.subscribe.poll_interval_seconds * 1000,
       () => void this.#pollOnce(list, session),
-      { phaseMs: this.#context.phaseMs },
     );
   }
 

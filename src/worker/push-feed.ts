@@ -142,10 +142,7 @@ export class PushFeed implements Feed {
     }
     this.#stopChecks?.();
     const seconds = this.#context.subscribe.check_interval_seconds ?? DEFAULT_CHECK_INTERVAL_SECONDS;
-    // At the cluster's phase, as its pings: a check due with a ping stands for it.
-    this.#stopChecks = this.#clock.every(seconds * 1000, () => void this.#check(session), {
-      phaseMs: this.#context.phaseMs,
-    });
+    this.#stopChecks = this.#clock.every(seconds * 1000, () => void this.#check(session));
   }
 
   /** Reports what the notification carries and remembers pushed faults for the next backfill. */

@@ -8,17 +8,10 @@
  * for longer than that. Average periods stay exact: a job's next run is due one interval after the
  * previous was due, however late that one ran.
  *
- * A job given a phase runs at moments of the wall clock that are that phase past a multiple of its
- * interval. A connection takes its phase from its cluster's name ({@link phaseFraction} of its ping
- * interval): the pings of 1000 clusters that all came up in the same second are spread over the interval
- * (at 15 s, ~67 a second, still one wake-up a second) instead of going out as one wave every interval,
- * and a cluster's jobs with intervals that are multiples of one another (its ping every 15 s, its
- * subscription check every 180 s) still fall due together.
- *
  * @example
  * ```ts
  * const clock = new SharedClock();
- * const stop = clock.every(15_000, () => void client.ping(), { phaseMs: phaseFraction("prod-east") * 15_000 });
+ * const stop = clock.every(15_000, () => void client.ping());
  * stop(); // no more runs
  * ```
  */
@@ -28,35 +21,6 @@ export const MAX_SLACK_MS = 1000;
 
 /** The longest one turn of the event loop runs due jobs; the rest run in the turns that follow. */
 export const SLICE_MS = 2;
-
-/** How {@link SharedClock.every} places a job's runs. */
-export interface EveryOptions {
-  /**
-   * Runs the job at wall-clock moments that are `phaseMs` past a multiple of its interval (Unix time,
-   * ms): the first at the next such moment (within one interval), every run after on that grid. Without
-   * it, the first run is one interval from now.
-   */
-  readonly phaseMs?: number;
-}
-
-/**
- * Where in an interval a job keyed `key` runs, in [0, 1): FNV-1a of the key's UTF-16 code units,
- * finalised as MurmurHash3's, over 2^32. Spread evenly enough over many keys, and the same on every thread and every start.
- *
- * @example
- * ```ts
- * phaseFraction("prod-east"); // the same number in [0, 1) every time
- * ```
- */
-export function phaseFraction(key: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193);
-  // MurmurHash3's finaliser: FNV-1a alone leaves names that differ in their last character (cluster-10,
-  // cluster-11) close together in the high bits.
-  hash = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b);
-  hash = Math.imul(hash ^ (hash >>> 13), 0xc2b2ae35);
-  return ((hash ^ (hash >>> 16)) >>> 0) / 2 ** 32;
-}
 
 interface Job {
   readonly intervalMs: number;
@@ -77,14 +41,12 @@ export class SharedClock {
   /**
    * Runs `run` every `intervalMs` (first one interval from now) until the returned function is called.
    * `run` is given the moment that run was due (`performance.now()` time; it runs up to its slack later).
-   * With `options.phaseMs`, the runs fall on that phase of the interval instead ({@link EveryOptions}).
    */
-  every(intervalMs: number, run: (dueMs: number) => void, options: EveryOptions = {}): () => void {
-    const now = performance.now();
+  every(intervalMs: number, run: (dueMs: number) => void): () => void {
     const job: Job = {
       intervalMs,
       slackMs: Math.min(MAX_SLACK_MS, intervalMs / 10),
-      due: options.phaseMs === undefined ? now + intervalMs : nextOnPhase(now, intervalMs, options.phaseMs),
+      due: performance.now() + intervalMs,
       run,
     };
     this.#jobs.add(job);
@@ -123,9 +85,8 @@ export class SharedClock {
       if (job.due <= now) {
         due.push({ job, dueMs: job.due });
         job.due += job.intervalMs;
-        // A thread that was stalled for several intervals runs a job once, not once per missed interval;
-        // its next run is the next one of its schedule (its phase kept).
-        if (job.due <= now) job.due += (Math.floor((now - job.due) / job.intervalMs) + 1) * job.intervalMs;
+        // A thread that was stalled for several intervals runs a job once, not once per missed interval.
+        if (job.due <= now) job.due = now + job.intervalMs;
       }
       next = Math.min(next, job.due + job.slackMs);
     }
@@ -157,15 +118,4 @@ export class SharedClock {
       }
     }
   }
-}
-
-/**
- * The first moment after `now` (`performance.now()` time) that is `phaseMs` past a multiple of
- * `intervalMs` on the wall clock. Jobs of one phase and interval get the same moment, wherever in the
- * interval they were started.
- */
-function nextOnPhase(now: number, intervalMs: number, phaseMs: number): number {
-  const wallNow = performance.timeOrigin + now;
-  const wallDue = (Math.floor((wallNow - phaseMs) / intervalMs) + 1) * intervalMs + phaseMs;
-  return wallDue - performance.timeOrigin;
 }

@@ -56,32 +56,6 @@ test("a check due with a ping stands for it: the server sees the checks and no p
   }
 });
 
-test("checks every other ping still stand for the pings they fall due with: the cluster's phase puts both on one grid", async () => {
-  // Pings every 0.3 s, checks every 0.6 s: both at the cluster's phase, so every check is due with a ping.
-  const settings = pairedSettings(5);
-  const connection = new ClusterConnection(
-    { name: "paired", mcp_endpoint: sim.endpoint("paired"), labels: {} },
-    { ...settings, subscribe: { ...settings.subscribe, check_interval_seconds: 0.6 } },
-    () => {},
-  );
-  connection.start();
-  try {
-    await waitFor("active", () => connection.status === "active", 5000);
-    const before = sim.stats("paired");
-    await Bun.sleep(2400);
-    const after = sim.stats("paired");
-    const checks = after.listSubscriptionsCalls - before.listSubscriptionsCalls;
-    const pings = after.pings - before.pings;
-    // 8 pings due in the window, 4 of them with a check: 8 requests, not 11 or 12 (a boundary adds 1).
-    expect(checks).toBeGreaterThanOrEqual(2);
-    expect(pings).toBeGreaterThanOrEqual(2);
-    expect(checks + pings).toBeLessThanOrEqual(9);
-    expect(connection.status).toBe("active");
-  } finally {
-    await connection.stop();
-  }
-});
-
 test("a server without events_list_subscriptions is pinged as before", async () => {
   const connection = new ClusterConnection(
     { name: "unlisted", mcp_endpoint: sim.endpoint("unlisted"), labels: {} },

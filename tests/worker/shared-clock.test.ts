@@ -1,6 +1,6 @@
 /** SharedClock: many periodic jobs on one timer, grouped within their slack, never more than it late. */
 import { expect, test } from "bun:test";
-import { phaseFraction, SharedClock, SLICE_MS } from "../../src/worker/shared-clock.ts";
+import { SharedClock, SLICE_MS } from "../../src/worker/shared-clock.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 test("jobs due within the slack of one another run in the same wake-up, none later than its slack", async () => {
@@ -77,71 +77,4 @@ test("many jobs due at once run in slices of at most SLICE_MS: what waits for th
   } finally {
     for (const stop of stops) stop();
   }
-});
-
-test("phaseFraction: the same for a key every time, in [0, 1), spread evenly over many keys", () => {
-  expect(phaseFraction("prod-east")).toBe(phaseFraction("prod-east"));
-  expect(phaseFraction("prod-east")).not.toBe(phaseFraction("prod-west"));
-  const tenths = new Array<number>(10).fill(0);
-  for (let i = 0; i < 1000; i++) {
-    const fraction = phaseFraction(`cluster-${i}`);
-    expect(fraction).toBeGreaterThanOrEqual(0);
-    expect(fraction).toBeLessThan(1);
-    tenths[Math.floor(fraction * 10)] = (tenths[Math.floor(fraction * 10)] ?? 0) + 1;
-  }
-  // 1000 clusters named as the bench names them: each tenth of the interval gets 100 ± 35 of their pings.
-  for (const count of tenths) expect(count).toBeGreaterThan(65);
-  for (const count of tenths) expect(count).toBeLessThan(135);
-});
-
-test("a job with a phase runs on its grid of the wall clock; one of the same phase started later, or at a multiple of the interval, shares its wake-ups; another phase does not", async () => {
-  const clock = new SharedClock();
-  const wall = (dueMs: number) => performance.timeOrigin + dueMs;
-  const runs: Record<string, Array<{ due: number; at: number }>> = { a: [], late: [], slow: [], other: [] };
-  const record = (name: string) => (due: number) => runs[name]?.push({ due, at: performance.now() });
-  const stops = [clock.every(200, record("a"), { phaseMs: 50 })];
-  await Bun.sleep(70); // started elsewhere in the interval: still at the same moments
-  stops.push(clock.every(200, record("late"), { phaseMs: 50 }));
-  stops.push(clock.every(400, record("slow"), { phaseMs: 50 }));
-  stops.push(clock.every(200, record("other"), { phaseMs: 150 }));
-  await Bun.sleep(1300);
-  for (const stop of stops) stop();
-  const { a = [], late = [], slow = [], other = [] } = runs;
-  expect(a.length).toBeGreaterThanOrEqual(4);
-  expect(slow.length).toBeGreaterThanOrEqual(2);
-  for (const run of [...a, ...late, ...slow]) {
-    // Due on the grid (50 past a multiple of 200 ms, Unix time) and never run before it.
-    const offset = (((wall(run.due) - 50) % 200) + 200) % 200;
-    expect(Math.min(offset, 200 - offset)).toBeLessThan(0.01);
-    expect(run.at).toBeGreaterThanOrEqual(run.due);
-  }
-  const ranWithA = (run: { due: number }) => a.some((mine) => Math.abs(mine.due - run.due) < 0.01);
-  expect(late.length).toBeGreaterThanOrEqual(a.length - 1);
-  for (const run of late) expect(ranWithA(run)).toBe(true);
-  for (const run of slow) expect(ranWithA(run)).toBe(true);
-  // Half an interval away, the other phase runs between a's runs, never with one.
-  expect(other.length).toBeGreaterThanOrEqual(4);
-  for (const run of other) expect(ranWithA(run)).toBe(false);
-  for (const run of other) {
-    const offset = (((wall(run.due) - 150) % 200) + 200) % 200;
-    expect(Math.min(offset, 200 - offset)).toBeLessThan(0.01);
-  }
-});
-
-test("a job with a phase whose thread stalled for intervals runs once, then keeps its phase", async () => {
-  const clock = new SharedClock();
-  const dues: number[] = [];
-  const stop = clock.every(50, (due) => dues.push(due), { phaseMs: 20 });
-  await waitFor("a first run", () => dues.length >= 1, 2000);
-  const stalledUntil = performance.now() + 180; // more than three intervals
-  while (performance.now() < stalledUntil) {}
-  await waitFor("two runs after the stall", () => dues.length >= 3, 2000);
-  stop();
-  for (const due of dues) {
-    const offset = (((performance.timeOrigin + due - 20) % 50) + 50) % 50;
-    expect(Math.min(offset, 50 - offset)).toBeLessThan(0.01);
-  }
-  // The stall was paid with one run, not one per missed interval.
-  const gaps = dues.slice(1).map((due, i) => due - (dues[i] as number));
-  expect(gaps.some((gap) => gap >= 150)).toBe(true);
 });
