@@ -30,8 +30,8 @@ import {
   toFieldIssue,
   type ValibotIssue,
 } from "../validation/issues.ts";
-import type { FaultEvent } from "./fault.ts";
-import { deriveFaultId, faultTypeFor, resourceNamespace, severityFor } from "./normalise.ts";
+import type { FaultEvent, FaultResource } from "./fault.ts";
+import { faultIdOf, faultTypeFor, resourceNamespace, severityFor } from "./normalise.ts";
 
 /** One item of an `events_list` answer, typed; `timestamp` converted to RFC 3339 (UTC, milliseconds). */
 export interface ListedEvent {
@@ -141,8 +141,8 @@ export function parseEventsList(text: string): ListedEvent[] {
 
 /**
  * Turns a polled event into a {@link FaultEvent} tagged with faultline's configured `cluster`, by the
- * rules of normalise.ts for nested faults: `fault_id` = {@link deriveFaultId}(namespace, kind, name,
- * reason) — the id a pushed nested fault about the same object and reason gets — `fault_type` and
+ * rules of normalise.ts for nested faults: `fault_id` = {@link faultIdOf}(resource, fault type) — the
+ * id a pushed fault about the same object and fault type gets, flat or nested — `fault_type` and
  * `severity` from the reason, kind and event type, `resource.namespace` null for cluster-scoped kinds,
  * `resource.uid` null (the answer has none), `context` = the message, `raw` = `e`. `receivedAt` defaults to now.
  */
@@ -152,19 +152,20 @@ export function listedEventToFault(
   receivedAt: Date = new Date(),
 ): FaultEvent {
   const faultType = faultTypeFor(e.kind, e.reason, e.message);
+  const resource: FaultResource = {
+    apiVersion: e.apiVersion,
+    kind: e.kind,
+    name: e.name,
+    namespace: resourceNamespace(e.kind, "", e.namespace),
+    uid: null,
+  };
   return {
     cluster: cluster.name,
     labels: cluster.labels,
-    fault_id: deriveFaultId(e.namespace, e.kind, e.name, e.reason),
+    fault_id: faultIdOf(resource, faultType),
     fault_type: faultType,
     severity: severityFor(faultType, e.type),
-    resource: {
-      apiVersion: e.apiVersion,
-      kind: e.kind,
-      name: e.name,
-      namespace: resourceNamespace(e.kind, "", e.namespace),
-      uid: null,
-    },
+    resource,
     context: e.message,
     timestamp: e.timestamp,
     received_at: receivedAt.toISOString(),

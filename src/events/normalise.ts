@@ -28,6 +28,9 @@
  *   `--- <container> ---\n<content>` or `--- <container> (previous) ---\n<content>`, joined with `\n`.
  * - `resource.namespace`: `involvedObject.namespace`, else the event's namespace (except for cluster-scoped
  *   kinds such as Node, whose events live in `default`), else null.
+ *
+ * Every fault's `fault_id`, flat, nested, raw or listed, is {@link faultIdOf} its resource and fault type:
+ * a repeat that reaches faultline once pushed and once listed (after an outage) joins one incident.
  */
 import * as v from "valibot";
 import { sha256Hex } from "../runtime/sha256.ts";
@@ -211,10 +214,26 @@ export function classifyNotification(
 
 /**
  * Stable id of a fault condition derived from what identifies it: the first 16 hex characters of the
- * SHA-256 of `namespace/kind/name/reason` (`runtime/sha256.ts`: the runtime's fastest).
+ * SHA-256 of `namespace/kind/name/faultType` (`runtime/sha256.ts`: the runtime's fastest).
+ *
+ * @example
+ * ```ts
+ * deriveFaultId("shop", "Pod", "web-1", "CrashLoop"); // 16 hex characters, the same every time
+ * ```
  */
-export function deriveFaultId(namespace: string, kind: string, name: string, reason: string): string {
-  return sha256Hex(`${namespace}/${kind}/${name}/${reason}`).slice(0, 16);
+export function deriveFaultId(namespace: string, kind: string, name: string, faultType: string): string {
+  return sha256Hex(`${namespace}/${kind}/${name}/${faultType}`).slice(0, 16);
+}
+
+/**
+ * A fault's `fault_id`, whichever way it arrived: {@link deriveFaultId} of its normalised resource (its
+ * namespace, empty for cluster-scoped kinds) and its fault type. A server's own `faultId` (flat
+ * payloads) is not used: a fault listed by `events_list` (a backfill, poll mode) carries no such id, and
+ * the dedup key must be the same for a repeat pushed and a repeat listed (the payload, with the server's
+ * id, stays in `raw`).
+ */
+export function faultIdOf(resource: FaultResource, faultType: string): string {
+  return deriveFaultId(resource.namespace ?? "", resource.kind, resource.name, faultType);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -311,7 +330,7 @@ function fromFlat(flat: FlatFault, raw: unknown, cluster: ClusterInfo, receivedM
     uid: resource.uid || null,
   };
   const fault: Fault = {
-    faultId: flat.faultId,
+    faultId: faultIdOf(faultResource, flat.faultType),
     faultType: flat.faultType,
     severity: flat.severity,
     resource: faultResource,
@@ -374,11 +393,12 @@ function fromEvent(
 ): FaultEvent {
   const object = event.involvedObject;
   const faultType = faultTypeFor(object.kind, event.reason, event.message);
+  const resource = eventResource(event);
   const fault: Fault = {
-    faultId: deriveFaultId(event.namespace || object.namespace, object.kind, object.name, event.reason),
+    faultId: faultIdOf(resource, faultType),
     faultType,
     severity: severityFor(faultType, event.type),
-    resource: eventResource(event),
+    resource,
     context: logs ? withLogs(event.message, logs) : event.message,
   };
   return timedEvent(cluster, fault, event.lastTimestamp || event.timestamp, receivedMs, raw);

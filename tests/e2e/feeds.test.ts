@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { ClustersBody } from "../../src/http/app.ts";
+import type { Incident } from "../../src/incidents/model.ts";
 import { type FinishedRun, type Fleet, startFleet } from "../helpers/fleet.ts";
 import { waitFor } from "../helpers/wait.ts";
 
@@ -77,6 +78,42 @@ describe("push feed back from an outage", () => {
     await waitFor("backfilled fault triaged", () => runNames(fleet, "flaky").includes("during-outage"));
     await Bun.sleep(300);
     expect(runNames(fleet, "flaky")).toEqual(["before-outage", "during-outage"]);
+  });
+
+  test("a repeat across the outage joins its incident: pushed before and listed after, or listed and then pushed; one agent each", async () => {
+    const incidentsOf = async (name: string): Promise<Incident[]> => {
+      const { incidents } = (await (
+        await fetch(`${fleet.app.http?.url}/incidents?cluster=flaky`)
+      ).json()) as {
+        incidents: Incident[];
+      };
+      return incidents.filter((i) => i.resource.name === name);
+    };
+    const counted = async (name: string, count: number) =>
+      (await incidentsOf(name)).reduce((sum, i) => sum + i.count, 0) >= count;
+    expect(fleet.sim.inject("flaky", { name: "pushed-then-listed" })).toBe(1);
+    await waitFor("the pushed occurrence stored", () => counted("pushed-then-listed", 1));
+    await Bun.sleep(1100); // the next occurrence in a later second (the listing's times are whole seconds)
+    await fleet.sim.down("flaky");
+    await waitFor("flaky failed", () => fleet.app.registry.get("flaky")?.status === "failed");
+    expect(fleet.sim.inject("flaky", { name: "pushed-then-listed" })).toBe(0);
+    expect(fleet.sim.inject("flaky", { name: "listed-then-pushed" })).toBe(0);
+    await fleet.sim.up("flaky");
+    await fleet.waitActive(["flaky"]);
+    await waitFor("both listed by the backfill", async () => {
+      return (await counted("pushed-then-listed", 2)) && (await counted("listed-then-pushed", 1));
+    });
+    await Bun.sleep(1100);
+    expect(fleet.sim.inject("flaky", { name: "listed-then-pushed" })).toBe(1);
+    await waitFor("the pushed repeat stored", () => counted("listed-then-pushed", 2));
+    for (const name of ["pushed-then-listed", "listed-then-pushed"]) {
+      const incidents = await incidentsOf(name);
+      expect(incidents.map((i) => i.count)).toEqual([2]); // one incident, two events
+    }
+    await Bun.sleep(300);
+    const runs = runNames(fleet, "flaky");
+    expect(runs.filter((n) => n === "pushed-then-listed")).toHaveLength(1);
+    expect(runs.filter((n) => n === "listed-then-pushed")).toHaveLength(1);
   });
 });
 

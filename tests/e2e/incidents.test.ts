@@ -3,6 +3,7 @@
  * counts in health, and Prometheus metrics.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { deriveFaultId } from "../../src/events/normalise.ts";
 import type { ClustersBody } from "../../src/http/app.ts";
 import type { Incident, IncidentDetail } from "../../src/incidents/model.ts";
 import { type Fleet, startFleet } from "../helpers/fleet.ts";
@@ -33,7 +34,10 @@ test("repeats of one fault within the dedup window join one incident and start o
   });
   const detail = await get<IncidentDetail>(`/incidents/${incident.id}`);
   expect(detail.events).toHaveLength(3);
-  expect(detail.events.every((e) => e.event.fault_id === "f00d")).toBe(true);
+  // The key is faultline's id of the condition; the server's own id stays in the payload.
+  const condition = deriveFaultId("default", "Pod", "flappy", "CrashLoop");
+  expect(detail.events.every((e) => e.event.fault_id === condition)).toBe(true);
+  expect(detail.events.every((e) => (e.event.raw as { faultId?: string }).faultId === "f00d")).toBe(true);
   await waitFor("its one run succeeded", async () => {
     const d = await get<IncidentDetail>(`/incidents/${incident.id}`);
     return d.incident.status === "succeeded" && d.runs.length === 1;

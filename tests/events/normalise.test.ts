@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import * as v from "valibot";
+import { listedEventToFault } from "../../src/events/events-list.ts";
 import type { FaultEvent } from "../../src/events/fault.ts";
 import {
   classifyNotification,
@@ -62,7 +63,7 @@ function nestedData(overrides: Record<string, unknown> = {}): Record<string, unk
 }
 
 describe("deriveFaultId", () => {
-  test("is the first 16 hex chars of sha256 of ns/kind/name/reason", () => {
+  test("is the first 16 hex chars of sha256 of ns/kind/name/faultType", () => {
     const expected = createHash("sha256").update("default/Pod/web-1/BackOff").digest("hex").slice(0, 16);
     expect(deriveFaultId("default", "Pod", "web-1", "BackOff")).toBe(expected);
     expect(deriveFaultId("default", "Pod", "web-1", "BackOff")).toMatch(/^[0-9a-f]{16}$/);
@@ -77,6 +78,57 @@ describe("deriveFaultId", () => {
   });
 });
 
+describe("one fault_id whichever way a fault arrives", () => {
+  // A repeat pushed before an outage and listed by the backfill after it (or listed first, pushed
+  // after) must join one incident: the dedup key is (cluster, fault_id).
+  const listed = (reason: string, kind = "Pod", name = "web-1", namespace = "default") =>
+    listedEventToFault(
+      {
+        namespace,
+        kind,
+        name,
+        apiVersion: "v1",
+        reason,
+        message: "Back-off restarting failed container web in pod web-1",
+        type: "Warning",
+        timestamp: "2026-11-25T02:54:13.000Z",
+      },
+      CLUSTER,
+      RECEIVED,
+    );
+
+  test("a flat push (whatever the server's faultId), a nested push, a raw event and a listed event of one condition", () => {
+    const ids = new Set([
+      faultOf(classify("kubernetes/faults", flatData())).fault_id,
+      faultOf(classify("kubernetes/faults", { ...flatData(), faultId: "another-server-id" })).fault_id,
+      faultOf(classify("kubernetes/faults", nestedData())).fault_id,
+      faultOf(classify("kubernetes/faults", nestedData({ reason: "CrashLoopBackOff" }))).fault_id,
+      faultOf(classify("kubernetes/events", { event: k8sEvent() })).fault_id,
+      listed("BackOff").fault_id,
+      listed("CrashLoopBackOff").fault_id,
+    ]);
+    expect([...ids]).toEqual([deriveFaultId("default", "Pod", "web-1", "CrashLoop")]);
+  });
+
+  test("a cluster-scoped object: the flat push (no namespace) and the listed event (namespace default) agree", () => {
+    const flat = {
+      ...flatData(),
+      faultType: "NodeUnhealthy",
+      severity: "critical",
+      resource: { apiVersion: "v1", kind: "Node", name: "node-1" },
+    };
+    const pushed = faultOf(classify("kubernetes/faults", flat));
+    expect(listed("NodeNotReady", "Node", "node-1").fault_id).toBe(pushed.fault_id);
+  });
+
+  test("another object, or another fault type of the same object, is another fault", () => {
+    const base = listed("BackOff").fault_id;
+    expect(listed("BackOff", "Pod", "web-2").fault_id).not.toBe(base);
+    expect(listed("BackOff", "Pod", "web-1", "other").fault_id).not.toBe(base);
+    expect(listed("OOMKilled").fault_id).not.toBe(base); // PodCrash
+  });
+});
+
 describe("kubernetes/faults, flat shape", () => {
   test("normalises to the exact FaultEvent", () => {
     const data = flatData();
@@ -86,7 +138,7 @@ describe("kubernetes/faults, flat shape", () => {
       event: {
         cluster: "prod-eu",
         labels: { env: "prod", region: "eu" },
-        fault_id: "9f2c1e0b7a6d5c4e",
+        fault_id: deriveFaultId("default", "Pod", "web-1", "CrashLoop"),
         fault_type: "CrashLoop",
         severity: "warning",
         resource: { apiVersion: "v1", kind: "Pod", name: "web-1", namespace: "default", uid: "uid-1" },
@@ -170,7 +222,7 @@ describe("kubernetes/faults, nested shape", () => {
       event: {
         cluster: "prod-eu",
         labels: { env: "prod", region: "eu" },
-        fault_id: deriveFaultId("default", "Pod", "web-1", "BackOff"),
+        fault_id: deriveFaultId("default", "Pod", "web-1", "CrashLoop"),
         fault_type: "CrashLoop",
         severity: "warning",
         resource: { apiVersion: "v1", kind: "Pod", name: "web-1", namespace: "default", uid: "uid-1" },
@@ -214,13 +266,13 @@ describe("kubernetes/faults, nested shape", () => {
     expect(event.context).toBe("--- web (previous) ---\npanic: boom\n--- sidecar ---\nok");
   });
 
-  test("missing namespaces: id falls back to involvedObject.namespace, resource to the event's", () => {
+  test("missing namespaces: the resource's falls back to the event's, and the id is the resource's", () => {
     const noEventNs = faultOf(classify("kubernetes/faults", nestedData({ namespace: "" })));
-    expect(noEventNs.fault_id).toBe(deriveFaultId("default", "Pod", "web-1", "BackOff"));
+    expect(noEventNs.fault_id).toBe(deriveFaultId("default", "Pod", "web-1", "CrashLoop"));
     const noObjectNs = faultOf(
       classify("kubernetes/faults", nestedData({ involvedObject: { kind: "Pod", name: "web-1" } })),
     );
-    expect(noObjectNs.fault_id).toBe(deriveFaultId("default", "Pod", "web-1", "BackOff"));
+    expect(noObjectNs.fault_id).toBe(deriveFaultId("default", "Pod", "web-1", "CrashLoop"));
     expect(noObjectNs.resource).toEqual({
       apiVersion: "",
       kind: "Pod",
@@ -230,9 +282,12 @@ describe("kubernetes/faults, nested shape", () => {
     });
   });
 
-  test("faultId wins when both faultId and event are present", () => {
-    const event = faultOf(classify("kubernetes/faults", { ...nestedData(), ...flatData() }));
-    expect(event.fault_id).toBe("9f2c1e0b7a6d5c4e");
+  test("the flat shape wins when both faultId and event are present", () => {
+    const data = { ...nestedData(), ...flatData() };
+    const event = faultOf(classify("kubernetes/faults", data));
+    expect(event.context).toBe("Back-off restarting failed container web");
+    expect(event.fault_id).toBe(deriveFaultId("default", "Pod", "web-1", "CrashLoop"));
+    expect(event.raw).toBe(data);
   });
 });
 
@@ -254,7 +309,7 @@ describe("kubernetes/events (raw)", () => {
       event: {
         cluster: "prod-eu",
         labels: { env: "prod", region: "eu" },
-        fault_id: deriveFaultId("default", "Pod", "web-1", "Scheduled"),
+        fault_id: deriveFaultId("default", "Pod", "web-1", "Scheduled"), // a reason no rule maps: its own type
         fault_type: "Scheduled",
         severity: "info",
         resource: { apiVersion: "v1", kind: "Pod", name: "web-1", namespace: "default", uid: "uid-1" },
@@ -287,7 +342,9 @@ describe("kubernetes/events (raw)", () => {
       namespace: null,
       uid: "n-uid",
     });
-    expect(event.fault_id).toBe(deriveFaultId("default", "Node", "node-1", "NodeNotReady"));
+    // Cluster-scoped: no namespace in the id either (its events live in `default`; a pushed flat fault
+    // about the node names none).
+    expect(event.fault_id).toBe(deriveFaultId("", "Node", "node-1", "NodeUnhealthy"));
   });
 
   test.each([
