@@ -64,9 +64,9 @@ function nestedData(overrides: Record<string, unknown> = {}): Record<string, unk
 
 describe("deriveFaultId", () => {
   test("is the first 16 hex chars of sha256 of ns/kind/name/faultType", () => {
-    const expected = createHash("sha256").update("default/Pod/web-1/BackOff").digest("hex").slice(0, 16);
-    expect(deriveFaultId("default", "Pod", "web-1", "BackOff")).toBe(expected);
-    expect(deriveFaultId("default", "Pod", "web-1", "BackOff")).toMatch(/^[0-9a-f]{16}$/);
+    const expected = createHash("sha256").update("default/Pod/web-1/CrashLoop").digest("hex").slice(0, 16);
+    expect(deriveFaultId("default", "Pod", "web-1", "CrashLoop")).toBe(expected);
+    expect(deriveFaultId("default", "Pod", "web-1", "CrashLoop")).toMatch(/^[0-9a-f]{16}$/);
   });
 
   test("differs when any part differs", () => {
