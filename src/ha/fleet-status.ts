@@ -3,7 +3,9 @@
  * registry states to `cluster_status`, coalesced every {@link FLEET_STATUS_FLUSH_MS} (only rows that
  * changed); `/health/clusters` then answers from that table for the clusters other replicas own, and
  * from the live registry for its own, adding each cluster's `owner` (null when its owner's lease
- * expired: the row then shows the last status it wrote, until another replica takes it).
+ * expired: the row then shows the last status it wrote, until another replica takes it). A cluster
+ * taken by a live replica that has not written its state since the take shows `connecting` from the
+ * take: the row left by its earlier owner describes that owner's connection, not this one's.
  */
 import { type ClusterState, newState } from "../cluster/registry.ts";
 import type { ClusterConfig } from "../config/types.ts";
@@ -102,6 +104,8 @@ interface StatusRow {
   event_count: number | null;
   detail: string | null;
   owner: string | null;
+  /** When the live owner took the cluster, if it has written no state since (else null). */
+  taken_unreported: Date | null;
 }
 
 /**
@@ -122,7 +126,9 @@ export async function readFleet(
 ): Promise<FleetClusterState[]> {
   const rows = await sql<StatusRow[]>`
     SELECT coalesce(s.cluster, o.cluster) AS cluster, s.status, s.last_event_at, s.last_error,
-      s.event_count::float8 AS event_count, s.detail, r.name AS owner
+      s.event_count::float8 AS event_count, s.detail, r.name AS owner,
+      CASE WHEN r.name IS NOT NULL AND (s.updated_at IS NULL OR s.updated_at < o.since OR s.owner <> r.name)
+        THEN o.since END AS taken_unreported
     FROM cluster_status s
     FULL JOIN cluster_owners o ON o.cluster = s.cluster
     LEFT JOIN replicas r ON r.name = o.replica
@@ -138,9 +144,14 @@ export async function readFleet(
   });
 }
 
-/** A cluster this replica does not hold: its last written state, or an empty one. */
+/**
+ * A cluster this replica does not hold: its last written state, or an empty one; `connecting` since
+ * the take when its live owner has written nothing since taking it.
+ */
 function fallbackState(cluster: ClusterConfig, row: StatusRow | undefined): ClusterState {
   const empty = newState(cluster, new Date(0));
+  if (cluster.enabled && row?.taken_unreported)
+    return { ...newState(cluster, row.taken_unreported), status: "connecting" };
   if (!cluster.enabled || !row?.detail) return empty;
   try {
     const detail = JSON.parse(row.detail) as Partial<ClusterState>;

@@ -351,6 +351,37 @@ describe.skipIf(!available)("HA coordination on PostgreSQL", () => {
     await sql`UPDATE replicas SET heartbeat_at = now() - interval '1 minute' WHERE name = 'r1'`;
     const expired = await readFleet(sql, 3, "r2", configs, r2.list());
     expect(expired[0]).toMatchObject({ name: "a", owner: null, status: "active" });
+
+    // r2 takes "a": until r2 writes its own state, the row is r1's, from before the take. No view, not
+    // even r2's own (its registry does not have "a" yet), shows r1's "active" under r2.
+    await new OwnerRows(sql, "clusters", "r2", 3).take(["a"]);
+    const [taken] = await sql<Array<{ since: Date }>>`SELECT since FROM cluster_owners WHERE cluster = 'a'`;
+    await new Heartbeat(sql, { replica: "r3", leaseSeconds: 3, url: null, version: "1" }).beat();
+    for (const view of [
+      await readFleet(sql, 3, "r2", configs, r2.list()),
+      await readFleet(sql, 3, "r3", configs, []),
+    ]) {
+      expect(view[0]).toMatchObject({ name: "a", owner: "r2", status: "connecting", event_count: 0 });
+      expect(view[0]?.since).toBe(taken?.since.toISOString());
+      expect(view[0]?.labels).toEqual({ n: "a" });
+    }
+    // Once r2 writes its state, every view shows it.
+    const r2Taken = new Registry([a, b]);
+    r2Taken.applyStatus({
+      type: "status",
+      cluster: "a",
+      status: "active",
+      error: null,
+      retry_in_ms: null,
+      at: new Date().toISOString(),
+    });
+    await new FleetStatusWriter(sql, "r2", () => r2Taken.list()).flush();
+    const reported = await readFleet(sql, 3, "r3", configs, []);
+    expect(reported.map((c) => [c.name, c.owner, c.status])).toEqual([
+      ["a", "r2", "active"],
+      ["b", "r2", "disconnected"],
+      ["off", null, "disabled"],
+    ]);
   });
 
   test("a slow database (every answer 700 ms late) does not fence a replica: heartbeats go out every lease/3 from their sending, not from their answers", async () => {
