@@ -23,8 +23,12 @@ export const LIVENESS_FLUSH_MS = 5000;
  */
 export const SESSION_FLUSH_MS = 100;
 
-/** Stored faults looked at per cluster to skip, in the backfill, what is already stored. */
-const SEEN_LIMIT = 256;
+/**
+ * Stored faults (the newest event of each incident) looked at per cluster to skip, in the backfill, what
+ * is already stored. Past it, after a storm of more distinct faults than this in the backfill's window,
+ * the oldest of them may be listed again and counted as a repeat of their incident (never a second one).
+ */
+export const SEEN_LIMIT = 4096;
 
 /** Stored faults received this long before the recorded last-alive moment still count as stored (reports lag). */
 const SEEN_SLACK_MS = 60_000;

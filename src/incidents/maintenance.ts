@@ -58,7 +58,7 @@ export class StoreMaintenance implements MaintenanceStore {
     return this.#access.read("read cluster liveness", () => this.#statements.liveness.all());
   }
 
-  /** The newest (at most `limit`) events of `cluster` received at or after `sinceMs`, newest first. */
+  /** The newest event of each of `cluster`'s incidents received at or after `sinceMs`: at most `limit`, newest first. */
   recentEvents(cluster: string, sinceMs: number, limit: number): FaultEvent[] {
     return this.#access.read("read recent events", () =>
       this.#statements.recentEvents

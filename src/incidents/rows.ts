@@ -318,9 +318,10 @@ export function prepareStatements(db: SqlDatabase) {
     liveness: db.prepare<ClusterLiveness, []>(
       "SELECT cluster, last_alive_ms, session_id FROM cluster_liveness ORDER BY cluster",
     ),
-    // The newest events of a cluster received since a moment (its incidents seen since, then their events).
+    // The newest event of each of a cluster's incidents seen since a moment, newest first.
     recentEvents: db.prepare<{ event: string }, { cluster: string; since: number; limit: number }>(
-      `SELECT e.event FROM incidents AS i JOIN events AS e ON e.incident_seq = i.seq
+      `SELECT e.event FROM incidents AS i
+       JOIN events AS e ON e.id = (SELECT max(id) FROM events WHERE incident_seq = i.seq)
        WHERE i.cluster = $cluster AND i.last_seen_ms >= $since AND e.received_ms >= $since
        ORDER BY e.id DESC LIMIT $limit`,
     ),

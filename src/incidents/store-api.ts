@@ -122,7 +122,7 @@ export interface MaintenanceStore {
   recordLiveness(reports: readonly ClusterLiveness[]): Awaitable<void>;
   /** Every cluster's last recorded liveness. */
   liveness(): Awaitable<ClusterLiveness[]>;
-  /** The newest (at most `limit`) events of `cluster` received at or after `sinceMs`, newest first. */
+  /** The newest event of each of `cluster`'s incidents received at or after `sinceMs`: at most `limit`, newest first. */
   recentEvents(cluster: string, sinceMs: number, limit: number): Awaitable<FaultEvent[]>;
   /**
    * Retention: deletes up to `limit` finished incidents (never queued or running) whose last event and

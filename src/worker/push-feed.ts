@@ -81,9 +81,15 @@ export class PushFeed implements Feed {
   #subscriptionId: string | null = null;
   /**
    * Per object (`kind/namespace/name`), the time of its last fault reported (pushed, or listed by a
-   * backfill, or stored before a restart or hand-over: {@link resume}): backfill skips those.
+   * backfill): backfill skips those.
    */
   readonly #pushedAt = new RecentTimes(MAX_PUSHED_REMEMBERED);
+  /**
+   * Per object, the time of its newest fault stored before a restart or hand-over ({@link resume}), whole
+   * (bounded by the store's look, not by this memory's capacity: a storm before the crash may have stored
+   * more objects than it holds): the backfill skips those too, until one covering the resume point succeeded.
+   */
+  #stored: { sinceMs: number; times: ReadonlyMap<string, number> } | null = null;
   /**
    * Per object and fault type, the time of the last fault a backfill listed: the push of the same
    * occurrence can arrive after the listing's answer (two connections, no order between them), and
@@ -158,7 +164,7 @@ export class PushFeed implements Feed {
    */
   resume(sinceMs: number, seen: ReadonlyMap<string, number>, aliveMs = sinceMs): void {
     this.#lost = { sinceMs, aliveMs: Math.max(sinceMs, aliveMs) };
-    for (const [key, at] of seen) this.#pushedAt.remember(key, at);
+    this.#stored = seen.size > 0 ? { sinceMs, times: seen } : null;
   }
 
   /**
@@ -353,10 +359,15 @@ export class PushFeed implements Feed {
       );
       // Stopped (the cluster was removed here): not reported, so still owed by whoever resumes it.
       if (this.#stopped) return false;
-      // A pushed fault carries the server's own id, a listed one a derived id: skip what was reported already.
-      const faults = listed.filter(
-        (e) => (this.#pushedAt.get(describeResource(e.resource)) ?? -1) < Date.parse(e.timestamp),
-      );
+      // Skip what was reported already, or stored before the resume: per object, up to its newest time.
+      const stored = this.#stored;
+      const faults = listed.filter((e) => {
+        const key = describeResource(e.resource);
+        const known = Math.max(this.#pushedAt.get(key) ?? -1, stored?.times.get(key) ?? -1);
+        return known < Date.parse(e.timestamp);
+      });
+      // The resume point's window is listed: what was stored before it is no longer needed.
+      if (stored && since <= stored.sinceMs && this.#stored === stored) this.#stored = null;
       // Oldest first, whatever order the server lists in: reported in time order, and the newest (the ones a
       // late push can still bring) are remembered last, so the bounded memory drops the oldest first.
       faults.sort((a, b) => Date.parse(a.timestamp) - Date.parse(b.timestamp));

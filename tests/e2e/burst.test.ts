@@ -123,3 +123,53 @@ test("SIGKILL in the middle of a storm: what the journal committed is built once
   expect(await run.stop("SIGTERM")).toBe(0);
   run = undefined;
 }, 90_000);
+
+test("a restart right after a storm of 600 faults in one cluster: the backfill lists them all again and reports none; each counted once", async () => {
+  const faults = 600; // over the 256 stored events (and objects) the backfill once skipped at most
+  const stormSim = await startSimulator({ clusters: ["again"] });
+  try {
+    writeKubeconfig(dir.path, "k-again.yaml");
+    const config = writeFile(
+      dir.path,
+      "again.yaml",
+      `${clustersYaml(stormSim, ["again"], "./k-again.yaml")}health: { listen: "127.0.0.1:0" }\nstate_dir: ./state-again\n`,
+    );
+    const state = join(dir.path, "state-again");
+    const first = runFaultline(config);
+    try {
+      await first.waitActive(1);
+      for (let i = 0; i < faults; i++) stormSim.inject("again", { name: `again-pod-${i}` });
+      await waitFor(
+        "every fault built into its incident",
+        () =>
+          countState(state, "SELECT count(*) n FROM incidents") === faults &&
+          intakeWaiting(state).length === 0,
+        30_000,
+        50,
+      );
+      // Its session recorded alive (before the storm's end): the next start backfills from 10 s before that.
+      await waitFor(
+        "the cluster's liveness recorded",
+        () => countState(state, "SELECT count(*) n FROM cluster_liveness") === 1,
+        10_000,
+        20,
+      );
+    } finally {
+      first.proc.kill("SIGKILL");
+      await first.proc.exited;
+    }
+    run = runFaultline(config);
+    const second = run;
+    const backfilled = await second.waitForLog("the restart's backfill", (l) =>
+      String(l.msg).startsWith("backfilled events from"),
+    );
+    expect(backfilled.events).toBe(0);
+    expect(countState(state, "SELECT count(*) n FROM incidents")).toBe(faults);
+    expect(countState(state, "SELECT count(*) n FROM events")).toBe(faults);
+    expect(countState(state, "SELECT count(*) n FROM incidents WHERE count <> 1")).toBe(0);
+    expect(await second.stop("SIGTERM")).toBe(0);
+    run = undefined;
+  } finally {
+    await stormSim.stop();
+  }
+}, 60_000);

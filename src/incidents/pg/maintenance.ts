@@ -62,11 +62,12 @@ export class PgMaintenance implements MaintenanceStore {
     );
   }
 
-  /** The newest (at most `limit`) events of `cluster` received at or after `sinceMs`, newest first. */
+  /** The newest event of each of `cluster`'s incidents received at or after `sinceMs`: at most `limit`, newest first. */
   recentEvents(cluster: string, sinceMs: number, limit: number): Promise<FaultEvent[]> {
     return this.#run("read recent events", async (sql) => {
       const rows = await sql<{ event: string }[]>`
-        SELECT e.event FROM incidents AS i JOIN events AS e ON e.incident_seq = i.seq
+        SELECT e.event FROM incidents AS i
+        JOIN events AS e ON e.id = (SELECT max(id) FROM events WHERE incident_seq = i.seq)
         WHERE i.cluster = ${cluster} AND i.last_seen_ms >= ${sinceMs} AND e.received_ms >= ${sinceMs}
         ORDER BY e.id DESC LIMIT ${limit}`;
       return rows.map((row) => parseStoredEvent(row.event));

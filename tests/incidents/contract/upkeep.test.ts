@@ -63,7 +63,7 @@ contractSuite("store contract: upkeep", (ctx, backend) => {
     ]);
   });
 
-  test("recentEvents: a cluster's events since a moment, newest first, at most the limit", async () => {
+  test("recentEvents: the newest event of each of a cluster's incidents since a moment, newest first, at most the limit", async () => {
     const store = await ctx().open();
     await store.ingest([0, 10, 20, 30].map((s) => item(eventAt(s, { fault_id: `f${s % 20}` }))));
     await store.ingest([item(eventAt(40, { cluster: "other" }))]);
@@ -74,6 +74,14 @@ contractSuite("store contract: upkeep", (ctx, backend) => {
     ]);
     expect(recent[0]?.raw).toEqual({ sent: ["as", "is"] });
     expect(await store.maintenance.recentEvents("prod-eu", T0 + 31_000, 5)).toEqual([]);
+    // One noisy fault's repeats do not crowd the others out: one event per incident (its newest).
+    await store.ingest([41, 42, 43, 44, 45].map((s) => item(eventAt(s, { fault_id: "noisy" }))));
+    const each = await store.maintenance.recentEvents("prod-eu", T0 + 10_000, 3);
+    expect(each.map((e) => [e.fault_id, e.received_at])).toEqual([
+      ["noisy", new Date(T0 + 45_000).toISOString()],
+      ["f10", new Date(T0 + 30_000).toISOString()],
+      ["f0", new Date(T0 + 20_000).toISOString()],
+    ]);
   });
 
   test("migrations: a fresh store gets every version; a reopen changes nothing; stores opening at once migrate once", async () => {
