@@ -86,10 +86,12 @@ export class PushFeed implements Feed {
   readonly #pushedAt = new RecentTimes(MAX_PUSHED_REMEMBERED);
   /**
    * Per object, the time of its newest fault stored before a restart or hand-over ({@link resume}), whole
-   * (bounded by the store's look, not by this memory's capacity: a storm before the crash may have stored
-   * more objects than it holds): the backfill skips those too, until one covering the resume point succeeded.
+   * (bounded by the store's look, not by {@link #pushedAt}'s capacity: a storm before the crash may have
+   * stored more objects than it holds): backfills skip those too. Once one covering the resume point
+   * succeeded, only those a later backfill can list again stay: every later gap starts after the resume,
+   * so the faults of its last seconds (a hand-over's previous holder may store one in the same second).
    */
-  #stored: { sinceMs: number; times: ReadonlyMap<string, number> } | null = null;
+  #stored: { sinceMs: number; resumedAtMs: number; times: ReadonlyMap<string, number> } | null = null;
   /**
    * Per object and fault type, the time of the last fault a backfill listed: the push of the same
    * occurrence can arrive after the listing's answer (two connections, no order between them), and
@@ -164,7 +166,7 @@ export class PushFeed implements Feed {
    */
   resume(sinceMs: number, seen: ReadonlyMap<string, number>, aliveMs = sinceMs): void {
     this.#lost = { sinceMs, aliveMs: Math.max(sinceMs, aliveMs) };
-    this.#stored = seen.size > 0 ? { sinceMs, times: seen } : null;
+    this.#stored = seen.size > 0 ? { sinceMs, resumedAtMs: Date.now(), times: seen } : null;
   }
 
   /**
@@ -366,8 +368,7 @@ export class PushFeed implements Feed {
         const known = Math.max(this.#pushedAt.get(key) ?? -1, stored?.times.get(key) ?? -1);
         return known < Date.parse(e.timestamp);
       });
-      // The resume point's window is listed: what was stored before it is no longer needed.
-      if (stored && since <= stored.sinceMs && this.#stored === stored) this.#stored = null;
+      if (stored && since <= stored.sinceMs && this.#stored === stored) this.#stored = laterListable(stored);
       // Oldest first, whatever order the server lists in: reported in time order, and the newest (the ones a
       // late push can still bring) are remembered last, so the bounded memory drops the oldest first.
       faults.sort((a, b) => Date.parse(a.timestamp) - Date.parse(b.timestamp));
@@ -411,6 +412,22 @@ export class PushFeed implements Feed {
     const listed = this.#listedAt.get(listedKey(event));
     return listed !== undefined && listed >= Math.floor(Date.parse(event.timestamp) / 1000) * 1000;
   }
+}
+
+/** How long before a resume a stored fault's time may be and a later backfill still list it (clock skew). */
+const STORED_KEPT_MS = 5000;
+
+/**
+ * What of the faults stored before a resume a backfill after the resume's own may list again: those from
+ * {@link STORED_KEPT_MS} before the resume's second on (a later gap never starts before the resume); null
+ * when none.
+ */
+function laterListable<T extends { resumedAtMs: number; times: ReadonlyMap<string, number> }>(
+  stored: T,
+): T | null {
+  const from = Math.floor(stored.resumedAtMs / 1000) * 1000 - STORED_KEPT_MS;
+  const times = new Map([...stored.times].filter(([, at]) => at >= from));
+  return times.size > 0 ? { ...stored, times } : null;
 }
 
 /** The key of a fault's occurrence in {@link PushFeed}'s memory of listed faults: object and type. */

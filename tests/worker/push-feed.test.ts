@@ -295,3 +295,44 @@ test("a listing that fails while its session stays up is tried again at the next
     await feed.stop();
   }
 });
+
+test("after a resume, faults stored before it are skipped by every backfill, however many (not only the pushed-fault memory's 256), and one not stored is reported once", async () => {
+  const second = Math.floor(Date.now() / 1000) * 1000;
+  const at = new Date(second).toISOString();
+  const goTime = `${at.slice(0, 10)} ${at.slice(11, 19)} +0000 UTC`;
+  const pods = [...Array.from({ length: 600 }, (_, i) => `stored-${i}`), "not-stored"];
+  const fault = crashLoop("storm", "any");
+  const listText =
+    "# The following events (YAML format) were found:\n" +
+    pods
+      .map(
+        (pod) =>
+          `- InvolvedObject: { Kind: Pod, Name: ${pod}, apiVersion: v1 }\n  Message: ${fault.event.message}\n` +
+          `  Namespace: default\n  Reason: ${fault.event.reason}\n  Timestamp: ${goTime}\n  Type: Warning\n`,
+      )
+      .join("");
+  let lists = 0;
+  const client = {
+    async callTool({ name }: { name: string }) {
+      if (name === "events_list") lists++;
+      const text = name === "events_list" ? listText : '{"subscriptionId":"sub-1"}';
+      return { content: [{ type: "text", text }] };
+    },
+  } as unknown as Client;
+  const { feed, messages } = pushFeedFor("storm");
+  // Stored by the previous holder just before: every pod but one, at the listed second.
+  const stored = new Map(pods.filter((p) => p !== "not-stored").map((p) => [`Pod/default/${p}`, second]));
+  feed.resume(second - 10_000, stored);
+  await feed.start({ client, lose: () => {} });
+  try {
+    await waitFor("the resume's backfill listed", () => lists === 1 && messages.length > 0, 2000, 5);
+    // The session drops within the same second: the next backfill lists the same events again.
+    feed.ended(second);
+    await feed.start({ client, lose: () => {} });
+    await waitFor("the next session's backfill listed", () => lists === 2, 2000, 5);
+    await Bun.sleep(50);
+    expect(reportedNames(messages)).toEqual(["not-stored"]);
+  } finally {
+    await feed.stop();
+  }
+});
