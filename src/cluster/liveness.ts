@@ -28,7 +28,7 @@ export const SESSION_FLUSH_MS = 100;
  * is already stored. Past it, after a storm of more distinct faults than this in the backfill's window,
  * the oldest of them may be listed again and counted as a repeat of their incident (never a second one).
  */
-export const SEEN_LIMIT = 4096;
+const SEEN_LIMIT = 4096;
 
 /** Stored faults received this long before the recorded last-alive moment still count as stored (reports lag). */
 const SEEN_SLACK_MS = 60_000;

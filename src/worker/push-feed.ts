@@ -88,8 +88,8 @@ export class PushFeed implements Feed {
    * Per object, the time of its newest fault stored before a restart or hand-over ({@link resume}), whole
    * (bounded by the store's look, not by {@link #pushedAt}'s capacity: a storm before the crash may have
    * stored more objects than it holds): backfills skip those too. Once one covering the resume point
-   * succeeded, only those a later backfill can list again stay: every later gap starts after the resume,
-   * so the faults of its last seconds (a hand-over's previous holder may store one in the same second).
+   * succeeded, only the faults of the seconds just before the resume stay: every later gap starts after
+   * the resume, and a hand-over's previous holder may have stored one in the second the taker resumed.
    */
   #stored: { sinceMs: number; resumedAtMs: number; times: ReadonlyMap<string, number> } | null = null;
   /**
