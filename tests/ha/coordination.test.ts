@@ -95,6 +95,18 @@ function coordinator(
   });
 }
 
+/** Marks `cluster` active now in `registry`, as its connection's status report would. */
+function activeNow(registry: Registry, cluster: string): void {
+  registry.applyStatus({
+    type: "status",
+    cluster,
+    status: "active",
+    error: null,
+    retry_in_ms: null,
+    at: new Date().toISOString(),
+  });
+}
+
 describe.skipIf(!available)("HA coordination on PostgreSQL", () => {
   beforeAll(async () => {
     pg = await startPostgres({ settings: { max_connections: "200" } });
@@ -328,14 +340,7 @@ describe.skipIf(!available)("HA coordination on PostgreSQL", () => {
     await new OwnerRows(sql, "clusters", "r1", 3).take(["a"]);
     await new OwnerRows(sql, "clusters", "r2", 3).take(["b"]);
     const r1 = new Registry([a]);
-    r1.applyStatus({
-      type: "status",
-      cluster: "a",
-      status: "active",
-      error: null,
-      retry_in_ms: null,
-      at: new Date().toISOString(),
-    });
+    activeNow(r1, "a");
     r1.recordEvent("a", "2026-01-01T00:00:00.000Z");
     const r2 = new Registry([b]);
     const writer = new FleetStatusWriter(sql, "r1", () => r1.list());
@@ -367,14 +372,7 @@ describe.skipIf(!available)("HA coordination on PostgreSQL", () => {
     }
     // Once r2 writes its state, every view shows it.
     const r2Taken = new Registry([a, b]);
-    r2Taken.applyStatus({
-      type: "status",
-      cluster: "a",
-      status: "active",
-      error: null,
-      retry_in_ms: null,
-      at: new Date().toISOString(),
-    });
+    activeNow(r2Taken, "a");
     await new FleetStatusWriter(sql, "r2", () => r2Taken.list()).flush();
     const reported = await readFleet(sql, 3, "r3", configs, []);
     expect(reported.map((c) => [c.name, c.owner, c.status])).toEqual([
