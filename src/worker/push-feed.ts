@@ -91,7 +91,7 @@ export class PushFeed implements Feed {
    * succeeded, only the faults of the seconds just before the resume stay: every later gap starts after
    * the resume, and a hand-over's previous holder may have stored one in the second the taker resumed.
    */
-  #stored: { sinceMs: number; resumedAtMs: number; times: ReadonlyMap<string, number> } | null = null;
+  #stored: StoredBeforeResume | null = null;
   /**
    * Per object and fault type, the time of the last fault a backfill listed: the push of the same
    * occurrence can arrive after the listing's answer (two connections, no order between them), and
@@ -368,7 +368,7 @@ export class PushFeed implements Feed {
         const known = Math.max(this.#pushedAt.get(key) ?? -1, stored?.times.get(key) ?? -1);
         return known < Date.parse(e.timestamp);
       });
-      if (stored && since <= stored.sinceMs && this.#stored === stored) this.#stored = laterListable(stored);
+      if (stored && since <= stored.sinceMs) this.#stored = laterListable(stored);
       // Oldest first, whatever order the server lists in: reported in time order, and the newest (the ones a
       // late push can still bring) are remembered last, so the bounded memory drops the oldest first.
       faults.sort((a, b) => Date.parse(a.timestamp) - Date.parse(b.timestamp));
@@ -414,6 +414,15 @@ export class PushFeed implements Feed {
   }
 }
 
+/** What a previous holder stored, as {@link PushFeed.resume} got it: per object, its newest fault's time. */
+interface StoredBeforeResume {
+  /** The resume point: the backfill from here (or earlier) is the resume's own. */
+  sinceMs: number;
+  /** When the resume was applied (local clock). */
+  resumedAtMs: number;
+  times: ReadonlyMap<string, number>;
+}
+
 /** How long before a resume a stored fault's time may be and a later backfill still list it (clock skew). */
 const STORED_KEPT_MS = 5000;
 
@@ -422,9 +431,7 @@ const STORED_KEPT_MS = 5000;
  * {@link STORED_KEPT_MS} before the resume's second on (a later gap never starts before the resume); null
  * when none.
  */
-function laterListable<T extends { resumedAtMs: number; times: ReadonlyMap<string, number> }>(
-  stored: T,
-): T | null {
+function laterListable(stored: StoredBeforeResume): StoredBeforeResume | null {
   const from = Math.floor(stored.resumedAtMs / 1000) * 1000 - STORED_KEPT_MS;
   const times = new Map([...stored.times].filter(([, at]) => at >= from));
   return times.size > 0 ? { ...stored, times } : null;
